@@ -1,0 +1,72 @@
+/* cfg: typed keys, JSON loading, overrides, and the messages for bad input. */
+#include <stdlib.h>
+
+#include "cfg.h"
+#include "check.h"
+
+static const cfg_key_spec specs[] = {
+    {"learning_rate", CFG_FLOAT, "5e-5", 0, 1, NULL, "peak learning rate"},
+    {"per_device_train_batch_size", CFG_INT, "8", 1, 65536, NULL, "batch per rank"},
+    {"bf16", CFG_BOOL, "false", 1, 0, NULL, "bf16 mixed precision"},
+    {"lr_scheduler_type", CFG_STRING, "linear", 1, 0, "linear|constant|cosine", "schedule"},
+    {"output_dir", CFG_STRING, "out", 1, 0, NULL, "run folder"},
+};
+enum { N_SPECS = sizeof specs / sizeof specs[0] };
+
+int main(void)
+{
+    cfg *c = NULL;
+    ft_error err;
+    CHECK(cfg_create(specs, N_SPECS, &c, &err) == FT_OK);
+    CHECK_CLOSE(cfg_get_float(c, "learning_rate"), 5e-5, 1e-12);
+    CHECK_EQ_INT(cfg_get_int(c, "per_device_train_batch_size"), 8);
+
+    CHECK(cfg_load_json_text(c, "{\"learning_rate\": 2e-5, \"bf16\": true, "
+                                "\"per_device_train_batch_size\": 16}", "a.json", &err) == FT_OK);
+    CHECK_CLOSE(cfg_get_float(c, "learning_rate"), 2e-5, 1e-12);
+    CHECK(cfg_get_bool(c, "bf16"));
+    CHECK_EQ_INT(cfg_get_int(c, "per_device_train_batch_size"), 16);
+
+    char *argv[] = {"prog", "--learning_rate", "3e-5", "--lr_scheduler_type=cosine",
+                    "--output_dir", "/tmp/x"};
+    CHECK(cfg_apply_args(c, 6, argv, 1, &err) == FT_OK);
+    CHECK_CLOSE(cfg_get_float(c, "learning_rate"), 3e-5, 1e-12);
+    CHECK(!strcmp(cfg_get_string(c, "lr_scheduler_type"), "cosine"));
+    CHECK(!strcmp(cfg_get_string(c, "output_dir"), "/tmp/x"));
+
+    /* Hostile or mistaken input: each names the key and what was expected. */
+    CHECK(cfg_load_json_text(c, "{\"learning_rat\": 1e-5}", "a.json", &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "did you mean 'learning_rate'");
+    CHECK_STR_CONTAINS(err.msg, "a.json");
+    CHECK(cfg_set(c, "per_device_train_batch_size", "16x", "command line", &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "expected an integer, got \"16x\"");
+    CHECK(cfg_load_json_text(c, "{\"per_device_train_batch_size\": 2.5}", "b.json", &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "expected an integer");
+    CHECK(cfg_set(c, "per_device_train_batch_size", "0", "command line", &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "[1, 65536]");
+    CHECK(cfg_set(c, "lr_scheduler_type", "exp", "command line", &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "linear|constant|cosine");
+    CHECK(cfg_load_json_text(c, "{\"bf16\": \"maybe\"}", "c.json", &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "'bf16'");
+    CHECK(cfg_load_json_text(c, "[1,2]", "d.json", &err) == FT_EINVAL);
+    CHECK(cfg_load_json_text(c, "{\"learning_rate\": ", "e.json", &err) == FT_EINVAL);
+    char *argv_bad[] = {"prog", "--learning_rate"};
+    CHECK(cfg_apply_args(c, 2, argv_bad, 1, &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "needs a value");
+    /* A failed set leaves the earlier value. */
+    CHECK_EQ_INT(cfg_get_int(c, "per_device_train_batch_size"), 16);
+    CHECK(cfg_load_json_file(c, "/nonexistent/cfg.json", &err) == FT_ENOTFOUND);
+    CHECK_STR_CONTAINS(err.msg, "/nonexistent/cfg.json");
+
+    char *json = cfg_to_json(c);
+    CHECK(json && strstr(json, "\"lr_scheduler_type\":\t\"cosine\""));
+    cfg *d = NULL;
+    CHECK(cfg_create(specs, N_SPECS, &d, &err) == FT_OK);
+    CHECK(json && cfg_load_json_text(d, json, "round trip", &err) == FT_OK);
+    CHECK_CLOSE(cfg_get_float(d, "learning_rate"), 3e-5, 1e-15);
+    free(json);
+    cfg_free(d);
+    cfg_free(c);
+    cfg_free(NULL);
+    return check_finish();
+}
