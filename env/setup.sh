@@ -32,13 +32,13 @@ done
 say() { printf 'setup: %s\n' "$*"; }
 
 # Build and test packages. Slurm/munge are for the job-script tests; chromium for
-# the report test; python3 for the HTML parser test. PyTorch is NOT here: it
+# the report test (headless screenshot); python3 for the HTML parser test. PyTorch is NOT here: it
 # only regenerates committed fixtures (see tests/reference/README.md).
 packages=(build-essential cmake pkg-config git
           openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
           libcjson-dev libopenblas-openmp-dev libutf8proc-dev zlib1g-dev
           slurmctld slurmd slurm-client munge libpmix-dev
-          python3 valgrind shellcheck)
+          python3 valgrind shellcheck chromium)
 
 install_packages() {
     local missing=() p
