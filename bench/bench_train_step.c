@@ -1,0 +1,149 @@
+/* bench_train_step: time ftune's fp32 training step on CPU.
+ *
+ * usage: bench_train_step [bert|gpt2] [BATCH] [SEQ] [STEPS] [WARMUP] [DROPOUT]
+ * (defaults: bert 16 128 5 2 0.1). BERT-base or GPT-2 small shapes, random
+ * weights (HF initialisation), full-length random token ids. A step is what
+ * Trainer does per optimizer step without accumulation: forward, loss,
+ * backward, clip_grad_norm 1.0, AdamW. Prints the median step time, the
+ * FLOP rate (6 x matmul parameters x tokens + attention, the convention of
+ * shared/BENCHMARKS.md) and the same-run cblas_sgemm rate on the
+ * [B*T, 768] x [768, 3072] product as the ceiling. The one stdout line is
+ * "key=value" pairs for bench_train_step.sh. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model.h"
+#include "optim.h"
+#include "rng.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *x, int n)
+{
+    qsort(x, (size_t)n, sizeof *x, cmp_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static model_config base_config(model_arch arch, float dropout)
+{
+    model_config c = {0};
+    c.arch = arch;
+    c.vocab_size = arch == MODEL_ARCH_BERT ? 30522 : 50257;
+    c.max_positions = arch == MODEL_ARCH_BERT ? 512 : 1024;
+    c.type_vocab_size = 2;
+    c.hidden = 768;
+    c.layers = 12;
+    c.heads = 12;
+    c.intermediate = 3072;
+    c.num_labels = 2;
+    c.layer_norm_eps = arch == MODEL_ARCH_BERT ? 1e-12f : 1e-5f;
+    c.initializer_range = 0.02f;
+    c.hidden_dropout = c.attention_dropout = dropout;
+    c.classifier_dropout = arch == MODEL_ARCH_BERT ? dropout : 0.0f;
+    c.pad_token_id = arch == MODEL_ARCH_BERT ? 0 : 50256;
+    c.gelu = arch == MODEL_ARCH_BERT ? OPS_GELU_ERF : OPS_GELU_TANH;
+    return c;
+}
+
+/* Median GFLOP/s of cblas_sgemm NN on [m,k] x [k,n]. */
+static double sgemm_gflops(int m, int n, int k)
+{
+    float *a = calloc((size_t)m * k, sizeof(float)), *b = calloc((size_t)k * n, sizeof(float));
+    float *c = calloc((size_t)m * n, sizeof(float));
+    double t[7];
+    for (int r = 0; r < 9; r++) {
+        double t0 = now_s();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n,
+                    0.0f, c, n);
+        if (r >= 2) t[r - 2] = now_s() - t0;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * m * n * k / median(t, 7) / 1e9;
+}
+
+static double step_gflop(const model_config *c, int b, int t)
+{
+    double hid = c->hidden, inter = c->intermediate, nl = c->layers, tokens = (double)b * t;
+    double matmul_params = nl * (4 * hid * hid + 2 * hid * inter);
+    double attention = nl * 4.0 * b * (double)t * t * hid; /* q kᵀ and p v */
+    return (6.0 * matmul_params * tokens + 3.0 * attention) / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    model_arch arch = argc > 1 && strcmp(argv[1], "gpt2") == 0 ? MODEL_ARCH_GPT2 : MODEL_ARCH_BERT;
+    int B = argc > 2 ? atoi(argv[2]) : 16, T = argc > 3 ? atoi(argv[3]) : 128;
+    int steps = argc > 4 ? atoi(argv[4]) : 5, warm = argc > 5 ? atoi(argv[5]) : 2;
+    float p = argc > 6 ? (float)atof(argv[6]) : 0.1f;
+    if (B < 1 || T < 1 || steps < 1 || steps > 100 || warm < 0) {
+        fprintf(stderr, "usage: bench_train_step [bert|gpt2] [BATCH] [SEQ] [STEPS] [WARMUP] [DROPOUT]\n");
+        return 2;
+    }
+    model_config cfg = base_config(arch, p);
+    model *m = NULL;
+    optim *o = NULL;
+    ft_error err;
+    optim_hparams h = optim_default_hparams(2e-5f);
+    h.weight_decay = 0.01f;
+    if (model_create(&m, &cfg, &err) != FT_OK || model_plan(m, B, T, &err) != FT_OK ||
+        optim_create(&o, m, &h, &err) != FT_OK) {
+        fprintf(stderr, "bench_train_step: %s\n", err.msg);
+        model_free(m);
+        return 1;
+    }
+    model_init_random(m, 1);
+    int32_t *ids = malloc((size_t)B * T * sizeof(int32_t)), *len = malloc(B * sizeof(int32_t));
+    int32_t *lab = malloc(B * sizeof(int32_t));
+    int64_t *idx = malloc(B * sizeof(int64_t));
+    double *times = malloc((size_t)steps * sizeof(double)), loss = 0.0;
+    for (int s = 0; s < warm + steps; s++) {
+        for (int i = 0; i < B * T; i++) ids[i] = 1000 + (int32_t)rng_below(3, (uint64_t)s, (uint64_t)i, 20000);
+        for (int i = 0; i < B; i++) {
+            len[i] = T;
+            lab[i] = i % 2;
+            idx[i] = (int64_t)s * B + i;
+        }
+        model_batch x = {B, T, ids, len, lab, idx};
+        model_dropout d = {p > 0.0f, 7, (uint64_t)s};
+        double t0 = now_s();
+        model_zero_grads(m);
+        if (model_forward(m, &x, &d, &loss, &err) != FT_OK) {
+            fprintf(stderr, "bench_train_step: %s\n", err.msg);
+            return 1;
+        }
+        model_backward(m, 1.0f);
+        optim_clip_grad_norm(m, 1.0f);
+        optim_step(o, m, 2e-5f);
+        if (s >= warm) times[s - warm] = now_s() - t0;
+    }
+    double med = median(times, steps), gflop = step_gflop(&cfg, B, T);
+    double peak = sgemm_gflops(B * T, 3072, 768);
+    printf("impl=ftune arch=%s batch=%d seq=%d dropout=%g step_s=%.3f gflop=%.1f "
+           "gflops=%.1f sgemm_gflops=%.1f pct_of_sgemm=%.0f loss=%.4f\n",
+           arch == MODEL_ARCH_BERT ? "bert" : "gpt2", B, T, (double)p, med, gflop,
+           gflop / med, peak, 100.0 * gflop / med / peak, loss);
+    free(ids);
+    free(len);
+    free(lab);
+    free(idx);
+    free(times);
+    optim_free(o);
+    model_free(m);
+    return 0;
+}

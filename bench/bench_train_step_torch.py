@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""PyTorch twin of bench_train_step.c: the same model shapes and step
+(forward, cross-entropy, backward, clip_grad_norm_ 1.0, AdamW with HF's
+decay groups), fp32, timed the same way (median of STEPS after WARMUP).
+
+usage: bench_train_step_torch.py [bert|gpt2] [BATCH] [SEQ] [STEPS] [WARMUP] [DROPOUT]
+
+The model is tests/reference/make_model_fixtures.py's plain-PyTorch
+re-statement of the Hugging Face classes (transformers is not installed
+here), sized to BERT-base / GPT-2 small. Run it with /usr/bin/python3 (Debian's
+torch 1.13) and the thread settings of shared/BENCHMARKS.md; bench_train_step.sh
+does. Threads: torch.set_num_threads(FTUNE_BENCH_THREADS or 2).
+"""
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
+import make_model_fixtures as mk  # noqa: E402
+
+
+def main():
+    a = sys.argv[1:]
+    arch = a[0] if a else "bert"
+    b, t = (int(a[1]) if len(a) > 1 else 16), (int(a[2]) if len(a) > 2 else 128)
+    steps, warm = (int(a[3]) if len(a) > 3 else 5), (int(a[4]) if len(a) > 4 else 2)
+    mk.DROPOUT = float(a[5]) if len(a) > 5 else 0.1
+    torch.set_num_threads(int(os.environ.get("FTUNE_BENCH_THREADS", "2")))
+    mk.LAYERS, mk.HIDDEN, mk.HEADS, mk.INTER, mk.LABELS = 12, 768, 12, 3072, 2
+    mk.VOCAB, mk.POSITIONS = (30522, 512) if arch == "bert" else (50257, 1024)
+    torch.manual_seed(0)
+    model = mk.BertForSequenceClassification() if arch == "bert" else mk.GPT2ForSequenceClassification()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.02)
+    model.train()
+    named = list(model.named_parameters())
+    groups = [{"params": [p for n, p in named if mk.decays(n)], "weight_decay": 0.01},
+              {"params": [p for n, p in named if not mk.decays(n)], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=2e-5)
+    times = []
+    for s in range(warm + steps):
+        ids = torch.randint(1000, 21000, (b, t))
+        lengths = torch.full((b,), t)
+        labels = torch.arange(b) % 2
+        t0 = time.perf_counter()
+        loss = F.cross_entropy(model(ids, lengths), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if s >= warm:
+            times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    c, i, layers = 768, 3072, 12
+    gflop = (6.0 * layers * (4 * c * c + 2 * c * i) * b * t + 3.0 * layers * 4.0 * b * t * t * c) / 1e9
+    print(f"impl=pytorch arch={arch} batch={b} seq={t} dropout={mk.DROPOUT:g} step_s={med:.3f} "
+          f"gflop={gflop:.1f} gflops={gflop / med:.1f} threads={torch.get_num_threads()} "
+          f"loss={loss.item():.4f}")
+
+
+if __name__ == "__main__":
+    main()

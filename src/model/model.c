@@ -1,0 +1,188 @@
+/* model: the parameter table, buffers, activation plan and the forward /
+ * backward entry points shared by BERT (bert.c) and GPT-2 (gpt2.c).
+ * See model.h for the design. */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_alloc.h"
+#include "model_impl.h"
+#include "rng.h"
+
+ft_status model_config_validate(const model_config *c, ft_error *err)
+{
+    const char *bad = NULL;
+    if (c->arch != MODEL_ARCH_BERT && c->arch != MODEL_ARCH_GPT2) bad = "arch";
+    else if (c->vocab_size < 1) bad = "vocab_size";
+    else if (c->max_positions < 1) bad = "max_positions";
+    else if (c->arch == MODEL_ARCH_BERT && c->type_vocab_size < 1) bad = "type_vocab_size";
+    else if (c->hidden < 1 || c->hidden > (1 << 16)) bad = "hidden_size";
+    else if (c->layers < 1 || c->layers > 1024) bad = "num_hidden_layers";
+    else if (c->heads < 1 || c->hidden % c->heads != 0) bad = "num_attention_heads (must divide hidden_size)";
+    else if (c->intermediate < 1 || c->intermediate > (1 << 20)) bad = "intermediate_size";
+    else if (c->num_labels < 1) bad = "num_labels";
+    else if (!(c->layer_norm_eps > 0.0f)) bad = "layer_norm_eps";
+    else if (!(c->hidden_dropout >= 0.0f && c->hidden_dropout < 1.0f)) bad = "hidden dropout";
+    else if (!(c->attention_dropout >= 0.0f && c->attention_dropout < 1.0f)) bad = "attention dropout";
+    else if (!(c->classifier_dropout >= 0.0f && c->classifier_dropout < 1.0f)) bad = "classifier dropout";
+    if (bad) return ft_fail(err, FT_EINVAL, "model config: invalid %s", bad);
+    return FT_OK;
+}
+
+ft_status model_add_tensor(model *m, const char *name, int layer, int64_t d0,
+                           int64_t d1, ft_error *err)
+{
+    if (m->tensor_count == m->tensor_cap) {
+        int cap = m->tensor_cap ? 2 * m->tensor_cap : 64;
+        model_tensor *t = ft_realloc_array(m->tensors, (size_t)cap, sizeof *t);
+        if (!t) return ft_fail(err, FT_ENOMEM, "model: out of memory for the tensor table");
+        m->tensors = t;
+        m->tensor_cap = cap;
+    }
+    model_tensor *t = &m->tensors[m->tensor_count++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = d1 > 0 ? 2 : 1;
+    t->shape[0] = d0;
+    t->shape[1] = d1 > 0 ? d1 : 0;
+    t->numel = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
+    t->offset = m->param_count;
+    t->layer = layer;
+    t->weight_decay = !strstr(name, "bias") && !strstr(name, "LayerNorm") &&
+                      !strstr(name, "ln_");
+    m->param_count += t->numel;
+    return FT_OK;
+}
+
+static ft_status bind_buffers(model *m, ft_error *err)
+{
+    int L = m->cfg.layers;
+    m->params = ft_calloc_array(m->param_count, sizeof(float));
+    m->grads = ft_calloc_array(m->param_count, sizeof(float));
+    m->p.blocks = ft_calloc_array((size_t)L, sizeof(model_block_ptrs));
+    m->g.blocks = ft_calloc_array((size_t)L, sizeof(model_block_ptrs));
+    if (!m->params || !m->grads || !m->p.blocks || !m->g.blocks)
+        return ft_fail(err, FT_ENOMEM, "model: cannot allocate %zu parameters",
+                       m->param_count);
+    if (m->cfg.arch == MODEL_ARCH_BERT) {
+        bert_bind(m, &m->p, m->params);
+        bert_bind(m, &m->g, m->grads);
+    } else {
+        gpt2_bind(m, &m->p, m->params);
+        gpt2_bind(m, &m->g, m->grads);
+    }
+    return FT_OK;
+}
+
+ft_status model_create(model **out, const model_config *cfg, ft_error *err)
+{
+    *out = NULL;
+    ft_status st = model_config_validate(cfg, err);
+    if (st != FT_OK) return st;
+    model *m = calloc(1, sizeof *m);
+    if (!m) return ft_fail(err, FT_ENOMEM, "model: out of memory");
+    m->cfg = *cfg;
+    st = cfg->arch == MODEL_ARCH_BERT ? bert_add_tensors(m, err)
+                                      : gpt2_add_tensors(m, err);
+    if (st == FT_OK) st = bind_buffers(m, err);
+    if (st != FT_OK) goto fail;
+    *out = m;
+    return FT_OK;
+fail:
+    model_free(m);
+    return st;
+}
+
+void model_free(model *m)
+{
+    if (!m) return;
+    free(m->act_mem);
+    free(m->int_mem);
+    free(m->a.example_index);
+    free(m->a.blocks);
+    free(m->p.blocks);
+    free(m->g.blocks);
+    free(m->params);
+    free(m->grads);
+    free(m->tensors);
+    free(m);
+}
+
+const model_config *model_get_config(const model *m) { return &m->cfg; }
+int model_tensor_count(const model *m) { return m->tensor_count; }
+const model_tensor *model_tensor_at(const model *m, int i) { return &m->tensors[i]; }
+size_t model_param_count(const model *m) { return m->param_count; }
+float *model_params(model *m) { return m->params; }
+float *model_grads(model *m) { return m->grads; }
+const float *model_logits(const model *m) { return m->a.logits; }
+
+const model_tensor *model_find_tensor(const model *m, const char *name)
+{
+    for (int i = 0; i < m->tensor_count; i++)
+        if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
+    return NULL;
+}
+
+/* ---- initialisation and freezing ------------------------------------------ */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+void model_init_random(model *m, uint64_t seed)
+{
+    const model_config *c = &m->cfg;
+    for (int i = 0; i < m->tensor_count; i++) {
+        const model_tensor *t = &m->tensors[i];
+        float *x = m->params + t->offset;
+        bool norm = strstr(t->name, "LayerNorm") || strstr(t->name, "ln_");
+        if (ends_with(t->name, "bias")) {
+            memset(x, 0, t->numel * sizeof *x);
+        } else if (norm) {
+            for (size_t j = 0; j < t->numel; j++) x[j] = 1.0f;
+        } else {
+            float sd = c->initializer_range;
+            if (c->arch == MODEL_ARCH_GPT2 && ends_with(t->name, "c_proj.weight"))
+                sd /= sqrtf(2.0f * (float)c->layers);
+            /* stream = tensor index: each tensor's draws are independent. */
+#pragma omp parallel for
+            for (size_t j = 0; j < t->numel; j++)
+                x[j] = sd * rng_normal(seed, (uint64_t)i, j);
+        }
+    }
+    if (c->arch == MODEL_ARCH_BERT && c->pad_token_id >= 0 &&
+        c->pad_token_id < c->vocab_size)
+        memset(m->p.wte + (size_t)c->pad_token_id * c->hidden, 0,
+               (size_t)c->hidden * sizeof(float));
+}
+
+void model_freeze_below(model *m, int first_trainable)
+{
+    if (first_trainable < 0) first_trainable = 0;
+    if (first_trainable > m->cfg.layers) first_trainable = m->cfg.layers;
+    m->first_trainable = first_trainable;
+}
+
+bool model_block_trainable(const model *m, int layer)
+{
+    return m->first_trainable == 0 || layer >= m->first_trainable;
+}
+
+bool model_tensor_trainable(const model *m, const model_tensor *t)
+{
+    return model_block_trainable(m, t->layer);
+}
+
+void model_zero_grads(model *m)
+{
+    for (int i = 0; i < m->tensor_count; i++) {
+        const model_tensor *t = &m->tensors[i];
+        if (model_tensor_trainable(m, t))
+            memset(m->grads + t->offset, 0, t->numel * sizeof(float));
+    }
+}

@@ -1,0 +1,127 @@
+/* model: BERT and GPT-2 sequence classifiers (forward, loss, backward) on the
+ * ops interface.
+ *
+ * Design (after llm.c): every parameter lives in ONE contiguous float buffer,
+ * described by a table of (Hugging Face name, shape, offset); gradients use
+ * the same layout in a second buffer, so the optimiser, the all-reduce and a
+ * checkpoint each see one array. Tensors that Hugging Face keeps apart but
+ * the maths uses together sit side by side: BERT's query/key/value weights
+ * form one [3C, C] matrix (and their biases one [3C] vector), like GPT-2's
+ * c_attn. Activations are planned once per (B, T) shape by model_plan().
+ * The model code calls only ops_ functions (src/ops/ops.h).
+ *
+ * Architectures, exactly as transformers' classes compute them:
+ *   BertForSequenceClassification: post-LN blocks, erf GELU, tanh pooler on
+ *     [CLS] (position 0), dropout, classifier with bias;
+ *   GPT2ForSequenceClassification: pre-LN blocks with causal attention,
+ *     tanh GELU, ln_f, bias-free score head on the last non-padding token
+ *     (position lengths[b]-1; right padding).
+ * Token type ids are all 0 (single-segment classification).
+ *
+ * Freezing: model_freeze_below(m, k) freezes the embeddings and blocks
+ * 0..k-1; backward stops at block k and computes no gradient below it.
+ *
+ * Not here: tokenisation, the optimiser (src/optim), file formats other than
+ * through src/st. */
+#ifndef MODEL_H
+#define MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ft_error.h"
+#include "ops.h"
+
+typedef enum model_arch { MODEL_ARCH_BERT, MODEL_ARCH_GPT2 } model_arch;
+
+typedef struct model_config {
+    model_arch arch;
+    int vocab_size, max_positions, type_vocab_size; /* type_vocab: BERT only */
+    int hidden, layers, heads, intermediate, num_labels;
+    float layer_norm_eps, initializer_range;
+    /* hidden: embeddings and residual branches; attention: probabilities;
+     * classifier: BERT's dropout before the classifier (GPT-2 has none). */
+    float hidden_dropout, attention_dropout, classifier_dropout;
+    int pad_token_id;
+    ops_gelu_kind gelu;
+} model_config;
+
+/* One parameter tensor: its Hugging Face name, shape and place. */
+typedef struct model_tensor {
+    char name[96];
+    int ndim;
+    int64_t shape[2];
+    size_t offset, numel; /* in floats, into the parameter buffer */
+    int layer;            /* -1 embeddings, 0..layers-1 blocks, layers head */
+    bool weight_decay;    /* HF Trainer: false for biases and LayerNorm */
+} model_tensor;
+
+typedef struct model model;
+
+/* A micro-batch: b rows of t token ids, right padded. lengths[i] in [1, t];
+ * labels may be NULL (no loss); example_index: global index of each row in
+ * the dataset (keys the dropout masks; may be NULL when dropout is off). */
+typedef struct model_batch {
+    int b, t;
+    const int32_t *input_ids;
+    const int32_t *lengths;
+    const int32_t *labels;
+    const int64_t *example_index;
+} model_batch;
+
+/* Dropout for one forward pass: off (evaluation) or keyed by (seed, step). */
+typedef struct model_dropout {
+    bool enabled;
+    uint64_t seed, step;
+} model_dropout;
+
+/* Check a config (sizes positive, heads divide hidden, ...); a message names
+ * the field. */
+ft_status model_config_validate(const model_config *cfg, ft_error *err);
+
+/* Allocate parameters and gradients (zeroed) for cfg. */
+ft_status model_create(model **out, const model_config *cfg, ft_error *err);
+void model_free(model *m);
+
+const model_config *model_get_config(const model *m);
+int model_tensor_count(const model *m);
+const model_tensor *model_tensor_at(const model *m, int i);
+/* The tensor named `name` (HF name), or NULL. */
+const model_tensor *model_find_tensor(const model *m, const char *name);
+/* The buffers: model_param_count() floats each, laid out by the table. */
+size_t model_param_count(const model *m);
+float *model_params(model *m);
+float *model_grads(model *m);
+
+/* Hugging Face's initialisation from the config alone: weights of Linear,
+ * Conv1D and Embedding normal(0, initializer_range) (GPT-2's c_proj weights
+ * scaled by 1/sqrt(2*layers)), biases 0, LayerNorm weight 1 and bias 0,
+ * BERT's padding embedding row 0. Draws are a function of seed only. */
+void model_init_random(model *m, uint64_t seed);
+
+/* Freeze the embeddings and blocks 0..first_trainable-1 (0: train all). */
+void model_freeze_below(model *m, int first_trainable);
+bool model_tensor_trainable(const model *m, const model_tensor *t);
+
+/* Plan activation memory for batches of at most b rows of t tokens. */
+ft_status model_plan(model *m, int b, int t, ft_error *err);
+
+/* Forward pass: logits (model_logits(), [b, num_labels]) and, when
+ * batch->labels is set, the mean cross-entropy into *loss (may be NULL).
+ * FT_EINVAL for ids outside the vocabulary, bad lengths or labels, or a
+ * batch larger than planned. The model keeps a copy of the batch for
+ * backward. */
+ft_status model_forward(model *m, const model_batch *batch,
+                        const model_dropout *dropout, double *loss,
+                        ft_error *err);
+const float *model_logits(const model *m);
+
+/* Backward from the mean loss of the last forward, scaled by loss_scale
+ * (1/gradient_accumulation_steps), accumulating into model_grads(). */
+void model_backward(model *m, float loss_scale);
+
+/* Zero the gradients of trainable tensors. */
+void model_zero_grads(model *m);
+
+#endif

@@ -1,0 +1,100 @@
+/* model_impl.h: what model.c, bert.c and gpt2.c share. */
+#ifndef MODEL_IMPL_H
+#define MODEL_IMPL_H
+
+#include "model.h"
+
+/* Pointers into the parameter (or gradient) buffer, one block's worth. */
+typedef struct model_block_ptrs {
+    float *qkv_w, *qkv_b;             /* [3C,C] (BERT) or [C,3C] (GPT-2), [3C] */
+    float *attn_proj_w, *attn_proj_b; /* [C,C], [C] */
+    float *ln1_w, *ln1_b;             /* BERT attention.output.LayerNorm; GPT-2 ln_1 */
+    float *fc_w, *fc_b;               /* [I,C] / [C,I], [I] */
+    float *fc_proj_w, *fc_proj_b;     /* [C,I] / [I,C], [C] */
+    float *ln2_w, *ln2_b;             /* BERT output.LayerNorm; GPT-2 ln_2 */
+} model_block_ptrs;
+
+typedef struct model_ptrs {
+    float *wte, *wpe, *wtt;           /* [V,C], [P,C], BERT: [types,C] */
+    float *emb_ln_w, *emb_ln_b;       /* BERT embeddings.LayerNorm */
+    model_block_ptrs *blocks;         /* [layers] */
+    float *lnf_w, *lnf_b;             /* GPT-2 ln_f */
+    float *pool_w, *pool_b;           /* BERT pooler.dense */
+    float *head_w, *head_b;           /* classifier / score ([L,C]; bias BERT only) */
+} model_ptrs;
+
+/* Saved activations of one block (N = B*T rows). */
+typedef struct model_block_acts {
+    float *ln1, *ln1_mean, *ln1_rstd; /* [N,C], [N], [N] */
+    float *qkv;                       /* [N,3C] */
+    float *probs;                     /* [B,NH,T,T] */
+    float *ctx;                       /* [N,C] */
+    float *res1;                      /* [N,C] residual after attention */
+    float *ln2, *ln2_mean, *ln2_rstd;
+    float *fc, *fc_act;               /* [N,I] before and after GELU */
+    float *res2;                      /* [N,C] residual after the MLP */
+} model_block_acts;
+
+typedef struct model_acts {
+    int32_t *ids, *lengths, *labels, *positions, *types, *pick; /* batch copy */
+    int64_t *example_index;
+    float *emb, *emb_ln, *emb_mean, *emb_rstd;   /* [N,C], [N,C], [N], [N] */
+    model_block_acts *blocks;
+    float *picked;                    /* [B,C] block output at [CLS]/last token */
+    float *head_ln, *head_mean, *head_rstd;      /* GPT-2 ln_f of picked */
+    float *pooled_pre, *pooled, *pooled_drop;    /* BERT pooler, [B,C] */
+    float *logits, *probs, *losses;   /* [B,L], [B,L], [B] */
+    /* Gradient scratch, reused by every block. */
+    float *d_x, *d_y, *d_tmp;         /* [N,C] */
+    float *d_qkv;                     /* [N,3C] */
+    float *d_fc, *d_fc_act;           /* [N,I] */
+    float *d_head, *d_head2, *d_logits; /* [B,C], [B,C], [B,L] */
+    float *attn_scratch;
+} model_acts;
+
+struct model {
+    model_config cfg;
+    model_tensor *tensors;
+    int tensor_count, tensor_cap;
+    size_t param_count;
+    float *params, *grads;
+    model_ptrs p, g;
+    int first_trainable;
+    /* activations */
+    float *act_mem;
+    size_t act_floats;
+    int plan_b, plan_t;
+    int32_t *int_mem;
+    model_acts a;
+    /* the last forward */
+    int b, t;
+    model_dropout dropout;
+};
+
+/* Append a tensor to the table (offset = current end). */
+ft_status model_add_tensor(model *m, const char *name, int layer, int64_t d0,
+                           int64_t d1, ft_error *err);
+
+/* Architecture parts: table, forward and backward of the whole network. */
+ft_status bert_add_tensors(model *m, ft_error *err);
+void bert_bind(model *m, model_ptrs *p, float *base);
+void bert_forward(model *m);
+void bert_backward(model *m, float loss_scale);
+
+ft_status gpt2_add_tensors(model *m, ft_error *err);
+void gpt2_bind(model *m, model_ptrs *p, float *base);
+void gpt2_forward(model *m);
+void gpt2_backward(model *m, float loss_scale);
+
+/* Shared pieces of forward/backward. */
+uint64_t model_site(const model *m, int layer, int site);
+float model_drop_p(const model *m, float p);
+void model_dropout_fwd(model *m, float *out, const float *inp, size_t per_example,
+                       float p, int layer, int site);
+void model_dropout_bwd(model *m, float *dinp, const float *dout,
+                       size_t per_example, float p, int layer, int site);
+void model_attention_shape(const model *m, int layer, ops_attention_shape *s);
+void model_loss_backward(model *m, float loss_scale);
+bool model_block_trainable(const model *m, int layer);
+
+#endif

@@ -1,0 +1,251 @@
+/* model_run: the activation plan and the forward / backward entry points.
+ *
+ * The plan is a bump allocation over one float buffer, laid out once for the
+ * largest batch (b, t); smaller batches reuse it with their own strides.
+ * Gradient scratch for blocks is shared by all blocks (backward visits one
+ * block at a time), so activations dominate memory, as in PyTorch. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_alloc.h"
+#include "model_impl.h"
+
+typedef struct bump {
+    float *base;
+    size_t used;
+} bump;
+
+static float *take(bump *b, size_t n)
+{
+    float *p = b->base ? b->base + b->used : NULL;
+    b->used += (n + 15) & ~(size_t)15; /* 64-byte aligned pieces */
+    return p;
+}
+
+static void layout_block(bump *k, model_block_acts *a, const model_config *c,
+                         size_t B, size_t T)
+{
+    size_t N = B * T, C = (size_t)c->hidden, I = (size_t)c->intermediate;
+    a->ln1 = take(k, N * C);
+    a->ln1_mean = take(k, N);
+    a->ln1_rstd = take(k, N);
+    a->qkv = take(k, 3 * N * C);
+    a->probs = take(k, B * (size_t)c->heads * T * T);
+    a->ctx = take(k, N * C);
+    a->res1 = take(k, N * C);
+    a->ln2 = take(k, N * C);
+    a->ln2_mean = take(k, N);
+    a->ln2_rstd = take(k, N);
+    a->fc = take(k, N * I);
+    a->fc_act = take(k, N * I);
+    a->res2 = take(k, N * C);
+}
+
+static void layout(model *m, bump *k, size_t B, size_t T)
+{
+    const model_config *c = &m->cfg;
+    model_acts *a = &m->a;
+    size_t N = B * T, C = (size_t)c->hidden, I = (size_t)c->intermediate;
+    size_t L = (size_t)c->num_labels;
+    a->emb = take(k, N * C);
+    a->emb_ln = take(k, N * C);
+    a->emb_mean = take(k, N);
+    a->emb_rstd = take(k, N);
+    for (int l = 0; l < c->layers; l++) layout_block(k, &a->blocks[l], c, B, T);
+    a->picked = take(k, B * C);
+    a->head_ln = take(k, B * C);
+    a->head_mean = take(k, B);
+    a->head_rstd = take(k, B);
+    a->pooled_pre = take(k, B * C);
+    a->pooled = take(k, B * C);
+    a->pooled_drop = take(k, B * C);
+    a->logits = take(k, B * L);
+    a->probs = take(k, B * L);
+    a->losses = take(k, B);
+    a->d_x = take(k, N * C);
+    a->d_y = take(k, N * C);
+    a->d_tmp = take(k, N * C);
+    a->d_qkv = take(k, 3 * N * C);
+    a->d_fc = take(k, N * I);
+    a->d_fc_act = take(k, N * I);
+    a->d_head = take(k, B * C);
+    a->d_head2 = take(k, B * C);
+    a->d_logits = take(k, B * L);
+    a->attn_scratch = take(k, ops_attention_scratch_floats((int)T));
+}
+
+static void free_plan(model *m)
+{
+    free(m->act_mem);
+    free(m->int_mem);
+    free(m->a.example_index);
+    free(m->a.blocks);
+    memset(&m->a, 0, sizeof m->a);
+    m->act_mem = NULL;
+    m->int_mem = NULL;
+    m->plan_b = m->plan_t = 0;
+}
+
+ft_status model_plan(model *m, int b, int t, ft_error *err)
+{
+    if (b < 1 || t < 1 || t > m->cfg.max_positions)
+        return ft_fail(err, FT_EINVAL,
+                       "model_plan: batch %d x %d tokens: need b >= 1 and 1 <= t <= "
+                       "max_positions (%d)", b, t, m->cfg.max_positions);
+    free_plan(m);
+    size_t B = (size_t)b, T = (size_t)t;
+    m->a.blocks = ft_calloc_array((size_t)m->cfg.layers, sizeof(model_block_acts));
+    bump k = {NULL, 0};
+    if (m->a.blocks) layout(m, &k, B, T);
+    m->act_floats = k.used;
+    k.base = m->a.blocks ? ft_calloc_array(k.used, sizeof(float)) : NULL;
+    m->int_mem = ft_calloc_array(3 * B * T + 3 * B, sizeof(int32_t));
+    m->a.example_index = ft_calloc_array(B, sizeof(int64_t));
+    if (!k.base || !m->int_mem || !m->a.example_index) {
+        free(k.base);
+        free_plan(m);
+        return ft_fail(err, FT_ENOMEM,
+                       "model_plan: cannot allocate activations for %d x %d tokens "
+                       "(%zu floats)", b, t, m->act_floats);
+    }
+    m->act_mem = k.base;
+    k.used = 0;
+    layout(m, &k, B, T);
+    int32_t *ip = m->int_mem;
+    m->a.ids = ip;
+    m->a.positions = ip + B * T;
+    m->a.types = ip + 2 * B * T;
+    m->a.lengths = ip + 3 * B * T;
+    m->a.labels = m->a.lengths + B;
+    m->a.pick = m->a.labels + B;
+    m->plan_b = b;
+    m->plan_t = t;
+    return FT_OK;
+}
+
+/* ---- forward and backward ------------------------------------------------- */
+
+static ft_status check_batch(const model *m, const model_batch *x,
+                             const model_dropout *d, ft_error *err)
+{
+    const model_config *c = &m->cfg;
+    if (x->b < 1 || x->t < 1 || x->b > m->plan_b || x->t > m->plan_t)
+        return ft_fail(err, FT_EINVAL, "model: batch %d x %d exceeds the plan %d x %d",
+                       x->b, x->t, m->plan_b, m->plan_t);
+    if (d && d->enabled && !x->example_index)
+        return ft_fail(err, FT_EINVAL, "model: dropout needs example indices");
+    for (int i = 0; i < x->b; i++) {
+        if (x->lengths[i] < 1 || x->lengths[i] > x->t)
+            return ft_fail(err, FT_EINVAL, "model: row %d: length %d not in [1, %d]",
+                           i, x->lengths[i], x->t);
+        if (x->labels && (x->labels[i] < 0 || x->labels[i] >= c->num_labels))
+            return ft_fail(err, FT_EINVAL, "model: row %d: label %d not in [0, %d)",
+                           i, x->labels[i], c->num_labels);
+        for (int j = 0; j < x->t; j++) {
+            int32_t id = x->input_ids[(size_t)i * x->t + j];
+            if (id < 0 || id >= c->vocab_size)
+                return ft_fail(err, FT_EINVAL,
+                               "model: row %d position %d: token id %d outside the "
+                               "vocabulary [0, %d)", i, j, id, c->vocab_size);
+        }
+    }
+    return FT_OK;
+}
+
+static void copy_batch(model *m, const model_batch *x)
+{
+    model_acts *a = &m->a;
+    size_t n = (size_t)x->b * x->t;
+    memcpy(a->ids, x->input_ids, n * sizeof(int32_t));
+    memcpy(a->lengths, x->lengths, (size_t)x->b * sizeof(int32_t));
+    for (int i = 0; i < x->b; i++) {
+        a->labels[i] = x->labels ? x->labels[i] : 0;
+        a->example_index[i] = x->example_index ? x->example_index[i] : i;
+        /* BERT pools [CLS] (position 0); GPT-2 the last real token. */
+        a->pick[i] = i * x->t + (m->cfg.arch == MODEL_ARCH_BERT ? 0 : x->lengths[i] - 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        a->positions[i] = (int32_t)(i % (size_t)x->t);
+        a->types[i] = 0;
+    }
+    m->b = x->b;
+    m->t = x->t;
+}
+
+ft_status model_forward(model *m, const model_batch *x, const model_dropout *d,
+                        double *loss, ft_error *err)
+{
+    if (!m->act_mem) return ft_fail(err, FT_EINVAL, "model: model_plan() not called");
+    ft_status st = check_batch(m, x, d, err);
+    if (st != FT_OK) return st;
+    copy_batch(m, x);
+    model_dropout off = {false, 0, 0};
+    m->dropout = d ? *d : off;
+    if (m->cfg.arch == MODEL_ARCH_BERT)
+        bert_forward(m);
+    else
+        gpt2_forward(m);
+    if (x->labels) {
+        double mean = ops_crossentropy_forward(m->a.losses, m->a.probs, m->a.logits,
+                                               m->a.labels, m->b, m->cfg.num_labels);
+        if (loss) *loss = mean;
+    }
+    return FT_OK;
+}
+
+void model_backward(model *m, float loss_scale)
+{
+    if (m->cfg.arch == MODEL_ARCH_BERT)
+        bert_backward(m, loss_scale);
+    else
+        gpt2_backward(m, loss_scale);
+}
+
+/* ---- pieces shared by bert.c and gpt2.c ----------------------------------- */
+
+/* Dropout sites: layer 0 embeddings, 1..layers blocks, layers+1 head. */
+uint64_t model_site(const model *m, int layer, int site)
+{
+    return ops_dropout_site(m->dropout.step, layer + 1, site);
+}
+
+float model_drop_p(const model *m, float p)
+{
+    return m->dropout.enabled ? p : 0.0f;
+}
+
+void model_dropout_fwd(model *m, float *out, const float *inp, size_t per_example,
+                       float p, int layer, int site)
+{
+    ops_dropout_forward(out, inp, m->b, per_example, m->a.example_index,
+                        model_drop_p(m, p), m->dropout.seed, model_site(m, layer, site));
+}
+
+void model_dropout_bwd(model *m, float *dinp, const float *dout,
+                       size_t per_example, float p, int layer, int site)
+{
+    ops_dropout_backward(dinp, dout, m->b, per_example, m->a.example_index,
+                         model_drop_p(m, p), m->dropout.seed, model_site(m, layer, site));
+}
+
+void model_attention_shape(const model *m, int layer, ops_attention_shape *s)
+{
+    s->b = m->b;
+    s->t = m->t;
+    s->c = m->cfg.hidden;
+    s->nh = m->cfg.heads;
+    s->causal = m->cfg.arch == MODEL_ARCH_GPT2;
+    s->lengths = m->a.lengths;
+    s->example_index = m->a.example_index;
+    s->dropout_p = model_drop_p(m, m->cfg.attention_dropout);
+    s->seed = m->dropout.seed;
+    s->site = model_site(m, layer, 0);
+}
+
+void model_loss_backward(model *m, float loss_scale)
+{
+    size_t n = (size_t)m->b * m->cfg.num_labels;
+    memset(m->a.d_logits, 0, n * sizeof(float));
+    ops_crossentropy_backward(m->a.d_logits, m->a.probs, m->a.labels, m->b,
+                              m->cfg.num_labels, loss_scale / (float)m->b);
+}

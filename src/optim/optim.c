@@ -1,0 +1,124 @@
+/* optim: AdamW, HF schedules and clipping. See optim.h for the semantics. */
+#include "optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_alloc.h"
+#include "ops.h"
+
+struct optim {
+    optim_hparams h;
+    size_t n;
+    float *m, *v;
+    long steps;
+};
+
+ft_status sched_parse(const char *name, sched_kind *out, ft_error *err)
+{
+    if (strcmp(name, "linear") == 0) *out = SCHED_LINEAR;
+    else if (strcmp(name, "constant_with_warmup") == 0 || strcmp(name, "constant") == 0)
+        *out = SCHED_CONSTANT;
+    else if (strcmp(name, "cosine") == 0) *out = SCHED_COSINE;
+    else
+        return ft_fail(err, FT_EINVAL,
+                       "lr_scheduler_type: expected \"linear\", \"cosine\", \"constant\" "
+                       "or \"constant_with_warmup\", got \"%s\"", name);
+    return FT_OK;
+}
+
+double sched_lr_factor(sched_kind kind, long step, long warmup, long total)
+{
+    if (step < warmup) return (double)step / (double)(warmup > 1 ? warmup : 1);
+    long span = total - warmup > 1 ? total - warmup : 1;
+    double progress = (double)(step - warmup) / (double)span;
+    switch (kind) {
+    case SCHED_LINEAR: {
+        double f = (double)(total - step) / (double)span;
+        return f > 0.0 ? f : 0.0;
+    }
+    case SCHED_COSINE: {
+        /* num_cycles = 0.5: half a cosine from 1 to 0. */
+        double f = 0.5 * (1.0 + cos(3.14159265358979323846 * 2.0 * 0.5 * progress));
+        return f > 0.0 ? f : 0.0;
+    }
+    case SCHED_CONSTANT:
+    default:
+        return 1.0;
+    }
+}
+
+optim_hparams optim_default_hparams(float lr)
+{
+    optim_hparams h = {lr, 0.9f, 0.999f, 1e-8f, 0.0f};
+    return h;
+}
+
+ft_status optim_create(optim **out, const model *m, const optim_hparams *h,
+                       ft_error *err)
+{
+    *out = NULL;
+    optim *o = calloc(1, sizeof *o);
+    size_t n = model_param_count(m);
+    if (o) {
+        o->m = ft_calloc_array(n, sizeof(float));
+        o->v = ft_calloc_array(n, sizeof(float));
+    }
+    if (!o || !o->m || !o->v) {
+        optim_free(o);
+        return ft_fail(err, FT_ENOMEM, "optim: cannot allocate moments for %zu parameters", n);
+    }
+    o->h = *h;
+    o->n = n;
+    *out = o;
+    return FT_OK;
+}
+
+void optim_free(optim *o)
+{
+    if (!o) return;
+    free(o->m);
+    free(o->v);
+    free(o);
+}
+
+double optim_clip_grad_norm(model *m, float max_norm)
+{
+    float *g = model_grads(m);
+    double sum = 0.0;
+    for (int i = 0; i < model_tensor_count(m); i++) {
+        const model_tensor *t = model_tensor_at(m, i);
+        if (model_tensor_trainable(m, t)) sum += ops_sum_squares(g + t->offset, t->numel);
+    }
+    double norm = sqrt(sum);
+    if (max_norm > 0.0f) {
+        /* torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1. */
+        float coef = (float)(max_norm / ((float)norm + 1e-6f));
+        if (coef < 1.0f)
+            for (int i = 0; i < model_tensor_count(m); i++) {
+                const model_tensor *t = model_tensor_at(m, i);
+                if (model_tensor_trainable(m, t)) ops_scale(g + t->offset, t->numel, coef);
+            }
+    }
+    return norm;
+}
+
+void optim_step(optim *o, model *m, float lr)
+{
+    o->steps++;
+    float *p = model_params(m), *g = model_grads(m);
+    for (int i = 0; i < model_tensor_count(m); i++) {
+        const model_tensor *t = model_tensor_at(m, i);
+        if (!model_tensor_trainable(m, t)) continue;
+        ops_adamw_hparams h = {lr, o->h.beta1, o->h.beta2, o->h.eps,
+                               t->weight_decay ? o->h.weight_decay : 0.0f, o->steps};
+        ops_adamw(p + t->offset, g + t->offset, o->m + t->offset, o->v + t->offset,
+                  t->numel, &h);
+    }
+}
+
+long optim_step_count(const optim *o) { return o->steps; }
+float *optim_exp_avg(optim *o) { return o->m; }
+float *optim_exp_avg_sq(optim *o) { return o->v; }
+void optim_set_step_count(optim *o, long steps) { o->steps = steps; }

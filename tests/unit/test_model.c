@@ -1,0 +1,549 @@
+/* model + optim against PyTorch: logits, loss, every gradient and the
+ * parameters after 3 AdamW steps (gradient accumulation 2, clipping 1.0,
+ * linear warm-up schedule), for BERT, GPT-2 and their frozen variants, all
+ * with dropout off; then dropout determinism. The reference is
+ * tests/reference/make_model_fixtures.py (constants repeated below). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "model.h"
+#include "model_fixture.h"
+#include "optim.h"
+#include "rng.h"
+
+enum { B = 3, T = 16, MICRO = 6, GRAD_ACCUM = 2, STEPS = 3, WARMUP = 2, TOTAL = 5 };
+static const float LR = 1e-3f, WEIGHT_DECAY = 0.01f, MAX_GRAD_NORM = 1.0f;
+/* Tolerances, relative to the largest magnitude of each reference tensor. */
+static const double TOL_LOGITS = 1e-5, TOL_GRAD = 1e-4, TOL_TRAINED = 1e-5;
+
+typedef struct worst {
+    double err;
+    char name[128];
+} worst;
+
+static void note(worst *w, const char *what, const char *name, double err)
+{
+    if (err > w->err || err != err) {
+        w->err = err;
+        snprintf(w->name, sizeof w->name, "%s %s", what, name);
+    }
+}
+
+static model_config tiny_config(model_arch arch)
+{
+    model_config c = {0};
+    c.arch = arch;
+    c.vocab_size = 1000;
+    c.max_positions = 64;
+    c.type_vocab_size = 2;
+    c.hidden = 64;
+    c.layers = 2;
+    c.heads = 4;
+    c.intermediate = 256;
+    c.num_labels = 3;
+    c.layer_norm_eps = arch == MODEL_ARCH_BERT ? 1e-12f : 1e-5f;
+    c.initializer_range = 0.02f;
+    c.hidden_dropout = c.attention_dropout = 0.1f;
+    c.classifier_dropout = arch == MODEL_ARCH_BERT ? 0.1f : 0.0f;
+    c.pad_token_id = arch == MODEL_ARCH_BERT ? 0 : 999;
+    c.gelu = arch == MODEL_ARCH_BERT ? OPS_GELU_ERF : OPS_GELU_TANH;
+    return c;
+}
+
+static const char *word_name(model_arch arch)
+{
+    return arch == MODEL_ARCH_BERT ? "bert.embeddings.word_embeddings.weight"
+                                   : "transformer.wte.weight";
+}
+
+/* Copy every table tensor from model.safetensors, checking shapes. */
+static void load_params(model *m, const char *dir)
+{
+    fixture fx;
+    CHECK(fixture_open(&fx, dir, "model.safetensors"));
+    for (int i = 0; i < model_tensor_count(m); i++) {
+        const model_tensor *t = model_tensor_at(m, i);
+        size_t n = 0;
+        int64_t shape[2];
+        float *x = fixture_get(&fx, t->name, &n, shape);
+        CHECK_MSG(x && n == t->numel && shape[0] == t->shape[0] && shape[1] == t->shape[1],
+                  "%s: missing or wrong shape", t->name);
+        if (x && n == t->numel) memcpy(model_params(m) + t->offset, x, n * sizeof(float));
+        free(x);
+    }
+    fixture_close(&fx);
+}
+
+typedef struct batches {
+    int32_t *ids, *lengths, *labels;
+    int64_t index[MICRO * B];
+} batches;
+
+static void load_batches(batches *bt, const char *dir)
+{
+    fixture fx;
+    size_t n;
+    CHECK(fixture_open(&fx, dir, "batch.safetensors"));
+    bt->ids = fixture_get(&fx, "input_ids", &n, NULL);
+    CHECK(n == (size_t)MICRO * B * T);
+    bt->lengths = fixture_get(&fx, "lengths", &n, NULL);
+    bt->labels = fixture_get(&fx, "labels", &n, NULL);
+    for (int i = 0; i < MICRO * B; i++) bt->index[i] = i;
+    fixture_close(&fx);
+}
+
+static model_batch micro(const batches *bt, int k)
+{
+    model_batch x = {B, T, bt->ids + (size_t)k * B * T, bt->lengths + k * B,
+                     bt->labels + k * B, bt->index + k * B};
+    return x;
+}
+
+/* The gradient of a key bias is 0 in exact arithmetic (softmax is unchanged
+ * when the same constant is added to a row of scores), so PyTorch and ftune
+ * both hold rounding noise there, and AdamW turns noise into steps of up to
+ * lr. Those elements are checked against absolute bounds instead: gradient
+ * below KEY_BIAS_GRAD_ABS, parameter within KEY_BIAS_STEP_ABS of the
+ * reference (the sum of the learning rates is 1.5e-3). Returns the element
+ * range [*begin, *end) of t that is a key bias, or 0 when none. */
+static const double KEY_BIAS_GRAD_ABS = 1e-7, KEY_BIAS_STEP_ABS = 2e-4;
+
+static int key_bias_range(const model_tensor *t, size_t *begin, size_t *end)
+{
+    const char *k = strstr(t->name, "attention.self.key.bias");
+    if (k) {
+        *begin = 0;
+        *end = t->numel;
+        return 1;
+    }
+    if (strstr(t->name, "attn.c_attn.bias")) {
+        *begin = t->numel / 3;
+        *end = 2 * t->numel / 3;
+        return 1;
+    }
+    return 0;
+}
+
+/* rel_error on the elements of t outside its key-bias range, and the largest
+ * absolute difference inside it (*key_abs). */
+static double rel_error_split(const model_tensor *t, const float *a, const float *ref,
+                              size_t n, double *key_abs)
+{
+    size_t kb = 0, ke = 0;
+    *key_abs = 0.0;
+    if (n != t->numel || !key_bias_range(t, &kb, &ke)) return rel_error(a, ref, n);
+    for (size_t i = kb; i < ke; i++) {
+        double d = fabs((double)a[i] - ref[i]);
+        if (d > *key_abs || d != d) *key_abs = d;
+    }
+    if (kb == 0 && ke == n) return 0.0;
+    double e1 = rel_error(a, ref, kb), e2 = rel_error(a + ke, ref + ke, n - ke);
+    double scale1 = 0.0, scale2 = 0.0; /* back to one scale: the max |ref| */
+    for (size_t i = 0; i < kb; i++) scale1 = fmax(scale1, fabs(ref[i]));
+    for (size_t i = ke; i < n; i++) scale2 = fmax(scale2, fabs(ref[i]));
+    double scale = fmax(scale1, scale2);
+    return scale > 0.0 ? fmax(e1 * scale1, e2 * scale2) / scale : 0.0;
+}
+
+/* Word-embedding rows outside `rows` have no gradient. */
+static int untouched_rows_zero(const model *m, const float *grad, const model_tensor *t,
+                               const int32_t *rows, size_t nrows)
+{
+    (void)m;
+    int64_t C = t->shape[1];
+    char *used = calloc((size_t)t->shape[0], 1);
+    for (size_t r = 0; r < nrows; r++) used[rows[r]] = 1;
+    int ok = 1;
+    for (int64_t v = 0; v < t->shape[0]; v++)
+        if (!used[v])
+            for (int64_t j = 0; j < C; j++) ok &= grad[v * C + j] == 0.0f;
+    free(used);
+    return ok;
+}
+
+/* Compare a gradient or parameter tensor; the word embedding is stored only
+ * on `rows` (other rows: `rest_check` says what they must be). */
+static double compare_tensor(model *m, const model_tensor *t, const float *got,
+                             const fixture *fx, const char *key, const int32_t *rows,
+                             size_t nrows, double *key_abs)
+{
+    *key_abs = 0.0;
+    size_t n = 0;
+    float *ref = fixture_get(fx, key, &n, NULL);
+    if (!ref) {
+        CHECK_MSG(0, "%s missing from the fixture", key);
+        return INFINITY;
+    }
+    double err;
+    if (strcmp(t->name, word_name(model_get_config(m)->arch)) == 0) {
+        int64_t C = t->shape[1];
+        float *picked = malloc(nrows * (size_t)C * sizeof(float));
+        for (size_t r = 0; r < nrows; r++)
+            memcpy(picked + r * C, got + (size_t)rows[r] * C, (size_t)C * sizeof(float));
+        CHECK(n == nrows * (size_t)C);
+        err = rel_error(picked, ref, n);
+        free(picked);
+    } else {
+        CHECK_MSG(n == t->numel, "%s: %zu values, table has %zu", key, n, t->numel);
+        err = n == t->numel ? rel_error_split(t, got, ref, n, key_abs) : INFINITY;
+    }
+    free(ref);
+    return err;
+}
+
+static model *make_model(model_arch arch, const char *dir, int first_trainable)
+{
+    model_config cfg = tiny_config(arch);
+    model *m = NULL;
+    ft_error err;
+    CHECK(model_create(&m, &cfg, &err) == FT_OK);
+    CHECK(model_plan(m, B, T, &err) == FT_OK);
+    load_params(m, dir);
+    model_freeze_below(m, first_trainable);
+    return m;
+}
+
+/* Logits, loss and gradients of the first batch against reference.safetensors.
+ * Frozen: trainable tensors must match the full model's reference, frozen ones
+ * must have no gradient at all. */
+static void check_gradients(model_arch arch, const char *dir, int first_trainable)
+{
+    model *m = make_model(arch, dir, first_trainable);
+    batches bt;
+    load_batches(&bt, dir);
+    fixture ref;
+    CHECK(fixture_open(&ref, dir, "reference.safetensors"));
+    size_t nrows = 0, n = 0;
+    int32_t *rows = fixture_get(&ref, "grad_rows", &nrows, NULL);
+    model_batch x = micro(&bt, 0);
+    model_dropout off = {false, 0, 0};
+    double loss = 0.0;
+    ft_error err;
+    CHECK(model_forward(m, &x, &off, &loss, &err) == FT_OK);
+    float *ref_logits = fixture_get(&ref, "logits", &n, NULL);
+    float *ref_loss = fixture_get(&ref, "loss", &n, NULL);
+    double e_logits = rel_error(model_logits(m), ref_logits, (size_t)B * 3);
+    double e_loss = fabs(loss - ref_loss[0]) / fabs(ref_loss[0]);
+    model_zero_grads(m);
+    model_backward(m, 1.0f);
+    worst w = {0.0, ""};
+    int frozen_clean = 1;
+    for (int i = 0; i < model_tensor_count(m); i++) {
+        const model_tensor *t = model_tensor_at(m, i);
+        const float *g = model_grads(m) + t->offset;
+        if (!model_tensor_trainable(m, t)) {
+            for (size_t j = 0; j < t->numel; j++) frozen_clean &= g[j] == 0.0f;
+            continue;
+        }
+        char key[160];
+        snprintf(key, sizeof key, "grad.%s", t->name);
+        double key_abs;
+        double e = compare_tensor(m, t, g, &ref, key, rows, nrows, &key_abs);
+        CHECK_MSG(e <= TOL_GRAD, "%s: gradient rel err %.3g", t->name, e);
+        CHECK_MSG(key_abs <= KEY_BIAS_GRAD_ABS, "%s: key bias gradient off by %.3g",
+                  t->name, key_abs);
+        note(&w, "grad", t->name, e);
+        if (strcmp(t->name, word_name(arch)) == 0)
+            CHECK(untouched_rows_zero(m, g, t, rows, nrows));
+    }
+    fprintf(stderr, "%s%s: logits rel err %.3g, loss %.9g rel err %.3g, worst gradient %s %.3g\n",
+            arch == MODEL_ARCH_BERT ? "bert" : "gpt2", first_trainable ? " frozen" : "",
+            e_logits, loss, e_loss, w.name, w.err);
+    CHECK_MSG(e_logits <= TOL_LOGITS, "logits rel err %.3g", e_logits);
+    CHECK_MSG(e_loss <= TOL_LOGITS, "loss rel err %.3g", e_loss);
+    CHECK(frozen_clean);
+    free(ref_logits);
+    free(ref_loss);
+    free(rows);
+    fixture_close(&ref);
+    free(bt.ids);
+    free(bt.lengths);
+    free(bt.labels);
+    model_free(m);
+}
+
+/* STEPS optimizer steps as HF Trainer takes them. */
+static void train_steps(model *m, const batches *bt, double lrs[STEPS], double norms[STEPS])
+{
+    optim_hparams h = optim_default_hparams(LR);
+    h.weight_decay = WEIGHT_DECAY;
+    optim *o = NULL;
+    ft_error err;
+    CHECK(optim_create(&o, m, &h, &err) == FT_OK);
+    model_dropout off = {false, 0, 0};
+    for (int step = 0; step < STEPS; step++) {
+        model_zero_grads(m);
+        for (int a = 0; a < GRAD_ACCUM; a++) {
+            model_batch x = micro(bt, step * GRAD_ACCUM + a);
+            CHECK(model_forward(m, &x, &off, NULL, &err) == FT_OK);
+            model_backward(m, 1.0f / GRAD_ACCUM);
+        }
+        norms[step] = optim_clip_grad_norm(m, MAX_GRAD_NORM);
+        lrs[step] = LR * sched_lr_factor(SCHED_LINEAR, step, WARMUP, TOTAL);
+        optim_step(o, m, (float)lrs[step]);
+    }
+    optim_free(o);
+}
+
+/* Word-embedding rows no batch uses only decay: p0 prod(1 - lr_k wd). */
+static void check_unused_rows_decayed(model *m, const float *initial, const double lrs[STEPS],
+                                      const int32_t *rows, size_t nrows)
+{
+    const model_tensor *t = model_find_tensor(m, word_name(model_get_config(m)->arch));
+    double decay = 1.0;
+    for (int s = 0; s < STEPS; s++) decay *= 1.0 - (double)(float)lrs[s] * WEIGHT_DECAY;
+    char *used = calloc((size_t)t->shape[0], 1);
+    for (size_t r = 0; r < nrows; r++) used[rows[r]] = 1;
+    double e = 0.0;
+    for (int64_t v = 0; v < t->shape[0]; v++)
+        for (int64_t j = 0; !used[v] && j < t->shape[1]; j++) {
+            size_t k = t->offset + (size_t)(v * t->shape[1] + j);
+            e = fmax(e, fabs(model_params(m)[k] - initial[k] * decay));
+        }
+    CHECK_MSG(e <= 1e-8, "unused embedding rows: %.3g off the decay", e);
+    free(used);
+}
+
+static void check_training(model_arch arch, const char *dir, int first_trainable)
+{
+    model *m = make_model(arch, dir, first_trainable);
+    float *initial = malloc(model_param_count(m) * sizeof(float));
+    memcpy(initial, model_params(m), model_param_count(m) * sizeof(float));
+    batches bt;
+    load_batches(&bt, dir);
+    double lrs[STEPS], norms[STEPS];
+    train_steps(m, &bt, lrs, norms);
+    fixture ref, grads;
+    CHECK(fixture_open(&ref, dir, first_trainable ? "frozen.safetensors" : "trained.safetensors"));
+    CHECK(fixture_open(&grads, dir, "reference.safetensors"));
+    size_t nrows = 0, n = 0;
+    int32_t *rows = fixture_get(&grads, "grad_rows", &nrows, NULL);
+    float *ref_lr = fixture_get(&ref, "lr", &n, NULL);
+    float *ref_norm = fixture_get(&ref, "grad_norm", &n, NULL);
+    for (int s = 0; s < STEPS; s++) {
+        CHECK_CLOSE(lrs[s], ref_lr[s], 1e-6);
+        CHECK_MSG(fabs(norms[s] - ref_norm[s]) <= 1e-5 * ref_norm[s],
+                  "step %d grad norm %.9g vs %.9g", s, norms[s], ref_norm[s]);
+    }
+    worst w = {0.0, ""};
+    for (int i = 0; i < model_tensor_count(m); i++) {
+        const model_tensor *t = model_tensor_at(m, i);
+        const float *p = model_params(m) + t->offset;
+        if (!model_tensor_trainable(m, t)) {
+            CHECK_MSG(memcmp(p, initial + t->offset, t->numel * sizeof(float)) == 0,
+                      "frozen %s changed", t->name);
+            continue;
+        }
+        double key_abs;
+        double e = compare_tensor(m, t, p, &ref, t->name, rows, nrows, &key_abs);
+        CHECK_MSG(e <= TOL_TRAINED, "%s: trained rel err %.3g", t->name, e);
+        CHECK_MSG(key_abs <= KEY_BIAS_STEP_ABS, "%s: key bias off by %.3g", t->name,
+                  key_abs);
+        note(&w, "param", t->name, e);
+    }
+    if (!first_trainable) check_unused_rows_decayed(m, initial, lrs, rows, nrows);
+    fprintf(stderr, "%s%s: grad norms %.6g %.6g %.6g, worst trained parameter %s %.3g\n",
+            arch == MODEL_ARCH_BERT ? "bert" : "gpt2", first_trainable ? " frozen" : "",
+            norms[0], norms[1], norms[2], w.name, w.err);
+    free(ref_lr);
+    free(ref_norm);
+    free(rows);
+    fixture_close(&ref);
+    fixture_close(&grads);
+    free(bt.ids);
+    free(bt.lengths);
+    free(bt.labels);
+    free(initial);
+    model_free(m);
+}
+
+/* Dropout: same (seed, step) gives the same loss, another step another loss;
+ * an example's mask depends on its global index, not on its place in the
+ * batch (so not on the rank that holds it); backward runs with the mask. */
+static void check_dropout(model_arch arch, const char *dir)
+{
+    model *m = make_model(arch, dir, 0);
+    batches bt;
+    load_batches(&bt, dir);
+    model_batch x = micro(&bt, 0);
+    model_dropout off = {false, 0, 0}, d = {true, 42, 7}, d2 = {true, 42, 8};
+    double l_off, l1, l2, l3;
+    ft_error err;
+    CHECK(model_forward(m, &x, &off, &l_off, &err) == FT_OK);
+    CHECK(model_forward(m, &x, &d, &l1, &err) == FT_OK);
+    float logits_row1[3];
+    memcpy(logits_row1, model_logits(m) + 3, sizeof logits_row1);
+    CHECK(model_forward(m, &x, &d, &l2, &err) == FT_OK);
+    CHECK(model_forward(m, &x, &d2, &l3, &err) == FT_OK);
+    CHECK(l1 == l2);
+    CHECK(l1 != l3);
+    CHECK(l1 != l_off);
+    /* Row 1 alone, same global example index 1: the same logits, bit for bit. */
+    model_batch one = {1, T, x.input_ids + T, x.lengths + 1, x.labels + 1, x.example_index + 1};
+    CHECK(model_forward(m, &one, &d, NULL, &err) == FT_OK);
+    /* Not bit for bit: sgemm may block a 16-row product unlike a 48-row one. */
+    CHECK(rel_error(model_logits(m), logits_row1, 3) < 1e-5);
+    int64_t other_index = 5;
+    one.example_index = &other_index;
+    CHECK(model_forward(m, &one, &d, NULL, &err) == FT_OK);
+    CHECK(rel_error(model_logits(m), logits_row1, 3) > 1e-3);
+    /* Dropout without example indices is refused; so are bad inputs. */
+    model_batch bad = x;
+    bad.example_index = NULL;
+    CHECK(model_forward(m, &bad, &d, NULL, &err) == FT_EINVAL);
+    int32_t ids[T];
+    memcpy(ids, x.input_ids, sizeof ids);
+    ids[3] = 1000;
+    model_batch bad_id = {1, T, ids, x.lengths, x.labels, x.example_index};
+    CHECK(model_forward(m, &bad_id, &off, NULL, &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "token id 1000");
+    /* A backward pass with dropout gives a finite, non-zero gradient, and
+     * the same one twice. */
+    CHECK(model_forward(m, &x, &d, &l1, &err) == FT_OK);
+    model_zero_grads(m);
+    model_backward(m, 1.0f);
+    size_t np = model_param_count(m);
+    float *g1 = malloc(np * sizeof(float));
+    memcpy(g1, model_grads(m), np * sizeof(float));
+    double sum = 0.0;
+    for (size_t i = 0; i < np; i++) sum += (double)g1[i] * g1[i];
+    CHECK(sum > 0.0 && isfinite(sum));
+    model_zero_grads(m);
+    CHECK(model_forward(m, &x, &d, &l2, &err) == FT_OK);
+    model_backward(m, 1.0f);
+    CHECK(memcmp(g1, model_grads(m), np * sizeof(float)) == 0);
+    free(g1);
+    free(bt.ids);
+    free(bt.lengths);
+    free(bt.labels);
+    model_free(m);
+}
+
+/* With dropout on (no reference can share our masks), the backward pass
+ * must still be the derivative of the forward pass: central differences of
+ * the loss along the gradient and along a random direction. */
+static double loss_at(model *m, const model_batch *x, const model_dropout *d,
+                      const float *theta, const float *dir, double eps)
+{
+    size_t n = model_param_count(m);
+    float *p = model_params(m);
+    for (size_t i = 0; i < n; i++) p[i] = theta[i] + (float)(eps * dir[i]);
+    double loss = 0.0;
+    ft_error err;
+    CHECK(model_forward(m, x, d, &loss, &err) == FT_OK);
+    return loss;
+}
+
+static void check_dropout_gradient(model_arch arch, const char *dir)
+{
+    model *m = make_model(arch, dir, 0);
+    batches bt;
+    load_batches(&bt, dir);
+    model_batch x = micro(&bt, 0);
+    model_dropout d = {true, 42, 7};
+    ft_error err;
+    size_t n = model_param_count(m);
+    CHECK(model_forward(m, &x, &d, NULL, &err) == FT_OK);
+    model_zero_grads(m);
+    model_backward(m, 1.0f);
+    float *theta = malloc(n * sizeof(float)), *v = malloc(n * sizeof(float));
+    memcpy(theta, model_params(m), n * sizeof(float));
+    const float *g = model_grads(m);
+    for (int k = 0; k < 2; k++) {
+        double norm = 0.0, dot = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            v[i] = k == 0 ? g[i] : rng_normal(9, 9, i);
+            norm += (double)v[i] * v[i];
+        }
+        for (size_t i = 0; i < n; i++) {
+            v[i] = (float)(v[i] / sqrt(norm));
+            dot += (double)v[i] * g[i];
+        }
+        double eps = k == 0 ? 1e-3 : 1e-2;
+        double fd = (loss_at(m, &x, &d, theta, v, eps) - loss_at(m, &x, &d, theta, v, -eps)) /
+                    (2 * eps);
+        double rel = fabs(fd - dot) / fabs(dot);
+        fprintf(stderr, "%s dropout: directional derivative %.6g, finite difference %.6g "
+                "(rel %.3g)\n", arch == MODEL_ARCH_BERT ? "bert" : "gpt2", dot, fd, rel);
+        CHECK_MSG(rel < (k == 0 ? 2e-4 : 3e-3), "%s direction: rel err %.3g",
+                  k == 0 ? "gradient" : "random", rel);
+    }
+    free(theta);
+    free(v);
+    free(bt.ids);
+    free(bt.lengths);
+    free(bt.labels);
+    model_free(m);
+}
+
+/* HF's initialisation from the config alone: weights normal(0, 0.02)
+ * (GPT-2's c_proj: 0.02 / sqrt(2 layers)), biases 0, LayerNorm 1 / 0, BERT's
+ * padding row 0; reproducible from the seed. */
+static void check_init(model_arch arch)
+{
+    model_config cfg = tiny_config(arch);
+    model *m = NULL, *m2 = NULL;
+    ft_error err;
+    CHECK(model_create(&m, &cfg, &err) == FT_OK);
+    CHECK(model_create(&m2, &cfg, &err) == FT_OK);
+    model_init_random(m, 5);
+    model_init_random(m2, 5);
+    CHECK(memcmp(model_params(m), model_params(m2), model_param_count(m) * sizeof(float)) == 0);
+    for (int i = 0; i < model_tensor_count(m); i++) {
+        const model_tensor *t = model_tensor_at(m, i);
+        const float *x = model_params(m) + t->offset;
+        double sum = 0.0, sq = 0.0, lo = x[0], hi = x[0];
+        for (size_t j = 0; j < t->numel; j++) {
+            sum += x[j];
+            sq += (double)x[j] * x[j];
+            lo = fmin(lo, x[j]);
+            hi = fmax(hi, x[j]);
+        }
+        double mean = sum / t->numel, sd = sqrt(sq / t->numel - mean * mean);
+        size_t len = strlen(t->name);
+        int bias = len >= 4 && strcmp(t->name + len - 4, "bias") == 0;
+        int norm = strstr(t->name, "LayerNorm") || strstr(t->name, "ln_");
+        if (bias) {
+            CHECK_MSG(lo == 0.0 && hi == 0.0, "%s not zero", t->name);
+        } else if (norm) {
+            CHECK_MSG(lo == 1.0 && hi == 1.0, "%s not one", t->name);
+        } else if (t->numel >= 1000) {
+            double want = strstr(t->name, "c_proj.weight") ? 0.02 / 2.0 : 0.02;
+            /* se of a sd estimate: sd / sqrt(2n); 5 standard errors. */
+            CHECK_MSG(fabs(sd - want) < 5 * want / sqrt(2.0 * t->numel),
+                      "%s: sd %.5g, want %.5g", t->name, sd, want);
+            CHECK_MSG(fabs(mean) < 5 * want / sqrt((double)t->numel), "%s: mean %.3g",
+                      t->name, mean);
+        }
+    }
+    if (arch == MODEL_ARCH_BERT) {
+        const float *pad = model_params(m) + model_find_tensor(m, word_name(arch))->offset;
+        int zero = 1;
+        for (int j = 0; j < cfg.hidden; j++) zero &= pad[j] == 0.0f; /* pad id 0 */
+        CHECK(zero);
+    }
+    model_free(m);
+    model_free(m2);
+}
+
+int main(void)
+{
+    static const struct { model_arch arch; const char *name; } archs[] = {
+        {MODEL_ARCH_BERT, "bert"}, {MODEL_ARCH_GPT2, "gpt2"}};
+    for (int i = 0; i < 2; i++) {
+        check_init(archs[i].arch);
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s/model/%s", FTUNE_FIXTURES, archs[i].name);
+        check_gradients(archs[i].arch, dir, 0);
+        check_training(archs[i].arch, dir, 0);
+        check_gradients(archs[i].arch, dir, 1);
+        check_training(archs[i].arch, dir, 1);
+        check_dropout(archs[i].arch, dir);
+        check_dropout_gradient(archs[i].arch, dir);
+    }
+    return check_finish();
+}
