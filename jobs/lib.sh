@@ -1,0 +1,239 @@
+# shellcheck shell=bash
+# jobs/lib.sh: what every ftune job script shares: where the repository and
+# the programs are, how a program is launched (srun under Slurm, mpirun
+# elsewhere) with SIGUSR1/SIGTERM forwarded to it, and how a run that
+# checkpointed for requeue (exit 3) gets requeued.
+#
+# Sourced, never run. A job script starts like this (under sbatch the script
+# runs from a spool copy, so it cannot find the repository from its own path):
+#
+#   set -euo pipefail
+#   export FTUNE_HOME="${FTUNE_HOME:-${SLURM_SUBMIT_DIR:-$(cd "$(dirname "$0")/.." && pwd)}}"
+#   source "$FTUNE_HOME/jobs/lib.sh"
+#   status=0
+#   ftune_launch 2 "$(ftune_find_bin ftune-train)" --config "$cfg" || status=$?
+#   ftune_requeue_on_exit3 "$status"
+#   exit "$status"
+#
+# ftune's programs exit 0 done, 1 runtime failure, 2 usage or input error,
+# 3 checkpointed for requeue.
+#
+# Design: the program runs in the background and the shell waits for it, because
+# bash runs traps only between foreground commands; a trapped USR1/TERM is
+# forwarded to the launcher (srun relays it to every task, mpirun to every rank)
+# and the shell waits again for the program's real exit status.
+# Not here: building (env/setup.sh), the Slurm cluster (env/local-slurm.sh),
+# argument parsing of the job scripts.
+#
+# Environment read: FTUNE_HOME, FTUNE_BUILD_DIR (default $FTUNE_HOME/build),
+# FTUNE_REQUEUE (auto|scontrol|sbatch|none; default auto), FTUNE_JOB_SCRIPT
+# (the script to resubmit on the sbatch path; default: the running script) and
+# the array FTUNE_JOB_ARGS (its arguments; set FTUNE_JOB_ARGS=("$@") early).
+
+# The repository: the job script's choice, else the folder above this file
+# (lib.sh itself is always read from the repository, never from a spool copy).
+if [ -z "${FTUNE_HOME:-}" ]; then
+    FTUNE_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+fi
+export FTUNE_HOME
+FTUNE_BUILD_DIR="${FTUNE_BUILD_DIR:-$FTUNE_HOME/build}"
+
+# ftune_log MESSAGE...: one line on stderr, "[time job] message".
+ftune_log() {
+    local who="local $$"
+    if [ -n "${SLURM_JOB_ID:-}" ]; then who="job $SLURM_JOB_ID"; fi
+    printf '[%s %s] %s\n' "$(date '+%Y-%m-%dT%H:%M:%S')" "$who" "$*" >&2
+}
+
+# ftune_in_slurm: true inside a Slurm job where srun can start a step.
+ftune_in_slurm() {
+    [ -n "${SLURM_JOB_ID:-}" ] && command -v srun >/dev/null 2>&1
+}
+
+# ftune_find_bin NAME: prints the path of program NAME in the build folder;
+# fails with a message naming the folder when it has not been built.
+ftune_find_bin() {
+    local bin="$FTUNE_BUILD_DIR/$1"
+    if [ ! -x "$bin" ]; then
+        ftune_log "error: $1 not found in $FTUNE_BUILD_DIR (not built?): run bash env/setup.sh first" \
+            "(or set FTUNE_BUILD_DIR)"
+        return 2
+    fi
+    printf '%s\n' "$bin"
+}
+
+# Signal state (globals: traps run outside any function's scope). lib.sh
+# traps USR1 and TERM from the moment it is sourced, so a stop request that
+# arrives between steps (staging data, between two programs) is kept instead of
+# killing the job script: the next ftune_launch then does not start its step.
+_ftune_child=""
+_ftune_launcher=""
+_ftune_pending=""
+_ftune_trapped=0
+
+_ftune_on_signal() {
+    local sig="$1"
+    _ftune_trapped=1
+    # Both launchers take SIGTERM as "kill the job": srun answers "forcing job
+    # termination" and SIGKILLs the tasks, mpirun kills the ranks and exits 1,
+    # so the program's checkpoint and exit 3 are lost. ftune's programs treat
+    # USR1 and TERM alike and both launchers relay USR1 untouched, so TERM goes
+    # on as USR1. (Where Slurm sends TERM to the batch script it also sends it
+    # to the tasks directly.)
+    if [ "$sig" = TERM ]; then sig=USR1; fi
+    if [ -z "$_ftune_child" ]; then
+        ftune_log "got SIG$1 between steps: the next step will not start"
+        _ftune_pending="$1"
+        return 0
+    fi
+    ftune_log "got SIG$1: forwarding SIG$sig to $_ftune_launcher (pid $_ftune_child)"
+    kill -s "$sig" "$_ftune_child" 2>/dev/null || true
+}
+trap '_ftune_on_signal USR1' USR1
+trap '_ftune_on_signal TERM' TERM
+
+# ftune_stop_requested: true when a USR1/TERM came while no step was running.
+ftune_stop_requested() { [ -n "$_ftune_pending" ]; }
+
+# _ftune_wait: waits for the launched step and sets _ftune_status to its exit
+# status. `wait` returns above 128 when a trapped signal interrupts it; bash
+# still holds the child's status then, so wait again. If that second wait
+# answers 127 (no such child), the first answer was the child's own death by a
+# signal that coincided with a trap: keep it.
+_ftune_wait() {
+    local status last=0
+    while :; do
+        status=0
+        _ftune_trapped=0
+        wait "$_ftune_child" || status=$?
+        if [ "$status" = 127 ] && [ "$last" -gt 128 ]; then
+            status="$last"
+            break
+        fi
+        if [ "$status" -gt 128 ] && [ "$_ftune_trapped" = 1 ]; then
+            last="$status"
+            continue
+        fi
+        break
+    done
+    _ftune_status="$status"
+}
+
+# ftune_launch NTASKS PROGRAM ARGS...: runs PROGRAM on NTASKS MPI ranks and
+# returns its exit status. Under Slurm: `srun --mpi=pmix` with the task count
+# of the allocation (NTASKS is only a default for local runs); elsewhere
+# `mpirun -n NTASKS --oversubscribe --bind-to none`. SIGUSR1 and SIGTERM sent
+# to the job script reach every rank as SIGUSR1 (see _ftune_on_signal). When
+# one came before the step started, the step is not started and 3 is returned
+# (nothing ran, so the requeued job loses nothing). Call it as
+# `ftune_launch ... || status=$?` so that `set -e` does not end the script.
+ftune_launch() {
+    if [ $# -lt 2 ]; then
+        ftune_log "error: usage: ftune_launch NTASKS PROGRAM [ARGS...]"
+        return 2
+    fi
+    local ntasks="$1"
+    shift
+    local cmd=()
+    if ftune_in_slurm; then
+        _ftune_launcher=srun
+        cmd=(srun --mpi=pmix "$@")
+    else
+        _ftune_launcher=mpirun
+        if ! command -v mpirun >/dev/null 2>&1; then
+            ftune_log "error: mpirun not found: install Open MPI (bash env/setup.sh) or load its module"
+            return 2
+        fi
+        cmd=(mpirun -n "$ntasks" --oversubscribe --bind-to none "$@")
+        if [ "$(id -u)" = 0 ]; then
+            export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+        fi
+    fi
+    if ftune_stop_requested; then
+        ftune_log "stop requested (SIG$_ftune_pending) before $(basename "$1") started: not starting it (status 3)"
+        return 3
+    fi
+    if [ "$_ftune_launcher" = srun ]; then
+        ftune_log "launching on ${SLURM_NTASKS:-?} tasks (restart ${SLURM_RESTART_COUNT:-0}): ${cmd[*]}"
+    else
+        ftune_log "launching locally on $ntasks ranks: ${cmd[*]}"
+    fi
+    "${cmd[@]}" &
+    _ftune_child=$!
+    # A signal trapped between the fork and the line above was recorded as
+    # pending: the program has just started, so forward it after all.
+    if ftune_stop_requested; then
+        _ftune_on_signal "$_ftune_pending"
+        _ftune_pending=""
+    fi
+    _ftune_wait
+    _ftune_child=""
+    ftune_log "$(basename "$1") exited with status $_ftune_status"
+    return "$_ftune_status"
+}
+
+# ftune_requeue_on_exit3 STATUS: when STATUS is 3 (checkpointed for requeue)
+# and this is a Slurm job, puts the job back in the queue: `scontrol requeue`
+# keeps the job id (so afterok dependents still wait for it) and raises
+# SLURM_RESTART_COUNT; where scontrol is missing or refuses (some containers),
+# it submits the same script again with `sbatch --dependency=singleton` (a new
+# job id; dependents of this one see it fail with 3). Outside Slurm it only
+# says how to resume. Always returns 0 (safe under `set -e`; the script then
+# exits with STATUS); sets FTUNE_REQUEUED=1 when a requeue was requested.
+# FTUNE_REQUEUE=scontrol|sbatch forces one path, none disables requeueing.
+# shellcheck disable=SC2034  # FTUNE_REQUEUED is for the sourcing script
+ftune_requeue_on_exit3() {
+    local status="${1:-}"
+    FTUNE_REQUEUED=0
+    [ "$status" = 3 ] || return 0
+    if [ -z "${SLURM_JOB_ID:-}" ]; then
+        ftune_log "checkpointed and stopped for requeue (exit 3); run the same command again to resume"
+        return 0
+    fi
+    local how="${FTUNE_REQUEUE:-auto}"
+    ftune_log "checkpointed for requeue (exit 3) after restart ${SLURM_RESTART_COUNT:-0}"
+    if [ "$how" = none ]; then
+        ftune_log "FTUNE_REQUEUE=none: not requeueing"
+        return 0
+    fi
+    # `scontrol requeue` sends SIGTERM to this very script: ignore it from here on.
+    trap '' TERM
+    if [ "$how" != sbatch ] && command -v scontrol >/dev/null 2>&1 &&
+        scontrol requeue "$SLURM_JOB_ID"; then
+        FTUNE_REQUEUED=1
+        ftune_log "requeued job $SLURM_JOB_ID with scontrol (it restarts as restart $((${SLURM_RESTART_COUNT:-0} + 1)))"
+        return 0
+    fi
+    if [ "$how" = scontrol ]; then
+        ftune_log "error: scontrol requeue $SLURM_JOB_ID failed; resubmit the job by hand"
+        return 0
+    fi
+    if _ftune_resubmit; then FTUNE_REQUEUED=1; fi
+    return 0
+}
+
+# The fallback: the same script again, after this job has left the queue, with
+# what the environment tells of the original submission (task count, partition,
+# folder, and the output file, read from this shell's own stdout).
+_ftune_resubmit() {
+    local script="${FTUNE_JOB_SCRIPT:-$0}" out jobid opts=() stdout_path
+    if ! command -v sbatch >/dev/null 2>&1 || [ ! -r "$script" ]; then
+        ftune_log "error: cannot requeue: no scontrol or sbatch, or $script unreadable; resubmit it by hand"
+        return 1
+    fi
+    [ -n "${SLURM_NTASKS:-}" ] && opts+=(--ntasks="$SLURM_NTASKS")
+    [ -n "${SLURM_JOB_NUM_NODES:-}" ] && opts+=(--nodes="$SLURM_JOB_NUM_NODES")
+    [ -n "${SLURM_JOB_PARTITION:-}" ] && opts+=(--partition="$SLURM_JOB_PARTITION")
+    [ -n "${SLURM_SUBMIT_DIR:-}" ] && opts+=(--chdir="$SLURM_SUBMIT_DIR")
+    stdout_path="$(readlink "/proc/$$/fd/1" 2>/dev/null || true)"
+    [ -f "$stdout_path" ] && opts+=(--output="$stdout_path")
+    if out="$(sbatch --parsable --job-name="${SLURM_JOB_NAME:-ftune}" --dependency=singleton \
+        --open-mode=append --export=ALL,FTUNE_RESTART_OF="$SLURM_JOB_ID" "${opts[@]}" \
+        "$script" "${FTUNE_JOB_ARGS[@]}")"; then
+        jobid="${out%%;*}"
+        ftune_log "no scontrol requeue (missing, refused or FTUNE_REQUEUE=sbatch): submitted $script again as job $jobid (singleton after $SLURM_JOB_ID)"
+        return 0
+    fi
+    ftune_log "error: resubmitting $script with sbatch failed; resubmit it by hand"
+    return 1
+}
