@@ -79,16 +79,16 @@ else
 fi
 
 say "configuring $build_dir"
-cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${cmake_args[@]}" >"$root/.setup-cmake.log" 2>&1 || {
-    cat "$root/.setup-cmake.log" >&2
+mkdir -p "$build_dir"
+cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${cmake_args[@]}" >"$build_dir/setup-cmake.log" 2>&1 || {
+    cat "$build_dir/setup-cmake.log" >&2
     exit 1
 }
-grep -E '^-- +(MPI|HDF5|cJSON|utf8proc|BLAS|OpenMP|CUDA|sanitizers):' "$root/.setup-cmake.log" | sed 's/^-- */setup:   /'
+grep -E '^-- +(MPI|HDF5|cJSON|utf8proc|BLAS|OpenMP|CUDA|sanitizers):' "$build_dir/setup-cmake.log" | sed 's/^-- */setup:   /'
 say "building with $(nproc) jobs"
-cmake --build "$build_dir" -j "$(nproc)" >"$root/.setup-build.log" 2>&1 || {
-    tail -50 "$root/.setup-build.log" >&2
+cmake --build "$build_dir" -j "$(nproc)" >"$build_dir/setup-build.log" 2>&1 || {
+    tail -50 "$build_dir/setup-build.log" >&2
     exit 1
 }
-rm -f "$root/.setup-cmake.log" "$root/.setup-build.log"
 say "built: $(find "$build_dir" -maxdepth 1 -name 'ftune-*' -type f -printf '%f ' 2>/dev/null)"
 say "done; programs are in $build_dir"

@@ -16,6 +16,7 @@ struct tok_tokenizer {
     tok_kind kind;
     tok_wordpiece *wordpiece; /* set when kind == TOK_WORDPIECE */
     tok_bpe *bpe;             /* set when kind == TOK_BYTE_BPE */
+    tok_ids scratch;          /* tok_encode_for_model's ids before truncation */
 };
 
 /* Append one id to ids, growing it. */
@@ -28,6 +29,13 @@ ft_status tok_wordpiece_open_vocab(const char *vocab_txt, bool lowercase,
 ft_status tok_wordpiece_open_json(const cJSON *root, const char *origin,
                                   tok_wordpiece **out, ft_error *err);
 void tok_wordpiece_free(tok_wordpiece *w);
+/* Settings of tokenizer_config.json that transformers applies over both
+ * vocab.txt and tokenizer.json: -1 leaves one as it is, 0/1 false/true;
+ * strip_accents 2 is null (follow lowercase). */
+typedef struct tok_wordpiece_options {
+    int lowercase, strip_accents, chinese, cleanup;
+} tok_wordpiece_options;
+void tok_wordpiece_set_options(tok_wordpiece *w, const tok_wordpiece_options *o);
 int32_t tok_wordpiece_vocab_size(const tok_wordpiece *w);
 int32_t tok_wordpiece_pad_id(const tok_wordpiece *w);
 int32_t tok_wordpiece_cls_id(const tok_wordpiece *w);
