@@ -1,0 +1,1191 @@
+/* tok_bpe: GPT-2's byte-level BPE tokenizer, id for id with Hugging Face.
+ *
+ * The pipeline of OpenAI's encoder.py, of Hugging Face's GPT2Tokenizer
+ * (Python) and GPT2TokenizerFast (Rust), per text:
+ *   1. added/special tokens ("<|endoftext|>") written in the text are
+ *      matched first, on the raw bytes, leftmost then longest, and give their
+ *      ids directly; the text between them is tokenized segment by segment;
+ *   2. each segment is cut into words by GPT-2's pattern
+ *        's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+ *      implemented by hand over code points (bpe_piece_end), with \s the
+ *      Unicode White_Space property as in Oniguruma (Rust tokenizers),
+ *      Python's `regex` and tiktoken (JavaScript's \s differs: it has U+FEFF
+ *      and lacks U+0085);
+ *   3. each word's UTF-8 bytes become symbols, one per byte (the vocabulary
+ *      spells byte b as the code point of GPT-2's bytes_to_unicode table);
+ *   4. merges are applied lowest rank first, leftmost on ties, as Hugging
+ *      Face's Rust Word::merge_all does (a heap of candidate pairs, so a
+ *      hostile 1 MB word stays O(n log n)).
+ * Every byte is in the vocabulary, so there is no unknown token. Decoding
+ * maps each token's code points back to bytes and gives the exact bytes,
+ * even where ids cut a character in two (Hugging Face would put U+FFFD).
+ *
+ * Invalid UTF-8 in a text is an FT_EINVAL naming the byte offset, as for
+ * WordPiece and as tok.h promises: Hugging Face's tokenizers take Python
+ * str / Rust &str, which cannot hold such bytes, so no reference defines
+ * their ids, and the dataset layer already refuses those records; the byte
+ * level could encode them, but BERT and GPT-2 runs would then train on
+ * different example sets.
+ *
+ * Design: vocabulary in an open-addressing hash table (FNV-1a); merges in a
+ * hash table keyed by the pair of ids giving (rank, merged id); a cache of
+ * word -> ids (words up to BPE_CACHE_WORD bytes), emptied when full; scratch
+ * buffers kept in the tokenizer, which is why encode takes it non-const.
+ *
+ * Not done: added tokens' single_word/lstrip/rstrip (GPT-2 has none; they
+ * are matched as written); normalizers; post-processors other than
+ * ByteLevel (RoBERTa's <s> </s> framing); BPE dropout; extra tokens of
+ * added_tokens.json next to vocab.json. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "ft_alloc.h"
+#include "ft_fs.h"
+#include "tok_impl.h"
+
+enum {
+    BPE_MAX_IDS = 1 << 22,   /* refuse vocabularies beyond 4M ids */
+    BPE_CACHE_WORD = 64,     /* longer words are not cached */
+    BPE_CACHE_SLOTS = 1 << 15,
+    BPE_CACHE_KEYS = 1 << 20 /* bytes of cached words before emptying */
+};
+
+/* Code point classes of GPT-2's pattern. */
+enum { BPE_SPACE = 1, BPE_LETTER, BPE_NUMBER, BPE_OTHER };
+
+typedef struct bpe_added {
+    const char *text; /* points into tokens[] */
+    size_t len;
+    int32_t id;
+} bpe_added;
+
+typedef struct bpe_sym {
+    int32_t id, prev, next;
+    uint32_t len; /* bytes; 0 once merged into its left neighbour */
+} bpe_sym;
+
+typedef struct bpe_cand {
+    int32_t rank, pos, new_id;
+} bpe_cand;
+
+typedef struct bpe_cache_slot {
+    uint64_t hash;
+    uint32_t key_off, key_len, ids_off, n_ids; /* key_len 0: empty */
+} bpe_cache_slot;
+
+/* Growable scratch of one encode call. */
+typedef struct bpe_work {
+    int32_t *cp;    /* code points of a segment */
+    uint8_t *cls;   /* their classes */
+    uint32_t *offs; /* byte offset of each code point, n + 1 of them */
+    size_t cp_cap;
+    bpe_sym *sym;
+    bpe_cand *heap;
+    size_t sym_cap, heap_len, heap_cap;
+    char *seg;  /* a segment with the space add_prefix_space puts before it */
+    char *word; /* a word spelt in the vocabulary's alphabet (ignore_merges) */
+    size_t seg_cap, word_cap;
+} bpe_work;
+
+struct tok_bpe {
+    char **tokens;    /* id -> token as spelt in the vocabulary (NULL: none) */
+    uint32_t *lens;
+    uint8_t *special; /* id -> skipped by decode(skip_special) */
+    char *bytes;      /* all tokens' decoded bytes; id's at bytes[boff[id]..boff[id+1]) */
+    uint32_t *boff;
+    int32_t n_ids;
+    int32_t *slots; /* vocabulary hash table, -1 empty */
+    size_t mask;
+    int32_t *merge_a, *merge_b; /* rank -> pair of ids */
+    int32_t n_merges;
+    uint64_t *mkeys; /* merge hash table: key (a << 32 | b), ~0 empty */
+    int32_t *mrank, *mnew;
+    size_t mmask;
+    int32_t byte_id[256];
+    uint16_t byte_cp[256]; /* bytes_to_unicode */
+    int16_t cp_byte[324];  /* its inverse, -1 where none */
+    bpe_added *added;      /* longest first */
+    size_t n_added;
+    uint8_t first_byte[256];
+    bool add_prefix_space, use_regex, ignore_merges;
+    int32_t pad_id;
+    uint64_t fingerprint;
+    bpe_cache_slot *cache;
+    char *cache_keys;
+    int32_t *cache_ids;
+    size_t cache_used, cache_keys_len, cache_ids_len, cache_ids_cap;
+    bpe_work wk;
+};
+
+static ft_status bpe_nomem(ft_error *err)
+{
+    return ft_fail(err, FT_ENOMEM, "tokenizer: out of memory");
+}
+
+static const uint64_t BPE_FNV_OFFSET = 0xcbf29ce484222325ULL;
+
+static uint64_t bpe_hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* ---- bytes_to_unicode and code point classes ----------------------------- */
+
+/* GPT-2's table: printable Latin-1 bytes stand for themselves, the others
+ * (controls, space, DEL, NBSP, soft hyphen) for 256, 257, ... in order. */
+static void bpe_byte_table(tok_bpe *b)
+{
+    int n = 0;
+    for (int i = 0; i < 324; i++) b->cp_byte[i] = -1;
+    for (int c = 0; c < 256; c++) {
+        bool printable = (c >= '!' && c <= '~') || (c >= 0xA1 && c <= 0xAC) || c >= 0xAE;
+        b->byte_cp[c] = (uint16_t)(printable ? c : 256 + n++);
+        b->cp_byte[b->byte_cp[c]] = (int16_t)c;
+    }
+}
+
+/* Unicode White_Space (Oniguruma's and Python regex's \s). */
+static bool bpe_is_space(int32_t c)
+{
+    if (c == ' ' || (c >= 9 && c <= 13)) return true;
+    if (c < 0x85) return false;
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
+           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+static uint8_t bpe_class(int32_t c)
+{
+    if (c < 128) {
+        if ((c | 32) >= 'a' && (c | 32) <= 'z') return BPE_LETTER;
+        if (c >= '0' && c <= '9') return BPE_NUMBER;
+        return bpe_is_space(c) ? BPE_SPACE : BPE_OTHER;
+    }
+    if (bpe_is_space(c)) return BPE_SPACE;
+    switch (utf8proc_category(c)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
+        return BPE_LETTER;
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+        return BPE_NUMBER;
+    default:
+        return BPE_OTHER;
+    }
+}
+
+/* ---- GPT-2's pre-tokenization pattern --------------------------------------- */
+
+/* Length of 's 't 're 've 'm 'll 'd at cp[i], or 0. */
+static size_t bpe_contraction(const int32_t *cp, size_t n, size_t i)
+{
+    if (cp[i] != '\'' || i + 1 >= n) return 0;
+    int32_t a = cp[i + 1], c = i + 2 < n ? cp[i + 2] : 0;
+    if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+    if ((a == 'r' && c == 'e') || (a == 'v' && c == 'e') || (a == 'l' && c == 'l')) return 3;
+    return 0;
+}
+
+/* The end of the pattern's match at cp[i] (i < n). The alternatives in
+ * order: a contraction; ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+` (one
+ * optional ' ' then a run of one class); `\s+(?!\S)`, which backtracks to
+ * leave the last white space before a non-space; `\s+` for a single one. */
+static size_t bpe_piece_end(const int32_t *cp, const uint8_t *cls, size_t n, size_t i)
+{
+    size_t k = bpe_contraction(cp, n, i);
+    if (k) return i + k;
+    size_t s = i + (cp[i] == ' ' && i + 1 < n && cls[i + 1] != BPE_SPACE);
+    if (cls[s] != BPE_SPACE) {
+        size_t j = s + 1;
+        while (j < n && cls[j] == cls[s]) j++;
+        return j;
+    }
+    size_t j = i + 1;
+    while (j < n && cls[j] == BPE_SPACE) j++;
+    return (j == n || j - i == 1) ? j : j - 1;
+}
+
+/* ---- scratch ---------------------------------------------------------------- */
+
+static bool bpe_reserve_cps(bpe_work *wk, size_t n)
+{
+    if (n + 1 <= wk->cp_cap) return true;
+    size_t cap = wk->cp_cap ? wk->cp_cap : 256;
+    while (cap < n + 1) cap *= 2;
+    int32_t *cp = ft_realloc_array(wk->cp, cap, sizeof *cp);
+    if (cp) wk->cp = cp;
+    uint8_t *cls = ft_realloc_array(wk->cls, cap, 1);
+    if (cls) wk->cls = cls;
+    uint32_t *offs = ft_realloc_array(wk->offs, cap, sizeof *offs);
+    if (offs) wk->offs = offs;
+    if (!cp || !cls || !offs) return false;
+    wk->cp_cap = cap;
+    return true;
+}
+
+static bool bpe_reserve_syms(bpe_work *wk, size_t n)
+{
+    if (n <= wk->sym_cap) return true;
+    size_t cap = wk->sym_cap ? wk->sym_cap : 64;
+    while (cap < n) cap *= 2;
+    bpe_sym *s = ft_realloc_array(wk->sym, cap, sizeof *s);
+    if (s) wk->sym = s;
+    bpe_cand *h = ft_realloc_array(wk->heap, 2 * cap, sizeof *h);
+    if (h) wk->heap = h;
+    if (!s || !h) return false;
+    wk->sym_cap = cap;
+    wk->heap_cap = 2 * cap;
+    return true;
+}
+
+static bool bpe_reserve(char **buf, size_t *cap, size_t n)
+{
+    if (n <= *cap) return true;
+    size_t c = *cap ? *cap : 256;
+    while (c < n) c *= 2;
+    char *p = ft_realloc_array(*buf, c, 1);
+    if (!p) return false;
+    *buf = p;
+    *cap = c;
+    return true;
+}
+
+static void bpe_work_free(bpe_work *wk)
+{
+    free(wk->cp);
+    free(wk->cls);
+    free(wk->offs);
+    free(wk->sym);
+    free(wk->heap);
+    free(wk->seg);
+    free(wk->word);
+}
+
+/* ---- lookups ------------------------------------------------------------------ */
+
+static int32_t bpe_lookup(const tok_bpe *b, const char *s, size_t n)
+{
+    uint64_t h = bpe_hash_bytes(BPE_FNV_OFFSET, s, n);
+    for (size_t i = (size_t)h & b->mask;; i = (i + 1) & b->mask) {
+        int32_t id = b->slots[i];
+        if (id < 0) return -1;
+        if (b->lens[id] == n && !memcmp(b->tokens[id], s, n)) return id;
+    }
+}
+
+int32_t tok_bpe_token_to_id(const tok_bpe *b, const char *token)
+{
+    return bpe_lookup(b, token, strlen(token));
+}
+
+static inline size_t bpe_merge_slot(const tok_bpe *b, uint64_t key)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 20) & b->mmask;
+}
+
+/* The rank and merged id of the pair (x, y), false when they do not merge. */
+static inline bool bpe_merge_find(const tok_bpe *b, int32_t x, int32_t y, int32_t *rank,
+                                  int32_t *new_id)
+{
+    uint64_t key = (uint64_t)(uint32_t)x << 32 | (uint32_t)y;
+    for (size_t i = bpe_merge_slot(b, key);; i = (i + 1) & b->mmask) {
+        if (b->mkeys[i] == key) {
+            *rank = b->mrank[i];
+            *new_id = b->mnew[i];
+            return true;
+        }
+        if (b->mkeys[i] == UINT64_MAX) return false;
+    }
+}
+
+/* ---- the merges of one word ------------------------------------------------- */
+
+static inline bool bpe_cand_less(bpe_cand x, bpe_cand y)
+{
+    return x.rank < y.rank || (x.rank == y.rank && x.pos < y.pos);
+}
+
+static void bpe_heap_push(bpe_work *wk, bpe_cand c)
+{
+    size_t i = wk->heap_len++;
+    FT_CHECK(i < wk->heap_cap);
+    while (i > 0 && bpe_cand_less(c, wk->heap[(i - 1) / 2])) {
+        wk->heap[i] = wk->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    wk->heap[i] = c;
+}
+
+static bpe_cand bpe_heap_pop(bpe_work *wk)
+{
+    bpe_cand top = wk->heap[0], last = wk->heap[--wk->heap_len];
+    size_t i = 0, n = wk->heap_len;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && bpe_cand_less(wk->heap[c + 1], wk->heap[c])) c++;
+        if (!bpe_cand_less(wk->heap[c], last)) break;
+        wk->heap[i] = wk->heap[c];
+        i = c;
+    }
+    if (n) wk->heap[i] = last;
+    return top;
+}
+
+/* Queue the pair starting at symbol pos, if it merges. */
+static void bpe_queue_pair(const tok_bpe *b, bpe_work *wk, int32_t pos)
+{
+    const bpe_sym *s = &wk->sym[pos];
+    int32_t rank, new_id;
+    if (s->next >= 0 && bpe_merge_find(b, s->id, wk->sym[s->next].id, &rank, &new_id))
+        bpe_heap_push(wk, (bpe_cand){rank, pos, new_id});
+}
+
+/* Merge the symbols of wk->sym[0..n) as Hugging Face's Word::merge_all: a
+ * candidate is stale when its left symbol is gone or its pair no longer
+ * merges into the same id. Every merge adds at most two candidates, so the
+ * heap never holds more than 2n. */
+static void bpe_merge_all(const tok_bpe *b, bpe_work *wk, size_t n)
+{
+    wk->heap_len = 0;
+    for (size_t k = 0; k + 1 < n; k++) bpe_queue_pair(b, wk, (int32_t)k);
+    while (wk->heap_len) {
+        bpe_cand top = bpe_heap_pop(wk);
+        bpe_sym *s = &wk->sym[top.pos];
+        int32_t rank, new_id;
+        if (!s->len || s->next < 0) continue;
+        bpe_sym *r = &wk->sym[s->next];
+        if (!bpe_merge_find(b, s->id, r->id, &rank, &new_id) || new_id != top.new_id) continue;
+        s->id = new_id;
+        s->len += r->len;
+        s->next = r->next;
+        r->len = 0;
+        if (s->next >= 0) wk->sym[s->next].prev = top.pos;
+        if (s->prev >= 0) bpe_queue_pair(b, wk, s->prev);
+        bpe_queue_pair(b, wk, top.pos);
+    }
+}
+
+static inline ft_status bpe_push(tok_ids *out, int32_t id, ft_error *err)
+{
+    if (out->len < out->cap) {
+        out->ids[out->len++] = id;
+        return FT_OK;
+    }
+    return tok_ids_push(out, id, err);
+}
+
+/* With ignore_merges, a word spelt as one vocabulary token is that token. */
+static int32_t bpe_whole_word(tok_bpe *b, const unsigned char *w, size_t n)
+{
+    bpe_work *wk = &b->wk;
+    if (!b->ignore_merges || !bpe_reserve(&wk->word, &wk->word_cap, 2 * n)) return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)utf8proc_encode_char(b->byte_cp[w[i]], (utf8proc_uint8_t *)wk->word + k);
+    return bpe_lookup(b, wk->word, k);
+}
+
+/* The ids of one word w[0..n) appended to out, without the cache. */
+static ft_status bpe_word_ids(tok_bpe *b, const unsigned char *w, size_t n, tok_ids *out,
+                              ft_error *err)
+{
+    int32_t whole = bpe_whole_word(b, w, n);
+    if (whole >= 0) return bpe_push(out, whole, err);
+    bpe_work *wk = &b->wk;
+    if (!bpe_reserve_syms(wk, n)) return bpe_nomem(err);
+    for (size_t k = 0; k < n; k++)
+        wk->sym[k] = (bpe_sym){b->byte_id[w[k]], (int32_t)k - 1,
+                               k + 1 < n ? (int32_t)k + 1 : -1, 1};
+    bpe_merge_all(b, wk, n);
+    for (int32_t k = 0; k >= 0; k = wk->sym[k].next) {
+        ft_status st = bpe_push(out, wk->sym[k].id, err);
+        if (st != FT_OK) return st;
+    }
+    return FT_OK;
+}
+
+/* ---- the word cache ------------------------------------------------------------ */
+
+static void bpe_cache_clear(tok_bpe *b)
+{
+    memset(b->cache, 0, BPE_CACHE_SLOTS * sizeof *b->cache);
+    b->cache_used = b->cache_keys_len = b->cache_ids_len = 0;
+}
+
+/* The slot of word w (hash h): its entry, or the empty slot it would take. */
+static bpe_cache_slot *bpe_cache_find(const tok_bpe *b, const unsigned char *w, size_t n,
+                                      uint64_t h)
+{
+    for (size_t i = (size_t)h & (BPE_CACHE_SLOTS - 1);; i = (i + 1) & (BPE_CACHE_SLOTS - 1)) {
+        bpe_cache_slot *s = &b->cache[i];
+        if (!s->key_len) return s;
+        if (s->hash == h && s->key_len == n && !memcmp(b->cache_keys + s->key_off, w, n))
+            return s;
+    }
+}
+
+/* Remember the ids out->ids[first..] of word w in slot s; a full cache is
+ * emptied first (the slot is then looked up again). */
+static void bpe_cache_put(tok_bpe *b, bpe_cache_slot *s, const unsigned char *w, size_t n,
+                          uint64_t h, const tok_ids *out, size_t first)
+{
+    size_t k = out->len - first;
+    if (b->cache_used >= BPE_CACHE_SLOTS / 2 || b->cache_keys_len + n > BPE_CACHE_KEYS ||
+        b->cache_ids_len + k > b->cache_ids_cap) {
+        bpe_cache_clear(b);
+        s = bpe_cache_find(b, w, n, h);
+    }
+    memcpy(b->cache_keys + b->cache_keys_len, w, n);
+    memcpy(b->cache_ids + b->cache_ids_len, out->ids + first, k * sizeof *out->ids);
+    *s = (bpe_cache_slot){h, (uint32_t)b->cache_keys_len, (uint32_t)n,
+                          (uint32_t)b->cache_ids_len, (uint32_t)k};
+    b->cache_keys_len += n;
+    b->cache_ids_len += k;
+    b->cache_used++;
+}
+
+static ft_status bpe_word(tok_bpe *b, const unsigned char *w, size_t n, tok_ids *out,
+                          ft_error *err)
+{
+    if (n > BPE_CACHE_WORD) return bpe_word_ids(b, w, n, out, err);
+    uint64_t h = bpe_hash_bytes(BPE_FNV_OFFSET, w, n);
+    bpe_cache_slot *s = bpe_cache_find(b, w, n, h);
+    if (s->key_len) {
+        for (uint32_t i = 0; i < s->n_ids; i++) {
+            ft_status st = bpe_push(out, b->cache_ids[s->ids_off + i], err);
+            if (st != FT_OK) return st;
+        }
+        return FT_OK;
+    }
+    size_t first = out->len;
+    ft_status st = bpe_word_ids(b, w, n, out, err);
+    if (st == FT_OK) bpe_cache_put(b, s, w, n, h, out, first);
+    return st;
+}
+
+/* ---- one segment between added tokens ------------------------------------------- */
+
+/* Code points, classes and offsets of s[0..len) into wk; base - shift: the
+ * byte offset of s in the whole text, for the message. */
+static ft_status bpe_decode_utf8(bpe_work *wk, const char *s, size_t len, size_t base,
+                                 size_t shift, size_t *n_out, ft_error *err)
+{
+    if (!bpe_reserve_cps(wk, len)) return bpe_nomem(err);
+    const utf8proc_uint8_t *u = (const utf8proc_uint8_t *)s;
+    size_t n = 0;
+    for (size_t i = 0; i < len; n++) {
+        int32_t c = u[i];
+        wk->offs[n] = (uint32_t)i;
+        if (c < 128) {
+            i++;
+        } else {
+            utf8proc_ssize_t k = utf8proc_iterate(u + i, (utf8proc_ssize_t)(len - i), &c);
+            if (k < 0)
+                return ft_fail(err, FT_EINVAL, "invalid UTF-8 at byte %zu of the text",
+                               base + i - shift);
+            i += (size_t)k;
+        }
+        wk->cp[n] = c;
+        wk->cls[n] = bpe_class(c);
+    }
+    wk->offs[n] = (uint32_t)len;
+    *n_out = n;
+    return FT_OK;
+}
+
+static ft_status bpe_segment(tok_bpe *b, const char *text, size_t len, size_t base,
+                             tok_ids *out, ft_error *err)
+{
+    bpe_work *wk = &b->wk;
+    if (len > UINT32_MAX - 1)
+        return ft_fail(err, FT_EINVAL, "tokenizer: a text of %zu bytes is too long", len);
+    size_t shift = 0; /* 1 when a space is put before the segment */
+    if (b->add_prefix_space && text[0] != ' ') {
+        if (!bpe_reserve(&wk->seg, &wk->seg_cap, len + 1)) return bpe_nomem(err);
+        wk->seg[0] = ' ';
+        memcpy(wk->seg + 1, text, len++);
+        text = wk->seg;
+        shift = 1;
+    }
+    size_t n = 0;
+    ft_status st = bpe_decode_utf8(wk, text, len, base, shift, &n, err);
+    const unsigned char *u = (const unsigned char *)text;
+    if (st == FT_OK && !b->use_regex) return bpe_word(b, u, len, out, err);
+    for (size_t i = 0; st == FT_OK && i < n;) {
+        size_t j = bpe_piece_end(wk->cp, wk->cls, n, i);
+        st = bpe_word(b, u + wk->offs[i], wk->offs[j] - wk->offs[i], out, err);
+        i = j;
+    }
+    return st;
+}
+
+/* The first added token at or after text[from], longest at a position. */
+static const bpe_added *bpe_next_added(const tok_bpe *b, const char *text, size_t len,
+                                       size_t from, size_t *at)
+{
+    for (size_t i = b->n_added ? from : len; i < len; i++) {
+        if (!b->first_byte[(unsigned char)text[i]]) continue;
+        for (size_t k = 0; k < b->n_added; k++) {
+            const bpe_added *a = &b->added[k];
+            if (a->len <= len - i && !memcmp(a->text, text + i, a->len)) {
+                *at = i;
+                return a;
+            }
+        }
+    }
+    *at = len;
+    return NULL;
+}
+
+ft_status tok_bpe_encode(tok_bpe *b, const char *text, size_t len, tok_ids *out,
+                         ft_error *err)
+{
+    ft_status st = FT_OK;
+    size_t start = 0;
+    for (;;) {
+        size_t at;
+        const bpe_added *a = bpe_next_added(b, text, len, start, &at);
+        if (at > start) st = bpe_segment(b, text + start, at - start, start, out, err);
+        if (st == FT_OK && a) st = bpe_push(out, a->id, err);
+        if (st != FT_OK || !a) return st;
+        start = at + a->len;
+    }
+}
+
+/* ---- decode ------------------------------------------------------------------ */
+
+ft_status tok_bpe_decode(const tok_bpe *b, const int32_t *ids, size_t n, bool skip_special,
+                         char **text, size_t *text_len, ft_error *err)
+{
+    *text = NULL;
+    *text_len = 0;
+    size_t cap = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= b->n_ids || !b->tokens[ids[i]])
+            return ft_fail(err, FT_EINVAL, "decode: id %ld at position %zu is not in the "
+                           "vocabulary (0..%ld)", (long)ids[i], i, (long)b->n_ids - 1);
+        cap += b->boff[ids[i] + 1] - b->boff[ids[i]];
+    }
+    char *s = malloc(cap);
+    if (!s) return bpe_nomem(err);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (skip_special && b->special[ids[i]]) continue;
+        uint32_t off = b->boff[ids[i]], k = b->boff[ids[i] + 1] - off;
+        memcpy(s + len, b->bytes + off, k);
+        len += k;
+    }
+    s[len] = '\0';
+    *text = s;
+    *text_len = len;
+    return FT_OK;
+}
+
+/* ---- construction -------------------------------------------------------------- */
+
+static tok_bpe *bpe_alloc(void)
+{
+    tok_bpe *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->pad_id = -1;
+    b->use_regex = true;
+    bpe_byte_table(b);
+    return b;
+}
+
+void tok_bpe_free(tok_bpe *b)
+{
+    if (!b) return;
+    if (b->tokens)
+        for (int32_t i = 0; i < b->n_ids; i++) free(b->tokens[i]);
+    free(b->tokens);
+    free(b->lens);
+    free(b->special);
+    free(b->bytes);
+    free(b->boff);
+    free(b->slots);
+    free(b->merge_a);
+    free(b->merge_b);
+    free(b->mkeys);
+    free(b->mrank);
+    free(b->mnew);
+    free(b->added);
+    free(b->cache);
+    free(b->cache_keys);
+    free(b->cache_ids);
+    bpe_work_free(&b->wk);
+    free(b);
+}
+
+static ft_status bpe_alloc_ids(tok_bpe *b, int32_t n_ids, const char *origin, ft_error *err)
+{
+    if (n_ids <= 0) return ft_fail(err, FT_EFORMAT, "%s: the vocabulary is empty", origin);
+    if (n_ids > BPE_MAX_IDS)
+        return ft_fail(err, FT_EFORMAT, "%s: %ld ids, more than the %d this tokenizer accepts",
+                       origin, (long)n_ids, BPE_MAX_IDS);
+    b->n_ids = n_ids;
+    b->tokens = ft_calloc_array((size_t)n_ids, sizeof *b->tokens);
+    b->lens = ft_calloc_array((size_t)n_ids, sizeof *b->lens);
+    b->special = ft_calloc_array((size_t)n_ids, 1);
+    if (!b->tokens || !b->lens || !b->special) return bpe_nomem(err);
+    return FT_OK;
+}
+
+/* Store token s as id; `where` names the file and key for messages. */
+static ft_status bpe_set_token(tok_bpe *b, int32_t id, const char *s, const char *where,
+                               ft_error *err)
+{
+    size_t n = strlen(s);
+    if (n == 0) return ft_fail(err, FT_EFORMAT, "%s: empty token (id %ld)", where, (long)id);
+    if (utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, NULL, 0, 0) < 0)
+        return ft_fail(err, FT_EFORMAT, "%s: token of id %ld is not valid UTF-8", where,
+                       (long)id);
+    if (b->tokens[id] && (b->lens[id] != n || memcmp(b->tokens[id], s, n)))
+        return ft_fail(err, FT_EFORMAT, "%s: id %ld is given to both \"%s\" and \"%s\"", where,
+                       (long)id, b->tokens[id], s);
+    if (b->tokens[id]) return FT_OK;
+    b->tokens[id] = ft_strndup(s, n);
+    if (!b->tokens[id]) return bpe_nomem(err);
+    b->lens[id] = (uint32_t)n;
+    return FT_OK;
+}
+
+/* Hash every token; a token string seen twice is an error naming both ids. */
+static ft_status bpe_build_index(tok_bpe *b, const char *origin, ft_error *err)
+{
+    size_t size = 64;
+    while (size < 2 * (size_t)b->n_ids) size *= 2;
+    b->slots = ft_malloc_array(size, sizeof *b->slots);
+    if (!b->slots) return bpe_nomem(err);
+    memset(b->slots, 0xff, size * sizeof *b->slots);
+    b->mask = size - 1;
+    for (int32_t id = 0; id < b->n_ids; id++) {
+        const char *t = b->tokens[id];
+        if (!t) continue;
+        size_t i = (size_t)bpe_hash_bytes(BPE_FNV_OFFSET, t, b->lens[id]) & b->mask;
+        for (; b->slots[i] >= 0; i = (i + 1) & b->mask) {
+            int32_t o = b->slots[i];
+            if (b->lens[o] == b->lens[id] && !memcmp(b->tokens[o], t, b->lens[id]))
+                return ft_fail(err, FT_EFORMAT, "%s: token \"%s\" appears twice (ids %ld and %ld)",
+                               origin, t, (long)o, (long)id);
+        }
+        b->slots[i] = id;
+    }
+    return FT_OK;
+}
+
+/* Every byte must have its token: a byte-level vocabulary spells all 256. */
+static ft_status bpe_byte_ids(tok_bpe *b, const char *origin, ft_error *err)
+{
+    for (int c = 0; c < 256; c++) {
+        char s[4];
+        utf8proc_ssize_t k = utf8proc_encode_char(b->byte_cp[c], (utf8proc_uint8_t *)s);
+        b->byte_id[c] = bpe_lookup(b, s, (size_t)k);
+        if (b->byte_id[c] < 0)
+            return ft_fail(err, FT_EFORMAT, "%s: no token for byte 0x%02X (\"%.*s\"): not a "
+                           "GPT-2 byte-level vocabulary", origin, c, (int)k, s);
+    }
+    return FT_OK;
+}
+
+/* The bytes a token stands for: each code point through the inverse of
+ * bytes_to_unicode; a token with a code point outside the table (an added
+ * token such as "<|endoftext|>" is inside it) stands for its own UTF-8. */
+static size_t bpe_token_bytes(const tok_bpe *b, const char *t, size_t n, char *out)
+{
+    const utf8proc_uint8_t *u = (const utf8proc_uint8_t *)t;
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        int32_t c;
+        utf8proc_ssize_t step = utf8proc_iterate(u + i, (utf8proc_ssize_t)(n - i), &c);
+        FT_CHECK(step > 0); /* tokens were checked at load */
+        if (c >= 324 || b->cp_byte[c] < 0) {
+            memcpy(out, t, n);
+            return n;
+        }
+        out[k++] = (char)b->cp_byte[c];
+        i += (size_t)step;
+    }
+    return k;
+}
+
+static ft_status bpe_build_bytes(tok_bpe *b, ft_error *err)
+{
+    size_t total = 0;
+    for (int32_t id = 0; id < b->n_ids; id++) total += b->lens[id];
+    if (total > UINT32_MAX) return ft_fail(err, FT_EFORMAT, "tokenizer: vocabulary too large");
+    b->bytes = malloc(total ? total : 1);
+    b->boff = ft_malloc_array((size_t)b->n_ids + 1, sizeof *b->boff);
+    if (!b->bytes || !b->boff) return bpe_nomem(err);
+    size_t off = 0;
+    for (int32_t id = 0; id < b->n_ids; id++) {
+        b->boff[id] = (uint32_t)off;
+        if (b->tokens[id]) off += bpe_token_bytes(b, b->tokens[id], b->lens[id], b->bytes + off);
+    }
+    b->boff[b->n_ids] = (uint32_t)off;
+    return FT_OK;
+}
+
+/* ---- merges ---------------------------------------------------------------------- */
+
+/* Append the merge (x, y) of the next rank; `where` names file and line/key. */
+static ft_status bpe_add_merge(tok_bpe *b, const char *x, size_t nx, const char *y, size_t ny,
+                               const char *where, ft_error *err)
+{
+    if (!nx || !ny)
+        return ft_fail(err, FT_EFORMAT, "%s: expected two tokens separated by one space", where);
+    int32_t ix = bpe_lookup(b, x, nx), iy = bpe_lookup(b, y, ny);
+    if (ix < 0 || iy < 0)
+        return ft_fail(err, FT_EFORMAT, "%s: token \"%.*s\" is not in the vocabulary", where,
+                       ix < 0 ? (int)nx : (int)ny, ix < 0 ? x : y);
+    char *joined = malloc(nx + ny);
+    if (!joined) return bpe_nomem(err);
+    memcpy(joined, x, nx);
+    memcpy(joined + nx, y, ny);
+    int32_t merged = bpe_lookup(b, joined, nx + ny);
+    free(joined);
+    if (merged < 0)
+        return ft_fail(err, FT_EFORMAT, "%s: the merge \"%.*s%.*s\" is not in the vocabulary",
+                       where, (int)nx, x, (int)ny, y);
+    if (b->n_merges == BPE_MAX_IDS)
+        return ft_fail(err, FT_EFORMAT, "%s: more than %d merges", where, BPE_MAX_IDS);
+    if (!(b->n_merges & (b->n_merges - 1))) { /* grow at powers of two */
+        size_t cap = b->n_merges ? 2 * (size_t)b->n_merges : 1024;
+        int32_t *ga = ft_realloc_array(b->merge_a, cap, sizeof *ga);
+        if (ga) b->merge_a = ga;
+        int32_t *gb = ft_realloc_array(b->merge_b, cap, sizeof *gb);
+        if (gb) b->merge_b = gb;
+        if (!ga || !gb) return bpe_nomem(err);
+    }
+    b->merge_a[b->n_merges] = ix;
+    b->merge_b[b->n_merges++] = iy;
+    return FT_OK;
+}
+
+/* Hash the merges by pair; a pair listed twice keeps its last rank, as
+ * Hugging Face's HashMap collection does. */
+static ft_status bpe_build_merges(tok_bpe *b, const char *origin, ft_error *err)
+{
+    if (!b->n_merges)
+        return ft_fail(err, FT_EFORMAT, "%s: no merges (an empty merges list is not GPT-2's "
+                       "tokenizer)", origin);
+    size_t size = 64;
+    while (size < 2 * (size_t)b->n_merges) size *= 2;
+    b->mkeys = ft_malloc_array(size, sizeof *b->mkeys);
+    b->mrank = ft_malloc_array(size, sizeof *b->mrank);
+    b->mnew = ft_malloc_array(size, sizeof *b->mnew);
+    if (!b->mkeys || !b->mrank || !b->mnew) return bpe_nomem(err);
+    memset(b->mkeys, 0xff, size * sizeof *b->mkeys);
+    b->mmask = size - 1;
+    char *joined = NULL;
+    for (int32_t r = 0; r < b->n_merges; r++) {
+        int32_t x = b->merge_a[r], y = b->merge_b[r];
+        char *grown = realloc(joined, b->lens[x] + b->lens[y]);
+        if (!grown) {
+            free(joined);
+            return bpe_nomem(err);
+        }
+        joined = grown;
+        memcpy(joined, b->tokens[x], b->lens[x]);
+        memcpy(joined + b->lens[x], b->tokens[y], b->lens[y]);
+        uint64_t key = (uint64_t)(uint32_t)x << 32 | (uint32_t)y;
+        size_t i = bpe_merge_slot(b, key);
+        while (b->mkeys[i] != UINT64_MAX && b->mkeys[i] != key) i = (i + 1) & b->mmask;
+        b->mkeys[i] = key;
+        b->mrank[i] = r;
+        b->mnew[i] = bpe_lookup(b, joined, b->lens[x] + b->lens[y]);
+    }
+    free(joined);
+    return FT_OK;
+}
+
+/* ---- added tokens, fingerprint, finishing ---------------------------------------- */
+
+static ft_status bpe_add_matched(tok_bpe *b, int32_t id, bool special, ft_error *err)
+{
+    for (size_t k = 0; k < b->n_added; k++)
+        if (b->added[k].id == id) return FT_OK;
+    bpe_added *grown = ft_realloc_array(b->added, b->n_added + 1, sizeof *grown);
+    if (!grown) return bpe_nomem(err);
+    b->added = grown;
+    b->added[b->n_added++] = (bpe_added){b->tokens[id], b->lens[id], id};
+    b->first_byte[(unsigned char)b->tokens[id][0]] = 1;
+    if (special) b->special[id] = 1;
+    return FT_OK;
+}
+
+static int bpe_added_cmp(const void *x, const void *y)
+{
+    const bpe_added *a = x, *c = y;
+    if (a->len != c->len) return a->len > c->len ? -1 : 1;
+    return a->id < c->id ? -1 : a->id > c->id;
+}
+
+/* FNV-1a over the tokens in id order, the merges in rank order, the matched
+ * tokens in id order and the settings that change ids: vocab.json +
+ * merges.txt and the equivalent tokenizer.json fingerprint alike. */
+static void bpe_fingerprint(tok_bpe *b)
+{
+    uint64_t h = bpe_hash_bytes(BPE_FNV_OFFSET, "byte-bpe\n", 9);
+    for (int32_t id = 0; id < b->n_ids; id++) {
+        if (b->tokens[id]) h = bpe_hash_bytes(h, b->tokens[id], b->lens[id]);
+        h = bpe_hash_bytes(h, b->tokens[id] ? "\n" : "\1\n", b->tokens[id] ? 1 : 2);
+    }
+    for (int32_t r = 0; r < b->n_merges; r++) {
+        int32_t pair[2] = {b->merge_a[r], b->merge_b[r]};
+        h = bpe_hash_bytes(h, pair, sizeof pair);
+    }
+    for (int32_t id = 0; id < b->n_ids; id++) {
+        bool added = false;
+        for (size_t k = 0; k < b->n_added && !added; k++) added = b->added[k].id == id;
+        if (added || b->special[id]) {
+            int32_t rec[2] = {id, b->special[id]};
+            h = bpe_hash_bytes(h, rec, sizeof rec);
+        }
+    }
+    char settings[96];
+    int n = snprintf(settings, sizeof settings, "prefix_space=%d regex=%d ignore_merges=%d",
+                     b->add_prefix_space, b->use_regex, b->ignore_merges);
+    b->fingerprint = bpe_hash_bytes(h, settings, (size_t)n);
+}
+
+/* After the tokens and merges are in: index, byte ids, merges, cache. */
+static ft_status bpe_finish_vocab(tok_bpe *b, const char *origin, ft_error *err)
+{
+    ft_status st = bpe_build_index(b, origin, err);
+    if (st == FT_OK) st = bpe_byte_ids(b, origin, err);
+    if (st == FT_OK) st = bpe_build_bytes(b, err);
+    return st;
+}
+
+static ft_status bpe_finish(tok_bpe *b, const char *origin, ft_error *err)
+{
+    ft_status st = bpe_build_merges(b, origin, err);
+    if (st != FT_OK) return st;
+    b->pad_id = tok_bpe_token_to_id(b, "<|endoftext|>");
+    if (b->n_added) qsort(b->added, b->n_added, sizeof *b->added, bpe_added_cmp);
+    b->cache_ids_cap = 4 * (size_t)BPE_CACHE_SLOTS;
+    b->cache = ft_calloc_array(BPE_CACHE_SLOTS, sizeof *b->cache);
+    b->cache_keys = malloc(BPE_CACHE_KEYS);
+    b->cache_ids = ft_malloc_array(b->cache_ids_cap, sizeof *b->cache_ids);
+    if (!b->cache || !b->cache_keys || !b->cache_ids) return bpe_nomem(err);
+    bpe_fingerprint(b);
+    return FT_OK;
+}
+
+/* ---- vocab.json + merges.txt ------------------------------------------------------- */
+
+static ft_status bpe_json_id(const cJSON *v, const char *where, const char *key,
+                             int32_t *id, ft_error *err)
+{
+    *id = -1;
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int32_t)v->valuedouble ||
+        v->valuedouble < 0 || v->valuedouble >= BPE_MAX_IDS)
+        return ft_fail(err, FT_EFORMAT, "%s: key \"%s\": expected an integer id in [0, %d)",
+                       where, key, BPE_MAX_IDS);
+    *id = (int32_t)v->valuedouble;
+    return FT_OK;
+}
+
+/* The largest id of a token: id object, plus one (at least min_ids). */
+static ft_status bpe_count_vocab(const cJSON *vocab, const char *where, int32_t min_ids,
+                                 int32_t *n_ids, ft_error *err)
+{
+    int32_t n = min_ids, id;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, vocab) {
+        ft_status st = bpe_json_id(e, where, e->string, &id, err);
+        if (st != FT_OK) return st;
+        if (id >= n) n = id + 1;
+    }
+    *n_ids = n;
+    return FT_OK;
+}
+
+static ft_status bpe_set_vocab(tok_bpe *b, const cJSON *vocab, const char *where, ft_error *err)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, vocab) {
+        int32_t id;
+        ft_status st = bpe_json_id(e, where, e->string, &id, err);
+        if (st == FT_OK) st = bpe_set_token(b, id, e->string, where, err);
+        if (st != FT_OK) return st;
+    }
+    return FT_OK;
+}
+
+static ft_status bpe_read_json(const char *path, cJSON **out, ft_error *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    *out = NULL;
+    ft_status st = ft_read_file(path, &data, &len, err);
+    if (st != FT_OK) return st;
+    *out = cJSON_ParseWithLength(data, len);
+    if (!*out) {
+        const char *at = cJSON_GetErrorPtr();
+        size_t line = 1;
+        for (const char *p = data; at && p < at && p < data + len; p++) line += *p == '\n';
+        st = ft_fail(err, FT_EFORMAT, "%s:%zu: not valid JSON%s", path, line,
+                     len ? "" : " (empty file)");
+    }
+    free(data);
+    return st;
+}
+
+static ft_status bpe_load_vocab_json(tok_bpe *b, const char *path, ft_error *err)
+{
+    cJSON *root = NULL;
+    int32_t n_ids = 0;
+    ft_status st = bpe_read_json(path, &root, err);
+    if (st == FT_OK && !cJSON_IsObject(root))
+        st = ft_fail(err, FT_EFORMAT, "%s: expected a JSON object of token: id", path);
+    if (st == FT_OK) st = bpe_count_vocab(root, path, 0, &n_ids, err);
+    if (st == FT_OK) st = bpe_alloc_ids(b, n_ids, path, err);
+    if (st == FT_OK) st = bpe_set_vocab(b, root, path, err);
+    cJSON_Delete(root);
+    return st == FT_OK ? bpe_finish_vocab(b, path, err) : st;
+}
+
+/* One line of merges.txt: "#version..." lines are skipped, others are two
+ * tokens separated by exactly one space (Hugging Face's rule). */
+static ft_status bpe_merges_line(tok_bpe *b, const char *s, size_t n, const char *path,
+                                 size_t line, ft_error *err)
+{
+    if (n && s[n - 1] == '\r') n--;
+    if (n >= 8 && !memcmp(s, "#version", 8)) return FT_OK;
+    const char *sp = memchr(s, ' ', n);
+    char where[FT_ERROR_MSG_BYTES];
+    snprintf(where, sizeof where, "%s:%zu", path, line);
+    if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp + 1 - s)) || sp == s || sp + 1 == s + n)
+        return ft_fail(err, FT_EFORMAT, "%s:%zu: expected two tokens separated by one space, "
+                       "got \"%.*s\"", path, line, n > 60 ? 60 : (int)n, s);
+    return bpe_add_merge(b, s, (size_t)(sp - s), sp + 1, n - (size_t)(sp + 1 - s), where, err);
+}
+
+static ft_status bpe_load_merges(tok_bpe *b, const char *path, ft_error *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    ft_status st = ft_read_file(path, &data, &len, err);
+    size_t start = 0, line = 1;
+    while (st == FT_OK && start < len) {
+        const char *nl = memchr(data + start, '\n', len - start);
+        size_t end = nl ? (size_t)(nl - data) : len;
+        st = bpe_merges_line(b, data + start, end - start, path, line++, err);
+        start = end + 1;
+    }
+    free(data);
+    return st;
+}
+
+ft_status tok_bpe_open_files(const char *vocab_json, const char *merges_txt, tok_bpe **out,
+                             ft_error *err)
+{
+    *out = NULL;
+    tok_bpe *b = bpe_alloc();
+    ft_status st = b ? bpe_load_vocab_json(b, vocab_json, err) : bpe_nomem(err);
+    if (st == FT_OK) st = bpe_load_merges(b, merges_txt, err);
+    if (st == FT_OK) { /* GPT2Tokenizer's bos = eos = unk token */
+        int32_t eot = tok_bpe_token_to_id(b, "<|endoftext|>");
+        if (eot >= 0) st = bpe_add_matched(b, eot, true, err);
+    }
+    if (st == FT_OK) st = bpe_finish(b, merges_txt, err);
+    if (st != FT_OK) {
+        tok_bpe_free(b);
+        return st;
+    }
+    *out = b;
+    return FT_OK;
+}
+
+/* ---- tokenizer.json ----------------------------------------------------------------- */
+
+/* The "type" of a pipeline step, for messages. */
+static const char *bpe_type_name(const cJSON *obj)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "type");
+    return cJSON_IsString(t) ? t->valuestring : "(no type)";
+}
+
+/* A JSON boolean, or def when the key is absent or null. */
+static ft_status bpe_json_bool(const cJSON *obj, const char *key, bool def, bool *out,
+                               const char *origin, const char *what, ft_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = def;
+    if (!v || cJSON_IsNull(v)) return FT_OK;
+    if (!cJSON_IsBool(v))
+        return ft_fail(err, FT_EFORMAT, "%s: %s.%s must be true or false", origin, what, key);
+    *out = cJSON_IsTrue(v);
+    return FT_OK;
+}
+
+/* A string setting that must be absent, null or "". */
+static ft_status bpe_json_empty(const cJSON *obj, const char *key, const char *origin,
+                                ft_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v) || (cJSON_IsString(v) && !*v->valuestring)) return FT_OK;
+    return ft_fail(err, FT_EFORMAT, "%s: model.%s must be null or \"\" (not supported for "
+                   "byte-level BPE)", origin, key);
+}
+
+static ft_status bpe_json_model(tok_bpe *b, const cJSON *model, const char *origin,
+                                ft_error *err)
+{
+    const cJSON *dropout = cJSON_GetObjectItemCaseSensitive(model, "dropout");
+    if (dropout && !cJSON_IsNull(dropout) &&
+        !(cJSON_IsNumber(dropout) && dropout->valuedouble == 0))
+        return ft_fail(err, FT_EFORMAT, "%s: model.dropout must be null (BPE dropout is for "
+                       "training tokenizers, not supported)", origin);
+    ft_status st = bpe_json_empty(model, "continuing_subword_prefix", origin, err);
+    if (st == FT_OK) st = bpe_json_empty(model, "end_of_word_suffix", origin, err);
+    if (st == FT_OK)
+        st = bpe_json_bool(model, "ignore_merges", false, &b->ignore_merges, origin, "model",
+                           err);
+    return st;
+}
+
+/* normalizer null; pre_tokenizer ByteLevel; post_processor and decoder
+ * ByteLevel or null (anything else changes ids or framing we do not do). */
+static ft_status bpe_json_pipeline(tok_bpe *b, const cJSON *root, const char *origin,
+                                   ft_error *err)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
+    if (n && !cJSON_IsNull(n))
+        return ft_fail(err, FT_EFORMAT, "%s: normalizer %s is not supported for byte-level "
+                       "BPE (expected null)", origin, bpe_type_name(n));
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
+    if (strcmp(bpe_type_name(p), "ByteLevel"))
+        return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer %s is not supported for BPE "
+                       "(expected \"ByteLevel\")", origin, bpe_type_name(p));
+    ft_status st = bpe_json_bool(p, "add_prefix_space", true, &b->add_prefix_space, origin,
+                                 "pre_tokenizer", err);
+    if (st == FT_OK)
+        st = bpe_json_bool(p, "use_regex", true, &b->use_regex, origin, "pre_tokenizer", err);
+    static const char *const tails[] = {"post_processor", "decoder"};
+    for (int k = 0; st == FT_OK && k < 2; k++) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, tails[k]);
+        if (t && !cJSON_IsNull(t) && strcmp(bpe_type_name(t), "ByteLevel"))
+            st = ft_fail(err, FT_EFORMAT, "%s: %s %s is not supported for byte-level BPE "
+                         "(expected \"ByteLevel\" or null)", origin, tails[k], bpe_type_name(t));
+    }
+    return st;
+}
+
+static ft_status bpe_json_tokens(tok_bpe *b, const cJSON *vocab, const cJSON *added,
+                                 const char *origin, ft_error *err)
+{
+    char where[FT_ERROR_MSG_BYTES];
+    int32_t n_ids = 0, id;
+    snprintf(where, sizeof where, "%s: model.vocab", origin);
+    ft_status st = bpe_count_vocab(vocab, where, 0, &n_ids, err);
+    const cJSON *e;
+    snprintf(where, sizeof where, "%s: added_tokens[]", origin);
+    cJSON_ArrayForEach(e, added) {
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(e, "content");
+        if (st == FT_OK && !cJSON_IsString(content))
+            st = ft_fail(err, FT_EFORMAT, "%s: \"content\" must be a string", where);
+        if (st == FT_OK)
+            st = bpe_json_id(cJSON_GetObjectItemCaseSensitive(e, "id"), where, "id", &id, err);
+        if (st == FT_OK && id >= n_ids) n_ids = id + 1;
+    }
+    if (st == FT_OK) st = bpe_alloc_ids(b, n_ids, origin, err);
+    snprintf(where, sizeof where, "%s: model.vocab", origin);
+    if (st == FT_OK) st = bpe_set_vocab(b, vocab, where, err);
+    snprintf(where, sizeof where, "%s: added_tokens[]", origin);
+    cJSON_ArrayForEach(e, added) {
+        if (st != FT_OK) break;
+        id = (int32_t)cJSON_GetObjectItemCaseSensitive(e, "id")->valuedouble;
+        st = bpe_set_token(b, id, cJSON_GetObjectItemCaseSensitive(e, "content")->valuestring,
+                           where, err);
+    }
+    return st;
+}
+
+/* One entry of model.merges: "a b" (tokenizers < 0.20) or ["a", "b"]. */
+static ft_status bpe_json_merge(tok_bpe *b, const cJSON *m, const char *where, ft_error *err)
+{
+    if (cJSON_IsString(m)) {
+        const char *s = m->valuestring, *sp = strchr(s, ' ');
+        if (!sp || strchr(sp + 1, ' '))
+            return ft_fail(err, FT_EFORMAT, "%s: expected two tokens separated by one space, "
+                           "got \"%.60s\"", where, s);
+        return bpe_add_merge(b, s, (size_t)(sp - s), sp + 1, strlen(sp + 1), where, err);
+    }
+    const cJSON *x = cJSON_GetArrayItem(m, 0), *y = cJSON_GetArrayItem(m, 1);
+    if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 2 || !cJSON_IsString(x) ||
+        !cJSON_IsString(y))
+        return ft_fail(err, FT_EFORMAT, "%s: expected \"a b\" or [\"a\", \"b\"]", where);
+    return bpe_add_merge(b, x->valuestring, strlen(x->valuestring), y->valuestring,
+                         strlen(y->valuestring), where, err);
+}
+
+static ft_status bpe_json_merges(tok_bpe *b, const cJSON *merges, const char *origin,
+                                 ft_error *err)
+{
+    if (!cJSON_IsArray(merges))
+        return ft_fail(err, FT_EFORMAT, "%s: model.merges must be an array", origin);
+    char where[FT_ERROR_MSG_BYTES];
+    long k = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, merges) {
+        snprintf(where, sizeof where, "%s: model.merges[%ld]", origin, k++);
+        ft_status st = bpe_json_merge(b, m, where, err);
+        if (st != FT_OK) return st;
+    }
+    return FT_OK;
+}
+
+static ft_status bpe_json_added(tok_bpe *b, const cJSON *added, ft_error *err)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, added) {
+        int32_t id = (int32_t)cJSON_GetObjectItemCaseSensitive(e, "id")->valuedouble;
+        bool special = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "special"));
+        ft_status st = bpe_add_matched(b, id, special, err);
+        if (st != FT_OK) return st;
+    }
+    return FT_OK;
+}
+
+ft_status tok_bpe_open_json(const cJSON *root, const char *origin, tok_bpe **out,
+                            ft_error *err)
+{
+    *out = NULL;
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+    const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
+    if (!cJSON_IsObject(vocab))
+        return ft_fail(err, FT_EFORMAT, "%s: model.vocab must be an object of token: id", origin);
+    if (added && !cJSON_IsNull(added) && !cJSON_IsArray(added))
+        return ft_fail(err, FT_EFORMAT, "%s: added_tokens must be an array", origin);
+    tok_bpe *b = bpe_alloc();
+    ft_status st = b ? bpe_json_model(b, model, origin, err) : bpe_nomem(err);
+    if (st == FT_OK) st = bpe_json_pipeline(b, root, origin, err);
+    if (st == FT_OK) st = bpe_json_tokens(b, vocab, added, origin, err);
+    if (st == FT_OK) st = bpe_finish_vocab(b, origin, err);
+    if (st == FT_OK) st = bpe_json_merges(b, cJSON_GetObjectItemCaseSensitive(model, "merges"),
+                                          origin, err);
+    if (st == FT_OK) st = bpe_json_added(b, added, err);
+    if (st == FT_OK) st = bpe_finish(b, origin, err);
+    if (st != FT_OK) {
+        tok_bpe_free(b);
+        return st;
+    }
+    *out = b;
+    return FT_OK;
+}
+
+/* ---- accessors ------------------------------------------------------------------------ */
+
+int32_t tok_bpe_vocab_size(const tok_bpe *b) { return b->n_ids; }
+int32_t tok_bpe_pad_id(const tok_bpe *b) { return b->pad_id; }
+uint64_t tok_bpe_fingerprint(const tok_bpe *b) { return b->fingerprint; }
