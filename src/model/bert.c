@@ -238,10 +238,12 @@ void bert_backward(model *m, float loss_scale)
     size_t NC = (size_t)N * C;
     model_loss_backward(m, loss_scale);
     head_backward(m);
+    model_grads_ready_from(m, c->layers);
     int first = m->first_trainable;
     for (int l = c->layers - 1; l >= first; l--) {
         const float *x = l == 0 ? a->emb_ln : a->blocks[l - 1].ln2;
         block_backward(m, l, x, l > first || first == 0);
+        model_grads_ready_from(m, l);
     }
     if (first > 0) return;
     zero(a->d_y, NC);

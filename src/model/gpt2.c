@@ -197,10 +197,12 @@ void gpt2_backward(model *m, float loss_scale)
                            m->p.lnf_w, a->head_mean, a->head_rstd, B, C);
     zero(a->d_x, NC);
     ops_gather_rows_backward(a->d_x, a->d_head2, a->pick, B, C);
+    model_grads_ready_from(m, c->layers);
     int first = m->first_trainable;
     for (int l = c->layers - 1; l >= first; l--) {
         const float *x = l == 0 ? a->emb : a->blocks[l - 1].res2;
         block_backward(m, l, x, l > first || first == 0);
+        model_grads_ready_from(m, l);
     }
     if (first > 0) return;
     zero(a->d_tmp, NC);

@@ -168,6 +168,22 @@ void model_freeze_below(model *m, int first_trainable)
     m->first_trainable = first_trainable;
 }
 
+void model_set_grad_ready_hook(model *m, model_grad_ready_fn fn, void *ctx)
+{
+    m->grad_ready = fn;
+    m->grad_ready_ctx = ctx;
+}
+
+void model_grads_ready_from(model *m, int layer)
+{
+    if (!m->grad_ready) return;
+    for (int i = 0; i < m->tensor_count; i++)
+        if (m->tensors[i].layer >= layer) {
+            m->grad_ready(m->grad_ready_ctx, m->tensors[i].offset);
+            return;
+        }
+}
+
 bool model_block_trainable(const model *m, int layer)
 {
     return m->first_trainable == 0 || layer >= m->first_trainable;

@@ -121,6 +121,13 @@ const float *model_logits(const model *m);
  * (1/gradient_accumulation_steps), accumulating into model_grads(). */
 void model_backward(model *m, float loss_scale);
 
+/* Called during model_backward when every gradient at buffer offsets
+ * >= offset is final (after the head, then after each block, top down), so
+ * a data-parallel trainer can start reducing them while backward goes on.
+ * fn NULL: no hook. */
+typedef void (*model_grad_ready_fn)(void *ctx, size_t offset);
+void model_set_grad_ready_hook(model *m, model_grad_ready_fn fn, void *ctx);
+
 /* Zero the gradients of trainable tensors. */
 void model_zero_grads(model *m);
 

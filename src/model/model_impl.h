@@ -60,6 +60,8 @@ struct model {
     float *params, *grads;
     model_ptrs p, g;
     int first_trainable;
+    model_grad_ready_fn grad_ready; /* model_set_grad_ready_hook */
+    void *grad_ready_ctx;
     /* activations */
     float *act_mem;
     size_t act_floats;
@@ -70,6 +72,10 @@ struct model {
     int b, t;
     model_dropout dropout;
 };
+
+/* Tell the grad-ready hook (if any) that the tensors of `layer` and above
+ * have their final gradients. */
+void model_grads_ready_from(model *m, int layer);
 
 /* Append a tensor to the table (offset = current end). */
 ft_status model_add_tensor(model *m, const char *name, int layer, int64_t d0,

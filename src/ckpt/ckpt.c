@@ -1,0 +1,325 @@
+/* ckpt.c: writing and reading one checkpoint file (see ckpt.h). */
+#define _GNU_SOURCE
+#include "ckpt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ckpt_impl.h"
+#include "ft_alloc.h"
+#include "ft_fs.h"
+
+enum { CKPT_CHUNK_FLOATS = 1 << 20 };
+
+static const char CKPT_RNG_TEXT[] =
+    "philox4x32-10 counter-based: epoch order = rng_permutation(seed, SAMPLER_STREAM_BASE + "
+    "epoch); dropout keyed by (seed, step, example_index, layer); no state beyond seed and step";
+
+void ckpt_hdf5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+void ckpt_state_free(ckpt_state *s)
+{
+    if (!s) return;
+    free(s->config_json);
+    s->config_json = NULL;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static herr_t attr_write(hid_t loc, const char *name, hid_t type, const void *v)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, v);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    return rc;
+}
+
+static herr_t attr_write_str(hid_t loc, const char *name, const char *v)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(v) + 1);
+    herr_t rc = attr_write(loc, name, t, v);
+    H5Tclose(t);
+    return rc;
+}
+
+static herr_t write_attrs(hid_t f, const ckpt_state *s)
+{
+    int64_t version = CKPT_FORMAT_VERSION;
+    herr_t rc = attr_write_str(f, "format", CKPT_FORMAT_NAME);
+    rc |= attr_write(f, "version", H5T_NATIVE_INT64, &version);
+    rc |= attr_write(f, "step", H5T_NATIVE_INT64, &s->step);
+    rc |= attr_write(f, "epoch", H5T_NATIVE_INT64, &s->epoch);
+    rc |= attr_write(f, "step_in_epoch", H5T_NATIVE_INT64, &s->step_in_epoch);
+    rc |= attr_write(f, "optimizer_steps", H5T_NATIVE_INT64, &s->optimizer_steps);
+    rc |= attr_write(f, "global_batch", H5T_NATIVE_INT64, &s->global_batch);
+    rc |= attr_write(f, "world_size", H5T_NATIVE_INT64, &s->world_size);
+    rc |= attr_write(f, "seed", H5T_NATIVE_UINT64, &s->seed);
+    rc |= attr_write(f, "loss_scale", H5T_NATIVE_DOUBLE, &s->loss_scale);
+    rc |= attr_write(f, "best_metric", H5T_NATIVE_DOUBLE, &s->best_metric);
+    rc |= attr_write(f, "best_step", H5T_NATIVE_INT64, &s->best_step);
+    rc |= attr_write_str(f, "rng", CKPT_RNG_TEXT);
+    rc |= attr_write_str(f, "config", s->config_json ? s->config_json : "{}");
+    rc |= attr_write_str(f, "data_fingerprint", s->data_fingerprint);
+    return rc;
+}
+
+/* One float tensor with Fletcher32 over chunks of at most 1 Mi floats. */
+static herr_t write_tensor(hid_t group, const model_tensor *t, const float *data)
+{
+    hsize_t dims[2] = {(hsize_t)t->shape[0], t->ndim == 2 ? (hsize_t)t->shape[1] : 1};
+    hsize_t chunk[2] = {dims[0], dims[1]};
+    while (chunk[0] > 1 && chunk[0] * chunk[1] > CKPT_CHUNK_FLOATS) chunk[0] = (chunk[0] + 1) / 2;
+    hid_t space = H5Screate_simple(t->ndim, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, t->ndim, chunk);
+    H5Pset_fletcher32(dcpl);
+    H5Pset_obj_track_times(dcpl, 0);
+    hid_t d = H5Dcreate2(group, t->name, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    herr_t rc = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (d >= 0) H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return rc;
+}
+
+static hid_t make_group(hid_t loc, const char *name)
+{
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_obj_track_times(gcpl, 0);
+    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    return g;
+}
+
+static long crash_after_tensors(void)
+{
+    const char *e = getenv("FTUNE_CKPT_CRASH_AFTER_TENSORS");
+    return e && *e ? strtol(e, NULL, 10) : -1;
+}
+
+/* /model, /optimizer/exp_avg, /optimizer/exp_avg_sq for every trainable tensor. */
+static herr_t write_tensors(hid_t f, const model *m, optim *o)
+{
+    const float *bufs[3] = {model_params((model *)m), o ? optim_exp_avg(o) : NULL,
+                            o ? optim_exp_avg_sq(o) : NULL};
+    const char *names[3] = {"model", "optimizer/exp_avg", "optimizer/exp_avg_sq"};
+    hid_t opt = make_group(f, "optimizer");
+    herr_t rc = opt < 0 ? -1 : 0;
+    if (opt >= 0) H5Gclose(opt);
+    long crash = crash_after_tensors(), written = 0;
+    for (int b = 0; b < 3 && rc >= 0; b++) {
+        if (!bufs[b]) continue;
+        hid_t g = make_group(f, names[b]);
+        if (g < 0) return -1;
+        for (int i = 0; i < model_tensor_count(m) && rc >= 0; i++) {
+            const model_tensor *t = model_tensor_at(m, i);
+            if (!model_tensor_trainable(m, t)) continue;
+            rc = write_tensor(g, t, bufs[b] + t->offset);
+            if (++written == crash) {
+                H5Fflush(f, H5F_SCOPE_GLOBAL);
+                raise(SIGKILL);
+            }
+        }
+        H5Gclose(g);
+    }
+    return rc;
+}
+
+static ft_status fsync_path(const char *path, ft_error *err)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return ft_fail(err, FT_EIO, "%s: cannot open to fsync: %s", path, strerror(errno));
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (rc != 0) return ft_fail(err, FT_EIO, "%s: fsync failed: %s", path, strerror(e));
+    return FT_OK;
+}
+
+static ft_status write_hdf5(const char *tmp, const model *m, optim *o, const ckpt_state *s,
+                            ft_error *err)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (f < 0) return ft_fail(err, FT_EIO, "%s: cannot create the checkpoint file", tmp);
+    herr_t rc = write_attrs(f, s);
+    if (rc >= 0) rc = write_tensors(f, m, o);
+    if (rc >= 0) rc = H5Fflush(f, H5F_SCOPE_GLOBAL);
+    if (H5Fclose(f) < 0) rc = -1;
+    if (rc < 0) return ft_fail(err, FT_EIO, "%s: writing the checkpoint failed (disk full?)", tmp);
+    return fsync_path(tmp, err);
+}
+
+ft_status ckpt_write(const char *path, const model *m, optim *o, const ckpt_state *s,
+                     ft_error *err)
+{
+    ckpt_hdf5_quiet();
+    char *tmp = ft_temp_sibling(path);
+    if (!tmp) return ft_fail(err, FT_ENOMEM, "out of memory");
+    ft_status st = write_hdf5(tmp, m, o, s, err);
+    if (st == FT_OK && rename(tmp, path) != 0)
+        st = ft_fail(err, FT_EIO, "%s: rename from %s failed: %s", path, tmp, strerror(errno));
+    if (st == FT_OK) st = ft_fsync_parent(path, err);
+    if (st != FT_OK) unlink(tmp);
+    free(tmp);
+    return st;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static ft_status attr_read(hid_t f, const char *path, const char *name, hid_t type, void *v,
+                           ft_error *err)
+{
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Aread(a, type, v);
+    if (a >= 0) H5Aclose(a);
+    if (rc < 0) return ft_fail(err, FT_EFORMAT, "%s: attribute '%s' missing or unreadable", path, name);
+    return FT_OK;
+}
+
+static ft_status attr_read_str(hid_t f, const char *path, const char *name, char **out,
+                               ft_error *err)
+{
+    *out = NULL;
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+    hid_t t = a < 0 ? -1 : H5Aget_type(a);
+    size_t size = t < 0 || H5Tget_class(t) != H5T_STRING ? 0 : H5Tget_size(t);
+    char *buf = size ? ft_calloc_array(size + 1, 1) : NULL;
+    herr_t rc = -1;
+    if (buf) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, size);
+        rc = H5Aread(a, mt, buf);
+        H5Tclose(mt);
+    }
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    if (rc < 0) {
+        free(buf);
+        return ft_fail(err, FT_EFORMAT, "%s: string attribute '%s' missing or unreadable", path,
+                       name);
+    }
+    *out = buf;
+    return FT_OK;
+}
+
+static ft_status read_attrs(hid_t f, const char *path, ckpt_state *s, ft_error *err)
+{
+    char *format = NULL;
+    int64_t version = 0;
+    ft_status st = attr_read_str(f, path, "format", &format, err);
+    if (st == FT_OK && strcmp(format, CKPT_FORMAT_NAME) != 0)
+        st = ft_fail(err, FT_EFORMAT, "%s: format '%s', expected '%s'", path, format,
+                     CKPT_FORMAT_NAME);
+    free(format);
+    if (st == FT_OK) st = attr_read(f, path, "version", H5T_NATIVE_INT64, &version, err);
+    if (st == FT_OK && version != CKPT_FORMAT_VERSION)
+        st = ft_fail(err, FT_EFORMAT, "%s: version %lld, this program reads %d", path,
+                     (long long)version, CKPT_FORMAT_VERSION);
+    struct { const char *name; hid_t type; void *v; } fields[] = {
+        {"step", H5T_NATIVE_INT64, &s->step},
+        {"epoch", H5T_NATIVE_INT64, &s->epoch},
+        {"step_in_epoch", H5T_NATIVE_INT64, &s->step_in_epoch},
+        {"optimizer_steps", H5T_NATIVE_INT64, &s->optimizer_steps},
+        {"global_batch", H5T_NATIVE_INT64, &s->global_batch},
+        {"world_size", H5T_NATIVE_INT64, &s->world_size},
+        {"seed", H5T_NATIVE_UINT64, &s->seed},
+        {"loss_scale", H5T_NATIVE_DOUBLE, &s->loss_scale},
+        {"best_metric", H5T_NATIVE_DOUBLE, &s->best_metric},
+        {"best_step", H5T_NATIVE_INT64, &s->best_step},
+    };
+    for (size_t i = 0; st == FT_OK && i < sizeof fields / sizeof fields[0]; i++)
+        st = attr_read(f, path, fields[i].name, fields[i].type, fields[i].v, err);
+    char *fp = NULL;
+    if (st == FT_OK) st = attr_read_str(f, path, "data_fingerprint", &fp, err);
+    if (st == FT_OK) snprintf(s->data_fingerprint, sizeof s->data_fingerprint, "%s", fp);
+    free(fp);
+    if (st == FT_OK) st = attr_read_str(f, path, "config", &s->config_json, err);
+    return st;
+}
+
+/* Read group/NAME into dst after checking its shape; Fletcher32 verifies. */
+static ft_status read_tensor(hid_t f, const char *path, const char *group,
+                             const model_tensor *t, float *dst, ft_error *err)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s/%s", group, t->name);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) return ft_fail(err, FT_EFORMAT, "%s: dataset /%s missing or unreadable", path, name);
+    hid_t space = H5Dget_space(d);
+    hsize_t dims[2] = {0, 0};
+    int nd = space < 0 ? -1 : H5Sget_simple_extent_dims(space, dims, NULL);
+    if (space >= 0) H5Sclose(space);
+    bool ok = nd == t->ndim && dims[0] == (hsize_t)t->shape[0] &&
+              (nd == 1 || dims[1] == (hsize_t)t->shape[1]);
+    herr_t rc = ok ? H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) : -1;
+    H5Dclose(d);
+    if (!ok) return ft_fail(err, FT_EFORMAT, "%s: /%s has another shape than the model's", path, name);
+    if (rc < 0)
+        return ft_fail(err, FT_EFORMAT, "%s: /%s fails its checksum or is cut short", path, name);
+    return FT_OK;
+}
+
+static ft_status read_tensors(hid_t f, const char *path, const model *m, float **bufs,
+                              ft_error *err)
+{
+    const char *groups[3] = {"model", "optimizer/exp_avg", "optimizer/exp_avg_sq"};
+    for (int b = 0; b < 3; b++) {
+        if (!bufs[b]) continue;
+        for (int i = 0; i < model_tensor_count(m); i++) {
+            const model_tensor *t = model_tensor_at(m, i);
+            if (!model_tensor_trainable(m, t)) continue;
+            ft_status st = read_tensor(f, path, groups[b], t, bufs[b] + t->offset, err);
+            if (st != FT_OK) return st;
+        }
+    }
+    return FT_OK;
+}
+
+ft_status ckpt_read(const char *path, model *m, optim *o, ckpt_state *s, ft_error *err)
+{
+    ckpt_hdf5_quiet();
+    if (!ft_path_exists(path)) return ft_fail(err, FT_ENOTFOUND, "%s: no such checkpoint", path);
+    size_t n = model_param_count(m);
+    float *bufs[3] = {NULL, NULL, NULL};
+    ckpt_state tmp = {0};
+    ft_status st = FT_OK;
+    for (int b = 0; b < (o ? 3 : 1); b++) {
+        const float *src = b == 0 ? model_params(m) : b == 1 ? optim_exp_avg(o) : optim_exp_avg_sq(o);
+        bufs[b] = ft_malloc_array(n, sizeof(float));
+        if (!bufs[b]) st = ft_fail(err, FT_ENOMEM, "out of memory reading %s", path);
+        else memcpy(bufs[b], src, n * sizeof(float)); /* frozen tensors keep their values */
+    }
+    hid_t f = st == FT_OK ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    if (st == FT_OK && f < 0)
+        st = ft_fail(err, FT_EFORMAT, "%s: not a readable HDF5 file (truncated or damaged)", path);
+    if (st == FT_OK) st = read_attrs(f, path, &tmp, err);
+    if (st == FT_OK) st = read_tensors(f, path, m, bufs, err);
+    if (f >= 0 && H5Fclose(f) < 0 && st == FT_OK)
+        st = ft_fail(err, FT_EFORMAT, "%s: closing failed (damaged)", path);
+    if (st == FT_OK) {
+        memcpy(model_params(m), bufs[0], n * sizeof(float));
+        if (o) {
+            memcpy(optim_exp_avg(o), bufs[1], n * sizeof(float));
+            memcpy(optim_exp_avg_sq(o), bufs[2], n * sizeof(float));
+            optim_set_step_count(o, (long)tmp.optimizer_steps);
+        }
+        ckpt_state_free(s);
+        *s = tmp;
+    } else {
+        ckpt_state_free(&tmp);
+    }
+    for (int b = 0; b < 3; b++) free(bufs[b]);
+    return st;
+}

@@ -1,0 +1,89 @@
+/* ckpt: training checkpoints as single HDF5 files (DESIGN.md, "Training
+ * state and checkpoints"), and the folder of checkpoints a run keeps.
+ *
+ * A checkpoint file CHECKPOINT = OUTPUT/checkpoint-STEP.h5 holds
+ *   /model/NAME                  every trainable tensor (HF name, its shape)
+ *   /optimizer/exp_avg/NAME      AdamW's first moment, same layout
+ *   /optimizer/exp_avg_sq/NAME   AdamW's second moment
+ * and, as attributes of the root group: format "ftune-checkpoint", version,
+ * step (global optimizer steps done), epoch, step_in_epoch, optimizer_steps,
+ * global_batch, world_size, seed, loss_scale, rng (how every random number
+ * is derived: counter-based, so (seed, step) is the whole generator state),
+ * config (the run's config as JSON), data_fingerprint (of manifest.json),
+ * best_metric and best_step (the best checkpoint so far; -1 none).
+ * Frozen tensors are not stored: they are the pretrained (or seeded) weights
+ * that the run loads again.
+ *
+ * Design: every dataset is chunked with the Fletcher32 filter, and the file
+ * uses the 1.10 format, whose superblock and object headers carry
+ * checksums, so a flipped bit anywhere that matters fails the read. The file
+ * is written by one rank to a temporary sibling, flushed, fsync'd, renamed,
+ * and the folder fsync'd; `latest` (a text file naming the checkpoint) is
+ * replaced atomically after that. A reader loads into scratch buffers and
+ * touches the model only when every dataset verified, so a damaged file
+ * leaves the model as it was. Object time tracking is off (equal state,
+ * equal bytes).
+ *
+ * Not here: deciding when to save (train), MPI (the caller broadcasts). */
+#ifndef CKPT_H
+#define CKPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ft_error.h"
+#include "model.h"
+#include "optim.h"
+
+#define CKPT_FORMAT_NAME "ftune-checkpoint"
+enum { CKPT_FORMAT_VERSION = 1 };
+
+typedef struct ckpt_state {
+    int64_t step, epoch, step_in_epoch, optimizer_steps;
+    int64_t global_batch, world_size;
+    uint64_t seed;
+    double loss_scale;
+    double best_metric; /* NaN when none */
+    int64_t best_step;  /* -1 when none */
+    char *config_json;  /* owned; NULL allowed when writing */
+    char data_fingerprint[64];
+} ckpt_state;
+
+void ckpt_state_free(ckpt_state *s); /* frees config_json only */
+
+/* Write path atomically (temp, fsync, rename, fsync folder). An existing
+ * path is replaced. Test hook: FTUNE_CKPT_CRASH_AFTER_TENSORS=k raises
+ * SIGKILL after k tensors have been written (a crash mid-save). */
+ft_status ckpt_write(const char *path, const model *m, optim *o, const ckpt_state *s,
+                     ft_error *err);
+
+/* Read and verify path into m, o (o may be NULL) and s. On any failure
+ * (missing, truncated, checksum, a tensor missing or of another shape than
+ * m's) FT_EFORMAT/FT_ENOTFOUND with a message naming the file and the
+ * object, and m, o, s unchanged. */
+ft_status ckpt_read(const char *path, model *m, optim *o, ckpt_state *s, ft_error *err);
+
+/* ---- the folder -------------------------------------------------------- */
+
+/* "DIR/checkpoint-STEP.h5"; caller frees. */
+char *ckpt_path(const char *dir, int64_t step);
+
+/* Steps of the checkpoint-STEP.h5 files in dir, newest first. Caller frees
+ * *steps. A missing folder is 0 files. */
+ft_status ckpt_list(const char *dir, int64_t **steps, int *n, ft_error *err);
+
+/* Replace DIR/latest with the checkpoint's file name (atomically). */
+ft_status ckpt_set_latest(const char *dir, int64_t step, ft_error *err);
+
+/* Find the newest checkpoint in dir that verifies and load it (as
+ * ckpt_read). Damaged or incomplete ones are skipped with a warning naming
+ * the file and the reason. *found false (FT_OK) when none verifies. */
+ft_status ckpt_load_newest(const char *dir, model *m, optim *o, ckpt_state *s, bool *found,
+                           int64_t *loaded_step, ft_error *err);
+
+/* Delete checkpoints beyond the newest `keep` (keep <= 0: keep all), never
+ * the newest one nor best_step; also leftover temporary files of a killed
+ * save ("checkpoint-*.h5.tmp.*"). */
+ft_status ckpt_prune(const char *dir, int keep, int64_t best_step, ft_error *err);
+
+#endif

@@ -1,0 +1,82 @@
+/* ftune-train: data-parallel fine-tuning (src/train). This file only turns
+ * argv into a config and statuses into exit codes: 0 done, 1 runtime
+ * failure, 2 usage or input error, 3 checkpointed for requeue.
+ *
+ * Usage: ftune-train [--config FILE.json] [--key value ...] */
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "ft_log.h"
+#include "train.h"
+
+static void usage(FILE *f)
+{
+    size_t n = 0;
+    const cfg_key_spec *specs = train_key_specs(&n);
+    fprintf(f, "usage: ftune-train [--config FILE.json] [--key value ...]\n"
+               "Fine-tunes a sequence classifier on a prepared dataset; exit 0 done, 1 runtime "
+               "failure, 2 usage or input error, 3 checkpointed for requeue.\nKeys:\n");
+    cfg_print_help(specs, n, f);
+}
+
+/* --config FILE first, then every other --key value over it. */
+static ft_status read_config(cfg *c, int argc, char **argv, ft_error *err)
+{
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) file = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0) file = argv[i] + 9;
+    }
+    ft_status st = file ? cfg_load_json_file(c, file, err) : FT_OK;
+    for (int i = 1; st == FT_OK && i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0) { i++; continue; }
+        if (strncmp(argv[i], "--config=", 9) == 0) continue;
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0)
+            return ft_fail(err, FT_EINVAL, "command line: expected --key value, got \"%s\"", arg);
+        const char *eq = strchr(arg, '=');
+        char key[128];
+        if (eq) {
+            snprintf(key, sizeof key, "%.*s", (int)(eq - arg - 2), arg + 2);
+            st = cfg_set(c, key, eq + 1, "command line", err);
+        } else if (i + 1 < argc) {
+            snprintf(key, sizeof key, "%s", arg + 2);
+            st = cfg_set(c, key, argv[++i], "command line", err);
+        } else {
+            return ft_fail(err, FT_EINVAL, "command line: --%s needs a value", arg + 2);
+        }
+    }
+    return st;
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank = 0, world = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+    ft_log_set_rank(rank, world);
+    ft_log_init_from_env();
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            if (rank == 0) usage(stdout);
+            MPI_Finalize();
+            return 0;
+        }
+    train_install_signal_handlers();
+    size_t n = 0;
+    const cfg_key_spec *specs = train_key_specs(&n);
+    ft_error err;
+    ft_error_clear(&err);
+    cfg *c = NULL;
+    ft_status st = cfg_create(specs, n, &c, &err);
+    if (st == FT_OK) st = read_config(c, argc, argv, &err);
+    if (st == FT_OK) st = train_run(c, MPI_COMM_WORLD, &err);
+    if (st != FT_OK && st != FT_EREQUEUE && rank == 0)
+        fprintf(stderr, "ftune-train: error: %s\n", err.msg);
+    cfg_free(c);
+    MPI_Finalize();
+    return ft_status_exit_code(st);
+}

@@ -1,0 +1,155 @@
+/* train_ckpt.c: resume and save for train_run. Rank 0 reads or writes the
+ * file; the other ranks get the weights, moments and state by broadcast, so
+ * every replica starts from the same bytes. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+#include "ft_log.h"
+#include "train_impl.h"
+
+/* What the ranks share after rank 0 has read a checkpoint. */
+typedef struct resume_msg {
+    int status, found;
+    int64_t step, optimizer_steps, global_batch;
+    double best_metric;
+    int64_t best_step;
+    char data_fingerprint[64];
+    char path[512];
+    ft_error err;
+} resume_msg;
+
+static void read_on_rank0(train_ctx *t, resume_msg *r, ckpt_state *s)
+{
+    int64_t step = -1;
+    bool found = false;
+    ft_status st;
+    if (strcmp(t->o.resume, "auto") == 0) {
+        st = ckpt_load_newest(t->o.output_dir, t->m, t->opt, s, &found, &step, &r->err);
+        if (found) {
+            char *p = ckpt_path(t->o.output_dir, step);
+            snprintf(r->path, sizeof r->path, "%s", p ? p : "?");
+            free(p);
+        }
+    } else {
+        st = ckpt_read(t->o.resume, t->m, t->opt, s, &r->err);
+        if (st != FT_OK) {
+            ft_error_prefix(&r->err, "key 'resume'");
+            st = FT_EINVAL;
+        }
+        found = st == FT_OK;
+        snprintf(r->path, sizeof r->path, "%s", t->o.resume);
+    }
+    r->status = st;
+    r->found = found;
+    if (!found) return;
+    r->step = s->step;
+    r->optimizer_steps = s->optimizer_steps;
+    r->global_batch = s->global_batch;
+    r->best_metric = s->best_metric;
+    r->best_step = s->best_step;
+    snprintf(r->data_fingerprint, sizeof r->data_fingerprint, "%s", s->data_fingerprint);
+}
+
+/* The same global batch as the checkpoint's: keep the per-device batch,
+ * change the accumulation (the data order then stays the same). */
+static ft_status match_global_batch(train_ctx *t, int64_t global_batch, ft_error *err)
+{
+    int64_t per_rank = (int64_t)t->o.per_device_train_batch_size * t->world;
+    if (global_batch == per_rank * t->accumulation) return FT_OK;
+    if (global_batch % per_rank != 0)
+        return ft_fail(err, FT_EINVAL,
+                       "the checkpoint's global batch is %" PRId64 " but per_device_train_batch_size "
+                       "%d x %d ranks does not divide it: choose a per-device batch that does",
+                       global_batch, t->o.per_device_train_batch_size, t->world);
+    int a = (int)(global_batch / per_rank);
+    if (t->rank == 0)
+        ft_log_warn("resuming on %d ranks: gradient_accumulation_steps %d -> %d to keep the "
+                    "checkpoint's global batch of %" PRId64, t->world, t->accumulation, a,
+                    global_batch);
+    t->accumulation = a;
+    return FT_OK;
+}
+
+ft_status train_resume(train_ctx *t, ft_error *err)
+{
+    t->step = 0;
+    if (strcmp(t->o.resume, "never") == 0) return FT_OK;
+    resume_msg r;
+    memset(&r, 0, sizeof r);
+    ckpt_state s = {0};
+    if (t->rank == 0) read_on_rank0(t, &r, &s);
+    ckpt_state_free(&s);
+    MPI_Bcast(&r, (int)sizeof r, MPI_BYTE, 0, comm_mpi(t->comm));
+    if (r.status != FT_OK) {
+        *err = r.err;
+        return (ft_status)r.status;
+    }
+    if (!r.found) return FT_OK;
+    if (strcmp(r.data_fingerprint, t->data_fingerprint) != 0)
+        return ft_fail(err, FT_EINVAL, "%s was made from another dataset (manifest %s, now %s): "
+                       "use another output_dir or --resume never", r.path, r.data_fingerprint,
+                       t->data_fingerprint);
+    size_t n = model_param_count(t->m) * sizeof(float);
+    comm_bcast(t->comm, model_params(t->m), n, 0);
+    comm_bcast(t->comm, optim_exp_avg(t->opt), n, 0);
+    comm_bcast(t->comm, optim_exp_avg_sq(t->opt), n, 0);
+    optim_set_step_count(t->opt, (long)r.optimizer_steps);
+    t->step = r.step;
+    t->best_metric = r.best_metric;
+    t->best_step = r.best_step;
+    if (t->rank == 0)
+        ft_log_info("resumed from %s at step %" PRId64 " on %d ranks", r.path, r.step, t->world);
+    return match_global_batch(t, r.global_batch, err);
+}
+
+/* Best checkpoint bookkeeping: an eval at this very step competes. */
+static void update_best(train_ctx *t)
+{
+    double v = t->last_eval_metric;
+    if (isnan(v)) return;
+    bool better = isnan(t->best_metric) ||
+                  (t->o.greater_is_better ? v > t->best_metric : v < t->best_metric);
+    if (!better) return;
+    t->best_metric = v;
+    t->best_step = t->step;
+}
+
+static ft_status save_on_rank0(train_ctx *t, ft_error *err)
+{
+    ckpt_state s = {0};
+    s.step = t->step;
+    s.epoch = (int64_t)sampler_epoch(&t->smp, (uint64_t)t->step);
+    s.step_in_epoch = (int64_t)sampler_step_in_epoch(&t->smp, (uint64_t)t->step);
+    s.optimizer_steps = optim_step_count(t->opt);
+    s.global_batch = (int64_t)t->smp.global_batch;
+    s.world_size = t->world;
+    s.seed = t->o.seed;
+    s.loss_scale = 1.0;
+    s.best_metric = t->best_metric;
+    s.best_step = t->best_step;
+    s.config_json = t->config_json;
+    snprintf(s.data_fingerprint, sizeof s.data_fingerprint, "%s", t->data_fingerprint);
+    char *path = ckpt_path(t->o.output_dir, t->step);
+    if (!path) return ft_fail(err, FT_ENOMEM, "out of memory");
+    double t0 = MPI_Wtime();
+    ft_status st = ckpt_write(path, t->m, t->opt, &s, err);
+    if (st == FT_OK) st = ckpt_set_latest(t->o.output_dir, t->step, err);
+    if (st == FT_OK) st = ckpt_prune(t->o.output_dir, t->o.save_total_limit, t->best_step, err);
+    if (st == FT_OK) ft_log_info("saved %s in %.2f s", path, MPI_Wtime() - t0);
+    free(path);
+    return st;
+}
+
+ft_status train_save(train_ctx *t, ft_error *err)
+{
+    update_best(t);
+    ft_error e;
+    ft_error_clear(&e);
+    e.code = t->rank == 0 ? save_on_rank0(t, &e) : FT_OK;
+    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, 0, comm_mpi(t->comm));
+    if (e.code != FT_OK) *err = e;
+    return e.code;
+}

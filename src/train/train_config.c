@@ -1,0 +1,155 @@
+/* train_config.c: ftune-train's config keys and their cross-checks. Names
+ * follow Hugging Face TrainingArguments; defaults are Trainer's unless the
+ * help says otherwise. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "train.h"
+#include "train_impl.h"
+
+static const cfg_key_spec TRAIN_KEYS[] = {
+    {"model_name_or_path", CFG_STRING, "", 1, 0, NULL,
+     "model folder (config.json, model.safetensors, tokenizer files); required"},
+    {"tokenizer_name", CFG_STRING, "", 1, 0, NULL, "tokenizer folder (default: the model folder)"},
+    {"data_dir", CFG_STRING, "", 1, 0, NULL, "prepared dataset (manifest.json + shards); required"},
+    {"output_dir", CFG_STRING, "", 1, 0, NULL,
+     "checkpoints, log.jsonl and final/ go here; required"},
+    {"resume", CFG_STRING, "auto", 1, 0, NULL,
+     "auto: newest verifying checkpoint in output_dir if any; never; or a checkpoint file"},
+    {"allow_random_init", CFG_BOOL, "false", 1, 0, NULL,
+     "train from config.json alone when the model folder has no model.safetensors"},
+    {"learning_rate", CFG_FLOAT, "5e-5", 0, 10, NULL, "AdamW base learning rate"},
+    {"per_device_train_batch_size", CFG_INT, "8", 1, 65536, NULL, "rows per rank per micro-batch"},
+    {"per_device_eval_batch_size", CFG_INT, "8", 1, 65536, NULL, "rows per rank per eval batch"},
+    {"gradient_accumulation_steps", CFG_INT, "1", 1, 65536, NULL, "micro-batches per optimizer step"},
+    {"num_train_epochs", CFG_FLOAT, "3", 0, 1e6, NULL, "epochs (fractions allowed)"},
+    {"max_steps", CFG_INT, "-1", -1, 1e12, NULL, "optimizer steps; > 0 overrides num_train_epochs"},
+    {"warmup_steps", CFG_INT, "0", 0, 1e12, NULL, "linear warm-up steps"},
+    {"warmup_ratio", CFG_FLOAT, "0", 0, 1, NULL, "warm-up as a fraction of all steps (if warmup_steps is 0)"},
+    {"weight_decay", CFG_FLOAT, "0", 0, 10, NULL, "AdamW decoupled weight decay (not on biases and LayerNorm)"},
+    {"adam_beta1", CFG_FLOAT, "0.9", 0, 1, NULL, "AdamW beta1"},
+    {"adam_beta2", CFG_FLOAT, "0.999", 0, 1, NULL, "AdamW beta2"},
+    {"adam_epsilon", CFG_FLOAT, "1e-8", 0, 1, NULL, "AdamW epsilon"},
+    {"max_grad_norm", CFG_FLOAT, "1.0", 0, 1e9, NULL, "clip the global gradient norm (0: off)"},
+    {"lr_scheduler_type", CFG_STRING, "linear", 1, 0, "linear|cosine|constant|constant_with_warmup",
+     "learning-rate schedule"},
+    {"logging_steps", CFG_INT, "500", 1, 1e12, NULL, "log every N optimizer steps"},
+    {"evaluation_strategy", CFG_STRING, "no", 1, 0, "no|steps", "evaluate on the validation split"},
+    {"eval_steps", CFG_INT, "0", 0, 1e12, NULL, "evaluate every N steps (0: logging_steps)"},
+    {"save_strategy", CFG_STRING, "steps", 1, 0, "no|steps", "write checkpoints"},
+    {"save_steps", CFG_INT, "500", 1, 1e12, NULL, "checkpoint every N steps"},
+    {"save_total_limit", CFG_INT, "0", 0, 1e6, NULL, "keep the newest N checkpoints plus the best (0: all)"},
+    {"seed", CFG_INT, "42", 0, 9.0e15, NULL, "data order, dropout and head initialisation"},
+    {"bf16", CFG_BOOL, "false", 1, 0, NULL, "bf16 mixed precision (GPU; ignored with a warning on CPU)"},
+    {"fp16", CFG_BOOL, "false", 1, 0, NULL, "fp16 mixed precision (GPU; ignored with a warning on CPU)"},
+    {"load_best_model_at_end", CFG_BOOL, "false", 1, 0, NULL,
+     "export the best checkpoint's weights instead of the last"},
+    {"metric_for_best_model", CFG_STRING, "loss", 1, 0, NULL,
+     "loss|accuracy|f1|precision|recall|roc_auc (eval_ prefix allowed; f1 etc. macro)"},
+    {"greater_is_better", CFG_STRING, "auto", 1, 0, "auto|true|false",
+     "auto: false for loss, true otherwise"},
+    {"train_last_n_blocks", CFG_INT, "-1", -1, 100000, NULL,
+     "-1: train everything; N: freeze embeddings and all but the last N blocks"},
+    {"dropout", CFG_BOOL, "true", 1, 0, NULL, "dropout during training (the model's rates)"},
+    {"num_labels", CFG_INT, "0", 0, 100000, NULL, "0: from the manifest; else must match it"},
+    {"ddp_bucket_cap_mb", CFG_INT, "25", 1, 4096, NULL, "gradient all-reduce bucket size"},
+    {"disable_tqdm", CFG_BOOL, "false", 1, 0, NULL, "no progress bar on a terminal"},
+};
+
+const cfg_key_spec *train_key_specs(size_t *n)
+{
+    *n = sizeof TRAIN_KEYS / sizeof TRAIN_KEYS[0];
+    return TRAIN_KEYS;
+}
+
+static ft_status read_metric(const cfg *c, train_opts *o, ft_error *err)
+{
+    const char *m = cfg_get_string(c, "metric_for_best_model");
+    if (strncmp(m, "eval_", 5) == 0) m += 5;
+    static const char *const known[] = {"loss", "accuracy", "f1", "precision", "recall", "roc_auc"};
+    bool ok = false;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(m, known[i]) == 0;
+    if (!ok)
+        return ft_fail(err, FT_EINVAL,
+                       "key 'metric_for_best_model': got \"%s\", expected one of loss, accuracy, "
+                       "f1, precision, recall, roc_auc (optionally with the eval_ prefix)", m);
+    snprintf(o->metric, sizeof o->metric, "%s", m);
+    const char *g = cfg_get_string(c, "greater_is_better");
+    o->greater_is_better = strcmp(g, "auto") == 0 ? strcmp(m, "loss") != 0 : strcmp(g, "true") == 0;
+    return FT_OK;
+}
+
+static ft_status require(const char *v, const char *key, ft_error *err)
+{
+    if (v && *v) return FT_OK;
+    return ft_fail(err, FT_EINVAL, "key '%s' is required (in the config file or as --%s PATH)",
+                   key, key);
+}
+
+static void read_numbers(const cfg *c, train_opts *o)
+{
+    o->learning_rate = cfg_get_float(c, "learning_rate");
+    o->num_train_epochs = cfg_get_float(c, "num_train_epochs");
+    o->warmup_ratio = cfg_get_float(c, "warmup_ratio");
+    o->weight_decay = cfg_get_float(c, "weight_decay");
+    o->adam_beta1 = cfg_get_float(c, "adam_beta1");
+    o->adam_beta2 = cfg_get_float(c, "adam_beta2");
+    o->adam_epsilon = cfg_get_float(c, "adam_epsilon");
+    o->max_grad_norm = cfg_get_float(c, "max_grad_norm");
+    o->per_device_train_batch_size = (int)cfg_get_int(c, "per_device_train_batch_size");
+    o->per_device_eval_batch_size = (int)cfg_get_int(c, "per_device_eval_batch_size");
+    o->gradient_accumulation_steps = (int)cfg_get_int(c, "gradient_accumulation_steps");
+    o->max_steps = cfg_get_int(c, "max_steps");
+    o->warmup_steps = cfg_get_int(c, "warmup_steps");
+    o->logging_steps = cfg_get_int(c, "logging_steps");
+    o->eval_steps = cfg_get_int(c, "eval_steps");
+    o->save_steps = cfg_get_int(c, "save_steps");
+    o->save_total_limit = (int)cfg_get_int(c, "save_total_limit");
+    o->train_last_n_blocks = (int)cfg_get_int(c, "train_last_n_blocks");
+    o->num_labels = (int)cfg_get_int(c, "num_labels");
+    o->bucket_cap_mb = (int)cfg_get_int(c, "ddp_bucket_cap_mb");
+    o->seed = (uint64_t)cfg_get_int(c, "seed");
+}
+
+ft_status train_opts_read(const cfg *c, train_opts *o, ft_error *err)
+{
+    memset(o, 0, sizeof *o);
+    o->model_dir = cfg_get_string(c, "model_name_or_path");
+    o->tokenizer_dir = cfg_get_string(c, "tokenizer_name");
+    if (!*o->tokenizer_dir) o->tokenizer_dir = o->model_dir;
+    o->data_dir = cfg_get_string(c, "data_dir");
+    o->output_dir = cfg_get_string(c, "output_dir");
+    o->resume = cfg_get_string(c, "resume");
+    read_numbers(c, o);
+    o->do_eval = strcmp(cfg_get_string(c, "evaluation_strategy"), "steps") == 0;
+    o->do_save = strcmp(cfg_get_string(c, "save_strategy"), "steps") == 0;
+    o->bf16 = cfg_get_bool(c, "bf16");
+    o->fp16 = cfg_get_bool(c, "fp16");
+    o->load_best_model_at_end = cfg_get_bool(c, "load_best_model_at_end");
+    o->dropout = cfg_get_bool(c, "dropout");
+    o->allow_random_init = cfg_get_bool(c, "allow_random_init");
+    o->disable_tqdm = cfg_get_bool(c, "disable_tqdm");
+    if (o->eval_steps == 0) o->eval_steps = o->logging_steps;
+    ft_status st = require(o->model_dir, "model_name_or_path", err);
+    if (st == FT_OK) st = require(o->data_dir, "data_dir", err);
+    if (st == FT_OK) st = require(o->output_dir, "output_dir", err);
+    if (st == FT_OK) st = sched_parse(cfg_get_string(c, "lr_scheduler_type"), &o->scheduler, err);
+    if (st == FT_OK) st = read_metric(c, o, err);
+    if (st == FT_OK && o->bf16 && o->fp16)
+        st = ft_fail(err, FT_EINVAL, "keys 'bf16' and 'fp16' are both true: choose one");
+    if (st == FT_OK && o->load_best_model_at_end && (!o->do_eval || !o->do_save))
+        st = ft_fail(err, FT_EINVAL, "key 'load_best_model_at_end' needs evaluation_strategy "
+                     "\"steps\" and save_strategy \"steps\"");
+    if (st == FT_OK && o->load_best_model_at_end && o->save_steps % o->eval_steps != 0)
+        st = ft_fail(err, FT_EINVAL, "key 'save_steps' (%lld) must be a multiple of 'eval_steps' "
+                     "(%lld) with load_best_model_at_end, as in Trainer",
+                     (long long)o->save_steps, (long long)o->eval_steps);
+    if (st == FT_OK && o->max_steps <= 0 && o->num_train_epochs <= 0)
+        st = ft_fail(err, FT_EINVAL, "keys 'num_train_epochs' and 'max_steps': nothing to train");
+    if (st == FT_OK && strcmp(o->resume, "auto") != 0 && strcmp(o->resume, "never") != 0 &&
+        strstr(o->resume, ".h5") == NULL)
+        st = ft_fail(err, FT_EINVAL, "key 'resume': got \"%s\", expected auto, never or a "
+                     "checkpoint-STEP.h5 file", o->resume);
+    return st;
+}

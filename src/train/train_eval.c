@@ -1,0 +1,111 @@
+/* train_eval.c: validation during training. Each rank scores a contiguous
+ * slice of the validation split (no padding, no example twice), metrics are
+ * reduced exactly (src/metrics), rank 0 logs them and every rank learns the
+ * value of metric_for_best_model. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_alloc.h"
+#include "ft_log.h"
+#include "metrics.h"
+#include "train_impl.h"
+
+/* Softmax in double, per-example cross-entropy by a stable log-sum-exp. */
+static ft_status add_rows(train_ctx *t, metrics_acc *acc, const train_batch *b, float *probs,
+                          ft_error *err)
+{
+    int L = model_get_config(t->m)->num_labels;
+    const float *logits = model_logits(t->m);
+    for (int i = 0; i < b->mb.b; i++) {
+        const float *z = logits + (size_t)i * (size_t)L;
+        double mx = z[0], sum = 0;
+        for (int k = 1; k < L; k++) mx = z[k] > mx ? z[k] : mx;
+        for (int k = 0; k < L; k++) sum += exp((double)z[k] - mx);
+        for (int k = 0; k < L; k++) probs[k] = (float)(exp((double)z[k] - mx) / sum);
+        double loss = log(sum) + mx - (double)z[b->labels[i]];
+        ft_status st = metrics_acc_add(acc, b->example_index[i], b->labels[i], probs,
+                                       loss < 0 ? 0 : loss, err);
+        if (st != FT_OK) return st;
+    }
+    return FT_OK;
+}
+
+static ft_status score_slice(train_ctx *t, metrics_acc *acc, ft_error *err)
+{
+    uint64_t lo = t->val.rows * (uint64_t)t->rank / (uint64_t)t->world;
+    uint64_t hi = t->val.rows * (uint64_t)(t->rank + 1) / (uint64_t)t->world;
+    int B = t->o.per_device_eval_batch_size;
+    train_batch b;
+    uint64_t *idx = ft_malloc_array((size_t)B, sizeof *idx);
+    float *probs = ft_malloc_array((size_t)model_get_config(t->m)->num_labels, sizeof *probs);
+    ft_status st = train_batch_init(&b, B, t->val.max_length, err);
+    if (st == FT_OK && (!idx || !probs)) st = ft_fail(err, FT_ENOMEM, "out of memory");
+    model_dropout off = {.enabled = false};
+    for (uint64_t r = lo; st == FT_OK && r < hi; r += (uint64_t)B) {
+        int n = (int)(hi - r < (uint64_t)B ? hi - r : (uint64_t)B);
+        for (int i = 0; i < n; i++) idx[i] = r + (uint64_t)i;
+        train_batch_fill(&b, &t->val, idx, n);
+        st = model_forward(t->m, &b.mb, &off, NULL, err);
+        if (st == FT_OK) st = add_rows(t, acc, &b, probs, err);
+    }
+    train_batch_free(&b);
+    free(idx);
+    free(probs);
+    return st;
+}
+
+static double pick_metric(const train_ctx *t, const metrics_result *r)
+{
+    const char *m = t->o.metric;
+    if (strcmp(m, "loss") == 0) return r->loss;
+    if (strcmp(m, "accuracy") == 0) return r->accuracy;
+    if (strcmp(m, "f1") == 0) return r->macro.f1;
+    if (strcmp(m, "precision") == 0) return r->macro.precision;
+    if (strcmp(m, "recall") == 0) return r->macro.recall;
+    return r->has_roc_auc ? r->roc_auc : NAN;
+}
+
+static void log_result(train_ctx *t, const metrics_result *r, double seconds)
+{
+    double epoch = (double)t->step / (double)t->smp.steps_per_epoch;
+    char line[768], auc[64] = "";
+    if (r->has_roc_auc) snprintf(auc, sizeof auc, ", \"eval_roc_auc\": %.17g", r->roc_auc);
+    snprintf(line, sizeof line,
+             "{\"step\": %lld, \"epoch\": %.6g, \"eval_loss\": %.17g, \"eval_accuracy\": %.17g, "
+             "\"eval_f1\": %.17g, \"eval_precision\": %.17g, \"eval_recall\": %.17g%s, "
+             "\"eval_samples\": %lld, \"eval_runtime\": %.3f}",
+             (long long)t->step, epoch, r->loss, r->accuracy, r->macro.f1, r->macro.precision,
+             r->macro.recall, auc, (long long)r->num_examples, seconds);
+    train_log_json(t, line);
+    ft_log_info("eval step %lld: loss %.4f accuracy %.4f f1 %.4f (%lld examples, %.1f s)",
+                (long long)t->step, r->loss, r->accuracy, r->macro.f1,
+                (long long)r->num_examples, seconds);
+}
+
+ft_status train_evaluate(train_ctx *t, ft_error *err)
+{
+    double t0 = MPI_Wtime();
+    metrics_acc *acc = NULL;
+    ft_status st = metrics_acc_create(model_get_config(t->m)->num_labels, 0, &acc, err);
+    if (st == FT_OK) st = score_slice(t, acc, err);
+    /* A failure on one rank must not leave the others in the reduce. */
+    int bad = st != FT_OK, any = 0;
+    MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, comm_mpi(t->comm));
+    if (any && st == FT_OK) st = ft_fail(err, FT_ERUNTIME, "evaluation failed on another rank");
+    if (st == FT_OK) st = metrics_reduce(acc, comm_mpi(t->comm), err);
+    double value = NAN;
+    if (st == FT_OK && t->rank == 0) {
+        metrics_result *r = NULL;
+        if (metrics_compute(acc, &r, err) == FT_OK) {
+            value = pick_metric(t, r);
+            log_result(t, r, MPI_Wtime() - t0);
+        }
+        metrics_result_free(r);
+    }
+    if (!any) MPI_Bcast(&value, 1, MPI_DOUBLE, 0, comm_mpi(t->comm));
+    t->last_eval_metric = value;
+    metrics_acc_free(acc);
+    return st;
+}

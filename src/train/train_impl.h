@@ -1,0 +1,114 @@
+/* train_impl.h: what the train_*.c files share. */
+#ifndef TRAIN_IMPL_H
+#define TRAIN_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cfg.h"
+#include "comm.h"
+#include "ft_error.h"
+#include "hf_config.h"
+#include "model.h"
+#include "optim.h"
+#include "sampler.h"
+#include "shard.h"
+
+/* The config, read once into typed fields. */
+typedef struct train_opts {
+    const char *model_dir, *tokenizer_dir, *data_dir, *output_dir, *resume;
+    double learning_rate, num_train_epochs, warmup_ratio, weight_decay;
+    double adam_beta1, adam_beta2, adam_epsilon, max_grad_norm;
+    int per_device_train_batch_size, per_device_eval_batch_size;
+    int gradient_accumulation_steps;
+    int64_t max_steps, warmup_steps, logging_steps, eval_steps, save_steps;
+    int save_total_limit, train_last_n_blocks, num_labels, bucket_cap_mb;
+    uint64_t seed;
+    bool do_eval, do_save, bf16, fp16, load_best_model_at_end, dropout;
+    bool allow_random_init, disable_tqdm;
+    sched_kind scheduler;
+    char metric[32];        /* "loss", "accuracy", "f1", "precision", "recall", "roc_auc" */
+    bool greater_is_better;
+} train_opts;
+
+/* Read and cross-check the config (FT_EINVAL naming the key). */
+ft_status train_opts_read(const cfg *c, train_opts *o, ft_error *err);
+
+/* One split held in memory (every rank holds all rows: the sampler may
+ * give any row to any rank). */
+typedef struct train_split {
+    uint64_t rows;
+    int32_t max_length;
+    int32_t *ids; /* rows * max_length */
+    int32_t *lengths, *labels;
+    int64_t *example_index;
+} train_split;
+
+/* Read every file of a split listed in the manifest, in order. */
+ft_status train_split_load(const char *data_dir, const shard_manifest *man, int split,
+                           train_split *out, ft_error *err);
+void train_split_free(train_split *s);
+
+/* A micro-batch of rows idx[0..b) in reusable buffers; t = the longest row. */
+typedef struct train_batch {
+    int cap_b;
+    int32_t *ids, *lengths, *labels;
+    int64_t *example_index;
+    model_batch mb;
+    int64_t tokens; /* real tokens in the batch */
+} train_batch;
+
+ft_status train_batch_init(train_batch *b, int cap_b, int32_t max_length, ft_error *err);
+void train_batch_fill(train_batch *b, const train_split *s, const uint64_t *idx, int n);
+void train_batch_free(train_batch *b);
+
+/* Everything a run holds. */
+typedef struct train_ctx {
+    train_opts o;
+    comm *comm;
+    int rank, world;
+    shard_manifest man;
+    char data_fingerprint[64];
+    hf_config hf;
+    model *m;
+    optim *opt;
+    train_split train, val;
+    sampler smp;
+    int accumulation;          /* may differ from the config after a resume */
+    int64_t step, total_steps; /* optimizer steps done / to do */
+    int64_t warmup;
+    size_t grad_lo;            /* first trainable float of the buffers */
+    double best_metric;
+    int64_t best_step;
+    double last_eval_metric;   /* NaN when no eval at this step */
+    FILE *log;                 /* OUTPUT/log.jsonl on rank 0 */
+    char *config_json;
+} train_ctx;
+
+/* Set-up: manifest, tokenizer check, model, data, optimizer (train_setup.c). */
+ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err);
+void train_teardown(train_ctx *t);
+/* Resume from a checkpoint per opts.resume; sets t->step. */
+ft_status train_resume(train_ctx *t, ft_error *err);
+
+/* Evaluation on the validation split (train_eval.c): writes eval figures to
+ * the log and sets t->last_eval_metric on every rank. */
+ft_status train_evaluate(train_ctx *t, ft_error *err);
+
+/* Checkpoint at t->step by rank 0; every rank gets the status. */
+ft_status train_save(train_ctx *t, ft_error *err);
+
+/* Logging (train_log.c). */
+ft_status train_log_open(train_ctx *t, ft_error *err);
+void train_log_close(train_ctx *t);
+void train_log_step(train_ctx *t, double loss, double lr, double grad_norm, double tokens_per_s,
+                    double seconds_per_step);
+/* One JSON object line (rank 0): keys and values already formatted. */
+void train_log_json(train_ctx *t, const char *json_object_text);
+void train_progress(train_ctx *t);
+
+/* Is a stop requested (the signal flag)? */
+bool train_stop_requested(void);
+
+#endif

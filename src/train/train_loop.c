@@ -1,0 +1,226 @@
+/* train_loop.c: train_run: the optimizer steps, the stop flag, periodic
+ * log/eval/save, and the export at the end (see train.h). */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+#include "ft_alloc.h"
+#include "ft_fs.h"
+#include "ft_log.h"
+#include "hf_model.h"
+#include "train.h"
+#include "train_impl.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+void train_install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+bool train_stop_requested(void) { return stop_signal != 0; }
+
+static void on_grads_ready(void *ctx, size_t offset) { comm_grads_ready(ctx, offset); }
+
+/* Sums over ranks after a step: loss, real tokens, stop requests. */
+typedef struct step_sums {
+    double loss, tokens, stop;
+} step_sums;
+
+/* One optimizer step: A micro-batches, all-reduce, clip, AdamW. */
+static ft_status train_step(train_ctx *t, train_batch *b, uint64_t *idx, step_sums *sums,
+                            double *grad_norm, double *lr, ft_error *err)
+{
+    model_zero_grads(t->m);
+    model_dropout d = {.enabled = t->o.dropout, .seed = t->o.seed, .step = (uint64_t)t->step};
+    int A = t->accumulation;
+    sums->loss = sums->tokens = 0;
+    for (int a = 0; a < A; a++) {
+        sampler_micro_batch(&t->smp, (uint64_t)t->step, a, idx);
+        train_batch_fill(b, &t->train, idx, t->o.per_device_train_batch_size);
+        double loss = 0;
+        ft_status st = model_forward(t->m, &b->mb, &d, &loss, err);
+        if (st != FT_OK) return st;
+        if (a == A - 1) {
+            comm_grads_begin(t->comm, model_grads(t->m), t->grad_lo, model_param_count(t->m));
+            model_set_grad_ready_hook(t->m, on_grads_ready, t->comm);
+        }
+        model_backward(t->m, 1.0f / (float)A);
+        sums->loss += loss / A;
+        sums->tokens += (double)b->tokens;
+    }
+    model_set_grad_ready_hook(t->m, NULL, NULL);
+    comm_grads_finish(t->comm);
+    *grad_norm = optim_clip_grad_norm(t->m, (float)t->o.max_grad_norm);
+    *lr = t->o.learning_rate * sched_lr_factor(t->o.scheduler, (long)t->step, (long)t->warmup,
+                                               (long)t->total_steps);
+    optim_step(t->opt, t->m, (float)*lr);
+    return FT_OK;
+}
+
+/* Test hook: FTUNE_TRAIN_SIGNAL_AT_STEP=k makes rank 0 send itself SIGUSR1
+ * once step k is done, so tests can preempt at an exact step through the
+ * real signal path. */
+static void signal_hook(const train_ctx *t)
+{
+    static long at = -2;
+    if (at == -2) {
+        const char *e = getenv("FTUNE_TRAIN_SIGNAL_AT_STEP");
+        at = e && *e ? strtol(e, NULL, 10) : -1;
+    }
+    if (t->rank == 0 && at >= 0 && t->step + 1 == at) raise(SIGUSR1);
+}
+
+typedef struct log_window {
+    double loss, tokens, t0;
+    int64_t steps;
+} log_window;
+
+static ft_status after_step(train_ctx *t, log_window *w, const step_sums *s, double grad_norm,
+                            double lr, bool *stop, ft_error *err)
+{
+    t->step++;
+    t->last_eval_metric = NAN;
+    w->loss += s->loss / t->world;
+    w->tokens += s->tokens;
+    w->steps++;
+    bool last = t->step == t->total_steps;
+    if (t->step % t->o.logging_steps == 0 || last) {
+        double dt = MPI_Wtime() - w->t0;
+        train_log_step(t, w->loss / (double)w->steps, lr, grad_norm, w->tokens / dt,
+                       dt / (double)w->steps);
+        *w = (log_window){.t0 = MPI_Wtime()};
+    }
+    train_progress(t);
+    ft_status st = FT_OK;
+    if (t->o.do_eval && (t->step % t->o.eval_steps == 0 || last)) st = train_evaluate(t, err);
+    *stop = s->stop > 0 && !last;
+    bool save = t->o.do_save && (t->step % t->o.save_steps == 0 || last);
+    if (st == FT_OK && (save || *stop)) st = train_save(t, err);
+    return st;
+}
+
+static ft_status run_steps(train_ctx *t, ft_error *err)
+{
+    train_batch b;
+    uint64_t *idx = ft_malloc_array((size_t)t->o.per_device_train_batch_size, sizeof *idx);
+    ft_status st = train_batch_init(&b, t->o.per_device_train_batch_size, t->train.max_length, err);
+    if (st == FT_OK && !idx) st = ft_fail(err, FT_ENOMEM, "out of memory");
+    log_window w = {.t0 = MPI_Wtime()};
+    while (st == FT_OK && t->step < t->total_steps) {
+        step_sums s;
+        double grad_norm = 0, lr = 0;
+        st = train_step(t, &b, idx, &s, &grad_norm, &lr, err);
+        if (st != FT_OK) break; /* bad data is the same on every rank */
+        signal_hook(t);
+        s.stop = train_stop_requested() ? 1 : 0;
+        comm_sum_doubles(t->comm, (double *)&s, 3);
+        bool stop = false;
+        st = after_step(t, &w, &s, grad_norm, lr, &stop, err);
+        if (st == FT_OK && stop) {
+            if (t->rank == 0)
+                ft_log_info("stop requested (signal): checkpointed at step %lld, exiting for "
+                            "requeue", (long long)t->step);
+            st = ft_fail(err, FT_EREQUEUE, "checkpointed at step %lld for requeue",
+                         (long long)t->step);
+        }
+    }
+    train_batch_free(&b);
+    free(idx);
+    return st;
+}
+
+/* Steps to do and warm-up, as Trainer counts them. */
+static void plan_steps(train_ctx *t)
+{
+    int64_t spe = (int64_t)t->smp.steps_per_epoch;
+    t->total_steps = t->o.max_steps > 0 ? t->o.max_steps
+                                        : (int64_t)ceil(t->o.num_train_epochs * (double)spe);
+    if (t->total_steps < 1) t->total_steps = 1;
+    t->warmup = t->o.warmup_steps > 0 ? t->o.warmup_steps
+                                      : (int64_t)ceil(t->o.warmup_ratio * (double)t->total_steps);
+    if (t->rank == 0)
+        ft_log_info("%llu training examples, global batch %llu (%d per device x %d ranks x %d "
+                    "accumulation), %lld steps per epoch, %lld steps from step %lld",
+                    (unsigned long long)t->train.rows, (unsigned long long)t->smp.global_batch,
+                    t->o.per_device_train_batch_size, t->world, t->accumulation,
+                    (long long)spe, (long long)t->total_steps, (long long)t->step);
+}
+
+/* load_best_model_at_end: the best checkpoint's weights on every rank. */
+static ft_status load_best(train_ctx *t, ft_error *err)
+{
+    if (!t->o.load_best_model_at_end || t->best_step < 0 || t->best_step == t->step) return FT_OK;
+    ft_error e;
+    ft_error_clear(&e);
+    if (t->rank == 0) {
+        char *path = ckpt_path(t->o.output_dir, t->best_step);
+        ckpt_state s = {0};
+        e.code = path ? ckpt_read(path, t->m, NULL, &s, &e) : FT_ENOMEM;
+        if (e.code == FT_OK)
+            ft_log_info("load_best_model_at_end: %s (%s %.6g)", path, t->o.metric, t->best_metric);
+        ckpt_state_free(&s);
+        free(path);
+    }
+    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, 0, comm_mpi(t->comm));
+    if (e.code != FT_OK) {
+        *err = e;
+        return e.code;
+    }
+    comm_bcast(t->comm, model_params(t->m), model_param_count(t->m) * sizeof(float), 0);
+    return FT_OK;
+}
+
+static ft_status export_final(train_ctx *t, ft_error *err)
+{
+    ft_error e;
+    ft_error_clear(&e);
+    if (t->rank == 0) {
+        char *out = ft_path_join(t->o.output_dir, "final");
+        e.code = out ? hf_model_export(t->m, &t->hf, t->o.tokenizer_dir, out, true, &e) : FT_ENOMEM;
+        if (e.code == FT_OK) ft_log_info("exported %s", out);
+        free(out);
+    }
+    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, 0, comm_mpi(t->comm));
+    if (e.code != FT_OK) *err = e;
+    return e.code;
+}
+
+ft_status train_run(const cfg *c, MPI_Comm world, ft_error *err)
+{
+    train_ctx t;
+    memset(&t, 0, sizeof t);
+    MPI_Comm_rank(world, &t.rank);
+    MPI_Comm_size(world, &t.world);
+    size_t bucket = (size_t)cfg_get_int(c, "ddp_bucket_cap_mb") * (1u << 20) / sizeof(float);
+    ft_status st = comm_create(world, bucket, &t.comm, err);
+    if (st != FT_OK) return st;
+    st = train_setup(&t, c, err);
+    t.accumulation = t.o.gradient_accumulation_steps;
+    if (st == FT_OK) st = train_resume(&t, err);
+    if (st == FT_OK)
+        st = sampler_init(&t.smp, t.train.rows, t.o.seed, t.o.per_device_train_batch_size,
+                          t.world, t.rank, t.accumulation, err);
+    if (st == FT_OK) {
+        plan_steps(&t);
+        st = train_log_open(&t, err);
+    }
+    if (st == FT_OK) st = run_steps(&t, err);
+    if (st == FT_OK) st = load_best(&t, err);
+    if (st == FT_OK) st = export_final(&t, err);
+    if (st == FT_OK && t.rank == 0)
+        ft_log_info("done: %lld steps; all-reduce exposed %.2f s in all", (long long)t.step,
+                    comm_take_seconds(t.comm));
+    train_teardown(&t);
+    comm_free(t.comm);
+    return st;
+}

@@ -1,0 +1,177 @@
+/* train_setup.c: everything before the first step (input checks, model,
+ * data, optimizer), resume from a checkpoint, and saving one. Every rank
+ * runs the checks; one status is agreed so all ranks stop together with the
+ * first failing rank's message. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "ckpt.h"
+#include "ft_alloc.h"
+#include "ft_fs.h"
+#include "ft_log.h"
+#include "hf_model.h"
+#include "tok.h"
+#include "train_impl.h"
+
+/* Every rank returns the status of the lowest failing rank, with its message. */
+static ft_status agree_status(train_ctx *t, ft_status st, ft_error *err)
+{
+    int mine = st == FT_OK ? t->world : t->rank, root = t->world;
+    MPI_Allreduce(&mine, &root, 1, MPI_INT, MPI_MIN, comm_mpi(t->comm));
+    if (root == t->world) return FT_OK;
+    ft_error e = *err;
+    if (st == FT_OK) e.code = FT_OK;
+    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, root, comm_mpi(t->comm));
+    *err = e;
+    return e.code;
+}
+
+static ft_status check_tokenizer(train_ctx *t, ft_error *err)
+{
+    tok_tokenizer *tk = NULL;
+    ft_status st = tok_open(t->o.tokenizer_dir, &tk, err);
+    if (st != FT_OK) {
+        ft_error_prefix(err, "tokenizer of key 'tokenizer_name'/'model_name_or_path'");
+        return st == FT_EIO ? FT_ENOTFOUND : st;
+    }
+    char fp[17];
+    snprintf(fp, sizeof fp, "%016" PRIx64, tok_fingerprint(tk));
+    tok_close(tk);
+    if (strcmp(fp, t->man.tokenizer_fingerprint) != 0)
+        return ft_fail(err, FT_EINVAL,
+                       "%s/manifest.json: the shards were made with tokenizer %s, but %s's "
+                       "tokenizer is %s: shard the data again with this model's tokenizer",
+                       t->o.data_dir, t->man.tokenizer_fingerprint, t->o.tokenizer_dir, fp);
+    return FT_OK;
+}
+
+static ft_status read_manifest(train_ctx *t, ft_error *err)
+{
+    ft_status st = shard_manifest_read(t->o.data_dir, &t->man, err);
+    if (st != FT_OK) return st == FT_EIO ? FT_ENOTFOUND : st;
+    char *path = ft_path_join(t->o.data_dir, "manifest.json"), *text = NULL;
+    size_t len = 0;
+    st = path ? ft_read_file(path, &text, &len, err) : ft_fail(err, FT_ENOMEM, "out of memory");
+    if (st == FT_OK)
+        snprintf(t->data_fingerprint, sizeof t->data_fingerprint, "crc32:%08lx",
+                 crc32(0L, (const Bytef *)text, (uInt)len));
+    free(text);
+    free(path);
+    if (st == FT_OK && t->o.num_labels > 0 && t->o.num_labels != t->man.n_labels)
+        st = ft_fail(err, FT_EINVAL, "key 'num_labels' is %d but %s/manifest.json has %d labels",
+                     t->o.num_labels, t->o.data_dir, t->man.n_labels);
+    return st;
+}
+
+static ft_status load_model(train_ctx *t, ft_error *err)
+{
+    hf_model_load_options lo = {.num_labels = t->man.n_labels,
+                                .label_names = (const char *const *)t->man.labels,
+                                .init_seed = t->o.seed,
+                                .allow_random_init = t->o.allow_random_init};
+    ft_status st = hf_model_load(t->o.model_dir, &lo, &t->m, &t->hf, err);
+    if (st != FT_OK) {
+        ft_error_prefix(err, "key 'model_name_or_path'");
+        return st == FT_EIO ? FT_ENOTFOUND : st;
+    }
+    const model_config *mc = model_get_config(t->m);
+    if (t->man.max_length > mc->max_positions)
+        return ft_fail(err, FT_EINVAL, "%s: max_length %d exceeds the model's %d positions",
+                       t->o.data_dir, t->man.max_length, mc->max_positions);
+    if (t->man.vocab_size > mc->vocab_size)
+        return ft_fail(err, FT_EINVAL, "%s: vocabulary of %d ids, the model has %d",
+                       t->o.data_dir, t->man.vocab_size, mc->vocab_size);
+    if (t->o.train_last_n_blocks >= 0) {
+        int first = mc->layers - t->o.train_last_n_blocks;
+        model_freeze_below(t->m, first < 0 ? 0 : first);
+    }
+    for (int i = 0; i < model_tensor_count(t->m); i++)
+        if (model_tensor_trainable(t->m, model_tensor_at(t->m, i))) {
+            t->grad_lo = model_tensor_at(t->m, i)->offset;
+            break;
+        }
+    return FT_OK;
+}
+
+static ft_status check_output_dir(train_ctx *t, ft_error *err)
+{
+    if (t->rank != 0) return FT_OK;
+    ft_error e;
+    if (ft_mkdir_p(t->o.output_dir, &e) != FT_OK)
+        return ft_fail(err, FT_EINVAL, "key 'output_dir': cannot create %s: %s", t->o.output_dir,
+                       e.msg);
+    char *probe = ft_path_join(t->o.output_dir, ".ftune-write-test");
+    ft_status st = probe ? ft_write_file_atomic(probe, "ok\n", 3, true, &e) : FT_ENOMEM;
+    if (st != FT_OK)
+        st = ft_fail(err, FT_EINVAL, "key 'output_dir': %s is not writable (%s)", t->o.output_dir,
+                     probe ? e.msg : "out of memory");
+    if (probe) unlink(probe);
+    free(probe);
+    return st;
+}
+
+static ft_status load_data(train_ctx *t, ft_error *err)
+{
+    ft_status st = train_split_load(t->o.data_dir, &t->man, SHARD_TRAIN, &t->train, err);
+    if (st == FT_OK && t->o.do_eval)
+        st = train_split_load(t->o.data_dir, &t->man, SHARD_VALIDATION, &t->val, err);
+    if (st == FT_OK && t->o.do_eval && t->val.rows == 0)
+        st = ft_fail(err, FT_EINVAL, "evaluation_strategy \"steps\" but %s has no validation split",
+                     t->o.data_dir);
+    return st;
+}
+
+static ft_status make_optimizer(train_ctx *t, ft_error *err)
+{
+    optim_hparams h = optim_default_hparams((float)t->o.learning_rate);
+    h.beta1 = (float)t->o.adam_beta1;
+    h.beta2 = (float)t->o.adam_beta2;
+    h.eps = (float)t->o.adam_epsilon;
+    h.weight_decay = (float)t->o.weight_decay;
+    ft_status st = optim_create(&t->opt, t->m, &h, err);
+    int b = t->o.per_device_train_batch_size > t->o.per_device_eval_batch_size
+                ? t->o.per_device_train_batch_size : t->o.per_device_eval_batch_size;
+    if (st == FT_OK) st = model_plan(t->m, b, t->man.max_length, err);
+    return st;
+}
+
+ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err)
+{
+    t->best_metric = NAN;
+    t->best_step = -1;
+    t->last_eval_metric = NAN;
+    ft_status st = train_opts_read(c, &t->o, err);
+    if (st == FT_OK) st = read_manifest(t, err);
+    if (st == FT_OK) st = check_tokenizer(t, err);
+    if (st == FT_OK) st = load_model(t, err);
+    if (st == FT_OK) st = check_output_dir(t, err);
+    st = agree_status(t, st, err);
+    if (st == FT_OK) st = load_data(t, err);
+    if (st == FT_OK) st = make_optimizer(t, err);
+    if (st == FT_OK) {
+        t->config_json = cfg_to_json(c);
+        if (!t->config_json) st = ft_fail(err, FT_ENOMEM, "out of memory");
+    }
+    if ((t->o.bf16 || t->o.fp16) && t->rank == 0)
+        ft_log_warn("%s is for the GPU back end: this CPU run trains in fp32",
+                    t->o.bf16 ? "bf16" : "fp16");
+    return agree_status(t, st, err);
+}
+
+void train_teardown(train_ctx *t)
+{
+    train_log_close(t);
+    sampler_free(&t->smp);
+    train_split_free(&t->train);
+    train_split_free(&t->val);
+    optim_free(t->opt);
+    model_free(t->m);
+    hf_config_free(&t->hf);
+    shard_manifest_free(&t->man);
+    free(t->config_json);
+}

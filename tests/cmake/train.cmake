@@ -1,0 +1,22 @@
+# Training: sampler, checkpoints, comm, and ftune-train end to end.
+ftune_unit_test(test_sampler ${FTUNE_TEST_DIR}/unit/test_sampler.c)
+ftune_unit_test(test_ckpt ${FTUNE_TEST_DIR}/unit/test_ckpt.c)
+target_compile_definitions(test_ckpt PRIVATE _GNU_SOURCE)
+
+# The tiny model + prepared dataset the ftune-train tests train on.
+add_executable(train_testdata ${FTUNE_TEST_DIR}/mpi/train_testdata.c)
+target_compile_options(train_testdata PRIVATE ${FTUNE_C_WARNINGS})
+target_link_libraries(train_testdata PRIVATE ftune)
+
+# ftune-train end to end on 2 ranks (tests/mpi/test_train_resume.sh).
+foreach(mode exact crash ranks badcfg)
+  add_test(NAME test_train_${mode}
+           COMMAND bash ${FTUNE_TEST_DIR}/mpi/test_train_resume.sh ${CMAKE_BINARY_DIR} ${mode})
+  set_tests_properties(test_train_${mode} PROPERTIES LABELS mpi TIMEOUT 300)
+endforeach()
+
+# jobs/finetune.slurm on the local Slurm cluster, requeued mid-run.
+if(COMMAND ftune_slurm_test)
+  ftune_slurm_test(slurm_finetune_requeue 420
+                   bash ${FTUNE_SLURM_TESTS}/test_finetune_requeue.sh ${CMAKE_BINARY_DIR})
+endif()

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# test_train_resume.sh: ftune-train end to end on 2 MPI ranks, tiny BERT
+# (hidden 32, 2 layers) on 256 synthetic rows (tests/mpi/train_testdata.c).
+# MODE:
+#   exact     a run stopped by SIGUSR1 after step 7 and again after step 16,
+#             resumed each time, ends with a final model.safetensors
+#             byte-identical (cmp) to an uninterrupted run
+#   crash     kill -9 in the middle of a checkpoint write (step 10): the next
+#             start skips the leftover, resumes from checkpoint 7 and ends
+#             byte-identical to the uninterrupted run
+#   ranks     stopped after step 12 on 2 ranks, resumed on 1 rank (the
+#             accumulation doubles to keep the global batch): final eval loss
+#             within 1e-4 of the uninterrupted 2-rank run
+#   badcfg    input errors exit 2 before any work, naming the key or file
+# The signal is sent by the program itself at an exact step
+# (FTUNE_TRAIN_SIGNAL_AT_STEP) through the real handler and the all-rank
+# agreement; the crash by FTUNE_CKPT_CRASH_AFTER_TENSORS.
+# Usage: test_train_resume.sh BUILD_DIR MODE
+set -euo pipefail
+[ $# = 2 ] || { echo "usage: test_train_resume.sh BUILD_DIR exact|crash|ranks|badcfg" >&2; exit 2; }
+build="$1"
+mode="$2"
+name="test_train_$mode"
+work="$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+fail() { echo "$name: FAIL: $*" >&2; exit 1; }
+
+"$build/tests/train_testdata" "$work" 256 64 || fail "train_testdata"
+common=(--model_name_or_path "$work/model" --data_dir "$work/data" --allow_random_init true
+    --max_steps 20 --per_device_train_batch_size 8 --learning_rate 1e-3 --warmup_steps 3
+    --weight_decay 0.01 --logging_steps 2 --save_steps 5 --evaluation_strategy steps
+    --eval_steps 10 --disable_tqdm true --seed 5)
+
+# train NRANKS OUT [--key value ...]: runs ftune-train, echoes its exit status.
+train() {
+    local n="$1" out="$2" status=0
+    shift 2
+    mpirun -n "$n" --oversubscribe --bind-to none "$build/ftune-train" "${common[@]}" \
+        --output_dir "$out" "$@" >>"$out.log" 2>&1 || status=$?
+    echo "$status"
+}
+expect() { # expect STATUS WANT WHAT LOG
+    [ "$1" = "$2" ] || { tail -30 "$4" >&2; fail "$3: exit $1, expected $2"; }
+}
+final_eval_loss() {
+    grep '"eval_loss"' "$1/log.jsonl" | tail -1 | sed 's/.*"eval_loss": \([^,]*\),.*/\1/'
+}
+
+reference() {
+    expect "$(train 2 "$work/ref")" 0 "uninterrupted run" "$work/ref.log"
+    [ -s "$work/ref/final/model.safetensors" ] || fail "no ref/final/model.safetensors"
+}
+
+case "$mode" in
+exact)
+    reference
+    out="$work/int"
+    expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=7 train 2 "$out")" 3 "stop at step 7" "$out.log"
+    [ -f "$out/checkpoint-7.h5" ] || fail "no checkpoint-7.h5 after the stop"
+    grep -qx 'checkpoint-7.h5' "$out/latest" || fail "latest does not name checkpoint-7.h5"
+    expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=16 train 2 "$out")" 3 "stop at step 16" "$out.log"
+    grep -q 'resumed from .*checkpoint-7.h5 at step 7 on 2 ranks' "$out.log" || fail "no resume from 7"
+    expect "$(train 2 "$out")" 0 "final resume" "$out.log"
+    grep -q 'resumed from .*checkpoint-16.h5 at step 16' "$out.log" || fail "no resume from 16"
+    cmp "$work/ref/final/model.safetensors" "$out/final/model.safetensors" ||
+        fail "final model differs from the uninterrupted run"
+    # The log reads as one run: the same evaluations at the same steps, no
+    # step twice (a logging window cut by a stop averages fewer steps).
+    diff <(grep -o '"step": [0-9]*, "epoch": [^,]*, "eval_loss": [^,]*' "$work/ref/log.jsonl") \
+        <(grep -o '"step": [0-9]*, "epoch": [^,]*, "eval_loss": [^,]*' "$out/log.jsonl") ||
+        fail "log.jsonl eval losses differ"
+    [ -z "$(grep -o '"step": [0-9]*, "epoch": [^,]*, "loss"' "$out/log.jsonl" | sort | uniq -d)" ] ||
+        fail "log.jsonl has a step twice"
+    ;;
+crash)
+    reference
+    out="$work/crash"
+    expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=7 train 2 "$out")" 3 "stop at step 7" "$out.log"
+    status="$(FTUNE_CKPT_CRASH_AFTER_TENSORS=20 train 2 "$out")"
+    [ "$status" != 0 ] && [ "$status" != 3 ] || fail "the killed save exited $status"
+    [ ! -e "$out/checkpoint-10.h5" ] || fail "a half-written checkpoint-10.h5 was left under its final name"
+    ls "$out" | grep -q '^checkpoint-10.h5.tmp' || fail "no temporary file: the crash did not happen mid-write"
+    grep -qx 'checkpoint-7.h5' "$out/latest" || fail "latest moved past checkpoint-7.h5"
+    expect "$(train 2 "$out")" 0 "resume after the crash" "$out.log"
+    grep -q 'resumed from .*checkpoint-7.h5 at step 7' "$out.log" || fail "did not resume from 7"
+    ! ls "$out" | grep -q '\.tmp\.' || fail "leftover temporary file not removed"
+    cmp "$work/ref/final/model.safetensors" "$out/final/model.safetensors" ||
+        fail "final model differs from the uninterrupted run"
+    ;;
+ranks)
+    reference
+    out="$work/ranks"
+    expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=12 train 2 "$out")" 3 "stop at step 12" "$out.log"
+    expect "$(train 1 "$out")" 0 "resume on 1 rank" "$out.log"
+    grep -q 'gradient_accumulation_steps 1 -> 2' "$out.log" || fail "accumulation not adjusted"
+    a="$(final_eval_loss "$work/ref")"
+    b="$(final_eval_loss "$out")"
+    awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-4) }' ||
+        fail "final eval loss $b on 2->1 ranks vs $a on 2 ranks (tolerance 1e-4)"
+    echo "$name: eval loss 2 ranks $a, 2->1 ranks $b"
+    ;;
+badcfg)
+    check() { # check WHAT PATTERN ARGS...
+        local what="$1" pattern="$2" status
+        shift 2
+        rm -f "$work/bad.log"
+        status="$(train 2 "$work/bad" "$@")"
+        [ "$status" = 2 ] || { cat "$work/bad.log" >&2; fail "$what: exit $status, expected 2"; }
+        grep -q -- "$pattern" "$work/bad.log" || { cat "$work/bad.log" >&2; fail "$what: no '$pattern'"; }
+        [ ! -e "$work/bad/checkpoint-5.h5" ] || fail "$what: work was done"
+    }
+    check "unknown key" "learning_rate" --learning_rat 1e-3
+    check "missing model" "no-such-model" --model_name_or_path "$work/no-such-model"
+    check "other tokenizer" "tokenizer" --tokenizer_name "$(dirname "$0")/../../models/bert-tiny"
+    check "num_labels" "num_labels" --num_labels 3
+    check "unwritable output" "output_dir" --output_dir /proc/ftune-cannot-write
+    check "bad scheduler" "lr_scheduler_type" --lr_scheduler_type cosinus
+    check "bad best metric" "metric_for_best_model" --metric_for_best_model bleu
+    ;;
+*) fail "unknown mode $mode" ;;
+esac
+echo "$name: PASS"
