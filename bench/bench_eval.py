@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+"""PyTorch twin of ftune-eval's scoring: BERT-base sequence classification,
+forward only (model.eval(), torch.no_grad(), softmax), fp32, on batches of
+BATCH x SEQ token ids with every position real (the lengths the ftune side
+sees too: bench_eval.sh makes texts that fill SEQ tokens).
+
+usage: bench_eval.py [BATCH] [SEQ] [BATCHES] [WARMUP]
+
+Prints examples_per_s = BATCH / median batch time over BATCHES batches after
+WARMUP. The model is tests/reference/make_model_fixtures.py's plain-PyTorch
+re-statement of transformers' BertForSequenceClassification (transformers is
+not installed here), sized to BERT-base, random weights (the speed does not
+depend on them). Run with /usr/bin/python3 (Debian's torch 1.13);
+threads: torch.set_num_threads(FTUNE_BENCH_THREADS or 2).
+"""
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
+import make_model_fixtures as mk  # noqa: E402
+
+
+def main():
+    a = sys.argv[1:]
+    b, t = (int(a[0]) if a else 64), (int(a[1]) if len(a) > 1 else 128)
+    batches, warm = (int(a[2]) if len(a) > 2 else 3), (int(a[3]) if len(a) > 3 else 1)
+    torch.set_num_threads(int(os.environ.get("FTUNE_BENCH_THREADS", "2")))
+    mk.DROPOUT = 0.1  # off anyway in eval mode
+    mk.LAYERS, mk.HIDDEN, mk.HEADS, mk.INTER, mk.LABELS = 12, 768, 12, 3072, 2
+    mk.VOCAB, mk.POSITIONS = 30522, 512
+    torch.manual_seed(0)
+    model = mk.BertForSequenceClassification()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.02)
+    model.eval()
+    times = []
+    with torch.no_grad():
+        for s in range(warm + batches):
+            ids = torch.randint(1000, 21000, (b, t))
+            lengths = torch.full((b,), t)
+            t0 = time.perf_counter()
+            probs = torch.softmax(model(ids, lengths), dim=-1)
+            if s >= warm:
+                times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    print(f"impl=pytorch batch={b} seq={t} batch_s={med:.3f} examples_per_s={b / med:.2f} "
+          f"threads={torch.get_num_threads()} p0={probs[0, 0].item():.4f}")
+
+
+if __name__ == "__main__":
+    main()

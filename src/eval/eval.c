@@ -1,0 +1,292 @@
+/* eval: ftune-eval's work, collective over an MPI communicator (eval.h).
+ *
+ * The steps: open the split and the model on every rank (same checks, same
+ * answer), refuse an existing report, score this rank's slice in batches,
+ * reduce the metrics exactly, gather predictions.jsonl in split
+ * order, and let rank 0 write the report.
+ *
+ * Why batches are aligned to the split rather than to a rank's slice, and
+ * always have the same shape: see eval.h (bitwise equal results for any
+ * number of ranks). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval_impl.h"
+#include "ft_alloc.h"
+#include "ft_fs.h"
+#include "ft_log.h"
+
+void eval_slice(int64_t n, int rank, int size, int64_t *begin, int64_t *end)
+{
+    int64_t base = n / size, extra = n % size;
+    *begin = rank * base + (rank < extra ? rank : extra);
+    *end = *begin + base + (rank < extra ? 1 : 0);
+}
+
+double eval_softmax(const float *logits, int k, int label, float *probs, int *pred)
+{
+    double mx = logits[0], sum = 0.0;
+    for (int c = 1; c < k; c++) mx = logits[c] > mx ? logits[c] : mx;
+    for (int c = 0; c < k; c++) sum += exp((double)logits[c] - mx);
+    int best = 0;
+    for (int c = 0; c < k; c++) {
+        probs[c] = (float)(exp((double)logits[c] - mx) / sum);
+        if (probs[c] > probs[best]) best = c;
+    }
+    if (pred) *pred = best;
+    return label < 0 ? 0.0 : log(sum) + mx - (double)logits[label];
+}
+
+ft_status eval_agree(ft_status st, MPI_Comm comm, ft_error *err)
+{
+    int rank = 0, size = 1;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    int mine = st != FT_OK ? rank : size, first = size;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+    if (first == size) return FT_OK;
+    int code = (int)st;
+    MPI_Bcast(&code, 1, MPI_INT, first, comm);
+    char msg[FT_ERROR_MSG_BYTES];
+    if (rank == first) snprintf(msg, sizeof msg, "%s", err ? err->msg : "failed");
+    MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, first, comm);
+    if (rank != first) {
+        if (size > 1 && first != 0)
+            return ft_fail(err, (ft_status)code, "rank %d: %s", first, msg);
+        return ft_fail(err, (ft_status)code, "%s", msg);
+    }
+    return (ft_status)code;
+}
+
+/* ---- one run's state -------------------------------------------------------- */
+
+typedef struct eval_ctx {
+    const eval_options *opt;
+    MPI_Comm comm;
+    int rank, size, batch;
+    eval_split split;
+    model *m;
+    hf_config cfg;
+    tok_tokenizer *tok;
+    metrics_acc *acc;
+    eval_preds *preds;
+    int64_t tokens; /* real tokens scored (sum of lengths) */
+    double seconds;
+} eval_ctx;
+
+static const char *const REPORT_FILES[] = {"report.json", "report.md", "report.html",
+                                           "predictions.jsonl"};
+
+/* Rank 0: refuse an existing report (without force) and make the folder. */
+static ft_status prepare_output(const eval_ctx *x, ft_error *err)
+{
+    if (x->rank != 0) return FT_OK;
+    const char *dir = x->opt->output_dir;
+    for (size_t i = 0; i < sizeof REPORT_FILES / sizeof *REPORT_FILES && !x->opt->force; i++) {
+        char *p = ft_path_join(dir, REPORT_FILES[i]);
+        if (!p) return ft_fail(err, FT_ENOMEM, "out of memory");
+        bool exists = ft_path_exists(p);
+        free(p);
+        if (exists)
+            return ft_fail(err, FT_EEXIST, "%s/%s already exists: not overwriting a report "
+                           "(use --force to replace it, or another --output)", dir,
+                           REPORT_FILES[i]);
+    }
+    return ft_mkdir_p(dir, err);
+}
+
+static ft_status check_options(const eval_options *o, ft_error *err)
+{
+    if (!o->model_dir || !o->data_dir || !o->output_dir)
+        return ft_fail(err, FT_EINVAL, "the model folder, the data folder and the output "
+                       "folder are all required");
+    if (o->batch_size < 0)
+        return ft_fail(err, FT_EINVAL, "the batch size must be positive, got %d", o->batch_size);
+    return FT_OK;
+}
+
+static ft_status setup(eval_ctx *x, ft_error *err)
+{
+    const eval_options *o = x->opt;
+    x->batch = o->batch_size > 0 ? o->batch_size : 16;
+    int keep = o->keep_worst == 0 ? 10 : (o->keep_worst < 0 ? 0 : o->keep_worst);
+    ft_status st = check_options(o, err);
+    if (st == FT_OK) st = eval_split_open(o->data_dir, o->split, &x->split, err);
+    if (st == FT_OK) st = eval_model_open(o->model_dir, o->checkpoint, &x->split.manifest, &x->m, &x->cfg,
+                                          &x->tok, err);
+    st = eval_agree(st, x->comm, err);
+    if (st == FT_OK) st = eval_agree(prepare_output(x, err), x->comm, err);
+    if (st == FT_OK) st = model_plan(x->m, x->batch, x->split.manifest.max_length, err);
+    if (st == FT_OK) st = metrics_acc_create(x->split.manifest.n_labels, keep, &x->acc, err);
+    if (st == FT_OK) {
+        char *path = ft_path_join(o->output_dir, "predictions.jsonl");
+        st = path ? eval_preds_open(path, x->split.manifest.n_labels, o->force, x->rank,
+                                    &x->preds, err)
+                  : ft_fail(err, FT_ENOMEM, "out of memory");
+        free(path);
+    }
+    return eval_agree(st, x->comm, err);
+}
+
+static void teardown(eval_ctx *x)
+{
+    metrics_acc_free(x->acc);
+    tok_close(x->tok);
+    model_free(x->m);
+    hf_config_free(&x->cfg);
+    eval_split_free(&x->split);
+}
+
+/* ---- scoring ------------------------------------------------------------------ */
+
+/* Score positions [first, last) of the batch (split rows aligned, eval.h);
+ * the other positions get copies of row `first` and their outputs are
+ * dropped. */
+static ft_status score_batch(eval_ctx *x, eval_batch *b, int first, int last, ft_error *err)
+{
+    int t = b->t, k = x->split.manifest.n_labels;
+    for (int i = 0; i < x->batch; i++) {
+        if (i >= first && i < last) continue;
+        memcpy(b->ids + (size_t)i * t, b->ids + (size_t)first * t, (size_t)t * sizeof(int32_t));
+        b->lengths[i] = b->lengths[first];
+    }
+    model_batch mb = {x->batch, t, b->ids, b->lengths, NULL, NULL};
+    model_dropout off = {false, 0, 0};
+    ft_status st = model_forward(x->m, &mb, &off, NULL, err);
+    const float *logits = model_logits(x->m);
+    float *probs = malloc((size_t)k * sizeof *probs);
+    if (st == FT_OK && !probs) st = ft_fail(err, FT_ENOMEM, "out of memory");
+    for (int r = first; r < last && st == FT_OK; r++) {
+        int pred = 0;
+        double loss = eval_softmax(logits + (size_t)r * k, k, b->labels[r], probs, &pred);
+        st = metrics_acc_add(x->acc, b->example_index[r], b->labels[r], probs, loss, err);
+        if (st == FT_OK)
+            st = eval_preds_add(x->preds, b->example_index[r], b->labels[r], pred, probs, err);
+        x->tokens += b->lengths[r];
+    }
+    free(probs);
+    return st;
+}
+
+static ft_status score_slice(eval_ctx *x, ft_error *err)
+{
+    int64_t begin, end, B = x->batch, done = 0;
+    eval_slice(x->split.rows, x->rank, x->size, &begin, &end);
+    eval_cursor cur;
+    eval_cursor_init(&cur, &x->split, begin, end);
+    eval_batch b;
+    ft_status st = eval_batch_alloc(&b, x->batch, x->split.manifest.max_length, err);
+    int64_t log_every = (end - begin) / 10 + 1, next_log = log_every;
+    for (int64_t row0 = begin - begin % B; row0 < end && st == FT_OK; row0 += B) {
+        int64_t lo = begin > row0 ? begin : row0, hi = end < row0 + B ? end : row0 + B;
+        b.n = (int)(lo - row0);
+        b.cap = (int)(hi - row0);
+        st = eval_cursor_next(&cur, &b, err);
+        if (st == FT_OK && b.n != b.cap)
+            st = ft_fail(err, FT_ERUNTIME, "eval: the split ended early at row %lld",
+                         (long long)(row0 + b.n));
+        if (st == FT_OK) st = score_batch(x, &b, (int)(lo - row0), (int)(hi - row0), err);
+        done += hi - lo;
+        if (done >= next_log || hi == end) {
+            ft_log_info("scored %lld of %lld examples on rank 0", (long long)done,
+                        (long long)(end - begin));
+            next_log = done + log_every;
+        }
+    }
+    eval_batch_free(&b);
+    eval_cursor_free(&cur);
+    return st;
+}
+
+/* ---- the report ------------------------------------------------------------------ */
+
+static ft_status write_report(eval_ctx *x, metrics_result *r, ft_error *err)
+{
+    const eval_options *o = x->opt;
+    report_curves *curves = NULL;
+    char **texts = ft_calloc_array((size_t)r->num_worst + 1, sizeof *texts);
+    report_example *shown = ft_calloc_array((size_t)r->num_worst + 1, sizeof *shown);
+    ft_status st = texts && shown ? FT_OK : ft_fail(err, FT_ENOMEM, "out of memory");
+    if (st == FT_OK && o->log_path) st = report_curves_read(o->log_path, &curves, err);
+    if (st == FT_OK && eval_mistake_texts(&x->split, x->tok, r, texts, err) != FT_OK) {
+        ft_log_warn("report: the texts of the mistakes are left out: %s", err->msg);
+        ft_error_clear(err);
+    }
+    for (int i = 0; i < r->num_worst && st == FT_OK; i++)
+        shown[i] = (report_example){r->worst[i].example_index, r->worst[i].true_label,
+                                    r->worst[i].pred_label, r->worst[i].confidence, texts[i]};
+    if (st == FT_OK) {
+        report_input in = {.metrics = r,
+                           .label_names = (const char *const *)x->split.manifest.labels,
+                           .model_path = o->model_dir,
+                           .manifest_fingerprint = x->split.fingerprint,
+                           .command_line = o->command_line,
+                           .curves = curves,
+                           .examples = shown,
+                           .num_examples = r->num_worst};
+        st = report_write_all(&in, o->output_dir, o->force, err);
+    }
+    for (int i = 0; texts && i < r->num_worst; i++) free(texts[i]);
+    free(texts);
+    free(shown);
+    report_curves_free(curves);
+    return st;
+}
+
+/* Reduce, compute (rank 0) and write; fills the summary on every rank. */
+static ft_status finish(eval_ctx *x, eval_summary *sum, ft_error *err)
+{
+    ft_status st = metrics_reduce(x->acc, x->comm, err);
+    double secs = x->seconds;
+    int64_t tokens = x->tokens;
+    MPI_Allreduce(&x->seconds, &secs, 1, MPI_DOUBLE, MPI_MAX, x->comm);
+    MPI_Allreduce(&x->tokens, &tokens, 1, MPI_INT64_T, MPI_SUM, x->comm);
+    metrics_result *r = NULL;
+    double figures[5] = {0, 0, 0, 0, 0};
+    if (st == FT_OK && x->rank == 0) st = metrics_compute(x->acc, &r, err);
+    if (st == FT_OK && x->rank == 0) {
+        r->eval_seconds = secs;
+        r->examples_per_s = secs > 0 ? (double)r->num_examples / secs : NAN;
+        r->tokens_per_s = secs > 0 ? (double)tokens / secs : NAN;
+        st = write_report(x, r, err);
+        figures[0] = (double)r->num_examples;
+        figures[1] = r->accuracy;
+        figures[2] = r->loss;
+        figures[3] = secs;
+        figures[4] = r->examples_per_s;
+    }
+    metrics_result_free(r);
+    st = eval_agree(st, x->comm, err);
+    MPI_Bcast(figures, 5, MPI_DOUBLE, 0, x->comm);
+    if (sum)
+        *sum = (eval_summary){(int64_t)figures[0], figures[1], figures[2], figures[3],
+                              figures[4]};
+    return st;
+}
+
+ft_status eval_run(const eval_options *opt, MPI_Comm comm, eval_summary *summary,
+                   ft_error *err)
+{
+    eval_ctx x = {.opt = opt, .comm = comm};
+    MPI_Comm_rank(comm, &x.rank);
+    MPI_Comm_size(comm, &x.size);
+    ft_status st = setup(&x, err);
+    if (st == FT_OK) {
+        ft_log_info("evaluating %s on the %s split of %s: %lld examples on %d rank(s), "
+                    "batches of %d x %d tokens", opt->model_dir,
+                    shard_split_name(x.split.split), opt->data_dir,
+                    (long long)x.split.rows, x.size, x.batch,
+                    (int)x.split.manifest.max_length);
+        MPI_Barrier(comm);
+        double t0 = MPI_Wtime();
+        st = score_slice(&x, err);
+        x.seconds = MPI_Wtime() - t0;
+        st = eval_preds_finish(x.preds, st, comm, err); /* collective; frees */
+        x.preds = NULL;
+        if (st == FT_OK) st = finish(&x, summary, err);
+    }
+    eval_preds_abort(x.preds); /* setup failed on some rank after opening */
+    teardown(&x);
+    return st;
+}
