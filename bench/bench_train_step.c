@@ -4,15 +4,16 @@
  * (defaults: bert 16 128 5 2 0.1). BERT-base or GPT-2 small shapes, random
  * weights (HF initialisation), full-length random token ids. A step is what
  * Trainer does per optimizer step without accumulation: forward, loss,
- * backward, clip_grad_norm 1.0, AdamW. Prints the median step time, the
- * FLOP rate (6 x matmul parameters x tokens + attention, the convention of
- * shared/BENCHMARKS.md) and the same-run cblas_sgemm rate on the
- * [B*T, 768] x [768, 3072] product as the ceiling. The one stdout line is
+ * backward, clip_grad_norm 1.0, AdamW. Prints the median, fastest and
+ * slowest step time, the FLOP rate (6 x matmul parameters x tokens +
+ * attention, the convention of shared/BENCHMARKS.md) and the peak resident
+ * memory of the process (getrusage). bench_sgemm measures the ceiling;
+ * bench_train_step.sh puts the two together. The one stdout line is
  * "key=value" pairs for bench_train_step.sh. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "model.h"
@@ -57,24 +58,6 @@ static model_config base_config(model_arch arch, float dropout)
     c.pad_token_id = arch == MODEL_ARCH_BERT ? 0 : 50256;
     c.gelu = arch == MODEL_ARCH_BERT ? OPS_GELU_ERF : OPS_GELU_TANH;
     return c;
-}
-
-/* Median GFLOP/s of cblas_sgemm NN on [m,k] x [k,n]. */
-static double sgemm_gflops(int m, int n, int k)
-{
-    float *a = calloc((size_t)m * k, sizeof(float)), *b = calloc((size_t)k * n, sizeof(float));
-    float *c = calloc((size_t)m * n, sizeof(float));
-    double t[7];
-    for (int r = 0; r < 9; r++) {
-        double t0 = now_s();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n,
-                    0.0f, c, n);
-        if (r >= 2) t[r - 2] = now_s() - t0;
-    }
-    free(a);
-    free(b);
-    free(c);
-    return 2.0 * m * n * k / median(t, 7) / 1e9;
 }
 
 static double step_gflop(const model_config *c, int b, int t)
@@ -133,11 +116,12 @@ int main(int argc, char **argv)
         if (s >= warm) times[s - warm] = now_s() - t0;
     }
     double med = median(times, steps), gflop = step_gflop(&cfg, B, T);
-    double peak = sgemm_gflops(B * T, 3072, 768);
-    printf("impl=ftune arch=%s batch=%d seq=%d dropout=%g step_s=%.3f gflop=%.1f "
-           "gflops=%.1f sgemm_gflops=%.1f pct_of_sgemm=%.0f loss=%.4f\n",
-           arch == MODEL_ARCH_BERT ? "bert" : "gpt2", B, T, (double)p, med, gflop,
-           gflop / med, peak, 100.0 * gflop / med / peak, loss);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("impl=ftune arch=%s batch=%d seq=%d dropout=%g step_s=%.3f step_min_s=%.3f "
+           "step_max_s=%.3f gflop=%.1f gflops=%.1f peak_rss_mib=%.0f loss=%.4f\n",
+           arch == MODEL_ARCH_BERT ? "bert" : "gpt2", B, T, (double)p, med, times[0],
+           times[steps - 1], gflop, gflop / med, (double)ru.ru_maxrss / 1024.0, loss);
     free(ids);
     free(len);
     free(lab);

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch twin of bench_train_step.c: the same model shapes and step
 (forward, cross-entropy, backward, clip_grad_norm_ 1.0, AdamW with HF's
-decay groups), fp32, timed the same way (median of STEPS after WARMUP).
+decay groups), fp32, timed the same way (median of STEPS after WARMUP), with
+the process's peak resident memory (getrusage ru_maxrss).
 
 usage: bench_train_step_torch.py [bert|gpt2] [BATCH] [SEQ] [STEPS] [WARMUP] [DROPOUT]
 
@@ -12,6 +13,7 @@ torch 1.13) and the thread settings of shared/BENCHMARKS.md; bench_train_step.sh
 does. Threads: torch.set_num_threads(FTUNE_BENCH_THREADS or 2).
 """
 import os
+import resource
 import statistics
 import sys
 import time
@@ -56,11 +58,12 @@ def main():
         if s >= warm:
             times.append(time.perf_counter() - t0)
     med = statistics.median(times)
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     c, i, layers = 768, 3072, 12
     gflop = (6.0 * layers * (4 * c * c + 2 * c * i) * b * t + 3.0 * layers * 4.0 * b * t * t * c) / 1e9
     print(f"impl=pytorch arch={arch} batch={b} seq={t} dropout={mk.DROPOUT:g} step_s={med:.3f} "
-          f"gflop={gflop:.1f} gflops={gflop / med:.1f} threads={torch.get_num_threads()} "
-          f"loss={loss.item():.4f}")
+          f"step_min_s={min(times):.3f} step_max_s={max(times):.3f} gflop={gflop:.1f} gflops={gflop / med:.1f} threads={torch.get_num_threads()} "
+          f"peak_rss_mib={rss_mib:.0f} loss={loss.item():.4f}")
 
 
 if __name__ == "__main__":

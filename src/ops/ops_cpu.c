@@ -1,32 +1,44 @@
 /* ops_cpu: the CPU back end of ops.h, OpenBLAS for matrix products and
- * OpenMP loops for everything else.
+ * OpenMP loops for everything else (attention: ops_cpu_attention.c,
+ * dropout: ops_cpu_dropout.c).
  *
  * Design: matrix products are one cblas_sgemm each (OpenBLAS threads them);
- * attention runs one (batch, head) pair per OpenMP iteration with
- * single-threaded sgemms inside (the OpenMP build of OpenBLAS does not nest
- * threads inside a parallel region). Reductions that feed parameter
- * gradients (bias, LayerNorm, embedding) split the work by column so that
- * every sum is taken in the same order whatever the thread count: results
- * are bit-identical across runs and thread counts.
+ * a linear layer's bias is written first and the product added onto it
+ * (beta = 1), which saves OpenBLAS's zeroing pass and a bias pass.
+ * Element-wise kernels are branch-free loops over ops_cpu_simd.h's exp and
+ * Φ, compiled per ISA (OPS_CLONES), called on row or chunk pieces
+ * from OpenMP loops. Reductions that feed parameter gradients (bias,
+ * LayerNorm, embedding) split the work by column so that every sum is taken
+ * in the same order whatever the thread count: results are bit-identical
+ * across runs and thread counts (on one machine).
  *
- * Not here: fused or bf16 kernels, anything GPU. */
+ * Not here: bf16 kernels, anything GPU. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* No trapping-math: selects may evaluate both sides, which lets the
+ * loops vectorise (if-conversion); results do not change. */
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "ops.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
-#include "ft_error.h"
-#include "rng.h"
+#include "ops_cpu_simd.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-static int thread_id(void) { return omp_get_thread_num(); }
-static int max_threads(void) { return omp_get_max_threads(); }
-#else
-static int thread_id(void) { return 0; }
-static int max_threads(void) { return 1; }
-#endif
+enum { ELEM_CHUNK = 16384 };
+
+/* Run kernel(out, in, n) over [0, n) in chunks on the OpenMP threads. */
+#define CHUNKED(n, body)                                                      \
+    do {                                                                      \
+        size_t n_ = (n), chunks_ = (n_ + ELEM_CHUNK - 1) / ELEM_CHUNK;       \
+        _Pragma("omp parallel for schedule(static)")                          \
+        for (size_t c_ = 0; c_ < chunks_; c_++) {                             \
+            size_t i0 = c_ * ELEM_CHUNK;                                      \
+            size_t len = n_ - i0 < ELEM_CHUNK ? n_ - i0 : ELEM_CHUNK;         \
+            body;                                                             \
+        }                                                                     \
+    } while (0)
 
 /* ---- matrix products ----------------------------------------------------- */
 
@@ -43,10 +55,15 @@ void ops_linear_forward(float *out, const float *inp, const float *weight,
                         const float *bias, int n, int c, int oc,
                         ops_weight_layout layout)
 {
-    /* [out,in] weights: out = inp · Wᵀ; [in,out]: out = inp · W. */
+    /* [out,in] weights: out = inp · Wᵀ; [in,out]: out = inp · W, added
+     * onto rows of bias. */
+    if (bias) {
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i++)
+            memcpy(out + (size_t)i * oc, bias, (size_t)oc * sizeof(float));
+    }
     ops_matmul(out, inp, weight, n, oc, c, false, layout == OPS_W_OUT_IN,
-               false);
-    if (bias) ops_bias_forward(out, out, bias, n, oc);
+               bias != NULL);
 }
 
 void ops_linear_backward(float *dinp, float *dweight, float *dbias,
@@ -123,47 +140,64 @@ void ops_scale(float *x, size_t n, float s)
 }
 
 #define GELU_TANH_K 0.7978845608028654f /* sqrt(2/pi) */
-#define INV_SQRT2 0.7071067811865476f
 #define INV_SQRT_2PI 0.3989422804014327f
+
+OPS_CLONES
+static void gelu_erf_fwd(float *restrict y, const float *restrict x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = x[i] * ops_phi(x[i]);
+}
+
+OPS_CLONES
+static void gelu_tanh_fwd(float *restrict y, const float *restrict x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        /* 0.5 (1 + tanh u) = e / (e + 1), e = exp(2u): no cancellation */
+        float e = ops_exp(2.0f * GELU_TANH_K * (x[i] + 0.044715f * x[i] * x[i] * x[i]));
+        y[i] = x[i] * (e / (e + 1.0f));
+    }
+}
 
 void ops_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind)
 {
-    if (kind == OPS_GELU_ERF) {
-#pragma omp parallel for
-        for (size_t i = 0; i < n; i++)
-            out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * INV_SQRT2));
-    } else {
-#pragma omp parallel for
-        for (size_t i = 0; i < n; i++) {
-            float x = inp[i];
-            float u = GELU_TANH_K * (x + 0.044715f * x * x * x);
-            out[i] = 0.5f * x * (1.0f + tanhf(u));
-        }
+    if (kind == OPS_GELU_ERF)
+        CHUNKED(n, gelu_erf_fwd(out + i0, inp + i0, len));
+    else
+        CHUNKED(n, gelu_tanh_fwd(out + i0, inp + i0, len));
+}
+
+/* d/dx x Φ(x) = Φ(x) + x φ(x). */
+OPS_CLONES
+static void gelu_erf_bwd(float *restrict dx, const float *restrict x,
+                         const float *restrict dy, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float pdf = INV_SQRT_2PI * ops_exp(-0.5f * x[i] * x[i]);
+        dx[i] += (ops_phi(x[i]) + x[i] * pdf) * dy[i];
+    }
+}
+
+OPS_CLONES
+static void gelu_tanh_bwd(float *restrict dx, const float *restrict x,
+                          const float *restrict dy, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        /* with e = exp(2u): 0.5 (1 + tanh u) = e/(e+1), 1 - tanh² u = 4e/(e+1)² */
+        float e = ops_exp(2.0f * GELU_TANH_K * (v + 0.044715f * v * v * v)), e1 = e + 1.0f;
+        float du = GELU_TANH_K * (1.0f + 3.0f * 0.044715f * v * v);
+        float sech2 = e1 < 1e18f ? 4.0f * e / (e1 * e1) : 0.0f;
+        dx[i] += (e / e1 + 0.5f * v * sech2 * du) * dy[i];
     }
 }
 
 void ops_gelu_backward(float *dinp, const float *inp, const float *dout,
                        size_t n, ops_gelu_kind kind)
 {
-    if (kind == OPS_GELU_ERF) {
-        /* d/dx x Φ(x) = Φ(x) + x φ(x). */
-#pragma omp parallel for
-        for (size_t i = 0; i < n; i++) {
-            float x = inp[i];
-            float cdf = 0.5f * (1.0f + erff(x * INV_SQRT2));
-            float pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
-            dinp[i] += (cdf + x * pdf) * dout[i];
-        }
-    } else {
-#pragma omp parallel for
-        for (size_t i = 0; i < n; i++) {
-            float x = inp[i];
-            float th = tanhf(GELU_TANH_K * (x + 0.044715f * x * x * x));
-            float du = GELU_TANH_K * (1.0f + 3.0f * 0.044715f * x * x);
-            float d = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du;
-            dinp[i] += d * dout[i];
-        }
-    }
+    if (kind == OPS_GELU_ERF)
+        CHUNKED(n, gelu_erf_bwd(dinp + i0, inp + i0, dout + i0, len));
+    else
+        CHUNKED(n, gelu_tanh_bwd(dinp + i0, inp + i0, dout + i0, len));
 }
 
 void ops_tanh_forward(float *out, const float *inp, size_t n)
@@ -181,50 +215,63 @@ void ops_tanh_backward(float *dinp, const float *out, const float *dout,
 
 /* ---- normalisation --------------------------------------------------------- */
 
+/* One row: mean and variance in double (as before: two passes). */
+OPS_CLONES
+static void layernorm_row(float *restrict y, float *mean, float *rstd,
+                          const float *restrict x, const float *restrict w,
+                          const float *restrict bias, int c, float eps)
+{
+    double sum = 0.0, sq = 0.0;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < c; j++) sum += x[j];
+    double mu = sum / c;
+#pragma omp simd reduction(+ : sq)
+    for (int j = 0; j < c; j++) sq += (x[j] - mu) * (x[j] - mu);
+    float r = (float)(1.0 / sqrt(sq / c + eps)), muf = (float)mu;
+    for (int j = 0; j < c; j++) y[j] = ((x[j] - muf) * r) * w[j] + bias[j];
+    *mean = muf;
+    *rstd = r;
+}
+
 void ops_layernorm_forward(float *out, float *mean, float *rstd,
                            const float *inp, const float *weight,
                            const float *bias, int n, int c, float eps)
 {
-#pragma omp parallel for
-    for (int i = 0; i < n; i++) {
-        const float *x = inp + (size_t)i * c;
-        double sum = 0.0, sq = 0.0;
-        for (int j = 0; j < c; j++) sum += x[j];
-        double mu = sum / c;
-        for (int j = 0; j < c; j++) sq += (x[j] - mu) * (x[j] - mu);
-        float r = (float)(1.0 / sqrt(sq / c + eps));
-        float *y = out + (size_t)i * c;
-        for (int j = 0; j < c; j++)
-            y[j] = ((float)(x[j] - mu) * r) * weight[j] + bias[j];
-        mean[i] = (float)mu;
-        rstd[i] = r;
-    }
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        layernorm_row(out + (size_t)i * c, mean + i, rstd + i, inp + (size_t)i * c, weight,
+                      bias, c, eps);
 }
 
 /* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dout * weight. */
+OPS_CLONES
+static void layernorm_row_backward(float *restrict dx, const float *restrict dy,
+                                   const float *restrict x, const float *restrict w,
+                                   float mean, float rstd, int c)
+{
+    double g_sum = 0.0, gx_sum = 0.0;
+#pragma omp simd reduction(+ : g_sum, gx_sum)
+    for (int j = 0; j < c; j++) {
+        float xhat = (x[j] - mean) * rstd, g = dy[j] * w[j];
+        g_sum += g;
+        gx_sum += g * xhat;
+    }
+    float g_mean = (float)(g_sum / c), gx_mean = (float)(gx_sum / c);
+    for (int j = 0; j < c; j++) {
+        float xhat = (x[j] - mean) * rstd, g = dy[j] * w[j];
+        dx[j] += rstd * (g - g_mean - xhat * gx_mean);
+    }
+}
+
 static void layernorm_backward_inputs(float *dinp, const float *dout,
                                       const float *inp, const float *weight,
                                       const float *mean, const float *rstd,
                                       int n, int c)
 {
-#pragma omp parallel for
-    for (int i = 0; i < n; i++) {
-        const float *dy = dout + (size_t)i * c, *x = inp + (size_t)i * c;
-        double g_mean = 0.0, gx_mean = 0.0;
-        for (int j = 0; j < c; j++) {
-            float xhat = (x[j] - mean[i]) * rstd[i];
-            g_mean += dy[j] * weight[j];
-            gx_mean += dy[j] * weight[j] * xhat;
-        }
-        g_mean /= c;
-        gx_mean /= c;
-        float *dx = dinp + (size_t)i * c;
-        for (int j = 0; j < c; j++) {
-            float xhat = (x[j] - mean[i]) * rstd[i];
-            float g = dy[j] * weight[j];
-            dx[j] += rstd[i] * (float)(g - g_mean - xhat * gx_mean);
-        }
-    }
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        layernorm_row_backward(dinp + (size_t)i * c, dout + (size_t)i * c,
+                               inp + (size_t)i * c, weight, mean[i], rstd[i], c);
 }
 
 void ops_layernorm_backward(float *dinp, float *dweight, float *dbias,
@@ -299,59 +346,6 @@ void ops_gather_rows_backward(float *dinp, const float *dout,
             dinp[(size_t)rows[i] * c + j] += dout[(size_t)i * c + j];
 }
 
-/* ---- dropout ----------------------------------------------------------------- */
-
-/* Multiply x[per_example] of one example by its mask / (1 - p); element k
- * draws word (base + k) of the Philox stream, one block per 4 words. */
-static void dropout_example(float *out, const float *x, size_t per_example,
-                            uint64_t base, float p, uint64_t seed,
-                            uint64_t site, bool accumulate)
-{
-    float scale = 1.0f / (1.0f - p);
-    rng_philox_out r = rng_block(seed, site, base >> 2);
-    for (size_t k = 0; k < per_example; k++) {
-        uint64_t idx = base + k;
-        if (k > 0 && (idx & 3u) == 0) r = rng_block(seed, site, idx >> 2);
-        float u = (float)(r.v[idx & 3u] >> 8) * (1.0f / 16777216.0f);
-        float y = u >= p ? x[k] * scale : 0.0f;
-        out[k] = accumulate ? out[k] + y : y;
-    }
-}
-
-void ops_dropout_forward(float *out, const float *inp, int b,
-                         size_t per_example, const int64_t *example_index,
-                         float p, uint64_t seed, uint64_t site)
-{
-    if (p <= 0.0f) {
-        if (out != inp) memmove(out, inp, (size_t)b * per_example * sizeof(float));
-        return;
-    }
-    uint64_t stride = ops_dropout_stride(per_example);
-#pragma omp parallel for
-    for (int e = 0; e < b; e++)
-        dropout_example(out + (size_t)e * per_example,
-                        inp + (size_t)e * per_example, per_example,
-                        (uint64_t)example_index[e] * stride, p, seed, site,
-                        false);
-}
-
-void ops_dropout_backward(float *dinp, const float *dout, int b,
-                          size_t per_example, const int64_t *example_index,
-                          float p, uint64_t seed, uint64_t site)
-{
-    if (p <= 0.0f) {
-        ops_accumulate(dinp, dout, (size_t)b * per_example);
-        return;
-    }
-    uint64_t stride = ops_dropout_stride(per_example);
-#pragma omp parallel for
-    for (int e = 0; e < b; e++)
-        dropout_example(dinp + (size_t)e * per_example,
-                        dout + (size_t)e * per_example, per_example,
-                        (uint64_t)example_index[e] * stride, p, seed, site,
-                        true);
-}
-
 /* ---- loss ------------------------------------------------------------------ */
 
 double ops_crossentropy_forward(float *losses, float *probs,
@@ -385,12 +379,42 @@ void ops_crossentropy_backward(float *dlogits, const float *probs,
 
 /* ---- optimiser ------------------------------------------------------------- */
 
-double ops_sum_squares(const float *x, size_t n)
+OPS_CLONES
+static double sum_squares_chunk(const float *restrict x, size_t n)
 {
     double sum = 0.0;
-#pragma omp parallel for reduction(+ : sum)
+#pragma omp simd reduction(+ : sum)
     for (size_t i = 0; i < n; i++) sum += (double)x[i] * x[i];
     return sum;
+}
+
+double ops_sum_squares(const float *x, size_t n)
+{
+    size_t chunks = (n + ELEM_CHUNK - 1) / ELEM_CHUNK;
+    double sum = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : sum)
+    for (size_t c = 0; c < chunks; c++) {
+        size_t i0 = c * ELEM_CHUNK;
+        sum += sum_squares_chunk(x + i0, n - i0 < ELEM_CHUNK ? n - i0 : ELEM_CHUNK);
+    }
+    return sum;
+}
+
+OPS_CLONES
+static void adamw_chunk(float *restrict param, const float *restrict grad,
+                        float *restrict m, float *restrict v, size_t n, float decay,
+                        float b1, float b2, float step_size, float bc2_sqrt, float eps)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = grad[i];
+        float p = param[i] * decay;
+        float mi = m[i] * b1 + g * (1.0f - b1);
+        float vi = v[i] * b2 + (1.0f - b2) * g * g;
+        float denom = sqrtf(vi) / bc2_sqrt + eps;
+        m[i] = mi;
+        v[i] = vi;
+        param[i] = p - step_size * (mi / denom);
+    }
 }
 
 void ops_adamw(float *param, const float *grad, float *m, float *v, size_t n,
@@ -402,158 +426,6 @@ void ops_adamw(float *param, const float *grad, float *m, float *v, size_t n,
     float step_size = (float)(h->lr / bc1);
     float bc2_sqrt = (float)sqrt(bc2);
     float decay = (float)(1.0 - (double)h->lr * h->weight_decay);
-    float b1 = h->beta1, b2 = h->beta2;
-#pragma omp parallel for
-    for (size_t i = 0; i < n; i++) {
-        float g = grad[i];
-        param[i] *= decay;
-        m[i] = m[i] * b1 + g * (1.0f - b1);
-        v[i] = v[i] * b2 + (1.0f - b2) * g * g;
-        float denom = sqrtf(v[i]) / bc2_sqrt + h->eps;
-        param[i] -= step_size * (m[i] / denom);
-    }
-}
-
-/* ---- attention ------------------------------------------------------------- */
-
-size_t ops_attention_scratch_floats(int t)
-{
-    return (size_t)max_threads() * 2u * (size_t)t * (size_t)t;
-}
-
-static bool key_visible(const ops_attention_shape *s, int b, int t, int j)
-{
-    return j < s->lengths[b] && (!s->causal || j <= t);
-}
-
-/* Row-wise masked softmax of scores[T,T] into probs (masked keys exactly 0). */
-static void masked_softmax(float *probs, const float *scores,
-                           const ops_attention_shape *s, int b)
-{
-    int T = s->t;
-    for (int t = 0; t < T; t++) {
-        const float *z = scores + (size_t)t * T;
-        float *p = probs + (size_t)t * T;
-        float zmax = -INFINITY;
-        for (int j = 0; j < T; j++)
-            if (key_visible(s, b, t, j) && z[j] > zmax) zmax = z[j];
-        float sum = 0.0f;
-        for (int j = 0; j < T; j++) {
-            p[j] = key_visible(s, b, t, j) ? expf(z[j] - zmax) : 0.0f;
-            sum += p[j];
-        }
-        float inv = 1.0f / sum;
-        for (int j = 0; j < T; j++) p[j] *= inv;
-    }
-}
-
-/* Index of the (b, h) attention matrix in the dropout counter space. */
-static int64_t head_example(const ops_attention_shape *s, int b)
-{
-    return s->example_index[b];
-}
-
-static void attention_head_forward(float *out, float *probs, const float *qkv,
-                                   const ops_attention_shape *s, int b, int h,
-                                   float *scratch)
-{
-    int T = s->t, C = s->c, D = C / s->nh, ld = 3 * C;
-    const float *q = qkv + (size_t)b * T * ld + (size_t)h * D;
-    const float *k = q + C, *v = q + 2 * C;
-    float *p = probs + ((size_t)b * s->nh + h) * T * T;
-    float scale = 1.0f / sqrtf((float)D);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, scale, q, ld,
-                k, ld, 0.0f, scratch, T);
-    masked_softmax(p, scratch, s, b);
-    const float *pd = p;
-    if (s->dropout_p > 0.0f) {
-        /* Head h of example e uses counters e*stride + h*T*T + ... */
-        int64_t e = head_example(s, b);
-        uint64_t stride = ops_dropout_stride((size_t)s->nh * T * T);
-        dropout_example(scratch, p, (size_t)T * T,
-                        (uint64_t)e * stride + (uint64_t)h * T * T,
-                        s->dropout_p, s->seed, s->site, false);
-        pd = scratch;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, 1.0f, pd, T,
-                v, ld, 0.0f, out + (size_t)b * T * C + (size_t)h * D, C);
-}
-
-void ops_attention_forward(float *out, float *probs, const float *qkv,
-                           const ops_attention_shape *s, float *scratch)
-{
-    int pairs = s->b * s->nh;
-    size_t tt = (size_t)s->t * s->t;
-#pragma omp parallel for schedule(static)
-    for (int bh = 0; bh < pairs; bh++)
-        attention_head_forward(out, probs, qkv, s, bh / s->nh, bh % s->nh,
-                               scratch + (size_t)thread_id() * 2 * tt);
-}
-
-/* dS = P ⊙ (dP - rowsum(dP ⊙ P)), in place on dp[T,T]. */
-static void softmax_backward_rows(float *dp, const float *p, int T)
-{
-    for (int t = 0; t < T; t++) {
-        float *d = dp + (size_t)t * T;
-        const float *pr = p + (size_t)t * T;
-        float dot = 0.0f;
-        for (int j = 0; j < T; j++) dot += d[j] * pr[j];
-        for (int j = 0; j < T; j++) d[j] = pr[j] * (d[j] - dot);
-    }
-}
-
-static void attention_head_backward(float *dqkv, const float *dout,
-                                    const float *qkv, const float *probs,
-                                    const ops_attention_shape *s, int b, int h,
-                                    float *scratch)
-{
-    int T = s->t, C = s->c, D = C / s->nh, ld = 3 * C;
-    size_t head = (size_t)b * T * ld + (size_t)h * D;
-    const float *q = qkv + head, *k = q + C, *v = q + 2 * C;
-    float *dq = dqkv + head, *dk = dq + C, *dv = dq + 2 * C;
-    const float *p = probs + ((size_t)b * s->nh + h) * T * T;
-    const float *dy = dout + (size_t)b * T * C + (size_t)h * D;
-    float *pd = scratch, *dp = scratch + (size_t)T * T;
-    uint64_t base = 0;
-    if (s->dropout_p > 0.0f) {
-        base = (uint64_t)head_example(s, b) *
-                   ops_dropout_stride((size_t)s->nh * T * T) +
-               (uint64_t)h * T * T;
-        dropout_example(pd, p, (size_t)T * T, base, s->dropout_p, s->seed,
-                        s->site, false);
-    } else {
-        pd = (float *)p; /* read only below */
-    }
-    /* dV += Pdᵀ dY; dPd = dY Vᵀ. */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T, 1.0f, pd, T,
-                dy, C, 1.0f, dv, ld);
-    float *dpd = s->dropout_p > 0.0f ? scratch : dp;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, 1.0f, dy, C,
-                v, ld, 0.0f, dpd, T);
-    if (s->dropout_p > 0.0f) {
-        memset(dp, 0, (size_t)T * T * sizeof(float));
-        dropout_example(dp, dpd, (size_t)T * T, base, s->dropout_p, s->seed,
-                        s->site, true);
-    }
-    softmax_backward_rows(dp, p, T);
-    float scale = 1.0f / sqrtf((float)D);
-    /* dQ += scale dS K; dK += scale dSᵀ Q. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, scale, dp,
-                T, k, ld, 1.0f, dq, ld);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T, scale, dp, T,
-                q, ld, 1.0f, dk, ld);
-}
-
-void ops_attention_backward(float *dqkv, const float *dout, const float *qkv,
-                            const float *probs, const ops_attention_shape *s,
-                            float *scratch)
-{
-    int pairs = s->b * s->nh;
-    size_t tt = (size_t)s->t * s->t;
-    /* Heads of one example write disjoint columns of dqkv: no races. */
-#pragma omp parallel for schedule(static)
-    for (int bh = 0; bh < pairs; bh++)
-        attention_head_backward(dqkv, dout, qkv, probs, s, bh / s->nh,
-                                bh % s->nh,
-                                scratch + (size_t)thread_id() * 2 * tt);
+    CHUNKED(n, adamw_chunk(param + i0, grad + i0, m + i0, v + i0, len, decay, h->beta1,
+                           h->beta2, step_size, bc2_sqrt, h->eps));
 }

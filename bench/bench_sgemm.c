@@ -1,0 +1,103 @@
+/* bench_sgemm: the matrix-product ceiling of this machine, measured the way
+ * a BERT-base training step uses cblas_sgemm.
+ *
+ * usage: bench_sgemm [TOKENS] [REPS]   (defaults 2048 = 16 x 128, 7)
+ * Times the products of one encoder layer's linear layers at M = TOKENS:
+ * forward out = x·Wᵀ (NT), backward dx = dy·W (NN) and dW = dyᵀ·x (TN), for
+ * (in, out) = (768, 768), (768, 3072), (3072, 768), each the median of REPS
+ * after 2 warm-ups.
+ * Prints one "key=value" line: sgemm_peak_gflops (the best median: the
+ * ceiling bench_train_step.sh divides by), sgemm_mean_gflops, each shape's
+ * median and OpenBLAS's core name. (Debian's OpenBLAS 0.3.21 is built without
+ * bf16 support: cblas_sbgemm is declared but not exported, so no bf16 probe.) */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *x, int n)
+{
+    qsort(x, (size_t)n, sizeof *x, cmp_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+typedef struct probe {
+    const char *name;
+    enum CBLAS_TRANSPOSE ta, tb;
+    int m, n, k; /* C[m,n] = op(A)[m,k] op(B)[k,n] */
+} probe;
+
+static void fill(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = (float)((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
+}
+
+/* Median GFLOP/s of one shape. */
+static double time_probe(const probe *p, int reps)
+{
+    size_t sa = (size_t)p->m * p->k, sb = (size_t)p->k * p->n, sc = (size_t)p->m * p->n;
+    float *a = malloc(sa * sizeof(float)), *b = malloc(sb * sizeof(float));
+    float *c = calloc(sc, sizeof(float));
+    double *t = malloc((size_t)reps * sizeof(double)), gf = 0.0;
+    if (!a || !b || !c || !t) goto done;
+    fill(a, sa);
+    fill(b, sb);
+    int lda = p->ta == CblasNoTrans ? p->k : p->m, ldb = p->tb == CblasNoTrans ? p->n : p->k;
+    for (int r = 0; r < reps + 2; r++) {
+        double t0 = now_s();
+        cblas_sgemm(CblasRowMajor, p->ta, p->tb, p->m, p->n, p->k, 1.0f, a, lda, b, ldb,
+                    0.0f, c, p->n);
+        if (r >= 2) t[r - 2] = now_s() - t0;
+    }
+    gf = 2.0 * p->m * p->n * p->k / median(t, reps) / 1e9;
+done:
+    free(a);
+    free(b);
+    free(c);
+    free(t);
+    return gf;
+}
+
+int main(int argc, char **argv)
+{
+    int m = argc > 1 ? atoi(argv[1]) : 2048, reps = argc > 2 ? atoi(argv[2]) : 7;
+    if (m < 1 || reps < 1 || reps > 1000) {
+        fprintf(stderr, "usage: bench_sgemm [TOKENS] [REPS]\n");
+        return 2;
+    }
+    const int io[3][2] = {{768, 768}, {768, 3072}, {3072, 768}};
+    double best = 0.0, sum = 0.0;
+    int count = 0;
+    char shapes[512] = "";
+    for (int s = 0; s < 3; s++) {
+        int in = io[s][0], out = io[s][1];
+        probe ps[3] = {{"fwd_nt", CblasNoTrans, CblasTrans, m, out, in},
+                       {"dx_nn", CblasNoTrans, CblasNoTrans, m, in, out},
+                       {"dw_tn", CblasTrans, CblasNoTrans, out, in, m}};
+        for (int i = 0; i < 3; i++) {
+            double g = time_probe(&ps[i], reps);
+            best = g > best ? g : best;
+            sum += g;
+            count++;
+            size_t len = strlen(shapes);
+            snprintf(shapes + len, sizeof shapes - len, " %s_%dx%d=%.1f", ps[i].name, in, out, g);
+        }
+    }
+    printf("sgemm_peak_gflops=%.1f sgemm_mean_gflops=%.1f%s core=%s\n", best,
+           sum / count, shapes, openblas_get_corename());
+    return 0;
+}

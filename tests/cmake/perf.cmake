@@ -1,0 +1,3 @@
+# CPU back-end kernels (src/ops/ops_cpu*.c): vectorised Philox, dropout masks,
+# fused attention, GELU/exp/Φ, LayerNorm, AdamW against plain references.
+ftune_unit_test(test_ops_cpu ${FTUNE_TEST_DIR}/unit/test_ops_cpu.c)

@@ -1,0 +1,301 @@
+/* test_ops_cpu: the fast kernels of the CPU back end against plain
+ * references written here (double precision, libm, rng.h's scalar Philox).
+ *
+ * What it pins down: the vectorised Philox gives rng_block's numbers; the
+ * dropout masks are exactly ops.h's (rng_uniform(seed, site, e*stride + i)
+ * >= p) at unaligned counters, across chunk boundaries and in place; the
+ * fused attention (softmax + dropout on a visible prefix) matches a naive
+ * masked attention forward and backward with the same masks; GELU, exp, Φ,
+ * LayerNorm, AdamW and the bias-first linear layer are within float
+ * accuracy of double references. test_model checks the whole models
+ * against PyTorch; this one checks the pieces PyTorch cannot (masks). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "ops.h"
+#include "ops_cpu_simd.h"
+#include "rng.h"
+
+#define PI 3.14159265358979323846
+
+static float frand(uint64_t i) { return rng_uniform(99, 1, i) * 2.0f - 1.0f; }
+
+static void test_philox(void)
+{
+    const uint64_t counters[3] = {0, 7, 0xFFFFFFF9ull}; /* the last crosses 2^32 */
+    for (int c = 0; c < 3; c++) {
+        uint32_t w[OPS_PHILOX_WORDS];
+        ops_philox16(w, 0x123456789ull, 0xABCDEF0123ull, counters[c]);
+        int bad = 0;
+        for (int i = 0; i < OPS_PHILOX_BLOCKS; i++) {
+            rng_philox_out r = rng_block(0x123456789ull, 0xABCDEF0123ull, counters[c] + i);
+            for (int j = 0; j < 4; j++) bad += w[4 * i + j] != r.v[j];
+        }
+        CHECK_EQ_INT(bad, 0);
+    }
+}
+
+/* Dropout against the definition, forward (copy and in place) and backward. */
+static void test_dropout_case(size_t per, float p)
+{
+    const int b = 3;
+    const int64_t idx[3] = {5, 0, 1000000007};
+    size_t n = (size_t)b * per;
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    float *z = malloc(n * sizeof *z), *d = malloc(n * sizeof *d);
+    uint64_t seed = 42, site = ops_dropout_site(3, 2, 1), stride = ops_dropout_stride(per);
+    float scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) x[i] = frand(i);
+    ops_dropout_forward(y, x, b, per, idx, p, seed, site);
+    memcpy(z, x, n * sizeof *z);
+    ops_dropout_forward(z, z, b, per, idx, p, seed, site);
+    for (size_t i = 0; i < n; i++) d[i] = 0.5f;
+    ops_dropout_backward(d, x, b, per, idx, p, seed, site);
+    int bad = 0, kept = 0;
+    for (int e = 0; e < b; e++)
+        for (size_t k = 0; k < per; k++) {
+            size_t i = (size_t)e * per + k;
+            float u = rng_uniform(seed, site, (uint64_t)idx[e] * stride + k);
+            float want = u >= p ? x[i] * scale : 0.0f;
+            kept += u >= p;
+            bad += y[i] != want || z[i] != want || d[i] != 0.5f + want;
+        }
+    CHECK_MSG(bad == 0, "per_example %zu p %g: %d elements differ", per, (double)p, bad);
+    double frac = (double)kept / (double)n;
+    CHECK_MSG(n < 100 || fabs(frac - (1.0 - p)) < 0.05, "kept fraction %g for p %g", frac, (double)p);
+    free(x);
+    free(y);
+    free(z);
+    free(d);
+}
+
+static void test_dropout(void)
+{
+    test_dropout_case(37, 0.1f);
+    test_dropout_case(37, 0.5f);
+    test_dropout_case(5001, 0.1f); /* several chunks per example */
+    test_dropout_case(1, 0.3f);
+}
+
+static void test_elementwise(void)
+{
+    double worst_exp = 0, worst_phi = 0, worst_gelu = 0, worst_dgelu = 0;
+    enum { N = 4001 };
+    float x[N], y[N], dy[N], dx[N];
+    for (int i = 0; i < N; i++) x[i] = -12.0f + 24.0f * (float)i / (N - 1);
+    for (int i = 0; i < N; i++) {
+        float a = -87.0f + 175.0f * (float)i / (N - 1);
+        double e = exp((double)a);
+        worst_exp = fmax(worst_exp, fabs(ops_exp(a) - e) / e);
+        double phi = 0.5 * erfc(-(double)x[i] / sqrt(2.0));
+        double err = fabs(ops_phi(x[i]) - phi);
+        worst_phi = fmax(worst_phi, phi < 1e-3 ? err / phi * 1e-3 : err);
+    }
+    for (int kind = 0; kind < 2; kind++) {
+        ops_gelu_forward(y, x, N, kind ? OPS_GELU_TANH : OPS_GELU_ERF);
+        for (int i = 0; i < N; i++) {
+            dy[i] = 1.0f;
+            dx[i] = 0.25f;
+        }
+        ops_gelu_backward(dx, x, dy, N, kind ? OPS_GELU_TANH : OPS_GELU_ERF);
+        for (int i = 0; i < N; i++) {
+            double v = x[i], g, dg;
+            if (kind == 0) {
+                double cdf = 0.5 * erfc(-v / sqrt(2.0)), pdf = exp(-0.5 * v * v) / sqrt(2 * PI);
+                g = v * cdf;
+                dg = cdf + v * pdf;
+            } else {
+                double k = sqrt(2.0 / PI), th = tanh(k * (v + 0.044715 * v * v * v));
+                g = 0.5 * v * (1.0 + th);
+                dg = 0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * k * (1.0 + 3 * 0.044715 * v * v);
+            }
+            worst_gelu = fmax(worst_gelu, fabs(y[i] - g) / fmax(1.0, fabs(g)));
+            worst_dgelu = fmax(worst_dgelu, fabs(dx[i] - 0.25 - dg) / fmax(1.0, fabs(dg)));
+        }
+        fprintf(stderr, "gelu kind %d: worst gelu %.2g gelu' %.2g\n", kind, worst_gelu, worst_dgelu);
+    }
+    fprintf(stderr, "worst errors: exp %.2g, phi %.2g, gelu %.2g, gelu' %.2g\n", worst_exp,
+            worst_phi, worst_gelu, worst_dgelu);
+    CHECK(worst_exp < 3e-7);
+    CHECK(worst_phi < 5e-7);
+    CHECK(worst_gelu < 1e-6);
+    CHECK(worst_dgelu < 1e-6);
+}
+
+/* ---- attention against a naive double reference with the same masks ---- */
+
+enum { AB = 2, AT = 7, AC = 8, ANH = 2, AD = AC / ANH };
+
+typedef struct attn_ref {
+    double out[AB * AT * AC], dqkv[AB * AT * 3 * AC];
+} attn_ref;
+
+static double mask_of(const ops_attention_shape *s, int b, int h, int t, int j)
+{
+    if (s->dropout_p <= 0.0f) return 1.0;
+    uint64_t stride = ops_dropout_stride((size_t)ANH * AT * AT);
+    uint64_t i = (uint64_t)s->example_index[b] * stride + (uint64_t)(h * AT * AT + t * AT + j);
+    return rng_uniform(s->seed, s->site, i) >= s->dropout_p ? 1.0 / (1.0 - s->dropout_p) : 0.0;
+}
+
+/* One (b, h): forward into r->out, backward (from dout) into r->dqkv. */
+static void ref_head(attn_ref *r, const float *qkv, const float *dout,
+                     const ops_attention_shape *s, int b, int h)
+{
+    double P[AT][AT] = {{0}}, dS[AT][AT] = {{0}}, sc = 1.0 / sqrt((double)AD);
+#define Q(t, d) qkv[((size_t)b * AT + (t)) * 3 * AC + (size_t)h * AD + (d)]
+#define K(t, d) Q(t, (d) + AC)
+#define V(t, d) Q(t, (d) + 2 * AC)
+#define DQ(t, d) r->dqkv[((size_t)b * AT + (t)) * 3 * AC + (size_t)h * AD + (d)]
+    for (int t = 0; t < AT; t++) {
+        int lim = s->lengths[b];
+        if (s->causal && t + 1 < lim) lim = t + 1;
+        double zmax = -1e300, sum = 0.0, z[AT];
+        for (int j = 0; j < lim; j++) {
+            z[j] = 0.0;
+            for (int d = 0; d < AD; d++) z[j] += Q(t, d) * K(j, d) * sc;
+            zmax = fmax(zmax, z[j]);
+        }
+        for (int j = 0; j < lim; j++) sum += P[t][j] = exp(z[j] - zmax);
+        for (int j = 0; j < lim; j++) P[t][j] /= sum;
+        double dot = 0.0;
+        for (int j = 0; j < AT; j++) {
+            double m = mask_of(s, b, h, t, j), dpd = 0.0;
+            for (int d = 0; d < AD; d++) {
+                r->out[((size_t)b * AT + t) * AC + h * AD + d] += P[t][j] * m * V(j, d);
+                double g = dout[((size_t)b * AT + t) * AC + h * AD + d];
+                dpd += g * V(j, d);
+                DQ(j, d + 2 * AC) += P[t][j] * m * g; /* dV */
+            }
+            dS[t][j] = dpd * m;
+            dot += dS[t][j] * P[t][j];
+        }
+        for (int j = 0; j < AT; j++) dS[t][j] = P[t][j] * (dS[t][j] - dot);
+    }
+    for (int t = 0; t < AT; t++)
+        for (int j = 0; j < AT; j++)
+            for (int d = 0; d < AD; d++) {
+                DQ(t, d) += dS[t][j] * K(j, d) * sc;
+                DQ(j, d + AC) += dS[t][j] * Q(t, d) * sc;
+            }
+#undef Q
+#undef K
+#undef V
+#undef DQ
+}
+
+static void attention_case(bool causal, float p)
+{
+    static float qkv[AB * AT * 3 * AC], out[AB * AT * AC], dout[AB * AT * AC];
+    static float dqkv[AB * AT * 3 * AC], probs[AB * ANH * AT * AT];
+    static attn_ref r;
+    const int32_t lengths[AB] = {AT, 4};
+    const int64_t idx[AB] = {3, 11};
+    ops_attention_shape s = {AB, AT, AC, ANH, causal, lengths, idx, p, 9, 77};
+    for (size_t i = 0; i < sizeof qkv / sizeof *qkv; i++) qkv[i] = 2.0f * frand(i);
+    for (size_t i = 0; i < sizeof dout / sizeof *dout; i++) dout[i] = frand(i + 5000);
+    for (size_t i = 0; i < sizeof dqkv / sizeof *dqkv; i++) dqkv[i] = 0.125f;
+    float *scratch = malloc(ops_attention_scratch_floats(AT) * sizeof(float));
+    ops_attention_forward(out, probs, qkv, &s, scratch);
+    ops_attention_backward(dqkv, dout, qkv, probs, &s, scratch);
+    free(scratch);
+    memset(&r, 0, sizeof r);
+    for (int b = 0; b < AB; b++)
+        for (int h = 0; h < ANH; h++) ref_head(&r, qkv, dout, &s, b, h);
+    double worst_out = 0.0, worst_d = 0.0;
+    for (size_t i = 0; i < sizeof out / sizeof *out; i++)
+        worst_out = fmax(worst_out, fabs(out[i] - r.out[i]) / fmax(1.0, fabs(r.out[i])));
+    for (size_t i = 0; i < sizeof dqkv / sizeof *dqkv; i++) {
+        double want = 0.125 + r.dqkv[i];
+        worst_d = fmax(worst_d, fabs(dqkv[i] - want) / fmax(1.0, fabs(want)));
+    }
+    CHECK_MSG(worst_out < 1e-5 && worst_d < 1e-5, "causal %d p %g: out %.3g dqkv %.3g",
+              causal, (double)p, worst_out, worst_d);
+}
+
+static void test_attention(void)
+{
+    for (int causal = 0; causal < 2; causal++) {
+        attention_case(causal, 0.0f);
+        attention_case(causal, 0.3f);
+    }
+}
+
+/* ---- LayerNorm, AdamW, linear against double references ----------------- */
+
+static void test_layernorm(void)
+{
+    enum { N = 5, C = 67 };
+    float x[N * C], w[C], bias[C], y[N * C], mean[N], rstd[N], dy[N * C], dx[N * C];
+    float dw[C] = {0}, db[C] = {0};
+    for (int i = 0; i < N * C; i++) x[i] = 3.0f * frand(i) + 1.0f, dy[i] = frand(i + 999), dx[i] = 0;
+    for (int j = 0; j < C; j++) w[j] = 1.0f + 0.5f * frand(j + 77), bias[j] = frand(j + 55);
+    ops_layernorm_forward(y, mean, rstd, x, w, bias, N, C, 1e-5f);
+    ops_layernorm_backward(dx, dw, db, dy, x, w, mean, rstd, N, C);
+    double worst = 0.0, worst_d = 0.0;
+    for (int i = 0; i < N; i++) {
+        double mu = 0, var = 0, gm = 0, gxm = 0;
+        for (int j = 0; j < C; j++) mu += x[i * C + j] / (double)C;
+        for (int j = 0; j < C; j++) var += (x[i * C + j] - mu) * (x[i * C + j] - mu) / C;
+        double rs = 1.0 / sqrt(var + 1e-5);
+        for (int j = 0; j < C; j++) {
+            double xh = (x[i * C + j] - mu) * rs;
+            worst = fmax(worst, fabs(y[i * C + j] - (xh * w[j] + bias[j])));
+            gm += dy[i * C + j] * w[j] / C;
+            gxm += dy[i * C + j] * w[j] * xh / C;
+        }
+        for (int j = 0; j < C; j++) {
+            double xh = (x[i * C + j] - mu) * rs;
+            double want = rs * (dy[i * C + j] * w[j] - gm - xh * gxm);
+            worst_d = fmax(worst_d, fabs(dx[i * C + j] - want) / fmax(1.0, fabs(want)));
+        }
+    }
+    CHECK_MSG(worst < 1e-5 && worst_d < 1e-5, "layernorm: y %.3g dx %.3g", worst, worst_d);
+}
+
+static void test_adamw_linear(void)
+{
+    enum { N = 1003, M = 5, C = 9, OC = 13 };
+    float p[N], g[N], m[N], v[N];
+    for (int i = 0; i < N; i++) p[i] = frand(i), g[i] = frand(i + N), m[i] = 0.1f * frand(i + 2 * N),
+                                v[i] = 0.01f * fabsf(frand(i + 3 * N));
+    float p0[N], m0[N], v0[N];
+    memcpy(p0, p, sizeof p);
+    memcpy(m0, m, sizeof m);
+    memcpy(v0, v, sizeof v);
+    ops_adamw_hparams h = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3};
+    ops_adamw(p, g, m, v, N, &h);
+    double worst = 0.0, bc1 = 1 - pow(0.9, 3), bc2 = 1 - pow(0.999, 3);
+    for (int i = 0; i < N; i++) {
+        double mi = 0.9 * m0[i] + 0.1 * g[i], vi = 0.999 * v0[i] + 0.001 * g[i] * (double)g[i];
+        double want = p0[i] * (1 - 1e-5) - 1e-3 / bc1 * mi / (sqrt(vi) / sqrt(bc2) + 1e-8);
+        worst = fmax(worst, fabs(p[i] - want));
+    }
+    CHECK_MSG(worst < 1e-6, "adamw: %.3g", worst);
+    float x[M * C], w[OC * C], b[OC], y[M * OC];
+    for (int i = 0; i < M * C; i++) x[i] = frand(i + 7);
+    for (int i = 0; i < OC * C; i++) w[i] = frand(i + 70);
+    for (int i = 0; i < OC; i++) b[i] = frand(i + 700);
+    ops_linear_forward(y, x, w, b, M, C, OC, OPS_W_OUT_IN);
+    worst = 0.0;
+    for (int i = 0; i < M; i++)
+        for (int o = 0; o < OC; o++) {
+            double want = b[o];
+            for (int k = 0; k < C; k++) want += (double)x[i * C + k] * w[o * C + k];
+            worst = fmax(worst, fabs(y[i * OC + o] - want));
+        }
+    CHECK_MSG(worst < 1e-5, "linear: %.3g", worst);
+}
+
+
+int main(void)
+{
+    test_philox();
+    test_dropout();
+    test_elementwise();
+    test_attention();
+    test_layernorm();
+    test_adamw_linear();
+    return check_finish();
+}
