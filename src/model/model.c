@@ -60,8 +60,8 @@ ft_status model_add_tensor(model *m, const char *name, int layer, int64_t d0,
 static ft_status bind_buffers(model *m, ft_error *err)
 {
     int L = m->cfg.layers;
-    m->params = ft_calloc_array(m->param_count, sizeof(float));
-    m->grads = ft_calloc_array(m->param_count, sizeof(float));
+    m->params = ft_calloc_large(m->param_count, sizeof(float));
+    m->grads = ft_calloc_large(m->param_count, sizeof(float));
     m->p.blocks = ft_calloc_array((size_t)L, sizeof(model_block_ptrs));
     m->g.blocks = ft_calloc_array((size_t)L, sizeof(model_block_ptrs));
     if (!m->params || !m->grads || !m->p.blocks || !m->g.blocks)
@@ -105,8 +105,8 @@ void model_free(model *m)
     free(m->a.blocks);
     free(m->p.blocks);
     free(m->g.blocks);
-    free(m->params);
-    free(m->grads);
+    ft_free_large(m->params, m->param_count, sizeof(float));
+    ft_free_large(m->grads, m->param_count, sizeof(float));
     free(m->tensors);
     free(m);
 }

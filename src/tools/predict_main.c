@@ -11,13 +11,10 @@
  * little memory), and each batch run with as many positions as its longest
  * text (not max_length), so a short text costs a short forward. Two more
  * measures, each worth a factor on a BERT-base folder (README):
- *   - Transparent huge pages for the parameter buffer: copying 440 MB of
- *     weights into 4 KiB pages costs some 110,000 page faults (about 2 s of
- *     CPU on a virtual machine). The buffer is allocated inside the library
- *     (model_create), so the program re-executes itself once with
- *     GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (glibc >= 2.35: malloc advises
- *     huge pages for its large mappings), unless GLIBC_TUNABLES is already
- *     set or FTUNE_PREDICT_NO_REEXEC=1. 3,700 faults remain.
+ *   - Transparent huge pages for the parameter buffer (model_create asks
+ *     for them, ft_calloc_large): copying 440 MB of weights into 4 KiB
+ *     pages would cost some 110,000 page faults (about 2 s of CPU on a
+ *     virtual machine).
  *   - One OpenMP thread for small batches (under 1024 tokens): a forward of
  *     a few tokens is too short to share, and a second thread spin-waiting
  *     at each barrier is slower, badly so on a busy node.
@@ -308,21 +305,8 @@ static ft_status predict_all(predictor *p, const opts *o, int argc, char **argv,
     return st;
 }
 
-/* Re-execute with glibc's huge-page tunable (see the top of the file); on
- * any failure go on without it. */
-static void reexec_with_huge_pages(char **argv)
-{
-    const char *off = getenv("FTUNE_PREDICT_NO_REEXEC");
-    if (getenv("GLIBC_TUNABLES") || (off && *off && strcmp(off, "0") != 0)) return;
-    if (setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1) != 0) return;
-    if (setenv("FTUNE_PREDICT_NO_REEXEC", "1", 1) != 0) return;
-    execv("/proc/self/exe", argv);
-    unsetenv("GLIBC_TUNABLES"); /* exec failed: carry on as we are */
-}
-
 int main(int argc, char **argv)
 {
-    reexec_with_huge_pages(argv);
     ft_log_init_from_env();
     opts o;
     int rc = parse_args(argc, argv, &o);
