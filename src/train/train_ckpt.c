@@ -106,7 +106,7 @@ ft_status train_resume(train_ctx *t, ft_error *err)
 }
 
 /* Best checkpoint bookkeeping: an eval at this very step competes. */
-static void update_best(train_ctx *t)
+void train_update_best(train_ctx *t)
 {
     double v = t->last_eval_metric;
     if (isnan(v)) return;
@@ -145,7 +145,7 @@ static ft_status save_on_rank0(train_ctx *t, ft_error *err)
 
 ft_status train_save(train_ctx *t, ft_error *err)
 {
-    update_best(t);
+    train_update_best(t);
     ft_error e;
     ft_error_clear(&e);
     e.code = t->rank == 0 ? save_on_rank0(t, &e) : FT_OK;

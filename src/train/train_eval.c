@@ -1,13 +1,25 @@
 /* train_eval.c: validation during training. Each rank scores a contiguous
  * slice of the validation split (no padding, no example twice), metrics are
  * reduced exactly (src/metrics), rank 0 logs them and every rank learns the
- * value of metric_for_best_model. */
+ * value of metric_for_best_model.
+ *
+ * Stop requests: before every eval batch all ranks sum (stop flag, failed)
+ * in one small all-reduce, as the training step does (every rank runs the
+ * same number of rounds; a rank whose slice is done scores nothing). A stop
+ * ends the evaluation there: nothing is logged, t->eval_interrupted is set,
+ * the loop checkpoints at this step boundary and rank 0 leaves
+ * OUTPUT/eval-pending naming the step; on resume from that very step the
+ * evaluation is redone before the first step (train_eval_pending), so the
+ * log and the best-checkpoint bookkeeping read as in an uninterrupted run. */
+#include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ft_alloc.h"
+#include "ft_fs.h"
 #include "ft_log.h"
 #include "metrics.h"
 #include "train_impl.h"
@@ -32,7 +44,20 @@ static ft_status add_rows(train_ctx *t, metrics_acc *acc, const train_batch *b, 
     return FT_OK;
 }
 
-static ft_status score_slice(train_ctx *t, metrics_acc *acc, ft_error *err)
+/* Test hook: FTUNE_TRAIN_SIGNAL_AT_EVAL_BATCH=k makes rank 0 send itself
+ * SIGUSR1 just before eval round k (k >= 1) of an evaluation that may stop,
+ * so tests can cut an evaluation in its middle through the real path. */
+static void eval_signal_hook(const train_ctx *t, uint64_t round)
+{
+    static long at = -2;
+    if (at == -2) {
+        const char *e = getenv("FTUNE_TRAIN_SIGNAL_AT_EVAL_BATCH");
+        at = e && *e ? strtol(e, NULL, 10) : -1;
+    }
+    if (t->rank == 0 && at >= 1 && round == (uint64_t)at) raise(SIGUSR1);
+}
+
+static ft_status score_slice(train_ctx *t, metrics_acc *acc, bool may_stop, ft_error *err)
 {
     uint64_t lo = t->val.rows * (uint64_t)t->rank / (uint64_t)t->world;
     uint64_t hi = t->val.rows * (uint64_t)(t->rank + 1) / (uint64_t)t->world;
@@ -43,13 +68,29 @@ static ft_status score_slice(train_ctx *t, metrics_acc *acc, ft_error *err)
     ft_status st = train_batch_init(&b, B, t->val.max_length, err);
     if (st == FT_OK && (!idx || !probs)) st = ft_fail(err, FT_ENOMEM, "out of memory");
     model_dropout off = {.enabled = false};
-    for (uint64_t r = lo; st == FT_OK && r < hi; r += (uint64_t)B) {
+    /* Rounds: the largest slice's batch count, the same on every rank. */
+    uint64_t most = (t->val.rows + (uint64_t)t->world - 1) / (uint64_t)t->world;
+    uint64_t rounds = (most + (uint64_t)B - 1) / (uint64_t)B, r = lo, round = 0;
+    for (; round < rounds; round++, r += (uint64_t)B) {
+        if (may_stop) eval_signal_hook(t, round);
+        double v[2] = {may_stop && train_stop_requested() ? 1 : 0, st != FT_OK};
+        comm_sum_doubles(t->comm, v, 2);
+        if (v[1] > 0) break; /* a failure anywhere: the caller reports it */
+        if (v[0] > 0) {
+            t->eval_interrupted = true;
+            break;
+        }
+        if (r >= hi) continue;
         int n = (int)(hi - r < (uint64_t)B ? hi - r : (uint64_t)B);
         for (int i = 0; i < n; i++) idx[i] = r + (uint64_t)i;
         train_batch_fill(&b, &t->val, idx, n);
         st = model_forward(t->m, &b.mb, &off, NULL, err);
         if (st == FT_OK) st = add_rows(t, acc, &b, probs, err);
     }
+    if (t->eval_interrupted && t->rank == 0)
+        ft_log_info("eval step %lld: stop requested after %llu of %llu batches: evaluation "
+                    "ended, it is redone on resume", (long long)t->step,
+                    (unsigned long long)round, (unsigned long long)rounds);
     train_batch_free(&b);
     free(idx);
     free(probs);
@@ -84,16 +125,38 @@ static void log_result(train_ctx *t, const metrics_result *r, double seconds)
                 (long long)r->num_examples, seconds);
 }
 
-ft_status train_evaluate(train_ctx *t, ft_error *err)
+/* Rank 0 leaves OUTPUT/eval-pending = the step whose evaluation was cut. */
+static ft_status mark_pending(train_ctx *t, ft_error *err)
+{
+    ft_error e;
+    ft_error_clear(&e);
+    if (t->rank == 0) {
+        char *path = ft_path_join(t->o.output_dir, TRAIN_EVAL_PENDING), text[32];
+        int n = snprintf(text, sizeof text, "%lld\n", (long long)t->step);
+        e.code = path ? ft_write_file_atomic(path, text, (size_t)n, true, &e) : FT_ENOMEM;
+        free(path);
+    }
+    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, 0, comm_mpi(t->comm));
+    if (e.code != FT_OK) *err = e;
+    return e.code;
+}
+
+ft_status train_evaluate(train_ctx *t, bool may_stop, ft_error *err)
 {
     double t0 = MPI_Wtime();
     metrics_acc *acc = NULL;
+    t->eval_interrupted = false;
+    t->last_eval_metric = NAN;
     ft_status st = metrics_acc_create(model_get_config(t->m)->num_labels, 0, &acc, err);
-    if (st == FT_OK) st = score_slice(t, acc, err);
+    if (st == FT_OK) st = score_slice(t, acc, may_stop, err);
     /* A failure on one rank must not leave the others in the reduce. */
     int bad = st != FT_OK, any = 0;
     MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, comm_mpi(t->comm));
     if (any && st == FT_OK) st = ft_fail(err, FT_ERUNTIME, "evaluation failed on another rank");
+    if (st == FT_OK && t->eval_interrupted) {
+        metrics_acc_free(acc);
+        return mark_pending(t, err);
+    }
     if (st == FT_OK) st = metrics_reduce(acc, comm_mpi(t->comm), err);
     double value = NAN;
     if (st == FT_OK && t->rank == 0) {
@@ -108,4 +171,33 @@ ft_status train_evaluate(train_ctx *t, ft_error *err)
     t->last_eval_metric = value;
     metrics_acc_free(acc);
     return st;
+}
+
+ft_status train_eval_pending(train_ctx *t, bool *redone, ft_error *err)
+{
+    *redone = false;
+    int64_t step = -1;
+    if (t->rank == 0) {
+        char *path = ft_path_join(t->o.output_dir, TRAIN_EVAL_PENDING);
+        char *text = NULL;
+        size_t len = 0;
+        ft_error ignored;
+        if (path && ft_path_exists(path) && ft_read_file(path, &text, &len, &ignored) == FT_OK)
+            step = strtoll(text, NULL, 10);
+        if (path && ft_path_exists(path) && step != t->step) remove(path); /* stale */
+        free(text);
+        free(path);
+    }
+    MPI_Bcast(&step, 1, MPI_INT64_T, 0, comm_mpi(t->comm));
+    if (step != t->step || !t->o.do_eval || t->step == 0) return FT_OK;
+    if (t->rank == 0) ft_log_info("redoing the evaluation of step %" PRId64 " cut by the stop", step);
+    ft_status st = train_evaluate(t, false, err);
+    if (st != FT_OK) return st;
+    *redone = true;
+    if (t->rank == 0) {
+        char *path = ft_path_join(t->o.output_dir, TRAIN_EVAL_PENDING);
+        if (path) remove(path);
+        free(path);
+    }
+    return FT_OK;
 }

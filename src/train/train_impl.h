@@ -82,6 +82,7 @@ typedef struct train_ctx {
     double best_metric;
     int64_t best_step;
     double last_eval_metric;   /* NaN when no eval at this step */
+    bool eval_interrupted;     /* the eval at this step was cut by a stop */
     FILE *log;                 /* OUTPUT/log.jsonl on rank 0 */
     char *config_json;
 } train_ctx;
@@ -93,9 +94,18 @@ void train_teardown(train_ctx *t);
 ft_status train_resume(train_ctx *t, ft_error *err);
 
 /* Evaluation on the validation split (train_eval.c): writes eval figures to
- * the log and sets t->last_eval_metric on every rank. */
-ft_status train_evaluate(train_ctx *t, ft_error *err);
+ * the log and sets t->last_eval_metric on every rank. may_stop: a stop
+ * request between batches ends it (t->eval_interrupted, metric NaN,
+ * nothing logged, OUTPUT/eval-pending names the step). */
+ft_status train_evaluate(train_ctx *t, bool may_stop, ft_error *err);
+#define TRAIN_EVAL_PENDING "eval-pending"
+/* After a resume: redo the evaluation of t->step if OUTPUT/eval-pending
+ * names it (*redone), else remove a stale marker. Collective. */
+ft_status train_eval_pending(train_ctx *t, bool *redone, ft_error *err);
 
+/* Best-checkpoint bookkeeping: t->last_eval_metric competes for t->step
+ * (train_save calls it; a redone evaluation too). */
+void train_update_best(train_ctx *t);
 /* Checkpoint at t->step by rank 0; every rank gets the status. */
 ft_status train_save(train_ctx *t, ft_error *err);
 

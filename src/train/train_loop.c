@@ -102,8 +102,10 @@ static ft_status after_step(train_ctx *t, log_window *w, const step_sums *s, dou
     }
     train_progress(t);
     ft_status st = FT_OK;
-    if (t->o.do_eval && (t->step % t->o.eval_steps == 0 || last)) st = train_evaluate(t, err);
-    *stop = s->stop > 0 && !last;
+    t->eval_interrupted = false;
+    if (t->o.do_eval && (t->step % t->o.eval_steps == 0 || last))
+        st = train_evaluate(t, !last, err);
+    *stop = (s->stop > 0 || t->eval_interrupted) && !last;
     bool save = t->o.do_save && (t->step % t->o.save_steps == 0 || last);
     if (st == FT_OK && (save || *stop)) st = train_save(t, err);
     return st;
@@ -154,6 +156,18 @@ static void plan_steps(train_ctx *t)
                     (unsigned long long)t->train.rows, (unsigned long long)t->smp.global_batch,
                     t->o.per_device_train_batch_size, t->world, t->accumulation,
                     (long long)spe, (long long)t->total_steps, (long long)t->step);
+}
+
+/* An evaluation cut by a stop at the step we resumed from is redone first;
+ * it competes for the best checkpoint if that step was a save step. */
+static ft_status redo_cut_eval(train_ctx *t, ft_error *err)
+{
+    bool redone = false;
+    ft_status st = train_eval_pending(t, &redone, err);
+    bool last = t->step == t->total_steps;
+    if (st == FT_OK && redone && t->o.do_save && (t->step % t->o.save_steps == 0 || last))
+        train_update_best(t);
+    return st;
 }
 
 /* load_best_model_at_end: the best checkpoint's weights on every rank. */
@@ -214,6 +228,7 @@ ft_status train_run(const cfg *c, MPI_Comm world, ft_error *err)
         plan_steps(&t);
         st = train_log_open(&t, err);
     }
+    if (st == FT_OK) st = redo_cut_eval(&t, err);
     if (st == FT_OK) st = run_steps(&t, err);
     if (st == FT_OK) st = load_best(&t, err);
     if (st == FT_OK) st = export_final(&t, err);

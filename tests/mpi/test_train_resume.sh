@@ -12,12 +12,17 @@
 #             accumulation doubles to keep the global batch): final eval loss
 #             within 1e-4 of the uninterrupted 2-rank run
 #   badcfg    input errors exit 2 before any work, naming the key or file
+#   evalstop  SIGUSR1 in the middle of the evaluation at step 10 (before its
+#             2nd batch, FTUNE_TRAIN_SIGNAL_AT_EVAL_BATCH): the evaluation
+#             ends early, the run checkpoints at step 10 and exits 3 leaving
+#             eval-pending; the resume redoes that evaluation first and ends
+#             byte-identical to the uninterrupted run with the same eval rows
 # The signal is sent by the program itself at an exact step
 # (FTUNE_TRAIN_SIGNAL_AT_STEP) through the real handler and the all-rank
 # agreement; the crash by FTUNE_CKPT_CRASH_AFTER_TENSORS.
 # Usage: test_train_resume.sh BUILD_DIR MODE
 set -euo pipefail
-[ $# = 2 ] || { echo "usage: test_train_resume.sh BUILD_DIR exact|crash|ranks|badcfg" >&2; exit 2; }
+[ $# = 2 ] || { echo "usage: test_train_resume.sh BUILD_DIR exact|crash|ranks|badcfg|evalstop" >&2; exit 2; }
 build="$1"
 mode="$2"
 name="test_train_$mode"
@@ -117,6 +122,24 @@ badcfg)
     check "unwritable output" "output_dir" --output_dir /proc/ftune-cannot-write
     check "bad scheduler" "lr_scheduler_type" --lr_scheduler_type cosinus
     check "bad best metric" "metric_for_best_model" --metric_for_best_model bleu
+    ;;
+evalstop)
+    reference
+    out="$work/evalstop"
+    expect "$(FTUNE_TRAIN_SIGNAL_AT_EVAL_BATCH=1 train 2 "$out")" 3 "stop inside the eval" "$out.log"
+    grep -q 'eval step 10: stop requested after 1 of [0-9]* batches' "$out.log" ||
+        fail "the evaluation at step 10 was not cut after its first batch"
+    [ -f "$out/checkpoint-10.h5" ] || fail "no checkpoint-10.h5 after the cut evaluation"
+    grep -qx 10 "$out/eval-pending" || fail "eval-pending does not name step 10"
+    ! grep -q '"eval_loss"' "$out/log.jsonl" || fail "the cut evaluation logged figures"
+    expect "$(train 2 "$out")" 0 "resume after the cut evaluation" "$out.log"
+    grep -q 'redoing the evaluation of step 10' "$out.log" || fail "the evaluation was not redone"
+    [ ! -e "$out/eval-pending" ] || fail "eval-pending left after the redone evaluation"
+    cmp "$work/ref/final/model.safetensors" "$out/final/model.safetensors" ||
+        fail "final model differs from the uninterrupted run"
+    diff <(grep -o '"step": [0-9]*, "epoch": [^,]*, "eval_loss": [^,]*' "$work/ref/log.jsonl") \
+        <(grep -o '"step": [0-9]*, "epoch": [^,]*, "eval_loss": [^,]*' "$out/log.jsonl") ||
+        fail "log.jsonl eval losses differ"
     ;;
 *) fail "unknown mode $mode" ;;
 esac

@@ -1,0 +1,104 @@
+/* bench_ckpt: time one checkpoint write or read through src/ckpt, the code
+ * ftune-train uses, for bench_ckpt.sh to set against dd in the same run.
+ *
+ * usage: bench_ckpt write|read PATH [HIDDEN] [LAYERS]   (defaults 768 12:
+ *        BERT-base, 2 labels, about 109.5M parameters)
+ * write: a model with HF random weights and AdamW moments filled with
+ *        non-zero values (derived from the weights, so no step is needed),
+ *        written by ckpt_write (temp sibling, Fletcher32 chunks, fsync,
+ *        rename, folder fsync).
+ * read:  ckpt_read into a fresh model + optimizer of the same shape (every
+ *        dataset read and checksummed into scratch buffers, then copied).
+ * Model set-up is not timed. Prints one line: op=... bytes=... (the file's
+ * size) seconds=... mb_s=... params=... */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ckpt.h"
+#include "model.h"
+#include "optim.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static model_config bert_config(int hidden, int layers)
+{
+    model_config c = {0};
+    c.arch = MODEL_ARCH_BERT;
+    c.vocab_size = 30522;
+    c.max_positions = 512;
+    c.type_vocab_size = 2;
+    c.hidden = hidden;
+    c.layers = layers;
+    c.heads = hidden / 64 > 0 ? hidden / 64 : 1;
+    c.intermediate = 4 * hidden;
+    c.num_labels = 2;
+    c.layer_norm_eps = 1e-12f;
+    c.initializer_range = 0.02f;
+    c.pad_token_id = 0;
+    c.gelu = OPS_GELU_ERF;
+    return c;
+}
+
+static ft_status timed(bool write, const char *path, model *m, optim *o, double *sec,
+                       ft_error *err)
+{
+    ckpt_state s = {.step = 100, .optimizer_steps = 100, .global_batch = 32, .world_size = 2,
+                    .seed = 42, .loss_scale = 1.0, .best_metric = 0.5, .best_step = 100};
+    strcpy(s.data_fingerprint, "00000000");
+    double t0 = now_s();
+    ft_status st = write ? ckpt_write(path, m, o, &s, err) : ckpt_read(path, m, o, &s, err);
+    *sec = now_s() - t0;
+    if (!write) ckpt_state_free(&s);
+    return st;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3 || (strcmp(argv[1], "write") && strcmp(argv[1], "read"))) {
+        fprintf(stderr, "usage: bench_ckpt write|read PATH [HIDDEN] [LAYERS]\n");
+        return 2;
+    }
+    bool write = strcmp(argv[1], "write") == 0;
+    int hidden = argc > 3 ? atoi(argv[3]) : 768, layers = argc > 4 ? atoi(argv[4]) : 12;
+    if (hidden < 64 || hidden % 64 || layers < 1) {
+        fprintf(stderr, "bench_ckpt: HIDDEN must be a multiple of 64, LAYERS >= 1\n");
+        return 2;
+    }
+    model_config cfg = bert_config(hidden, layers);
+    model *m = NULL;
+    optim *o = NULL;
+    ft_error err;
+    optim_hparams h = optim_default_hparams(2e-5f);
+    ft_status st = model_create(&m, &cfg, &err);
+    if (st == FT_OK) st = optim_create(&o, m, &h, &err);
+    double sec = 0;
+    if (st == FT_OK) {
+        size_t n = model_param_count(m);
+        if (write) {
+            model_init_random(m, 1);
+            const float *p = model_params(m);
+            float *a = optim_exp_avg(o), *v = optim_exp_avg_sq(o);
+            for (size_t i = 0; i < n; i++) a[i] = 0.1f * p[i], v[i] = p[i] * p[i] + 1e-8f;
+            optim_set_step_count(o, 100);
+        }
+        st = timed(write, argv[2], m, o, &sec, &err);
+    }
+    struct stat sb;
+    if (st == FT_OK && stat(argv[2], &sb) == 0) {
+        printf("op=%s bytes=%lld seconds=%.3f mb_s=%.1f params=%zu\n", argv[1],
+               (long long)sb.st_size, sec, (double)sb.st_size / 1e6 / sec, model_param_count(m));
+    } else if (st != FT_OK) {
+        fprintf(stderr, "bench_ckpt: %s\n", err.msg);
+    }
+    optim_free(o);
+    model_free(m);
+    return st == FT_OK ? 0 : 1;
+}
