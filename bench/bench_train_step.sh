@@ -30,8 +30,10 @@ sgemm="$build/bench/bench_sgemm"
 for x in "$exe" "$sgemm"; do
   [[ -x "$x" ]] || { echo "no $x: build the project first" >&2; exit 2; }
 done
-[[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null ||
-  { echo "no torch for /usr/bin/python3: apt-get install python3-torch" >&2; exit 2; }
+if ! { [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; }; then
+  echo "no torch for /usr/bin/python3: apt-get install python3-torch" >&2
+  exit 2
+fi
 
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 med() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }

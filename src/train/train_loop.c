@@ -173,7 +173,12 @@ static ft_status redo_cut_eval(train_ctx *t, ft_error *err)
 /* load_best_model_at_end: the best checkpoint's weights on every rank. */
 static ft_status load_best(train_ctx *t, ft_error *err)
 {
-    if (!t->o.load_best_model_at_end || t->best_step < 0 || t->best_step == t->step) return FT_OK;
+    if (!t->o.load_best_model_at_end || t->best_step < 0) return FT_OK;
+    if (t->best_step == t->step) {
+        ft_log_info("load_best_model_at_end: the last step (%ld) is the best (%s %.6g)",
+                    (long)t->step, t->o.metric, t->best_metric);
+        return FT_OK;
+    }
     ft_error e;
     ft_error_clear(&e);
     if (t->rank == 0) {

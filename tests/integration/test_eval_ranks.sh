@@ -178,7 +178,9 @@ expect2 "missing --data" "--data is required" "${ev[@]}" --model "$work/run/fina
 expect2 "bad batch size" "--batch-size: expected an integer" \
     "${ev[@]}" --model "$work/run/final" --data "$work/data" --output "$work/bad8" --batch-size 0
 for d in bad1 bad2 bad3 bad4 bad5 bad6 bad7 bad8; do
-    [ ! -e "$work/$d/report.json" ] && [ ! -e "$work/$d/predictions.jsonl" ] || fail "$d: a report was written"
+    if [ -e "$work/$d/report.json" ] || [ -e "$work/$d/predictions.jsonl" ]; then
+        fail "$d: a report was written"
+    fi
 done
 expect2 "predict: invalid UTF-8" "text 1.*UTF-8" \
     "$build/ftune-predict" --model "$work/run/final" $'\xff\xfe bad'

@@ -17,12 +17,16 @@
 #             ends early, the run checkpoints at step 10 and exits 3 leaving
 #             eval-pending; the resume redoes that evaluation first and ends
 #             byte-identical to the uninterrupted run with the same eval rows
+#   best      load_best_model_at_end with metric loss, evaluating every 5
+#             steps: the exported final/ is the best checkpoint's model, so
+#             ftune-eval on the validation split gives the lowest eval_loss
+#             of log.jsonl (within 1e-5 relative: other batch shapes)
 # The signal is sent by the program itself at an exact step
 # (FTUNE_TRAIN_SIGNAL_AT_STEP) through the real handler and the all-rank
 # agreement; the crash by FTUNE_CKPT_CRASH_AFTER_TENSORS.
 # Usage: test_train_resume.sh BUILD_DIR MODE
 set -euo pipefail
-[ $# = 2 ] || { echo "usage: test_train_resume.sh BUILD_DIR exact|crash|ranks|badcfg|evalstop" >&2; exit 2; }
+[ $# = 2 ] || { echo "usage: test_train_resume.sh BUILD_DIR exact|crash|ranks|badcfg|evalstop|best" >&2; exit 2; }
 build="$1"
 mode="$2"
 name="test_train_$mode"
@@ -83,13 +87,13 @@ crash)
     out="$work/crash"
     expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=7 train 2 "$out")" 3 "stop at step 7" "$out.log"
     status="$(FTUNE_CKPT_CRASH_AFTER_TENSORS=20 train 2 "$out")"
-    [ "$status" != 0 ] && [ "$status" != 3 ] || fail "the killed save exited $status"
+    if [ "$status" = 0 ] || [ "$status" = 3 ]; then fail "the killed save exited $status"; fi
     [ ! -e "$out/checkpoint-10.h5" ] || fail "a half-written checkpoint-10.h5 was left under its final name"
-    ls "$out" | grep -q '^checkpoint-10.h5.tmp' || fail "no temporary file: the crash did not happen mid-write"
+    compgen -G "$out/checkpoint-10.h5.tmp*" >/dev/null || fail "no temporary file: the crash did not happen mid-write"
     grep -qx 'checkpoint-7.h5' "$out/latest" || fail "latest moved past checkpoint-7.h5"
     expect "$(train 2 "$out")" 0 "resume after the crash" "$out.log"
     grep -q 'resumed from .*checkpoint-7.h5 at step 7' "$out.log" || fail "did not resume from 7"
-    ! ls "$out" | grep -q '\.tmp\.' || fail "leftover temporary file not removed"
+    ! compgen -G "$out/*.tmp.*" >/dev/null || fail "leftover temporary file not removed"
     cmp "$work/ref/final/model.safetensors" "$out/final/model.safetensors" ||
         fail "final model differs from the uninterrupted run"
     ;;
@@ -140,6 +144,24 @@ evalstop)
     diff <(grep -o '"step": [0-9]*, "epoch": [^,]*, "eval_loss": [^,]*' "$work/ref/log.jsonl") \
         <(grep -o '"step": [0-9]*, "epoch": [^,]*, "eval_loss": [^,]*' "$out/log.jsonl") ||
         fail "log.jsonl eval losses differ"
+    ;;
+best)
+    out="$work/best"
+    expect "$(train 2 "$out" --eval_steps 5 --load_best_model_at_end true \
+        --metric_for_best_model loss --learning_rate 3e-2)" 0 "run with load_best_model_at_end" "$out.log"
+    best="$(grep -o '"step": [0-9]*, "epoch": [^,]*, "eval_loss": [^,]*' "$out/log.jsonl" |
+        sed 's/.*"step": \([0-9]*\),.*"eval_loss": \(.*\)/\2 \1/' | sort -g | head -1)"
+    [ -n "$best" ] || fail "no eval_loss in log.jsonl"
+    read -r best_loss best_step <<<"$best"
+    grep -qE "load_best_model_at_end: (.*checkpoint-$best_step.h5|the last step \($best_step\) is the best)" "$out.log" ||
+        fail "the run did not pick checkpoint-$best_step.h5 (lowest eval_loss $best_loss)"
+    mpirun -n 2 --oversubscribe --bind-to none "$build/ftune-eval" --model "$out/final" \
+        --data "$work/data" --split validation --output "$work/best-eval" >"$work/eval.log" 2>&1 ||
+        { cat "$work/eval.log" >&2; fail "ftune-eval of final/"; }
+    got="$(sed -n 's/.*"loss": *\([-0-9.eE+]*\).*/\1/p' "$work/best-eval/report.json" | head -1)"
+    awk -v a="$best_loss" -v b="$got" 'BEGIN { d = (a - b) / a; if (d < 0) d = -d; exit !(d <= 1e-5) }' ||
+        fail "final/ scores eval loss $got; the best checkpoint (step $best_step) had $best_loss"
+    echo "$name: best step $best_step eval_loss $best_loss, final/ scores $got"
     ;;
 *) fail "unknown mode $mode" ;;
 esac
