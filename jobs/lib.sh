@@ -70,6 +70,7 @@ _ftune_child=""
 _ftune_launcher=""
 _ftune_pending=""
 _ftune_trapped=0
+_ftune_forwarded=0
 
 _ftune_on_signal() {
     local sig="$1"
@@ -87,6 +88,7 @@ _ftune_on_signal() {
         return 0
     fi
     ftune_log "got SIG$1: forwarding SIG$sig to $_ftune_launcher (pid $_ftune_child)"
+    _ftune_forwarded=1
     kill -s "$sig" "$_ftune_child" 2>/dev/null || true
 }
 trap '_ftune_on_signal USR1' USR1
@@ -166,9 +168,19 @@ ftune_launch() {
         _ftune_on_signal "$_ftune_pending"
         _ftune_pending=""
     fi
+    _ftune_forwarded=0
     _ftune_wait
     _ftune_child=""
     ftune_log "$(basename "$1") exited with status $_ftune_status"
+    # Killed by the very USR1 we forwarded (128 + 10): it came before the
+    # program had installed its handler, i.e. during its start-up, when there
+    # is no progress to lose. Slurm may send the --signal warning up to 60 s
+    # early, so this happens; treat it as a stop for requeue, and the next run
+    # resumes from the last checkpoint.
+    if [ "$_ftune_forwarded" = 1 ] && [ "$_ftune_status" = 138 ]; then
+        ftune_log "$(basename "$1") ended by the forwarded SIGUSR1 before it could handle it (start-up): status 3, requeue to resume from the last checkpoint"
+        _ftune_status=3
+    fi
     return "$_ftune_status"
 }
 
