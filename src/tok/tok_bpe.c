@@ -27,7 +27,7 @@
  * level could encode them, but BERT and GPT-2 runs would then train on
  * different example sets.
  *
- * Design: vocabulary in an open-addressing hash table (FNV-1a); merges in a
+ * Design: vocabulary in tok_vocab's hash table (FNV-1a); merges in a
  * hash table keyed by the pair of ids giving (rank, merged id); a cache of
  * word -> ids (words up to BPE_CACHE_WORD bytes), emptied when full; scratch
  * buffers kept in the tokenizer, which is why encode takes it non-const.
@@ -46,7 +46,7 @@
 #include "tok_impl.h"
 
 enum {
-    BPE_MAX_IDS = 1 << 22,   /* refuse vocabularies beyond 4M ids */
+    BPE_MAX_IDS = TOK_VOCAB_MAX_IDS, /* also the most merges */
     BPE_CACHE_WORD = 64,     /* longer words are not cached */
     BPE_CACHE_SLOTS = 1 << 15,
     BPE_CACHE_KEYS = 1 << 20 /* bytes of cached words before emptying */
@@ -90,14 +90,10 @@ typedef struct bpe_work {
 } bpe_work;
 
 struct tok_bpe {
-    char **tokens;    /* id -> token as spelt in the vocabulary (NULL: none) */
-    uint32_t *lens;
+    tok_vocab vocab;  /* id -> token as spelt in the vocabulary, and its index */
     uint8_t *special; /* id -> skipped by decode(skip_special) */
     char *bytes;      /* all tokens' decoded bytes; id's at bytes[boff[id]..boff[id+1]) */
     uint32_t *boff;
-    int32_t n_ids;
-    int32_t *slots; /* vocabulary hash table, -1 empty */
-    size_t mask;
     int32_t *merge_a, *merge_b; /* rank -> pair of ids */
     int32_t n_merges;
     uint64_t *mkeys; /* merge hash table: key (a << 32 | b), ~0 empty */
@@ -118,23 +114,6 @@ struct tok_bpe {
     size_t cache_used, cache_keys_len, cache_ids_len, cache_ids_cap;
     bpe_work wk;
 };
-
-static ft_status bpe_nomem(ft_error *err)
-{
-    return ft_fail(err, FT_ENOMEM, "tokenizer: out of memory");
-}
-
-static const uint64_t BPE_FNV_OFFSET = 0xcbf29ce484222325ULL;
-
-static uint64_t bpe_hash_bytes(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 /* ---- bytes_to_unicode and code point classes ----------------------------- */
 
@@ -270,12 +249,7 @@ static void bpe_work_free(bpe_work *wk)
 
 static int32_t bpe_lookup(const tok_bpe *b, const char *s, size_t n)
 {
-    uint64_t h = bpe_hash_bytes(BPE_FNV_OFFSET, s, n);
-    for (size_t i = (size_t)h & b->mask;; i = (i + 1) & b->mask) {
-        int32_t id = b->slots[i];
-        if (id < 0) return -1;
-        if (b->lens[id] == n && !memcmp(b->tokens[id], s, n)) return id;
-    }
+    return tok_vocab_find(&b->vocab, s, n);
 }
 
 int32_t tok_bpe_token_to_id(const tok_bpe *b, const char *token)
@@ -398,7 +372,7 @@ static ft_status bpe_word_ids(tok_bpe *b, const unsigned char *w, size_t n, tok_
     int32_t whole = bpe_whole_word(b, w, n);
     if (whole >= 0) return bpe_push(out, whole, err);
     bpe_work *wk = &b->wk;
-    if (!bpe_reserve_syms(wk, n)) return bpe_nomem(err);
+    if (!bpe_reserve_syms(wk, n)) return tok_nomem(err);
     for (size_t k = 0; k < n; k++)
         wk->sym[k] = (bpe_sym){b->byte_id[w[k]], (int32_t)k - 1,
                                k + 1 < n ? (int32_t)k + 1 : -1, 1};
@@ -454,7 +428,7 @@ static ft_status bpe_word(tok_bpe *b, const unsigned char *w, size_t n, tok_ids 
                           ft_error *err)
 {
     if (n > BPE_CACHE_WORD) return bpe_word_ids(b, w, n, out, err);
-    uint64_t h = bpe_hash_bytes(BPE_FNV_OFFSET, w, n);
+    uint64_t h = tok_fnv1a(TOK_FNV_OFFSET, w, n);
     bpe_cache_slot *s = bpe_cache_find(b, w, n, h);
     if (s->key_len) {
         for (uint32_t i = 0; i < s->n_ids; i++) {
@@ -476,7 +450,7 @@ static ft_status bpe_word(tok_bpe *b, const unsigned char *w, size_t n, tok_ids 
 static ft_status bpe_decode_utf8(bpe_work *wk, const char *s, size_t len, size_t base,
                                  size_t shift, size_t *n_out, ft_error *err)
 {
-    if (!bpe_reserve_cps(wk, len)) return bpe_nomem(err);
+    if (!bpe_reserve_cps(wk, len)) return tok_nomem(err);
     const utf8proc_uint8_t *u = (const utf8proc_uint8_t *)s;
     size_t n = 0;
     for (size_t i = 0; i < len; n++) {
@@ -507,7 +481,7 @@ static ft_status bpe_segment(tok_bpe *b, const char *text, size_t len, size_t ba
         return ft_fail(err, FT_EINVAL, "tokenizer: a text of %zu bytes is too long", len);
     size_t shift = 0; /* 1 when a space is put before the segment */
     if (b->add_prefix_space && text[0] != ' ') {
-        if (!bpe_reserve(&wk->seg, &wk->seg_cap, len + 1)) return bpe_nomem(err);
+        if (!bpe_reserve(&wk->seg, &wk->seg_cap, len + 1)) return tok_nomem(err);
         wk->seg[0] = ' ';
         memcpy(wk->seg + 1, text, len++);
         text = wk->seg;
@@ -565,15 +539,12 @@ ft_status tok_bpe_decode(const tok_bpe *b, const int32_t *ids, size_t n, bool sk
 {
     *text = NULL;
     *text_len = 0;
+    ft_status st = tok_vocab_check_ids(&b->vocab, ids, n, err);
+    if (st != FT_OK) return st;
     size_t cap = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (ids[i] < 0 || ids[i] >= b->n_ids || !b->tokens[ids[i]])
-            return ft_fail(err, FT_EINVAL, "decode: id %ld at position %zu is not in the "
-                           "vocabulary (0..%ld)", (long)ids[i], i, (long)b->n_ids - 1);
-        cap += b->boff[ids[i] + 1] - b->boff[ids[i]];
-    }
+    for (size_t i = 0; i < n; i++) cap += b->boff[ids[i] + 1] - b->boff[ids[i]];
     char *s = malloc(cap);
-    if (!s) return bpe_nomem(err);
+    if (!s) return tok_nomem(err);
     size_t len = 0;
     for (size_t i = 0; i < n; i++) {
         if (skip_special && b->special[ids[i]]) continue;
@@ -602,14 +573,10 @@ static tok_bpe *bpe_alloc(void)
 void tok_bpe_free(tok_bpe *b)
 {
     if (!b) return;
-    if (b->tokens)
-        for (int32_t i = 0; i < b->n_ids; i++) free(b->tokens[i]);
-    free(b->tokens);
-    free(b->lens);
+    tok_vocab_free(&b->vocab);
     free(b->special);
     free(b->bytes);
     free(b->boff);
-    free(b->slots);
     free(b->merge_a);
     free(b->merge_b);
     free(b->mkeys);
@@ -625,59 +592,17 @@ void tok_bpe_free(tok_bpe *b)
 
 static ft_status bpe_alloc_ids(tok_bpe *b, int32_t n_ids, const char *origin, ft_error *err)
 {
-    if (n_ids <= 0) return ft_fail(err, FT_EFORMAT, "%s: the vocabulary is empty", origin);
-    if (n_ids > BPE_MAX_IDS)
-        return ft_fail(err, FT_EFORMAT, "%s: %ld ids, more than the %d this tokenizer accepts",
-                       origin, (long)n_ids, BPE_MAX_IDS);
-    b->n_ids = n_ids;
-    b->tokens = ft_calloc_array((size_t)n_ids, sizeof *b->tokens);
-    b->lens = ft_calloc_array((size_t)n_ids, sizeof *b->lens);
+    ft_status st = tok_vocab_init(&b->vocab, n_ids, origin, err);
+    if (st != FT_OK) return st;
     b->special = ft_calloc_array((size_t)n_ids, 1);
-    if (!b->tokens || !b->lens || !b->special) return bpe_nomem(err);
-    return FT_OK;
+    return b->special ? FT_OK : tok_nomem(err);
 }
 
 /* Store token s as id; `where` names the file and key for messages. */
 static ft_status bpe_set_token(tok_bpe *b, int32_t id, const char *s, const char *where,
                                ft_error *err)
 {
-    size_t n = strlen(s);
-    if (n == 0) return ft_fail(err, FT_EFORMAT, "%s: empty token (id %ld)", where, (long)id);
-    if (utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, NULL, 0, 0) < 0)
-        return ft_fail(err, FT_EFORMAT, "%s: token of id %ld is not valid UTF-8", where,
-                       (long)id);
-    if (b->tokens[id] && (b->lens[id] != n || memcmp(b->tokens[id], s, n)))
-        return ft_fail(err, FT_EFORMAT, "%s: id %ld is given to both \"%s\" and \"%s\"", where,
-                       (long)id, b->tokens[id], s);
-    if (b->tokens[id]) return FT_OK;
-    b->tokens[id] = ft_strndup(s, n);
-    if (!b->tokens[id]) return bpe_nomem(err);
-    b->lens[id] = (uint32_t)n;
-    return FT_OK;
-}
-
-/* Hash every token; a token string seen twice is an error naming both ids. */
-static ft_status bpe_build_index(tok_bpe *b, const char *origin, ft_error *err)
-{
-    size_t size = 64;
-    while (size < 2 * (size_t)b->n_ids) size *= 2;
-    b->slots = ft_malloc_array(size, sizeof *b->slots);
-    if (!b->slots) return bpe_nomem(err);
-    memset(b->slots, 0xff, size * sizeof *b->slots);
-    b->mask = size - 1;
-    for (int32_t id = 0; id < b->n_ids; id++) {
-        const char *t = b->tokens[id];
-        if (!t) continue;
-        size_t i = (size_t)bpe_hash_bytes(BPE_FNV_OFFSET, t, b->lens[id]) & b->mask;
-        for (; b->slots[i] >= 0; i = (i + 1) & b->mask) {
-            int32_t o = b->slots[i];
-            if (b->lens[o] == b->lens[id] && !memcmp(b->tokens[o], t, b->lens[id]))
-                return ft_fail(err, FT_EFORMAT, "%s: token \"%s\" appears twice (ids %ld and %ld)",
-                               origin, t, (long)o, (long)id);
-        }
-        b->slots[i] = id;
-    }
-    return FT_OK;
+    return tok_vocab_set(&b->vocab, id, s, strlen(s), where, err);
 }
 
 /* Every byte must have its token: a byte-level vocabulary spells all 256. */
@@ -718,17 +643,18 @@ static size_t bpe_token_bytes(const tok_bpe *b, const char *t, size_t n, char *o
 static ft_status bpe_build_bytes(tok_bpe *b, ft_error *err)
 {
     size_t total = 0;
-    for (int32_t id = 0; id < b->n_ids; id++) total += b->lens[id];
+    for (int32_t id = 0; id < b->vocab.n_ids; id++) total += b->vocab.lens[id];
     if (total > UINT32_MAX) return ft_fail(err, FT_EFORMAT, "tokenizer: vocabulary too large");
     b->bytes = malloc(total ? total : 1);
-    b->boff = ft_malloc_array((size_t)b->n_ids + 1, sizeof *b->boff);
-    if (!b->bytes || !b->boff) return bpe_nomem(err);
+    b->boff = ft_malloc_array((size_t)b->vocab.n_ids + 1, sizeof *b->boff);
+    if (!b->bytes || !b->boff) return tok_nomem(err);
     size_t off = 0;
-    for (int32_t id = 0; id < b->n_ids; id++) {
+    for (int32_t id = 0; id < b->vocab.n_ids; id++) {
         b->boff[id] = (uint32_t)off;
-        if (b->tokens[id]) off += bpe_token_bytes(b, b->tokens[id], b->lens[id], b->bytes + off);
+        const char *t = b->vocab.tokens[id];
+        if (t) off += bpe_token_bytes(b, t, b->vocab.lens[id], b->bytes + off);
     }
-    b->boff[b->n_ids] = (uint32_t)off;
+    b->boff[b->vocab.n_ids] = (uint32_t)off;
     return FT_OK;
 }
 
@@ -745,7 +671,7 @@ static ft_status bpe_add_merge(tok_bpe *b, const char *x, size_t nx, const char 
         return ft_fail(err, FT_EFORMAT, "%s: token \"%.*s\" is not in the vocabulary", where,
                        ix < 0 ? (int)nx : (int)ny, ix < 0 ? x : y);
     char *joined = malloc(nx + ny);
-    if (!joined) return bpe_nomem(err);
+    if (!joined) return tok_nomem(err);
     memcpy(joined, x, nx);
     memcpy(joined + nx, y, ny);
     int32_t merged = bpe_lookup(b, joined, nx + ny);
@@ -761,7 +687,7 @@ static ft_status bpe_add_merge(tok_bpe *b, const char *x, size_t nx, const char 
         if (ga) b->merge_a = ga;
         int32_t *gb = ft_realloc_array(b->merge_b, cap, sizeof *gb);
         if (gb) b->merge_b = gb;
-        if (!ga || !gb) return bpe_nomem(err);
+        if (!ga || !gb) return tok_nomem(err);
     }
     b->merge_a[b->n_merges] = ix;
     b->merge_b[b->n_merges++] = iy;
@@ -780,26 +706,26 @@ static ft_status bpe_build_merges(tok_bpe *b, const char *origin, ft_error *err)
     b->mkeys = ft_malloc_array(size, sizeof *b->mkeys);
     b->mrank = ft_malloc_array(size, sizeof *b->mrank);
     b->mnew = ft_malloc_array(size, sizeof *b->mnew);
-    if (!b->mkeys || !b->mrank || !b->mnew) return bpe_nomem(err);
+    if (!b->mkeys || !b->mrank || !b->mnew) return tok_nomem(err);
     memset(b->mkeys, 0xff, size * sizeof *b->mkeys);
     b->mmask = size - 1;
     char *joined = NULL;
     for (int32_t r = 0; r < b->n_merges; r++) {
         int32_t x = b->merge_a[r], y = b->merge_b[r];
-        char *grown = realloc(joined, b->lens[x] + b->lens[y]);
+        char *grown = realloc(joined, b->vocab.lens[x] + b->vocab.lens[y]);
         if (!grown) {
             free(joined);
-            return bpe_nomem(err);
+            return tok_nomem(err);
         }
         joined = grown;
-        memcpy(joined, b->tokens[x], b->lens[x]);
-        memcpy(joined + b->lens[x], b->tokens[y], b->lens[y]);
+        memcpy(joined, b->vocab.tokens[x], b->vocab.lens[x]);
+        memcpy(joined + b->vocab.lens[x], b->vocab.tokens[y], b->vocab.lens[y]);
         uint64_t key = (uint64_t)(uint32_t)x << 32 | (uint32_t)y;
         size_t i = bpe_merge_slot(b, key);
         while (b->mkeys[i] != UINT64_MAX && b->mkeys[i] != key) i = (i + 1) & b->mmask;
         b->mkeys[i] = key;
         b->mrank[i] = r;
-        b->mnew[i] = bpe_lookup(b, joined, b->lens[x] + b->lens[y]);
+        b->mnew[i] = bpe_lookup(b, joined, b->vocab.lens[x] + b->vocab.lens[y]);
     }
     free(joined);
     return FT_OK;
@@ -812,10 +738,10 @@ static ft_status bpe_add_matched(tok_bpe *b, int32_t id, bool special, ft_error 
     for (size_t k = 0; k < b->n_added; k++)
         if (b->added[k].id == id) return FT_OK;
     bpe_added *grown = ft_realloc_array(b->added, b->n_added + 1, sizeof *grown);
-    if (!grown) return bpe_nomem(err);
+    if (!grown) return tok_nomem(err);
     b->added = grown;
-    b->added[b->n_added++] = (bpe_added){b->tokens[id], b->lens[id], id};
-    b->first_byte[(unsigned char)b->tokens[id][0]] = 1;
+    b->added[b->n_added++] = (bpe_added){b->vocab.tokens[id], b->vocab.lens[id], id};
+    b->first_byte[(unsigned char)b->vocab.tokens[id][0]] = 1;
     if (special) b->special[id] = 1;
     return FT_OK;
 }
@@ -832,33 +758,29 @@ static int bpe_added_cmp(const void *x, const void *y)
  * merges.txt and the equivalent tokenizer.json fingerprint alike. */
 static void bpe_fingerprint(tok_bpe *b)
 {
-    uint64_t h = bpe_hash_bytes(BPE_FNV_OFFSET, "byte-bpe\n", 9);
-    for (int32_t id = 0; id < b->n_ids; id++) {
-        if (b->tokens[id]) h = bpe_hash_bytes(h, b->tokens[id], b->lens[id]);
-        h = bpe_hash_bytes(h, b->tokens[id] ? "\n" : "\1\n", b->tokens[id] ? 1 : 2);
-    }
+    uint64_t h = tok_vocab_hash_tokens(&b->vocab, tok_fnv1a(TOK_FNV_OFFSET, "byte-bpe\n", 9));
     for (int32_t r = 0; r < b->n_merges; r++) {
         int32_t pair[2] = {b->merge_a[r], b->merge_b[r]};
-        h = bpe_hash_bytes(h, pair, sizeof pair);
+        h = tok_fnv1a(h, pair, sizeof pair);
     }
-    for (int32_t id = 0; id < b->n_ids; id++) {
+    for (int32_t id = 0; id < b->vocab.n_ids; id++) {
         bool added = false;
         for (size_t k = 0; k < b->n_added && !added; k++) added = b->added[k].id == id;
         if (added || b->special[id]) {
             int32_t rec[2] = {id, b->special[id]};
-            h = bpe_hash_bytes(h, rec, sizeof rec);
+            h = tok_fnv1a(h, rec, sizeof rec);
         }
     }
     char settings[96];
     int n = snprintf(settings, sizeof settings, "prefix_space=%d regex=%d ignore_merges=%d",
                      b->add_prefix_space, b->use_regex, b->ignore_merges);
-    b->fingerprint = bpe_hash_bytes(h, settings, (size_t)n);
+    b->fingerprint = tok_fnv1a(h, settings, (size_t)n);
 }
 
 /* After the tokens and merges are in: index, byte ids, merges, cache. */
 static ft_status bpe_finish_vocab(tok_bpe *b, const char *origin, ft_error *err)
 {
-    ft_status st = bpe_build_index(b, origin, err);
+    ft_status st = tok_vocab_build_index(&b->vocab, origin, err);
     if (st == FT_OK) st = bpe_byte_ids(b, origin, err);
     if (st == FT_OK) st = bpe_build_bytes(b, err);
     return st;
@@ -874,7 +796,7 @@ static ft_status bpe_finish(tok_bpe *b, const char *origin, ft_error *err)
     b->cache = ft_calloc_array(BPE_CACHE_SLOTS, sizeof *b->cache);
     b->cache_keys = malloc(BPE_CACHE_KEYS);
     b->cache_ids = ft_malloc_array(b->cache_ids_cap, sizeof *b->cache_ids);
-    if (!b->cache || !b->cache_keys || !b->cache_ids) return bpe_nomem(err);
+    if (!b->cache || !b->cache_keys || !b->cache_ids) return tok_nomem(err);
     bpe_fingerprint(b);
     return FT_OK;
 }
@@ -990,7 +912,7 @@ ft_status tok_bpe_open_files(const char *vocab_json, const char *merges_txt, tok
 {
     *out = NULL;
     tok_bpe *b = bpe_alloc();
-    ft_status st = b ? bpe_load_vocab_json(b, vocab_json, err) : bpe_nomem(err);
+    ft_status st = b ? bpe_load_vocab_json(b, vocab_json, err) : tok_nomem(err);
     if (st == FT_OK) st = bpe_load_merges(b, merges_txt, err);
     if (st == FT_OK) { /* GPT2Tokenizer's bos = eos = unk token */
         int32_t eot = tok_bpe_token_to_id(b, "<|endoftext|>");
@@ -1168,7 +1090,7 @@ ft_status tok_bpe_open_json(const cJSON *root, const char *origin, tok_bpe **out
     if (added && !cJSON_IsNull(added) && !cJSON_IsArray(added))
         return ft_fail(err, FT_EFORMAT, "%s: added_tokens must be an array", origin);
     tok_bpe *b = bpe_alloc();
-    ft_status st = b ? bpe_json_model(b, model, origin, err) : bpe_nomem(err);
+    ft_status st = b ? bpe_json_model(b, model, origin, err) : tok_nomem(err);
     if (st == FT_OK) st = bpe_json_pipeline(b, root, origin, err);
     if (st == FT_OK) st = bpe_json_tokens(b, vocab, added, origin, err);
     if (st == FT_OK) st = bpe_finish_vocab(b, origin, err);
@@ -1186,6 +1108,6 @@ ft_status tok_bpe_open_json(const cJSON *root, const char *origin, tok_bpe **out
 
 /* ---- accessors ------------------------------------------------------------------------ */
 
-int32_t tok_bpe_vocab_size(const tok_bpe *b) { return b->n_ids; }
+int32_t tok_bpe_vocab_size(const tok_bpe *b) { return b->vocab.n_ids; }
 int32_t tok_bpe_pad_id(const tok_bpe *b) { return b->pad_id; }
 uint64_t tok_bpe_fingerprint(const tok_bpe *b) { return b->fingerprint; }

@@ -1,7 +1,8 @@
 /* tok_impl.h: what the tokenizer module's own files share. tok.c opens a
  * model folder, picks the kind and dispatches; tok_wordpiece.c and tok_bpe.c
  * each implement one kind, from its classic files or from the parsed
- * tokenizer.json. Not part of the public API. */
+ * tokenizer.json, over the vocabulary table of tok_vocab.c. Not part of the
+ * public API. */
 #ifndef TOK_IMPL_H
 #define TOK_IMPL_H
 
@@ -21,6 +22,54 @@ struct tok_tokenizer {
 
 /* Append one id to ids, growing it. */
 ft_status tok_ids_push(tok_ids *ids, int32_t id, ft_error *err);
+
+/* ---- vocabulary table (tok_vocab.c) ---- */
+enum { TOK_VOCAB_MAX_IDS = 1 << 22 }; /* refuse vocabularies beyond 4M ids */
+#define TOK_FNV_OFFSET 0xcbf29ce484222325ULL
+
+/* FT_ENOMEM with the tokenizers' message. */
+ft_status tok_nomem(ft_error *err);
+/* FNV-1a of p[0..n) continuing from state h (TOK_FNV_OFFSET to start). */
+uint64_t tok_fnv1a(uint64_t h, const void *p, size_t n);
+
+/* id -> token (NULL: an id with none) with byte lengths, and a hash index
+ * token -> id (slots: -1 empty, mask + 1 of them) once built. Embedded in
+ * its tokenizer: tok_vocab_init / tok_vocab_free. */
+typedef struct tok_vocab {
+    char **tokens;
+    uint32_t *lens;
+    int32_t n_ids;
+    int32_t *slots;
+    size_t mask;
+} tok_vocab;
+
+/* Room for ids 0..n_ids-1, none set; origin names the file for messages
+ * (empty, or more than TOK_VOCAB_MAX_IDS). Call tok_vocab_free even on
+ * failure. */
+ft_status tok_vocab_init(tok_vocab *v, int32_t n_ids, const char *origin, ft_error *err);
+/* Free what v holds (not v); NULL is a no-op. */
+void tok_vocab_free(tok_vocab *v);
+/* Give s[0..n) the id (0 <= id < n_ids): refuses an empty token, invalid
+ * UTF-8 and an id given two different tokens (the same one twice is fine);
+ * where names the file and line or key. */
+ft_status tok_vocab_set(tok_vocab *v, int32_t id, const char *s, size_t n, const char *where,
+                        ft_error *err);
+/* Index every token; a token given two ids is an error naming both. */
+ft_status tok_vocab_build_index(tok_vocab *v, const char *origin, ft_error *err);
+/* The id of prefix[0..plen) + s[0..n), or -1, where prefix_hash is
+ * tok_fnv1a(TOK_FNV_OFFSET, prefix, plen): a continuation piece ("##" +
+ * piece) is looked up without building the string. Needs the index. */
+int32_t tok_vocab_find_after(const tok_vocab *v, const char *prefix, size_t plen,
+                             uint64_t prefix_hash, const char *s, size_t n);
+/* The id of s[0..n), or -1. */
+static inline int32_t tok_vocab_find(const tok_vocab *v, const char *s, size_t n)
+{
+    return tok_vocab_find_after(v, "", 0, TOK_FNV_OFFSET, s, n);
+}
+/* h continued over the tokens in id order (the fingerprints' first part). */
+uint64_t tok_vocab_hash_tokens(const tok_vocab *v, uint64_t h);
+/* FT_EINVAL naming the first of ids[0..n) that has no token (decode). */
+ft_status tok_vocab_check_ids(const tok_vocab *v, const int32_t *ids, size_t n, ft_error *err);
 
 /* ---- WordPiece (tok_wordpiece.c) ---- */
 ft_status tok_wordpiece_open_vocab(const char *vocab_txt, bool lowercase,

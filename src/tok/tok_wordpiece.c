@@ -21,8 +21,8 @@
  *
  * Design: Unicode data (categories, decompositions, case) from utf8proc; a
  * fast path for ASCII words, which are most of real text; vocabulary lookup
- * in an open-addressing hash table (FNV-1a) that hashes the "##" prefix and
- * the candidate piece without building a string; the greedy search starts
+ * in tok_vocab's hash table, which hashes the "##" prefix once and each
+ * candidate piece after it without building a string; the greedy search starts
  * at the longest vocabulary entry, not at the end of the word.
  *
  * Not done: added tokens with "normalized": true are matched on the raw
@@ -40,7 +40,7 @@
 #include "tok_impl.h"
 
 enum {
-    WP_MAX_IDS = 1 << 22,      /* refuse vocabularies beyond 4M ids */
+    WP_MAX_IDS = TOK_VOCAB_MAX_IDS,
     WP_DEFAULT_MAX_CHARS = 100,
     WP_PREFIX_MAX = 15
 };
@@ -55,12 +55,8 @@ typedef struct wp_added {
 } wp_added;
 
 struct tok_wordpiece {
-    char **tokens;      /* id -> token (NULL for an id with none) */
-    uint32_t *lens;     /* byte lengths */
+    tok_vocab vocab;    /* id -> token, and its index */
     uint8_t *special;   /* id -> skipped by decode(skip_special) */
-    int32_t n_ids;
-    int32_t *slots;     /* hash table of ids, -1 empty */
-    size_t mask;
     wp_added *added;    /* longest first */
     size_t n_added;
     uint8_t first_byte[256]; /* 1 where an added token starts with it */
@@ -189,38 +185,14 @@ static void wp_work_free(wp_work *wk)
     free(wk->offs);
 }
 
-static ft_status wp_nomem(ft_error *err)
-{
-    return ft_fail(err, FT_ENOMEM, "tokenizer: out of memory");
-}
-
 /* ---- vocabulary lookup --------------------------------------------------- */
-
-static uint64_t wp_hash_bytes(uint64_t h, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-static const uint64_t WP_FNV_OFFSET = 0xcbf29ce484222325ULL;
 
 /* The id of prefix + s[0..n) (prefix only when continuation), or -1. */
 static int32_t wp_lookup(const tok_wordpiece *w, bool continuation,
                          const char *s, size_t n)
 {
-    size_t plen = continuation ? w->prefix_len : 0;
-    uint64_t h = wp_hash_bytes(continuation ? w->prefix_hash : WP_FNV_OFFSET, s, n);
-    for (size_t i = (size_t)h & w->mask;; i = (i + 1) & w->mask) {
-        int32_t id = w->slots[i];
-        if (id < 0) return -1;
-        const char *t = w->tokens[id];
-        if (w->lens[id] == plen + n && !memcmp(t, w->prefix, plen) &&
-            !memcmp(t + plen, s, n))
-            return id;
-    }
+    if (!continuation) return tok_vocab_find(&w->vocab, s, n);
+    return tok_vocab_find_after(&w->vocab, w->prefix, w->prefix_len, w->prefix_hash, s, n);
 }
 
 int32_t tok_wordpiece_token_to_id(const tok_wordpiece *w, const char *token)
@@ -314,7 +286,7 @@ static ft_status wp_piece(const tok_wordpiece *w, wp_work *wk,
                           ft_error *err)
 {
     if (n > (size_t)w->max_chars) return wp_push(out, w->unk_id, err);
-    if (!wp_encode_piece(wk, cps, n)) return wp_nomem(err);
+    if (!wp_encode_piece(wk, cps, n)) return tok_nomem(err);
     return wp_greedy(w, wk->bytes, wk->offs, n, out, err);
 }
 
@@ -450,13 +422,13 @@ static ft_status wp_word(const tok_wordpiece *w, wp_work *wk, const int32_t *cps
     bool ascii = true;
     for (size_t i = 0; i < n && ascii; i++) ascii = cps[i] < 128;
     if (ascii) {
-        if (!wp_encode_piece(wk, cps, n)) return wp_nomem(err);
+        if (!wp_encode_piece(wk, cps, n)) return tok_nomem(err);
         if (w->lowercase)
             for (size_t i = 0; i < n; i++)
                 if (wk->bytes[i] >= 'A' && wk->bytes[i] <= 'Z') wk->bytes[i] += 32;
         return wp_ascii_word(w, wk->bytes, n, out, err);
     }
-    if (!wp_transform(w, wk, cps, n)) return wp_nomem(err);
+    if (!wp_transform(w, wk, cps, n)) return tok_nomem(err);
     return wp_unicode_word(w, wk, wk->word.cp, wk->word.len, out, err);
 }
 
@@ -468,7 +440,7 @@ static ft_status wp_clean(const tok_wordpiece *w, wp_work *wk, const char *text,
                           size_t len, size_t base, ft_error *err)
 {
     wk->seg.len = 0;
-    if (!wp_reserve(&wk->seg, len + 1)) return wp_nomem(err);
+    if (!wp_reserve(&wk->seg, len + 1)) return tok_nomem(err);
     const utf8proc_uint8_t *s = (const utf8proc_uint8_t *)text;
     for (size_t i = 0; i < len;) {
         int32_t c = s[i];
@@ -481,7 +453,7 @@ static ft_status wp_clean(const tok_wordpiece *w, wp_work *wk, const char *text,
             i += (size_t)k;
         }
         if (w->clean_text && (c == 0 || c == 0xFFFD || wp_is_control(c))) continue;
-        if (!wp_reserve(&wk->seg, 3)) return wp_nomem(err);
+        if (!wp_reserve(&wk->seg, 3)) return tok_nomem(err);
         if (wp_is_space(c)) {
             wk->seg.cp[wk->seg.len++] = ' ';
         } else if (w->chinese && c >= 0x3400 && wp_is_cjk(c)) {
@@ -500,7 +472,7 @@ static ft_status wp_clean(const tok_wordpiece *w, wp_work *wk, const char *text,
 static ft_status wp_nfc_segment(wp_work *wk, ft_error *err)
 {
     wk->tmp.len = 0;
-    if (!wp_nfd(wk->seg.cp, wk->seg.len, false, &wk->tmp)) return wp_nomem(err);
+    if (!wp_nfd(wk->seg.cp, wk->seg.len, false, &wk->tmp)) return tok_nomem(err);
     utf8proc_ssize_t n = utf8proc_normalize_utf32(wk->tmp.cp, (utf8proc_ssize_t)wk->tmp.len,
                                                   UTF8PROC_COMPOSE);
     FT_CHECK(n >= 0);
@@ -591,13 +563,9 @@ static ft_status wp_check_ids(const tok_wordpiece *w, const int32_t *ids, size_t
                               size_t *bytes, ft_error *err)
 {
     *bytes = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (ids[i] < 0 || ids[i] >= w->n_ids || !w->tokens[ids[i]])
-            return ft_fail(err, FT_EINVAL, "decode: id %ld at position %zu is not in the "
-                           "vocabulary (0..%ld)", (long)ids[i], i, (long)w->n_ids - 1);
-        *bytes += w->lens[ids[i]] + 1;
-    }
-    return FT_OK;
+    ft_status st = tok_vocab_check_ids(&w->vocab, ids, n, err);
+    for (size_t i = 0; st == FT_OK && i < n; i++) *bytes += w->vocab.lens[ids[i]] + 1;
+    return st;
 }
 
 ft_status tok_wordpiece_decode(const tok_wordpiece *w, const int32_t *ids,
@@ -610,13 +578,13 @@ ft_status tok_wordpiece_decode(const tok_wordpiece *w, const int32_t *ids,
     ft_status st = wp_check_ids(w, ids, n, &cap, err);
     if (st != FT_OK) return st;
     char *s = malloc(cap);
-    if (!s) return wp_nomem(err);
+    if (!s) return tok_nomem(err);
     size_t len = 0;
     bool first = true;
     for (size_t i = 0; i < n; i++) {
         if (skip_special && w->special[ids[i]]) continue;
-        const char *t = w->tokens[ids[i]];
-        size_t tl = w->lens[ids[i]];
+        const char *t = w->vocab.tokens[ids[i]];
+        size_t tl = w->vocab.lens[ids[i]];
         if (!first && tl >= w->prefix_len && w->prefix_len &&
             !memcmp(t, w->prefix, w->prefix_len)) {
             t += w->prefix_len;
@@ -653,12 +621,8 @@ static tok_wordpiece *wp_alloc(void)
 void tok_wordpiece_free(tok_wordpiece *w)
 {
     if (!w) return;
-    if (w->tokens)
-        for (int32_t i = 0; i < w->n_ids; i++) free(w->tokens[i]);
-    free(w->tokens);
-    free(w->lens);
+    tok_vocab_free(&w->vocab);
     free(w->special);
-    free(w->slots);
     free(w->added);
     free(w);
 }
@@ -666,60 +630,20 @@ void tok_wordpiece_free(tok_wordpiece *w)
 static ft_status wp_alloc_ids(tok_wordpiece *w, int32_t n_ids, const char *origin,
                               ft_error *err)
 {
-    if (n_ids <= 0) return ft_fail(err, FT_EFORMAT, "%s: the vocabulary is empty", origin);
-    if (n_ids > WP_MAX_IDS)
-        return ft_fail(err, FT_EFORMAT, "%s: %ld ids, more than the %d this tokenizer accepts",
-                       origin, (long)n_ids, WP_MAX_IDS);
-    w->n_ids = n_ids;
-    w->tokens = ft_calloc_array((size_t)n_ids, sizeof *w->tokens);
-    w->lens = ft_calloc_array((size_t)n_ids, sizeof *w->lens);
+    ft_status st = tok_vocab_init(&w->vocab, n_ids, origin, err);
+    if (st != FT_OK) return st;
     w->special = ft_calloc_array((size_t)n_ids, 1);
-    if (!w->tokens || !w->lens || !w->special) return wp_nomem(err);
-    return FT_OK;
+    return w->special ? FT_OK : tok_nomem(err);
 }
 
 /* Store token s[0..n) as id; `where` names the line or key for messages. */
 static ft_status wp_set_token(tok_wordpiece *w, int32_t id, const char *s, size_t n,
                               const char *where, ft_error *err)
 {
-    if (n == 0) return ft_fail(err, FT_EFORMAT, "%s: empty token", where);
-    if (utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, NULL, 0, 0) < 0)
-        return ft_fail(err, FT_EFORMAT, "%s: token is not valid UTF-8", where);
     if (memchr(s, '\r', n))
         return ft_fail(err, FT_EFORMAT, "%s: token contains a carriage return "
                        "(CRLF line ends? vocab.txt must use \\n)", where);
-    if (w->tokens[id] && (w->lens[id] != n || memcmp(w->tokens[id], s, n)))
-        return ft_fail(err, FT_EFORMAT, "%s: id %ld is already \"%s\"", where, (long)id,
-                       w->tokens[id]);
-    if (w->tokens[id]) return FT_OK;
-    w->tokens[id] = ft_strndup(s, n);
-    if (!w->tokens[id]) return wp_nomem(err);
-    w->lens[id] = (uint32_t)n;
-    return FT_OK;
-}
-
-/* Hash every token; a token string seen twice is an error naming both ids. */
-static ft_status wp_build_index(tok_wordpiece *w, const char *origin, ft_error *err)
-{
-    size_t size = 64;
-    while (size < 2 * (size_t)w->n_ids) size *= 2;
-    w->slots = ft_malloc_array(size, sizeof *w->slots);
-    if (!w->slots) return wp_nomem(err);
-    memset(w->slots, 0xff, size * sizeof *w->slots);
-    w->mask = size - 1;
-    for (int32_t id = 0; id < w->n_ids; id++) {
-        const char *t = w->tokens[id];
-        if (!t) continue;
-        size_t i = (size_t)wp_hash_bytes(WP_FNV_OFFSET, t, w->lens[id]) & w->mask;
-        for (; w->slots[i] >= 0; i = (i + 1) & w->mask) {
-            int32_t o = w->slots[i];
-            if (w->lens[o] == w->lens[id] && !memcmp(w->tokens[o], t, w->lens[id]))
-                return ft_fail(err, FT_EFORMAT, "%s: token \"%s\" appears twice (ids %ld and %ld)",
-                               origin, t, (long)o, (long)id);
-        }
-        w->slots[i] = id;
-    }
-    return FT_OK;
+    return tok_vocab_set(&w->vocab, id, s, n, where, err);
 }
 
 /* The longest vocabulary token in code points: no piece of a word can be
@@ -728,10 +652,11 @@ static ft_status wp_build_index(tok_wordpiece *w, const char *origin, ft_error *
 static void wp_measure(tok_wordpiece *w)
 {
     w->max_piece_cps = 1;
-    for (int32_t id = 0; id < w->n_ids; id++) {
-        const char *t = w->tokens[id];
+    for (int32_t id = 0; id < w->vocab.n_ids; id++) {
+        const char *t = w->vocab.tokens[id];
         size_t cps = 0;
-        for (size_t i = 0; t && i < w->lens[id]; i++) cps += ((unsigned char)t[i] & 0xC0) != 0x80;
+        for (size_t i = 0; t && i < w->vocab.lens[id]; i++)
+            cps += ((unsigned char)t[i] & 0xC0) != 0x80;
         if (cps > w->max_piece_cps) w->max_piece_cps = cps;
     }
 }
@@ -746,10 +671,10 @@ static int wp_added_cmp(const void *a, const void *b)
 static ft_status wp_add_matched(tok_wordpiece *w, int32_t id, bool special, ft_error *err)
 {
     wp_added *grown = ft_realloc_array(w->added, w->n_added + 1, sizeof *grown);
-    if (!grown) return wp_nomem(err);
+    if (!grown) return tok_nomem(err);
     w->added = grown;
-    w->added[w->n_added++] = (wp_added){w->tokens[id], w->lens[id], id};
-    w->first_byte[(unsigned char)w->tokens[id][0]] = 1;
+    w->added[w->n_added++] = (wp_added){w->vocab.tokens[id], w->vocab.lens[id], id};
+    w->first_byte[(unsigned char)w->vocab.tokens[id][0]] = 1;
     if (special) w->special[id] = 1;
     return FT_OK;
 }
@@ -759,16 +684,12 @@ static ft_status wp_add_matched(tok_wordpiece *w, int32_t id, bool special, ft_e
  * load the same tokenizer. */
 static void wp_fingerprint(tok_wordpiece *w)
 {
-    uint64_t h = wp_hash_bytes(WP_FNV_OFFSET, "wordpiece\n", 10);
-    for (int32_t id = 0; id < w->n_ids; id++) {
-        if (w->tokens[id]) h = wp_hash_bytes(h, w->tokens[id], w->lens[id]);
-        h = wp_hash_bytes(h, w->tokens[id] ? "\n" : "\1\n", w->tokens[id] ? 1 : 2);
-    }
+    uint64_t h = tok_vocab_hash_tokens(&w->vocab, tok_fnv1a(TOK_FNV_OFFSET, "wordpiece\n", 10));
     char settings[160];
     int n = snprintf(settings, sizeof settings, "lower=%d strip=%d cjk=%d clean=%d "
                      "prefix=%s max=%ld unk=%ld", w->lowercase, wp_strips(w), w->chinese,
                      w->clean_text, w->prefix, (long)w->max_chars, (long)w->unk_id);
-    h = wp_hash_bytes(h, settings, (size_t)n);
+    h = tok_fnv1a(h, settings, (size_t)n);
     int32_t *sorted = ft_malloc_array(w->n_added ? w->n_added : 1, sizeof *sorted);
     for (size_t i = 0; sorted && i < w->n_added; i++) {
         size_t j = i;
@@ -776,7 +697,7 @@ static void wp_fingerprint(tok_wordpiece *w)
         sorted[j] = w->added[i].id;
     }
     for (size_t i = 0; sorted && i < w->n_added; i++)
-        h = wp_hash_bytes(h, (const char *)&sorted[i], sizeof sorted[i]);
+        h = tok_fnv1a(h, (const char *)&sorted[i], sizeof sorted[i]);
     free(sorted);
     w->fingerprint = h;
 }
@@ -798,8 +719,8 @@ static ft_status wp_vocab_specials(tok_wordpiece *w, ft_error *err)
 static ft_status wp_finish(tok_wordpiece *w, const char *origin, const char *unk,
                            ft_error *err)
 {
-    w->prefix_hash = wp_hash_bytes(WP_FNV_OFFSET, w->prefix, w->prefix_len);
-    ft_status st = wp_build_index(w, origin, err);
+    w->prefix_hash = tok_fnv1a(TOK_FNV_OFFSET, w->prefix, w->prefix_len);
+    ft_status st = tok_vocab_build_index(&w->vocab, origin, err);
     if (st == FT_OK && w->python_rules) st = wp_vocab_specials(w, err);
     if (st != FT_OK) return st;
     w->unk_id = tok_wordpiece_token_to_id(w, unk);
@@ -844,7 +765,7 @@ ft_status tok_wordpiece_open_vocab(const char *vocab_txt, bool lowercase,
     char *data = NULL;
     size_t len = 0;
     tok_wordpiece *w = wp_alloc();
-    ft_status st = w ? ft_read_file(vocab_txt, &data, &len, err) : wp_nomem(err);
+    ft_status st = w ? ft_read_file(vocab_txt, &data, &len, err) : tok_nomem(err);
     if (st == FT_OK) st = wp_read_lines(w, vocab_txt, data, len, err);
     if (st == FT_OK) {
         w->lowercase = lowercase;
@@ -1012,8 +933,8 @@ static void wp_json_post(tok_wordpiece *w, const cJSON *root)
             cJSON_GetObjectItemCaseSensitive(specials, tok->valuestring), "ids"), 0);
         if (cJSON_IsNumber(e)) ids[k] = (int32_t)e->valuedouble;
     }
-    if (ids[0] >= 0 && ids[0] < w->n_ids) w->cls_id = ids[0];
-    if (ids[1] >= 0 && ids[1] < w->n_ids) w->sep_id = ids[1];
+    if (ids[0] >= 0 && ids[0] < w->vocab.n_ids) w->cls_id = ids[0];
+    if (ids[1] >= 0 && ids[1] < w->vocab.n_ids) w->sep_id = ids[1];
 }
 
 static ft_status wp_json_model(tok_wordpiece *w, const cJSON *model, const char *origin,
@@ -1062,7 +983,7 @@ ft_status tok_wordpiece_open_json(const cJSON *root, const char *origin,
         return ft_fail(err, FT_EFORMAT, "%s: added_tokens must be an array", origin);
     const char *unk = NULL;
     tok_wordpiece *w = wp_alloc();
-    ft_status st = w ? wp_json_model(w, model, origin, &unk, err) : wp_nomem(err);
+    ft_status st = w ? wp_json_model(w, model, origin, &unk, err) : tok_nomem(err);
     if (st == FT_OK) st = wp_json_normalizer(w, root, origin, err);
     if (st == FT_OK) st = wp_json_pretok(root, origin, err);
     if (st == FT_OK) st = wp_json_decoder(w, root, origin, err);
@@ -1094,7 +1015,7 @@ void tok_wordpiece_set_options(tok_wordpiece *w, const tok_wordpiece_options *o)
     wp_fingerprint(w);
 }
 
-int32_t tok_wordpiece_vocab_size(const tok_wordpiece *w) { return w->n_ids; }
+int32_t tok_wordpiece_vocab_size(const tok_wordpiece *w) { return w->vocab.n_ids; }
 int32_t tok_wordpiece_pad_id(const tok_wordpiece *w) { return w->pad_id; }
 int32_t tok_wordpiece_cls_id(const tok_wordpiece *w) { return w->cls_id; }
 int32_t tok_wordpiece_sep_id(const tok_wordpiece *w) { return w->sep_id; }
