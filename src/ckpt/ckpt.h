@@ -81,9 +81,12 @@ ft_status ckpt_set_latest(const char *dir, int64_t step, ft_error *err);
 ft_status ckpt_load_newest(const char *dir, model *m, optim *o, ckpt_state *s, bool *found,
                            int64_t *loaded_step, ft_error *err);
 
-/* Delete checkpoints beyond the newest `keep` (keep <= 0: keep all), never
- * the newest one nor best_step; also leftover temporary files of a killed
- * save ("checkpoint-*.h5.tmp.*"). */
-ft_status ckpt_prune(const char *dir, int keep, int64_t best_step, ft_error *err);
+/* Delete checkpoints beyond the newest `keep` (keep <= 0: keep all) counted
+ * from saved_step, the one just written (which is never deleted), and never
+ * best_step; files of steps above saved_step are not this run's history and
+ * are left alone. Also removes leftover temporary files of a killed save
+ * ("checkpoint-*.h5.tmp.*"). */
+ft_status ckpt_prune(const char *dir, int keep, int64_t saved_step, int64_t best_step,
+                     ft_error *err);
 
 #endif

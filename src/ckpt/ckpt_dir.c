@@ -132,15 +132,20 @@ static void remove_temps(const char *dir)
     closedir(d);
 }
 
-ft_status ckpt_prune(const char *dir, int keep, int64_t best_step, ft_error *err)
+ft_status ckpt_prune(const char *dir, int keep, int64_t saved_step, int64_t best_step,
+                     ft_error *err)
 {
     remove_temps(dir);
     if (keep <= 0) return FT_OK;
     int64_t *steps = NULL;
     int n = 0;
     ft_status st = ckpt_list(dir, &steps, &n, err);
-    for (int i = keep; st == FT_OK && i < n; i++) {
-        if (i == 0 || steps[i] == best_step) continue;
+    /* Count from the checkpoint just saved: files of higher steps (a run that
+     * fell back past a damaged one, or an older run in the same folder) are
+     * not this run's and must not push saved_step out. */
+    int rank = 0; /* position among steps <= saved_step, newest first */
+    for (int i = 0; st == FT_OK && i < n; i++) {
+        if (steps[i] > saved_step || rank++ < keep || steps[i] == best_step) continue;
         char *path = ckpt_path(dir, steps[i]);
         if (!path) { st = ft_fail(err, FT_ENOMEM, "out of memory"); break; }
         if (unlink(path) != 0 && errno != ENOENT)

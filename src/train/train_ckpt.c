@@ -73,10 +73,32 @@ static ft_status match_global_batch(train_ctx *t, int64_t global_batch, ft_error
     return FT_OK;
 }
 
+/* --resume never into a folder with checkpoints would mix two runs: a later
+ * requeue (resume auto) could pick the old run's newest checkpoint, and
+ * retention would count its files. Refuse, so nothing there is lost either. */
+static ft_status refuse_old_checkpoints(train_ctx *t, ft_error *err)
+{
+    int n = 0;
+    ft_error e;
+    ft_error_clear(&e);
+    if (t->rank == 0) {
+        int64_t *steps = NULL;
+        e.code = ckpt_list(t->o.output_dir, &steps, &n, &e);
+        free(steps);
+        if (e.code == FT_OK && n > 0)
+            e.code = ft_fail(&e, FT_EEXIST, "output_dir %s already holds %d checkpoint(s) of "
+                             "an earlier run: with --resume never use an empty output_dir "
+                             "(or --resume auto to continue that run)", t->o.output_dir, n);
+    }
+    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, 0, comm_mpi(t->comm));
+    if (e.code != FT_OK) *err = e;
+    return e.code;
+}
+
 ft_status train_resume(train_ctx *t, ft_error *err)
 {
     t->step = 0;
-    if (strcmp(t->o.resume, "never") == 0) return FT_OK;
+    if (strcmp(t->o.resume, "never") == 0) return refuse_old_checkpoints(t, err);
     resume_msg r;
     memset(&r, 0, sizeof r);
     ckpt_state s = {0};
@@ -90,7 +112,7 @@ ft_status train_resume(train_ctx *t, ft_error *err)
     if (!r.found) return FT_OK;
     if (strcmp(r.data_fingerprint, t->data_fingerprint) != 0)
         return ft_fail(err, FT_EINVAL, "%s was made from another dataset (manifest %s, now %s): "
-                       "use another output_dir or --resume never", r.path, r.data_fingerprint,
+                       "use another output_dir", r.path, r.data_fingerprint,
                        t->data_fingerprint);
     size_t n = model_param_count(t->m) * sizeof(float);
     comm_bcast(t->comm, model_params(t->m), n, 0);
@@ -137,7 +159,8 @@ static ft_status save_on_rank0(train_ctx *t, ft_error *err)
     double t0 = MPI_Wtime();
     ft_status st = ckpt_write(path, t->m, t->opt, &s, err);
     if (st == FT_OK) st = ckpt_set_latest(t->o.output_dir, t->step, err);
-    if (st == FT_OK) st = ckpt_prune(t->o.output_dir, t->o.save_total_limit, t->best_step, err);
+    if (st == FT_OK) st = ckpt_prune(t->o.output_dir, t->o.save_total_limit, t->step,
+                                          t->best_step, err);
     if (st == FT_OK) ft_log_info("saved %s in %.2f s", path, MPI_Wtime() - t0);
     free(path);
     return st;

@@ -81,6 +81,14 @@ exact)
         fail "log.jsonl eval losses differ"
     [ -z "$(grep -o '"step": [0-9]*, "epoch": [^,]*, "loss"' "$out/log.jsonl" | sort | uniq -d)" ] ||
         fail "log.jsonl has a step twice"
+    # --resume never into a folder holding checkpoints is refused; no file in it
+    # changes (the folder's own mtime does: the writability probe).
+    before="$(find "$out" -mindepth 1 -printf "%p %s %T@\n" | sort | md5sum)"
+    expect "$(train 2 "$out" --resume never)" 2 "resume never over checkpoints" "$out.log"
+    grep -q 'already holds .* checkpoint(s) of an earlier run' "$out.log" ||
+        fail "no message for resume never over checkpoints"
+    [ "$before" = "$(find "$out" -mindepth 1 -printf "%p %s %T@\n" | sort | md5sum)" ] ||
+        fail "resume never changed the folder it refused"
     ;;
 crash)
     reference

@@ -172,7 +172,7 @@ static void test_prune(const char *dir)
     }
     char *stray = ft_path_join(dir, "checkpoint-6.h5.tmp.1.0");
     CHECK(ft_write_file_atomic(stray, "x", 1, true, &err) == FT_OK);
-    CHECK(ckpt_prune(dir, 2, 2, &err) == FT_OK);
+    CHECK(ckpt_prune(dir, 2, 5, 2, &err) == FT_OK);
     int64_t *steps = NULL;
     int n = 0;
     CHECK(ckpt_list(dir, &steps, &n, &err) == FT_OK);
@@ -180,6 +180,19 @@ static void test_prune(const char *dir)
     if (n == 3) CHECK(steps[0] == 5 && steps[1] == 4 && steps[2] == 2);
     CHECK(!ft_path_exists(stray));
     free(stray);
+    free(steps);
+    /* A higher-step file not of this run (e.g. one the resume skipped as
+     * damaged) must not push the checkpoint just saved out. */
+    for (int64_t step = 9; step >= 6; step -= 3) {
+        ckpt_state s = state_at(step);
+        char *p = ckpt_path(dir, step);
+        CHECK(ckpt_write(p, m, NULL, &s, &err) == FT_OK);
+        free(p);
+    }
+    CHECK(ckpt_prune(dir, 1, 6, 2, &err) == FT_OK);
+    CHECK(ckpt_list(dir, &steps, &n, &err) == FT_OK);
+    CHECK_EQ_INT(n, 3);
+    if (n == 3) CHECK(steps[0] == 9 && steps[1] == 6 && steps[2] == 2);
     free(steps);
     model_free(m);
 }
