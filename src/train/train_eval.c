@@ -158,17 +158,24 @@ ft_status train_evaluate(train_ctx *t, bool may_stop, ft_error *err)
         return mark_pending(t, err);
     }
     if (st == FT_OK) st = metrics_reduce(acc, comm_mpi(t->comm), err);
-    double value = NAN;
+    /* Rank 0 computes; its status travels with the value, so a failure there
+     * stops every rank instead of leaving a NaN metric behind. */
+    double result[2] = {NAN, 0.0}; /* value, rank 0 failed */
     if (st == FT_OK && t->rank == 0) {
         metrics_result *r = NULL;
-        if (metrics_compute(acc, &r, err) == FT_OK) {
-            value = pick_metric(t, r);
+        st = metrics_compute(acc, &r, err);
+        if (st == FT_OK) {
+            result[0] = pick_metric(t, r);
             log_result(t, r, MPI_Wtime() - t0);
+        } else {
+            result[1] = 1.0;
         }
         metrics_result_free(r);
     }
-    if (!any) MPI_Bcast(&value, 1, MPI_DOUBLE, 0, comm_mpi(t->comm));
-    t->last_eval_metric = value;
+    if (!any) MPI_Bcast(result, 2, MPI_DOUBLE, 0, comm_mpi(t->comm));
+    if (st == FT_OK && result[1] != 0.0)
+        st = ft_fail(err, FT_ERUNTIME, "evaluation metrics failed on rank 0");
+    t->last_eval_metric = result[0];
     metrics_acc_free(acc);
     return st;
 }
