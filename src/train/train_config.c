@@ -2,6 +2,7 @@
  * follow Hugging Face TrainingArguments; defaults are Trainer's unless the
  * help says otherwise. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,29 +88,54 @@ static ft_status require(const char *v, const char *key, ft_error *err)
                    key, key);
 }
 
-static void read_numbers(const cfg *c, train_opts *o)
+/* The typed fields of train_opts read straight from one key each. */
+typedef enum { OPT_DOUBLE, OPT_INT, OPT_I64, OPT_U64, OPT_BOOL } opt_kind;
+#define OPT(key, field, kind) {key, offsetof(train_opts, field), kind}
+static const struct { const char *key; size_t off; opt_kind kind; } TRAIN_FIELDS[] = {
+    OPT("learning_rate", learning_rate, OPT_DOUBLE),
+    OPT("num_train_epochs", num_train_epochs, OPT_DOUBLE),
+    OPT("warmup_ratio", warmup_ratio, OPT_DOUBLE),
+    OPT("weight_decay", weight_decay, OPT_DOUBLE),
+    OPT("adam_beta1", adam_beta1, OPT_DOUBLE),
+    OPT("adam_beta2", adam_beta2, OPT_DOUBLE),
+    OPT("adam_epsilon", adam_epsilon, OPT_DOUBLE),
+    OPT("max_grad_norm", max_grad_norm, OPT_DOUBLE),
+    OPT("per_device_train_batch_size", per_device_train_batch_size, OPT_INT),
+    OPT("per_device_eval_batch_size", per_device_eval_batch_size, OPT_INT),
+    OPT("gradient_accumulation_steps", gradient_accumulation_steps, OPT_INT),
+    OPT("max_steps", max_steps, OPT_I64),
+    OPT("warmup_steps", warmup_steps, OPT_I64),
+    OPT("logging_steps", logging_steps, OPT_I64),
+    OPT("eval_steps", eval_steps, OPT_I64),
+    OPT("save_steps", save_steps, OPT_I64),
+    OPT("save_total_limit", save_total_limit, OPT_INT),
+    OPT("train_last_n_blocks", train_last_n_blocks, OPT_INT),
+    OPT("num_labels", num_labels, OPT_INT),
+    OPT("ddp_bucket_cap_mb", bucket_cap_mb, OPT_INT),
+    OPT("seed", seed, OPT_U64),
+    OPT("bf16", bf16, OPT_BOOL),
+    OPT("fp16", fp16, OPT_BOOL),
+    OPT("load_best_model_at_end", load_best_model_at_end, OPT_BOOL),
+    OPT("dropout", dropout, OPT_BOOL),
+    OPT("allow_random_init", allow_random_init, OPT_BOOL),
+    OPT("disable_tqdm", disable_tqdm, OPT_BOOL),
+};
+#undef OPT
+
+/* Ranges are the key specs' (cfg checked them), so the casts are safe. */
+static void read_fields(const cfg *c, train_opts *o)
 {
-    o->learning_rate = cfg_get_float(c, "learning_rate");
-    o->num_train_epochs = cfg_get_float(c, "num_train_epochs");
-    o->warmup_ratio = cfg_get_float(c, "warmup_ratio");
-    o->weight_decay = cfg_get_float(c, "weight_decay");
-    o->adam_beta1 = cfg_get_float(c, "adam_beta1");
-    o->adam_beta2 = cfg_get_float(c, "adam_beta2");
-    o->adam_epsilon = cfg_get_float(c, "adam_epsilon");
-    o->max_grad_norm = cfg_get_float(c, "max_grad_norm");
-    o->per_device_train_batch_size = (int)cfg_get_int(c, "per_device_train_batch_size");
-    o->per_device_eval_batch_size = (int)cfg_get_int(c, "per_device_eval_batch_size");
-    o->gradient_accumulation_steps = (int)cfg_get_int(c, "gradient_accumulation_steps");
-    o->max_steps = cfg_get_int(c, "max_steps");
-    o->warmup_steps = cfg_get_int(c, "warmup_steps");
-    o->logging_steps = cfg_get_int(c, "logging_steps");
-    o->eval_steps = cfg_get_int(c, "eval_steps");
-    o->save_steps = cfg_get_int(c, "save_steps");
-    o->save_total_limit = (int)cfg_get_int(c, "save_total_limit");
-    o->train_last_n_blocks = (int)cfg_get_int(c, "train_last_n_blocks");
-    o->num_labels = (int)cfg_get_int(c, "num_labels");
-    o->bucket_cap_mb = (int)cfg_get_int(c, "ddp_bucket_cap_mb");
-    o->seed = (uint64_t)cfg_get_int(c, "seed");
+    for (size_t i = 0; i < sizeof TRAIN_FIELDS / sizeof TRAIN_FIELDS[0]; i++) {
+        char *f = (char *)o + TRAIN_FIELDS[i].off;
+        const char *k = TRAIN_FIELDS[i].key;
+        switch (TRAIN_FIELDS[i].kind) {
+        case OPT_DOUBLE: *(double *)f = cfg_get_float(c, k); break;
+        case OPT_INT: *(int *)f = (int)cfg_get_int(c, k); break;
+        case OPT_I64: *(int64_t *)f = cfg_get_int(c, k); break;
+        case OPT_U64: *(uint64_t *)f = (uint64_t)cfg_get_int(c, k); break;
+        case OPT_BOOL: *(bool *)f = cfg_get_bool(c, k); break;
+        }
+    }
 }
 
 ft_status train_opts_read(const cfg *c, train_opts *o, ft_error *err)
@@ -121,15 +147,9 @@ ft_status train_opts_read(const cfg *c, train_opts *o, ft_error *err)
     o->data_dir = cfg_get_string(c, "data_dir");
     o->output_dir = cfg_get_string(c, "output_dir");
     o->resume = cfg_get_string(c, "resume");
-    read_numbers(c, o);
+    read_fields(c, o);
     o->do_eval = strcmp(cfg_get_string(c, "evaluation_strategy"), "steps") == 0;
     o->do_save = strcmp(cfg_get_string(c, "save_strategy"), "steps") == 0;
-    o->bf16 = cfg_get_bool(c, "bf16");
-    o->fp16 = cfg_get_bool(c, "fp16");
-    o->load_best_model_at_end = cfg_get_bool(c, "load_best_model_at_end");
-    o->dropout = cfg_get_bool(c, "dropout");
-    o->allow_random_init = cfg_get_bool(c, "allow_random_init");
-    o->disable_tqdm = cfg_get_bool(c, "disable_tqdm");
     if (o->eval_steps == 0) o->eval_steps = o->logging_steps;
     ft_status st = require(o->model_dir, "model_name_or_path", err);
     if (st == FT_OK) st = require(o->data_dir, "data_dir", err);
