@@ -27,38 +27,7 @@
 #include "model.h"
 #include "optim.h"
 #include "rng.h"
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *x, int n)
-{
-    qsort(x, (size_t)n, sizeof *x, cmp_double);
-    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
-
-static model_config bert_config(int hidden, int layers)
-{
-    model_config c = {0};
-    c.arch = MODEL_ARCH_BERT;
-    c.vocab_size = 30522;
-    c.max_positions = 512;
-    c.type_vocab_size = 2;
-    c.hidden = hidden;
-    c.layers = layers;
-    c.heads = hidden / 64 > 0 ? hidden / 64 : 1;
-    c.intermediate = 4 * hidden;
-    c.num_labels = 2;
-    c.layer_norm_eps = 1e-12f;
-    c.initializer_range = 0.02f;
-    c.hidden_dropout = c.attention_dropout = c.classifier_dropout = 0.1f;
-    c.pad_token_id = 0;
-    c.gelu = OPS_GELU_ERF;
-    return c;
-}
+#include "bench_util.h"
 
 static void on_grads_ready(void *ctx, size_t offset) { comm_grads_ready(ctx, offset); }
 
@@ -114,7 +83,7 @@ static double alone_seconds(bench *b)
         comm_take_seconds(b->c);
         MPI_Allreduce(MPI_IN_PLACE, &t[r], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     }
-    return median(t, 5);
+    return bench_median(t, 5);
 }
 
 static int run(bench *b, int steps, int warm)
@@ -136,7 +105,7 @@ static int run(bench *b, int steps, int warm)
         if (s >= warm) st[s - warm] = v[0], ex[s - warm] = v[1];
     }
     double alone = b->world > 1 ? alone_seconds(b) : 0.0;
-    double mst = median(st, steps), mex = median(ex, steps);
+    double mst = bench_median(st, steps), mex = bench_median(ex, steps);
     size_t n = model_param_count(b->m);
     if (b->rank == 0)
         printf("ranks=%d params=%zu grad_mb=%.1f batch=%d seq=%d steps=%d step_s=%.4f "
@@ -164,7 +133,7 @@ int main(int argc, char **argv)
         MPI_Finalize();
         return 2;
     }
-    model_config cfg = bert_config(a[0], a[1]);
+    model_config cfg = bench_model_config(MODEL_ARCH_BERT, a[0], a[1], 0.1f);
     ft_error err;
     optim_hparams h = optim_default_hparams(2e-5f);
     h.weight_decay = 0.01f;

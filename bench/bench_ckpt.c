@@ -20,32 +20,7 @@
 #include "ckpt.h"
 #include "model.h"
 #include "optim.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static model_config bert_config(int hidden, int layers)
-{
-    model_config c = {0};
-    c.arch = MODEL_ARCH_BERT;
-    c.vocab_size = 30522;
-    c.max_positions = 512;
-    c.type_vocab_size = 2;
-    c.hidden = hidden;
-    c.layers = layers;
-    c.heads = hidden / 64 > 0 ? hidden / 64 : 1;
-    c.intermediate = 4 * hidden;
-    c.num_labels = 2;
-    c.layer_norm_eps = 1e-12f;
-    c.initializer_range = 0.02f;
-    c.pad_token_id = 0;
-    c.gelu = OPS_GELU_ERF;
-    return c;
-}
+#include "bench_util.h"
 
 static ft_status timed(bool write, const char *path, model *m, optim *o, double *sec,
                        ft_error *err)
@@ -53,9 +28,9 @@ static ft_status timed(bool write, const char *path, model *m, optim *o, double 
     ckpt_state s = {.step = 100, .optimizer_steps = 100, .global_batch = 32, .world_size = 2,
                     .seed = 42, .loss_scale = 1.0, .best_metric = 0.5, .best_step = 100};
     strcpy(s.data_fingerprint, "00000000");
-    double t0 = now_s();
+    double t0 = bench_now_s();
     ft_status st = write ? ckpt_write(path, m, o, &s, err) : ckpt_read(path, m, o, &s, err);
-    *sec = now_s() - t0;
+    *sec = bench_now_s() - t0;
     if (!write) ckpt_state_free(&s);
     return st;
 }
@@ -72,7 +47,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_ckpt: HIDDEN must be a multiple of 64, LAYERS >= 1\n");
         return 2;
     }
-    model_config cfg = bert_config(hidden, layers);
+    model_config cfg = bench_model_config(MODEL_ARCH_BERT, hidden, layers, 0.0f);
     model *m = NULL;
     optim *o = NULL;
     ft_error err;

@@ -16,24 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *x, int n)
-{
-    qsort(x, (size_t)n, sizeof *x, cmp_double);
-    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
+#include "bench_util.h"
 
 typedef struct probe {
     const char *name;
@@ -58,12 +41,12 @@ static double time_probe(const probe *p, int reps)
     fill(b, sb);
     int lda = p->ta == CblasNoTrans ? p->k : p->m, ldb = p->tb == CblasNoTrans ? p->n : p->k;
     for (int r = 0; r < reps + 2; r++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         cblas_sgemm(CblasRowMajor, p->ta, p->tb, p->m, p->n, p->k, 1.0f, a, lda, b, ldb,
                     0.0f, c, p->n);
-        if (r >= 2) t[r - 2] = now_s() - t0;
+        if (r >= 2) t[r - 2] = bench_now_s() - t0;
     }
-    gf = 2.0 * p->m * p->n * p->k / median(t, reps) / 1e9;
+    gf = 2.0 * p->m * p->n * p->k / bench_median(t, reps) / 1e9;
 done:
     free(a);
     free(b);

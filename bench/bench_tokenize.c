@@ -16,13 +16,7 @@
 
 #include "ft_fs.h"
 #include "tok.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench_util.h"
 
 typedef struct corpus {
     char **text;
@@ -86,11 +80,11 @@ int main(int argc, char **argv)
     }
     tok_ids ids = {0};
     size_t failures = 0, passes = 0, tokens = encode_all(t, &c, &ids, &failures);
-    double start = now_s(), elapsed = 0;
+    double start = bench_now_s(), elapsed = 0;
     while (elapsed < min_s) {
         encode_all(t, &c, &ids, &failures);
         passes++;
-        elapsed = now_s() - start;
+        elapsed = bench_now_s() - start;
     }
     printf("impl=ftune kind=%s texts=%zu bytes=%zu tokens=%zu passes=%zu seconds=%.3f "
            "mb_per_s=%.2f texts_per_s=%.0f failures=%zu\n",

@@ -19,46 +19,7 @@
 #include "model.h"
 #include "optim.h"
 #include "rng.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *x, int n)
-{
-    qsort(x, (size_t)n, sizeof *x, cmp_double);
-    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
-
-static model_config base_config(model_arch arch, float dropout)
-{
-    model_config c = {0};
-    c.arch = arch;
-    c.vocab_size = arch == MODEL_ARCH_BERT ? 30522 : 50257;
-    c.max_positions = arch == MODEL_ARCH_BERT ? 512 : 1024;
-    c.type_vocab_size = 2;
-    c.hidden = 768;
-    c.layers = 12;
-    c.heads = 12;
-    c.intermediate = 3072;
-    c.num_labels = 2;
-    c.layer_norm_eps = arch == MODEL_ARCH_BERT ? 1e-12f : 1e-5f;
-    c.initializer_range = 0.02f;
-    c.hidden_dropout = c.attention_dropout = dropout;
-    c.classifier_dropout = arch == MODEL_ARCH_BERT ? dropout : 0.0f;
-    c.pad_token_id = arch == MODEL_ARCH_BERT ? 0 : 50256;
-    c.gelu = arch == MODEL_ARCH_BERT ? OPS_GELU_ERF : OPS_GELU_TANH;
-    return c;
-}
+#include "bench_util.h"
 
 static double step_gflop(const model_config *c, int b, int t)
 {
@@ -78,7 +39,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_train_step [bert|gpt2] [BATCH] [SEQ] [STEPS] [WARMUP] [DROPOUT]\n");
         return 2;
     }
-    model_config cfg = base_config(arch, p);
+    model_config cfg = bench_model_config(arch, 768, 12, p);
     model *m = NULL;
     optim *o = NULL;
     ft_error err;
@@ -104,7 +65,7 @@ int main(int argc, char **argv)
         }
         model_batch x = {B, T, ids, len, lab, idx};
         model_dropout d = {p > 0.0f, 7, (uint64_t)s};
-        double t0 = now_s();
+        double t0 = bench_now_s();
         model_zero_grads(m);
         if (model_forward(m, &x, &d, &loss, &err) != FT_OK) {
             fprintf(stderr, "bench_train_step: %s\n", err.msg);
@@ -113,9 +74,9 @@ int main(int argc, char **argv)
         model_backward(m, 1.0f);
         optim_clip_grad_norm(m, 1.0f);
         optim_step(o, m, 2e-5f);
-        if (s >= warm) times[s - warm] = now_s() - t0;
+        if (s >= warm) times[s - warm] = bench_now_s() - t0;
     }
-    double med = median(times, steps), gflop = step_gflop(&cfg, B, T);
+    double med = bench_median(times, steps), gflop = step_gflop(&cfg, B, T);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("impl=ftune arch=%s batch=%d seq=%d dropout=%g step_s=%.3f step_min_s=%.3f "
