@@ -15,8 +15,8 @@ void *ft_malloc_array(size_t n, size_t size);
 void *ft_calloc_array(size_t n, size_t size);
 /* Resize p to n * size bytes; on failure p is left untouched. */
 void *ft_realloc_array(void *p, size_t n, size_t size);
-/* Zeroed n * size bytes for a large, long-lived array (parameters,
- * gradients, activations): anonymous pages aligned to 2 MiB with transparent
+/* Zeroed n * size bytes for a large, long-lived array (the model's
+ * parameters and gradients): anonymous pages aligned to 2 MiB with transparent
  * huge pages requested (MADV_HUGEPAGE), so a BERT-base model's 440 MB take
  * about 220 page faults instead of 110,000, and fewer TLB misses after.
  * NULL on overflow or failure. Free with ft_free_large(p, n, size), with the

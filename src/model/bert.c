@@ -4,47 +4,33 @@
  * the head pools the [CLS] token: logits = W_c drop(tanh(W_p h_cls + b_p)) + b_c.
  * Weights are nn.Linear's [out, in]. Query, key and value sit side by side
  * in the parameter buffer, so one [3C, C] product gives q, k and v. */
-#include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "model_impl.h"
 
-enum { SITE_ATTN = 0, SITE_ATTN_OUT = 1, SITE_MLP_OUT = 2 };
-
-static ft_status add_block(model *m, int l, ft_error *err)
-{
-    const model_config *c = &m->cfg;
-    int64_t C = c->hidden, I = c->intermediate;
-    static const char *const qkv[3] = {"query", "key", "value"};
-    char n[96];
-    ft_status st = FT_OK;
-#define ADD(suffix, d0, d1)                                                     \
-    do {                                                                        \
-        snprintf(n, sizeof n, "bert.encoder.layer.%d.%s", l, suffix);           \
-        if (st == FT_OK) st = model_add_tensor(m, n, l, d0, d1, err);           \
-    } while (0)
-    char s[64];
-    for (int i = 0; i < 3; i++) {
-        snprintf(s, sizeof s, "attention.self.%s.weight", qkv[i]);
-        ADD(s, C, C);
-    }
-    for (int i = 0; i < 3; i++) {
-        snprintf(s, sizeof s, "attention.self.%s.bias", qkv[i]);
-        ADD(s, C, 0);
-    }
-    ADD("attention.output.dense.weight", C, C);
-    ADD("attention.output.dense.bias", C, 0);
-    ADD("attention.output.LayerNorm.weight", C, 0);
-    ADD("attention.output.LayerNorm.bias", C, 0);
-    ADD("intermediate.dense.weight", I, C);
-    ADD("intermediate.dense.bias", I, 0);
-    ADD("output.dense.weight", C, I);
-    ADD("output.dense.bias", C, 0);
-    ADD("output.LayerNorm.weight", C, 0);
-    ADD("output.LayerNorm.bias", C, 0);
-#undef ADD
-    return st;
-}
+#define F(x) offsetof(model_block_ptrs, x)
+static const model_block_tensor block_tensors[] = {
+    {"attention.self.query.weight", MODEL_DIM_C, MODEL_DIM_C, F(qkv_w)},
+    {"attention.self.key.weight", MODEL_DIM_C, MODEL_DIM_C, -1},
+    {"attention.self.value.weight", MODEL_DIM_C, MODEL_DIM_C, -1},
+    {"attention.self.query.bias", MODEL_DIM_C, MODEL_DIM_NONE, F(qkv_b)},
+    {"attention.self.key.bias", MODEL_DIM_C, MODEL_DIM_NONE, -1},
+    {"attention.self.value.bias", MODEL_DIM_C, MODEL_DIM_NONE, -1},
+    {"attention.output.dense.weight", MODEL_DIM_C, MODEL_DIM_C, F(attn_proj_w)},
+    {"attention.output.dense.bias", MODEL_DIM_C, MODEL_DIM_NONE, F(attn_proj_b)},
+    {"attention.output.LayerNorm.weight", MODEL_DIM_C, MODEL_DIM_NONE, F(ln1_w)},
+    {"attention.output.LayerNorm.bias", MODEL_DIM_C, MODEL_DIM_NONE, F(ln1_b)},
+    {"intermediate.dense.weight", MODEL_DIM_I, MODEL_DIM_C, F(fc_w)},
+    {"intermediate.dense.bias", MODEL_DIM_I, MODEL_DIM_NONE, F(fc_b)},
+    {"output.dense.weight", MODEL_DIM_C, MODEL_DIM_I, F(fc_proj_w)},
+    {"output.dense.bias", MODEL_DIM_C, MODEL_DIM_NONE, F(fc_proj_b)},
+    {"output.LayerNorm.weight", MODEL_DIM_C, MODEL_DIM_NONE, F(ln2_w)},
+    {"output.LayerNorm.bias", MODEL_DIM_C, MODEL_DIM_NONE, F(ln2_b)},
+};
+#undef F
+#define BLOCK_PREFIX "bert.encoder.layer"
+enum { BLOCK_TENSORS = sizeof block_tensors / sizeof block_tensors[0] };
 
 ft_status bert_add_tensors(model *m, ft_error *err)
 {
@@ -60,7 +46,8 @@ ft_status bert_add_tensors(model *m, ft_error *err)
                               c->type_vocab_size, C, err);
     if (st == FT_OK) st = model_add_tensor(m, "bert.embeddings.LayerNorm.weight", -1, C, 0, err);
     if (st == FT_OK) st = model_add_tensor(m, "bert.embeddings.LayerNorm.bias", -1, C, 0, err);
-    for (int l = 0; l < c->layers && st == FT_OK; l++) st = add_block(m, l, err);
+    for (int l = 0; l < c->layers && st == FT_OK; l++)
+        st = model_add_block(m, l, BLOCK_PREFIX, block_tensors, BLOCK_TENSORS, err);
     int head = c->layers;
     if (st == FT_OK) st = model_add_tensor(m, "bert.pooler.dense.weight", head, C, C, err);
     if (st == FT_OK) st = model_add_tensor(m, "bert.pooler.dense.bias", head, C, 0, err);
@@ -69,69 +56,34 @@ ft_status bert_add_tensors(model *m, ft_error *err)
     return st;
 }
 
-static float *at(model *m, float *base, const char *fmt, int l)
-{
-    char n[96];
-    snprintf(n, sizeof n, fmt, l);
-    const model_tensor *t = model_find_tensor(m, n);
-    FT_CHECK_MSG(t != NULL, n);
-    return base + t->offset;
-}
-
 void bert_bind(model *m, model_ptrs *p, float *base)
 {
-    p->wte = at(m, base, "bert.embeddings.word_embeddings.weight", 0);
-    p->wpe = at(m, base, "bert.embeddings.position_embeddings.weight", 0);
-    p->wtt = at(m, base, "bert.embeddings.token_type_embeddings.weight", 0);
-    p->emb_ln_w = at(m, base, "bert.embeddings.LayerNorm.weight", 0);
-    p->emb_ln_b = at(m, base, "bert.embeddings.LayerNorm.bias", 0);
-    for (int l = 0; l < m->cfg.layers; l++) {
-        model_block_ptrs *b = &p->blocks[l];
-        b->qkv_w = at(m, base, "bert.encoder.layer.%d.attention.self.query.weight", l);
-        b->qkv_b = at(m, base, "bert.encoder.layer.%d.attention.self.query.bias", l);
-        b->attn_proj_w = at(m, base, "bert.encoder.layer.%d.attention.output.dense.weight", l);
-        b->attn_proj_b = at(m, base, "bert.encoder.layer.%d.attention.output.dense.bias", l);
-        b->ln1_w = at(m, base, "bert.encoder.layer.%d.attention.output.LayerNorm.weight", l);
-        b->ln1_b = at(m, base, "bert.encoder.layer.%d.attention.output.LayerNorm.bias", l);
-        b->fc_w = at(m, base, "bert.encoder.layer.%d.intermediate.dense.weight", l);
-        b->fc_b = at(m, base, "bert.encoder.layer.%d.intermediate.dense.bias", l);
-        b->fc_proj_w = at(m, base, "bert.encoder.layer.%d.output.dense.weight", l);
-        b->fc_proj_b = at(m, base, "bert.encoder.layer.%d.output.dense.bias", l);
-        b->ln2_w = at(m, base, "bert.encoder.layer.%d.output.LayerNorm.weight", l);
-        b->ln2_b = at(m, base, "bert.encoder.layer.%d.output.LayerNorm.bias", l);
-    }
-    p->pool_w = at(m, base, "bert.pooler.dense.weight", 0);
-    p->pool_b = at(m, base, "bert.pooler.dense.bias", 0);
-    p->head_w = at(m, base, "classifier.weight", 0);
-    p->head_b = at(m, base, "classifier.bias", 0);
+    p->wte = model_bind_at(m, base, "bert.embeddings.word_embeddings.weight");
+    p->wpe = model_bind_at(m, base, "bert.embeddings.position_embeddings.weight");
+    p->wtt = model_bind_at(m, base, "bert.embeddings.token_type_embeddings.weight");
+    p->emb_ln_w = model_bind_at(m, base, "bert.embeddings.LayerNorm.weight");
+    p->emb_ln_b = model_bind_at(m, base, "bert.embeddings.LayerNorm.bias");
+    model_bind_blocks(m, p, base, BLOCK_PREFIX, block_tensors, BLOCK_TENSORS);
+    p->pool_w = model_bind_at(m, base, "bert.pooler.dense.weight");
+    p->pool_b = model_bind_at(m, base, "bert.pooler.dense.bias");
+    p->head_w = model_bind_at(m, base, "classifier.weight");
+    p->head_b = model_bind_at(m, base, "classifier.bias");
     p->lnf_w = p->lnf_b = NULL;
 }
 
 /* ---- forward ---------------------------------------------------------------- */
 
+/* Post-LN: x1 = LN1(x + attn), out = LN2(x1 + mlp). */
 static void block_forward(model *m, int l, const float *x)
 {
     const model_config *c = &m->cfg;
     const model_block_ptrs *w = &m->p.blocks[l];
     model_block_acts *a = &m->a.blocks[l];
-    int N = m->b * m->t, C = c->hidden, I = c->intermediate;
-    size_t NC = (size_t)N * C, TC = (size_t)m->t * C;
-    ops_attention_shape s;
-    model_attention_shape(m, l, &s);
-    ops_linear_forward(a->qkv, x, w->qkv_w, w->qkv_b, N, C, 3 * C, OPS_W_OUT_IN);
-    ops_attention_forward(a->ctx, a->probs, a->qkv, &s, m->a.attn_scratch);
-    ops_linear_forward(a->res1, a->ctx, w->attn_proj_w, w->attn_proj_b, N, C, C,
-                       OPS_W_OUT_IN);
-    model_dropout_fwd(m, a->res1, a->res1, TC, c->hidden_dropout, l, SITE_ATTN_OUT);
-    ops_add(a->res1, a->res1, x, NC);
+    int N = m->b * m->t, C = c->hidden;
+    model_attn_forward(m, l, x, x);
     ops_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, a->res1, w->ln1_w,
                           w->ln1_b, N, C, c->layer_norm_eps);
-    ops_linear_forward(a->fc, a->ln1, w->fc_w, w->fc_b, N, C, I, OPS_W_OUT_IN);
-    ops_gelu_forward(a->fc_act, a->fc, (size_t)N * I, c->gelu);
-    ops_linear_forward(a->res2, a->fc_act, w->fc_proj_w, w->fc_proj_b, N, I, C,
-                       OPS_W_OUT_IN);
-    model_dropout_fwd(m, a->res2, a->res2, TC, c->hidden_dropout, l, SITE_MLP_OUT);
-    ops_add(a->res2, a->res2, a->ln1, NC);
+    model_mlp_forward(m, l, a->ln1, a->ln1);
     ops_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, w->ln2_w,
                           w->ln2_b, N, C, c->layer_norm_eps);
 }
@@ -169,7 +121,8 @@ void bert_forward(model *m)
 static void zero(float *x, size_t n) { memset(x, 0, n * sizeof *x); }
 
 /* d_x holds d(output of block l); leaves d(input of block l) in d_x (when
- * need_dinp). */
+ * need_dinp). Each branch's gradient is accumulated onto its residual's
+ * (d_tmp for LN1's output, d_x for the block input), so nothing is copied. */
 static void block_backward(model *m, int l, const float *x, bool need_dinp)
 {
     const model_config *c = &m->cfg;
@@ -177,34 +130,16 @@ static void block_backward(model *m, int l, const float *x, bool need_dinp)
     model_block_ptrs *g = &m->g.blocks[l];
     const model_block_acts *a = &m->a.blocks[l];
     model_acts *s = &m->a;
-    int N = m->b * m->t, C = c->hidden, I = c->intermediate;
-    size_t NC = (size_t)N * C, TC = (size_t)m->t * C, NI = (size_t)N * I;
-    zero(s->d_tmp, NC); /* d res2 */
+    int N = m->b * m->t, C = c->hidden;
+    size_t NC = (size_t)N * C;
+    zero(s->d_tmp, NC); /* d res2, then d ln1 */
     ops_layernorm_backward(s->d_tmp, g->ln2_w, g->ln2_b, s->d_x, a->res2, w->ln2_w,
                            a->ln2_mean, a->ln2_rstd, N, C);
-    memcpy(s->d_y, s->d_tmp, NC * sizeof(float)); /* d ln1, residual part */
-    zero(s->d_x, NC);
-    model_dropout_bwd(m, s->d_x, s->d_tmp, TC, c->hidden_dropout, l, SITE_MLP_OUT);
-    zero(s->d_fc_act, NI);
-    ops_linear_backward(s->d_fc_act, g->fc_proj_w, g->fc_proj_b, s->d_x, a->fc_act,
-                        w->fc_proj_w, N, I, C, OPS_W_OUT_IN);
-    zero(s->d_fc, NI);
-    ops_gelu_backward(s->d_fc, a->fc, s->d_fc_act, NI, c->gelu);
-    ops_linear_backward(s->d_y, g->fc_w, g->fc_b, s->d_fc, a->ln1, w->fc_w, N, C, I,
-                        OPS_W_OUT_IN);
-    zero(s->d_tmp, NC); /* d res1 */
-    ops_layernorm_backward(s->d_tmp, g->ln1_w, g->ln1_b, s->d_y, a->res1, w->ln1_w,
+    model_mlp_backward(m, l, s->d_tmp, s->d_tmp, a->ln1, s->d_x);
+    zero(s->d_x, NC); /* d res1, then d x */
+    ops_layernorm_backward(s->d_x, g->ln1_w, g->ln1_b, s->d_tmp, a->res1, w->ln1_w,
                            a->ln1_mean, a->ln1_rstd, N, C);
-    memcpy(s->d_x, s->d_tmp, NC * sizeof(float)); /* d x, residual part */
-    zero(s->d_y, NC);
-    model_dropout_bwd(m, s->d_y, s->d_tmp, TC, c->hidden_dropout, l, SITE_ATTN_OUT);
-    zero(s->d_tmp, NC); /* d ctx */
-    ops_linear_backward(s->d_tmp, g->attn_proj_w, g->attn_proj_b, s->d_y, a->ctx,
-                        w->attn_proj_w, N, C, C, OPS_W_OUT_IN);
-    zero(s->d_qkv, 3 * NC);
-    ops_attention_shape sh;
-    model_attention_shape(m, l, &sh);
-    ops_attention_backward(s->d_qkv, s->d_tmp, a->qkv, a->probs, &sh, s->attn_scratch);
+    model_attn_backward(m, l, s->d_x, s->d_y, s->d_tmp);
     ops_linear_backward(need_dinp ? s->d_x : NULL, g->qkv_w, g->qkv_b, s->d_qkv, x,
                         w->qkv_w, N, C, 3 * C, OPS_W_OUT_IN);
 }

@@ -6,35 +6,28 @@
  * already holds q, k and v side by side. The residual stream's gradient is
  * accumulated in place (d_x), so backward copies nothing. */
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "model_impl.h"
 
-enum { SITE_ATTN = 0, SITE_ATTN_OUT = 1, SITE_MLP_OUT = 2 };
-
-static ft_status add_block(model *m, int l, ft_error *err)
-{
-    const model_config *c = &m->cfg;
-    int64_t C = c->hidden, I = c->intermediate;
-    static const struct { const char *name; int d0, d1; } t[] = {
-        /* dims: 1 = C, 3 = 3C, 4 = I, 0 = none */
-        {"ln_1.weight", 1, 0},       {"ln_1.bias", 1, 0},
-        {"attn.c_attn.weight", 1, 3}, {"attn.c_attn.bias", 3, 0},
-        {"attn.c_proj.weight", 1, 1}, {"attn.c_proj.bias", 1, 0},
-        {"ln_2.weight", 1, 0},       {"ln_2.bias", 1, 0},
-        {"mlp.c_fc.weight", 1, 4},   {"mlp.c_fc.bias", 4, 0},
-        {"mlp.c_proj.weight", 4, 1}, {"mlp.c_proj.bias", 1, 0},
-    };
-    const int64_t dim[5] = {0, C, 0, 3 * C, I};
-    ft_status st = FT_OK;
-    for (size_t i = 0; i < sizeof t / sizeof t[0] && st == FT_OK; i++) {
-        char n[96];
-        snprintf(n, sizeof n, "transformer.h.%d.%s", l, t[i].name);
-        st = model_add_tensor(m, n, l, dim[t[i].d0], dim[t[i].d1], err);
-    }
-    return st;
-}
+#define F(x) offsetof(model_block_ptrs, x)
+static const model_block_tensor block_tensors[] = {
+    {"ln_1.weight", MODEL_DIM_C, MODEL_DIM_NONE, F(ln1_w)},
+    {"ln_1.bias", MODEL_DIM_C, MODEL_DIM_NONE, F(ln1_b)},
+    {"attn.c_attn.weight", MODEL_DIM_C, MODEL_DIM_3C, F(qkv_w)},
+    {"attn.c_attn.bias", MODEL_DIM_3C, MODEL_DIM_NONE, F(qkv_b)},
+    {"attn.c_proj.weight", MODEL_DIM_C, MODEL_DIM_C, F(attn_proj_w)},
+    {"attn.c_proj.bias", MODEL_DIM_C, MODEL_DIM_NONE, F(attn_proj_b)},
+    {"ln_2.weight", MODEL_DIM_C, MODEL_DIM_NONE, F(ln2_w)},
+    {"ln_2.bias", MODEL_DIM_C, MODEL_DIM_NONE, F(ln2_b)},
+    {"mlp.c_fc.weight", MODEL_DIM_C, MODEL_DIM_I, F(fc_w)},
+    {"mlp.c_fc.bias", MODEL_DIM_I, MODEL_DIM_NONE, F(fc_b)},
+    {"mlp.c_proj.weight", MODEL_DIM_I, MODEL_DIM_C, F(fc_proj_w)},
+    {"mlp.c_proj.bias", MODEL_DIM_C, MODEL_DIM_NONE, F(fc_proj_b)},
+};
+#undef F
+#define BLOCK_PREFIX "transformer.h"
+enum { BLOCK_TENSORS = sizeof block_tensors / sizeof block_tensors[0] };
 
 ft_status gpt2_add_tensors(model *m, ft_error *err)
 {
@@ -43,7 +36,8 @@ ft_status gpt2_add_tensors(model *m, ft_error *err)
     ft_status st = model_add_tensor(m, "transformer.wte.weight", -1, c->vocab_size, C, err);
     if (st == FT_OK)
         st = model_add_tensor(m, "transformer.wpe.weight", -1, c->max_positions, C, err);
-    for (int l = 0; l < c->layers && st == FT_OK; l++) st = add_block(m, l, err);
+    for (int l = 0; l < c->layers && st == FT_OK; l++)
+        st = model_add_block(m, l, BLOCK_PREFIX, block_tensors, BLOCK_TENSORS, err);
     int head = c->layers;
     if (st == FT_OK) st = model_add_tensor(m, "transformer.ln_f.weight", head, C, 0, err);
     if (st == FT_OK) st = model_add_tensor(m, "transformer.ln_f.bias", head, C, 0, err);
@@ -51,70 +45,34 @@ ft_status gpt2_add_tensors(model *m, ft_error *err)
     return st;
 }
 
-static float *at(model *m, float *base, const char *fmt, int l)
-{
-    char n[96];
-    snprintf(n, sizeof n, fmt, l);
-    const model_tensor *t = model_find_tensor(m, n);
-    FT_CHECK_MSG(t != NULL, n);
-    return base + t->offset;
-}
-
 void gpt2_bind(model *m, model_ptrs *p, float *base)
 {
     memset(p, 0, offsetof(model_ptrs, blocks));
-    p->wte = at(m, base, "transformer.wte.weight", 0);
-    p->wpe = at(m, base, "transformer.wpe.weight", 0);
-    for (int l = 0; l < m->cfg.layers; l++) {
-        model_block_ptrs *b = &p->blocks[l];
-        b->ln1_w = at(m, base, "transformer.h.%d.ln_1.weight", l);
-        b->ln1_b = at(m, base, "transformer.h.%d.ln_1.bias", l);
-        b->qkv_w = at(m, base, "transformer.h.%d.attn.c_attn.weight", l);
-        b->qkv_b = at(m, base, "transformer.h.%d.attn.c_attn.bias", l);
-        b->attn_proj_w = at(m, base, "transformer.h.%d.attn.c_proj.weight", l);
-        b->attn_proj_b = at(m, base, "transformer.h.%d.attn.c_proj.bias", l);
-        b->ln2_w = at(m, base, "transformer.h.%d.ln_2.weight", l);
-        b->ln2_b = at(m, base, "transformer.h.%d.ln_2.bias", l);
-        b->fc_w = at(m, base, "transformer.h.%d.mlp.c_fc.weight", l);
-        b->fc_b = at(m, base, "transformer.h.%d.mlp.c_fc.bias", l);
-        b->fc_proj_w = at(m, base, "transformer.h.%d.mlp.c_proj.weight", l);
-        b->fc_proj_b = at(m, base, "transformer.h.%d.mlp.c_proj.bias", l);
-    }
-    p->lnf_w = at(m, base, "transformer.ln_f.weight", 0);
-    p->lnf_b = at(m, base, "transformer.ln_f.bias", 0);
-    p->head_w = at(m, base, "score.weight", 0);
+    p->wte = model_bind_at(m, base, "transformer.wte.weight");
+    p->wpe = model_bind_at(m, base, "transformer.wpe.weight");
+    model_bind_blocks(m, p, base, BLOCK_PREFIX, block_tensors, BLOCK_TENSORS);
+    p->lnf_w = model_bind_at(m, base, "transformer.ln_f.weight");
+    p->lnf_b = model_bind_at(m, base, "transformer.ln_f.bias");
+    p->head_w = model_bind_at(m, base, "score.weight");
     p->head_b = NULL;
     p->pool_w = p->pool_b = NULL;
 }
 
 /* ---- forward ---------------------------------------------------------------- */
 
+/* Pre-LN: r = x + attn(LN1(x)), out = r + mlp(LN2(r)). */
 static void block_forward(model *m, int l, const float *x)
 {
     const model_config *c = &m->cfg;
     const model_block_ptrs *w = &m->p.blocks[l];
     model_block_acts *a = &m->a.blocks[l];
-    int N = m->b * m->t, C = c->hidden, I = c->intermediate;
-    size_t NC = (size_t)N * C, TC = (size_t)m->t * C;
-    float eps = c->layer_norm_eps;
-    ops_attention_shape s;
-    model_attention_shape(m, l, &s);
+    int N = m->b * m->t, C = c->hidden;
     ops_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, w->ln1_w, w->ln1_b,
-                          N, C, eps);
-    ops_linear_forward(a->qkv, a->ln1, w->qkv_w, w->qkv_b, N, C, 3 * C, OPS_W_IN_OUT);
-    ops_attention_forward(a->ctx, a->probs, a->qkv, &s, m->a.attn_scratch);
-    ops_linear_forward(a->res1, a->ctx, w->attn_proj_w, w->attn_proj_b, N, C, C,
-                       OPS_W_IN_OUT);
-    model_dropout_fwd(m, a->res1, a->res1, TC, c->hidden_dropout, l, SITE_ATTN_OUT);
-    ops_add(a->res1, a->res1, x, NC);
+                          N, C, c->layer_norm_eps);
+    model_attn_forward(m, l, a->ln1, x);
     ops_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, w->ln2_w,
-                          w->ln2_b, N, C, eps);
-    ops_linear_forward(a->fc, a->ln2, w->fc_w, w->fc_b, N, C, I, OPS_W_IN_OUT);
-    ops_gelu_forward(a->fc_act, a->fc, (size_t)N * I, c->gelu);
-    ops_linear_forward(a->res2, a->fc_act, w->fc_proj_w, w->fc_proj_b, N, I, C,
-                       OPS_W_IN_OUT);
-    model_dropout_fwd(m, a->res2, a->res2, TC, c->hidden_dropout, l, SITE_MLP_OUT);
-    ops_add(a->res2, a->res2, a->res1, NC);
+                          w->ln2_b, N, C, c->layer_norm_eps);
+    model_mlp_forward(m, l, a->ln2, a->res1);
 }
 
 void gpt2_forward(model *m)
@@ -152,30 +110,14 @@ static void block_backward(model *m, int l, const float *x, bool need_dinp)
     model_block_ptrs *g = &m->g.blocks[l];
     const model_block_acts *a = &m->a.blocks[l];
     model_acts *s = &m->a;
-    int N = m->b * m->t, C = c->hidden, I = c->intermediate;
-    size_t NC = (size_t)N * C, TC = (size_t)m->t * C, NI = (size_t)N * I;
-    zero(s->d_tmp, NC);
-    model_dropout_bwd(m, s->d_tmp, s->d_x, TC, c->hidden_dropout, l, SITE_MLP_OUT);
-    zero(s->d_fc_act, NI);
-    ops_linear_backward(s->d_fc_act, g->fc_proj_w, g->fc_proj_b, s->d_tmp, a->fc_act,
-                        w->fc_proj_w, N, I, C, OPS_W_IN_OUT);
-    zero(s->d_fc, NI);
-    ops_gelu_backward(s->d_fc, a->fc, s->d_fc_act, NI, c->gelu);
-    zero(s->d_y, NC);
-    ops_linear_backward(s->d_y, g->fc_w, g->fc_b, s->d_fc, a->ln2, w->fc_w, N, C, I,
-                        OPS_W_IN_OUT);
+    int N = m->b * m->t, C = c->hidden;
+    size_t NC = (size_t)N * C;
+    zero(s->d_y, NC); /* d ln2 */
+    model_mlp_backward(m, l, s->d_y, s->d_x, a->ln2, s->d_tmp);
     ops_layernorm_backward(s->d_x, g->ln2_w, g->ln2_b, s->d_y, a->res1, w->ln2_w,
                            a->ln2_mean, a->ln2_rstd, N, C);
-    zero(s->d_tmp, NC);
-    model_dropout_bwd(m, s->d_tmp, s->d_x, TC, c->hidden_dropout, l, SITE_ATTN_OUT);
-    zero(s->d_y, NC);
-    ops_linear_backward(s->d_y, g->attn_proj_w, g->attn_proj_b, s->d_tmp, a->ctx,
-                        w->attn_proj_w, N, C, C, OPS_W_IN_OUT);
-    zero(s->d_qkv, 3 * NC);
-    ops_attention_shape sh;
-    model_attention_shape(m, l, &sh);
-    ops_attention_backward(s->d_qkv, s->d_y, a->qkv, a->probs, &sh, s->attn_scratch);
-    zero(s->d_tmp, NC);
+    model_attn_backward(m, l, s->d_x, s->d_tmp, s->d_y);
+    zero(s->d_tmp, NC); /* d ln1 */
     ops_linear_backward(s->d_tmp, g->qkv_w, g->qkv_b, s->d_qkv, a->ln1, w->qkv_w, N,
                         C, 3 * C, OPS_W_IN_OUT);
     ops_layernorm_backward(need_dinp ? s->d_x : NULL, g->ln1_w, g->ln1_b, s->d_tmp, x,

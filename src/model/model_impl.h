@@ -2,6 +2,8 @@
 #ifndef MODEL_IMPL_H
 #define MODEL_IMPL_H
 
+#include <stddef.h>
+
 #include "model.h"
 
 /* Pointers into the parameter (or gradient) buffer, one block's worth. */
@@ -80,6 +82,49 @@ void model_grads_ready_from(model *m, int layer);
 /* Append a tensor to the table (offset = current end). */
 ft_status model_add_tensor(model *m, const char *name, int layer, int64_t d0,
                            int64_t d1, ft_error *err);
+
+/* Dropout sites within a block (model_site): attention probabilities, the
+ * attention branch's output, the MLP branch's output. */
+enum { MODEL_SITE_ATTN = 0, MODEL_SITE_ATTN_OUT = 1, MODEL_SITE_MLP_OUT = 2 };
+
+/* One tensor of a block (model_block.c): the name after "<prefix>.<layer>.",
+ * its shape in model_dims (MODEL_DIM_NONE for a vector's second dimension),
+ * and the model_block_ptrs field it binds to, an offsetof() or -1 for none
+ * (BERT's key and value, which follow query in the buffer). Tables are in
+ * buffer order. */
+typedef enum model_dim { MODEL_DIM_NONE, MODEL_DIM_C, MODEL_DIM_3C, MODEL_DIM_I } model_dim;
+typedef struct model_block_tensor {
+    const char *suffix;
+    model_dim d0, d1;
+    ptrdiff_t field;
+} model_block_tensor;
+
+/* Add block l's tensors "<prefix>.<l>.<suffix>" in table order. */
+ft_status model_add_block(model *m, int l, const char *prefix,
+                          const model_block_tensor *t, size_t n, ft_error *err);
+/* base + offset of the tensor called `name` (which must exist). */
+float *model_bind_at(model *m, float *base, const char *name);
+/* Point every block's p->blocks[l] fields into base. */
+void model_bind_blocks(model *m, model_ptrs *p, float *base, const char *prefix,
+                       const model_block_tensor *t, size_t n);
+
+/* The two residual branches of block l, same for both architectures (only
+ * the inputs differ: pre-LN or post-LN), weights in the arch's layout:
+ *   attention: a->res1 = resid + drop(W_o attention(W_qkv h));
+ *   MLP:       a->res2 = resid + drop(W_2 gelu(W_1 h)). */
+void model_attn_forward(model *m, int l, const float *h, const float *resid);
+void model_mlp_forward(model *m, int l, const float *h, const float *resid);
+/* dh += d(h) through the MLP branch, from dout = d(a->res2) (the residual
+ * part is the caller's); parameter gradients accumulated. dh may equal dout
+ * (dout is read first); scratch [N,C] is overwritten. */
+void model_mlp_backward(model *m, int l, float *dh, const float *dout,
+                        const float *h, float *scratch);
+/* The attention branch backward from dout = d(a->res1) down to d(qkv),
+ * left in m->a.d_qkv (the qkv product's backward is the caller's, whose
+ * input h differs). d_proj and d_ctx [N,C] are overwritten; d_ctx may
+ * equal dout. */
+void model_attn_backward(model *m, int l, const float *dout, float *d_proj,
+                         float *d_ctx);
 
 /* Architecture parts: table, forward and backward of the whole network. */
 ft_status bert_add_tensors(model *m, ft_error *err);

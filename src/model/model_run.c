@@ -239,7 +239,7 @@ void model_attention_shape(const model *m, int layer, ops_attention_shape *s)
     s->example_index = m->a.example_index;
     s->dropout_p = model_drop_p(m, m->cfg.attention_dropout);
     s->seed = m->dropout.seed;
-    s->site = model_site(m, layer, 0);
+    s->site = model_site(m, layer, MODEL_SITE_ATTN);
 }
 
 void model_loss_backward(model *m, float loss_scale)
