@@ -42,26 +42,33 @@ void tok_ids_free(tok_ids *ids)
 
 /* ---- reading the folder's JSON files -------------------------------------- */
 
+ft_status tok_read_json_file(const char *path, cJSON **out, ft_error *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    *out = NULL;
+    ft_status st = ft_read_file(path, &data, &len, err);
+    if (st != FT_OK) return st;
+    *out = cJSON_ParseWithLength(data, len);
+    if (!*out) {
+        const char *at = cJSON_GetErrorPtr();
+        size_t line = 1;
+        for (const char *p = data; at && p < at && p < data + len; p++) line += *p == '\n';
+        st = ft_fail(err, FT_EFORMAT, "%s:%zu: not valid JSON%s", path, line,
+                     len ? "" : " (empty file)");
+    }
+    free(data);
+    return st;
+}
+
 /* Parse dir/name into *out; absent file: FT_OK with *out NULL. */
 static ft_status tok_read_json(const char *dir, const char *name, cJSON **out,
                                ft_error *err)
 {
     *out = NULL;
-    char *path = ft_path_join(dir, name), *data = NULL;
-    size_t len = 0;
+    char *path = ft_path_join(dir, name);
     if (!path) return ft_fail(err, FT_ENOMEM, "out of memory");
-    ft_status st = FT_OK;
-    if (ft_path_exists(path)) st = ft_read_file(path, &data, &len, err);
-    if (st == FT_OK && data) {
-        *out = cJSON_ParseWithLength(data, len);
-        if (!*out) {
-            const char *at = cJSON_GetErrorPtr();
-            size_t line = 1;
-            for (const char *p = data; at && p < at && p < data + len; p++) line += *p == '\n';
-            st = ft_fail(err, FT_EFORMAT, "%s:%zu: not valid JSON", path, line);
-        }
-    }
-    free(data);
+    ft_status st = ft_path_exists(path) ? tok_read_json_file(path, out, err) : FT_OK;
     free(path);
     return st;
 }

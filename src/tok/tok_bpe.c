@@ -55,12 +55,6 @@ enum {
 /* Code point classes of GPT-2's pattern. */
 enum { BPE_SPACE = 1, BPE_LETTER, BPE_NUMBER, BPE_OTHER };
 
-typedef struct bpe_added {
-    const char *text; /* points into tokens[] */
-    size_t len;
-    int32_t id;
-} bpe_added;
-
 typedef struct bpe_sym {
     int32_t id, prev, next;
     uint32_t len; /* bytes; 0 once merged into its left neighbour */
@@ -102,9 +96,7 @@ struct tok_bpe {
     int32_t byte_id[256];
     uint16_t byte_cp[256]; /* bytes_to_unicode */
     int16_t cp_byte[324];  /* its inverse, -1 where none */
-    bpe_added *added;      /* longest first */
-    size_t n_added;
-    uint8_t first_byte[256];
+    tok_added added;       /* matched in the raw text */
     bool add_prefix_space, use_regex, ignore_merges;
     int32_t pad_id;
     uint64_t fingerprint;
@@ -345,15 +337,6 @@ static void bpe_merge_all(const tok_bpe *b, bpe_work *wk, size_t n)
     }
 }
 
-static inline ft_status bpe_push(tok_ids *out, int32_t id, ft_error *err)
-{
-    if (out->len < out->cap) {
-        out->ids[out->len++] = id;
-        return FT_OK;
-    }
-    return tok_ids_push(out, id, err);
-}
-
 /* With ignore_merges, a word spelt as one vocabulary token is that token. */
 static int32_t bpe_whole_word(tok_bpe *b, const unsigned char *w, size_t n)
 {
@@ -370,7 +353,7 @@ static ft_status bpe_word_ids(tok_bpe *b, const unsigned char *w, size_t n, tok_
                               ft_error *err)
 {
     int32_t whole = bpe_whole_word(b, w, n);
-    if (whole >= 0) return bpe_push(out, whole, err);
+    if (whole >= 0) return tok_ids_append(out, whole, err);
     bpe_work *wk = &b->wk;
     if (!bpe_reserve_syms(wk, n)) return tok_nomem(err);
     for (size_t k = 0; k < n; k++)
@@ -378,7 +361,7 @@ static ft_status bpe_word_ids(tok_bpe *b, const unsigned char *w, size_t n, tok_
                                k + 1 < n ? (int32_t)k + 1 : -1, 1};
     bpe_merge_all(b, wk, n);
     for (int32_t k = 0; k >= 0; k = wk->sym[k].next) {
-        ft_status st = bpe_push(out, wk->sym[k].id, err);
+        ft_status st = tok_ids_append(out, wk->sym[k].id, err);
         if (st != FT_OK) return st;
     }
     return FT_OK;
@@ -432,7 +415,7 @@ static ft_status bpe_word(tok_bpe *b, const unsigned char *w, size_t n, tok_ids 
     bpe_cache_slot *s = bpe_cache_find(b, w, n, h);
     if (s->key_len) {
         for (uint32_t i = 0; i < s->n_ids; i++) {
-            ft_status st = bpe_push(out, b->cache_ids[s->ids_off + i], err);
+            ft_status st = tok_ids_append(out, b->cache_ids[s->ids_off + i], err);
             if (st != FT_OK) return st;
         }
         return FT_OK;
@@ -499,24 +482,6 @@ static ft_status bpe_segment(tok_bpe *b, const char *text, size_t len, size_t ba
     return st;
 }
 
-/* The first added token at or after text[from], longest at a position. */
-static const bpe_added *bpe_next_added(const tok_bpe *b, const char *text, size_t len,
-                                       size_t from, size_t *at)
-{
-    for (size_t i = b->n_added ? from : len; i < len; i++) {
-        if (!b->first_byte[(unsigned char)text[i]]) continue;
-        for (size_t k = 0; k < b->n_added; k++) {
-            const bpe_added *a = &b->added[k];
-            if (a->len <= len - i && !memcmp(a->text, text + i, a->len)) {
-                *at = i;
-                return a;
-            }
-        }
-    }
-    *at = len;
-    return NULL;
-}
-
 ft_status tok_bpe_encode(tok_bpe *b, const char *text, size_t len, tok_ids *out,
                          ft_error *err)
 {
@@ -524,9 +489,9 @@ ft_status tok_bpe_encode(tok_bpe *b, const char *text, size_t len, tok_ids *out,
     size_t start = 0;
     for (;;) {
         size_t at;
-        const bpe_added *a = bpe_next_added(b, text, len, start, &at);
+        const tok_added_token *a = tok_added_next(&b->added, text, len, start, &at);
         if (at > start) st = bpe_segment(b, text + start, at - start, start, out, err);
-        if (st == FT_OK && a) st = bpe_push(out, a->id, err);
+        if (st == FT_OK && a) st = tok_ids_append(out, a->id, err);
         if (st != FT_OK || !a) return st;
         start = at + a->len;
     }
@@ -582,7 +547,7 @@ void tok_bpe_free(tok_bpe *b)
     free(b->mkeys);
     free(b->mrank);
     free(b->mnew);
-    free(b->added);
+    tok_added_free(&b->added);
     free(b->cache);
     free(b->cache_keys);
     free(b->cache_ids);
@@ -733,26 +698,6 @@ static ft_status bpe_build_merges(tok_bpe *b, const char *origin, ft_error *err)
 
 /* ---- added tokens, fingerprint, finishing ---------------------------------------- */
 
-static ft_status bpe_add_matched(tok_bpe *b, int32_t id, bool special, ft_error *err)
-{
-    for (size_t k = 0; k < b->n_added; k++)
-        if (b->added[k].id == id) return FT_OK;
-    bpe_added *grown = ft_realloc_array(b->added, b->n_added + 1, sizeof *grown);
-    if (!grown) return tok_nomem(err);
-    b->added = grown;
-    b->added[b->n_added++] = (bpe_added){b->vocab.tokens[id], b->vocab.lens[id], id};
-    b->first_byte[(unsigned char)b->vocab.tokens[id][0]] = 1;
-    if (special) b->special[id] = 1;
-    return FT_OK;
-}
-
-static int bpe_added_cmp(const void *x, const void *y)
-{
-    const bpe_added *a = x, *c = y;
-    if (a->len != c->len) return a->len > c->len ? -1 : 1;
-    return a->id < c->id ? -1 : a->id > c->id;
-}
-
 /* FNV-1a over the tokens in id order, the merges in rank order, the matched
  * tokens in id order and the settings that change ids: vocab.json +
  * merges.txt and the equivalent tokenizer.json fingerprint alike. */
@@ -764,9 +709,7 @@ static void bpe_fingerprint(tok_bpe *b)
         h = tok_fnv1a(h, pair, sizeof pair);
     }
     for (int32_t id = 0; id < b->vocab.n_ids; id++) {
-        bool added = false;
-        for (size_t k = 0; k < b->n_added && !added; k++) added = b->added[k].id == id;
-        if (added || b->special[id]) {
+        if (b->special[id] || tok_added_has(&b->added, id)) {
             int32_t rec[2] = {id, b->special[id]};
             h = tok_fnv1a(h, rec, sizeof rec);
         }
@@ -791,7 +734,7 @@ static ft_status bpe_finish(tok_bpe *b, const char *origin, ft_error *err)
     ft_status st = bpe_build_merges(b, origin, err);
     if (st != FT_OK) return st;
     b->pad_id = tok_bpe_token_to_id(b, "<|endoftext|>");
-    if (b->n_added) qsort(b->added, b->n_added, sizeof *b->added, bpe_added_cmp);
+    tok_added_sort(&b->added);
     b->cache_ids_cap = 4 * (size_t)BPE_CACHE_SLOTS;
     b->cache = ft_calloc_array(BPE_CACHE_SLOTS, sizeof *b->cache);
     b->cache_keys = malloc(BPE_CACHE_KEYS);
@@ -807,8 +750,8 @@ static ft_status bpe_json_id(const cJSON *v, const char *where, const char *key,
                              int32_t *id, ft_error *err)
 {
     *id = -1;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int32_t)v->valuedouble ||
-        v->valuedouble < 0 || v->valuedouble >= BPE_MAX_IDS)
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < BPE_MAX_IDS) ||
+        v->valuedouble != (double)(int32_t)v->valuedouble)
         return ft_fail(err, FT_EFORMAT, "%s: key \"%s\": expected an integer id in [0, %d)",
                        where, key, BPE_MAX_IDS);
     *id = (int32_t)v->valuedouble;
@@ -842,30 +785,11 @@ static ft_status bpe_set_vocab(tok_bpe *b, const cJSON *vocab, const char *where
     return FT_OK;
 }
 
-static ft_status bpe_read_json(const char *path, cJSON **out, ft_error *err)
-{
-    char *data = NULL;
-    size_t len = 0;
-    *out = NULL;
-    ft_status st = ft_read_file(path, &data, &len, err);
-    if (st != FT_OK) return st;
-    *out = cJSON_ParseWithLength(data, len);
-    if (!*out) {
-        const char *at = cJSON_GetErrorPtr();
-        size_t line = 1;
-        for (const char *p = data; at && p < at && p < data + len; p++) line += *p == '\n';
-        st = ft_fail(err, FT_EFORMAT, "%s:%zu: not valid JSON%s", path, line,
-                     len ? "" : " (empty file)");
-    }
-    free(data);
-    return st;
-}
-
 static ft_status bpe_load_vocab_json(tok_bpe *b, const char *path, ft_error *err)
 {
     cJSON *root = NULL;
     int32_t n_ids = 0;
-    ft_status st = bpe_read_json(path, &root, err);
+    ft_status st = tok_read_json_file(path, &root, err);
     if (st == FT_OK && !cJSON_IsObject(root))
         st = ft_fail(err, FT_EFORMAT, "%s: expected a JSON object of token: id", path);
     if (st == FT_OK) st = bpe_count_vocab(root, path, 0, &n_ids, err);
@@ -916,7 +840,8 @@ ft_status tok_bpe_open_files(const char *vocab_json, const char *merges_txt, tok
     if (st == FT_OK) st = bpe_load_merges(b, merges_txt, err);
     if (st == FT_OK) { /* GPT2Tokenizer's bos = eos = unk token */
         int32_t eot = tok_bpe_token_to_id(b, "<|endoftext|>");
-        if (eot >= 0) st = bpe_add_matched(b, eot, true, err);
+        if (eot >= 0) st = tok_added_add(&b->added, &b->vocab, eot, err);
+        if (eot >= 0) b->special[eot] = 1;
     }
     if (st == FT_OK) st = bpe_finish(b, merges_txt, err);
     if (st != FT_OK) {
@@ -1066,18 +991,6 @@ static ft_status bpe_json_merges(tok_bpe *b, const cJSON *merges, const char *or
     return FT_OK;
 }
 
-static ft_status bpe_json_added(tok_bpe *b, const cJSON *added, ft_error *err)
-{
-    const cJSON *e;
-    cJSON_ArrayForEach(e, added) {
-        int32_t id = (int32_t)cJSON_GetObjectItemCaseSensitive(e, "id")->valuedouble;
-        bool special = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "special"));
-        ft_status st = bpe_add_matched(b, id, special, err);
-        if (st != FT_OK) return st;
-    }
-    return FT_OK;
-}
-
 ft_status tok_bpe_open_json(const cJSON *root, const char *origin, tok_bpe **out,
                             ft_error *err)
 {
@@ -1096,7 +1009,7 @@ ft_status tok_bpe_open_json(const cJSON *root, const char *origin, tok_bpe **out
     if (st == FT_OK) st = bpe_finish_vocab(b, origin, err);
     if (st == FT_OK) st = bpe_json_merges(b, cJSON_GetObjectItemCaseSensitive(model, "merges"),
                                           origin, err);
-    if (st == FT_OK) st = bpe_json_added(b, added, err);
+    if (st == FT_OK) st = tok_added_add_json(&b->added, &b->vocab, b->special, added, err);
     if (st == FT_OK) st = bpe_finish(b, origin, err);
     if (st != FT_OK) {
         tok_bpe_free(b);

@@ -22,6 +22,19 @@ struct tok_tokenizer {
 
 /* Append one id to ids, growing it. */
 ft_status tok_ids_push(tok_ids *ids, int32_t id, ft_error *err);
+/* The same, inline where there is room (the encoders' per-token path). */
+static inline ft_status tok_ids_append(tok_ids *ids, int32_t id, ft_error *err)
+{
+    if (ids->len < ids->cap) {
+        ids->ids[ids->len++] = id;
+        return FT_OK;
+    }
+    return tok_ids_push(ids, id, err);
+}
+
+/* Parse the JSON file at path into *out (cJSON_Delete); a syntax error
+ * names path:line (tok.c). */
+ft_status tok_read_json_file(const char *path, cJSON **out, ft_error *err);
 
 /* ---- vocabulary table (tok_vocab.c) ---- */
 enum { TOK_VOCAB_MAX_IDS = 1 << 22 }; /* refuse vocabularies beyond 4M ids */
@@ -70,6 +83,42 @@ static inline int32_t tok_vocab_find(const tok_vocab *v, const char *s, size_t n
 uint64_t tok_vocab_hash_tokens(const tok_vocab *v, uint64_t h);
 /* FT_EINVAL naming the first of ids[0..n) that has no token (decode). */
 ft_status tok_vocab_check_ids(const tok_vocab *v, const int32_t *ids, size_t n, ft_error *err);
+
+/* ---- tokens matched in the raw text (tok_added.c) ---- */
+/* One matched token; text points into its vocabulary's tokens. */
+typedef struct tok_added_token {
+    const char *text;
+    size_t len;
+    int32_t id;
+} tok_added_token;
+
+/* The matched tokens, each id once, longest first once sorted;
+ * first_byte[c] is 1 where one starts with byte c. Embedded in its
+ * tokenizer, zeroed to start: tok_added_free. */
+typedef struct tok_added {
+    tok_added_token *items;
+    size_t n;
+    uint8_t first_byte[256];
+} tok_added;
+
+void tok_added_free(tok_added *a);
+bool tok_added_has(const tok_added *a, int32_t id);
+/* Match vocabulary token id (set, 0 <= id < n_ids) in the text; an id
+ * already in is a no-op. */
+ft_status tok_added_add(tok_added *a, const tok_vocab *v, int32_t id, ft_error *err);
+/* Every entry of a tokenizer.json's added_tokens (already checked: "id" a
+ * valid id with its token set), marking special[id] where "special" is
+ * true. */
+ft_status tok_added_add_json(tok_added *a, const tok_vocab *v, uint8_t *special,
+                             const cJSON *added, ft_error *err);
+/* Longest first, then by id; call once all are in, before tok_added_next. */
+void tok_added_sort(tok_added *a);
+/* h continued over the ids in increasing order (fingerprints). */
+uint64_t tok_added_hash_ids(const tok_added *a, uint64_t h);
+/* The first matched token at or after text[from], the longest at that
+ * position, with its offset in *at; NULL and *at = len where none. */
+const tok_added_token *tok_added_next(const tok_added *a, const char *text, size_t len,
+                                      size_t from, size_t *at);
 
 /* ---- WordPiece (tok_wordpiece.c) ---- */
 ft_status tok_wordpiece_open_vocab(const char *vocab_txt, bool lowercase,

@@ -47,19 +47,10 @@ enum {
 
 typedef enum wp_strip { WP_STRIP_FOLLOW = 0, WP_STRIP_OFF, WP_STRIP_ON } wp_strip;
 
-/* A token matched in the raw text before anything else. */
-typedef struct wp_added {
-    const char *text; /* points into tokens[] */
-    size_t len;
-    int32_t id;
-} wp_added;
-
 struct tok_wordpiece {
     tok_vocab vocab;    /* id -> token, and its index */
     uint8_t *special;   /* id -> skipped by decode(skip_special) */
-    wp_added *added;    /* longest first */
-    size_t n_added;
-    uint8_t first_byte[256]; /* 1 where an added token starts with it */
+    tok_added added;    /* matched in the raw text before anything else */
     int32_t unk_id, cls_id, sep_id, pad_id;
     char prefix[WP_PREFIX_MAX + 1];
     size_t prefix_len;
@@ -202,15 +193,6 @@ int32_t tok_wordpiece_token_to_id(const tok_wordpiece *w, const char *token)
 
 /* ---- WordPiece proper ---------------------------------------------------- */
 
-static inline ft_status wp_push(tok_ids *out, int32_t id, ft_error *err)
-{
-    if (out->len < out->cap) {
-        out->ids[out->len++] = id;
-        return FT_OK;
-    }
-    return tok_ids_push(out, id, err);
-}
-
 /* Greedy longest-match-first over one piece of ncp code points: s holds its
  * UTF-8, offs[i] the byte offset of code point i (NULL: ASCII, offs[i]=i). */
 static ft_status wp_greedy(const tok_wordpiece *w, const char *s,
@@ -218,7 +200,7 @@ static ft_status wp_greedy(const tok_wordpiece *w, const char *s,
                            ft_error *err)
 {
 #define WP_OFF(i) (offs ? offs[i] : (uint32_t)(i))
-    if (ncp > (size_t)w->max_chars) return wp_push(out, w->unk_id, err);
+    if (ncp > (size_t)w->max_chars) return tok_ids_append(out, w->unk_id, err);
     size_t first = out->len, start = 0;
     while (start < ncp) {
         size_t end = ncp - start > w->max_piece_cps ? start + w->max_piece_cps : ncp;
@@ -229,9 +211,9 @@ static ft_status wp_greedy(const tok_wordpiece *w, const char *s,
         }
         if (id < 0) {
             out->len = first;
-            return wp_push(out, w->unk_id, err);
+            return tok_ids_append(out, w->unk_id, err);
         }
-        ft_status st = wp_push(out, id, err);
+        ft_status st = tok_ids_append(out, id, err);
         if (st != FT_OK) return st;
         start = end;
     }
@@ -285,7 +267,7 @@ static ft_status wp_piece(const tok_wordpiece *w, wp_work *wk,
                           const int32_t *cps, size_t n, tok_ids *out,
                           ft_error *err)
 {
-    if (n > (size_t)w->max_chars) return wp_push(out, w->unk_id, err);
+    if (n > (size_t)w->max_chars) return tok_ids_append(out, w->unk_id, err);
     if (!wp_encode_piece(wk, cps, n)) return tok_nomem(err);
     return wp_greedy(w, wk->bytes, wk->offs, n, out, err);
 }
@@ -499,24 +481,6 @@ static ft_status wp_segment(const tok_wordpiece *w, wp_work *wk, const char *tex
     return st;
 }
 
-/* The first added token at or after text[from], longest at a position. */
-static const wp_added *wp_next_added(const tok_wordpiece *w, const char *text,
-                                     size_t len, size_t from, size_t *at)
-{
-    for (size_t i = w->n_added ? from : len; i < len; i++) {
-        if (!w->first_byte[(unsigned char)text[i]]) continue;
-        for (size_t k = 0; k < w->n_added; k++) {
-            const wp_added *a = &w->added[k];
-            if (a->text[0] == text[i] && a->len <= len - i && !memcmp(a->text, text + i, a->len)) {
-                *at = i;
-                return a;
-            }
-        }
-    }
-    *at = len;
-    return NULL;
-}
-
 ft_status tok_wordpiece_encode(const tok_wordpiece *w, const char *text,
                                size_t len, tok_ids *out, ft_error *err)
 {
@@ -525,9 +489,9 @@ ft_status tok_wordpiece_encode(const tok_wordpiece *w, const char *text,
     size_t start = 0;
     for (;;) {
         size_t at;
-        const wp_added *a = wp_next_added(w, text, len, start, &at);
+        const tok_added_token *a = tok_added_next(&w->added, text, len, start, &at);
         if (at > start) st = wp_segment(w, &wk, text + start, at - start, start, out, err);
-        if (st == FT_OK && a) st = wp_push(out, a->id, err);
+        if (st == FT_OK && a) st = tok_ids_append(out, a->id, err);
         if (st != FT_OK || !a) break;
         start = at + a->len;
     }
@@ -623,7 +587,7 @@ void tok_wordpiece_free(tok_wordpiece *w)
     if (!w) return;
     tok_vocab_free(&w->vocab);
     free(w->special);
-    free(w->added);
+    tok_added_free(&w->added);
     free(w);
 }
 
@@ -661,24 +625,6 @@ static void wp_measure(tok_wordpiece *w)
     }
 }
 
-static int wp_added_cmp(const void *a, const void *b)
-{
-    const wp_added *x = a, *y = b;
-    if (x->len != y->len) return x->len > y->len ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static ft_status wp_add_matched(tok_wordpiece *w, int32_t id, bool special, ft_error *err)
-{
-    wp_added *grown = ft_realloc_array(w->added, w->n_added + 1, sizeof *grown);
-    if (!grown) return tok_nomem(err);
-    w->added = grown;
-    w->added[w->n_added++] = (wp_added){w->vocab.tokens[id], w->vocab.lens[id], id};
-    w->first_byte[(unsigned char)w->vocab.tokens[id][0]] = 1;
-    if (special) w->special[id] = 1;
-    return FT_OK;
-}
-
 /* FNV-1a over the tokens in id order, the matched tokens and the settings
  * that change ids. The flavour (Python or Rust rules) is left out: both
  * load the same tokenizer. */
@@ -690,16 +636,7 @@ static void wp_fingerprint(tok_wordpiece *w)
                      "prefix=%s max=%ld unk=%ld", w->lowercase, wp_strips(w), w->chinese,
                      w->clean_text, w->prefix, (long)w->max_chars, (long)w->unk_id);
     h = tok_fnv1a(h, settings, (size_t)n);
-    int32_t *sorted = ft_malloc_array(w->n_added ? w->n_added : 1, sizeof *sorted);
-    for (size_t i = 0; sorted && i < w->n_added; i++) {
-        size_t j = i;
-        for (; j > 0 && sorted[j - 1] > w->added[i].id; j--) sorted[j] = sorted[j - 1];
-        sorted[j] = w->added[i].id;
-    }
-    for (size_t i = 0; sorted && i < w->n_added; i++)
-        h = tok_fnv1a(h, (const char *)&sorted[i], sizeof sorted[i]);
-    free(sorted);
-    w->fingerprint = h;
+    w->fingerprint = tok_added_hash_ids(&w->added, h);
 }
 
 /* BertTokenizer's special tokens, matched in the text (vocab.txt only;
@@ -709,8 +646,9 @@ static ft_status wp_vocab_specials(tok_wordpiece *w, ft_error *err)
     static const char *const specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
     for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++) {
         int32_t id = tok_wordpiece_token_to_id(w, specials[i]);
-        ft_status st = id >= 0 ? wp_add_matched(w, id, true, err) : FT_OK;
+        ft_status st = id >= 0 ? tok_added_add(&w->added, &w->vocab, id, err) : FT_OK;
         if (st != FT_OK) return st;
+        if (id >= 0) w->special[id] = 1;
     }
     return FT_OK;
 }
@@ -731,7 +669,7 @@ static ft_status wp_finish(tok_wordpiece *w, const char *origin, const char *unk
     if (w->sep_id < 0) w->sep_id = tok_wordpiece_token_to_id(w, "[SEP]");
     if (w->pad_id < 0) w->pad_id = tok_wordpiece_token_to_id(w, "[PAD]");
     wp_measure(w);
-    qsort(w->added, w->n_added, sizeof *w->added, wp_added_cmp);
+    tok_added_sort(&w->added);
     wp_fingerprint(w);
     return FT_OK;
 }
@@ -787,8 +725,8 @@ static ft_status wp_json_id(const cJSON *v, const char *origin, const char *what
                             int32_t *id, ft_error *err)
 {
     *id = -1;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int32_t)v->valuedouble ||
-        v->valuedouble < 0 || v->valuedouble >= WP_MAX_IDS)
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < WP_MAX_IDS) ||
+        v->valuedouble != (double)(int32_t)v->valuedouble)
         return ft_fail(err, FT_EFORMAT, "%s: %s: expected an id in [0, %d)", origin, what,
                        WP_MAX_IDS);
     *id = (int32_t)v->valuedouble;
@@ -845,18 +783,6 @@ static ft_status wp_json_tokens(tok_wordpiece *w, const cJSON *vocab, const cJSO
     return st;
 }
 
-static ft_status wp_json_added(tok_wordpiece *w, const cJSON *added, ft_error *err)
-{
-    const cJSON *e;
-    cJSON_ArrayForEach(e, added) {
-        int32_t id = (int32_t)cJSON_GetObjectItemCaseSensitive(e, "id")->valuedouble;
-        bool special = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "special"));
-        ft_status st = wp_add_matched(w, id, special, err);
-        if (st != FT_OK) return st;
-    }
-    return FT_OK;
-}
-
 /* A JSON boolean, or def when the key is absent or null. */
 static ft_status wp_json_bool(const cJSON *obj, const char *key, bool def, bool *out,
                               const char *origin, ft_error *err)
@@ -904,37 +830,51 @@ static ft_status wp_json_pretok(const cJSON *root, const char *origin, ft_error 
                    cJSON_IsString(type) ? type->valuestring : "(missing)");
 }
 
+/* *id = v where v is a number (left as it is otherwise), which must be an
+ * id with a token: a post-processor's [CLS]/[SEP] go into every model input. */
+static ft_status wp_post_id(const tok_wordpiece *w, const cJSON *v, const char *origin,
+                            const char *what, int32_t *id, ft_error *err)
+{
+    if (!cJSON_IsNumber(v)) return FT_OK;
+    double d = v->valuedouble;
+    if (!(d >= 0 && d < w->vocab.n_ids) || d != (double)(int32_t)d ||
+        !w->vocab.tokens[(int32_t)d])
+        return ft_fail(err, FT_EFORMAT, "%s: post_processor: the id %g of %s is not in the "
+                       "vocabulary", origin, d, what);
+    *id = (int32_t)d;
+    return FT_OK;
+}
+
 /* [CLS]/[SEP] ids from a BertProcessing or TemplateProcessing post-processor
  * ([CLS] $A [SEP]); other shapes fall back to the tokens' names. */
-static void wp_json_post(tok_wordpiece *w, const cJSON *root)
+static ft_status wp_json_post(tok_wordpiece *w, const cJSON *root, const char *origin,
+                              ft_error *err)
 {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "post_processor");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "type");
-    if (!cJSON_IsString(type)) return;
+    if (!cJSON_IsString(type)) return FT_OK;
     if (!strcmp(type->valuestring, "BertProcessing")) {
         const cJSON *cls = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(p, "cls"), 1);
         const cJSON *sep = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(p, "sep"), 1);
-        if (cJSON_IsNumber(cls)) w->cls_id = (int32_t)cls->valuedouble;
-        if (cJSON_IsNumber(sep)) w->sep_id = (int32_t)sep->valuedouble;
-        return;
+        ft_status st = wp_post_id(w, cls, origin, "cls", &w->cls_id, err);
+        return st == FT_OK ? wp_post_id(w, sep, origin, "sep", &w->sep_id, err) : st;
     }
-    if (strcmp(type->valuestring, "TemplateProcessing")) return;
+    if (strcmp(type->valuestring, "TemplateProcessing")) return FT_OK;
     const cJSON *single = cJSON_GetObjectItemCaseSensitive(p, "single");
     const cJSON *specials = cJSON_GetObjectItemCaseSensitive(p, "special_tokens");
-    int n = cJSON_GetArraySize(single);
-    if (n != 3) return;
-    int32_t ids[2] = {-1, -1};
+    if (cJSON_GetArraySize(single) != 3) return FT_OK;
+    const cJSON *ids[2] = {NULL, NULL};
     for (int k = 0; k < 2; k++) {
         const cJSON *tok = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(single, k ? 2 : 0),
                                              "SpecialToken"), "id");
-        if (!cJSON_IsString(tok)) return;
-        const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+        if (!cJSON_IsString(tok)) return FT_OK;
+        ids[k] = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(specials, tok->valuestring), "ids"), 0);
-        if (cJSON_IsNumber(e)) ids[k] = (int32_t)e->valuedouble;
     }
-    if (ids[0] >= 0 && ids[0] < w->vocab.n_ids) w->cls_id = ids[0];
-    if (ids[1] >= 0 && ids[1] < w->vocab.n_ids) w->sep_id = ids[1];
+    ft_status st = wp_post_id(w, ids[0], origin, "the first special token", &w->cls_id, err);
+    return st == FT_OK ? wp_post_id(w, ids[1], origin, "the last special token", &w->sep_id, err)
+                       : st;
 }
 
 static ft_status wp_json_model(tok_wordpiece *w, const cJSON *model, const char *origin,
@@ -988,11 +928,9 @@ ft_status tok_wordpiece_open_json(const cJSON *root, const char *origin,
     if (st == FT_OK) st = wp_json_pretok(root, origin, err);
     if (st == FT_OK) st = wp_json_decoder(w, root, origin, err);
     if (st == FT_OK) st = wp_json_tokens(w, vocab, added, origin, err);
-    if (st == FT_OK) st = wp_json_added(w, added, err);
-    if (st == FT_OK) {
-        wp_json_post(w, root);
-        st = wp_finish(w, origin, unk, err);
-    }
+    if (st == FT_OK) st = tok_added_add_json(&w->added, &w->vocab, w->special, added, err);
+    if (st == FT_OK) st = wp_json_post(w, root, origin, err);
+    if (st == FT_OK) st = wp_finish(w, origin, unk, err);
     if (st != FT_OK) {
         tok_wordpiece_free(w);
         return st;

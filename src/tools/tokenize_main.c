@@ -170,7 +170,8 @@ static ft_status parse_ids(const char *line, size_t len, tok_ids *ids, ft_error 
     const cJSON *e;
     cJSON_ArrayForEach(e, json) {
         if (st != FT_OK) break;
-        if (!cJSON_IsNumber(e) || e->valuedouble != (double)(int32_t)e->valuedouble)
+        if (!cJSON_IsNumber(e) || !(e->valuedouble >= INT32_MIN && e->valuedouble <= INT32_MAX) ||
+            e->valuedouble != (double)(int32_t)e->valuedouble)
             st = ft_fail(err, FT_EINVAL, "expected integer ids in the array");
         else
             ids->ids[ids->len++] = (int32_t)e->valuedouble;

@@ -82,6 +82,10 @@ msg=$(echo '[1, 2, 99999999]' | "$bin" --model "$model" --decode 2>&1 >/dev/null
 rc=$?
 expect "bad id exit" 2 "$rc"
 [[ $msg == *"<stdin>:1:"* ]] || { echo "FAIL message: $msg" >&2; fail=1; }
+msg=$(echo '[1, 1e300]' | "$bin" --model "$model" --decode 2>&1 >/dev/null)
+rc=$?
+expect "huge id exit" 2 "$rc"
+[[ $msg == *"<stdin>:1: expected integer ids"* ]] || { echo "FAIL message: $msg" >&2; fail=1; }
 msg=$(printf '{"text": "a\\u0000b"}\n' | "$bin" --model "$model" --field text 2>&1 >/dev/null)
 rc=$?
 expect "NUL escape exit" 2 "$rc"

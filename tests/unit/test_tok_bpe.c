@@ -19,43 +19,15 @@
 #include "ft_fs.h"
 #include "tok.h"
 
+#define TOK_TEST_NAME "bpe"
+#include "tok_test_util.h"
+
 #define GPT2_DIR FTUNE_SOURCE_DIR "/models/gpt2-tiny"
 #define GPT2_VOCAB FTUNE_SOURCE_DIR "/models/vocab/gpt2-vocab.json"
 #define GPT2_MERGES FTUNE_SOURCE_DIR "/models/vocab/gpt2-merges.txt"
 #define EXPECTED FTUNE_FIXTURES "/tokenizer/gpt2/expected.jsonl"
 
 enum { SHOW_MISMATCHES = 5, EOT = 50256 };
-
-static char scratch_dir[] = "/tmp/ftune-test-bpe-XXXXXX";
-
-static char *make_dir(const char *name)
-{
-    char *dir = ft_path_join(scratch_dir, name);
-    ft_error err;
-    CHECK(dir && ft_mkdir_p(dir, &err) == FT_OK);
-    return dir;
-}
-
-static void write_file(const char *dir, const char *name, const char *data, size_t len)
-{
-    char *path = ft_path_join(dir, name);
-    ft_error err;
-    CHECK(path && ft_write_file_atomic(path, data, len, true, &err) == FT_OK);
-    free(path);
-}
-
-static void write_text(const char *dir, const char *name, const char *text)
-{
-    write_file(dir, name, text, strlen(text));
-}
-
-static char *read_text(const char *path, size_t *len)
-{
-    char *data = NULL;
-    ft_error err;
-    CHECK_MSG(ft_read_file(path, &data, len, &err) == FT_OK, "%s", err.msg);
-    return data;
-}
 
 static tok_tokenizer *open_dir(const char *dir)
 {

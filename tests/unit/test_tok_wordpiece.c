@@ -18,41 +18,13 @@
 #include "ft_fs.h"
 #include "tok.h"
 
+#define TOK_TEST_NAME "wp"
+#include "tok_test_util.h"
+
 #define BERT_DIR FTUNE_FIXTURES "/tokenizer/bert"
 #define BERT_VOCAB FTUNE_SOURCE_DIR "/models/vocab/bert-base-uncased-vocab.txt"
 
 enum { MAX_LEN = 128, SHOW_MISMATCHES = 5 };
-
-static char scratch_dir[] = "/tmp/ftune-test-wp-XXXXXX";
-
-/* scratch_dir/name, made as a folder holding the given files. */
-static char *make_dir(const char *name)
-{
-    char *dir = ft_path_join(scratch_dir, name);
-    ft_error err;
-    CHECK(dir && ft_mkdir_p(dir, &err) == FT_OK);
-    return dir;
-}
-
-static void write_file(const char *dir, const char *name, const char *data, size_t len)
-{
-    char *path = ft_path_join(dir, name);
-    ft_error err;
-    CHECK(path && ft_write_file_atomic(path, data, len, true, &err) == FT_OK);
-    free(path);
-}
-
-static void write_text(const char *dir, const char *name, const char *text)
-{
-    write_file(dir, name, text, strlen(text));
-}
-
-static void link_file(const char *dir, const char *name, const char *target)
-{
-    char *path = ft_path_join(dir, name);
-    CHECK(path && symlink(target, path) == 0);
-    free(path);
-}
 
 /* A folder with the real vocab.txt and an optional tokenizer_config.json. */
 static tok_tokenizer *open_vocab_dir(const char *name, const char *config)
@@ -343,41 +315,80 @@ static ft_status open_hostile(const char *name, const char *file, const char *da
     return st;
 }
 
+/* A file, as a literal, that tok_open must refuse with FT_EFORMAT and a
+ * message holding needle. */
+#define HOSTILE(name, file, lit, needle) {name, file, lit, sizeof lit - 1, needle}
+static const struct hostile_case {
+    const char *name, *file, *data;
+    size_t len;
+    const char *needle;
+} hostile_cases[] = {
+    HOSTILE("empty", "vocab.txt", "", "empty"),
+    HOSTILE("dup", "vocab.txt", "[PAD]\n[UNK]\nhello\nworld\nhello\n",
+            "\"hello\" appears twice (ids 2 and 4)"),
+    HOSTILE("nounk", "vocab.txt", "[PAD]\nhello\n", "[UNK]"),
+    HOSTILE("blank", "vocab.txt", "[UNK]\n\nx\n", "line 2: empty token"),
+    HOSTILE("crlf", "vocab.txt", "[UNK]\r\nx\r\n", "carriage return"),
+    HOSTILE("badutf8", "vocab.txt", "[UNK]\nx\xff\n", "line 2"),
+    HOSTILE("badjson", "tokenizer.json", "{\"model\": {\n\"type\": \"WordPiece\",\n}",
+            "tokenizer.json:3"),
+    HOSTILE("unigram", "tokenizer.json", "{\"model\": {\"type\": \"Unigram\"}}", "Unigram"),
+    HOSTILE("badid", "tokenizer.json",
+            "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
+            "\"vocab\": {\"[UNK]\": 0, \"a\": 1.5}}, \"pre_tokenizer\": "
+            "{\"type\": \"BertPreTokenizer\"}}",
+            "model.vocab"),
+    HOSTILE("norm", "tokenizer.json",
+            "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
+            "\"vocab\": {\"[UNK]\": 0}}, \"normalizer\": {\"type\": \"NFKC\"}}",
+            "NFKC"),
+    HOSTILE("post-range", "tokenizer.json",
+            "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
+            "\"vocab\": {\"[UNK]\": 0, \"[CLS]\": 1, \"[SEP]\": 2}}, \"pre_tokenizer\": "
+            "{\"type\": \"BertPreTokenizer\"}, \"post_processor\": {\"type\": "
+            "\"BertProcessing\", \"cls\": [\"[CLS]\", 7], \"sep\": [\"[SEP]\", 2]}}",
+            "post_processor: the id 7 of cls is not in the vocabulary"),
+    HOSTILE("post-huge", "tokenizer.json",
+            "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
+            "\"vocab\": {\"[UNK]\": 0, \"[CLS]\": 1, \"[SEP]\": 2}}, \"pre_tokenizer\": "
+            "{\"type\": \"BertPreTokenizer\"}, \"post_processor\": {\"type\": "
+            "\"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"[CLS]\"}}, "
+            "{\"Sequence\": {\"id\": \"A\"}}, {\"SpecialToken\": {\"id\": \"[SEP]\"}}], "
+            "\"special_tokens\": {\"[CLS]\": {\"ids\": [1]}, \"[SEP]\": {\"ids\": [1e300]}}}}",
+            "the id 1e+300 of the last special token is not in the vocabulary"),
+};
+
+/* BertProcessing's ids frame the model input, whatever the tokens' names. */
+static void check_bert_processing(void)
+{
+    char *dir = make_dir("bert-processing");
+    write_text(dir, "tokenizer.json",
+               "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
+               "\"vocab\": {\"[UNK]\": 0, \"[CLS]\": 1, \"[SEP]\": 2, \"hi\": 3}}, "
+               "\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, \"post_processor\": "
+               "{\"type\": \"BertProcessing\", \"cls\": [\"[CLS]\", 2], "
+               "\"sep\": [\"[SEP]\", 1]}}");
+    tok_tokenizer *t = NULL;
+    ft_error err;
+    CHECK_MSG(tok_open(dir, &t, &err) == FT_OK, "%s", err.msg);
+    int32_t ids[3] = {-1, -1, -1}, length = 0;
+    bool truncated = true;
+    CHECK_MSG(t && tok_encode_for_model(t, "hi", 2, 3, ids, &length, &truncated, &err) == FT_OK,
+              "%s", t ? err.msg : "not opened");
+    CHECK(ids[0] == 2 && ids[1] == 3 && ids[2] == 1 && length == 3 && !truncated);
+    tok_close(t);
+    free(dir);
+}
+
 static void check_hostile(void)
 {
     ft_error err;
-    CHECK(open_hostile("empty", "vocab.txt", "", 0, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "empty");
-    const char dup[] = "[PAD]\n[UNK]\nhello\nworld\nhello\n";
-    CHECK(open_hostile("dup", "vocab.txt", dup, sizeof dup - 1, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "\"hello\" appears twice (ids 2 and 4)");
-    const char no_unk[] = "[PAD]\nhello\n";
-    CHECK(open_hostile("nounk", "vocab.txt", no_unk, sizeof no_unk - 1, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "[UNK]");
-    const char blank[] = "[UNK]\n\nx\n";
-    CHECK(open_hostile("blank", "vocab.txt", blank, sizeof blank - 1, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "line 2: empty token");
-    const char crlf[] = "[UNK]\r\nx\r\n";
-    CHECK(open_hostile("crlf", "vocab.txt", crlf, sizeof crlf - 1, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "carriage return");
-    const char bad_utf8[] = "[UNK]\nx\xff\n";
-    CHECK(open_hostile("badutf8", "vocab.txt", bad_utf8, sizeof bad_utf8 - 1, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "line 2");
-    const char bad_json[] = "{\"model\": {\n\"type\": \"WordPiece\",\n}";
-    CHECK(open_hostile("badjson", "tokenizer.json", bad_json, sizeof bad_json - 1, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "tokenizer.json:3");
-    const char unigram[] = "{\"model\": {\"type\": \"Unigram\"}}";
-    CHECK(open_hostile("unigram", "tokenizer.json", unigram, sizeof unigram - 1, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "Unigram");
-    const char bad_id[] = "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
-                          "\"vocab\": {\"[UNK]\": 0, \"a\": 1.5}}, \"pre_tokenizer\": "
-                          "{\"type\": \"BertPreTokenizer\"}}";
-    CHECK(open_hostile("badid", "tokenizer.json", bad_id, sizeof bad_id - 1, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "model.vocab");
-    const char norm[] = "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
-                        "\"vocab\": {\"[UNK]\": 0}}, \"normalizer\": {\"type\": \"NFKC\"}}";
-    CHECK(open_hostile("norm", "tokenizer.json", norm, sizeof norm - 1, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "NFKC");
+    for (size_t k = 0; k < sizeof hostile_cases / sizeof hostile_cases[0]; k++) {
+        const struct hostile_case *c = &hostile_cases[k];
+        CHECK_MSG(open_hostile(c->name, c->file, c->data, c->len, &err) == FT_EFORMAT, "%s",
+                  c->name);
+        CHECK_STR_CONTAINS(err.msg, c->needle);
+    }
     tok_tokenizer *t = NULL;
     char *cfg_dir = make_dir("badcfg");
     link_file(cfg_dir, "vocab.txt", BERT_VOCAB);
@@ -435,6 +446,7 @@ int main(void)
     check_decode(from_vocab);
     check_decode(from_json);
     check_hostile();
+    check_bert_processing();
     check_casing(from_vocab);
 
     tok_close(from_vocab);
