@@ -128,15 +128,19 @@ static int parse_number(const char *opt, const char *v, shard_args *a, ft_error 
     return 0;
 }
 
+/* The options that take a value: the first N_STRING_OPTS are kept as given. */
+enum { N_STRING_OPTS = 8 };
+static const char *const VALUED[] = {"--input", "--test-file", "--text-field", "--label-field",
+                                     "--tokenizer", "--output", "--inspect", "--split", "--format",
+                                     "--header", "--balance", "--seed", "--max-length", "--shards"};
+
 /* One option with a value. 0 taken, 2 usage error, -1 not one of these. */
 static int parse_valued(const char *opt, const char *v, shard_args *a, const char **split, ft_error *err)
 {
-    static const char *const strings[] = {"--input", "--test-file", "--text-field", "--label-field",
-                                          "--tokenizer", "--output", "--inspect", "--split"};
-    const char **slots[] = {&a->input, &a->test_file, &a->text_field, &a->label_field,
-                            &a->tokenizer, &a->output, &a->inspect, split};
-    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
-        if (!strcmp(opt, strings[i])) {
+    const char **slots[N_STRING_OPTS] = {&a->input, &a->test_file, &a->text_field, &a->label_field,
+                                         &a->tokenizer, &a->output, &a->inspect, split};
+    for (size_t i = 0; i < N_STRING_OPTS; i++)
+        if (!strcmp(opt, VALUED[i])) {
             if (!v[0]) return usage_error(err, "%s needs a non-empty value", opt);
             *slots[i] = v;
             return 0;
@@ -164,11 +168,8 @@ static int check_required(shard_args *a, const char *split, ft_error *err)
 
 static bool takes_value(const char *opt)
 {
-    static const char *const valued[] = {"--input", "--test-file", "--text-field", "--label-field",
-                                         "--tokenizer", "--output", "--inspect", "--split", "--format",
-                                         "--header", "--balance", "--seed", "--max-length", "--shards"};
-    for (size_t i = 0; i < sizeof valued / sizeof valued[0]; i++)
-        if (!strcmp(opt, valued[i])) return true;
+    for (size_t i = 0; i < sizeof VALUED / sizeof VALUED[0]; i++)
+        if (!strcmp(opt, VALUED[i])) return true;
     return false;
 }
 

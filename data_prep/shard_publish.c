@@ -13,6 +13,7 @@
 
 #include "ft_alloc.h"
 #include "ft_fs.h"
+#include "ft_log.h"
 #include "shard_prog.h"
 
 static void fill_source(const shard_job *job, int k, shard_manifest_source *s)
@@ -99,7 +100,11 @@ static ft_status swap_into_place(const shard_job *job, ft_error *err)
         if (old) rename(old, out); /* put the earlier one back */
     }
     if (st == FT_OK) st = ft_fsync_parent(out, err);
-    if (st == FT_OK && old) st = ft_remove_tree(old, err);
+    /* The new dataset is in place: a leftover old copy is worth a warning,
+     * not a failed run. */
+    ft_error rm = {0};
+    if (st == FT_OK && old && ft_remove_tree(old, &rm) != FT_OK)
+        ft_log_warn("the earlier dataset, moved aside to %s, could not be removed: %s", old, rm.msg);
     free(old);
     return st;
 }

@@ -124,16 +124,17 @@ static void store_ids(const shard_job *job, const int32_t *ids, char *dst)
     }
 }
 
-/* A row of a file this rank owns: straight into its columns. */
-static void place_local(shard_job *job, const row_head *h, const int32_t *ids)
+/* A row of a file this rank owns: its head into the columns; returns where
+ * its ids go (already in the file's encoding, as store_ids writes them). */
+static char *place_local(shard_job *job, const row_head *h)
 {
     shard_rows *r = &job->rows[h->file];
     FT_CHECK(h->row < r->rows && r->example_index[h->row] == -1);
     r->lengths[h->row] = h->length;
     r->labels[h->row] = h->label;
     r->example_index[h->row] = h->example_index;
-    store_ids(job, ids, (char *)r->input_ids + h->row * (size_t)job->a->max_length * (wide(job) ? 4 : 2));
     job->truncated[job->plan.files[h->file].split] += (uint64_t)h->truncated;
+    return (char *)r->input_ids + h->row * (size_t)job->a->max_length * (wide(job) ? 4 : 2);
 }
 
 static ft_status pack_one(shard_job *job, const shard_part *p, size_t i, int file, uint64_t row, void *ctx,
@@ -153,7 +154,7 @@ static ft_status pack_one(shard_job *job, const shard_part *p, size_t i, int fil
     }
     h.truncated = truncated;
     if (job->owner[file] == job->rank) {
-        place_local(job, &h, c->ids);
+        store_ids(job, c->ids, place_local(job, &h));
         return FT_OK;
     }
     char *slot = c->buf + c->next[job->owner[file]]++ * row_bytes(job);
@@ -183,25 +184,14 @@ static ft_status pack_rows(shard_job *job, size_t *counts, char **buf, ft_error 
 
 static void place_rows(shard_job *job, const char *buf, size_t n)
 {
-    size_t rb = row_bytes(job), L = (size_t)job->a->max_length;
-    int32_t *ids = ft_malloc_array(L, sizeof *ids);
-    FT_CHECK_MSG(ids != NULL, "out of memory");
+    /* The ids travel in the file's encoding (store_ids): copied as they are. */
+    size_t rb = row_bytes(job), id_bytes = (size_t)job->a->max_length * (wide(job) ? 4 : 2);
     for (size_t k = 0; k < n; k++) {
         row_head h;
         memcpy(&h, buf + k * rb, sizeof h);
         FT_CHECK(h.file >= 0 && h.file < job->plan.n_files && job->owner[h.file] == job->rank);
-        const char *src = buf + k * rb + sizeof h;
-        for (size_t t = 0; t < L; t++) {
-            if (wide(job)) memcpy(&ids[t], src + 4 * t, 4);
-            else {
-                uint16_t v;
-                memcpy(&v, src + 2 * t, 2);
-                ids[t] = v;
-            }
-        }
-        place_local(job, &h, ids);
+        memcpy(place_local(job, &h), buf + k * rb + sizeof h, id_bytes);
     }
-    free(ids);
 }
 
 /* Rounds of MPI_Alltoallv until every rank has sent all its rows. */

@@ -367,7 +367,7 @@ ft_status dataset_scan_part(dataset_source *src, int part, int n_parts, dataset_
     for (size_t i = first; i < last; i++) {
         char *data = NULL;
         size_t len = 0;
-        ft_status st = dataset_read_whole(src->files[i], &data, &len, err);
+        ft_status st = ft_read_file(src->files[i], &data, &len, err);
         if (st != FT_OK) return st;
         out->crc32 = (uint32_t)crc32_z(out->crc32, (const unsigned char *)data, len);
         out->bytes += len;
@@ -381,9 +381,4 @@ uint32_t dataset_combine_crc(const dataset_scan *scans, int n_parts)
     uLong crc = crc32_z(0, NULL, 0);
     for (int p = 0; p < n_parts; p++) crc = crc32_combine64(crc, scans[p].crc32, (z_off64_t)scans[p].bytes);
     return (uint32_t)crc;
-}
-
-ft_status dataset_read_whole(const char *path, char **data, size_t *len, ft_error *err)
-{
-    return ft_read_file(path, data, len, err);
 }

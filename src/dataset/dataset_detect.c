@@ -160,7 +160,8 @@ typedef struct column_stats {
     char **seen;
 } column_stats;
 
-static void sample_columns(const dataset_source *src, column_stats *cols, dataset_fields *f)
+/* false when out of memory. */
+static bool sample_columns(const dataset_source *src, column_stats *cols, dataset_fields *f)
 {
     dataset_cursor c = {0, 0, 1};
     size_t rows = 0;
@@ -178,10 +179,12 @@ static void sample_columns(const dataset_source *src, column_stats *cols, datase
             bool dup = false;
             for (size_t k = 0; k < cs->distinct && !dup; k++)
                 dup = strlen(cs->seen[k]) == f->lens[i] && !memcmp(cs->seen[k], f->buf + f->offs[i], f->lens[i]);
-            if (!dup) cs->seen[cs->distinct++] = ft_strndup(f->buf + f->offs[i], f->lens[i]);
+            if (!dup && !(cs->seen[cs->distinct++] = ft_strndup(f->buf + f->offs[i], f->lens[i])))
+                return false;
         }
         rows++;
     }
+    return true;
 }
 
 static void column_name(const dataset_source *src, const dataset_fields *head, size_t col, char *buf)
@@ -214,12 +217,9 @@ static ft_status pick_columns(dataset_source *src, const dataset_options *opt, c
             int s = i == text ? 0 : label_score(head->buf + head->offs[i], head->lens[i]);
             if (s > best) { best = s; label = i; }
         }
-        for (size_t i = 0; label == SIZE_MAX && i < nc; i++) {
-            size_t pick = SIZE_MAX;
-            for (size_t j = 0; j < nc; j++)
-                if (j != text && (pick == SIZE_MAX || cols[j].distinct < cols[pick].distinct)) pick = j;
-            label = pick;
-        }
+        /* No header name like a label: the other column with the fewest distinct values. */
+        for (size_t j = 0; best == 0 && j < nc; j++)
+            if (j != text && (label == SIZE_MAX || cols[j].distinct < cols[label].distinct)) label = j;
     }
     if (label == SIZE_MAX || label == text)
         return ft_fail(err, FT_EINVAL, "%s: cannot tell the label column from the text column (%zu "
@@ -258,14 +258,11 @@ static ft_status detect_csv(dataset_source *src, const dataset_options *opt, ft_
     src->has_header = opt->header == DATASET_HEADER_YES ||
                       (opt->header == DATASET_HEADER_AUTO && header_auto(opt, &head));
     cols = calloc(src->n_columns, sizeof *cols);
-    for (size_t i = 0; cols && i < src->n_columns; i++)
-        if (!(cols[i].seen = calloc(DATASET_SAMPLE_RECORDS, sizeof(char *)))) { free(cols); cols = NULL; }
-    if (!cols) {
-        st = ft_fail(err, FT_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    sample_columns(src, cols, &scratch);
-    st = pick_columns(src, opt, &head, cols, err);
+    bool ok = cols != NULL;
+    for (size_t i = 0; ok && i < src->n_columns; i++)
+        ok = (cols[i].seen = calloc(DATASET_SAMPLE_RECORDS, sizeof(char *))) != NULL;
+    if (ok) ok = sample_columns(src, cols, &scratch);
+    st = ok ? pick_columns(src, opt, &head, cols, err) : ft_fail(err, FT_ENOMEM, "out of memory");
 cleanup:
     for (size_t i = 0; cols && i < src->n_columns; i++) {
         for (size_t k = 0; k < cols[i].distinct; k++) free(cols[i].seen[k]);

@@ -81,7 +81,4 @@ ft_status dataset_parse_record(const dataset_source *src, const dataset_raw *raw
 /* Detection of the fields from the first records (dataset_parse.c). */
 ft_status dataset_detect_fields(dataset_source *src, const dataset_options *opt, ft_error *err);
 
-/* Reads a whole (small) file of a folder; caller frees. */
-ft_status dataset_read_whole(const char *path, char **data, size_t *len, ft_error *err);
-
 #endif

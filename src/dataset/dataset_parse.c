@@ -150,22 +150,22 @@ static ft_status parse_json(const dataset_source *src, const dataset_raw *raw, d
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(obj, src->label_key);
     char num[64];
     const char *label = NULL;
-    size_t bad = 0;
+    size_t bad = 0, text_len = cJSON_IsString(t) ? strlen(t->valuestring) : 0, label_len = 0;
     if (!cJSON_IsString(t))
         st = push_bad(src, raw, DATASET_MISSING_TEXT, out, err,
                       t ? "text field '%s' is not a string" : "no text field '%s'", src->text_key);
-    else if (!dataset_utf8_valid(t->valuestring, strlen(t->valuestring), &bad))
+    else if (!dataset_utf8_valid(t->valuestring, text_len, &bad))
         st = push_bad(src, raw, DATASET_INVALID_UTF8, out, err, "%s", "the text decodes to invalid UTF-8");
-    else if (is_blank(t->valuestring, strlen(t->valuestring)))
+    else if (is_blank(t->valuestring, text_len))
         st = push_bad(src, raw, DATASET_EMPTY_TEXT, out, err, "text field '%s' is empty", src->text_key);
     else if (!json_label_text(l, num, sizeof num, &label))
         st = push_bad(src, raw, DATASET_MISSING_LABEL, out, err,
                       l ? "label field '%s' is empty, null or not a string, number or boolean"
                         : "no label field '%s'", src->label_key);
-    else if (!dataset_utf8_valid(label, strlen(label), &bad))
+    else if (!dataset_utf8_valid(label, label_len = strlen(label), &bad))
         st = push_bad(src, raw, DATASET_INVALID_UTF8, out, err, "%s", "the label decodes to invalid UTF-8");
     else
-        st = push_good(out, raw, t->valuestring, strlen(t->valuestring), label, strlen(label), err);
+        st = push_good(out, raw, t->valuestring, text_len, label, label_len, err);
     cJSON_Delete(obj);
     return st;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dataset_impl.h"
+#include "ft_fs.h"
 
 void dataset_cursor_align(const dataset_source *src, dataset_cursor *c)
 {
@@ -116,7 +117,7 @@ static ft_status read_files(dataset_source *src, int part, int n_parts, dataset_
     for (size_t i = first; st == FT_OK && i < last; i++) {
         char *data = NULL;
         size_t len = 0;
-        st = dataset_read_whole(src->files[i], &data, &len, err);
+        st = ft_read_file(src->files[i], &data, &len, err);
         dataset_raw raw = {data, len, 1, (uint32_t)i};
         if (st == FT_OK) st = dataset_parse_record(src, &raw, NULL, out, err);
         free(data);

@@ -30,6 +30,7 @@ struct eval_preds {
     FILE *spool;             /* other ranks */
     int64_t count;
     unsigned char *buf;      /* one record (other ranks) or a chunk */
+    float *probs;            /* one record's probabilities (rank 0) */
 };
 
 ft_status eval_preds_open(const char *path, int num_classes, bool force, int rank,
@@ -41,15 +42,15 @@ ft_status eval_preds_open(const char *path, int num_classes, bool force, int ran
     p->k = num_classes;
     p->record_bytes = sizeof(record_head) + (size_t)num_classes * sizeof(float);
     p->buf = ft_malloc_array(EVAL_CHUNK_RECORDS, p->record_bytes);
-    ft_status st = p->buf ? FT_OK : ft_fail(err, FT_ENOMEM, "out of memory");
+    p->probs = ft_malloc_array((size_t)num_classes, sizeof *p->probs);
+    ft_status st = p->buf && p->probs ? FT_OK : ft_fail(err, FT_ENOMEM, "out of memory");
     if (st == FT_OK && rank == 0)
         st = report_predictions_open(path, num_classes, force, &p->out, err);
     if (st == FT_OK && rank != 0 && !(p->spool = tmpfile()))
         st = ft_fail(err, FT_EIO, "cannot create a temporary file for predictions: %s "
                      "(set TMPDIR to a writable folder)", strerror(errno));
     if (st != FT_OK) {
-        free(p->buf);
-        free(p);
+        eval_preds_abort(p);
         p = NULL;
     }
     *out = p;
@@ -103,16 +104,10 @@ static ft_status receive_rank(eval_preds *p, int r, ft_status st, MPI_Comm comm,
         for (int64_t i = 0; i < n && st == FT_OK; i++) {
             const unsigned char *rec = p->buf + (size_t)i * p->record_bytes;
             record_head h;
-            float probs[64], *pr = probs;
             memcpy(&h, rec, sizeof h);
-            if (p->k > 64 && !(pr = malloc((size_t)p->k * sizeof(float))))
-                st = ft_fail(err, FT_ENOMEM, "out of memory");
-            if (st == FT_OK) {
-                memcpy(pr, rec + sizeof h, (size_t)p->k * sizeof(float));
-                st = report_predictions_write(p->out, h.example_index, h.true_label,
-                                              h.pred_label, pr, err);
-            }
-            if (pr != probs) free(pr);
+            memcpy(p->probs, rec + sizeof h, (size_t)p->k * sizeof(float));
+            st = report_predictions_write(p->out, h.example_index, h.true_label,
+                                          h.pred_label, p->probs, err);
         }
         done += n;
     }
@@ -151,5 +146,6 @@ void eval_preds_abort(eval_preds *p)
     report_predictions_abort(p->out);
     if (p->spool) fclose(p->spool);
     free(p->buf);
+    free(p->probs);
     free(p);
 }

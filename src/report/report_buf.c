@@ -5,7 +5,7 @@
  * sets a flag that report_buf_write turns into FT_ENOMEM, which keeps the
  * writers readable. Strings are decoded with utf8proc so invalid UTF-8 from
  * untrusted texts cannot reach a file; it becomes U+FFFD. Not here: file
- * layouts (report_json.c, report_md.c, report_html.c). */
+ * layouts (report.c, report_md.c, report_html.c). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

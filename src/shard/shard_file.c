@@ -322,7 +322,7 @@ static ft_status read_shape(hid_t root, const char *path, int64_t *rows, int64_t
     if (st == FT_OK) st = get_int_attr(root, path, "n_labels", n_labels, err);
     if (st == FT_OK) st = get_int_attr(root, path, "vocab_size", vocab_size, err);
     if (st == FT_OK && (*rows < 0 || *max_length < 1 || *max_length > MAX_LENGTH_LIMIT || *n_labels < 1 ||
-                        *vocab_size < 1))
+                        *n_labels > INT32_MAX || *vocab_size < 1 || *vocab_size > INT32_MAX))
         st = ft_fail(err, FT_EFORMAT, "%s: impossible attributes rows=%lld max_length=%lld n_labels=%lld "
                      "vocab_size=%lld", path, (long long)*rows, (long long)*max_length, (long long)*n_labels,
                      (long long)*vocab_size);

@@ -68,6 +68,15 @@ static char *check_parts(const char *name, const char *text, const dataset_optio
     return one;
 }
 
+/* check_parts with default options, and the records it read must be want. */
+static void expect_parts(const char *name, const char *text, const char *want)
+{
+    dataset_options opt = {0};
+    char *got = check_parts(name, text, &opt);
+    CHECK_MSG(!strcmp(got, want), "%s: got:\n%s", name, got);
+    free(got);
+}
+
 static void test_jsonl(void)
 {
     const char *text = "\xEF\xBB\xBF{\"response\": \"hello there\", \"label\": \"1\"}\r\n"
@@ -83,8 +92,6 @@ static void test_jsonl(void)
                        "{\"response\": \"true label\", \"label\": true}\n"
                        "{\"response\": \"escaped \\u00e9\\n newline\", \"label\": 2.5}\n"
                        "{\"response\": \"last, no newline\", \"label\": \"x\"}";
-    dataset_options opt = {0};
-    char *got = check_parts("a.jsonl", text, &opt);
     const char *want = "1|ok|1|hello there\n"
                        "3|malformed_json||\n"
                        "5|ok|0|caf\xC3\xA9 ok\n"
@@ -96,8 +103,7 @@ static void test_jsonl(void)
                        "11|ok|true|true label\n"
                        "12|ok|2.5|escaped \xC3\xA9\n newline\n"
                        "13|ok|x|last, no newline\n";
-    CHECK_MSG(!strcmp(got, want), "got:\n%s", got);
-    free(got);
+    expect_parts("a.jsonl", text, want);
 }
 
 static void test_detection(void)
@@ -139,8 +145,6 @@ static void test_csv(void)
                        ",no label\n"
                        "spam,\"quoted\nnewline,\n\"\"and\"\" more\"\n"
                        "ham,\"unclosed at the end\n";
-    dataset_options opt = {0};
-    char *got = check_parts("c.csv", text, &opt);
     const char *want = "2|ok|spam|win, now\n"
                        "3|ok|ham|a \"quoted\" word\nover two lines\n"
                        "5|ok|ham|plain text\n"
@@ -150,8 +154,7 @@ static void test_csv(void)
                        "9|missing_label||\n"
                        "10|ok|spam|quoted\nnewline,\n\"and\" more\n"
                        "13|malformed_csv||\n";
-    CHECK_MSG(!strcmp(got, want), "got:\n%s", got);
-    free(got);
+    expect_parts("c.csv", text, want);
 }
 
 /* The SMS Spam Collection layout: label<TAB>text, no header, quotes literal. */
@@ -180,11 +183,8 @@ static void test_json_array(void)
     const char *text = "[\n  {\"text\": \"first, with ] and }\", \"label\": 1},\n"
                        "  {\"text\": \"second\", \"label\": 0},\n  {\"text\": \"\", \"label\": 0},\n"
                        "  {\"text\": \"fourth\", \"label\": null}\n]\n";
+    expect_parts("arr.json", text, "2|ok|1|first, with ] and }\n3|ok|0|second\n4|empty_text||\n5|missing_label||\n");
     dataset_options opt = {0};
-    char *got = check_parts("arr.json", text, &opt);
-    const char *want = "2|ok|1|first, with ] and }\n3|ok|0|second\n4|empty_text||\n5|missing_label||\n";
-    CHECK_MSG(!strcmp(got, want), "got:\n%s", got);
-    free(got);
     const char *cut = "[{\"text\": \"a\", \"label\": 1},";
     char *path = put("cut.json", cut, strlen(cut));
     dataset_source *src = NULL;
