@@ -110,7 +110,7 @@ ft_status shard_labels_agree(const dataset_records *recs, shard_label_set *out, 
     int len = 0;
     int *counts = ft_calloc_array((size_t)size, sizeof *counts), *displs = ft_calloc_array((size_t)size, sizeof *displs);
     ft_status st = counts && displs ? local_names(recs, &mine, &len, err) : ft_fail(err, FT_ENOMEM, "out of memory");
-    st = shard_agree(st, err);
+    st = comm_agree(MPI_COMM_WORLD, st, err);
     if (st != FT_OK) goto cleanup;
     MPI_Allgather(&len, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);
     size_t total = 0;
@@ -122,7 +122,7 @@ ft_status shard_labels_agree(const dataset_records *recs, shard_label_set *out, 
     all = malloc(total + 1);
     FT_CHECK_MSG(all != NULL, "out of memory gathering label names");
     MPI_Allgatherv(mine, len, MPI_CHAR, all, counts, displs, MPI_CHAR, MPI_COMM_WORLD);
-    st = shard_agree(build_set(all, total, out, err), err);
+    st = comm_agree(MPI_COMM_WORLD, build_set(all, total, out, err), err);
 cleanup:
     free(mine);
     free(all);

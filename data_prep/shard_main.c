@@ -223,7 +223,7 @@ int main(int argc, char **argv)
     ft_log_init_from_env();
     ft_log_set_rank(rank, size);
     ft_status st = FT_OK;
-    if (args.inspect) st = shard_agree(rank == 0 ? shard_inspect(args.inspect, &err) : FT_OK, &err);
+    if (args.inspect) st = comm_agree(MPI_COMM_WORLD, rank == 0 ? shard_inspect(args.inspect, &err) : FT_OK, &err);
     else st = shard_run(&args, &err);
     if (st != FT_OK && rank == 0) fprintf(stderr, "ftune-shard: error: %s\n", err.msg);
     MPI_Finalize();

@@ -17,6 +17,7 @@
 
 #include <mpi.h>
 
+#include "comm_agree.h"
 #include "dataset.h"
 #include "ft_error.h"
 #include "shard.h"
@@ -43,10 +44,6 @@ ft_status shard_run(const shard_args *a, ft_error *err);
 /* --inspect DIR (rank 0 only): prints counts per split and class, token
  * length percentiles, truncation and checks every file's crc32. */
 ft_status shard_inspect(const char *dir, ft_error *err);
-
-/* All ranks end with the first failure in rank order: its status, and its
- * message copied to every rank. A collective: every rank calls it. */
-ft_status shard_agree(ft_status st, ft_error *err);
 
 /* --- labels (shard_labels.c) -------------------------------------------- */
 

@@ -19,18 +19,6 @@
 #include "ft_log.h"
 #include "shard_prog.h"
 
-ft_status shard_agree(ft_status st, ft_error *err)
-{
-    int rank = 0, size = 1, first = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    int mine = st != FT_OK ? rank : size;
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (first == size) return FT_OK;
-    if (rank == first) err->code = st;
-    MPI_Bcast(err, (int)sizeof *err, MPI_BYTE, first, MPI_COMM_WORLD);
-    return err->code;
-}
 
 /* Whether an existing output may be replaced: a folder with manifest.json
  * (an earlier dataset) or an empty folder. */
@@ -61,13 +49,13 @@ static ft_status open_all(shard_job *job, ft_error *err)
 {
     const shard_args *a = job->a;
     ft_status st = job->rank == 0 ? check_output(a, err) : FT_OK;
-    if ((st = shard_agree(st, err)) != FT_OK) return st;
+    if ((st = comm_agree(MPI_COMM_WORLD, st, err)) != FT_OK) return st;
     st = tok_open(a->tokenizer, &job->tok, err);
     dataset_options opt = {a->format, a->text_field, a->label_field, a->header};
     const char *paths[2] = {a->input, a->test_file};
     job->n_parts = a->test_file ? 2 : 1;
     for (int p = 0; st == FT_OK && p < job->n_parts; p++) st = dataset_open(paths[p], &opt, &job->parts[p].src, err);
-    st = shard_agree(st, err);
+    st = comm_agree(MPI_COMM_WORLD, st, err);
     for (int p = 0; st == FT_OK && p < job->n_parts && job->rank == 0; p++)
         ft_log_info("%s: %s", dataset_get_path(job->parts[p].src), dataset_fields_summary(job->parts[p].src));
     return st;
@@ -78,7 +66,7 @@ static ft_status read_part(shard_job *job, shard_part *p, ft_error *err)
 {
     dataset_scan *scans = ft_calloc_array((size_t)job->size, sizeof *scans), mine = {0};
     FT_CHECK_MSG(scans != NULL, "out of memory");
-    ft_status st = shard_agree(dataset_scan_part(p->src, job->rank, job->size, &mine, err), err);
+    ft_status st = comm_agree(MPI_COMM_WORLD, dataset_scan_part(p->src, job->rank, job->size, &mine, err), err);
     if (st == FT_OK) {
         MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, scans, (int)sizeof mine, MPI_BYTE, MPI_COMM_WORLD);
         dataset_prefix prefix = {0, 0};
@@ -90,7 +78,7 @@ static ft_status read_part(shard_job *job, shard_part *p, ft_error *err)
             p->bytes += scans[r].bytes;
         }
         p->crc32 = dataset_combine_crc(scans, job->size);
-        st = shard_agree(dataset_read_part(p->src, job->rank, job->size, &prefix, &p->recs, err), err);
+        st = comm_agree(MPI_COMM_WORLD, dataset_read_part(p->src, job->rank, job->size, &prefix, &p->recs, err), err);
     }
     free(scans);
     if (st != FT_OK) return st;
@@ -103,7 +91,7 @@ static ft_status read_part(shard_job *job, shard_part *p, ft_error *err)
     /* Without --skip-bad, the first bad record in source order stops the run. */
     if (!job->a->skip_bad && p->recs.bad_count)
         st = ft_fail(err, FT_EINVAL, "%s (--skip-bad skips and counts such records)", p->recs.first_bad_msg);
-    return shard_agree(st, err);
+    return comm_agree(MPI_COMM_WORLD, st, err);
 }
 
 /* Label ids of this rank's records; for the test source a label training
@@ -129,7 +117,7 @@ static ft_status map_labels(shard_job *job, shard_part *p, bool is_test, ft_erro
         }
         FT_CHECK(is_test || rec->reason != DATASET_OK || p->ids[i] >= 0);
     }
-    return shard_agree(st, err);
+    return comm_agree(MPI_COMM_WORLD, st, err);
 }
 
 static ft_status agree_labels(shard_job *job, ft_error *err)
@@ -172,7 +160,7 @@ static ft_status make_plan(shard_job *job, ft_error *err)
                                    job->n_parts > 1 ? job->parts[1].n_total : 0, job->labels.n, &opt, &job->plan, err);
     free(main_ids);
     free(test_ids);
-    return shard_agree(st, err);
+    return comm_agree(MPI_COMM_WORLD, st, err);
 }
 
 /* The temporary output folder, made by rank 0 beside --output. */
@@ -187,7 +175,7 @@ static ft_status make_tmp_dir(shard_job *job, ft_error *err)
         if (st == FT_OK) snprintf(name, sizeof name, "%s", tmp);
         free(tmp);
     }
-    st = shard_agree(st, err);
+    st = comm_agree(MPI_COMM_WORLD, st, err);
     if (st != FT_OK) return st;
     MPI_Bcast(name, (int)sizeof name, MPI_CHAR, 0, MPI_COMM_WORLD);
     job->tmp_dir = ft_strdup(name);
@@ -246,7 +234,7 @@ ft_status shard_run(const shard_args *a, ft_error *err)
     if (st == FT_OK) st = make_tmp_dir(&job, err);
     shard_mark(&job, SHARD_PH_PLAN);
     if (st == FT_OK) st = shard_write_files(&job, err);
-    if (st == FT_OK) st = shard_agree(job.rank == 0 ? shard_publish(&job, err) : FT_OK, err);
+    if (st == FT_OK) st = comm_agree(MPI_COMM_WORLD, job.rank == 0 ? shard_publish(&job, err) : FT_OK, err);
     shard_mark(&job, SHARD_PH_MANIFEST);
     if (st != FT_OK && job.tmp_dir && job.rank == 0) ft_remove_tree(job.tmp_dir, NULL);
     reduce_cpu(&job);

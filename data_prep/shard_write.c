@@ -262,7 +262,7 @@ static ft_status write_owned(shard_job *job, ft_error *err)
         free(path);
         shard_rows_free(&job->rows[f]); /* written: the memory can go */
     }
-    st = shard_agree(st, err);
+    st = comm_agree(MPI_COMM_WORLD, st, err);
     MPI_Reduce(crc, job->file_bytes, n, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
     for (int f = 0; f < n; f++) job->file_crc[f] = (uint32_t)job->file_bytes[f];
     MPI_Reduce(bytes, job->file_bytes, n, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
@@ -279,7 +279,7 @@ ft_status shard_write_files(shard_job *job, ft_error *err)
     size_t *counts = ft_calloc_array((size_t)job->size, sizeof *counts);
     char *buf = NULL;
     FT_CHECK_MSG(counts != NULL, "out of memory");
-    ft_status st = shard_agree(pack_rows(job, counts, &buf, err), err);
+    ft_status st = comm_agree(MPI_COMM_WORLD, pack_rows(job, counts, &buf, err), err);
     shard_mark(job, SHARD_PH_TOKENIZE);
     if (st == FT_OK) exchange_rows(job, counts, buf);
     free(buf);

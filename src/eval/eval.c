@@ -38,26 +38,6 @@ double eval_softmax(const float *logits, int k, int label, float *probs, int *pr
     return label < 0 ? 0.0 : log(sum) + mx - (double)logits[label];
 }
 
-ft_status eval_agree(ft_status st, MPI_Comm comm, ft_error *err)
-{
-    int rank = 0, size = 1;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
-    int mine = st != FT_OK ? rank : size, first = size;
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
-    if (first == size) return FT_OK;
-    int code = (int)st;
-    MPI_Bcast(&code, 1, MPI_INT, first, comm);
-    char msg[FT_ERROR_MSG_BYTES];
-    if (rank == first) snprintf(msg, sizeof msg, "%s", err ? err->msg : "failed");
-    MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, first, comm);
-    if (rank != first) {
-        if (size > 1 && first != 0)
-            return ft_fail(err, (ft_status)code, "rank %d: %s", first, msg);
-        return ft_fail(err, (ft_status)code, "%s", msg);
-    }
-    return (ft_status)code;
-}
 
 /* ---- one run's state -------------------------------------------------------- */
 
@@ -115,8 +95,8 @@ static ft_status setup(eval_ctx *x, ft_error *err)
     if (st == FT_OK) st = eval_split_open(o->data_dir, o->split, &x->split, err);
     if (st == FT_OK) st = eval_model_open(o->model_dir, o->checkpoint, &x->split.manifest, &x->m, &x->cfg,
                                           &x->tok, err);
-    st = eval_agree(st, x->comm, err);
-    if (st == FT_OK) st = eval_agree(prepare_output(x, err), x->comm, err);
+    st = comm_agree(x->comm, st, err);
+    if (st == FT_OK) st = comm_agree(x->comm, prepare_output(x, err), err);
     if (st == FT_OK) st = model_plan(x->m, x->batch, x->split.manifest.max_length, err);
     if (st == FT_OK) st = metrics_acc_create(x->split.manifest.n_labels, keep, &x->acc, err);
     if (st == FT_OK) {
@@ -126,7 +106,7 @@ static ft_status setup(eval_ctx *x, ft_error *err)
                   : ft_fail(err, FT_ENOMEM, "out of memory");
         free(path);
     }
-    return eval_agree(st, x->comm, err);
+    return comm_agree(x->comm, st, err);
 }
 
 static void teardown(eval_ctx *x)
@@ -257,7 +237,7 @@ static ft_status finish(eval_ctx *x, eval_summary *sum, ft_error *err)
         figures[4] = r->examples_per_s;
     }
     metrics_result_free(r);
-    st = eval_agree(st, x->comm, err);
+    st = comm_agree(x->comm, st, err);
     MPI_Bcast(figures, 5, MPI_DOUBLE, 0, x->comm);
     if (sum)
         *sum = (eval_summary){(int64_t)figures[0], figures[1], figures[2], figures[3],

@@ -38,7 +38,7 @@
  *     number of labels against the model's head, the head present in the
  *     weights (an evaluation of a randomly initialised head is refused), the
  *     existing report (refused without force). A failure on one rank stops
- *     all of them with that rank's message (eval_agree).
+ *     all of them with that rank's message (comm_agree).
  *   - The texts of the most confident mistakes shown in report.html are the
  *     decoded token ids of the shard (what the model saw, truncated to
  *     max_length), found by rank 0 after the reduction.

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "comm_agree.h"
 #include "eval.h"
 #include "hf_model.h"
 #include "metrics.h"
@@ -81,10 +82,6 @@ ft_status eval_preds_finish(eval_preds *p, ft_status st, MPI_Comm comm, ft_error
 void eval_preds_abort(eval_preds *p);
 
 /* ---- pieces of eval.c shared with the others ------------------------------------ */
-
-/* Agree on a status across comm: when any rank failed, every rank returns
- * the first failing rank's status and message. */
-ft_status eval_agree(ft_status st, MPI_Comm comm, ft_error *err);
 
 /* Texts (decoded ids) of the mistakes of r, rank 0 only: texts[i] for
  * r->worst[i], NULL where it could not be found. Caller frees each. */

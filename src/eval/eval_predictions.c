@@ -96,7 +96,7 @@ static ft_status receive_rank(eval_preds *p, int r, ft_status st, MPI_Comm comm,
 {
     int64_t count = 0;
     MPI_Recv(&count, 1, MPI_INT64_T, r, TAG_COUNT, comm, MPI_STATUS_IGNORE);
-    if (count < 0) return st; /* that rank failed; eval_agree reports it */
+    if (count < 0) return st; /* that rank failed; comm_agree reports it */
     for (int64_t done = 0; done < count;) {
         int64_t n = count - done < EVAL_CHUNK_RECORDS ? count - done : EVAL_CHUNK_RECORDS;
         MPI_Recv(p->buf, (int)(n * (int64_t)p->record_bytes), MPI_BYTE, r, TAG_DATA, comm,
@@ -124,7 +124,7 @@ ft_status eval_preds_finish(eval_preds *p, ft_status st, MPI_Comm comm, ft_error
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     /* Everyone must agree that every rank has an open eval_preds first. */
-    st = eval_agree(p ? st : (st == FT_OK ? FT_ERUNTIME : st), comm, err);
+    st = comm_agree(comm, p ? st : (st == FT_OK ? FT_ERUNTIME : st), err);
     if (st == FT_OK) {
         if (rank == 0) {
             for (int r = 1; r < size; r++) st = receive_rank(p, r, st, comm, err);
@@ -137,7 +137,7 @@ ft_status eval_preds_finish(eval_preds *p, ft_status st, MPI_Comm comm, ft_error
         p->out = NULL;
     }
     eval_preds_abort(p);
-    return eval_agree(st, comm, err);
+    return comm_agree(comm, st, err);
 }
 
 void eval_preds_abort(eval_preds *p)

@@ -11,25 +11,13 @@
 #include <zlib.h>
 
 #include "ckpt.h"
+#include "comm_agree.h"
 #include "ft_alloc.h"
 #include "ft_fs.h"
 #include "ft_log.h"
 #include "hf_model.h"
 #include "tok.h"
 #include "train_impl.h"
-
-/* Every rank returns the status of the lowest failing rank, with its message. */
-static ft_status agree_status(train_ctx *t, ft_status st, ft_error *err)
-{
-    int mine = st == FT_OK ? t->world : t->rank, root = t->world;
-    MPI_Allreduce(&mine, &root, 1, MPI_INT, MPI_MIN, comm_mpi(t->comm));
-    if (root == t->world) return FT_OK;
-    ft_error e = *err;
-    if (st == FT_OK) e.code = FT_OK;
-    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, root, comm_mpi(t->comm));
-    *err = e;
-    return e.code;
-}
 
 static ft_status check_tokenizer(train_ctx *t, ft_error *err)
 {
@@ -150,7 +138,7 @@ ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err)
     if (st == FT_OK) st = check_tokenizer(t, err);
     if (st == FT_OK) st = load_model(t, err);
     if (st == FT_OK) st = check_output_dir(t, err);
-    st = agree_status(t, st, err);
+    st = comm_agree(comm_mpi(t->comm), st, err);
     if (st == FT_OK) st = load_data(t, err);
     if (st == FT_OK) st = make_optimizer(t, err);
     if (st == FT_OK) {
@@ -160,7 +148,7 @@ ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err)
     if ((t->o.bf16 || t->o.fp16) && t->rank == 0)
         ft_log_warn("%s is for the GPU back end: this CPU run trains in fp32",
                     t->o.bf16 ? "bf16" : "fp16");
-    return agree_status(t, st, err);
+    return comm_agree(comm_mpi(t->comm), st, err);
 }
 
 void train_teardown(train_ctx *t)
