@@ -36,7 +36,7 @@ say() { printf 'setup: %s\n' "$*"; }
 # only regenerates committed fixtures (see tests/reference/README.md).
 packages=(build-essential cmake pkg-config git
           openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
-          libcjson-dev libopenblas-openmp-dev libutf8proc-dev zlib1g-dev
+          libcjson-dev libopenblas-openmp-dev libdnnl-dev libutf8proc-dev zlib1g-dev
           slurmctld slurmd slurm-client munge libpmix-dev
           python3 valgrind shellcheck chromium)
 

@@ -140,8 +140,8 @@ static void block_backward(model *m, int l, const float *x, bool need_dinp)
     ops_layernorm_backward(s->d_x, g->ln1_w, g->ln1_b, s->d_tmp, a->res1, w->ln1_w,
                            a->ln1_mean, a->ln1_rstd, N, C);
     model_attn_backward(m, l, s->d_x, s->d_y, s->d_tmp);
-    ops_linear_backward(need_dinp ? s->d_x : NULL, g->qkv_w, g->qkv_b, s->d_qkv, x,
-                        w->qkv_w, N, C, 3 * C, OPS_W_OUT_IN);
+    model_linear_bwd(m, need_dinp ? s->d_x : NULL, g->qkv_w, g->qkv_b, s->d_qkv, x,
+                     w->qkv_w, N, C, 3 * C);
 }
 
 static void head_backward(model *m)

@@ -118,8 +118,8 @@ static void block_backward(model *m, int l, const float *x, bool need_dinp)
                            a->ln2_mean, a->ln2_rstd, N, C);
     model_attn_backward(m, l, s->d_x, s->d_tmp, s->d_y);
     zero(s->d_tmp, NC); /* d ln1 */
-    ops_linear_backward(s->d_tmp, g->qkv_w, g->qkv_b, s->d_qkv, a->ln1, w->qkv_w, N,
-                        C, 3 * C, OPS_W_IN_OUT);
+    model_linear_bwd(m, s->d_tmp, g->qkv_w, g->qkv_b, s->d_qkv, a->ln1, w->qkv_w, N, C,
+                     3 * C);
     ops_layernorm_backward(need_dinp ? s->d_x : NULL, g->ln1_w, g->ln1_b, s->d_tmp, x,
                            w->ln1_w, a->ln1_mean, a->ln1_rstd, N, C);
 }

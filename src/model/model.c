@@ -107,6 +107,7 @@ void model_free(model *m)
     free(m->g.blocks);
     ft_free_large(m->params, m->param_count, sizeof(float));
     ft_free_large(m->grads, m->param_count, sizeof(float));
+    ft_free_large(m->params_bf16, m->param_count, sizeof(ops_bf16));
     free(m->tensors);
     free(m);
 }
@@ -115,7 +116,12 @@ const model_config *model_get_config(const model *m) { return &m->cfg; }
 int model_tensor_count(const model *m) { return m->tensor_count; }
 const model_tensor *model_tensor_at(const model *m, int i) { return &m->tensors[i]; }
 size_t model_param_count(const model *m) { return m->param_count; }
-float *model_params(model *m) { return m->params; }
+/* A writable pointer: the bf16 mirror may be out of date from now on. */
+float *model_params(model *m)
+{
+    m->bf16_stale = true;
+    return m->params;
+}
 float *model_grads(model *m) { return m->grads; }
 const float *model_logits(const model *m) { return m->a.logits; }
 
@@ -137,6 +143,7 @@ static bool ends_with(const char *s, const char *suffix)
 void model_init_random(model *m, uint64_t seed)
 {
     const model_config *c = &m->cfg;
+    m->bf16_stale = true;
     for (int i = 0; i < m->tensor_count; i++) {
         const model_tensor *t = &m->tensors[i];
         float *x = m->params + t->offset;

@@ -60,11 +60,6 @@ void model_bind_blocks(model *m, model_ptrs *p, float *base, const char *prefix,
 
 /* ---- forward ------------------------------------------------------------------ */
 
-static ops_weight_layout layout(const model *m)
-{
-    return m->cfg.arch == MODEL_ARCH_GPT2 ? OPS_W_IN_OUT : OPS_W_OUT_IN;
-}
-
 void model_attn_forward(model *m, int l, const float *h, const float *resid)
 {
     const model_block_ptrs *w = &m->p.blocks[l];
@@ -72,10 +67,9 @@ void model_attn_forward(model *m, int l, const float *h, const float *resid)
     int N = m->b * m->t, C = m->cfg.hidden;
     ops_attention_shape s;
     model_attention_shape(m, l, &s);
-    ops_linear_forward(a->qkv, h, w->qkv_w, w->qkv_b, N, C, 3 * C, layout(m));
+    model_linear_fwd(m, a->qkv, h, w->qkv_w, w->qkv_b, N, C, 3 * C);
     ops_attention_forward(a->ctx, a->probs, a->qkv, &s, m->a.attn_scratch);
-    ops_linear_forward(a->res1, a->ctx, w->attn_proj_w, w->attn_proj_b, N, C, C,
-                       layout(m));
+    model_linear_fwd(m, a->res1, a->ctx, w->attn_proj_w, w->attn_proj_b, N, C, C);
     model_dropout_fwd(m, a->res1, a->res1, (size_t)m->t * C, m->cfg.hidden_dropout, l,
                       MODEL_SITE_ATTN_OUT);
     ops_add(a->res1, a->res1, resid, (size_t)N * C);
@@ -87,10 +81,9 @@ void model_mlp_forward(model *m, int l, const float *h, const float *resid)
     const model_block_ptrs *w = &m->p.blocks[l];
     model_block_acts *a = &m->a.blocks[l];
     int N = m->b * m->t, C = c->hidden, I = c->intermediate;
-    ops_linear_forward(a->fc, h, w->fc_w, w->fc_b, N, C, I, layout(m));
+    model_linear_fwd(m, a->fc, h, w->fc_w, w->fc_b, N, C, I);
     ops_gelu_forward(a->fc_act, a->fc, (size_t)N * I, c->gelu);
-    ops_linear_forward(a->res2, a->fc_act, w->fc_proj_w, w->fc_proj_b, N, I, C,
-                       layout(m));
+    model_linear_fwd(m, a->res2, a->fc_act, w->fc_proj_w, w->fc_proj_b, N, I, C);
     model_dropout_fwd(m, a->res2, a->res2, (size_t)m->t * C, c->hidden_dropout, l,
                       MODEL_SITE_MLP_OUT);
     ops_add(a->res2, a->res2, resid, (size_t)N * C);
@@ -114,11 +107,11 @@ void model_mlp_backward(model *m, int l, float *dh, const float *dout,
     model_dropout_bwd(m, scratch, dout, (size_t)m->t * C, c->hidden_dropout, l,
                       MODEL_SITE_MLP_OUT);
     zero(s->d_fc_act, NI);
-    ops_linear_backward(s->d_fc_act, g->fc_proj_w, g->fc_proj_b, scratch, a->fc_act,
-                        w->fc_proj_w, N, I, C, layout(m));
+    model_linear_bwd(m, s->d_fc_act, g->fc_proj_w, g->fc_proj_b, scratch, a->fc_act,
+                     w->fc_proj_w, N, I, C);
     zero(s->d_fc, NI);
     ops_gelu_backward(s->d_fc, a->fc, s->d_fc_act, NI, c->gelu);
-    ops_linear_backward(dh, g->fc_w, g->fc_b, s->d_fc, h, w->fc_w, N, C, I, layout(m));
+    model_linear_bwd(m, dh, g->fc_w, g->fc_b, s->d_fc, h, w->fc_w, N, C, I);
 }
 
 void model_attn_backward(model *m, int l, const float *dout, float *d_proj,
@@ -134,8 +127,8 @@ void model_attn_backward(model *m, int l, const float *dout, float *d_proj,
     model_dropout_bwd(m, d_proj, dout, (size_t)m->t * c->hidden, c->hidden_dropout, l,
                       MODEL_SITE_ATTN_OUT);
     zero(d_ctx, NC); /* dout is not read again: d_ctx may be dout */
-    ops_linear_backward(d_ctx, g->attn_proj_w, g->attn_proj_b, d_proj, a->ctx,
-                        w->attn_proj_w, m->b * m->t, c->hidden, c->hidden, layout(m));
+    model_linear_bwd(m, d_ctx, g->attn_proj_w, g->attn_proj_b, d_proj, a->ctx,
+                     w->attn_proj_w, m->b * m->t, c->hidden, c->hidden);
     zero(s->d_qkv, 3 * NC);
     ops_attention_shape sh;
     model_attention_shape(m, l, &sh);

@@ -52,6 +52,9 @@ typedef struct model_acts {
     float *d_fc, *d_fc_act;           /* [N,I] */
     float *d_head, *d_head2, *d_logits; /* [B,C], [B,C], [B,L] */
     float *attn_scratch;
+    /* bf16 mode only (else NULL): a product's input and output gradient
+     * rounded to bf16, [N, max(C, I)] and [N, max(3C, I)]. */
+    ops_bf16 *x16, *d16;
 } model_acts;
 
 struct model {
@@ -70,6 +73,9 @@ struct model {
     int plan_b, plan_t;
     int32_t *int_mem;
     model_acts a;
+    /* bf16 mixed precision (model_bf16.c) */
+    bool bf16, bf16_stale, bf16_filled;
+    ops_bf16 *params_bf16; /* mirror of params, block matrices only */
     /* the last forward */
     int b, t;
     model_dropout dropout;
@@ -125,6 +131,17 @@ void model_mlp_backward(model *m, int l, float *dh, const float *dout,
  * equal dout. */
 void model_attn_backward(model *m, int l, const float *dout, float *d_proj,
                          float *d_ctx);
+
+/* A block's linear layer (weights in the arch's layout) in the model's
+ * precision: ops_linear_forward / ops_linear_backward, or their bf16 forms
+ * with the mirror of w (model_bf16.c). */
+void model_linear_fwd(model *m, float *out, const float *inp, const float *w,
+                      const float *b, int n, int c, int oc);
+void model_linear_bwd(model *m, float *dinp, float *dw, float *db,
+                      const float *dout, const float *inp, const float *w, int n,
+                      int c, int oc);
+/* Round the block matrices to bf16 if the float32 ones may have changed. */
+void model_bf16_refresh(model *m);
 
 /* Architecture parts: table, forward and backward of the whole network. */
 ft_status bert_add_tensors(model *m, ft_error *err);

@@ -72,6 +72,9 @@ static void layout(model *m, bump *k, size_t B, size_t T)
     a->d_head2 = take(k, B * C);
     a->d_logits = take(k, B * L);
     a->attn_scratch = take(k, ops_attention_scratch_floats((int)T));
+    size_t wide_in = C > I ? C : I, wide_out = 3 * C > I ? 3 * C : I;
+    a->x16 = m->bf16 ? (ops_bf16 *)take(k, (N * wide_in + 1) / 2) : NULL;
+    a->d16 = m->bf16 ? (ops_bf16 *)take(k, (N * wide_out + 1) / 2) : NULL;
 }
 
 static void free_plan(model *m)
@@ -181,6 +184,7 @@ ft_status model_forward(model *m, const model_batch *x, const model_dropout *d,
     copy_batch(m, x);
     model_dropout off = {false, 0, 0};
     m->dropout = d ? *d : off;
+    model_bf16_refresh(m);
     if (m->cfg.arch == MODEL_ARCH_BERT)
         bert_forward(m);
     else

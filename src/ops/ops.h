@@ -17,8 +17,12 @@
  * number with ops_dropout_site(). Masks therefore do not depend on the rank
  * that holds an example or on the number of ranks.
  *
- * Not here: memory management (the model plans its buffers), mixed precision,
- * anything that is not float32. */
+ * Mixed precision is bf16 matrix products only (the "bf16" section): the
+ * operands are rounded to bf16, the products accumulate and land in float32,
+ * and everything else (LayerNorm, softmax, GELU, the loss, gradients,
+ * optimiser state, master weights) stays float32, as torch.autocast does.
+ *
+ * Not here: memory management (the model plans its buffers). */
 #ifndef OPS_H
 #define OPS_H
 
@@ -49,6 +53,40 @@ void ops_linear_backward(float *dinp, float *dweight, float *dbias,
                          const float *dout, const float *inp,
                          const float *weight, int n, int c, int oc,
                          ops_weight_layout layout);
+
+/* ---- bf16 matrix products --------------------------------------------------
+ * bf16 is the top 16 bits of a float32 (8-bit exponent, 7-bit mantissa).
+ * On the CPU the products are oneDNN matmuls (AVX512-BF16 or AMX where the
+ * CPU has them: about twice the float32 FMA rate; emulated, correct but slow,
+ * elsewhere). */
+typedef uint16_t ops_bf16;
+
+/* out[n] = in[n] rounded to bf16, to nearest even (NaN stays NaN). */
+void ops_to_bf16(ops_bf16 *out, const float *in, size_t n);
+/* out[n] = in[n] as float32 (exact). */
+void ops_from_bf16(float *out, const ops_bf16 *in, size_t n);
+
+/* ops_matmul with a and b in bf16: float32 accumulation and result. */
+void ops_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m,
+                     int n, int k, bool trans_a, bool trans_b, bool accumulate);
+
+/* Whether this CPU multiplies bf16 natively; a name for the ISA in use. */
+bool ops_bf16_native(void);
+const char *ops_bf16_isa(void);
+
+/* ops_linear_forward with the weight in bf16; inp is rounded into
+ * inp_bf16 (scratch, N*C) first. */
+void ops_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp_bf16,
+                             const ops_bf16 *weight, const float *bias, int n,
+                             int c, int oc, ops_weight_layout layout);
+/* ops_linear_backward in bf16: dout is rounded into dout_bf16 (scratch,
+ * N*OC) and, when dweight is wanted, inp into inp_bf16 (scratch, N*C);
+ * gradients accumulate in float32; dbias sums dout in float32. */
+void ops_linear_backward_bf16(float *dinp, float *dweight, float *dbias,
+                              const float *dout, ops_bf16 *dout_bf16,
+                              const float *inp, ops_bf16 *inp_bf16,
+                              const ops_bf16 *weight, int n, int c, int oc,
+                              ops_weight_layout layout);
 
 /* ---- element-wise ----------------------------------------------------------- */
 

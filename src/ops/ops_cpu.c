@@ -12,7 +12,7 @@
  * in the same order whatever the thread count: results are bit-identical
  * across runs and thread counts (on one machine).
  *
- * Not here: bf16 kernels, anything GPU. */
+ * Not here: bf16 products (ops_cpu_bf16.c), anything GPU. */
 #if defined(__GNUC__) && !defined(__clang__)
 /* No trapping-math: selects may evaluate both sides, which lets the
  * loops vectorise (if-conversion); results do not change. */

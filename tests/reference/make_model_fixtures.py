@@ -32,6 +32,11 @@ What is written, per model (float32 little-endian safetensors, int32 ids):
                      above (the other rows only decay: p * prod(1 - lr_k * wd))
                      plus lr [STEPS] (the rate each step used) and
                      grad_norm [STEPS] (pre-clipping global norms)
+  reference_bf16.safetensors
+                     as reference.safetensors, with the blocks' linear layers in
+                     ftune's bf16 mixed precision (Bf16Product): operands
+                     rounded to bf16 (nearest even), float32 accumulation,
+                     biases and everything else float32
   frozen.safetensors trainable tensors only (last block, final norm / pooler,
                      head) after STEPS steps with the rest frozen, and its
                      lr / grad_norm; the script asserts that the frozen model's
@@ -62,6 +67,38 @@ FIRST_LENGTHS = [16, 11, 5]    # lengths of the first (reference) batch
 SEED = 1234
 DROPOUT = 0.0                  # fixtures: off; bench/ sets 0.1 for timing
 MASK_MIN = torch.finfo(torch.float32).min
+BF16 = False                   # block linears in bf16 (make() sets it last)
+
+
+def to_bf16(x):
+    """Round to the nearest bf16 (ties to even), kept as float32."""
+    return x.bfloat16().float()
+
+
+class Bf16Product(torch.autograd.Function):
+    """y = r(x) @ r(w), w stored [in, out], r = to_bf16; float32
+    accumulation. Backward rounds the output gradient too, as ftune does:
+    dx = r(dy) @ r(w)^T, dw = r(x)^T @ r(dy)."""
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return to_bf16(x) @ to_bf16(w)
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, w = ctx.saved_tensors
+        dyr = to_bf16(dy)
+        dx = dyr @ to_bf16(w).t()
+        dw = to_bf16(x).reshape(-1, x.shape[-1]).t() @ dyr.reshape(-1, dy.shape[-1])
+        return dx, dw
+
+
+def block_linear(m, x):
+    """A block's nn.Linear, in bf16 when BF16 (bias added in float32)."""
+    if not BF16:
+        return m(x)
+    return Bf16Product.apply(x, m.weight.t()) + m.bias
 
 
 # ---------------------------------------------------------------- BERT -----
@@ -85,14 +122,14 @@ class BertLayer(nn.Module):
 
     def forward(self, x, add_mask):
         s = self.attention.self
-        q, k, v = (split_heads(m(x)) for m in (s.query, s.key, s.value))
+        q, k, v = (split_heads(block_linear(m, x)) for m in (s.query, s.key, s.value))
         scores = q @ k.transpose(-1, -2) / math.sqrt(HIDDEN // HEADS)
         probs = drop(torch.softmax(scores + add_mask, dim=-1), self.training)
         ctx = merge_heads(probs @ v)
         o = self.attention.output
-        x = o.LayerNorm(drop(o.dense(ctx), self.training) + x)
-        h = F.gelu(self.intermediate.dense(x))              # erf GELU ("gelu")
-        return self.output.LayerNorm(drop(self.output.dense(h), self.training) + x)
+        x = o.LayerNorm(drop(block_linear(o.dense, ctx), self.training) + x)
+        h = F.gelu(block_linear(self.intermediate.dense, x))  # erf GELU ("gelu")
+        return self.output.LayerNorm(drop(block_linear(self.output.dense, h), self.training) + x)
 
 
 class BertForSequenceClassification(nn.Module):
@@ -138,6 +175,8 @@ class Conv1D(nn.Module):
         self.bias = nn.Parameter(torch.zeros(n_out))
 
     def forward(self, x):
+        if BF16:                                 # every Conv1D is in a block
+            return Bf16Product.apply(x, self.weight) + self.bias
         return x @ self.weight + self.bias
 
 
@@ -414,6 +453,25 @@ def make(kind):
     frozen = dump_params(model, kind, rows, only=lambda n: trainable_in_frozen(kind, n))
     frozen.update({"lr": torch.tensor(flrs), "grad_norm": torch.tensor(fnorms)})
     save_safetensors(os.path.join(out, "frozen.safetensors"), frozen)
+
+    # The same first batch with the blocks' products in bf16.
+    global BF16
+    BF16 = True
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            p.copy_(initial[n])
+            p.requires_grad_(True)
+    model.zero_grad(set_to_none=True)
+    logits16 = model(i0, n0)
+    loss16 = F.cross_entropy(logits16, y0)
+    loss16.backward()
+    ref16 = {"logits": logits16, "loss": loss16.reshape(1), "grad_rows": rows.int()}
+    for n, p in model.named_parameters():
+        ref16["grad." + n] = p.grad[rows] if n == word_name(kind) else p.grad
+    save_safetensors(os.path.join(out, "reference_bf16.safetensors"), ref16)
+    BF16 = False
+    print(f"{kind} bf16: loss {loss16.item():.6f} (float32 {loss.item():.6f}), "
+          f"logits {logits16.detach().numpy().ravel()}")
 
     size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
     print(f"{kind}: loss {loss.item():.6f}, logits {logits.detach().numpy().ravel()}, "

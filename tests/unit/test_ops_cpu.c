@@ -7,10 +7,14 @@
  * fused attention (softmax + dropout on a visible prefix) matches a naive
  * masked attention forward and backward with the same masks; GELU, exp, Φ,
  * LayerNorm, AdamW and the bias-first linear layer are within float
- * accuracy of double references. test_model checks the whole models
+ * accuracy of double references; bf16 rounding is nearest-even by its
+ * definition and the bf16 products match a double product of the same
+ * bf16 operands. test_model checks the whole models
  * against PyTorch; this one checks the pieces PyTorch cannot (masks). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "ops.h"
@@ -289,6 +293,112 @@ static void test_adamw_linear(void)
 }
 
 
+/* bf16 rounding by its definition: the result is one of the two bf16
+ * neighbours of x (found by truncation and the next step up), the nearer one
+ * in double arithmetic, the even one on a tie; NaN stays NaN, infinities and
+ * values that round past the largest bf16 go to infinity. */
+static float bf16_value(ops_bf16 h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static ops_bf16 bf16_reference(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    ops_bf16 lo = (ops_bf16)(u >> 16), hi = (ops_bf16)(lo + 1); /* same sign, |hi| > |lo| */
+    if (x != x) return 0; /* checked separately */
+    if ((u & 0xffffu) == 0) return lo;
+    /* Past the largest bf16 the next step up is 2^128 (unbounded exponent,
+     * IEEE's rule), which becomes infinity. */
+    double vh = (hi & 0x7fffu) == 0x7f80u ? copysign(ldexp(1.0, 128), x) : bf16_value(hi);
+    double dl = fabs((double)x - bf16_value(lo)), dh = fabs((double)x - vh);
+    if (dl < dh) return lo;
+    if (dh < dl) return hi;
+    return (lo & 1u) ? hi : lo;
+}
+
+static void test_bf16_rounding(void)
+{
+    enum { N = 200003 };
+    float *x = malloc(N * sizeof *x);
+    ops_bf16 *h = malloc(N * sizeof *h);
+    float *back = malloc(N * sizeof *back);
+    for (size_t i = 0; i < N; i++) {
+        /* random bit patterns (every exponent), and exact ties below */
+        uint32_t u = rng_u32(5, 2, i);
+        memcpy(&x[i], &u, sizeof u);
+    }
+    const uint32_t specials[] = {
+        0x3f808000u, /* 1 + 2^-8: a tie, rounds down to even 0x3f80 */
+        0x3f818000u, /* a tie above an odd mantissa: up to 0x3f82 */
+        0xbf818000u, /* its negative */
+        0x7f7fffffu, /* FLT_MAX: rounds to +inf */
+        0x7f800000u, 0xff800000u, 0x00000001u, 0x80000000u, 0x3f80ffffu};
+    for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++)
+        memcpy(&x[k], &specials[k], sizeof(float));
+    ops_to_bf16(h, x, N);
+    ops_from_bf16(back, h, N);
+    int bad = 0, nan_bad = 0, back_bad = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (x[i] != x[i]) {
+            nan_bad += !(back[i] != back[i]) || (h[i] >> 15) != (((uint32_t *)x)[i] >> 31);
+            continue;
+        }
+        if (h[i] != bf16_reference(x[i]) && bad++ < 5)
+            fprintf(stderr, "bf16(%a) = %04x, expected %04x\n", (double)x[i], h[i],
+                    bf16_reference(x[i]));
+        uint32_t ub;
+        memcpy(&ub, &back[i], sizeof ub);
+        back_bad += ub != (uint32_t)h[i] << 16;
+    }
+    CHECK_MSG(bad == 0, "%d of %d values not rounded to the nearest even bf16", bad, N);
+    CHECK_MSG(nan_bad == 0, "%d NaNs lost or changed sign", nan_bad);
+    CHECK_MSG(back_bad == 0, "%d bf16 -> float32 conversions not exact", back_bad);
+    CHECK(h[0] == 0x3f80u && h[1] == 0x3f82u && h[2] == 0xbf82u && h[3] == 0x7f80u);
+    free(x);
+    free(h);
+    free(back);
+}
+
+/* ops_matmul_bf16 against a double-precision product of the same bf16
+ * operands, every transpose combination, with and without accumulation.
+ * The products of two bf16 values are exact in float32, so only the float32
+ * sum's rounding remains: bound 1e-5 relative to the largest |c|. */
+static void test_bf16_matmul(void)
+{
+    enum { M = 37, N = 53, K = 300 };
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int acc = 0; acc < 2; acc++) {
+                float a[M * K], b[K * N], c[M * N];
+                ops_bf16 a16[M * K], b16[K * N];
+                for (size_t i = 0; i < M * K; i++) a[i] = frand(i);
+                for (size_t i = 0; i < K * N; i++) b[i] = frand(100000 + i);
+                for (size_t i = 0; i < M * N; i++) c[i] = frand(200000 + i);
+                ops_to_bf16(a16, a, M * K);
+                ops_to_bf16(b16, b, K * N);
+                double worst = 0.0, scale = 0.0;
+                float c0[M * N];
+                memcpy(c0, c, sizeof c);
+                ops_matmul_bf16(c, a16, b16, M, N, K, ta, tb, acc);
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) {
+                        double r = acc ? c0[i * N + j] : 0.0;
+                        for (int p = 0; p < K; p++)
+                            r += (double)bf16_value(a16[ta ? p * M + i : i * K + p]) *
+                                 bf16_value(b16[tb ? j * K + p : p * N + j]);
+                        worst = fmax(worst, fabs(r - c[i * N + j]));
+                        scale = fmax(scale, fabs(r));
+                    }
+                CHECK_MSG(worst <= 1e-5 * scale, "bf16 matmul ta=%d tb=%d acc=%d: error %.3g of %.3g",
+                          ta, tb, acc, worst, scale);
+            }
+}
+
 int main(void)
 {
     test_philox();
@@ -297,5 +407,7 @@ int main(void)
     test_attention();
     test_layernorm();
     test_adamw_linear();
+    test_bf16_rounding();
+    test_bf16_matmul();
     return check_finish();
 }

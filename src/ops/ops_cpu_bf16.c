@@ -1,0 +1,203 @@
+/* ops_cpu_bf16: bf16 matrix products of ops.h on the CPU, through oneDNN.
+ *
+ * Why oneDNN: Debian's OpenBLAS (0.3.21) has no bf16 GEMM (sbgemm is not
+ * built), and oneDNN is the library PyTorch itself calls for bf16 products
+ * on CPUs (the same Debian package, libdnnl 2.6). Its brgemm matmul uses
+ * AVX512-BF16 (vdpbf16ps: two bf16 products per float32 lane per FMA) or
+ * AMX; on other CPUs it falls back to an emulation.
+ *
+ * Design: one engine and one stream for the process (created once, on first
+ * use; oneDNN keeps them for the process's life, so do we). A product is a
+ * matmul primitive over the caller's buffers described by strides: a
+ * transposed operand is the same memory with swapped strides, no copy.
+ * oneDNN caches primitives by their description, so asking for the same
+ * shapes every step costs a lookup, not a JIT compilation.
+ *
+ * Failures of oneDNN here are programming errors (shapes are the model's
+ * own), so they stop the program through FT_CHECK. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "ft_error.h"
+#include "ops.h"
+#include "ops_cpu_simd.h"
+
+enum { CONVERT_CHUNK = 16384 };
+
+/* ---- conversion ------------------------------------------------------------ */
+
+/* Round to nearest even by adding 0x7fff plus the lowest kept bit, then
+ * truncating; a NaN keeps its sign and top payload bits and is made quiet
+ * so that truncation cannot turn it into an infinity. */
+OPS_CLONES
+static void to_bf16_piece(ops_bf16 *out, const float *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &in[i], sizeof u);
+        uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+        uint32_t nan = (u >> 16) | 0x40u;
+        out[i] = (ops_bf16)((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
+    }
+}
+
+OPS_CLONES
+static void from_bf16_piece(float *out, const ops_bf16 *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)in[i] << 16;
+        memcpy(&out[i], &u, sizeof u);
+    }
+}
+
+void ops_to_bf16(ops_bf16 *out, const float *in, size_t n)
+{
+    size_t chunks = (n + CONVERT_CHUNK - 1) / CONVERT_CHUNK;
+#pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < chunks; c++) {
+        size_t i0 = c * CONVERT_CHUNK;
+        to_bf16_piece(out + i0, in + i0, n - i0 < CONVERT_CHUNK ? n - i0 : CONVERT_CHUNK);
+    }
+}
+
+void ops_from_bf16(float *out, const ops_bf16 *in, size_t n)
+{
+    size_t chunks = (n + CONVERT_CHUNK - 1) / CONVERT_CHUNK;
+#pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < chunks; c++) {
+        size_t i0 = c * CONVERT_CHUNK;
+        from_bf16_piece(out + i0, in + i0, n - i0 < CONVERT_CHUNK ? n - i0 : CONVERT_CHUNK);
+    }
+}
+
+/* ---- oneDNN state ---------------------------------------------------------- */
+
+static pthread_once_t dnnl_once = PTHREAD_ONCE_INIT;
+static dnnl_engine_t engine;
+static dnnl_stream_t stream;
+
+static void dnnl_setup(void)
+{
+    FT_CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success);
+    FT_CHECK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) ==
+             dnnl_success);
+}
+
+bool ops_bf16_native(void)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
+}
+
+const char *ops_bf16_isa(void)
+{
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_avx512_core_amx: return "AMX";
+    case dnnl_cpu_isa_avx512_core_bf16: return "AVX512-BF16";
+    case dnnl_cpu_isa_avx512_core_vnni:
+    case dnnl_cpu_isa_avx512_core: return "AVX-512 (bf16 emulated)";
+    case dnnl_cpu_isa_avx2_vnni:
+    case dnnl_cpu_isa_avx2: return "AVX2 (bf16 emulated)";
+    default: return "baseline (bf16 emulated)";
+    }
+}
+
+/* ---- products ---------------------------------------------------------------- */
+
+/* A logical [rows, cols] matrix stored row-major, or, when `trans`, stored
+ * as its transpose [cols, rows] row-major (element (i, j) at j*rows + i). */
+static void matrix_desc(dnnl_memory_desc_t *md, int rows, int cols, bool trans,
+                        dnnl_data_type_t type)
+{
+    dnnl_dims_t dims = {rows, cols};
+    dnnl_dims_t strides = {trans ? 1 : cols, trans ? rows : 1};
+    FT_CHECK(dnnl_memory_desc_init_by_strides(md, 2, dims, type, strides) ==
+             dnnl_success);
+}
+
+static dnnl_primitive_t matmul_primitive(int m, int n, int k, bool trans_a,
+                                         bool trans_b, bool accumulate,
+                                         dnnl_memory_desc_t md[3])
+{
+    matrix_desc(&md[0], m, k, trans_a, dnnl_bf16);
+    matrix_desc(&md[1], k, n, trans_b, dnnl_bf16);
+    matrix_desc(&md[2], m, n, false, dnnl_f32);
+    dnnl_matmul_desc_t desc;
+    FT_CHECK(dnnl_matmul_desc_init(&desc, &md[0], &md[1], NULL, &md[2]) == dnnl_success);
+    dnnl_primitive_attr_t attr;
+    FT_CHECK(dnnl_primitive_attr_create(&attr) == dnnl_success);
+    if (accumulate) {
+        /* c = 1.0 * c + a·b, the sum post-op. */
+        dnnl_post_ops_t post;
+        FT_CHECK(dnnl_post_ops_create(&post) == dnnl_success);
+        FT_CHECK(dnnl_post_ops_append_sum(post, 1.0f) == dnnl_success);
+        FT_CHECK(dnnl_primitive_attr_set_post_ops(attr, post) == dnnl_success);
+        dnnl_post_ops_destroy(post);
+    }
+    dnnl_primitive_desc_t pd;
+    FT_CHECK(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL) == dnnl_success);
+    dnnl_primitive_attr_destroy(attr);
+    dnnl_primitive_t prim;
+    FT_CHECK(dnnl_primitive_create(&prim, pd) == dnnl_success);
+    dnnl_primitive_desc_destroy(pd);
+    return prim;
+}
+
+void ops_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m,
+                     int n, int k, bool trans_a, bool trans_b, bool accumulate)
+{
+    pthread_once(&dnnl_once, dnnl_setup);
+    dnnl_memory_desc_t md[3];
+    dnnl_primitive_t prim = matmul_primitive(m, n, k, trans_a, trans_b, accumulate, md);
+    /* oneDNN takes non-const handles; it only reads a and b. */
+    void *handles[3] = {(void *)(uintptr_t)a, (void *)(uintptr_t)b, c};
+    dnnl_memory_t mem[3];
+    for (int i = 0; i < 3; i++)
+        FT_CHECK(dnnl_memory_create(&mem[i], &md[i], engine, handles[i]) == dnnl_success);
+    dnnl_exec_arg_t args[3] = {
+        {DNNL_ARG_SRC, mem[0]}, {DNNL_ARG_WEIGHTS, mem[1]}, {DNNL_ARG_DST, mem[2]}};
+    FT_CHECK(dnnl_primitive_execute(prim, stream, 3, args) == dnnl_success);
+    FT_CHECK(dnnl_stream_wait(stream) == dnnl_success);
+    for (int i = 0; i < 3; i++) dnnl_memory_destroy(mem[i]);
+    dnnl_primitive_destroy(prim);
+}
+
+/* ---- linear layers ------------------------------------------------------------ */
+
+void ops_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp_bf16,
+                             const ops_bf16 *weight, const float *bias, int n,
+                             int c, int oc, ops_weight_layout layout)
+{
+    /* As ops_linear_forward: bias rows first, the product added onto them. */
+    if (bias) {
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i++)
+            memcpy(out + (size_t)i * oc, bias, (size_t)oc * sizeof(float));
+    }
+    ops_to_bf16(inp_bf16, inp, (size_t)n * c);
+    ops_matmul_bf16(out, inp_bf16, weight, n, oc, c, false, layout == OPS_W_OUT_IN,
+                    bias != NULL);
+}
+
+void ops_linear_backward_bf16(float *dinp, float *dweight, float *dbias,
+                              const float *dout, ops_bf16 *dout_bf16,
+                              const float *inp, ops_bf16 *inp_bf16,
+                              const ops_bf16 *weight, int n, int c, int oc,
+                              ops_weight_layout layout)
+{
+    bool out_in = layout == OPS_W_OUT_IN;
+    if (dinp || dweight) ops_to_bf16(dout_bf16, dout, (size_t)n * oc);
+    if (dinp) ops_matmul_bf16(dinp, dout_bf16, weight, n, c, oc, false, !out_in, true);
+    if (dweight) {
+        ops_to_bf16(inp_bf16, inp, (size_t)n * c);
+        if (out_in)
+            ops_matmul_bf16(dweight, dout_bf16, inp_bf16, oc, c, n, true, false, true);
+        else
+            ops_matmul_bf16(dweight, inp_bf16, dout_bf16, c, oc, n, true, false, true);
+    }
+    if (dbias) ops_bias_backward(dbias, dout, n, oc);
+}
