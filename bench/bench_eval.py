@@ -1,10 +1,14 @@
 #!/usr/bin/python3
 """PyTorch twin of ftune-eval's scoring: BERT-base sequence classification,
-forward only (model.eval(), torch.no_grad(), softmax), fp32, on batches of
+forward only (model.eval(), torch.no_grad(), softmax), on batches of
 BATCH x SEQ token ids with every position real (the lengths the ftune side
 sees too: bench_eval.sh makes texts that fill SEQ tokens).
 
-usage: bench_eval.py [BATCH] [SEQ] [BATCHES] [WARMUP]
+usage: bench_eval.py [BATCH] [SEQ] [BATCHES] [WARMUP] [PRECISION]
+
+PRECISION: fp32 (default); autocast (torch.autocast("cpu", bfloat16), what
+Trainer's bf16=True does); bf16 (the whole model cast to bfloat16, Trainer's
+bf16_full_eval=True; autocast stays on for the float32 padding mask). bf16 products run through oneDNN (mkldnn) in torch.
 
 Prints examples_per_s = BATCH / median batch time over BATCHES batches after
 WARMUP. The model is tests/reference/make_model_fixtures.py's plain-PyTorch
@@ -28,6 +32,9 @@ def main():
     a = sys.argv[1:]
     b, t = (int(a[0]) if a else 64), (int(a[1]) if len(a) > 1 else 128)
     batches, warm = (int(a[2]) if len(a) > 2 else 3), (int(a[3]) if len(a) > 3 else 1)
+    prec = a[4] if len(a) > 4 else "fp32"
+    if prec not in ("fp32", "autocast", "bf16"):
+        sys.exit(f"bench_eval.py: PRECISION must be fp32, autocast or bf16, got {prec}")
     torch.set_num_threads(int(os.environ.get("FTUNE_BENCH_THREADS", "2")))
     mk.DROPOUT = 0.1  # off anyway in eval mode
     mk.LAYERS, mk.HIDDEN, mk.HEADS, mk.INTER, mk.LABELS = 12, 768, 12, 3072, 2
@@ -38,8 +45,10 @@ def main():
         for p in model.parameters():
             p.normal_(0.0, 0.02)
     model.eval()
+    if prec == "bf16":
+        model = model.to(torch.bfloat16)
     times = []
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=prec != "fp32"):
         for s in range(warm + batches):
             ids = torch.randint(1000, 21000, (b, t))
             lengths = torch.full((b,), t)
@@ -48,8 +57,8 @@ def main():
             if s >= warm:
                 times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    print(f"impl=pytorch batch={b} seq={t} batch_s={med:.3f} examples_per_s={b / med:.2f} "
-          f"threads={torch.get_num_threads()} p0={probs[0, 0].item():.4f}")
+    print(f"impl=pytorch precision={prec} batch={b} seq={t} batch_s={med:.3f} examples_per_s={b / med:.2f} "
+          f"threads={torch.get_num_threads()} p0={probs[0, 0].float().item():.4f}")
 
 
 if __name__ == "__main__":

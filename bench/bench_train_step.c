@@ -35,8 +35,9 @@ int main(int argc, char **argv)
     int B = argc > 2 ? atoi(argv[2]) : 16, T = argc > 3 ? atoi(argv[3]) : 128;
     int steps = argc > 4 ? atoi(argv[4]) : 5, warm = argc > 5 ? atoi(argv[5]) : 2;
     float p = argc > 6 ? (float)atof(argv[6]) : 0.1f;
+    bool bf16 = argc > 7 && strcmp(argv[7], "bf16") == 0;
     if (B < 1 || T < 1 || steps < 1 || steps > 100 || warm < 0) {
-        fprintf(stderr, "usage: bench_train_step [bert|gpt2] [BATCH] [SEQ] [STEPS] [WARMUP] [DROPOUT]\n");
+        fprintf(stderr, "usage: bench_train_step [bert|gpt2] [BATCH] [SEQ] [STEPS] [WARMUP] [DROPOUT] [fp32|bf16]\n");
         return 2;
     }
     model_config cfg = bench_model_config(arch, 768, 12, p);
@@ -45,7 +46,8 @@ int main(int argc, char **argv)
     ft_error err;
     optim_hparams h = optim_default_hparams(2e-5f);
     h.weight_decay = 0.01f;
-    if (model_create(&m, &cfg, &err) != FT_OK || model_plan(m, B, T, &err) != FT_OK ||
+    if (model_create(&m, &cfg, &err) != FT_OK || model_set_bf16(m, bf16, &err) != FT_OK ||
+        model_plan(m, B, T, &err) != FT_OK ||
         optim_create(&o, m, &h, &err) != FT_OK) {
         fprintf(stderr, "bench_train_step: %s\n", err.msg);
         model_free(m);
@@ -79,9 +81,9 @@ int main(int argc, char **argv)
     double med = bench_median(times, steps), gflop = step_gflop(&cfg, B, T);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("impl=ftune arch=%s batch=%d seq=%d dropout=%g step_s=%.3f step_min_s=%.3f "
+    printf("impl=ftune precision=%s arch=%s batch=%d seq=%d dropout=%g step_s=%.3f step_min_s=%.3f "
            "step_max_s=%.3f gflop=%.1f gflops=%.1f peak_rss_mib=%.0f loss=%.4f\n",
-           arch == MODEL_ARCH_BERT ? "bert" : "gpt2", B, T, (double)p, med, times[0],
+           bf16 ? "bf16" : "fp32", arch == MODEL_ARCH_BERT ? "bert" : "gpt2", B, T, (double)p, med, times[0],
            times[steps - 1], gflop, gflop / med, (double)ru.ru_maxrss / 1024.0, loss);
     free(ids);
     free(len);

@@ -13,10 +13,12 @@
 # median on BERT-base training shapes, measured before each case.
 # Env: FTUNE_BENCH_DROPOUT (0.1), FTUNE_BENCH_FTUNE_ENV / FTUNE_BENCH_TORCH_ENV
 # (extra VAR=value words for either side, e.g. OMP_WAIT_POLICY=ACTIVE),
-# FTUNE_BENCH_CASES ("bert 16 128;gpt2 8 128").
+# FTUNE_BENCH_CASES ("bert 16 128;gpt2 8 128"), FTUNE_BENCH_PRECISION (fp32;
+# bf16: ftune's bf16 products against torch.autocast(bfloat16) on the
+# PyTorch side, and the ceiling is bench_sgemm's bf16 line).
 set -euo pipefail
 if [[ "${1:-}" == "-h" ]]; then
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -25,6 +27,8 @@ steps="${2:-5}"
 warm="${3:-2}"
 rounds="${4:-1}"
 p="${FTUNE_BENCH_DROPOUT:-0.1}"
+prec="${FTUNE_BENCH_PRECISION:-fp32}"
+[[ "$prec" = fp32 || "$prec" = bf16 ]] || { echo "FTUNE_BENCH_PRECISION: fp32 or bf16, got $prec" >&2; exit 2; }
 exe="$build/bench/bench_train_step"
 sgemm="$build/bench/bench_sgemm"
 for x in "$exe" "$sgemm"; do
@@ -40,19 +44,21 @@ med() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[N
 read -r -a ftune_env <<<"OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE ${FTUNE_BENCH_FTUNE_ENV:-}"
 read -r -a torch_env <<<"OMP_WAIT_POLICY=PASSIVE FTUNE_BENCH_THREADS=2 ${FTUNE_BENCH_TORCH_ENV:-}"
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); steps $steps warm-up $warm rounds $rounds dropout $p"
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); steps $steps warm-up $warm rounds $rounds dropout $p precision $prec"
 IFS=';' read -r -a cases <<<"${FTUNE_BENCH_CASES:-bert 16 128;gpt2 8 128}"
 for case in "${cases[@]}"; do
   read -r arch b t <<<"$case"
   peak_line="$(env OMP_NUM_THREADS=2 "$sgemm" $((b * t)) 7)"
   echo "$peak_line"
-  peak="$(field "$peak_line" sgemm_peak_gflops)"
+  peak_key=sgemm_peak_gflops
+  [[ "$prec" = bf16 ]] && peak_key=bf16_peak_gflops
+  peak="$(field "$(grep "^$peak_key=" <<<"$peak_line")" "$peak_key")"
   ours=() theirs=() ratios=()
   for ((r = 1; r <= rounds; r++)); do
-    o="$(env "${ftune_env[@]}" "$exe" "$arch" "$b" "$t" "$steps" "$warm" "$p")"
+    o="$(env "${ftune_env[@]}" "$exe" "$arch" "$b" "$t" "$steps" "$warm" "$p" "$prec")"
     echo "$o load=$(cut -d' ' -f1 /proc/loadavg)"
     th="$(env "${torch_env[@]}" /usr/bin/python3 "$here/bench_train_step_torch.py" \
-      "$arch" "$b" "$t" "$steps" "$warm" "$p")"
+      "$arch" "$b" "$t" "$steps" "$warm" "$p" "$prec")"
     echo "$th load=$(cut -d' ' -f1 /proc/loadavg)"
     ours+=("$(field "$o" step_s)") theirs+=("$(field "$th" step_s)")
     ratios+=("$(awk -v a="$(field "$th" step_s)" -v b="$(field "$o" step_s)" 'BEGIN {print a / b}')")
@@ -62,8 +68,8 @@ for case in "${cases[@]}"; do
   mr="$(printf '%s\n' "${ratios[@]}" | med)"
   spread="$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd- -)"
   awk -v a="$arch" -v b="$b" -v t="$t" -v o="$mo" -v th="$mt" -v r="$mr" -v s="$spread" \
-      -v g="$gflop" -v pk="$peak" -v orss="$o_rss" -v trss="$t_rss" 'BEGIN {
-    printf "SUMMARY %s %dx%d: ftune %.3f s, pytorch %.3f s, speed-up %.2fx (per-round %s); " \
-           "ftune %.1f GFLOP/s = %.0f%% of sgemm %.1f (pytorch %.0f%%); peak RSS ftune %d MiB, pytorch %d MiB\n",
-           a, b, t, o, th, r, s, g / o, 100 * g / o / pk, pk, 100 * g / th / pk, orss, trss }'
+      -v g="$gflop" -v pk="$peak" -v pr="$prec" -v orss="$o_rss" -v trss="$t_rss" 'BEGIN {
+    printf "SUMMARY %s %s %dx%d: ftune %.3f s, pytorch %.3f s, speed-up %.2fx (per-round %s); " \
+           "ftune %.1f GFLOP/s = %.0f%% of the %s ceiling %.1f (pytorch %.0f%%); peak RSS ftune %d MiB, pytorch %d MiB\n",
+           a, pr, b, t, o, th, r, s, g / o, 100 * g / o / pk, pr, pk, 100 * g / th / pk, orss, trss }'
 done

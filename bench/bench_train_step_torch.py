@@ -1,10 +1,14 @@
 #!/usr/bin/python3
 """PyTorch twin of bench_train_step.c: the same model shapes and step
 (forward, cross-entropy, backward, clip_grad_norm_ 1.0, AdamW with HF's
-decay groups), fp32, timed the same way (median of STEPS after WARMUP), with
+decay groups), fp32 or bf16 autocast, timed the same way (median of STEPS after WARMUP), with
 the process's peak resident memory (getrusage ru_maxrss).
 
-usage: bench_train_step_torch.py [bert|gpt2] [BATCH] [SEQ] [STEPS] [WARMUP] [DROPOUT]
+usage: bench_train_step_torch.py [bert|gpt2] [BATCH] [SEQ] [STEPS] [WARMUP] [DROPOUT] [PRECISION]
+
+PRECISION: fp32 (default) or bf16: forward and loss under
+torch.autocast("cpu", dtype=torch.bfloat16), float32 weights and optimizer,
+which is what Trainer's bf16=True does on a CPU.
 
 The model is tests/reference/make_model_fixtures.py's plain-PyTorch
 re-statement of the Hugging Face classes (transformers is not installed
@@ -31,6 +35,7 @@ def main():
     b, t = (int(a[1]) if len(a) > 1 else 16), (int(a[2]) if len(a) > 2 else 128)
     steps, warm = (int(a[3]) if len(a) > 3 else 5), (int(a[4]) if len(a) > 4 else 2)
     mk.DROPOUT = float(a[5]) if len(a) > 5 else 0.1
+    bf16 = len(a) > 6 and a[6] == "bf16"
     torch.set_num_threads(int(os.environ.get("FTUNE_BENCH_THREADS", "2")))
     mk.LAYERS, mk.HIDDEN, mk.HEADS, mk.INTER, mk.LABELS = 12, 768, 12, 3072, 2
     mk.VOCAB, mk.POSITIONS = (30522, 512) if arch == "bert" else (50257, 1024)
@@ -50,7 +55,8 @@ def main():
         lengths = torch.full((b,), t)
         labels = torch.arange(b) % 2
         t0 = time.perf_counter()
-        loss = F.cross_entropy(model(ids, lengths), labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(model(ids, lengths), labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -61,9 +67,9 @@ def main():
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     c, i, layers = 768, 3072, 12
     gflop = (6.0 * layers * (4 * c * c + 2 * c * i) * b * t + 3.0 * layers * 4.0 * b * t * t * c) / 1e9
-    print(f"impl=pytorch arch={arch} batch={b} seq={t} dropout={mk.DROPOUT:g} step_s={med:.3f} "
+    print(f"impl=pytorch precision={'bf16' if bf16 else 'fp32'} arch={arch} batch={b} seq={t} dropout={mk.DROPOUT:g} step_s={med:.3f} "
           f"step_min_s={min(times):.3f} step_max_s={max(times):.3f} gflop={gflop:.1f} gflops={gflop / med:.1f} threads={torch.get_num_threads()} "
-          f"peak_rss_mib={rss_mib:.0f} loss={loss.item():.4f}")
+          f"peak_rss_mib={rss_mib:.0f} loss={loss.float().item():.4f}")
 
 
 if __name__ == "__main__":

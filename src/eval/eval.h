@@ -66,6 +66,7 @@ typedef struct eval_options {
     const char *log_path;     /* log.jsonl for the loss curves; NULL: none */
     const char *command_line; /* recorded in report.json (may be NULL) */
     int keep_worst;           /* most confident mistakes shown; 0: 10, < 0: none */
+    bool bf16;                /* the blocks' products in bf16 (model_set_bf16) */
 } eval_options;
 
 /* What a run measured (every rank gets the same figures). */

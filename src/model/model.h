@@ -107,6 +107,11 @@ bool model_tensor_trainable(const model *m, const model_tensor *t);
 /* Plan activation memory for batches of at most b rows of t tokens. */
 ft_status model_plan(model *m, int b, int t, ft_error *err);
 
+/* The same for forward passes only (evaluation, prediction): no activations
+ * are kept for backward, so memory is about two blocks' worth instead of
+ * all of them; model_backward is then a programming error. */
+ft_status model_plan_inference(model *m, int b, int t, ft_error *err);
+
 /* Forward pass: logits (model_logits(), [b, num_labels]) and, when
  * batch->labels is set, the mean cross-entropy into *loss (may be NULL).
  * FT_EINVAL for ids outside the vocabulary, bad lengths or labels, or a

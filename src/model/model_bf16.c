@@ -36,8 +36,7 @@ ft_status model_set_bf16(model *m, bool on, ft_error *err)
     m->bf16_stale = true;
     m->bf16_filled = false;
     /* The plan holds bf16 scratch only in bf16 mode: lay it out again. */
-    if (m->act_mem) return model_plan(m, m->plan_b, m->plan_t, err);
-    return FT_OK;
+    return model_replan(m, err);
 }
 
 bool model_bf16(const model *m) { return m->bf16; }

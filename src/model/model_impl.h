@@ -71,6 +71,7 @@ struct model {
     float *act_mem;
     size_t act_floats;
     int plan_b, plan_t;
+    bool plan_inference; /* model_plan_inference: no backward */
     int32_t *int_mem;
     model_acts a;
     /* bf16 mixed precision (model_bf16.c) */
@@ -140,6 +141,9 @@ void model_linear_fwd(model *m, float *out, const float *inp, const float *w,
 void model_linear_bwd(model *m, float *dinp, float *dw, float *db,
                       const float *dout, const float *inp, const float *w, int n,
                       int c, int oc);
+/* Lay the activations out again for the current plan's shape and kind
+ * (after a change of precision); nothing when there is no plan. */
+ft_status model_replan(model *m, ft_error *err);
 /* Round the block matrices to bf16 if the float32 ones may have changed. */
 void model_bf16_refresh(model *m);
 

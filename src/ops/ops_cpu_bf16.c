@@ -119,15 +119,18 @@ static void matrix_desc(dnnl_memory_desc_t *md, int rows, int cols, bool trans,
              dnnl_success);
 }
 
+/* md: a, b, c and (when bias) the float32 bias row [1, n]. */
 static dnnl_primitive_t matmul_primitive(int m, int n, int k, bool trans_a,
-                                         bool trans_b, bool accumulate,
-                                         dnnl_memory_desc_t md[3])
+                                         bool trans_b, bool accumulate, bool bias,
+                                         dnnl_memory_desc_t md[4])
 {
     matrix_desc(&md[0], m, k, trans_a, dnnl_bf16);
     matrix_desc(&md[1], k, n, trans_b, dnnl_bf16);
     matrix_desc(&md[2], m, n, false, dnnl_f32);
+    matrix_desc(&md[3], 1, n, false, dnnl_f32);
     dnnl_matmul_desc_t desc;
-    FT_CHECK(dnnl_matmul_desc_init(&desc, &md[0], &md[1], NULL, &md[2]) == dnnl_success);
+    FT_CHECK(dnnl_matmul_desc_init(&desc, &md[0], &md[1], bias ? &md[3] : NULL, &md[2]) ==
+             dnnl_success);
     dnnl_primitive_attr_t attr;
     FT_CHECK(dnnl_primitive_attr_create(&attr) == dnnl_success);
     if (accumulate) {
@@ -147,23 +150,35 @@ static dnnl_primitive_t matmul_primitive(int m, int n, int k, bool trans_a,
     return prim;
 }
 
+/* c = (accumulate ? c : 0) + op(a)·op(b) (+ bias on every row). */
+static void matmul(float *c, const ops_bf16 *a, const ops_bf16 *b, const float *bias,
+                   int m, int n, int k, bool trans_a, bool trans_b, bool accumulate)
+{
+    pthread_once(&dnnl_once, dnnl_setup);
+    dnnl_memory_desc_t md[4];
+    dnnl_primitive_t prim =
+        matmul_primitive(m, n, k, trans_a, trans_b, accumulate, bias != NULL, md);
+    /* oneDNN takes non-const handles; it only reads a, b and bias. */
+    void *handles[4] = {(void *)(uintptr_t)a, (void *)(uintptr_t)b, c,
+                        (void *)(uintptr_t)bias};
+    int count = bias ? 4 : 3;
+    dnnl_memory_t mem[4];
+    for (int i = 0; i < count; i++)
+        FT_CHECK(dnnl_memory_create(&mem[i], &md[i], engine, handles[i]) == dnnl_success);
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, mem[0]},
+                               {DNNL_ARG_WEIGHTS, mem[1]},
+                               {DNNL_ARG_DST, mem[2]},
+                               {DNNL_ARG_BIAS, count == 4 ? mem[3] : NULL}};
+    FT_CHECK(dnnl_primitive_execute(prim, stream, count, args) == dnnl_success);
+    FT_CHECK(dnnl_stream_wait(stream) == dnnl_success);
+    for (int i = 0; i < count; i++) dnnl_memory_destroy(mem[i]);
+    dnnl_primitive_destroy(prim);
+}
+
 void ops_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m,
                      int n, int k, bool trans_a, bool trans_b, bool accumulate)
 {
-    pthread_once(&dnnl_once, dnnl_setup);
-    dnnl_memory_desc_t md[3];
-    dnnl_primitive_t prim = matmul_primitive(m, n, k, trans_a, trans_b, accumulate, md);
-    /* oneDNN takes non-const handles; it only reads a and b. */
-    void *handles[3] = {(void *)(uintptr_t)a, (void *)(uintptr_t)b, c};
-    dnnl_memory_t mem[3];
-    for (int i = 0; i < 3; i++)
-        FT_CHECK(dnnl_memory_create(&mem[i], &md[i], engine, handles[i]) == dnnl_success);
-    dnnl_exec_arg_t args[3] = {
-        {DNNL_ARG_SRC, mem[0]}, {DNNL_ARG_WEIGHTS, mem[1]}, {DNNL_ARG_DST, mem[2]}};
-    FT_CHECK(dnnl_primitive_execute(prim, stream, 3, args) == dnnl_success);
-    FT_CHECK(dnnl_stream_wait(stream) == dnnl_success);
-    for (int i = 0; i < 3; i++) dnnl_memory_destroy(mem[i]);
-    dnnl_primitive_destroy(prim);
+    matmul(c, a, b, NULL, m, n, k, trans_a, trans_b, accumulate);
 }
 
 /* ---- linear layers ------------------------------------------------------------ */
@@ -172,15 +187,9 @@ void ops_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp_bf16,
                              const ops_bf16 *weight, const float *bias, int n,
                              int c, int oc, ops_weight_layout layout)
 {
-    /* As ops_linear_forward: bias rows first, the product added onto them. */
-    if (bias) {
-#pragma omp parallel for schedule(static)
-        for (int i = 0; i < n; i++)
-            memcpy(out + (size_t)i * oc, bias, (size_t)oc * sizeof(float));
-    }
+    /* The bias is added by the product's own epilogue (one pass over out). */
     ops_to_bf16(inp_bf16, inp, (size_t)n * c);
-    ops_matmul_bf16(out, inp_bf16, weight, n, oc, c, false, layout == OPS_W_OUT_IN,
-                    bias != NULL);
+    matmul(out, inp_bf16, weight, bias, n, oc, c, false, layout == OPS_W_OUT_IN, false);
 }
 
 void ops_linear_backward_bf16(float *dinp, float *dweight, float *dbias,

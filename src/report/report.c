@@ -169,6 +169,8 @@ static void header_section(report_buf *b, const report_input *in)
     report_buf_json_string(b, in->manifest_fingerprint);
     key(b, 2, "command_line", false);
     report_buf_json_string(b, in->command_line);
+    key(b, 2, "precision", false);
+    report_buf_json_string(b, in->precision);
     label_list(b, in, 2, "labels", NULL);
     int_field(b, 2, "num_examples", m->num_examples, false);
     int_field(b, 2, "num_correct", m->num_correct, false);

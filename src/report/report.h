@@ -76,6 +76,7 @@ typedef struct report_input {
     const char *model_path;            /* the strings below may be NULL */
     const char *manifest_fingerprint;
     const char *command_line;
+    const char *precision;             /* "float32" or "bf16" products */
     const report_curves *curves;       /* NULL: no loss curves (HTML only) */
     const report_example *examples;    /* most confident mistakes (HTML) */
     int num_examples;

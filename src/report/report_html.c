@@ -40,8 +40,8 @@ static void head_and_meta(report_buf *b, const report_input *in)
                        "<p class=\"meta\">");
     const struct { const char *name, *value; } meta[] = {
         {"model", in->model_path}, {"data manifest", in->manifest_fingerprint},
-        {"command", in->command_line}};
-    for (int i = 0; i < 3; i++) {
+        {"command", in->command_line}, {"precision", in->precision}};
+    for (int i = 0; i < 4; i++) {
         if (!meta[i].value) continue;
         report_buf_printf(b, "%s: <code>", meta[i].name);
         text(b, meta[i].value);

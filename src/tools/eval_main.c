@@ -19,7 +19,8 @@
 
 static const char USAGE[] =
     "usage: ftune-eval --model DIR --data DIR --output DIR [--split test|validation]\n"
-    "                  [--batch-size N] [--log PATH] [--checkpoint FILE] [--force]\n"
+    "                  [--batch-size N] [--bf16] [--log PATH] [--checkpoint FILE]\n"
+    "                  [--force]\n"
     "  Scores the split of a prepared dataset (ftune-shard's folder: manifest.json\n"
     "  and shards) with a fine-tuned Hugging Face model folder (config.json,\n"
     "  model.safetensors, tokenizer files; ftune-train writes OUTPUT/final) on every\n"
@@ -30,6 +31,10 @@ static const char USAGE[] =
     "                  about 85 MB per row for BERT-base at 128 tokens. The figures\n"
     "                  are bitwise the same for any number of ranks at one batch size\n"
     "                  and one OMP_NUM_THREADS\n"
+    "  --bf16          bf16 mixed precision: the blocks' matrix products take bf16\n"
+    "                  operands with float32 sums, the rest stays float32 (about\n"
+    "                  2x faster on CPUs with AVX512-BF16 or AMX; metrics move by\n"
+    "                  bf16 rounding, see README)\n"
     "  --log PATH      training log.jsonl for the loss curves of report.html\n"
     "                  (default: MODEL/../log.jsonl when it exists)\n"
     "  --checkpoint F  score the weights of ftune checkpoint F (checkpoint-STEP.h5);\n"
@@ -100,6 +105,10 @@ static int parse_args(int argc, char **argv, args *a)
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) return 1;
         if (!strcmp(f, "--force")) {
             a->o.force = true;
+            continue;
+        }
+        if (!strcmp(f, "--bf16")) {
+            a->o.bf16 = true;
             continue;
         }
         if (i + 1 >= argc || f[0] != '-') {

@@ -38,7 +38,8 @@
 #include "tok.h"
 
 static const char USAGE[] =
-    "usage: ftune-predict --model DIR [--json] [--max-length N] [--file PATH] [TEXT...]\n"
+    "usage: ftune-predict --model DIR [--json] [--bf16] [--max-length N] [--file PATH]\n"
+    "                     [TEXT...]\n"
     "  Prints the predicted label and the class probabilities of each text, one line\n"
     "  per text: LABEL<TAB>NAME=P<TAB>NAME=P... (--json: one JSON object per line).\n"
     "  Texts are the arguments, else the lines of --file PATH, else the lines of\n"
@@ -46,6 +47,7 @@ static const char USAGE[] =
     "  model.safetensors with a classification head, tokenizer files).\n"
     "  --max-length N  tokens per text, longer texts are truncated (default: the\n"
     "                  model's max_position_embeddings, at most 512)\n"
+    "  --bf16          the blocks' matrix products in bf16 (see ftune-eval -h)\n"
     "  --timing        print on stderr the seconds spent loading and answering\n"
     "  Exit status: 0 done, 1 runtime failure, 2 bad usage or input.\n";
 
@@ -68,7 +70,7 @@ typedef struct predictor {
 typedef struct opts {
     const char *model, *file;
     int max_length;
-    bool json, timing;
+    bool json, timing, bf16;
     int first_text; /* argv index of the first TEXT, or argc */
 } opts;
 
@@ -90,7 +92,7 @@ static int usage_error(const char *fmt, const char *arg)
 /* 0 parsed, 1 help printed, 2 usage error. */
 static int parse_args(int argc, char **argv, opts *o)
 {
-    *o = (opts){NULL, NULL, 0, false, false, argc};
+    *o = (opts){.max_length = 0, .first_text = argc};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = !strcmp(a, "--model") || !strcmp(a, "--file") ||
@@ -105,6 +107,8 @@ static int parse_args(int argc, char **argv, opts *o)
             o->file = argv[++i];
         } else if (!strcmp(a, "--json")) {
             o->json = true;
+        } else if (!strcmp(a, "--bf16")) {
+            o->bf16 = true;
         } else if (!strcmp(a, "--timing")) {
             o->timing = true;
         } else if (!strcmp(a, "--max-length")) {
@@ -145,6 +149,7 @@ static ft_status predictor_open(predictor *p, const opts *o, ft_error *err)
     if (st == FT_OK) st = tok_open(o->model, &p->tok, err);
     hf_model_load_options lo = {0};
     if (st == FT_OK) st = hf_model_load(o->model, &lo, &p->m, &p->cfg, err);
+    if (st == FT_OK && o->bf16) st = model_set_bf16(p->m, true, err);
     if (st != FT_OK) return st;
     int limit = p->cfg.max_position_embeddings;
     p->max_length = o->max_length ? o->max_length : (limit < 512 ? limit : 512);
@@ -170,7 +175,7 @@ static ft_status predictor_plan(predictor *p, int b, int t, ft_error *err)
     nt = (nt + 31) / 32 * 32;
     nt = nt < 64 ? 64 : nt;
     nt = nt > p->max_length ? p->max_length : nt;
-    ft_status st = model_plan(p->m, nb, nt, err);
+    ft_status st = model_plan_inference(p->m, nb, nt, err);
     if (st == FT_OK) {
         p->plan_b = nb;
         p->plan_t = nt;

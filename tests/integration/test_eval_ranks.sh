@@ -10,6 +10,8 @@
 #   1. ftune-eval on 1, 2, 3 and 4 ranks (OMP_NUM_THREADS=1 each, batch 8):
 #      report.json identical but for the command line and the timings,
 #      predictions.jsonl byte-identical;
+#   1b. --bf16 on 1 and 3 ranks: identical reports, "precision": "bf16", and
+#      probabilities within 0.01 of float32's but not all equal to them;
 #   2. predictions.jsonl holds every example of the split exactly once, with
 #      its true label, the argmax, probabilities summing to 1, and agrees with
 #      report.json (num_correct, confusion matrix, mean loss);
@@ -64,6 +66,28 @@ for n in 2 3 4; do
         fail "predictions.jsonl differs between 1 and $n ranks"
 done
 say "report.json and predictions.jsonl identical for 1, 2, 3 and 4 ranks"
+
+# ---- 1b. bf16 products ----------------------------------------------------------------
+for n in 1 3; do
+    "${mpiexec[@]}" -n "$n" "$build/ftune-eval" --model "$work/run/final" --data "$work/data" \
+        --output "$work/bf16-$n" --batch-size 8 --bf16 >/dev/null || fail "ftune-eval --bf16 on $n ranks exited $?"
+done
+diff <(strip "$work/bf16-1/report.json") <(strip "$work/bf16-3/report.json") ||
+    fail "bf16 report.json differs between 1 and 3 ranks"
+cmp "$work/bf16-1/predictions.jsonl" "$work/bf16-3/predictions.jsonl" ||
+    fail "bf16 predictions.jsonl differs between 1 and 3 ranks"
+"$python" - "$work/eval1" "$work/bf16-1" <<'EOF' || fail "bf16 against float32"
+import json, sys
+a, b = sys.argv[1], sys.argv[2]
+assert json.load(open(a + "/report.json"))["precision"] == "float32"
+assert json.load(open(b + "/report.json"))["precision"] == "bf16"
+p32 = [json.loads(l)["probabilities"] for l in open(a + "/predictions.jsonl")]
+p16 = [json.loads(l)["probabilities"] for l in open(b + "/predictions.jsonl")]
+diff = max(abs(x - y) for r, s in zip(p32, p16) for x, y in zip(r, s))
+assert len(p32) == len(p16) == 101
+assert 0 < diff <= 0.01, f"bf16 probabilities differ from float32 by {diff}"
+print(f"test_eval_ranks: bf16 probabilities within {diff:.2g} of float32")
+EOF
 
 # ---- 2. every example exactly once, consistent with report.json --------------------
 "$python" - "$work/data/texts.tsv" "$work/eval3" <<'EOF' || fail "predictions/report check"

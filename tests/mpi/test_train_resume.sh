@@ -21,12 +21,16 @@
 #             steps: the exported final/ is the best checkpoint's model, so
 #             ftune-eval on the validation split gives the lowest eval_loss
 #             of log.jsonl (within 1e-5 relative: other batch shapes)
+#   bf16      bf16 mixed precision: the training losses of log.jsonl track the
+#             float32 run's (each within 2% relative, and not all equal), and
+#             a bf16 run stopped after step 7 and resumed ends byte-identical
+#             to an uninterrupted bf16 run
 # The signal is sent by the program itself at an exact step
 # (FTUNE_TRAIN_SIGNAL_AT_STEP) through the real handler and the all-rank
 # agreement; the crash by FTUNE_CKPT_CRASH_AFTER_TENSORS.
 # Usage: test_train_resume.sh BUILD_DIR MODE
 set -euo pipefail
-[ $# = 2 ] || { echo "usage: test_train_resume.sh BUILD_DIR exact|crash|ranks|badcfg|evalstop|best" >&2; exit 2; }
+[ $# = 2 ] || { echo "usage: test_train_resume.sh BUILD_DIR exact|crash|ranks|badcfg|evalstop|best|bf16" >&2; exit 2; }
 build="$1"
 mode="$2"
 name="test_train_$mode"
@@ -62,6 +66,25 @@ reference() {
 }
 
 case "$mode" in
+bf16)
+    reference
+    expect "$(train 2 "$work/ref16" --bf16 true)" 0 "uninterrupted bf16 run" "$work/ref16.log"
+    losses() { grep -o '"step": [0-9]*, "epoch": [^,]*, "loss": [^,]*' "$1/log.jsonl" | sed 's/.*"loss": //'; }
+    paste <(losses "$work/ref") <(losses "$work/ref16") | awk '
+        { n++; d = $1 - $2; if (d < 0) d = -d; r = d / $1; if (r > worst) worst = r; if (d > 0) moved++ }
+        END { printf "test_train_bf16: %d logged losses, worst relative difference %.3g\n", n, worst
+              exit !(n >= 5 && worst <= 0.02 && moved > 0) }' ||
+        fail "bf16 losses do not track float32 (2%), or bf16 changed nothing"
+    ! cmp -s "$work/ref/final/model.safetensors" "$work/ref16/final/model.safetensors" ||
+        fail "the bf16 run trained the same weights as the float32 run"
+    grep -q 'bf16 mixed precision' "$work/ref16.log" || fail "no bf16 line in the log"
+    out="$work/int16"
+    expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=7 train 2 "$out" --bf16 true)" 3 "bf16 stop at step 7" "$out.log"
+    expect "$(train 2 "$out" --bf16 true)" 0 "bf16 resume" "$out.log"
+    grep -q 'resumed from .*checkpoint-7.h5 at step 7' "$out.log" || fail "no bf16 resume from 7"
+    cmp "$work/ref16/final/model.safetensors" "$out/final/model.safetensors" ||
+        fail "bf16 final model differs from the uninterrupted bf16 run"
+    ;;
 exact)
     reference
     out="$work/int"

@@ -552,6 +552,40 @@ static void check_init(model_arch arch)
     model_free(m2);
 }
 
+/* model_plan_inference (two sets of block buffers taking turns) gives the
+ * training plan's logits bit for bit, in float32 and bf16, on 4 blocks so
+ * that both sets are reused. */
+static void check_inference_plan(model_arch arch, const char *dir)
+{
+    model_config cfg = tiny_config(arch);
+    cfg.layers = 4;
+    batches bt;
+    load_batches(&bt, dir);
+    model_batch x = micro(&bt, 1);
+    for (int bf16 = 0; bf16 < 2; bf16++) {
+        model *m = NULL;
+        ft_error err;
+        CHECK(model_create(&m, &cfg, &err) == FT_OK);
+        model_init_random(m, 3);
+        CHECK(model_set_bf16(m, bf16, &err) == FT_OK);
+        float full[B * 3], infer[B * 3];
+        double loss_full = 0.0, loss_infer = 1.0;
+        CHECK(model_plan(m, B, T, &err) == FT_OK);
+        CHECK(model_forward(m, &x, NULL, &loss_full, &err) == FT_OK);
+        memcpy(full, model_logits(m), sizeof full);
+        CHECK(model_plan_inference(m, B, T, &err) == FT_OK);
+        CHECK(model_forward(m, &x, NULL, &loss_infer, &err) == FT_OK);
+        memcpy(infer, model_logits(m), sizeof infer);
+        CHECK_MSG(memcmp(full, infer, sizeof full) == 0 && loss_full == loss_infer,
+                  "%s%s: inference plan logits differ", arch == MODEL_ARCH_BERT ? "bert" : "gpt2",
+                  bf16 ? " bf16" : "");
+        model_free(m);
+    }
+    free(bt.ids);
+    free(bt.lengths);
+    free(bt.labels);
+}
+
 int main(void)
 {
     static const struct { model_arch arch; const char *name; } archs[] = {
@@ -565,6 +599,7 @@ int main(void)
         check_gradients(archs[i].arch, dir, 1, false);
         check_gradients(archs[i].arch, dir, 0, true);
         check_gradients(archs[i].arch, dir, 1, true);
+        check_inference_plan(archs[i].arch, dir);
         check_training(archs[i].arch, dir, 1);
         check_dropout(archs[i].arch, dir);
         check_dropout_gradient(archs[i].arch, dir);

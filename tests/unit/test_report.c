@@ -61,7 +61,7 @@ static void check_json(const char *json, const metrics_result *r)
     CHECK(root != NULL);
     if (!root) return;
     const char *order[] = {"format", "format_version", "model_path",
-                           "manifest_fingerprint", "command_line", "labels",
+                           "manifest_fingerprint", "command_line", "precision", "labels",
                            "num_examples", "num_correct", "accuracy", "loss",
                            "per_class"};
     const cJSON *item = root->child;
@@ -74,6 +74,7 @@ static void check_json(const char *json, const metrics_result *r)
     CHECK(strcmp(cJSON_GetArrayItem(names, 1)->valuestring, labels[1]) == 0);
     CHECK(strcmp(cJSON_GetArrayItem(names, 3)->valuestring, labels[3]) == 0);
     CHECK(strcmp(cJSON_GetObjectItem(root, "command_line")->valuestring, hostile) == 0);
+    CHECK(strcmp(cJSON_GetObjectItem(root, "precision")->valuestring, "bf16") == 0);
     const cJSON *cm = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "confusion_matrix"), "counts");
     CHECK_EQ_INT(cJSON_GetArrayItem(cJSON_GetArrayItem(cm, 2), 3)->valueint, r->confusion[2 * 4 + 3]);
     const cJSON *tp = cJSON_GetObjectItem(root, "throughput");
@@ -94,7 +95,7 @@ static void check_writers(const char *dir)
         {3, 2, 1, 0.91, "bad UTF-8 \xff\xfe here & \"quotes\""},
         {8, 1, 0, 0.5, "a long text that is cut after forty code points, here: XYZ"}};
     report_input in = {.metrics = r, .label_names = labels, .model_path = "m/<p>",
-                       .manifest_fingerprint = "f00d", .command_line = hostile,
+                       .manifest_fingerprint = "f00d", .command_line = hostile, .precision = "bf16",
                        .examples = ex, .num_examples = 3, .max_text_chars = 40};
     ft_error err;
     char *out = ft_path_join(dir, "out");
