@@ -50,7 +50,7 @@ say "2/3 took $((SECONDS - start)) s"
 
 say "3/3 valgrind memcheck: unit tests"
 start=$SECONDS
-ctest --test-dir "$root/build" --output-on-failure -L unit -LE slow -T memcheck \
+ctest --test-dir "$root/build" --output-on-failure -L unit -LE 'slow|emulated' -T memcheck \
     --overwrite MemoryCheckCommandOptions="--leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 --suppressions=$root/tests/valgrind.supp" \
     -j "$jobs" --timeout 900 >"$root/build/memcheck.log" 2>&1 || {
     tail -60 "$root/build/memcheck.log"

@@ -4,7 +4,11 @@
  * built), and oneDNN is the library PyTorch itself calls for bf16 products
  * on CPUs (the same Debian package, libdnnl 2.6). Its brgemm matmul uses
  * AVX512-BF16 (vdpbf16ps: two bf16 products per float32 lane per FMA) or
- * AMX; on other CPUs it falls back to an emulation.
+ * AMX. oneDNN 2.6 has no bf16 matmul at all below AVX-512 (and valgrind
+ * hides AVX-512 from it): there the product is emulated here, exactly, by
+ * widening both operands to float32 (bf16 -> float32 is exact, and so is a
+ * product of two bf16 values) and calling cblas_sgemm: the same maths at
+ * float32 speed.
  *
  * Design: one engine and one stream for the process (created once, on first
  * use; oneDNN keeps them for the process's life, so do we). A product is a
@@ -18,8 +22,10 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
+#include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ft_error.h"
@@ -79,22 +85,46 @@ void ops_from_bf16(float *out, const ops_bf16 *in, size_t n)
 static pthread_once_t dnnl_once = PTHREAD_ONCE_INIT;
 static dnnl_engine_t engine;
 static dnnl_stream_t stream;
+static bool dnnl_has_bf16; /* else the float32 emulation */
+
+static void matrix_desc(dnnl_memory_desc_t *md, int rows, int cols, bool trans,
+                        dnnl_data_type_t type);
+
+/* Whether oneDNN implements a bf16 matmul on this CPU: ask for a small one. */
+static bool probe_bf16(void)
+{
+    dnnl_memory_desc_t md[3];
+    matrix_desc(&md[0], 16, 16, false, dnnl_bf16);
+    matrix_desc(&md[1], 16, 16, false, dnnl_bf16);
+    matrix_desc(&md[2], 16, 16, false, dnnl_f32);
+    dnnl_matmul_desc_t desc;
+    dnnl_primitive_desc_t pd = NULL;
+    bool ok = dnnl_matmul_desc_init(&desc, &md[0], &md[1], NULL, &md[2]) == dnnl_success &&
+              dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL) == dnnl_success;
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return ok;
+}
 
 static void dnnl_setup(void)
 {
     FT_CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success);
     FT_CHECK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) ==
              dnnl_success);
+    dnnl_has_bf16 = probe_bf16();
 }
 
 bool ops_bf16_native(void)
 {
+    pthread_once(&dnnl_once, dnnl_setup);
+    if (!dnnl_has_bf16) return false;
     dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
     return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
 }
 
 const char *ops_bf16_isa(void)
 {
+    pthread_once(&dnnl_once, dnnl_setup);
+    if (!dnnl_has_bf16) return "none: emulated with float32 sgemm";
     switch (dnnl_get_effective_cpu_isa()) {
     case dnnl_cpu_isa_avx512_core_amx: return "AMX";
     case dnnl_cpu_isa_avx512_core_bf16: return "AVX512-BF16";
@@ -150,11 +180,35 @@ static dnnl_primitive_t matmul_primitive(int m, int n, int k, bool trans_a,
     return prim;
 }
 
+/* The emulation: both operands widened to float32, one sgemm. */
+static void matmul_emulated(float *c, const ops_bf16 *a, const ops_bf16 *b,
+                            const float *bias, int m, int n, int k, bool trans_a,
+                            bool trans_b, bool accumulate)
+{
+    size_t na = (size_t)m * k, nb = (size_t)k * n;
+    float *wide = malloc((na + nb) * sizeof(float));
+    FT_CHECK_MSG(wide != NULL, "out of memory in the bf16 emulation");
+    ops_from_bf16(wide, a, na);
+    ops_from_bf16(wide + na, b, nb);
+    if (bias) {
+        for (int i = 0; i < m; i++) memcpy(c + (size_t)i * n, bias, (size_t)n * sizeof(float));
+        accumulate = true;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, wide, trans_a ? m : k,
+                wide + na, trans_b ? k : n, accumulate ? 1.0f : 0.0f, c, n);
+    free(wide);
+}
+
 /* c = (accumulate ? c : 0) + op(a)·op(b) (+ bias on every row). */
 static void matmul(float *c, const ops_bf16 *a, const ops_bf16 *b, const float *bias,
                    int m, int n, int k, bool trans_a, bool trans_b, bool accumulate)
 {
     pthread_once(&dnnl_once, dnnl_setup);
+    if (!dnnl_has_bf16) {
+        matmul_emulated(c, a, b, bias, m, n, k, trans_a, trans_b, accumulate);
+        return;
+    }
     dnnl_memory_desc_t md[4];
     dnnl_primitive_t prim =
         matmul_primitive(m, n, k, trans_a, trans_b, accumulate, bias != NULL, md);

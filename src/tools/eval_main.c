@@ -28,7 +28,7 @@ static const char USAGE[] =
     "  writes DIR/report.json, report.md, report.html and predictions.jsonl.\n"
     "  --split S       test (default) or validation\n"
     "  --batch-size N  rows per model forward (default 16); memory grows with it:\n"
-    "                  about 85 MB per row for BERT-base at 128 tokens. The figures\n"
+    "                  about 14 MB per row for BERT-base at 128 tokens. The figures\n"
     "                  are bitwise the same for any number of ranks at one batch size\n"
     "                  and one OMP_NUM_THREADS\n"
     "  --bf16          bf16 mixed precision: the blocks' matrix products take bf16\n"
