@@ -109,7 +109,7 @@ static long crash_after_tensors(void)
 /* /model, /optimizer/exp_avg, /optimizer/exp_avg_sq for every trainable tensor. */
 static herr_t write_tensors(hid_t f, const model *m, optim *o)
 {
-    const float *bufs[3] = {model_params((model *)m), o ? optim_exp_avg(o) : NULL,
+    const float *bufs[3] = {model_params_read(m), o ? optim_exp_avg(o) : NULL,
                             o ? optim_exp_avg_sq(o) : NULL};
     const char *names[3] = {"model", "optimizer/exp_avg", "optimizer/exp_avg_sq"};
     hid_t opt = make_group(f, "optimizer");

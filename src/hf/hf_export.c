@@ -56,8 +56,7 @@ static ft_status write_weights(const model *m, const char *dir, ft_error *err)
     char *path = ft_path_join(dir, "model.safetensors");
     ft_status st = FT_OK;
     if (!t || !path) st = ft_fail(err, FT_ENOMEM, "out of memory");
-    /* model_params() is not const; export only reads through it. */
-    const float *params = model_params((model *)m);
+    const float *params = model_params_read(m);
     for (int i = 0; st == FT_OK && i < n; i++) {
         const model_tensor *mt = model_tensor_at(m, i);
         t[i] = (st_tensor_out){mt->name, params + mt->offset, mt->ndim, mt->shape, ST_F32};

@@ -116,8 +116,17 @@ const model_config *model_get_config(const model *m) { return &m->cfg; }
 int model_tensor_count(const model *m) { return m->tensor_count; }
 const model_tensor *model_tensor_at(const model *m, int i) { return &m->tensors[i]; }
 size_t model_param_count(const model *m) { return m->param_count; }
-/* A writable pointer: the bf16 mirror may be out of date from now on. */
+/* A writable pointer: any tensor of the bf16 mirror may be out of date. */
 float *model_params(model *m)
+{
+    m->bf16_stale = true;
+    m->bf16_filled = false;
+    return m->params;
+}
+
+const float *model_params_read(const model *m) { return m->params; }
+
+float *model_params_for_step(model *m)
 {
     m->bf16_stale = true;
     return m->params;
@@ -144,6 +153,7 @@ void model_init_random(model *m, uint64_t seed)
 {
     const model_config *c = &m->cfg;
     m->bf16_stale = true;
+    m->bf16_filled = false;
     for (int i = 0; i < m->tensor_count; i++) {
         const model_tensor *t = &m->tensors[i];
         float *x = m->params + t->offset;

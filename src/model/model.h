@@ -92,6 +92,11 @@ const model_tensor *model_find_tensor(const model *m, const char *name);
 /* The buffers: model_param_count() floats each, laid out by the table. */
 size_t model_param_count(const model *m);
 float *model_params(model *m);
+/* Read-only view of the parameters. */
+const float *model_params_read(const model *m);
+/* The parameters for an optimizer step, which writes trainable tensors only
+ * (the bf16 mirror then refreshes just those; model_params() refreshes all). */
+float *model_params_for_step(model *m);
 float *model_grads(model *m);
 
 /* Hugging Face's initialisation from the config alone: weights of Linear,

@@ -12,9 +12,9 @@
  * The bf16 weights mirror the parameter buffer at the same offsets (only
  * block matrices are written, so the rest of the mirror is never touched and
  * never resident). They are refreshed before a forward whenever the float32
- * parameters may have changed: model_params() hands out a writable pointer,
- * so it marks the mirror stale; after the first full refresh only trainable
- * tensors are converted again. */
+ * parameters may have changed: model_params() hands out a writable pointer
+ * to all of them, so it marks the whole mirror stale; the optimizer's
+ * model_params_for_step() marks only the trainable tensors stale. */
 #include "ft_alloc.h"
 #include "model_impl.h"
 

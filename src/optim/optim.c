@@ -107,7 +107,7 @@ double optim_clip_grad_norm(model *m, float max_norm)
 void optim_step(optim *o, model *m, float lr)
 {
     o->steps++;
-    float *p = model_params(m), *g = model_grads(m);
+    float *p = model_params_for_step(m), *g = model_grads(m);
     for (int i = 0; i < model_tensor_count(m); i++) {
         const model_tensor *t = model_tensor_at(m, i);
         if (!model_tensor_trainable(m, t)) continue;

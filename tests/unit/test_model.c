@@ -586,6 +586,36 @@ static void check_inference_plan(model_arch arch, const char *dir)
     free(bt.labels);
 }
 
+/* The bf16 mirror follows every write through model_params(), frozen
+ * tensors included (a checkpoint or a best model loaded into a model that
+ * already ran), while an optimizer step refreshes the trainable ones. */
+static void check_bf16_refresh(model_arch arch, const char *dir)
+{
+    model *m = make_model(arch, dir, 1); /* block 0 frozen */
+    ft_error err;
+    CHECK(model_set_bf16(m, true, &err) == FT_OK);
+    batches bt;
+    load_batches(&bt, dir);
+    model_batch x = micro(&bt, 0);
+    float before[B * 3], after[B * 3];
+    CHECK(model_forward(m, &x, NULL, NULL, &err) == FT_OK);
+    memcpy(before, model_logits(m), sizeof before);
+    const model_tensor *t = model_find_tensor(
+        m, arch == MODEL_ARCH_BERT ? "bert.encoder.layer.0.intermediate.dense.weight"
+                                   : "transformer.h.0.mlp.c_fc.weight");
+    CHECK(t != NULL && !model_tensor_trainable(m, t));
+    float *w = model_params(m) + t->offset;
+    for (size_t i = 0; i < t->numel; i++) w[i] *= 3.0f;
+    CHECK(model_forward(m, &x, NULL, NULL, &err) == FT_OK);
+    memcpy(after, model_logits(m), sizeof after);
+    CHECK_MSG(memcmp(before, after, sizeof before) != 0,
+              "bf16 mirror not refreshed after a write to a frozen tensor");
+    free(bt.ids);
+    free(bt.lengths);
+    free(bt.labels);
+    model_free(m);
+}
+
 int main(void)
 {
     static const struct { model_arch arch; const char *name; } archs[] = {
@@ -600,6 +630,7 @@ int main(void)
         check_gradients(archs[i].arch, dir, 0, true);
         check_gradients(archs[i].arch, dir, 1, true);
         check_inference_plan(archs[i].arch, dir);
+        check_bf16_refresh(archs[i].arch, dir);
         check_training(archs[i].arch, dir, 1);
         check_dropout(archs[i].arch, dir);
         check_dropout_gradient(archs[i].arch, dir);
