@@ -48,7 +48,7 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)
 IFS=';' read -r -a cases <<<"${FTUNE_BENCH_CASES:-bert 16 128;gpt2 8 128}"
 for case in "${cases[@]}"; do
   read -r arch b t <<<"$case"
-  peak_line="$(env OMP_NUM_THREADS=2 "$sgemm" $((b * t)) 7)"
+  peak_line="$(env "${ftune_env[@]}" "$sgemm" $((b * t)) 7)"
   echo "$peak_line"
   peak_key=sgemm_peak_gflops
   [[ "$prec" = bf16 ]] && peak_key=bf16_peak_gflops
