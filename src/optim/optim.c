@@ -62,15 +62,16 @@ ft_status optim_create(optim **out, const model *m, const optim_hparams *h,
     optim *o = calloc(1, sizeof *o);
     size_t n = model_param_count(m);
     if (o) {
-        o->m = ft_calloc_array(n, sizeof(float));
-        o->v = ft_calloc_array(n, sizeof(float));
+        /* Huge pages, as the parameters: AdamW streams through all three. */
+        o->n = n;
+        o->m = ft_calloc_large(n, sizeof(float));
+        o->v = ft_calloc_large(n, sizeof(float));
     }
     if (!o || !o->m || !o->v) {
         optim_free(o);
         return ft_fail(err, FT_ENOMEM, "optim: cannot allocate moments for %zu parameters", n);
     }
     o->h = *h;
-    o->n = n;
     *out = o;
     return FT_OK;
 }
@@ -78,8 +79,8 @@ ft_status optim_create(optim **out, const model *m, const optim_hparams *h,
 void optim_free(optim *o)
 {
     if (!o) return;
-    free(o->m);
-    free(o->v);
+    ft_free_large(o->m, o->n, sizeof(float));
+    ft_free_large(o->v, o->n, sizeof(float));
     free(o);
 }
 
