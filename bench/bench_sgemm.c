@@ -12,6 +12,7 @@
  * (ops_matmul_bf16, oneDNN: Debian's OpenBLAS 0.3.21 is built without
  * sbgemm), bf16_peak_gflops being the ceiling of the bf16 runs. */
 #include <cblas.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,9 @@ static void fill(float *x, size_t n)
     for (size_t i = 0; i < n; i++) x[i] = (float)((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
 }
 
-/* Median GFLOP/s of one shape in bf16 (the same products, ops_matmul_bf16). */
-static double time_probe_bf16(const probe *p, int reps)
+/* Median GFLOP/s of one shape, through cblas_sgemm or (bf16) through
+ * ops_matmul_bf16 on the same values rounded to bf16. */
+static double time_probe(const probe *p, int reps, bool bf16)
 {
     size_t sa = (size_t)p->m * p->k, sb = (size_t)p->k * p->n, sc = (size_t)p->m * p->n;
     float *a = malloc(sa * sizeof(float)), *b = malloc(sb * sizeof(float));
@@ -44,10 +46,14 @@ static double time_probe_bf16(const probe *p, int reps)
     fill(b, sb);
     ops_to_bf16(a16, a, sa);
     ops_to_bf16(b16, b, sb);
+    bool ta = p->ta != CblasNoTrans, tb = p->tb != CblasNoTrans;
     for (int r = 0; r < reps + 2; r++) {
         double t0 = bench_now_s();
-        ops_matmul_bf16(c, a16, b16, p->m, p->n, p->k, p->ta != CblasNoTrans,
-                        p->tb != CblasNoTrans, false);
+        if (bf16)
+            ops_matmul_bf16(c, a16, b16, p->m, p->n, p->k, ta, tb, false);
+        else
+            cblas_sgemm(CblasRowMajor, p->ta, p->tb, p->m, p->n, p->k, 1.0f, a,
+                        ta ? p->m : p->k, b, tb ? p->k : p->n, 0.0f, c, p->n);
         if (r >= 2) t[r - 2] = bench_now_s() - t0;
     }
     gf = 2.0 * p->m * p->n * p->k / bench_median(t, reps) / 1e9;
@@ -56,32 +62,6 @@ done:
     free(b);
     free(a16);
     free(b16);
-    free(c);
-    free(t);
-    return gf;
-}
-
-/* Median GFLOP/s of one shape. */
-static double time_probe(const probe *p, int reps)
-{
-    size_t sa = (size_t)p->m * p->k, sb = (size_t)p->k * p->n, sc = (size_t)p->m * p->n;
-    float *a = malloc(sa * sizeof(float)), *b = malloc(sb * sizeof(float));
-    float *c = calloc(sc, sizeof(float));
-    double *t = malloc((size_t)reps * sizeof(double)), gf = 0.0;
-    if (!a || !b || !c || !t) goto done;
-    fill(a, sa);
-    fill(b, sb);
-    int lda = p->ta == CblasNoTrans ? p->k : p->m, ldb = p->tb == CblasNoTrans ? p->n : p->k;
-    for (int r = 0; r < reps + 2; r++) {
-        double t0 = bench_now_s();
-        cblas_sgemm(CblasRowMajor, p->ta, p->tb, p->m, p->n, p->k, 1.0f, a, lda, b, ldb,
-                    0.0f, c, p->n);
-        if (r >= 2) t[r - 2] = bench_now_s() - t0;
-    }
-    gf = 2.0 * p->m * p->n * p->k / bench_median(t, reps) / 1e9;
-done:
-    free(a);
-    free(b);
     free(c);
     free(t);
     return gf;
@@ -105,7 +85,7 @@ int main(int argc, char **argv)
                            {"dx_nn", CblasNoTrans, CblasNoTrans, m, in, out},
                            {"dw_tn", CblasTrans, CblasNoTrans, out, in, m}};
             for (int i = 0; i < 3; i++) {
-                double g = bf16 ? time_probe_bf16(&ps[i], reps) : time_probe(&ps[i], reps);
+                double g = time_probe(&ps[i], reps, bf16);
                 best = g > best ? g : best;
                 sum += g;
                 count++;

@@ -26,20 +26,6 @@
 
 #include "ops_cpu_simd.h"
 
-enum { ELEM_CHUNK = 16384 };
-
-/* Run kernel(out, in, n) over [0, n) in chunks on the OpenMP threads. */
-#define CHUNKED(n, body)                                                      \
-    do {                                                                      \
-        size_t n_ = (n), chunks_ = (n_ + ELEM_CHUNK - 1) / ELEM_CHUNK;       \
-        _Pragma("omp parallel for schedule(static)")                          \
-        for (size_t c_ = 0; c_ < chunks_; c_++) {                             \
-            size_t i0 = c_ * ELEM_CHUNK;                                      \
-            size_t len = n_ - i0 < ELEM_CHUNK ? n_ - i0 : ELEM_CHUNK;         \
-            body;                                                             \
-        }                                                                     \
-    } while (0)
-
 /* ---- matrix products ----------------------------------------------------- */
 
 void ops_matmul(float *c, const float *a, const float *b, int m, int n, int k,

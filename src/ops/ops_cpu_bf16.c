@@ -32,8 +32,6 @@
 #include "ops.h"
 #include "ops_cpu_simd.h"
 
-enum { CONVERT_CHUNK = 16384 };
-
 /* ---- conversion ------------------------------------------------------------ */
 
 /* Round to nearest even by adding 0x7fff plus the lowest kept bit, then
@@ -62,22 +60,12 @@ static void from_bf16_piece(float *out, const ops_bf16 *in, size_t n)
 
 void ops_to_bf16(ops_bf16 *out, const float *in, size_t n)
 {
-    size_t chunks = (n + CONVERT_CHUNK - 1) / CONVERT_CHUNK;
-#pragma omp parallel for schedule(static)
-    for (size_t c = 0; c < chunks; c++) {
-        size_t i0 = c * CONVERT_CHUNK;
-        to_bf16_piece(out + i0, in + i0, n - i0 < CONVERT_CHUNK ? n - i0 : CONVERT_CHUNK);
-    }
+    CHUNKED(n, to_bf16_piece(out + i0, in + i0, len));
 }
 
 void ops_from_bf16(float *out, const ops_bf16 *in, size_t n)
 {
-    size_t chunks = (n + CONVERT_CHUNK - 1) / CONVERT_CHUNK;
-#pragma omp parallel for schedule(static)
-    for (size_t c = 0; c < chunks; c++) {
-        size_t i0 = c * CONVERT_CHUNK;
-        from_bf16_piece(out + i0, in + i0, n - i0 < CONVERT_CHUNK ? n - i0 : CONVERT_CHUNK);
-    }
+    CHUNKED(n, from_bf16_piece(out + i0, in + i0, len));
 }
 
 /* ---- oneDNN state ---------------------------------------------------------- */

@@ -5,7 +5,8 @@
  * kernels ran one element at a time. These are branch-free versions the
  * compiler turns into vector code, and OPS_CLONES compiles a kernel for
  * AVX-512, AVX2 and baseline, picked at load time (GCC target_clones; off
- * under ASan and for other compilers, where the baseline loop runs).
+ * under ASan and for other compilers, where the baseline loop runs);
+ * CHUNKED splits an element-wise loop over the OpenMP threads.
  *
  * Accuracy (tests/unit/test_ops_cpu.c measures it): ops_exp (Cephes expf)
  * relative error < 1e-7 on [-87, 88], 0 below -87; ops_phi (the normal
@@ -27,14 +28,22 @@
 #define OPS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define OPS_CLONES
-/* Dropout multipliers of counter words base .. base+n-1 (ops_cpu_dropout.c):
- * mask[k] = keep ? 1/(1-p) : 0, keep = rng_uniform(seed, site, base+k) >= p,
- * the semantics of ops.h; threshold from ops_dropout_threshold(p). */
-uint32_t ops_dropout_threshold(float p);
-void ops_dropout_mask(float *mask, size_t n, uint64_t base, uint32_t threshold,
-                      float scale, uint64_t seed, uint64_t site);
-
 #endif
+
+enum { ELEM_CHUNK = 16384 };
+
+/* Run body over [0, n) in chunks of ELEM_CHUNK on the OpenMP threads; body
+ * sees its chunk as [i0, i0 + len). */
+#define CHUNKED(n, body)                                                      \
+    do {                                                                      \
+        size_t n_ = (n), chunks_ = (n_ + ELEM_CHUNK - 1) / ELEM_CHUNK;       \
+        _Pragma("omp parallel for schedule(static)")                          \
+        for (size_t c_ = 0; c_ < chunks_; c_++) {                             \
+            size_t i0 = c_ * ELEM_CHUNK;                                      \
+            size_t len = n_ - i0 < ELEM_CHUNK ? n_ - i0 : ELEM_CHUNK;         \
+            body;                                                             \
+        }                                                                     \
+    } while (0)
 
 static inline float ops_bits_to_float(uint32_t u)
 {
