@@ -152,11 +152,10 @@ static bool ends_with(const char *s, const char *suffix)
 void model_init_random(model *m, uint64_t seed)
 {
     const model_config *c = &m->cfg;
-    m->bf16_stale = true;
-    m->bf16_filled = false;
+    float *params = model_params(m); /* every tensor changes */
     for (int i = 0; i < m->tensor_count; i++) {
         const model_tensor *t = &m->tensors[i];
-        float *x = m->params + t->offset;
+        float *x = params + t->offset;
         bool norm = strstr(t->name, "LayerNorm") || strstr(t->name, "ln_");
         if (ends_with(t->name, "bias")) {
             memset(x, 0, t->numel * sizeof *x);

@@ -141,9 +141,9 @@ void model_set_grad_ready_hook(model *m, model_grad_ready_fn fn, void *ctx);
 /* bf16 mixed precision (on) or float32 (off, the default): the blocks'
  * matrix products take bf16 operands with float32 accumulation; everything
  * else, the master weights and the gradients stay float32 (model_bf16.c).
+ * Logs which instructions do it (a warning when they are emulated).
  * Re-plans the activations if a plan exists. */
 ft_status model_set_bf16(model *m, bool on, ft_error *err);
-bool model_bf16(const model *m);
 
 /* Zero the gradients of trainable tensors. */
 void model_zero_grads(model *m);

@@ -16,6 +16,7 @@
  * to all of them, so it marks the whole mirror stale; the optimizer's
  * model_params_for_step() marks only the trainable tensors stale. */
 #include "ft_alloc.h"
+#include "ft_log.h"
 #include "model_impl.h"
 
 static bool is_block_matrix(const model *m, const model_tensor *t)
@@ -35,11 +36,17 @@ ft_status model_set_bf16(model *m, bool on, ft_error *err)
     m->bf16 = on;
     m->bf16_stale = true;
     m->bf16_filled = false;
+    /* Said once here for every program; a warning from each rank, since
+     * the nodes of a job need not share a CPU model. */
+    if (on && !ops_bf16_native())
+        ft_log_warn("bf16: this CPU has no bf16 instructions (%s): correct but slower "
+                    "than float32", ops_bf16_isa());
+    else if (on)
+        ft_log_info("bf16 mixed precision: block products in bf16 (%s), float32 "
+                    "master weights", ops_bf16_isa());
     /* The plan holds bf16 scratch only in bf16 mode: lay it out again. */
     return model_replan(m, err);
 }
-
-bool model_bf16(const model *m) { return m->bf16; }
 
 void model_bf16_refresh(model *m)
 {

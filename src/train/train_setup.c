@@ -145,15 +145,7 @@ ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err)
         t->config_json = cfg_to_json(c);
         if (!t->config_json) st = ft_fail(err, FT_ENOMEM, "out of memory");
     }
-    if (st == FT_OK && t->o.bf16) {
-        st = model_set_bf16(t->m, true, err);
-        if (st == FT_OK && t->rank == 0 && !ops_bf16_native())
-            ft_log_warn("bf16: this CPU has no bf16 instructions (%s): correct but slower "
-                        "than float32", ops_bf16_isa());
-        else if (st == FT_OK && t->rank == 0)
-            ft_log_info("bf16 mixed precision: block products in bf16 (%s), float32 "
-                        "master weights", ops_bf16_isa());
-    }
+    if (st == FT_OK && t->o.bf16) st = model_set_bf16(t->m, true, err);
     if (t->o.fp16 && t->rank == 0)
         ft_log_warn("fp16 is for the GPU back end: this CPU run trains in float32 "
                     "(use bf16 on CPUs)");
