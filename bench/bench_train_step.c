@@ -36,7 +36,8 @@ int main(int argc, char **argv)
     int steps = argc > 4 ? atoi(argv[4]) : 5, warm = argc > 5 ? atoi(argv[5]) : 2;
     float p = argc > 6 ? (float)atof(argv[6]) : 0.1f;
     bool bf16 = argc > 7 && strcmp(argv[7], "bf16") == 0;
-    if (B < 1 || T < 1 || steps < 1 || steps > 100 || warm < 0) {
+    bool bad_precision = argc > 7 && !bf16 && strcmp(argv[7], "fp32") != 0;
+    if (B < 1 || T < 1 || steps < 1 || steps > 100 || warm < 0 || bad_precision) {
         fprintf(stderr, "usage: bench_train_step [bert|gpt2] [BATCH] [SEQ] [STEPS] [WARMUP] [DROPOUT] [fp32|bf16]\n");
         return 2;
     }
