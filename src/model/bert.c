@@ -118,8 +118,6 @@ void bert_forward(model *m)
 
 /* ---- backward --------------------------------------------------------------- */
 
-static void zero(float *x, size_t n) { memset(x, 0, n * sizeof *x); }
-
 /* d_x holds d(output of block l); leaves d(input of block l) in d_x (when
  * need_dinp). Each branch's gradient is accumulated onto its residual's
  * (d_tmp for LN1's output, d_x for the block input), so nothing is copied. */
@@ -132,11 +130,11 @@ static void block_backward(model *m, int l, const float *x, bool need_dinp)
     model_acts *s = &m->a;
     int N = m->b * m->t, C = c->hidden;
     size_t NC = (size_t)N * C;
-    zero(s->d_tmp, NC); /* d res2, then d ln1 */
+    model_zero(m, s->d_tmp, NC); /* d res2, then d ln1 */
     ops_layernorm_backward(s->d_tmp, g->ln2_w, g->ln2_b, s->d_x, a->res2, w->ln2_w,
                            a->ln2_mean, a->ln2_rstd, N, C);
     model_mlp_backward(m, l, s->d_tmp, s->d_tmp, a->ln1, s->d_x);
-    zero(s->d_x, NC); /* d res1, then d x */
+    model_zero(m, s->d_x, NC); /* d res1, then d x */
     ops_layernorm_backward(s->d_x, g->ln1_w, g->ln1_b, s->d_tmp, a->res1, w->ln1_w,
                            a->ln1_mean, a->ln1_rstd, N, C);
     model_attn_backward(m, l, s->d_x, s->d_y, s->d_tmp);
@@ -150,18 +148,18 @@ static void head_backward(model *m)
     model_acts *a = &m->a;
     int B = m->b, C = c->hidden, N = m->b * m->t;
     size_t BC = (size_t)B * C;
-    zero(a->d_head, BC);
+    model_zero(m, a->d_head, BC);
     ops_linear_backward(a->d_head, m->g.head_w, m->g.head_b, a->d_logits,
                         a->pooled_drop, m->p.head_w, B, C, c->num_labels, OPS_W_OUT_IN);
-    zero(a->d_head2, BC);
+    model_zero(m, a->d_head2, BC);
     model_dropout_bwd(m, a->d_head2, a->d_head, (size_t)C, c->classifier_dropout,
                       c->layers, 0);
-    zero(a->d_head, BC);
+    model_zero(m, a->d_head, BC);
     ops_tanh_backward(a->d_head, a->pooled, a->d_head2, BC);
-    zero(a->d_head2, BC);
+    model_zero(m, a->d_head2, BC);
     ops_linear_backward(a->d_head2, m->g.pool_w, m->g.pool_b, a->d_head,
                         a->picked, m->p.pool_w, B, C, C, OPS_W_OUT_IN);
-    zero(a->d_x, (size_t)N * C);
+    model_zero(m, a->d_x, (size_t)N * C);
     ops_gather_rows_backward(a->d_x, a->d_head2, a->pick, B, C);
 }
 
@@ -181,9 +179,9 @@ void bert_backward(model *m, float loss_scale)
         model_grads_ready_from(m, l);
     }
     if (first > 0) return;
-    zero(a->d_y, NC);
+    model_zero(m, a->d_y, NC);
     model_dropout_bwd(m, a->d_y, a->d_x, (size_t)m->t * C, c->hidden_dropout, -1, 0);
-    zero(a->d_tmp, NC);
+    model_zero(m, a->d_tmp, NC);
     ops_layernorm_backward(a->d_tmp, m->g.emb_ln_w, m->g.emb_ln_b, a->d_y, a->emb,
                            m->p.emb_ln_w, a->emb_mean, a->emb_rstd, N, C);
     ops_embedding_backward(m->g.wte, a->ids, a->d_tmp, N, C);

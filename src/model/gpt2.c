@@ -99,8 +99,6 @@ void gpt2_forward(model *m)
 
 /* ---- backward --------------------------------------------------------------- */
 
-static void zero(float *x, size_t n) { memset(x, 0, n * sizeof *x); }
-
 /* On entry d_x = d(block output); on exit d(block input) (LN1's input
  * gradient is skipped when !need_dinp). */
 static void block_backward(model *m, int l, const float *x, bool need_dinp)
@@ -112,12 +110,12 @@ static void block_backward(model *m, int l, const float *x, bool need_dinp)
     model_acts *s = &m->a;
     int N = m->b * m->t, C = c->hidden;
     size_t NC = (size_t)N * C;
-    zero(s->d_y, NC); /* d ln2 */
+    model_zero(m, s->d_y, NC); /* d ln2 */
     model_mlp_backward(m, l, s->d_y, s->d_x, a->ln2, s->d_tmp);
     ops_layernorm_backward(s->d_x, g->ln2_w, g->ln2_b, s->d_y, a->res1, w->ln2_w,
                            a->ln2_mean, a->ln2_rstd, N, C);
     model_attn_backward(m, l, s->d_x, s->d_tmp, s->d_y);
-    zero(s->d_tmp, NC); /* d ln1 */
+    model_zero(m, s->d_tmp, NC); /* d ln1 */
     model_linear_bwd(m, s->d_tmp, g->qkv_w, g->qkv_b, s->d_qkv, a->ln1, w->qkv_w, N, C,
                      3 * C);
     ops_layernorm_backward(need_dinp ? s->d_x : NULL, g->ln1_w, g->ln1_b, s->d_tmp, x,
@@ -131,13 +129,13 @@ void gpt2_backward(model *m, float loss_scale)
     int N = m->b * m->t, C = c->hidden, B = m->b;
     size_t NC = (size_t)N * C, BC = (size_t)B * C;
     model_loss_backward(m, loss_scale);
-    zero(a->d_head, BC);
+    model_zero(m, a->d_head, BC);
     ops_linear_backward(a->d_head, m->g.head_w, NULL, a->d_logits, a->head_ln,
                         m->p.head_w, B, C, c->num_labels, OPS_W_OUT_IN);
-    zero(a->d_head2, BC);
+    model_zero(m, a->d_head2, BC);
     ops_layernorm_backward(a->d_head2, m->g.lnf_w, m->g.lnf_b, a->d_head, a->picked,
                            m->p.lnf_w, a->head_mean, a->head_rstd, B, C);
-    zero(a->d_x, NC);
+    model_zero(m, a->d_x, NC);
     ops_gather_rows_backward(a->d_x, a->d_head2, a->pick, B, C);
     model_grads_ready_from(m, c->layers);
     int first = m->first_trainable;
@@ -147,7 +145,7 @@ void gpt2_backward(model *m, float loss_scale)
         model_grads_ready_from(m, l);
     }
     if (first > 0) return;
-    zero(a->d_tmp, NC);
+    model_zero(m, a->d_tmp, NC);
     model_dropout_bwd(m, a->d_tmp, a->d_x, (size_t)m->t * C, c->hidden_dropout, -1, 0);
     ops_embedding_backward(m->g.wte, a->ids, a->d_tmp, N, C);
     ops_embedding_backward(m->g.wpe, a->positions, a->d_tmp, N, C);

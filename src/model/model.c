@@ -60,13 +60,15 @@ ft_status model_add_tensor(model *m, const char *name, int layer, int64_t d0,
 static ft_status bind_buffers(model *m, ft_error *err)
 {
     int L = m->cfg.layers;
-    m->params = ft_calloc_large(m->param_count, sizeof(float));
-    m->grads = ft_calloc_large(m->param_count, sizeof(float));
+    ft_status st = ops_mirror_create(&m->pm, m->param_count, "model parameters", err);
+    if (st != FT_OK) return st;
+    m->params = m->pm.device;
+    m->grads = m->be->alloc(m->param_count * sizeof(float));
     m->p.blocks = ft_calloc_array((size_t)L, sizeof(model_block_ptrs));
     m->g.blocks = ft_calloc_array((size_t)L, sizeof(model_block_ptrs));
-    if (!m->params || !m->grads || !m->p.blocks || !m->g.blocks)
-        return ft_fail(err, FT_ENOMEM, "model: cannot allocate %zu parameters",
-                       m->param_count);
+    if (!m->grads || !m->p.blocks || !m->g.blocks)
+        return ft_fail(err, FT_ENOMEM, "model: cannot allocate %zu gradients on the %s",
+                       m->param_count, m->be->name);
     if (m->cfg.arch == MODEL_ARCH_BERT) {
         bert_bind(m, &m->p, m->params);
         bert_bind(m, &m->g, m->grads);
@@ -85,6 +87,7 @@ ft_status model_create(model **out, const model_config *cfg, ft_error *err)
     model *m = calloc(1, sizeof *m);
     if (!m) return ft_fail(err, FT_ENOMEM, "model: out of memory");
     m->cfg = *cfg;
+    m->be = ops_backend_current();
     st = cfg->arch == MODEL_ARCH_BERT ? bert_add_tensors(m, err)
                                       : gpt2_add_tensors(m, err);
     if (st == FT_OK) st = bind_buffers(m, err);
@@ -99,15 +102,12 @@ fail:
 void model_free(model *m)
 {
     if (!m) return;
-    free(m->act_mem);
-    free(m->int_mem);
-    free(m->a.example_index);
-    free(m->a.blocks);
+    model_free_plan(m);
     free(m->p.blocks);
     free(m->g.blocks);
-    ft_free_large(m->params, m->param_count, sizeof(float));
-    ft_free_large(m->grads, m->param_count, sizeof(float));
-    ft_free_large(m->params_bf16, m->param_count, sizeof(ops_bf16));
+    ops_mirror_free(&m->pm);
+    if (m->grads) m->be->free(m->grads, m->param_count * sizeof(float));
+    if (m->params_bf16) m->be->free(m->params_bf16, m->param_count * sizeof(ops_bf16));
     free(m->tensors);
     free(m);
 }
@@ -121,18 +121,33 @@ float *model_params(model *m)
 {
     m->bf16_stale = true;
     m->bf16_filled = false;
-    return m->params;
+    return ops_mirror_host(&m->pm);
 }
 
-const float *model_params_read(const model *m) { return m->params; }
+/* The host copy is a cache of the back end's parameters: filling it does not
+ * change the model, so the model may be const here. */
+const float *model_params_read(const model *m)
+{
+    return ops_mirror_host_read(&((model *)m)->pm);
+}
 
 float *model_params_for_step(model *m)
 {
     m->bf16_stale = true;
-    return m->params;
+    return ops_mirror_device(&m->pm);
 }
+
 float *model_grads(model *m) { return m->grads; }
-const float *model_logits(const model *m) { return m->a.logits; }
+
+const float *model_logits(const model *m)
+{
+    if (m->be->host_memory) return m->a.logits;
+    m->be->to_host(m->logits_host, m->a.logits,
+                   (size_t)m->b * m->cfg.num_labels * sizeof(float));
+    return m->logits_host;
+}
+
+void model_zero(const model *m, float *x, size_t n) { m->be->zero(x, n * sizeof *x); }
 
 const model_tensor *model_find_tensor(const model *m, const char *name)
 {
@@ -214,7 +229,6 @@ void model_zero_grads(model *m)
 {
     for (int i = 0; i < m->tensor_count; i++) {
         const model_tensor *t = &m->tensors[i];
-        if (model_tensor_trainable(m, t))
-            memset(m->grads + t->offset, 0, t->numel * sizeof(float));
+        if (model_tensor_trainable(m, t)) model_zero(m, m->grads + t->offset, t->numel);
     }
 }

@@ -28,10 +28,10 @@ ft_status model_set_bf16(model *m, bool on, ft_error *err)
 {
     if (on == m->bf16) return FT_OK;
     if (on && !m->params_bf16) {
-        m->params_bf16 = ft_calloc_large(m->param_count, sizeof(ops_bf16));
+        m->params_bf16 = m->be->alloc(m->param_count * sizeof(ops_bf16));
         if (!m->params_bf16)
-            return ft_fail(err, FT_ENOMEM, "model: cannot allocate bf16 weights (%zu)",
-                           m->param_count);
+            return ft_fail(err, FT_ENOMEM, "model: cannot allocate bf16 weights (%zu) on the %s",
+                           m->param_count, m->be->name);
     }
     m->bf16 = on;
     m->bf16_stale = true;

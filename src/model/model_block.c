@@ -91,8 +91,6 @@ void model_mlp_forward(model *m, int l, const float *h, const float *resid)
 
 /* ---- backward ----------------------------------------------------------------- */
 
-static void zero(float *x, size_t n) { memset(x, 0, n * sizeof *x); }
-
 void model_mlp_backward(model *m, int l, float *dh, const float *dout,
                         const float *h, float *scratch)
 {
@@ -103,13 +101,13 @@ void model_mlp_backward(model *m, int l, float *dh, const float *dout,
     model_acts *s = &m->a;
     int N = m->b * m->t, C = c->hidden, I = c->intermediate;
     size_t NI = (size_t)N * I;
-    zero(scratch, (size_t)N * C); /* d(fc_proj output) */
+    model_zero(m, scratch, (size_t)N * C); /* d(fc_proj output) */
     model_dropout_bwd(m, scratch, dout, (size_t)m->t * C, c->hidden_dropout, l,
                       MODEL_SITE_MLP_OUT);
-    zero(s->d_fc_act, NI);
+    model_zero(m, s->d_fc_act, NI);
     model_linear_bwd(m, s->d_fc_act, g->fc_proj_w, g->fc_proj_b, scratch, a->fc_act,
                      w->fc_proj_w, N, I, C);
-    zero(s->d_fc, NI);
+    model_zero(m, s->d_fc, NI);
     ops_gelu_backward(s->d_fc, a->fc, s->d_fc_act, NI, c->gelu);
     model_linear_bwd(m, dh, g->fc_w, g->fc_b, s->d_fc, h, w->fc_w, N, C, I);
 }
@@ -123,13 +121,13 @@ void model_attn_backward(model *m, int l, const float *dout, float *d_proj,
     const model_block_acts *a = &m->a.blocks[l];
     model_acts *s = &m->a;
     size_t NC = (size_t)m->b * m->t * c->hidden;
-    zero(d_proj, NC);
+    model_zero(m, d_proj, NC);
     model_dropout_bwd(m, d_proj, dout, (size_t)m->t * c->hidden, c->hidden_dropout, l,
                       MODEL_SITE_ATTN_OUT);
-    zero(d_ctx, NC); /* dout is not read again: d_ctx may be dout */
+    model_zero(m, d_ctx, NC); /* dout is not read again: d_ctx may be dout */
     model_linear_bwd(m, d_ctx, g->attn_proj_w, g->attn_proj_b, d_proj, a->ctx,
                      w->attn_proj_w, m->b * m->t, c->hidden, c->hidden);
-    zero(s->d_qkv, 3 * NC);
+    model_zero(m, s->d_qkv, 3 * NC);
     ops_attention_shape sh;
     model_attention_shape(m, l, &sh);
     ops_attention_backward(s->d_qkv, d_ctx, a->qkv, a->probs, &sh, s->attn_scratch);

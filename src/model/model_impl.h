@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "model.h"
+#include "ops_backend.h"
 
 /* Pointers into the parameter (or gradient) buffer, one block's worth. */
 typedef struct model_block_ptrs {
@@ -62,6 +63,11 @@ struct model {
     model_tensor *tensors;
     int tensor_count, tensor_cap;
     size_t param_count;
+    /* Parameters live on the back end the model was made on (be), with a
+     * host copy for loading, checkpoints and exports (ops_mirror); params is
+     * pm.device. Gradients and activations exist on the back end only. */
+    const ops_backend *be;
+    ops_mirror pm;
     float *params, *grads;
     model_ptrs p, g;
     int first_trainable;
@@ -73,6 +79,11 @@ struct model {
     int plan_b, plan_t;
     bool plan_inference; /* model_plan_inference: no backward */
     int32_t *int_mem;
+    /* host staging of the batch (the same layout as int_mem and
+     * a.example_index) and of the logits handed to model_logits() */
+    int32_t *int_host;
+    int64_t *index_host;
+    float *logits_host;
     model_acts a;
     /* bf16 mixed precision (model_bf16.c) */
     bool bf16, bf16_stale, bf16_filled;
@@ -144,6 +155,10 @@ void model_linear_bwd(model *m, float *dinp, float *dw, float *db,
 /* Lay the activations out again for the current plan's shape and kind
  * (after a change of precision); nothing when there is no plan. */
 ft_status model_replan(model *m, ft_error *err);
+/* Free the activations and batch buffers of the plan (if any). */
+void model_free_plan(model *m);
+/* Zero n floats of the model's back-end memory. */
+void model_zero(const model *m, float *x, size_t n);
 /* Round the block matrices to bf16 if the float32 ones may have changed. */
 void model_bf16_refresh(model *m);
 

@@ -76,7 +76,7 @@ static void layout(model *m, bump *k, size_t B, size_t T)
     a->probs = take(k, B * L);
     a->losses = take(k, B);
     size_t wide_in = C > I ? C : I, wide_out = 3 * C > I ? 3 * C : I;
-    a->attn_scratch = take(k, ops_attention_scratch_floats((int)T));
+    a->attn_scratch = take(k, ops_attention_scratch_floats((int)B, (int)T, m->cfg.heads));
     a->x16 = m->bf16 ? (ops_bf16 *)take(k, (N * wide_in + 1) / 2) : NULL;
     if (m->plan_inference) return;
     a->d16 = m->bf16 ? (ops_bf16 *)take(k, (N * wide_out + 1) / 2) : NULL;
@@ -91,16 +91,35 @@ static void layout(model *m, bump *k, size_t B, size_t T)
     a->d_logits = take(k, B * L);
 }
 
-static void free_plan(model *m)
+/* Bytes of the batch's integers: ids, positions, types [B*T] and lengths,
+ * labels, pick [B], then the int64 example indices [B]. */
+static size_t int_bytes(size_t B, size_t T)
 {
-    free(m->act_mem);
-    free(m->int_mem);
-    free(m->a.example_index);
+    return (3 * B * T + 3 * B) * sizeof(int32_t) + B * sizeof(int64_t) + sizeof(int64_t);
+}
+
+void model_free_plan(model *m)
+{
+    size_t ib = int_bytes((size_t)m->plan_b, (size_t)m->plan_t);
+    if (m->act_mem) m->be->free(m->act_mem, m->act_floats * sizeof(float));
+    if (m->int_mem) m->be->free(m->int_mem, ib);
+    free(m->int_host);
+    free(m->logits_host);
     free(m->a.blocks);
     memset(&m->a, 0, sizeof m->a);
     m->act_mem = NULL;
     m->int_mem = NULL;
+    m->int_host = NULL;
+    m->index_host = NULL;
+    m->logits_host = NULL;
     m->plan_b = m->plan_t = 0;
+}
+
+/* The int64 indices after the int32 arrays, 8-byte aligned. */
+static int64_t *index_part(int32_t *base, size_t B, size_t T)
+{
+    size_t off = ((3 * B * T + 3 * B) * sizeof(int32_t) + 7) & ~(size_t)7;
+    return (int64_t *)(void *)((char *)base + off);
 }
 
 static ft_status plan(model *m, int b, int t, bool inference, ft_error *err)
@@ -109,24 +128,27 @@ static ft_status plan(model *m, int b, int t, bool inference, ft_error *err)
         return ft_fail(err, FT_EINVAL,
                        "model_plan: batch %d x %d tokens: need b >= 1 and 1 <= t <= "
                        "max_positions (%d)", b, t, m->cfg.max_positions);
-    free_plan(m);
+    model_free_plan(m);
     m->plan_inference = inference;
-    size_t B = (size_t)b, T = (size_t)t;
+    size_t B = (size_t)b, T = (size_t)t, ib = int_bytes(B, T);
     m->a.blocks = ft_calloc_array((size_t)m->cfg.layers, sizeof(model_block_acts));
     bump k = {NULL, 0};
     if (m->a.blocks) layout(m, &k, B, T);
     m->act_floats = k.used;
-    k.base = m->a.blocks ? ft_calloc_array(k.used, sizeof(float)) : NULL;
-    m->int_mem = ft_calloc_array(3 * B * T + 3 * B, sizeof(int32_t));
-    m->a.example_index = ft_calloc_array(B, sizeof(int64_t));
-    if (!k.base || !m->int_mem || !m->a.example_index) {
-        free(k.base);
-        free_plan(m);
+    m->act_mem = m->a.blocks ? m->be->alloc(k.used * sizeof(float)) : NULL;
+    m->int_mem = m->be->alloc(ib);
+    m->int_host = ft_calloc_array(ib, 1);
+    m->logits_host = ft_calloc_array(B * (size_t)m->cfg.num_labels, sizeof(float));
+    m->plan_b = b;
+    m->plan_t = t;
+    if (!m->act_mem || !m->int_mem || !m->int_host || !m->logits_host) {
+        size_t floats = m->act_floats;
+        model_free_plan(m);
         return ft_fail(err, FT_ENOMEM,
                        "model_plan: cannot allocate activations for %d x %d tokens "
-                       "(%zu floats)", b, t, m->act_floats);
+                       "(%zu floats) on the %s", b, t, floats, m->be->name);
     }
-    m->act_mem = k.base;
+    k.base = m->act_mem;
     k.used = 0;
     layout(m, &k, B, T);
     int32_t *ip = m->int_mem;
@@ -136,8 +158,8 @@ static ft_status plan(model *m, int b, int t, bool inference, ft_error *err)
     m->a.lengths = ip + 3 * B * T;
     m->a.labels = m->a.lengths + B;
     m->a.pick = m->a.labels + B;
-    m->plan_b = b;
-    m->plan_t = t;
+    m->a.example_index = index_part(ip, B, T);
+    m->index_host = index_part(m->int_host, B, T);
     return FT_OK;
 }
 
@@ -185,22 +207,26 @@ static ft_status check_batch(const model *m, const model_batch *x,
     return FT_OK;
 }
 
+/* Lay the batch's integers out on the host in int_mem's layout for the
+ * PLANNED shape (so offsets match), then move them in one copy. */
 static void copy_batch(model *m, const model_batch *x)
 {
-    model_acts *a = &m->a;
-    size_t n = (size_t)x->b * x->t;
-    memcpy(a->ids, x->input_ids, n * sizeof(int32_t));
-    memcpy(a->lengths, x->lengths, (size_t)x->b * sizeof(int32_t));
+    size_t B = (size_t)m->plan_b, T = (size_t)m->plan_t, n = (size_t)x->b * x->t;
+    int32_t *ids = m->int_host, *positions = ids + B * T, *types = ids + 2 * B * T;
+    int32_t *lengths = ids + 3 * B * T, *labels = lengths + B, *pick = labels + B;
+    memcpy(ids, x->input_ids, n * sizeof(int32_t));
+    memcpy(lengths, x->lengths, (size_t)x->b * sizeof(int32_t));
     for (int i = 0; i < x->b; i++) {
-        a->labels[i] = x->labels ? x->labels[i] : 0;
-        a->example_index[i] = x->example_index ? x->example_index[i] : i;
+        labels[i] = x->labels ? x->labels[i] : 0;
+        m->index_host[i] = x->example_index ? x->example_index[i] : i;
         /* BERT pools [CLS] (position 0); GPT-2 the last real token. */
-        a->pick[i] = i * x->t + (m->cfg.arch == MODEL_ARCH_BERT ? 0 : x->lengths[i] - 1);
+        pick[i] = i * x->t + (m->cfg.arch == MODEL_ARCH_BERT ? 0 : x->lengths[i] - 1);
     }
     for (size_t i = 0; i < n; i++) {
-        a->positions[i] = (int32_t)(i % (size_t)x->t);
-        a->types[i] = 0;
+        positions[i] = (int32_t)(i % (size_t)x->t);
+        types[i] = 0;
     }
+    m->be->to_device(m->int_mem, m->int_host, int_bytes(B, T));
     m->b = x->b;
     m->t = x->t;
 }
@@ -214,6 +240,7 @@ ft_status model_forward(model *m, const model_batch *x, const model_dropout *d,
     copy_batch(m, x);
     model_dropout off = {false, 0, 0};
     m->dropout = d ? *d : off;
+    ops_mirror_device_read(&m->pm); /* parameters the host wrote */
     model_bf16_refresh(m);
     if (m->cfg.arch == MODEL_ARCH_BERT)
         bert_forward(m);
@@ -280,7 +307,7 @@ void model_attention_shape(const model *m, int layer, ops_attention_shape *s)
 void model_loss_backward(model *m, float loss_scale)
 {
     size_t n = (size_t)m->b * m->cfg.num_labels;
-    memset(m->a.d_logits, 0, n * sizeof(float));
+    model_zero(m, m->a.d_logits, n);
     ops_crossentropy_backward(m->a.d_logits, m->a.probs, m->a.labels, m->b,
                               m->cfg.num_labels, loss_scale / (float)m->b);
 }

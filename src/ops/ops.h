@@ -1,9 +1,9 @@
 /* ops: the numerical operations the models are written in.
  *
  * Design: the model code (src/model/) calls only these functions, never BLAS,
- * OpenMP or CUDA directly, so a back end is one file that implements this
- * header: ops_cpu.c (OpenBLAS + OpenMP) today, a CUDA back end (cuBLAS +
- * kernels) later. Pointers are to memory of the back end (host memory here).
+ * OpenMP or CUDA directly. A back end is a table of these functions
+ * (ops_backend.h): the CPU's (ops_cpu*.c: OpenBLAS, oneDNN, OpenMP) and, in a
+ * CUDA build, the GPU's (src/cuda/ops_cuda*.cu: cuBLAS and kernels).
  * Every layer is an X_forward / X_backward pair; shapes are given as
  * (B,T,C)-style comments, row-major, N = B*T rows of tokens. Backward
  * functions ACCUMULATE (+=) into every gradient they produce (parameters and
@@ -22,7 +22,10 @@
  * and everything else (LayerNorm, softmax, GELU, the loss, gradients,
  * optimiser state, master weights) stays float32, as torch.autocast does.
  *
- * Not here: memory management (the model plans its buffers). */
+ * Every function here calls the current back end (ops_backend.h), and every
+ * pointer is that back end's memory unless its comment says HOST.
+ * Not here: memory management (the model plans its buffers; the back end's
+ * memory functions are in ops_backend.h). */
 #ifndef OPS_H
 #define OPS_H
 
@@ -188,7 +191,7 @@ void ops_dropout_backward(float *dinp, const float *dout, int b,
  *   causal: keys j > t are masked too;
  *   probs[B,NH,T,T]: saved softmax (before dropout) for backward;
  *   out[B,T,C] = dropout(softmax(q kᵀ / sqrt(D) + mask)) v.
- * scratch: ops_attention_scratch_floats(T) floats, planned by the caller.
+ * scratch: ops_attention_scratch_floats(B, T, NH) floats, planned by the caller.
  * Dropout on probabilities uses site `site`, example_index as above, with
  * per_example = NH*T*T. */
 typedef struct ops_attention_shape {
@@ -200,7 +203,8 @@ typedef struct ops_attention_shape {
     uint64_t seed, site;
 } ops_attention_shape;
 
-size_t ops_attention_scratch_floats(int t);
+/* Scratch floats an attention of b examples, t tokens and nh heads needs. */
+size_t ops_attention_scratch_floats(int b, int t, int nh);
 void ops_attention_forward(float *out, float *probs, const float *qkv,
                            const ops_attention_shape *s, float *scratch);
 /* dqkv[B,T,3C] += ... from dout[B,T,C]. */
@@ -235,5 +239,17 @@ typedef struct ops_adamw_hparams {
 } ops_adamw_hparams;
 void ops_adamw(float *param, const float *grad, float *m, float *v, size_t n,
                const ops_adamw_hparams *h);
+
+/* ops_adamw on many tensors of the same arrays in one call (one launch on a
+ * GPU): span i updates elements [offset, offset + n) with its own weight
+ * decay (h->weight_decay is not used). spans is HOST memory, count > 0,
+ * spans disjoint. */
+typedef struct ops_adamw_span {
+    size_t offset, n;
+    float weight_decay;
+} ops_adamw_span;
+void ops_adamw_spans(float *param, const float *grad, float *m, float *v,
+                     const ops_adamw_span *spans, int count,
+                     const ops_adamw_hparams *h);
 
 #endif

@@ -18,7 +18,7 @@
  * loops vectorise (if-conversion); results do not change. */
 #pragma GCC optimize("no-trapping-math")
 #endif
-#include "ops.h"
+#include "ops_cpu.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -28,7 +28,7 @@
 
 /* ---- matrix products ----------------------------------------------------- */
 
-void ops_matmul(float *c, const float *a, const float *b, int m, int n, int k,
+void ops_cpu_matmul(float *c, const float *a, const float *b, int m, int n, int k,
                 bool trans_a, bool trans_b, bool accumulate)
 {
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
@@ -37,7 +37,7 @@ void ops_matmul(float *c, const float *a, const float *b, int m, int n, int k,
                 c, n);
 }
 
-void ops_linear_forward(float *out, const float *inp, const float *weight,
+void ops_cpu_linear_forward(float *out, const float *inp, const float *weight,
                         const float *bias, int n, int c, int oc,
                         ops_weight_layout layout)
 {
@@ -48,31 +48,31 @@ void ops_linear_forward(float *out, const float *inp, const float *weight,
         for (int i = 0; i < n; i++)
             memcpy(out + (size_t)i * oc, bias, (size_t)oc * sizeof(float));
     }
-    ops_matmul(out, inp, weight, n, oc, c, false, layout == OPS_W_OUT_IN,
+    ops_cpu_matmul(out, inp, weight, n, oc, c, false, layout == OPS_W_OUT_IN,
                bias != NULL);
 }
 
-void ops_linear_backward(float *dinp, float *dweight, float *dbias,
+void ops_cpu_linear_backward(float *dinp, float *dweight, float *dbias,
                          const float *dout, const float *inp,
                          const float *weight, int n, int c, int oc,
                          ops_weight_layout layout)
 {
     bool out_in = layout == OPS_W_OUT_IN;
     /* dinp[N,C] += dout[N,OC] · W as [OC,C]. */
-    if (dinp) ops_matmul(dinp, dout, weight, n, c, oc, false, !out_in, true);
+    if (dinp) ops_cpu_matmul(dinp, dout, weight, n, c, oc, false, !out_in, true);
     /* [out,in]: dW[OC,C] += doutᵀ · inp; [in,out]: dW[C,OC] += inpᵀ · dout. */
     if (dweight) {
         if (out_in)
-            ops_matmul(dweight, dout, inp, oc, c, n, true, false, true);
+            ops_cpu_matmul(dweight, dout, inp, oc, c, n, true, false, true);
         else
-            ops_matmul(dweight, inp, dout, c, oc, n, true, false, true);
+            ops_cpu_matmul(dweight, inp, dout, c, oc, n, true, false, true);
     }
-    if (dbias) ops_bias_backward(dbias, dout, n, oc);
+    if (dbias) ops_cpu_bias_backward(dbias, dout, n, oc);
 }
 
 /* ---- element-wise ----------------------------------------------------------- */
 
-void ops_bias_forward(float *out, const float *inp, const float *bias, int n,
+void ops_cpu_bias_forward(float *out, const float *inp, const float *bias, int n,
                       int c)
 {
 #pragma omp parallel for
@@ -102,24 +102,24 @@ static void column_sums(float *sum, const float *x, int n, int c)
     }
 }
 
-void ops_bias_backward(float *dbias, const float *dout, int n, int c)
+void ops_cpu_bias_backward(float *dbias, const float *dout, int n, int c)
 {
     column_sums(dbias, dout, n, c);
 }
 
-void ops_add(float *out, const float *a, const float *b, size_t n)
+void ops_cpu_add(float *out, const float *a, const float *b, size_t n)
 {
 #pragma omp parallel for
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
-void ops_accumulate(float *dst, const float *src, size_t n)
+void ops_cpu_accumulate(float *dst, const float *src, size_t n)
 {
 #pragma omp parallel for
     for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
-void ops_scale(float *x, size_t n, float s)
+void ops_cpu_scale(float *x, size_t n, float s)
 {
 #pragma omp parallel for
     for (size_t i = 0; i < n; i++) x[i] *= s;
@@ -144,7 +144,7 @@ static void gelu_tanh_fwd(float *restrict y, const float *restrict x, size_t n)
     }
 }
 
-void ops_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind)
+void ops_cpu_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind)
 {
     if (kind == OPS_GELU_ERF)
         CHUNKED(n, gelu_erf_fwd(out + i0, inp + i0, len));
@@ -177,7 +177,7 @@ static void gelu_tanh_bwd(float *restrict dx, const float *restrict x,
     }
 }
 
-void ops_gelu_backward(float *dinp, const float *inp, const float *dout,
+void ops_cpu_gelu_backward(float *dinp, const float *inp, const float *dout,
                        size_t n, ops_gelu_kind kind)
 {
     if (kind == OPS_GELU_ERF)
@@ -186,13 +186,13 @@ void ops_gelu_backward(float *dinp, const float *inp, const float *dout,
         CHUNKED(n, gelu_tanh_bwd(dinp + i0, inp + i0, dout + i0, len));
 }
 
-void ops_tanh_forward(float *out, const float *inp, size_t n)
+void ops_cpu_tanh_forward(float *out, const float *inp, size_t n)
 {
 #pragma omp parallel for
     for (size_t i = 0; i < n; i++) out[i] = tanhf(inp[i]);
 }
 
-void ops_tanh_backward(float *dinp, const float *out, const float *dout,
+void ops_cpu_tanh_backward(float *dinp, const float *out, const float *dout,
                        size_t n)
 {
 #pragma omp parallel for
@@ -219,7 +219,7 @@ static void layernorm_row(float *restrict y, float *mean, float *rstd,
     *rstd = r;
 }
 
-void ops_layernorm_forward(float *out, float *mean, float *rstd,
+void ops_cpu_layernorm_forward(float *out, float *mean, float *rstd,
                            const float *inp, const float *weight,
                            const float *bias, int n, int c, float eps)
 {
@@ -260,7 +260,7 @@ static void layernorm_backward_inputs(float *dinp, const float *dout,
                                inp + (size_t)i * c, weight, mean[i], rstd[i], c);
 }
 
-void ops_layernorm_backward(float *dinp, float *dweight, float *dbias,
+void ops_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
                             const float *dout, const float *inp,
                             const float *weight, const float *mean,
                             const float *rstd, int n, int c)
@@ -289,7 +289,7 @@ void ops_layernorm_backward(float *dinp, float *dweight, float *dbias,
 
 /* ---- embeddings ------------------------------------------------------------ */
 
-void ops_embedding_forward(float *out, const int32_t *ids, const float *table,
+void ops_cpu_embedding_forward(float *out, const int32_t *ids, const float *table,
                            int n, int c, bool accumulate)
 {
 #pragma omp parallel for
@@ -300,7 +300,7 @@ void ops_embedding_forward(float *out, const int32_t *ids, const float *table,
     }
 }
 
-void ops_embedding_backward(float *dtable, const int32_t *ids,
+void ops_cpu_embedding_backward(float *dtable, const int32_t *ids,
                             const float *dout, int n, int c)
 {
     int blocks = (c + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
@@ -316,7 +316,7 @@ void ops_embedding_backward(float *dtable, const int32_t *ids,
     }
 }
 
-void ops_gather_rows_forward(float *out, const float *inp, const int32_t *rows,
+void ops_cpu_gather_rows_forward(float *out, const float *inp, const int32_t *rows,
                              int r, int c)
 {
     for (int i = 0; i < r; i++)
@@ -324,7 +324,7 @@ void ops_gather_rows_forward(float *out, const float *inp, const int32_t *rows,
                (size_t)c * sizeof(float));
 }
 
-void ops_gather_rows_backward(float *dinp, const float *dout,
+void ops_cpu_gather_rows_backward(float *dinp, const float *dout,
                               const int32_t *rows, int r, int c)
 {
     for (int i = 0; i < r; i++)
@@ -334,7 +334,7 @@ void ops_gather_rows_backward(float *dinp, const float *dout,
 
 /* ---- loss ------------------------------------------------------------------ */
 
-double ops_crossentropy_forward(float *losses, float *probs,
+double ops_cpu_crossentropy_forward(float *losses, float *probs,
                                 const float *logits, const int32_t *labels,
                                 int b, int l)
 {
@@ -353,7 +353,7 @@ double ops_crossentropy_forward(float *losses, float *probs,
     return total / b;
 }
 
-void ops_crossentropy_backward(float *dlogits, const float *probs,
+void ops_cpu_crossentropy_backward(float *dlogits, const float *probs,
                                const int32_t *labels, int b, int l,
                                float dloss)
 {
@@ -374,7 +374,7 @@ static double sum_squares_chunk(const float *restrict x, size_t n)
     return sum;
 }
 
-double ops_sum_squares(const float *x, size_t n)
+double ops_cpu_sum_squares(const float *x, size_t n)
 {
     size_t chunks = (n + ELEM_CHUNK - 1) / ELEM_CHUNK;
     double sum = 0.0;
@@ -403,7 +403,7 @@ static void adamw_chunk(float *restrict param, const float *restrict grad,
     }
 }
 
-void ops_adamw(float *param, const float *grad, float *m, float *v, size_t n,
+void ops_cpu_adamw(float *param, const float *grad, float *m, float *v, size_t n,
                const ops_adamw_hparams *h)
 {
     /* The scalars as torch computes them: in double, then used as floats. */
@@ -414,4 +414,16 @@ void ops_adamw(float *param, const float *grad, float *m, float *v, size_t n,
     float decay = (float)(1.0 - (double)h->lr * h->weight_decay);
     CHUNKED(n, adamw_chunk(param + i0, grad + i0, m + i0, v + i0, len, decay, h->beta1,
                            h->beta2, step_size, bc2_sqrt, h->eps));
+}
+
+void ops_cpu_adamw_spans(float *param, const float *grad, float *m, float *v,
+                         const ops_adamw_span *spans, int count,
+                         const ops_adamw_hparams *h)
+{
+    for (int i = 0; i < count; i++) {
+        ops_adamw_hparams hi = *h;
+        hi.weight_decay = spans[i].weight_decay;
+        size_t o = spans[i].offset;
+        ops_cpu_adamw(param + o, grad + o, m + o, v + o, spans[i].n, &hi);
+    }
 }

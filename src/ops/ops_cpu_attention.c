@@ -19,7 +19,7 @@
 #include <cblas.h>
 #include <math.h>
 
-#include "ops.h"
+#include "ops_cpu.h"
 #include "ops_cpu_simd.h"
 
 #ifdef _OPENMP
@@ -33,8 +33,9 @@ static int max_threads(void) { return 1; }
 
 enum { MASK_CHUNK = 256 };
 
-size_t ops_attention_scratch_floats(int t)
+size_t ops_cpu_attention_scratch_floats(int b, int t, int nh)
 {
+    (void)b, (void)nh;
     return (size_t)max_threads() * 2u * (size_t)t * (size_t)t;
 }
 
@@ -126,7 +127,7 @@ static void head_forward(float *out, float *probs, const float *qkv,
                 v, ld, 0.0f, out + (size_t)b * T * C + (size_t)h * D, C);
 }
 
-void ops_attention_forward(float *out, float *probs, const float *qkv,
+void ops_cpu_attention_forward(float *out, float *probs, const float *qkv,
                            const ops_attention_shape *s, float *scratch)
 {
     int pairs = s->b * s->nh;
@@ -183,7 +184,7 @@ static void head_backward(float *dqkv, const float *dout, const float *qkv,
                 1.0f, dk, ld);
 }
 
-void ops_attention_backward(float *dqkv, const float *dout, const float *qkv,
+void ops_cpu_attention_backward(float *dqkv, const float *dout, const float *qkv,
                             const float *probs, const ops_attention_shape *s,
                             float *scratch)
 {

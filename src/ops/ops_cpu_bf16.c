@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "ft_error.h"
-#include "ops.h"
+#include "ops_cpu.h"
 #include "ops_cpu_simd.h"
 
 /* ---- conversion ------------------------------------------------------------ */
@@ -58,12 +58,12 @@ static void from_bf16_piece(float *out, const ops_bf16 *in, size_t n)
     }
 }
 
-void ops_to_bf16(ops_bf16 *out, const float *in, size_t n)
+void ops_cpu_to_bf16(ops_bf16 *out, const float *in, size_t n)
 {
     CHUNKED(n, to_bf16_piece(out + i0, in + i0, len));
 }
 
-void ops_from_bf16(float *out, const ops_bf16 *in, size_t n)
+void ops_cpu_from_bf16(float *out, const ops_bf16 *in, size_t n)
 {
     CHUNKED(n, from_bf16_piece(out + i0, in + i0, len));
 }
@@ -101,7 +101,7 @@ static void dnnl_setup(void)
     dnnl_has_bf16 = probe_bf16();
 }
 
-bool ops_bf16_native(void)
+bool ops_cpu_bf16_native(void)
 {
     pthread_once(&dnnl_once, dnnl_setup);
     if (!dnnl_has_bf16) return false;
@@ -109,7 +109,7 @@ bool ops_bf16_native(void)
     return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
 }
 
-const char *ops_bf16_isa(void)
+const char *ops_cpu_bf16_isa(void)
 {
     pthread_once(&dnnl_once, dnnl_setup);
     if (!dnnl_has_bf16) return "none: emulated with float32 sgemm";
@@ -176,8 +176,8 @@ static void matmul_emulated(float *c, const ops_bf16 *a, const ops_bf16 *b,
     size_t na = (size_t)m * k, nb = (size_t)k * n;
     float *wide = malloc((na + nb) * sizeof(float));
     FT_CHECK_MSG(wide != NULL, "out of memory in the bf16 emulation");
-    ops_from_bf16(wide, a, na);
-    ops_from_bf16(wide + na, b, nb);
+    ops_cpu_from_bf16(wide, a, na);
+    ops_cpu_from_bf16(wide + na, b, nb);
     if (bias) {
         for (int i = 0; i < m; i++) memcpy(c + (size_t)i * n, bias, (size_t)n * sizeof(float));
         accumulate = true;
@@ -217,7 +217,7 @@ static void matmul(float *c, const ops_bf16 *a, const ops_bf16 *b, const float *
     dnnl_primitive_destroy(prim);
 }
 
-void ops_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m,
+void ops_cpu_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m,
                      int n, int k, bool trans_a, bool trans_b, bool accumulate)
 {
     matmul(c, a, b, NULL, m, n, k, trans_a, trans_b, accumulate);
@@ -225,30 +225,30 @@ void ops_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m,
 
 /* ---- linear layers ------------------------------------------------------------ */
 
-void ops_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp_bf16,
+void ops_cpu_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp_bf16,
                              const ops_bf16 *weight, const float *bias, int n,
                              int c, int oc, ops_weight_layout layout)
 {
     /* The bias is added by the product's own epilogue (one pass over out). */
-    ops_to_bf16(inp_bf16, inp, (size_t)n * c);
+    ops_cpu_to_bf16(inp_bf16, inp, (size_t)n * c);
     matmul(out, inp_bf16, weight, bias, n, oc, c, false, layout == OPS_W_OUT_IN, false);
 }
 
-void ops_linear_backward_bf16(float *dinp, float *dweight, float *dbias,
+void ops_cpu_linear_backward_bf16(float *dinp, float *dweight, float *dbias,
                               const float *dout, ops_bf16 *dout_bf16,
                               const float *inp, ops_bf16 *inp_bf16,
                               const ops_bf16 *weight, int n, int c, int oc,
                               ops_weight_layout layout)
 {
     bool out_in = layout == OPS_W_OUT_IN;
-    if (dinp || dweight) ops_to_bf16(dout_bf16, dout, (size_t)n * oc);
-    if (dinp) ops_matmul_bf16(dinp, dout_bf16, weight, n, c, oc, false, !out_in, true);
+    if (dinp || dweight) ops_cpu_to_bf16(dout_bf16, dout, (size_t)n * oc);
+    if (dinp) ops_cpu_matmul_bf16(dinp, dout_bf16, weight, n, c, oc, false, !out_in, true);
     if (dweight) {
-        ops_to_bf16(inp_bf16, inp, (size_t)n * c);
+        ops_cpu_to_bf16(inp_bf16, inp, (size_t)n * c);
         if (out_in)
-            ops_matmul_bf16(dweight, dout_bf16, inp_bf16, oc, c, n, true, false, true);
+            ops_cpu_matmul_bf16(dweight, dout_bf16, inp_bf16, oc, c, n, true, false, true);
         else
-            ops_matmul_bf16(dweight, inp_bf16, dout_bf16, c, oc, n, true, false, true);
+            ops_cpu_matmul_bf16(dweight, inp_bf16, dout_bf16, c, oc, n, true, false, true);
     }
-    if (dbias) ops_bias_backward(dbias, dout, n, oc);
+    if (dbias) ops_cpu_bias_backward(dbias, dout, n, oc);
 }

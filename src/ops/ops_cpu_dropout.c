@@ -15,7 +15,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "ops.h"
+#include "ops_cpu.h"
 #include "ops_cpu_simd.h"
 
 enum { DROPOUT_CHUNK = 2048 };
@@ -103,7 +103,7 @@ static void dropout_pass(float *out, const float *inp, int b, size_t per_example
     }
 }
 
-void ops_dropout_forward(float *out, const float *inp, int b,
+void ops_cpu_dropout_forward(float *out, const float *inp, int b,
                          size_t per_example, const int64_t *example_index,
                          float p, uint64_t seed, uint64_t site)
 {
@@ -114,12 +114,12 @@ void ops_dropout_forward(float *out, const float *inp, int b,
     dropout_pass(out, inp, b, per_example, example_index, p, seed, site, false);
 }
 
-void ops_dropout_backward(float *dinp, const float *dout, int b,
+void ops_cpu_dropout_backward(float *dinp, const float *dout, int b,
                           size_t per_example, const int64_t *example_index,
                           float p, uint64_t seed, uint64_t site)
 {
     if (p <= 0.0f) {
-        ops_accumulate(dinp, dout, (size_t)b * per_example);
+        ops_cpu_accumulate(dinp, dout, (size_t)b * per_example);
         return;
     }
     dropout_pass(dinp, dout, b, per_example, example_index, p, seed, site, true);

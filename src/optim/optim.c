@@ -6,12 +6,15 @@
 #include <string.h>
 
 #include "ft_alloc.h"
-#include "ops.h"
+#include "ops_backend.h"
 
+/* The moments live on the back end (next to the parameters AdamW updates),
+ * with host copies for checkpoints (ops_mirror). */
 struct optim {
     optim_hparams h;
-    size_t n;
-    float *m, *v;
+    ops_mirror m, v;
+    ops_adamw_span *spans; /* the trainable tensors, rebuilt per step */
+    int span_cap;
     long steps;
 };
 
@@ -61,15 +64,15 @@ ft_status optim_create(optim **out, const model *m, const optim_hparams *h,
     *out = NULL;
     optim *o = calloc(1, sizeof *o);
     size_t n = model_param_count(m);
-    if (o) {
-        /* Huge pages, as the parameters: AdamW streams through all three. */
-        o->n = n;
-        o->m = ft_calloc_large(n, sizeof(float));
-        o->v = ft_calloc_large(n, sizeof(float));
-    }
-    if (!o || !o->m || !o->v) {
+    if (!o) return ft_fail(err, FT_ENOMEM, "optim: out of memory");
+    o->span_cap = model_tensor_count(m);
+    o->spans = ft_calloc_array((size_t)o->span_cap, sizeof *o->spans);
+    ft_status st = o->spans ? FT_OK : ft_fail(err, FT_ENOMEM, "optim: out of memory");
+    if (st == FT_OK) st = ops_mirror_create(&o->m, n, "optim: AdamW exp_avg", err);
+    if (st == FT_OK) st = ops_mirror_create(&o->v, n, "optim: AdamW exp_avg_sq", err);
+    if (st != FT_OK) {
         optim_free(o);
-        return ft_fail(err, FT_ENOMEM, "optim: cannot allocate moments for %zu parameters", n);
+        return st;
     }
     o->h = *h;
     *out = o;
@@ -79,8 +82,9 @@ ft_status optim_create(optim **out, const model *m, const optim_hparams *h,
 void optim_free(optim *o)
 {
     if (!o) return;
-    ft_free_large(o->m, o->n, sizeof(float));
-    ft_free_large(o->v, o->n, sizeof(float));
+    ops_mirror_free(&o->m);
+    ops_mirror_free(&o->v);
+    free(o->spans);
     free(o);
 }
 
@@ -109,17 +113,20 @@ void optim_step(optim *o, model *m, float lr)
 {
     o->steps++;
     float *p = model_params_for_step(m), *g = model_grads(m);
-    for (int i = 0; i < model_tensor_count(m); i++) {
+    int count = 0;
+    for (int i = 0; i < model_tensor_count(m) && count < o->span_cap; i++) {
         const model_tensor *t = model_tensor_at(m, i);
         if (!model_tensor_trainable(m, t)) continue;
-        ops_adamw_hparams h = {lr, o->h.beta1, o->h.beta2, o->h.eps,
-                               t->weight_decay ? o->h.weight_decay : 0.0f, o->steps};
-        ops_adamw(p + t->offset, g + t->offset, o->m + t->offset, o->v + t->offset,
-                  t->numel, &h);
+        o->spans[count++] = (ops_adamw_span){t->offset, t->numel,
+                                             t->weight_decay ? o->h.weight_decay : 0.0f};
     }
+    if (count == 0) return;
+    ops_adamw_hparams h = {lr, o->h.beta1, o->h.beta2, o->h.eps, 0.0f, o->steps};
+    ops_adamw_spans(p, g, ops_mirror_device(&o->m), ops_mirror_device(&o->v), o->spans,
+                    count, &h);
 }
 
 long optim_step_count(const optim *o) { return o->steps; }
-float *optim_exp_avg(optim *o) { return o->m; }
-float *optim_exp_avg_sq(optim *o) { return o->v; }
+float *optim_exp_avg(optim *o) { return ops_mirror_host(&o->m); }
+float *optim_exp_avg_sq(optim *o) { return ops_mirror_host(&o->v); }
 void optim_set_step_count(optim *o, long steps) { o->steps = steps; }

@@ -64,7 +64,8 @@ double optim_clip_grad_norm(model *m, float max_norm);
 void optim_step(optim *o, model *m, float lr);
 
 long optim_step_count(const optim *o);
-/* For resume: the moments (model layout) and the step count to restore. */
+/* For checkpoints and resume: host copies of the moments (model layout),
+ * writable (the next step uses what was written), and the step count. */
 float *optim_exp_avg(optim *o);
 float *optim_exp_avg_sq(optim *o);
 void optim_set_step_count(optim *o, long steps);

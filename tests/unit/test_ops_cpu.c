@@ -200,7 +200,7 @@ static void attention_case(bool causal, float p)
     for (size_t i = 0; i < sizeof qkv / sizeof *qkv; i++) qkv[i] = 2.0f * frand(i);
     for (size_t i = 0; i < sizeof dout / sizeof *dout; i++) dout[i] = frand(i + 5000);
     for (size_t i = 0; i < sizeof dqkv / sizeof *dqkv; i++) dqkv[i] = 0.125f;
-    float *scratch = malloc(ops_attention_scratch_floats(AT) * sizeof(float));
+    float *scratch = malloc(ops_attention_scratch_floats(AB, AT, ANH) * sizeof(float));
     ops_attention_forward(out, probs, qkv, &s, scratch);
     ops_attention_backward(dqkv, dout, qkv, probs, &s, scratch);
     free(scratch);
