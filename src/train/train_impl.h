@@ -8,6 +8,7 @@
 
 #include "cfg.h"
 #include "comm.h"
+#include "device.h"
 #include "ft_error.h"
 #include "hf_config.h"
 #include "model.h"
@@ -26,7 +27,7 @@ typedef struct train_opts {
     int save_total_limit, train_last_n_blocks, num_labels, bucket_cap_mb;
     uint64_t seed;
     bool do_eval, do_save, bf16, fp16, load_best_model_at_end, dropout;
-    bool allow_random_init, disable_tqdm;
+    bool allow_random_init, disable_tqdm, use_cpu;
     sched_kind scheduler;
     char metric[32];        /* "loss", "accuracy", "f1", "precision", "recall", "roc_auc" */
     bool greater_is_better;
@@ -67,6 +68,7 @@ void train_batch_free(train_batch *b);
 typedef struct train_ctx {
     train_opts o;
     comm *comm;
+    device_choice dev;         /* CPU or this rank's GPU */
     int rank, world;
     shard_manifest man;
     char data_fingerprint[64];

@@ -241,6 +241,7 @@ ft_status train_run(const cfg *c, MPI_Comm world, ft_error *err)
         ft_log_info("done: %lld steps; all-reduce exposed %.2f s in all", (long long)t.step,
                     comm_take_seconds(t.comm));
     train_teardown(&t);
+    device_release(&t.dev, t.comm);
     comm_free(t.comm);
     return st;
 }

@@ -134,6 +134,11 @@ ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err)
     t->best_step = -1;
     t->last_eval_metric = NAN;
     ft_status st = train_opts_read(c, &t->o, err);
+    st = comm_agree(comm_mpi(t->comm), st, err);
+    /* Before the model: it allocates on the chosen back end. */
+    if (st == FT_OK) st = device_select(comm_mpi(t->comm), t->o.use_cpu, &t->dev, err);
+    st = comm_agree(comm_mpi(t->comm), st, err);
+    if (st == FT_OK) st = device_attach_grad_engine(&t->dev, t->comm, err);
     if (st == FT_OK) st = read_manifest(t, err);
     if (st == FT_OK) st = check_tokenizer(t, err);
     if (st == FT_OK) st = load_model(t, err);

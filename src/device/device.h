@@ -1,0 +1,42 @@
+/* device: where a program's operations run, chosen once at start.
+ *
+ * A CUDA build with a GPU visible on EVERY rank runs on the GPUs: one rank
+ * per GPU (gpu_device.h picks the GPU from the node-local rank), operations
+ * through the CUDA back end (ops_backend.h), gradients reduced through NCCL.
+ * Otherwise, or when the user asks for the CPU (the "use_cpu" key of
+ * Hugging Face's TrainingArguments, --cpu in ftune-eval/ftune-predict), the
+ * CPU back end. All ranks agree on the choice (a job never mixes them).
+ *
+ * Not here: the operations (src/ops, src/cuda), the all-reduce (src/comm). */
+#ifndef DEVICE_H
+#define DEVICE_H
+
+#include <mpi.h>
+#include <stdbool.h>
+
+#include "ft_error.h"
+
+#include "comm.h"
+
+typedef struct device_choice {
+    bool gpu;           /* the CUDA back end is in use */
+    int gpu_index;      /* this rank's GPU, or -1 */
+    char name[256];     /* "cpu" or the GPU's name */
+    void *grad_engine;  /* the NCCL engine given to comm, or NULL */
+} device_choice;
+
+/* Choose, make the choice current (ops_backend_use) and log it on rank 0.
+ * Collective over comm. */
+ft_status device_select(MPI_Comm mpi, bool use_cpu, device_choice *out,
+                        ft_error *err);
+
+/* On a GPU, reduce c's gradients through NCCL (comm_use_grad_engine) on a
+ * communicator over c's ranks; on the CPU nothing (MPI does it). Collective. */
+ft_status device_attach_grad_engine(device_choice *d, comm *c, ft_error *err);
+/* Undo device_attach_grad_engine (waits for reductions in flight). */
+void device_release(device_choice *d, comm *c);
+
+/* Whether this build has the CUDA back end. */
+bool device_cuda_built(void);
+
+#endif
