@@ -64,6 +64,7 @@ static herr_t write_attrs(hid_t f, const ckpt_state *s)
     rc |= attr_write(f, "world_size", H5T_NATIVE_INT64, &s->world_size);
     rc |= attr_write(f, "seed", H5T_NATIVE_UINT64, &s->seed);
     rc |= attr_write(f, "loss_scale", H5T_NATIVE_DOUBLE, &s->loss_scale);
+    rc |= attr_write(f, "loss_scale_good_steps", H5T_NATIVE_INT64, &s->loss_scale_good_steps);
     rc |= attr_write(f, "best_metric", H5T_NATIVE_DOUBLE, &s->best_metric);
     rc |= attr_write(f, "best_step", H5T_NATIVE_INT64, &s->best_step);
     rc |= attr_write_str(f, "rng", CKPT_RNG_TEXT);
@@ -241,6 +242,11 @@ static ft_status read_attrs(hid_t f, const char *path, ckpt_state *s, ft_error *
     };
     for (size_t i = 0; st == FT_OK && i < sizeof fields / sizeof fields[0]; i++)
         st = attr_read(f, path, fields[i].name, fields[i].type, fields[i].v, err);
+    /* Added after the first checkpoints of this version: absent means 0. */
+    s->loss_scale_good_steps = 0;
+    if (st == FT_OK && H5Aexists(f, "loss_scale_good_steps") > 0)
+        st = attr_read(f, path, "loss_scale_good_steps", H5T_NATIVE_INT64,
+                       &s->loss_scale_good_steps, err);
     char *fp = NULL;
     if (st == FT_OK) st = attr_read_str(f, path, "data_fingerprint", &fp, err);
     if (st == FT_OK) snprintf(s->data_fingerprint, sizeof s->data_fingerprint, "%s", fp);

@@ -18,8 +18,11 @@
  * result is the same on both ranks and from run to run (what exact resume
  * needs). Small reductions are in double.
  *
- * The same interface is meant for NCCL on GPUs (ncclAllReduce on a stream
- * per bucket); this file is the MPI implementation.
+ * A device reducer plugs in underneath (comm_use_grad_engine): the same
+ * buckets, cut at the same offsets and started at the same moments, are
+ * handed to the engine instead of MPI, e.g. the NCCL engine
+ * (src/cuda/comm_nccl.h) when the gradients live on a GPU. Without one the
+ * MPI path runs unchanged. comm_mpi.c is the implementation.
  * Not here: what the gradients are (model), clipping (optim). */
 #ifndef COMM_H
 #define COMM_H
@@ -48,8 +51,32 @@ void comm_grads_ready(comm *c, size_t offset);
 /* Start the rest, wait for all, scale by 1/size. */
 void comm_grads_finish(comm *c);
 /* Seconds spent inside comm_grads_* since the last call (the exposed
- * communication time of a step: what overlap did not hide). */
+ * communication time of a step: what overlap did not hide). With an engine
+ * that does not block (NCCL), only the host's cost of starting buckets. */
 double comm_take_seconds(comm *c);
+
+/* A gradient reducer for buffers MPI cannot (or should not) touch, e.g.
+ * GPU memory. comm keeps the bucket plan; the engine moves the bytes.
+ *   start(ctx, bucket, n): bucket[0, n) is final on this rank (in the order
+ *     of the work queued before the call); start an in-place all-reduce whose
+ *     result is the MEAN over the ranks. Called top bucket first, each
+ *     offset once per reduction. Must not block on the reduction.
+ *   finish(ctx): every started bucket is reduced before any later work that
+ *     uses the gradients (on a GPU: the compute stream waits; the host need
+ *     not). Called once per reduction, after the last start.
+ * Engines are called at every world size (a one-rank reduction is cheap and
+ * keeps the path the same); the MPI path skips one-rank reductions. */
+typedef struct comm_grad_engine {
+    const char *name;
+    void (*start)(void *ctx, float *bucket, size_t n);
+    void (*finish)(void *ctx);
+} comm_grad_engine;
+
+/* Reduce gradients through e (with its ctx) from now on; e == NULL goes back
+ * to MPI. e and ctx must outlive their use; not during a reduction. */
+void comm_use_grad_engine(comm *c, const comm_grad_engine *e, void *ctx);
+/* The engine in use, or NULL for MPI. */
+const comm_grad_engine *comm_grad_engine_current(const comm *c);
 
 /* In-place sum of n doubles over all ranks (blocking). */
 void comm_sum_doubles(comm *c, double *v, int n);

@@ -1,5 +1,6 @@
-/* comm_mpi.c: the MPI implementation of comm.h (bucketed, non-blocking
- * gradient all-reduce started during backward). */
+/* comm_mpi.c: the implementation of comm.h: the bucket plan of the gradient
+ * all-reduce started during backward, reduced by MPI (non-blocking, in
+ * place) or by a plugged-in engine (comm_grad_engine, e.g. NCCL). */
 #include "comm.h"
 
 #include <limits.h>
@@ -19,6 +20,9 @@ struct comm {
     int n_req;
     MPI_Request req[COMM_MAX_BUCKETS];
     double seconds;
+    const comm_grad_engine *engine; /* NULL: MPI */
+    void *engine_ctx;
+    bool reducing;                  /* between comm_grads_begin and _finish */
 };
 
 ft_status comm_create(MPI_Comm comm_world, size_t bucket_floats, comm **out, ft_error *err)
@@ -43,9 +47,22 @@ int comm_rank(const comm *c) { return c->rank; }
 int comm_size(const comm *c) { return c->size; }
 MPI_Comm comm_mpi(const comm *c) { return c->mpi; }
 
+void comm_use_grad_engine(comm *c, const comm_grad_engine *e, void *ctx)
+{
+    FT_CHECK(!c->reducing && (!e || (e->start && e->finish)));
+    c->engine = e;
+    c->engine_ctx = e ? ctx : NULL;
+}
+
+const comm_grad_engine *comm_grad_engine_current(const comm *c) { return c->engine; }
+
+/* Whether gradient reductions do anything: MPI skips a one-rank world. */
+static bool comm_reduces(const comm *c) { return c->engine || c->size > 1; }
+
 void comm_grads_begin(comm *c, float *buf, size_t lo, size_t hi)
 {
-    FT_CHECK(c->n_req == 0 && lo <= hi);
+    FT_CHECK(c->n_req == 0 && !c->reducing && lo <= hi);
+    c->reducing = true;
     c->buf = buf;
     c->lo = lo;
     c->hi = hi;
@@ -61,15 +78,20 @@ static void start_bucket(comm *c)
 {
     size_t top = c->next_top;
     size_t bottom = top - c->lo > c->bucket_floats ? top - c->bucket_floats : c->lo;
+    c->next_top = bottom;
+    if (c->engine) {
+        c->engine->start(c->engine_ctx, c->buf + bottom, top - bottom);
+        return;
+    }
     int rc = MPI_Iallreduce(MPI_IN_PLACE, c->buf + bottom, (int)(top - bottom), MPI_FLOAT,
                             MPI_SUM, c->mpi, &c->req[c->n_req++]);
     FT_CHECK_MSG(rc == MPI_SUCCESS, "MPI_Iallreduce of a gradient bucket");
-    c->next_top = bottom;
 }
 
 void comm_grads_ready(comm *c, size_t offset)
 {
-    if (c->size == 1) return;
+    FT_CHECK(c->reducing);
+    if (!comm_reduces(c)) return;
     double t0 = MPI_Wtime();
     if (offset < c->lo) offset = c->lo;
     /* A bucket starts when its bottom is final. */
@@ -86,17 +108,28 @@ void comm_grads_ready(comm *c, size_t offset)
     c->seconds += MPI_Wtime() - t0;
 }
 
-void comm_grads_finish(comm *c)
+/* MPI's end of a reduction: wait for every bucket, then sum -> mean. */
+static void wait_and_average(comm *c)
 {
-    if (c->size == 1) return;
-    double t0 = MPI_Wtime();
-    while (c->next_top > c->lo) start_bucket(c);
     int rc = MPI_Waitall(c->n_req, c->req, MPI_STATUSES_IGNORE);
     FT_CHECK_MSG(rc == MPI_SUCCESS, "MPI_Waitall of the gradient buckets");
     c->n_req = 0;
     float inv = 1.0f / (float)c->size;
     float *g = c->buf;
     for (size_t i = c->lo; i < c->hi; i++) g[i] *= inv;
+}
+
+void comm_grads_finish(comm *c)
+{
+    FT_CHECK(c->reducing);
+    c->reducing = false;
+    if (!comm_reduces(c)) return;
+    double t0 = MPI_Wtime();
+    while (c->next_top > c->lo) start_bucket(c);
+    if (c->engine)
+        c->engine->finish(c->engine_ctx); /* the engine averages */
+    else
+        wait_and_average(c);
     c->seconds += MPI_Wtime() - t0;
 }
 

@@ -108,6 +108,7 @@ void model_free(model *m)
     ops_mirror_free(&m->pm);
     if (m->grads) m->be->free(m->grads, m->param_count * sizeof(float));
     if (m->params_bf16) m->be->free(m->params_bf16, m->param_count * sizeof(ops_bf16));
+    if (m->params_fp16) m->be->free(m->params_fp16, m->param_count * sizeof(float));
     free(m->tensors);
     free(m);
 }

@@ -144,6 +144,10 @@ void model_set_grad_ready_hook(model *m, model_grad_ready_fn fn, void *ctx);
  * Logs which instructions do it (a warning when they are emulated).
  * Re-plans the activations if a plan exists. */
 ft_status model_set_bf16(model *m, bool on, ft_error *err);
+/* fp16 mixed precision (model_precision.c): the same products with operands
+ * rounded to IEEE fp16 (inf beyond its range), float32 sums and master
+ * weights. Train it with loss scaling (optim.h, scaler_). Not with bf16. */
+ft_status model_set_fp16(model *m, bool on, ft_error *err);
 
 /* Zero the gradients of trainable tensors. */
 void model_zero_grads(model *m);

@@ -56,6 +56,8 @@ typedef struct model_acts {
     /* bf16 mode only (else NULL): a product's input and output gradient
      * rounded to bf16, [N, max(C, I)] and [N, max(3C, I)]. */
     ops_bf16 *x16, *d16;
+    /* fp16 mode only: the same, rounded to fp16 but held as float32 */
+    float *x32, *d32;
 } model_acts;
 
 struct model {
@@ -86,8 +88,9 @@ struct model {
     float *logits_host;
     model_acts a;
     /* bf16 mixed precision (model_bf16.c) */
-    bool bf16, bf16_stale, bf16_filled;
+    bool bf16, fp16, bf16_stale, bf16_filled; /* stale/filled: either mirror */
     ops_bf16 *params_bf16; /* mirror of params, block matrices only */
+    float *params_fp16;    /* fp16 mode: the same, fp16 values as float32 */
     /* the last forward */
     int b, t;
     model_dropout dropout;

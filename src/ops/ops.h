@@ -73,6 +73,12 @@ void ops_from_bf16(float *out, const ops_bf16 *in, size_t n);
 void ops_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m,
                      int n, int k, bool trans_a, bool trans_b, bool accumulate);
 
+/* out[n] = in[n] rounded to the nearest IEEE fp16 value (ties to even;
+ * beyond +-65504 and the midpoint above it: inf; NaN stays NaN), held as
+ * float32. fp16 mixed precision multiplies such values in float32, which
+ * is exact. out may equal in. */
+void ops_round_fp16(float *out, const float *in, size_t n);
+
 /* Whether this CPU multiplies bf16 natively; a name for the ISA in use. */
 bool ops_bf16_native(void);
 const char *ops_bf16_isa(void);

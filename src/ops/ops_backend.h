@@ -51,6 +51,7 @@ typedef struct ops_backend {
                             ops_weight_layout layout);
     void (*to_bf16)(ops_bf16 *out, const float *in, size_t n);
     void (*from_bf16)(float *out, const ops_bf16 *in, size_t n);
+    void (*round_fp16)(float *out, const float *in, size_t n);
     void (*matmul_bf16)(float *c, const ops_bf16 *a, const ops_bf16 *b, int m,
                         int n, int k, bool trans_a, bool trans_b,
                         bool accumulate);

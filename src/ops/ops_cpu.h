@@ -17,6 +17,7 @@ void ops_cpu_linear_backward(float *dinp, float *dweight, float *dbias,
                              const float *weight, int n, int c, int oc,
                              ops_weight_layout layout);
 void ops_cpu_to_bf16(ops_bf16 *out, const float *in, size_t n);
+void ops_cpu_round_fp16(float *out, const float *in, size_t n);
 void ops_cpu_from_bf16(float *out, const ops_bf16 *in, size_t n);
 void ops_cpu_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m,
                          int n, int k, bool trans_a, bool trans_b, bool accumulate);

@@ -52,6 +52,7 @@ static const ops_backend cpu_backend = {
     .linear_backward = ops_cpu_linear_backward,
     .to_bf16 = ops_cpu_to_bf16,
     .from_bf16 = ops_cpu_from_bf16,
+    .round_fp16 = ops_cpu_round_fp16,
     .matmul_bf16 = ops_cpu_matmul_bf16,
     .bf16_native = ops_cpu_bf16_native,
     .bf16_isa = ops_cpu_bf16_isa,

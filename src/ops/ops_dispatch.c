@@ -47,6 +47,11 @@ void ops_from_bf16(float *out, const ops_bf16 *in, size_t n)
     ops_backend_current()->from_bf16(out, in, n);
 }
 
+void ops_round_fp16(float *out, const float *in, size_t n)
+{
+    ops_backend_current()->round_fp16(out, in, n);
+}
+
 void ops_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m,
                      int n, int k, bool trans_a, bool trans_b, bool accumulate)
 {

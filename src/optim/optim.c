@@ -88,25 +88,88 @@ void optim_free(optim *o)
     free(o);
 }
 
-double optim_clip_grad_norm(model *m, float max_norm)
+/* L2 norm of the trainable gradients. */
+static double grad_norm(model *m)
 {
-    float *g = model_grads(m);
+    const float *g = model_grads(m);
     double sum = 0.0;
     for (int i = 0; i < model_tensor_count(m); i++) {
         const model_tensor *t = model_tensor_at(m, i);
         if (model_tensor_trainable(m, t)) sum += ops_sum_squares(g + t->offset, t->numel);
     }
-    double norm = sqrt(sum);
-    if (max_norm > 0.0f) {
-        /* torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1. */
-        float coef = (float)(max_norm / ((float)norm + 1e-6f));
-        if (coef < 1.0f)
-            for (int i = 0; i < model_tensor_count(m); i++) {
-                const model_tensor *t = model_tensor_at(m, i);
-                if (model_tensor_trainable(m, t)) ops_scale(g + t->offset, t->numel, coef);
-            }
+    return sqrt(sum);
+}
+
+static void scale_grads(model *m, float s)
+{
+    float *g = model_grads(m);
+    for (int i = 0; i < model_tensor_count(m); i++) {
+        const model_tensor *t = model_tensor_at(m, i);
+        if (model_tensor_trainable(m, t)) ops_scale(g + t->offset, t->numel, s);
     }
+}
+
+/* torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1. */
+static float clip_coef(double norm, float max_norm)
+{
+    if (max_norm <= 0.0f) return 1.0f;
+    float coef = (float)(max_norm / ((float)norm + 1e-6f));
+    return coef < 1.0f ? coef : 1.0f;
+}
+
+double optim_clip_grad_norm(model *m, float max_norm)
+{
+    double norm = grad_norm(m);
+    float coef = clip_coef(norm, max_norm);
+    if (coef < 1.0f) scale_grads(m, coef);
     return norm;
+}
+
+/* Test hooks: FTUNE_TRAIN_LOSS_SCALE_START (a power of two) and
+ * FTUNE_TRAIN_LOSS_SCALE_INTERVAL let a short test run skip and grow. */
+static double env_number(const char *name, double fallback)
+{
+    const char *e = getenv(name);
+    return e && *e ? strtod(e, NULL) : fallback;
+}
+
+scaler scaler_make(bool enabled)
+{
+    scaler s = {.enabled = enabled, .scale = 1.0, .interval = 2000};
+    if (enabled) {
+        s.scale = env_number("FTUNE_TRAIN_LOSS_SCALE_START", 65536.0);
+        s.interval = (int64_t)env_number("FTUNE_TRAIN_LOSS_SCALE_INTERVAL", 2000.0);
+        if (!(s.scale >= 1.0)) s.scale = 65536.0;
+        if (s.interval < 1) s.interval = 2000;
+    }
+    return s;
+}
+
+bool scaler_unscale_and_clip(scaler *s, model *m, float max_norm, double *norm)
+{
+    if (!s->enabled) {
+        *norm = optim_clip_grad_norm(m, max_norm);
+        return true;
+    }
+    /* The scale is a power of two: the scaled norm divided by it is the
+     * norm of the unscaled gradients to the last bit, and coef / scale
+     * multiplies as unscaling then clipping would. */
+    double scaled = grad_norm(m);
+    if (!isfinite(scaled)) {
+        *norm = scaled;
+        s->scale *= 0.5;
+        s->good_steps = 0;
+        s->skipped++;
+        return false;
+    }
+    *norm = scaled / s->scale;
+    float total = clip_coef(*norm, max_norm) / (float)s->scale;
+    if (total != 1.0f) scale_grads(m, total);
+    if (++s->good_steps == s->interval) {
+        s->scale *= 2.0;
+        s->good_steps = 0;
+    }
+    return true;
 }
 
 void optim_step(optim *o, model *m, float lr)

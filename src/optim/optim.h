@@ -14,9 +14,15 @@
  * each of A micro-batches model_forward + model_backward(m, 1.0f / A), then
  * optim_clip_grad_norm and optim_step.
  *
- * Not here: the all-reduce of gradients (src/comm), loss scaling for fp16. */
+ * fp16 training scales the loss (scaler_, below) so that small gradients
+ * survive fp16's range, as torch.cuda.amp.GradScaler does for Trainer.
+ *
+ * Not here: the all-reduce of gradients (src/comm). */
 #ifndef OPTIM_H
 #define OPTIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "ft_error.h"
 #include "model.h"
@@ -69,5 +75,28 @@ long optim_step_count(const optim *o);
 float *optim_exp_avg(optim *o);
 float *optim_exp_avg_sq(optim *o);
 void optim_set_step_count(optim *o, long steps);
+
+/* ---- dynamic loss scaling (prefix scaler_) -----------------------------------
+ * torch.cuda.amp.GradScaler's rule with its defaults: backward runs on
+ * loss * scale; a step whose gradients hold an inf or NaN is skipped and the
+ * scale halves; after `interval` good steps in a row the scale doubles. The
+ * scale stays a power of two, so scaling and unscaling are exact. */
+typedef struct scaler {
+    bool enabled;      /* false: scale 1, nothing is ever skipped */
+    double scale;      /* 65536 at start */
+    int64_t good_steps; /* good steps since the scale last changed */
+    int64_t interval;   /* 2000 */
+    int64_t skipped;    /* steps skipped in this process (for the log) */
+} scaler;
+
+/* An enabled scaler at GradScaler's initial scale and interval, or a disabled one. */
+scaler scaler_make(bool enabled);
+
+/* After a step's backward with loss * s->scale: clip as optim_clip_grad_norm
+ * does on the UNSCALED gradients and unscale them, in one pass. Returns
+ * false (and leaves the gradients) when they are not finite: the caller
+ * skips the optimizer step. *norm gets the unscaled norm (inf/NaN on skip).
+ * Updates the scale either way. */
+bool scaler_unscale_and_clip(scaler *s, model *m, float max_norm, double *norm);
 
 #endif

@@ -13,8 +13,8 @@
 /* What the ranks share after rank 0 has read a checkpoint. */
 typedef struct resume_msg {
     int status, found;
-    int64_t step, optimizer_steps, global_batch;
-    double best_metric;
+    int64_t step, optimizer_steps, global_batch, loss_scale_good_steps;
+    double best_metric, loss_scale;
     int64_t best_step;
     char data_fingerprint[64];
     char path[512];
@@ -50,6 +50,8 @@ static void read_on_rank0(train_ctx *t, resume_msg *r, ckpt_state *s)
     r->global_batch = s->global_batch;
     r->best_metric = s->best_metric;
     r->best_step = s->best_step;
+    r->loss_scale = s->loss_scale;
+    r->loss_scale_good_steps = s->loss_scale_good_steps;
     snprintf(r->data_fingerprint, sizeof r->data_fingerprint, "%s", s->data_fingerprint);
 }
 
@@ -122,6 +124,11 @@ ft_status train_resume(train_ctx *t, ft_error *err)
     t->step = r.step;
     t->best_metric = r.best_metric;
     t->best_step = r.best_step;
+    /* A run that switches fp16 on or off starts the scale afresh. */
+    if (t->scaler.enabled && r.loss_scale > 1.0) {
+        t->scaler.scale = r.loss_scale;
+        t->scaler.good_steps = r.loss_scale_good_steps;
+    }
     if (t->rank == 0)
         ft_log_info("resumed from %s at step %" PRId64 " on %d ranks", r.path, r.step, t->world);
     return match_global_batch(t, r.global_batch, err);
@@ -149,7 +156,8 @@ static ft_status save_on_rank0(train_ctx *t, ft_error *err)
     s.global_batch = (int64_t)t->smp.global_batch;
     s.world_size = t->world;
     s.seed = t->o.seed;
-    s.loss_scale = 1.0;
+    s.loss_scale = t->scaler.scale;
+    s.loss_scale_good_steps = t->scaler.good_steps;
     s.best_metric = t->best_metric;
     s.best_step = t->best_step;
     s.config_json = t->config_json;

@@ -75,6 +75,7 @@ typedef struct train_ctx {
     hf_config hf;
     model *m;
     optim *opt;
+    scaler scaler;             /* fp16 loss scaling (disabled otherwise) */
     train_split train, val;
     sampler smp;
     int accumulation;          /* may differ from the config after a resume */

@@ -1,5 +1,6 @@
 /* train_loop.c: train_run: the optimizer steps, the stop flag, periodic
  * log/eval/save, and the export at the end (see train.h). */
+#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -54,16 +55,23 @@ static ft_status train_step(train_ctx *t, train_batch *b, uint64_t *idx, step_su
             comm_grads_begin(t->comm, model_grads(t->m), t->grad_lo, model_param_count(t->m));
             model_set_grad_ready_hook(t->m, on_grads_ready, t->comm);
         }
-        model_backward(t->m, 1.0f / (float)A);
+        model_backward(t->m, (float)t->scaler.scale / (float)A);
         sums->loss += loss / A;
         sums->tokens += (double)b->tokens;
     }
     model_set_grad_ready_hook(t->m, NULL, NULL);
     comm_grads_finish(t->comm);
-    *grad_norm = optim_clip_grad_norm(t->m, (float)t->o.max_grad_norm);
-    *lr = t->o.learning_rate * sched_lr_factor(t->o.scheduler, (long)t->step, (long)t->warmup,
-                                               (long)t->total_steps);
-    optim_step(t->opt, t->m, (float)*lr);
+    /* Every rank holds the same reduced gradients, so all skip together.
+     * As Trainer with GradScaler: a skipped step leaves AdamW and the
+     * schedule where they were (they count optimizer steps that ran). */
+    long ran = optim_step_count(t->opt);
+    *lr = t->o.learning_rate * sched_lr_factor(t->o.scheduler, t->scaler.enabled ? ran : (long)t->step,
+                                               (long)t->warmup, (long)t->total_steps);
+    if (scaler_unscale_and_clip(&t->scaler, t->m, (float)t->o.max_grad_norm, grad_norm))
+        optim_step(t->opt, t->m, (float)*lr);
+    else if (t->rank == 0)
+        ft_log_warn("fp16: step %" PRId64 " skipped (inf or NaN gradients); loss scale now %g",
+                    t->step + 1, t->scaler.scale);
     return FT_OK;
 }
 

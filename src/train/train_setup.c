@@ -151,9 +151,11 @@ ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err)
         if (!t->config_json) st = ft_fail(err, FT_ENOMEM, "out of memory");
     }
     if (st == FT_OK && t->o.bf16) st = model_set_bf16(t->m, true, err);
-    if (t->o.fp16 && t->rank == 0)
-        ft_log_warn("fp16 is for the GPU back end: this CPU run trains in float32 "
-                    "(use bf16 on CPUs)");
+    if (st == FT_OK && t->o.fp16) st = model_set_fp16(t->m, true, err);
+    t->scaler = scaler_make(t->o.fp16);
+    if (t->o.fp16 && !t->dev.gpu && t->rank == 0)
+        ft_log_warn("fp16 on the CPU: correct but slower than float32 (CPUs multiply "
+                    "bf16, not fp16: use bf16)");
     return comm_agree(comm_mpi(t->comm), st, err);
 }
 

@@ -1,10 +1,24 @@
-# GPU tests: built only in a CUDA build; on a machine without a GPU they exit
-# 77 and CTest reports them as skipped.
+# GPU tests (label gpu): built only in a CUDA build; on a machine without a
+# GPU they exit 77 and CTest reports them skipped, never passed. The NCCL
+# tests need a GPU per rank: with fewer GPUs than ranks on the node (one
+# H200, 2 ranks) the 2-rank variants skip and the 1-rank ones still run.
 if(FTUNE_HAVE_CUDA)
-  ftune_mpi_test(test_gpu_device 2 ${FTUNE_TEST_DIR}/unit/test_gpu_device.c)
-  target_link_libraries(test_gpu_device PRIVATE ftune_cuda)
-  set_tests_properties(test_gpu_device PROPERTIES LABELS gpu)
-  ftune_mpi_test(test_gpu_nccl 2 ${FTUNE_TEST_DIR}/unit/test_gpu_nccl.cu)
-  target_link_libraries(test_gpu_nccl PRIVATE ftune_cuda)
-  set_tests_properties(test_gpu_nccl PROPERTIES LABELS gpu)
+  # ftune_gpu_test(name ranks source): an MPI test on GPUs, label gpu.
+  function(ftune_gpu_test name ranks source)
+    ftune_mpi_test(${name} ${ranks} ${source})
+    target_link_libraries(${name} PRIVATE ftune_cuda)
+    target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra,-Werror>)
+    set_tests_properties(${name} PROPERTIES LABELS gpu TIMEOUT 120)
+  endfunction()
+  # The same executable on another rank count.
+  function(ftune_gpu_test_ranks name exe ranks)
+    add_test(NAME ${name} COMMAND ${FTUNE_MPIEXEC} -n ${ranks} $<TARGET_FILE:${exe}>)
+    set_tests_properties(${name} PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 120)
+  endfunction()
+
+  ftune_gpu_test(test_gpu_device 2 ${FTUNE_TEST_DIR}/unit/test_gpu_device.c)
+  ftune_gpu_test(test_gpu_nccl 2 ${FTUNE_TEST_DIR}/unit/test_gpu_nccl.cu)
+  ftune_gpu_test_ranks(test_gpu_nccl_1 test_gpu_nccl 1)
+  ftune_gpu_test(test_gpu_buckets 2 ${FTUNE_TEST_DIR}/unit/test_gpu_buckets.cu)
+  ftune_gpu_test_ranks(test_gpu_buckets_1 test_gpu_buckets 1)
 endif()

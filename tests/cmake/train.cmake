@@ -9,7 +9,7 @@ target_compile_options(train_testdata PRIVATE ${FTUNE_C_WARNINGS})
 target_link_libraries(train_testdata PRIVATE ftune)
 
 # ftune-train end to end on 2 ranks (tests/mpi/test_train_resume.sh).
-foreach(mode exact crash ranks badcfg evalstop best bf16)
+foreach(mode exact crash ranks badcfg evalstop best bf16 fp16)
   add_test(NAME test_train_${mode}
            COMMAND bash ${FTUNE_TEST_DIR}/mpi/test_train_resume.sh ${CMAKE_BINARY_DIR} ${mode})
   set_tests_properties(test_train_${mode} PROPERTIES LABELS mpi TIMEOUT 300)

@@ -25,12 +25,18 @@
 #             float32 run's (each within 2% relative, and not all equal), and
 #             a bf16 run stopped after step 7 and resumed ends byte-identical
 #             to an uninterrupted bf16 run
+#   fp16      fp16 mixed precision with dynamic loss scaling: at the start
+#             scale 2^16 the losses track float32's (2%) and no step is
+#             skipped; from 2^30 (test hooks FTUNE_TRAIN_LOSS_SCALE_START, _INTERVAL 4)
+#             5..10 steps are skipped (halving, then after each growth), and a run
+#             stopped after step 7 and resumed (scale and growth tracker
+#             from the checkpoint) ends byte-identical to an uninterrupted one
 # The signal is sent by the program itself at an exact step
 # (FTUNE_TRAIN_SIGNAL_AT_STEP) through the real handler and the all-rank
 # agreement; the crash by FTUNE_CKPT_CRASH_AFTER_TENSORS.
 # Usage: test_train_resume.sh BUILD_DIR MODE
 set -euo pipefail
-[ $# = 2 ] || { echo "usage: test_train_resume.sh BUILD_DIR exact|crash|ranks|badcfg|evalstop|best|bf16" >&2; exit 2; }
+[ $# = 2 ] || { echo "usage: test_train_resume.sh BUILD_DIR exact|crash|ranks|badcfg|evalstop|best|bf16|fp16" >&2; exit 2; }
 build="$1"
 mode="$2"
 name="test_train_$mode"
@@ -66,6 +72,33 @@ reference() {
 }
 
 case "$mode" in
+fp16)
+    # fp16 with the normal start scale 2^16 tracks float32 as bf16 does.
+    reference
+    expect "$(train 2 "$work/ref16" --fp16 true)" 0 "uninterrupted fp16 run" "$work/ref16.log"
+    losses() { grep -o '"step": [0-9]*, "epoch": [^,]*, "loss": [^,]*' "$1/log.jsonl" | sed 's/.*"loss": //'; }
+    paste <(losses "$work/ref") <(losses "$work/ref16") | awk '
+        { n++; d = $1 - $2; if (d < 0) d = -d; r = d / $1; if (r > worst) worst = r; if (d > 0) moved++ }
+        END { printf "test_train_fp16: %d logged losses, worst relative difference %.3g\n", n, worst
+              exit !(n >= 5 && worst <= 0.02 && moved > 0) }' ||
+        fail "fp16 losses do not track float32 (2%), or fp16 changed nothing"
+    grep -q 'fp16 mixed precision' "$work/ref16.log" || fail "no fp16 line in the log"
+    ! grep -q 'skipped' "$work/ref16.log" || fail "a step was skipped at scale 2^16"
+    # A start scale of 2^30 overflows fp16 in backward: steps are skipped
+    # and the scale halves until it fits, then grows every 4 good steps.
+    # A run stopped after step 7 resumes with that scale, to the last bit.
+    export FTUNE_TRAIN_LOSS_SCALE_START=1073741824 FTUNE_TRAIN_LOSS_SCALE_INTERVAL=4
+    expect "$(train 2 "$work/big" --fp16 true)" 0 "fp16 run at scale 2^30" "$work/big.log"
+    skips=$(grep -c 'fp16: step [0-9]* skipped' "$work/big.log" || true)
+    echo "test_train_fp16: $skips steps skipped at a start scale of 2^30"
+    if [ "$skips" -lt 5 ] || [ "$skips" -gt 10 ]; then fail "expected 5..10 skipped steps, saw $skips"; fi
+    out="$work/int16"
+    expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=7 train 2 "$out" --fp16 true)" 3 "fp16 stop at step 7" "$out.log"
+    expect "$(train 2 "$out" --fp16 true)" 0 "fp16 resume" "$out.log"
+    grep -q 'resumed from .*checkpoint-7.h5 at step 7' "$out.log" || fail "no fp16 resume from 7"
+    cmp "$work/big/final/model.safetensors" "$out/final/model.safetensors" ||
+        fail "fp16 final model differs from the uninterrupted fp16 run"
+    ;;
 bf16)
     reference
     expect "$(train 2 "$work/ref16" --bf16 true)" 0 "uninterrupted bf16 run" "$work/ref16.log"

@@ -1,12 +1,16 @@
-/* gpu_device (CUDA build): on a machine with GPUs, every rank selects one and
- * an NCCL all-reduce sums correctly; without a GPU the test exits 77 and CTest
- * reports it skipped, never passed. */
+/* gpu_device (CUDA build): every rank selects a GPU, node-local rank r
+ * taking GPU r % (GPUs on the node), and reads its properties. Ranks may
+ * share a GPU here (one H200 and 2 ranks is a valid case: only NCCL needs a
+ * GPU per rank). Without a GPU the test exits 77 and CTest reports it
+ * skipped, never passed. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "gpu_device.h"
+#include "gpu_test_util.h"
 
 int main(int argc, char **argv)
 {
@@ -14,20 +18,25 @@ int main(int argc, char **argv)
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    int count = gpu_device_count(), min_count;
-    MPI_Allreduce(&count, &min_count, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (min_count == 0) {
-        if (rank == 0) fprintf(stderr, "no GPU on this machine: skipped\n");
+    int skip = gpu_test_skip_code(MPI_COMM_WORLD, 0);
+    if (skip) {
         MPI_Finalize();
-        return 77;
+        return skip;
     }
     gpu_device_info info;
     ft_error err;
     CHECK(gpu_device_select(MPI_COMM_WORLD, &info, &err) == FT_OK);
-    CHECK(info.device >= 0 && info.device < info.count);
-    fprintf(stderr, "rank %d: GPU %d of %d: %s, %.1f GiB, sm_%d%d\n", rank,
-            info.device, info.count, info.name, info.memory_bytes / 1073741824.0,
-            info.cc_major, info.cc_minor);
+    CHECK_EQ_INT(info.count, gpu_device_count());
+    CHECK(info.local_size >= 1 && info.local_size <= size);
+    CHECK(info.local_rank >= 0 && info.local_rank < info.local_size);
+    CHECK_EQ_INT(info.device, info.local_rank % info.count);
+    CHECK(strlen(info.name) > 0);
+    CHECK(info.memory_bytes > ((size_t)1 << 30));
+    CHECK(info.cc_major >= 5);
+    if (size == 1) CHECK_EQ_INT(info.local_size, 1);
+    fprintf(stderr, "rank %d: GPU %d of %d: %s, %.1f GiB, sm_%d%d (%d ranks on the node)\n",
+            rank, info.device, info.count, info.name, info.memory_bytes / 1073741824.0,
+            info.cc_major, info.cc_minor, info.local_size);
     int failed = check_finish();
     MPI_Finalize();
     return failed;

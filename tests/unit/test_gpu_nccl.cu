@@ -1,13 +1,15 @@
-// NCCL all-reduce through gpu_nccl on real GPUs: every rank contributes
-// rank+1 in each element, so the sum is size*(size+1)/2 exactly.
+// gpu_nccl on real GPUs: every rank contributes rank+1 in each element, so
+// the sum is size*(size+1)/2 exactly. NCCL needs a GPU per rank: with fewer
+// GPUs than ranks on a node (one H200, 2 ranks) the test exits 77 (skipped);
+// the 1-rank variant (test_gpu_nccl_1) runs on any machine with a GPU.
+#include <mpi.h> /* before extern "C": it pulls C++ headers */
 #include <cuda_runtime.h>
-#include <mpi.h>
 #include <stdio.h>
 #include <vector>
 
-#include <mpi.h> /* before extern "C": it pulls C++ headers */
 extern "C" {
 #include "gpu_device.h"
+#include "gpu_test_util.h"
 }
 
 int main(int argc, char **argv)
@@ -16,12 +18,10 @@ int main(int argc, char **argv)
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    int count = gpu_device_count(), min_count;
-    MPI_Allreduce(&count, &min_count, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (min_count == 0) {
-        if (rank == 0) fprintf(stderr, "no GPU on this machine: skipped\n");
+    int skip = gpu_test_skip_code(MPI_COMM_WORLD, 1);
+    if (skip) {
         MPI_Finalize();
-        return 77;
+        return skip;
     }
     gpu_device_info info;
     ft_error err;
@@ -30,18 +30,26 @@ int main(int argc, char **argv)
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     gpu_nccl *nccl = NULL;
-    gpu_nccl_create(MPI_COMM_WORLD, &nccl, &err);
-    const size_t n = 1 << 20;
+    if (gpu_nccl_create(MPI_COMM_WORLD, &nccl, &err) != FT_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    const size_t n = (1 << 20) + 3;
     std::vector<float> host(n, (float)(rank + 1));
     float *dev = NULL;
-    cudaMalloc(&dev, n * sizeof(float));
-    cudaMemcpy(dev, host.data(), n * sizeof(float), cudaMemcpyHostToDevice);
+    if (cudaMalloc(&dev, n * sizeof(float)) != cudaSuccess ||
+        cudaMemcpy(dev, host.data(), n * sizeof(float), cudaMemcpyHostToDevice) != cudaSuccess) {
+        fprintf(stderr, "rank %d: cudaMalloc/cudaMemcpy failed\n", rank);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
     gpu_nccl_allreduce_sum(nccl, dev, n, &err);
-    cudaMemcpy(host.data(), dev, n * sizeof(float), cudaMemcpyDeviceToHost);
+    std::vector<float> out(n, -1.0f);
+    cudaMemcpy(out.data(), dev, n * sizeof(float), cudaMemcpyDeviceToHost);
     float expect = (float)(size * (size + 1) / 2);
     size_t wrong = 0;
-    for (size_t i = 0; i < n; i++) wrong += host[i] != expect;
-    fprintf(stderr, "rank %d: %zu of %zu elements wrong (expected %g)\n", rank, wrong, n, expect);
+    for (size_t i = 0; i < n; i++) wrong += out[i] != expect;
+    fprintf(stderr, "rank %d (GPU %d): %zu of %zu elements wrong (expected %g)\n", rank,
+            info.device, wrong, n, expect);
     cudaFree(dev);
     gpu_nccl_free(nccl);
     MPI_Finalize();

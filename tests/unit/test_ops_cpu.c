@@ -364,6 +364,70 @@ static void test_bf16_rounding(void)
     free(back);
 }
 
+/* fp16 rounding by its definition: the value of half-precision bit pattern
+ * h (IEEE 754 binary16: 5-bit exponent, bias 15, 10-bit significand,
+ * subnormals below 2^-14), decoded in double. */
+static double fp16_value(uint16_t h)
+{
+    int e = (h >> 10) & 31, f = h & 1023;
+    double v = e == 0 ? ldexp(f, -24) : ldexp(1024 + f, e - 25);
+    return (h & 0x8000u) ? -v : v;
+}
+
+/* The nearest fp16 value to x by search over the 31,744 finite non-negative
+ * patterns (ordered as their values), ties to the even pattern; past the
+ * midpoint between 65504 and 2^16 (the next step of an unbounded exponent),
+ * infinity. */
+static double fp16_reference(float x)
+{
+    double a = fabs((double)x);
+    if (a >= 65520.0) return copysign(INFINITY, x);
+    uint16_t lo = 0, hi = 0x7bffu; /* largest pattern <= a: binary search */
+    while (lo < hi) {
+        uint16_t mid = (uint16_t)((lo + hi + 1) / 2);
+        if (fp16_value(mid) <= a) lo = mid; else hi = (uint16_t)(mid - 1);
+    }
+    double vl = fp16_value(lo), vh = lo == 0x7bffu ? 65536.0 : fp16_value((uint16_t)(lo + 1));
+    double r = a - vl < vh - a ? vl : vh - a < a - vl ? vh : (lo & 1u) ? vh : vl;
+    return copysign(r, x);
+}
+
+static void test_fp16_rounding(void)
+{
+    enum { N = 100003 };
+    float *x = malloc(N * sizeof *x), *r = malloc(N * sizeof *r);
+    for (size_t i = 0; i < N; i++) {
+        /* every exponent from fp16's subnormals to past its range */
+        uint32_t m = rng_u32(6, 1, i) & 0x807fffffu, e = 100 + rng_u32(6, 2, i) % 46;
+        uint32_t u = m | e << 23;
+        memcpy(&x[i], &u, sizeof u);
+    }
+    const float specials[] = {1.0f + 0x1p-11f,  /* a tie: down to even 1.0 */
+                              1.0f + 3 * 0x1p-11f, /* a tie above an odd one: up */
+                              65504.0f, 65519.0f, 65520.0f, -65520.0f,
+                              0x1p-25f,          /* half the smallest subnormal: to 0 */
+                              0x3p-25f,          /* 1.5 quanta: to 2 quanta (even) */
+                              0x1p-14f - 0x1p-30f, INFINITY, -0.0f};
+    memcpy(x, specials, sizeof specials);
+    ops_round_fp16(r, x, N);
+    int bad = 0;
+    for (size_t i = 0; i < N; i++) {
+        double want = fp16_reference(x[i]);
+        if ((double)r[i] != want || !signbit(r[i]) != !signbit(want)) {
+            if (bad++ < 5)
+                fprintf(stderr, "fp16(%a) = %a, expected %a\n", (double)x[i], (double)r[i], want);
+        }
+    }
+    CHECK_MSG(bad == 0, "%d of %d values not rounded to the nearest even fp16", bad, N);
+    CHECK(r[0] == 1.0f && r[1] == 1.0f + 0x1p-9f && r[3] == 65504.0f && isinf(r[4]) &&
+          r[5] < 0 && isinf(r[5]) && r[6] == 0.0f && r[7] == 0x1p-23f);
+    float nan_in = NAN, nan_out = 0;
+    ops_round_fp16(&nan_out, &nan_in, 1);
+    CHECK(nan_out != nan_out);
+    free(x);
+    free(r);
+}
+
 /* ops_matmul_bf16 against a double-precision product of the same bf16
  * operands, every transpose combination, with and without accumulation.
  * The products of two bf16 values are exact in float32, so only the float32
@@ -408,6 +472,7 @@ int main(void)
     test_layernorm();
     test_adamw_linear();
     test_bf16_rounding();
+    test_fp16_rounding();
     test_bf16_matmul();
     return check_finish();
 }

@@ -1,4 +1,5 @@
-/* model_bf16: bf16 mixed precision for the blocks' matrix products.
+/* model_precision: bf16 or fp16 mixed precision for the blocks' matrix
+ * products.
  *
  * What changes in bf16 mode (torch.autocast's recipe on the products that
  * carry almost all the FLOPs): the four weight matrices of every block are
@@ -14,7 +15,15 @@
  * never resident). They are refreshed before a forward whenever the float32
  * parameters may have changed: model_params() hands out a writable pointer
  * to all of them, so it marks the whole mirror stale; the optimizer's
- * model_params_for_step() marks only the trainable tensors stale. */
+ * model_params_for_step() marks only the trainable tensors stale.
+ *
+ * fp16 (model_set_fp16) follows the same recipe with operands rounded to
+ * IEEE half precision: the mirror holds the rounded weights as float32 and
+ * the products are float32 products of fp16 values, which are exact (11-bit
+ * significands multiply into 22 bits), so the result is that of an fp16
+ * product with float32 accumulation on any back end. Values beyond fp16's
+ * range become inf; with loss scaling (optim.h, scaler_) that is how a step
+ * with too large a scale is detected and skipped. */
 #include "ft_alloc.h"
 #include "ft_log.h"
 #include "model_impl.h"
@@ -27,6 +36,8 @@ static bool is_block_matrix(const model *m, const model_tensor *t)
 ft_status model_set_bf16(model *m, bool on, ft_error *err)
 {
     if (on == m->bf16) return FT_OK;
+    if (on && m->fp16)
+        return ft_fail(err, FT_EINVAL, "model: bf16 and fp16 at once: choose one");
     if (on && !m->params_bf16) {
         m->params_bf16 = m->be->alloc(m->param_count * sizeof(ops_bf16));
         if (!m->params_bf16)
@@ -48,14 +59,37 @@ ft_status model_set_bf16(model *m, bool on, ft_error *err)
     return model_replan(m, err);
 }
 
+ft_status model_set_fp16(model *m, bool on, ft_error *err)
+{
+    if (on == m->fp16) return FT_OK;
+    if (on && m->bf16)
+        return ft_fail(err, FT_EINVAL, "model: bf16 and fp16 at once: choose one");
+    if (on && !m->params_fp16) {
+        m->params_fp16 = m->be->alloc(m->param_count * sizeof(float));
+        if (!m->params_fp16)
+            return ft_fail(err, FT_ENOMEM, "model: cannot allocate fp16 weights (%zu) on the %s",
+                           m->param_count, m->be->name);
+    }
+    m->fp16 = on;
+    m->bf16_stale = true;
+    m->bf16_filled = false;
+    if (on)
+        ft_log_info("fp16 mixed precision: block products of fp16 operands with float32 "
+                    "sums, float32 master weights");
+    return model_replan(m, err);
+}
+
 void model_bf16_refresh(model *m)
 {
-    if (!m->bf16 || !m->bf16_stale) return;
+    if (!(m->bf16 || m->fp16) || !m->bf16_stale) return;
     for (int i = 0; i < m->tensor_count; i++) {
         const model_tensor *t = &m->tensors[i];
         if (!is_block_matrix(m, t)) continue;
         if (m->bf16_filled && !model_tensor_trainable(m, t)) continue;
-        ops_to_bf16(m->params_bf16 + t->offset, m->params + t->offset, t->numel);
+        if (m->fp16)
+            ops_round_fp16(m->params_fp16 + t->offset, m->params + t->offset, t->numel);
+        else
+            ops_to_bf16(m->params_bf16 + t->offset, m->params + t->offset, t->numel);
     }
     m->bf16_filled = true;
     m->bf16_stale = false;
@@ -74,7 +108,11 @@ static const ops_bf16 *weight_bf16(const model *m, const float *w)
 void model_linear_fwd(model *m, float *out, const float *inp, const float *w,
                       const float *b, int n, int c, int oc)
 {
-    if (m->bf16)
+    if (m->fp16) {
+        ops_round_fp16(m->a.x32, inp, (size_t)n * c);
+        ops_linear_forward(out, m->a.x32, m->params_fp16 + (w - m->params), b, n, c, oc,
+                           layout(m));
+    } else if (m->bf16)
         ops_linear_forward_bf16(out, inp, m->a.x16, weight_bf16(m, w), b, n, c, oc,
                                 layout(m));
     else
@@ -85,7 +123,14 @@ void model_linear_bwd(model *m, float *dinp, float *dw, float *db,
                       const float *dout, const float *inp, const float *w, int n,
                       int c, int oc)
 {
-    if (m->bf16)
+    if (m->fp16) {
+        /* The bias gradient sums dout in float32, as in bf16. */
+        if (db) ops_bias_backward(db, dout, n, oc);
+        ops_round_fp16(m->a.d32, dout, (size_t)n * oc);
+        if (dw) ops_round_fp16(m->a.x32, inp, (size_t)n * c);
+        ops_linear_backward(dinp, dw, NULL, m->a.d32, m->a.x32,
+                            m->params_fp16 + (w - m->params), n, c, oc, layout(m));
+    } else if (m->bf16)
         ops_linear_backward_bf16(dinp, dw, db, dout, m->a.d16, inp, m->a.x16,
                                  weight_bf16(m, w), n, c, oc, layout(m));
     else

@@ -1,0 +1,124 @@
+/* ops_cuda_attention: dropout and multi-head attention of the CUDA back end.
+ * Dropout is one launch (kern_dropout.cuh); attention follows
+ * kern_attention.cuh's plan with cuBLAS strided-batched products and the
+ * warp-per-row softmax kernels. */
+#include "ops_cuda_impl.h"
+
+#include "kern_attention.cuh"
+#include "kern_dropout.cuh"
+#include "kern_elementwise.cuh"
+
+#include <math.h>
+
+KERN_GLOBAL(kern_dropout)
+KERN_GLOBAL_WARP(kern_attn_softmax)
+KERN_GLOBAL_WARP(kern_attn_softmax_backward)
+
+/* ceil(p 2^24): keep a word when its top 24 bits reach it (ops.h's rule
+ * uniform >= p, as an integer test; ops_cpu_dropout.c's threshold). */
+static uint32_t dropout_threshold(float p)
+{
+    if (p <= 0.0f) return 0;
+    if (p >= 1.0f) return 1u << 24;
+    return (uint32_t)ceilf(p * 16777216.0f);
+}
+
+static kern_dropout_args dropout_args(float p, uint64_t seed, uint64_t site, size_t per)
+{
+    kern_dropout_args a = {seed, site, ops_dropout_stride(per), dropout_threshold(p),
+                           1.0f / (1.0f - p)};
+    return a;
+}
+
+static void dropout_pass(float *out, const float *inp, int b, size_t per,
+                         const int64_t *example_index, float p, uint64_t seed,
+                         uint64_t site, bool accumulate)
+{
+    size_t quads = (size_t)b * ((per + 3) / 4);
+    OPS_LAUNCH(kern_dropout, ops_cuda_grid(quads, OPS_THREADS), OPS_THREADS, out, inp, b, per,
+               example_index, dropout_args(p, seed, site, per), accumulate);
+}
+
+void ops_cuda_dropout_forward(float *out, const float *inp, int b, size_t per_example,
+                              const int64_t *example_index, float p, uint64_t seed,
+                              uint64_t site)
+{
+    size_t n = (size_t)b * per_example;
+    if (p <= 0.0f) {
+        if (out != inp && n)
+            CUDA_OK(cudaMemcpyAsync(out, inp, n * sizeof(float), cudaMemcpyDeviceToDevice,
+                                    ops_cuda_s()));
+        return;
+    }
+    dropout_pass(out, inp, b, per_example, example_index, p, seed, site, false);
+}
+
+void ops_cuda_dropout_backward(float *dinp, const float *dout, int b, size_t per_example,
+                               const int64_t *example_index, float p, uint64_t seed,
+                               uint64_t site)
+{
+    if (p <= 0.0f) {
+        ops_cuda_accumulate(dinp, dout, (size_t)b * per_example);
+        return;
+    }
+    dropout_pass(dinp, dout, b, per_example, example_index, p, seed, site, true);
+}
+
+/* ---- attention ---------------------------------------------------------------------- */
+
+size_t ops_cuda_attention_scratch_floats(int b, int t, int nh)
+{
+    return 2u * (size_t)b * (size_t)nh * (size_t)t * (size_t)t;
+}
+
+/* The batched product of kern_attention.cuh as one cuBLAS call. */
+static void gemm_batched(bool ta, bool tb, int m, int n, int k, float alpha, kern_mat a,
+                         kern_mat b, float beta, float *c, int ldc, long long sc, int batch)
+{
+    CUBLAS_OK(cublasSgemmStridedBatched(ops_cuda_ctx_get()->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                        ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b.p,
+                                        b.ld, b.stride, a.p, a.ld, a.stride, &beta, c, ldc, sc,
+                                        batch));
+}
+
+static kern_attn_args attn_args(const ops_attention_shape *s)
+{
+    kern_attn_args a;
+    a.b = s->b, a.t = s->t, a.nh = s->nh, a.causal = s->causal;
+    a.drop = s->dropout_p > 0.0f;
+    a.lengths = s->lengths;
+    a.example_index = s->example_index;
+    a.d = dropout_args(s->dropout_p, s->seed, s->site, (size_t)s->nh * s->t * s->t);
+    return a;
+}
+
+static int row_grid(const kern_attn_args &a)
+{
+    return ops_cuda_grid((size_t)a.b * a.nh * a.t, OPS_WARPS);
+}
+
+static void softmax_rows(float *probs, float *scores, const kern_attn_args &a)
+{
+    OPS_LAUNCH(kern_attn_softmax, row_grid(a), OPS_THREADS, probs, scores, a);
+}
+
+static void softmax_backward_rows(float *ds, float *pd, const float *probs,
+                                  const kern_attn_args &a)
+{
+    OPS_LAUNCH(kern_attn_softmax_backward, row_grid(a), OPS_THREADS, ds, pd, probs, a);
+}
+
+void ops_cuda_attention_forward(float *out, float *probs, const float *qkv,
+                                const ops_attention_shape *s, float *scratch)
+{
+    kern_attention_forward_plan(out, probs, qkv, attn_args(s), s->c, scratch, gemm_batched,
+                                softmax_rows);
+}
+
+void ops_cuda_attention_backward(float *dqkv, const float *dout, const float *qkv,
+                                 const float *probs, const ops_attention_shape *s,
+                                 float *scratch)
+{
+    kern_attention_backward_plan(dqkv, dout, qkv, probs, attn_args(s), s->c, scratch,
+                                 gemm_batched, softmax_backward_rows);
+}

@@ -1,0 +1,233 @@
+/* ops_cuda_elementwise: launchers of the element-wise, LayerNorm,
+ * embedding, gather, loss and optimiser kernels (bodies in kern_*.cuh).
+ * Grid-stride kernels get at most ops_cuda_ctx.max_blocks blocks of
+ * OPS_THREADS; row kernels one warp per row. */
+#include "ops_cuda_impl.h"
+
+#include "kern_elementwise.cuh"
+#include "kern_layernorm.cuh"
+#include "kern_reduce.cuh"
+#include "kern_rows.cuh"
+
+#include <math.h>
+
+KERN_GLOBAL(kern_bias_forward)
+KERN_GLOBAL(kern_add)
+KERN_GLOBAL(kern_accumulate)
+KERN_GLOBAL(kern_scale)
+KERN_GLOBAL(kern_gelu_forward)
+KERN_GLOBAL(kern_gelu_backward)
+KERN_GLOBAL(kern_tanh_forward)
+KERN_GLOBAL(kern_tanh_backward)
+KERN_GLOBAL(kern_to_bf16_all)
+KERN_GLOBAL(kern_from_bf16_all)
+KERN_GLOBAL(kern_round_fp16_all)
+KERN_GLOBAL_WARP(kern_layernorm_forward)
+KERN_GLOBAL_WARP(kern_layernorm_backward_inputs)
+KERN_GLOBAL(kern_colsum_partial)
+KERN_GLOBAL(kern_colsum_finish)
+KERN_GLOBAL(kern_embedding_forward)
+KERN_GLOBAL(kern_gather_rows_forward)
+KERN_GLOBAL(kern_gather_rows_backward)
+KERN_GLOBAL(kern_crossentropy_forward)
+KERN_GLOBAL(kern_mean_losses)
+KERN_GLOBAL(kern_crossentropy_backward)
+KERN_GLOBAL(kern_ssq_partial)
+KERN_GLOBAL(kern_ssq_finish)
+KERN_GLOBAL(kern_adamw)
+KERN_GLOBAL(kern_adamw_spans)
+
+static int grid(size_t n) { return ops_cuda_grid(n, OPS_THREADS); }
+static int warp_grid(size_t rows) { return ops_cuda_grid(rows, OPS_WARPS); }
+
+void ops_cuda_bias_forward(float *out, const float *inp, const float *bias, int n, int c)
+{
+    OPS_LAUNCH(kern_bias_forward, grid((size_t)n * c), OPS_THREADS, out, inp, bias, (size_t)n, c);
+}
+
+void ops_cuda_add(float *out, const float *a, const float *b, size_t n)
+{
+    OPS_LAUNCH(kern_add, grid(n), OPS_THREADS, out, a, b, n);
+}
+
+void ops_cuda_accumulate(float *dst, const float *src, size_t n)
+{
+    OPS_LAUNCH(kern_accumulate, grid(n), OPS_THREADS, dst, src, n);
+}
+
+void ops_cuda_scale(float *x, size_t n, float s)
+{
+    OPS_LAUNCH(kern_scale, grid(n), OPS_THREADS, x, n, s);
+}
+
+void ops_cuda_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind)
+{
+    OPS_LAUNCH(kern_gelu_forward, grid(n), OPS_THREADS, out, inp, n, kind == OPS_GELU_ERF);
+}
+
+void ops_cuda_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n,
+                            ops_gelu_kind kind)
+{
+    OPS_LAUNCH(kern_gelu_backward, grid(n), OPS_THREADS, dinp, inp, dout, n,
+               kind == OPS_GELU_ERF);
+}
+
+void ops_cuda_tanh_forward(float *out, const float *inp, size_t n)
+{
+    OPS_LAUNCH(kern_tanh_forward, grid(n), OPS_THREADS, out, inp, n);
+}
+
+void ops_cuda_tanh_backward(float *dinp, const float *out, const float *dout, size_t n)
+{
+    OPS_LAUNCH(kern_tanh_backward, grid(n), OPS_THREADS, dinp, out, dout, n);
+}
+
+void ops_cuda_to_bf16(ops_bf16 *out, const float *in, size_t n)
+{
+    OPS_LAUNCH(kern_to_bf16_all, grid(n), OPS_THREADS, out, in, n);
+}
+
+void ops_cuda_from_bf16(float *out, const ops_bf16 *in, size_t n)
+{
+    OPS_LAUNCH(kern_from_bf16_all, grid(n), OPS_THREADS, out, in, n);
+}
+
+void ops_cuda_round_fp16(float *out, const float *in, size_t n)
+{
+    OPS_LAUNCH(kern_round_fp16_all, grid(n), OPS_THREADS, out, in, n);
+}
+
+/* ---- LayerNorm ------------------------------------------------------------------- */
+
+void ops_cuda_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                                const float *weight, const float *bias, int n, int c,
+                                float eps)
+{
+    OPS_LAUNCH(kern_layernorm_forward, warp_grid((size_t)n), OPS_THREADS, out, mean, rstd,
+               inp, weight, bias, n, c, eps);
+}
+
+void ops_cuda_layernorm_backward(float *dinp, float *dweight, float *dbias,
+                                 const float *dout, const float *inp, const float *weight,
+                                 const float *mean, const float *rstd, int n, int c)
+{
+    if (dinp)
+        OPS_LAUNCH(kern_layernorm_backward_inputs, warp_grid((size_t)n), OPS_THREADS, dinp,
+                   dout, inp, weight, mean, rstd, n, c);
+    if ((!dweight && !dbias) || n == 0 || c == 0) return;
+    int chunks = kern_colsum_chunks(n);
+    float *partial = (float *)ops_cuda_scratch(2 * (size_t)chunks * c * sizeof(float));
+    kern_colvalue_layernorm v = {dout, inp, mean, rstd, c};
+    OPS_LAUNCH(kern_colsum_partial, chunks * kern_colsum_tiles(c), OPS_THREADS, partial, v,
+               n, c);
+    OPS_LAUNCH(kern_colsum_finish, grid((size_t)c), OPS_THREADS, dweight, dbias,
+               (const float *)partial, n, c);
+}
+
+/* ---- embeddings and gathers --------------------------------------------------------- */
+
+void ops_cuda_embedding_forward(float *out, const int32_t *ids, const float *table, int n,
+                                int c, bool accumulate)
+{
+    OPS_LAUNCH(kern_embedding_forward, grid((size_t)n * c), OPS_THREADS, out, ids, table, n,
+               c, accumulate);
+}
+
+void ops_cuda_gather_rows_forward(float *out, const float *inp, const int32_t *rows, int r,
+                                  int c)
+{
+    OPS_LAUNCH(kern_gather_rows_forward, grid((size_t)r * c), OPS_THREADS, out, inp, rows, r,
+               c);
+}
+
+void ops_cuda_gather_rows_backward(float *dinp, const float *dout, const int32_t *rows,
+                                   int r, int c)
+{
+    OPS_LAUNCH(kern_gather_rows_backward, grid((size_t)c), OPS_THREADS, dinp, dout, rows, r,
+               c);
+}
+
+/* ---- loss ---------------------------------------------------------------------------- */
+
+double ops_cuda_crossentropy_forward(float *losses, float *probs, const float *logits,
+                                     const int32_t *labels, int b, int l)
+{
+    if (b == 0) return NAN; /* 0/0, as the CPU's mean of no losses */
+    double *mean = (double *)ops_cuda_scratch(sizeof(double)), host = 0.0;
+    OPS_LAUNCH(kern_crossentropy_forward, grid((size_t)b), OPS_THREADS, losses, probs, logits,
+               labels, b, l);
+    OPS_LAUNCH(kern_mean_losses, 1, 32, mean, (const float *)losses, b);
+    CUDA_OK(cudaMemcpyAsync(&host, mean, sizeof host, cudaMemcpyDeviceToHost, ops_cuda_s()));
+    CUDA_OK(cudaStreamSynchronize(ops_cuda_s()));
+    return host;
+}
+
+void ops_cuda_crossentropy_backward(float *dlogits, const float *probs,
+                                    const int32_t *labels, int b, int l, float dloss)
+{
+    OPS_LAUNCH(kern_crossentropy_backward, grid((size_t)b * l), OPS_THREADS, dlogits, probs,
+               labels, b, l, dloss);
+}
+
+/* ---- optimiser ------------------------------------------------------------------------ */
+
+double ops_cuda_sum_squares(const float *x, size_t n)
+{
+    int blocks = kern_ssq_blocks(n);
+    double *partial = (double *)ops_cuda_scratch(((size_t)blocks + 1) * sizeof(double));
+    double host = 0.0;
+    if (n > 0) {
+        OPS_LAUNCH(kern_ssq_partial, blocks, OPS_THREADS, partial + 1, x, n);
+        OPS_LAUNCH(kern_ssq_finish, 1, OPS_THREADS, partial, (const double *)partial + 1,
+                   blocks);
+        CUDA_OK(cudaMemcpyAsync(&host, partial, sizeof host, cudaMemcpyDeviceToHost,
+                                ops_cuda_s()));
+    }
+    CUDA_OK(cudaStreamSynchronize(ops_cuda_s()));
+    return host;
+}
+
+/* The step's scalars as ops_cpu.c computes them (double, then float). */
+static kern_adamw_step adamw_step(const ops_adamw_hparams *h)
+{
+    double bc1 = 1.0 - pow(h->beta1, (double)h->step);
+    double bc2 = 1.0 - pow(h->beta2, (double)h->step);
+    kern_adamw_step s = {h->beta1, h->beta2, h->eps, (float)(h->lr / bc1), (float)sqrt(bc2)};
+    return s;
+}
+
+static float adamw_decay(float lr, float weight_decay)
+{
+    return (float)(1.0 - (double)lr * weight_decay);
+}
+
+void ops_cuda_adamw(float *param, const float *grad, float *m, float *v, size_t n,
+                    const ops_adamw_hparams *h)
+{
+    OPS_LAUNCH(kern_adamw, grid(n), OPS_THREADS, param, grad, m, v, n,
+               adamw_decay(h->lr, h->weight_decay), adamw_step(h));
+}
+
+/* The span table goes to the device through the scratch buffer (a small
+ * copy from pageable memory: the bytes are taken when it returns). */
+void ops_cuda_adamw_spans(float *param, const float *grad, float *m, float *v,
+                          const ops_adamw_span *spans, int count,
+                          const ops_adamw_hparams *h)
+{
+    kern_adamw_span *table = (kern_adamw_span *)malloc((size_t)count * sizeof *table);
+    FT_CHECK_MSG(table != NULL, "out of memory for the AdamW span table");
+    size_t total = 0;
+    for (int i = 0; i < count; i++) {
+        table[i].offset = spans[i].offset;
+        table[i].n = spans[i].n;
+        table[i].start = total;
+        table[i].decay = adamw_decay(h->lr, spans[i].weight_decay);
+        total += spans[i].n;
+    }
+    size_t bytes = (size_t)count * sizeof *table;
+    kern_adamw_span *dev = (kern_adamw_span *)ops_cuda_scratch(bytes);
+    CUDA_OK(cudaMemcpyAsync(dev, table, bytes, cudaMemcpyHostToDevice, ops_cuda_s()));
+    OPS_LAUNCH(kern_adamw_spans, grid(total), OPS_THREADS, param, grad, m, v,
+               (const kern_adamw_span *)dev, count, total, adamw_step(h));
+    free(table); /* the copy from pageable memory has taken the bytes */
+}

@@ -1,0 +1,165 @@
+/* ops_cuda_impl: what the files of the CUDA back end share (CUDA C++ only).
+ *
+ * One context per process: the back end's stream (non-blocking), the
+ * cuBLAS and cuBLASLt handles bound to it, the cuBLASLt workspace and a
+ * growing scratch buffer for the kernels' partial results (column-sum
+ * partials, sort buffers, AdamW span tables). Everything runs on the one
+ * stream, so scratch is reused by the next operation only after the
+ * previous one is done with it (stream order); growing it frees the old
+ * buffer with cudaFree, which waits for the device.
+ *
+ * KERN_GLOBAL / KERN_GLOBAL_WARP turn a body of kern_*.cuh into a
+ * __global__ wrapper (a block or a warp per group), OPS_LAUNCH launches it
+ * on the stream and checks the launch. */
+#ifndef OPS_CUDA_IMPL_H
+#define OPS_CUDA_IMPL_H
+
+#include <cublasLt.h>
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+extern "C" {
+#include "ft_error.h"
+#include "ops_backend.h"
+#include "ops_cuda.h"
+}
+#include "kern_common.cuh"
+
+struct ops_cuda_ctx {
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    cublasLtHandle_t lt;
+    void *lt_workspace;
+    size_t lt_workspace_bytes;
+    void *scratch;
+    size_t scratch_bytes;
+    int max_blocks; /* grid cap for grid-stride kernels */
+    bool tf32;
+};
+
+/* The context (created by ops_cuda_backend()). */
+ops_cuda_ctx *ops_cuda_ctx_get(void);
+static inline cudaStream_t ops_cuda_s(void) { return ops_cuda_ctx_get()->stream; }
+
+/* At least `bytes` of device scratch, valid until the next call. */
+void *ops_cuda_scratch(size_t bytes);
+
+#define CUDA_OK(call) FT_CHECK((call) == cudaSuccess)
+#define CUBLAS_OK(call) FT_CHECK((call) == CUBLAS_STATUS_SUCCESS)
+
+enum { OPS_THREADS = 256, OPS_WARPS = OPS_THREADS / 32 };
+
+/* Blocks for a grid-stride loop over n items (0 when there is nothing). */
+static inline int ops_cuda_grid(size_t n, int per_block)
+{
+    size_t g = (n + (size_t)per_block - 1) / (size_t)per_block;
+    size_t cap = (size_t)ops_cuda_ctx_get()->max_blocks;
+    return (int)(g < cap ? g : cap);
+}
+
+__device__ inline kern_idx kern_block_idx(void)
+{
+    kern_idx ix = {(int)blockIdx.x, (int)gridDim.x, (int)threadIdx.x, (int)blockDim.x};
+    return ix;
+}
+
+__device__ inline kern_idx kern_warp_idx(void)
+{
+    int warps = (int)blockDim.x / 32;
+    kern_idx ix = {(int)blockIdx.x * warps + (int)threadIdx.x / 32, (int)gridDim.x * warps,
+                   (int)threadIdx.x % 32, 32};
+    return ix;
+}
+
+#define KERN_GLOBAL(body)                                                      \
+    template <class... A> __global__ void body##_global(A... a)                \
+    {                                                                          \
+        body(kern_block_idx(), a...);                                          \
+    }
+#define KERN_GLOBAL_WARP(body)                                                 \
+    template <class... A> __global__ void body##_global(A... a)                \
+    {                                                                          \
+        body(kern_warp_idx(), a...);                                           \
+    }
+
+#define OPS_LAUNCH(body, grid, threads, ...)                                   \
+    do {                                                                       \
+        int grid_ = (grid);                                                    \
+        if (grid_ > 0) {                                                       \
+            body##_global<<<grid_, (threads), 0, ops_cuda_s()>>>(__VA_ARGS__); \
+            FT_CHECK(cudaPeekAtLastError() == cudaSuccess);                    \
+        }                                                                      \
+    } while (0)
+
+/* ---- what the files give the table (ops_cuda_memory.cu) ---- */
+void ops_cuda_matmul(float *c, const float *a, const float *b, int m, int n, int k,
+                     bool trans_a, bool trans_b, bool accumulate);
+void ops_cuda_linear_forward(float *out, const float *inp, const float *weight,
+                             const float *bias, int n, int c, int oc,
+                             ops_weight_layout layout);
+void ops_cuda_linear_backward(float *dinp, float *dweight, float *dbias,
+                              const float *dout, const float *inp, const float *weight,
+                              int n, int c, int oc, ops_weight_layout layout);
+void ops_cuda_to_bf16(ops_bf16 *out, const float *in, size_t n);
+void ops_cuda_from_bf16(float *out, const ops_bf16 *in, size_t n);
+void ops_cuda_round_fp16(float *out, const float *in, size_t n);
+void ops_cuda_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m, int n,
+                          int k, bool trans_a, bool trans_b, bool accumulate);
+bool ops_cuda_bf16_native(void);
+const char *ops_cuda_bf16_isa(void);
+void ops_cuda_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp_bf16,
+                                  const ops_bf16 *weight, const float *bias, int n,
+                                  int c, int oc, ops_weight_layout layout);
+void ops_cuda_linear_backward_bf16(float *dinp, float *dweight, float *dbias,
+                                   const float *dout, ops_bf16 *dout_bf16,
+                                   const float *inp, ops_bf16 *inp_bf16,
+                                   const ops_bf16 *weight, int n, int c, int oc,
+                                   ops_weight_layout layout);
+void ops_cuda_bias_forward(float *out, const float *inp, const float *bias, int n, int c);
+void ops_cuda_bias_backward(float *dbias, const float *dout, int n, int c);
+void ops_cuda_add(float *out, const float *a, const float *b, size_t n);
+void ops_cuda_accumulate(float *dst, const float *src, size_t n);
+void ops_cuda_scale(float *x, size_t n, float s);
+void ops_cuda_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind);
+void ops_cuda_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n,
+                            ops_gelu_kind kind);
+void ops_cuda_tanh_forward(float *out, const float *inp, size_t n);
+void ops_cuda_tanh_backward(float *dinp, const float *out, const float *dout, size_t n);
+void ops_cuda_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                                const float *weight, const float *bias, int n, int c,
+                                float eps);
+void ops_cuda_layernorm_backward(float *dinp, float *dweight, float *dbias,
+                                 const float *dout, const float *inp, const float *weight,
+                                 const float *mean, const float *rstd, int n, int c);
+void ops_cuda_embedding_forward(float *out, const int32_t *ids, const float *table, int n,
+                                int c, bool accumulate);
+void ops_cuda_embedding_backward(float *dtable, const int32_t *ids, const float *dout,
+                                 int n, int c);
+void ops_cuda_gather_rows_forward(float *out, const float *inp, const int32_t *rows, int r,
+                                  int c);
+void ops_cuda_gather_rows_backward(float *dinp, const float *dout, const int32_t *rows,
+                                   int r, int c);
+void ops_cuda_dropout_forward(float *out, const float *inp, int b, size_t per_example,
+                              const int64_t *example_index, float p, uint64_t seed,
+                              uint64_t site);
+void ops_cuda_dropout_backward(float *dinp, const float *dout, int b, size_t per_example,
+                               const int64_t *example_index, float p, uint64_t seed,
+                               uint64_t site);
+size_t ops_cuda_attention_scratch_floats(int b, int t, int nh);
+void ops_cuda_attention_forward(float *out, float *probs, const float *qkv,
+                                const ops_attention_shape *s, float *scratch);
+void ops_cuda_attention_backward(float *dqkv, const float *dout, const float *qkv,
+                                 const float *probs, const ops_attention_shape *s,
+                                 float *scratch);
+double ops_cuda_crossentropy_forward(float *losses, float *probs, const float *logits,
+                                     const int32_t *labels, int b, int l);
+void ops_cuda_crossentropy_backward(float *dlogits, const float *probs,
+                                    const int32_t *labels, int b, int l, float dloss);
+double ops_cuda_sum_squares(const float *x, size_t n);
+void ops_cuda_adamw(float *param, const float *grad, float *m, float *v, size_t n,
+                    const ops_adamw_hparams *h);
+void ops_cuda_adamw_spans(float *param, const float *grad, float *m, float *v,
+                          const ops_adamw_span *spans, int count,
+                          const ops_adamw_hparams *h);
+
+#endif

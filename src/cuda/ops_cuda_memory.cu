@@ -1,0 +1,159 @@
+/* ops_cuda_memory: the CUDA back end's context, memory functions and table
+ * (ops_cuda.h). Memory is cudaMalloc'ed (the model plans its buffers once,
+ * so no pool is needed) and zeroed on the stream; moves are cudaMemcpyAsync
+ * on the stream, to_host waits for it. A failed cudaMalloc is an ordinary
+ * NULL (out of memory); any other CUDA failure is a bug or a broken GPU and
+ * aborts through FT_CHECK. */
+#include "ops_cuda_impl.h"
+
+#include <stdlib.h>
+
+static ops_cuda_ctx ctx;
+static bool ctx_ready;
+
+enum { LT_WORKSPACE_BYTES = 32 << 20 };
+
+static void ctx_create(void)
+{
+    CUDA_OK(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking));
+    CUBLAS_OK(cublasCreate(&ctx.blas));
+    CUBLAS_OK(cublasSetStream(ctx.blas, ctx.stream));
+    CUBLAS_OK(cublasSetMathMode(ctx.blas, CUBLAS_DEFAULT_MATH)); /* no TF32 */
+    CUBLAS_OK(cublasLtCreate(&ctx.lt));
+    ctx.lt_workspace_bytes = LT_WORKSPACE_BYTES;
+    CUDA_OK(cudaMalloc(&ctx.lt_workspace, ctx.lt_workspace_bytes));
+    int device, sms;
+    CUDA_OK(cudaGetDevice(&device));
+    CUDA_OK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    ctx.max_blocks = sms * 16;
+    ctx_ready = true;
+}
+
+ops_cuda_ctx *ops_cuda_ctx_get(void)
+{
+    if (!ctx_ready) ctx_create();
+    return &ctx;
+}
+
+void *ops_cuda_scratch(size_t bytes)
+{
+    ops_cuda_ctx *c = ops_cuda_ctx_get();
+    if (bytes <= c->scratch_bytes) return c->scratch;
+    size_t want = c->scratch_bytes * 2 > bytes ? c->scratch_bytes * 2 : bytes;
+    if (c->scratch) CUDA_OK(cudaFree(c->scratch)); /* waits for its last users */
+    c->scratch = NULL;
+    c->scratch_bytes = 0;
+    CUDA_OK(cudaMalloc(&c->scratch, want));
+    c->scratch_bytes = want;
+    return c->scratch;
+}
+
+extern "C" void *ops_cuda_stream(void) { return (void *)ops_cuda_s(); }
+
+extern "C" void ops_cuda_allow_tf32(bool allow)
+{
+    ops_cuda_ctx *c = ops_cuda_ctx_get();
+    c->tf32 = allow;
+    CUBLAS_OK(cublasSetMathMode(c->blas, allow ? CUBLAS_TF32_TENSOR_OP_MATH
+                                               : CUBLAS_DEFAULT_MATH));
+}
+
+/* ---- memory ------------------------------------------------------------------- */
+
+static void *cuda_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) {
+        cudaGetLastError(); /* clear it: out of memory is not sticky */
+        return NULL;
+    }
+    CUDA_OK(cudaMemsetAsync(p, 0, bytes, ops_cuda_s()));
+    return p;
+}
+
+static void cuda_free(void *p, size_t bytes)
+{
+    (void)bytes;
+    if (p) CUDA_OK(cudaFree(p));
+}
+
+static void cuda_zero(void *p, size_t bytes)
+{
+    if (bytes) CUDA_OK(cudaMemsetAsync(p, 0, bytes, ops_cuda_s()));
+}
+
+static void cuda_to_device(void *dst, const void *host_src, size_t bytes)
+{
+    /* from pageable memory the copy has taken the bytes when it returns */
+    if (bytes)
+        CUDA_OK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, ops_cuda_s()));
+}
+
+static void cuda_to_host(void *host_dst, const void *src, size_t bytes)
+{
+    if (bytes)
+        CUDA_OK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, ops_cuda_s()));
+    CUDA_OK(cudaStreamSynchronize(ops_cuda_s()));
+}
+
+static void cuda_copy(void *dst, const void *src, size_t bytes)
+{
+    if (bytes && dst != src)
+        CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ops_cuda_s()));
+}
+
+static void cuda_synchronize(void) { CUDA_OK(cudaStreamSynchronize(ops_cuda_s())); }
+
+static const ops_backend cuda_backend = {
+    .name = "cuda",
+    .host_memory = false,
+    .alloc = cuda_alloc,
+    .free = cuda_free,
+    .zero = cuda_zero,
+    .to_device = cuda_to_device,
+    .to_host = cuda_to_host,
+    .copy = cuda_copy,
+    .synchronize = cuda_synchronize,
+    .matmul = ops_cuda_matmul,
+    .linear_forward = ops_cuda_linear_forward,
+    .linear_backward = ops_cuda_linear_backward,
+    .to_bf16 = ops_cuda_to_bf16,
+    .from_bf16 = ops_cuda_from_bf16,
+    .round_fp16 = ops_cuda_round_fp16,
+    .matmul_bf16 = ops_cuda_matmul_bf16,
+    .bf16_native = ops_cuda_bf16_native,
+    .bf16_isa = ops_cuda_bf16_isa,
+    .linear_forward_bf16 = ops_cuda_linear_forward_bf16,
+    .linear_backward_bf16 = ops_cuda_linear_backward_bf16,
+    .bias_forward = ops_cuda_bias_forward,
+    .bias_backward = ops_cuda_bias_backward,
+    .add = ops_cuda_add,
+    .accumulate = ops_cuda_accumulate,
+    .scale = ops_cuda_scale,
+    .gelu_forward = ops_cuda_gelu_forward,
+    .gelu_backward = ops_cuda_gelu_backward,
+    .tanh_forward = ops_cuda_tanh_forward,
+    .tanh_backward = ops_cuda_tanh_backward,
+    .layernorm_forward = ops_cuda_layernorm_forward,
+    .layernorm_backward = ops_cuda_layernorm_backward,
+    .embedding_forward = ops_cuda_embedding_forward,
+    .embedding_backward = ops_cuda_embedding_backward,
+    .gather_rows_forward = ops_cuda_gather_rows_forward,
+    .gather_rows_backward = ops_cuda_gather_rows_backward,
+    .dropout_forward = ops_cuda_dropout_forward,
+    .dropout_backward = ops_cuda_dropout_backward,
+    .attention_scratch_floats = ops_cuda_attention_scratch_floats,
+    .attention_forward = ops_cuda_attention_forward,
+    .attention_backward = ops_cuda_attention_backward,
+    .crossentropy_forward = ops_cuda_crossentropy_forward,
+    .crossentropy_backward = ops_cuda_crossentropy_backward,
+    .sum_squares = ops_cuda_sum_squares,
+    .adamw = ops_cuda_adamw,
+    .adamw_spans = ops_cuda_adamw_spans,
+};
+
+extern "C" const ops_backend *ops_cuda_backend(void)
+{
+    ops_cuda_ctx_get();
+    return &cuda_backend;
+}
