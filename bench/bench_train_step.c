@@ -9,7 +9,12 @@
  * attention, the convention of shared/BENCHMARKS.md) and the peak resident
  * memory of the process (getrusage). bench_sgemm measures the ceiling;
  * bench_train_step.sh puts the two together. The one stdout line is
- * "key=value" pairs for bench_train_step.sh. */
+ * "key=value" pairs for bench_train_step.sh (and bench_gpu_train.sh).
+ *
+ * FTUNE_BENCH_DEVICE=cuda (CUDA builds): the same step on this process's
+ * GPU (gpu_device_select, then the CUDA back end of ops_backend.h); each
+ * timed step ends with the back end's synchronize, so the time is the GPU's.
+ * Token ids, lengths and labels are made on the host as ftune-train does. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +22,16 @@
 #include <time.h>
 
 #include "model.h"
+#include "ops_backend.h"
 #include "optim.h"
 #include "rng.h"
 #include "bench_util.h"
+#ifdef FTUNE_HAVE_CUDA
+#include <mpi.h>
+
+#include "gpu_device.h"
+#include "ops_cuda.h"
+#endif
 
 static double step_gflop(const model_config *c, int b, int t)
 {
@@ -27,6 +39,89 @@ static double step_gflop(const model_config *c, int b, int t)
     double matmul_params = nl * (4 * hid * hid + 2 * hid * inter);
     double attention = nl * 4.0 * b * (double)t * t * hid; /* q kᵀ and p v */
     return (6.0 * matmul_params * tokens + 3.0 * attention) / 1e9;
+}
+
+/* FTUNE_BENCH_DEVICE: "cpu" (default) or "cuda". On cuda, MPI (a singleton
+ * without mpiexec) for gpu_device_select, then the CUDA back end. Writes the
+ * device's name; returns 0, or 2 with a message. */
+static int bench_use_device(int *argc, char ***argv, char *name, size_t name_bytes, bool *mpi)
+{
+    const char *dev = getenv("FTUNE_BENCH_DEVICE");
+    *mpi = false;
+    snprintf(name, name_bytes, "cpu");
+    if (!dev || !*dev || strcmp(dev, "cpu") == 0) return 0;
+    if (strcmp(dev, "cuda") != 0) {
+        fprintf(stderr, "bench_train_step: FTUNE_BENCH_DEVICE must be cpu or cuda, got '%s'\n", dev);
+        return 2;
+    }
+#ifdef FTUNE_HAVE_CUDA
+    MPI_Init(argc, argv);
+    *mpi = true;
+    gpu_device_info info;
+    ft_error err;
+    if (gpu_device_select(MPI_COMM_WORLD, &info, &err) != FT_OK) {
+        fprintf(stderr, "bench_train_step: FTUNE_BENCH_DEVICE=cuda: %s\n", err.msg);
+        return 2;
+    }
+    ops_backend_use(ops_cuda_backend());
+    snprintf(name, name_bytes, "%s", info.name);
+    for (char *c = name; *c; c++)
+        if (*c == ' ') *c = '_'; /* one key=value word */
+    return 0;
+#else
+    (void)argc, (void)argv;
+    fprintf(stderr, "bench_train_step: FTUNE_BENCH_DEVICE=cuda, but this build has no CUDA "
+            "back end (configure with -DFTUNE_CUDA=ON)\n");
+    return 2;
+#endif
+}
+
+typedef struct bench_batch {
+    int32_t *ids, *len, *lab;
+    int64_t *idx;
+} bench_batch;
+
+/* warm + steps training steps; times[] gets the timed ones (seconds, each
+ * ending when the back end has finished it). Returns 0 or 1. */
+static int run_steps(model *m, optim *o, const bench_batch *bb, int B, int T, float p,
+                     int warm, int steps, double *times, double *loss)
+{
+    const ops_backend *be = ops_backend_current();
+    ft_error err;
+    for (int s = 0; s < warm + steps; s++) {
+        for (int i = 0; i < B * T; i++)
+            bb->ids[i] = 1000 + (int32_t)rng_below(3, (uint64_t)s, (uint64_t)i, 20000);
+        for (int i = 0; i < B; i++) {
+            bb->len[i] = T;
+            bb->lab[i] = i % 2;
+            bb->idx[i] = (int64_t)s * B + i;
+        }
+        model_batch x = {B, T, bb->ids, bb->len, bb->lab, bb->idx};
+        model_dropout d = {p > 0.0f, 7, (uint64_t)s};
+        be->synchronize();
+        double t0 = bench_now_s();
+        model_zero_grads(m);
+        if (model_forward(m, &x, &d, loss, &err) != FT_OK) {
+            fprintf(stderr, "bench_train_step: %s\n", err.msg);
+            return 1;
+        }
+        model_backward(m, 1.0f);
+        optim_clip_grad_norm(m, 1.0f);
+        optim_step(o, m, 2e-5f);
+        be->synchronize();
+        if (s >= warm) times[s - warm] = bench_now_s() - t0;
+    }
+    return 0;
+}
+
+static int bench_finish(bool mpi, int rc)
+{
+#ifdef FTUNE_HAVE_CUDA
+    if (mpi) MPI_Finalize();
+#else
+    (void)mpi;
+#endif
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -38,9 +133,14 @@ int main(int argc, char **argv)
     bool bf16 = argc > 7 && strcmp(argv[7], "bf16") == 0;
     bool bad_precision = argc > 7 && !bf16 && strcmp(argv[7], "fp32") != 0;
     if (B < 1 || T < 1 || steps < 1 || steps > 100 || warm < 0 || bad_precision) {
-        fprintf(stderr, "usage: bench_train_step [bert|gpt2] [BATCH] [SEQ] [STEPS] [WARMUP] [DROPOUT] [fp32|bf16]\n");
+        fprintf(stderr, "usage: [FTUNE_BENCH_DEVICE=cpu|cuda] bench_train_step [bert|gpt2] [BATCH] "
+                "[SEQ] [STEPS] [WARMUP] [DROPOUT] [fp32|bf16]\n");
         return 2;
     }
+    char device[256];
+    bool mpi = false;
+    int rc = bench_use_device(&argc, &argv, device, sizeof device, &mpi);
+    if (rc != 0) return bench_finish(mpi, rc);
     model_config cfg = bench_model_config(arch, 768, 12, p);
     model *m = NULL;
     optim *o = NULL;
@@ -52,46 +152,30 @@ int main(int argc, char **argv)
         optim_create(&o, m, &h, &err) != FT_OK) {
         fprintf(stderr, "bench_train_step: %s\n", err.msg);
         model_free(m);
-        return 1;
+        return bench_finish(mpi, 1);
     }
     model_init_random(m, 1);
-    int32_t *ids = malloc((size_t)B * T * sizeof(int32_t)), *len = malloc(B * sizeof(int32_t));
-    int32_t *lab = malloc(B * sizeof(int32_t));
-    int64_t *idx = malloc(B * sizeof(int64_t));
+    bench_batch bb = {malloc((size_t)B * T * sizeof(int32_t)), malloc(B * sizeof(int32_t)),
+                      malloc(B * sizeof(int32_t)), malloc(B * sizeof(int64_t))};
     double *times = malloc((size_t)steps * sizeof(double)), loss = 0.0;
-    for (int s = 0; s < warm + steps; s++) {
-        for (int i = 0; i < B * T; i++) ids[i] = 1000 + (int32_t)rng_below(3, (uint64_t)s, (uint64_t)i, 20000);
-        for (int i = 0; i < B; i++) {
-            len[i] = T;
-            lab[i] = i % 2;
-            idx[i] = (int64_t)s * B + i;
-        }
-        model_batch x = {B, T, ids, len, lab, idx};
-        model_dropout d = {p > 0.0f, 7, (uint64_t)s};
-        double t0 = bench_now_s();
-        model_zero_grads(m);
-        if (model_forward(m, &x, &d, &loss, &err) != FT_OK) {
-            fprintf(stderr, "bench_train_step: %s\n", err.msg);
-            return 1;
-        }
-        model_backward(m, 1.0f);
-        optim_clip_grad_norm(m, 1.0f);
-        optim_step(o, m, 2e-5f);
-        if (s >= warm) times[s - warm] = bench_now_s() - t0;
+    rc = run_steps(m, o, &bb, B, T, p, warm, steps, times, &loss);
+    if (rc == 0) {
+        double med = bench_median(times, steps), gflop = step_gflop(&cfg, B, T);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("impl=ftune device=%s precision=%s arch=%s batch=%d seq=%d dropout=%g step_s=%.4f "
+               "step_min_s=%.4f step_max_s=%.4f samples_per_s=%.1f gflop=%.1f gflops=%.1f "
+               "peak_rss_mib=%.0f loss=%.4f\n",
+               device, bf16 ? "bf16" : "fp32", arch == MODEL_ARCH_BERT ? "bert" : "gpt2", B, T,
+               (double)p, med, times[0], times[steps - 1], B / med, gflop, gflop / med,
+               (double)ru.ru_maxrss / 1024.0, loss);
     }
-    double med = bench_median(times, steps), gflop = step_gflop(&cfg, B, T);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    printf("impl=ftune precision=%s arch=%s batch=%d seq=%d dropout=%g step_s=%.3f step_min_s=%.3f "
-           "step_max_s=%.3f gflop=%.1f gflops=%.1f peak_rss_mib=%.0f loss=%.4f\n",
-           bf16 ? "bf16" : "fp32", arch == MODEL_ARCH_BERT ? "bert" : "gpt2", B, T, (double)p, med, times[0],
-           times[steps - 1], gflop, gflop / med, (double)ru.ru_maxrss / 1024.0, loss);
-    free(ids);
-    free(len);
-    free(lab);
-    free(idx);
+    free(bb.ids);
+    free(bb.len);
+    free(bb.lab);
+    free(bb.idx);
     free(times);
     optim_free(o);
     model_free(m);
-    return 0;
+    return bench_finish(mpi, rc);
 }

@@ -16,7 +16,8 @@
 
 #include "ft_error.h"
 
-#include "comm.h"
+/* comm.h's type by its tag: programs name MPI communicators "comm". */
+struct comm;
 
 typedef struct device_choice {
     bool gpu;           /* the CUDA back end is in use */
@@ -32,9 +33,9 @@ ft_status device_select(MPI_Comm mpi, bool use_cpu, device_choice *out,
 
 /* On a GPU, reduce c's gradients through NCCL (comm_use_grad_engine) on a
  * communicator over c's ranks; on the CPU nothing (MPI does it). Collective. */
-ft_status device_attach_grad_engine(device_choice *d, comm *c, ft_error *err);
+ft_status device_attach_grad_engine(device_choice *d, struct comm *c, ft_error *err);
 /* Undo device_attach_grad_engine (waits for reductions in flight). */
-void device_release(device_choice *d, comm *c);
+void device_release(device_choice *d, struct comm *c);
 
 /* Whether this build has the CUDA back end. */
 bool device_cuda_built(void);

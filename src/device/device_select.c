@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "comm.h"
 #include "ft_log.h"
 #include "ops_backend.h"
 #ifdef FTUNE_HAVE_CUDA

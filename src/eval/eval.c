@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device.h"
 #include "eval_impl.h"
 #include "ft_alloc.h"
 #include "ft_fs.h"
@@ -92,6 +93,10 @@ static ft_status setup(eval_ctx *x, ft_error *err)
     x->batch = o->batch_size > 0 ? o->batch_size : 16;
     int keep = o->keep_worst == 0 ? 10 : (o->keep_worst < 0 ? 0 : o->keep_worst);
     ft_status st = check_options(o, err);
+    device_choice dev;
+    /* Before the model: it allocates on the chosen back end. */
+    if (st == FT_OK) st = device_select(x->comm, o->use_cpu, &dev, err);
+    st = comm_agree(x->comm, st, err);
     if (st == FT_OK) st = eval_split_open(o->data_dir, o->split, &x->split, err);
     if (st == FT_OK) st = eval_model_open(o->model_dir, o->checkpoint, &x->split.manifest, &x->m, &x->cfg,
                                           &x->tok, err);

@@ -67,6 +67,7 @@ typedef struct eval_options {
     const char *command_line; /* recorded in report.json (may be NULL) */
     int keep_worst;           /* most confident mistakes shown; 0: 10, < 0: none */
     bool bf16;                /* the blocks' products in bf16 (model_set_bf16) */
+    bool use_cpu;             /* the CPU even where a GPU is visible (device.h) */
 } eval_options;
 
 /* What a run measured (every rank gets the same figures). */

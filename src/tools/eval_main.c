@@ -19,7 +19,7 @@
 
 static const char USAGE[] =
     "usage: ftune-eval --model DIR --data DIR --output DIR [--split test|validation]\n"
-    "                  [--batch-size N] [--bf16] [--log PATH] [--checkpoint FILE]\n"
+    "                  [--batch-size N] [--bf16] [--cpu] [--log PATH] [--checkpoint FILE]\n"
     "                  [--force]\n"
     "  Scores the split of a prepared dataset (ftune-shard's folder: manifest.json\n"
     "  and shards) with a fine-tuned Hugging Face model folder (config.json,\n"
@@ -35,6 +35,8 @@ static const char USAGE[] =
     "                  operands with float32 sums, the rest stays float32 (about\n"
     "                  2x faster on CPUs with AVX512-BF16 or AMX; metrics move by\n"
     "                  bf16 rounding, see README)\n"
+    "  --cpu           run on the CPU even where a CUDA build sees a GPU on\n"
+    "                  every rank (default: the GPUs, one per rank)\n"
     "  --log PATH      training log.jsonl for the loss curves of report.html\n"
     "                  (default: MODEL/../log.jsonl when it exists)\n"
     "  --checkpoint F  score the weights of ftune checkpoint F (checkpoint-STEP.h5);\n"
@@ -109,6 +111,10 @@ static int parse_args(int argc, char **argv, args *a)
         }
         if (!strcmp(f, "--bf16")) {
             a->o.bf16 = true;
+            continue;
+        }
+        if (!strcmp(f, "--cpu")) {
+            a->o.use_cpu = true;
             continue;
         }
         if (i + 1 >= argc || f[0] != '-') {
