@@ -21,4 +21,9 @@ if(FTUNE_HAVE_CUDA)
   ftune_gpu_test_ranks(test_gpu_nccl_1 test_gpu_nccl 1)
   ftune_gpu_test(test_gpu_buckets 2 ${FTUNE_TEST_DIR}/unit/test_gpu_buckets.cu)
   ftune_gpu_test_ranks(test_gpu_buckets_1 test_gpu_buckets 1)
+
+  # ftune-train on the GPU against the CPU, and exact resume on the GPU.
+  add_test(NAME test_train_gpu
+           COMMAND bash ${FTUNE_TEST_DIR}/gpu/test_train_gpu.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(test_train_gpu PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
