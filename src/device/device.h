@@ -37,6 +37,16 @@ ft_status device_attach_grad_engine(device_choice *d, struct comm *c, ft_error *
 /* Undo device_attach_grad_engine (waits for reductions in flight). */
 void device_release(device_choice *d, struct comm *c);
 
+/* Tell the back end that the run uses mixed precision (bf16 or fp16): on a
+ * GPU its float32 products may then use TF32 tensor cores. In fp16 mode that
+ * changes nothing in the block products' results: operands already rounded
+ * to fp16 (10-bit significand, a narrower exponent) are exact in TF32
+ * (10-bit significand, float32's exponent), so a TF32 product of them is
+ * still the exact fp16 product with float32 sums, at tensor-core speed. The
+ * other float32 products (attention, pooler, head) take TF32's precision,
+ * finer than the bf16/fp16 that torch.autocast gives them. No-op on CPUs. */
+void device_mixed_precision(const device_choice *d, bool on);
+
 /* Whether this build has the CUDA back end. */
 bool device_cuda_built(void);
 

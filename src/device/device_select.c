@@ -105,3 +105,12 @@ void device_release(device_choice *d, comm *c)
     (void)d, (void)c;
 #endif
 }
+
+void device_mixed_precision(const device_choice *d, bool on)
+{
+#ifdef FTUNE_HAVE_CUDA
+    if (d->gpu) ops_cuda_allow_tf32(on);
+#else
+    (void)d, (void)on;
+#endif
+}

@@ -103,6 +103,7 @@ static ft_status setup(eval_ctx *x, ft_error *err)
     st = comm_agree(x->comm, st, err);
     if (st == FT_OK) st = comm_agree(x->comm, prepare_output(x, err), err);
     if (st == FT_OK && o->bf16) st = model_set_bf16(x->m, true, err);
+    device_mixed_precision(&dev, o->bf16);
     if (st == FT_OK) st = model_plan_inference(x->m, x->batch, x->split.manifest.max_length, err);
     if (st == FT_OK) st = metrics_acc_create(x->split.manifest.n_labels, keep, &x->acc, err);
     if (st == FT_OK) {

@@ -153,6 +153,7 @@ ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err)
     if (st == FT_OK && t->o.bf16) st = model_set_bf16(t->m, true, err);
     if (st == FT_OK && t->o.fp16) st = model_set_fp16(t->m, true, err);
     t->scaler = scaler_make(t->o.fp16);
+    device_mixed_precision(&t->dev, t->o.bf16 || t->o.fp16);
     if (t->o.fp16 && !t->dev.gpu && t->rank == 0)
         ft_log_warn("fp16 on the CPU: correct but slower than float32 (CPUs multiply "
                     "bf16, not fp16: use bf16)");
