@@ -12,10 +12,12 @@
 # /proc/sys/vm/drop_caches, root only; otherwise the reads say "cached"),
 # ckpt_read (every dataset read and checksummed, then copied into the model
 # and optimizer) and dd of=/dev/null bs=4M. Prints MB/s (10^6 bytes) of each
-# and ckpt / dd. Both files are removed at the end, also on failure.
+# and ckpt / dd. Last, the background save (bench_ckpt async): how long
+# training waits (the copy) against the blocking write. Files are removed
+# at the end, also on failure.
 set -euo pipefail
 if [[ "${1:-}" == "-h" ]]; then
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -58,3 +60,10 @@ echo "# $r"
 state2="$(drop)"
 dr="$(dd_time if="$work/dd.bin" of=/dev/null bs=4M)"
 report "read ($state/$state2)" "$bytes" "$(field "$r" seconds)" "$dr"
+# The background save (save_async): what training waits for, against the
+# blocking write above.
+mkdir -p "$work/async"
+a="$("$exe" async "$work/async" "${shape[@]}")"
+echo "# $a"
+awk -v s="$(field "$a" stall_s)" -v b="$(field "$w" seconds)" -v t="$(field "$a" seconds)" 'BEGIN {
+  printf "background save: training waits %.3f s (the copy) instead of %.2f s (blocking write), %.0fx less; the file is written in %.2f s\n", s, b, b / s, t }'

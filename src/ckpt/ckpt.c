@@ -107,11 +107,10 @@ static long crash_after_tensors(void)
     return e && *e ? strtol(e, NULL, 10) : -1;
 }
 
-/* /model, /optimizer/exp_avg, /optimizer/exp_avg_sq for every trainable tensor. */
-static herr_t write_tensors(hid_t f, const model *m, optim *o)
+/* /model, /optimizer/exp_avg, /optimizer/exp_avg_sq for every trainable
+ * tensor, from bufs (in m's layout; the moments may be NULL). */
+static herr_t write_tensors(hid_t f, const model *m, const float *const bufs[3])
 {
-    const float *bufs[3] = {model_params_read(m), o ? optim_exp_avg(o) : NULL,
-                            o ? optim_exp_avg_sq(o) : NULL};
     const char *names[3] = {"model", "optimizer/exp_avg", "optimizer/exp_avg_sq"};
     hid_t opt = make_group(f, "optimizer");
     herr_t rc = opt < 0 ? -1 : 0;
@@ -146,8 +145,8 @@ static ft_status fsync_path(const char *path, ft_error *err)
     return FT_OK;
 }
 
-static ft_status write_hdf5(const char *tmp, const model *m, optim *o, const ckpt_state *s,
-                            ft_error *err)
+static ft_status write_hdf5(const char *tmp, const model *m, const float *const bufs[3],
+                            const ckpt_state *s, ft_error *err)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
@@ -155,7 +154,7 @@ static ft_status write_hdf5(const char *tmp, const model *m, optim *o, const ckp
     H5Pclose(fapl);
     if (f < 0) return ft_fail(err, FT_EIO, "%s: cannot create the checkpoint file", tmp);
     herr_t rc = write_attrs(f, s);
-    if (rc >= 0) rc = write_tensors(f, m, o);
+    if (rc >= 0) rc = write_tensors(f, m, bufs);
     if (rc >= 0) rc = H5Fflush(f, H5F_SCOPE_GLOBAL);
     if (H5Fclose(f) < 0) rc = -1;
     if (rc < 0) return ft_fail(err, FT_EIO, "%s: writing the checkpoint failed (disk full?)", tmp);
@@ -165,10 +164,18 @@ static ft_status write_hdf5(const char *tmp, const model *m, optim *o, const ckp
 ft_status ckpt_write(const char *path, const model *m, optim *o, const ckpt_state *s,
                      ft_error *err)
 {
+    const float *bufs[3] = {model_params_read(m), o ? optim_exp_avg(o) : NULL,
+                            o ? optim_exp_avg_sq(o) : NULL};
+    return ckpt_write_buffers(path, m, bufs, s, err);
+}
+
+ft_status ckpt_write_buffers(const char *path, const model *m, const float *const bufs[3],
+                             const ckpt_state *s, ft_error *err)
+{
     ckpt_hdf5_quiet();
     char *tmp = ft_temp_sibling(path);
     if (!tmp) return ft_fail(err, FT_ENOMEM, "out of memory");
-    ft_status st = write_hdf5(tmp, m, o, s, err);
+    ft_status st = write_hdf5(tmp, m, bufs, s, err);
     if (st == FT_OK && rename(tmp, path) != 0)
         st = ft_fail(err, FT_EIO, "%s: rename from %s failed: %s", path, tmp, strerror(errno));
     if (st == FT_OK) st = ft_fsync_parent(path, err);

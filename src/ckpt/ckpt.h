@@ -58,6 +58,35 @@ void ckpt_state_free(ckpt_state *s); /* frees config_json only */
 ft_status ckpt_write(const char *path, const model *m, optim *o, const ckpt_state *s,
                      ft_error *err);
 
+/* ckpt_write from buffers in m's layout instead of m's and o's own:
+ * bufs[0] the parameters, bufs[1], bufs[2] AdamW's moments (NULL: none).
+ * Only m's tensor table is read. */
+ft_status ckpt_write_buffers(const char *path, const model *m, const float *const bufs[3],
+                             const ckpt_state *s, ft_error *err);
+
+/* ---- writing in the background ------------------------------------------
+ * A save copies the parameters and moments (a memcpy: about 0.3 s for
+ * BERT-base's 1.3 GB) and returns; a thread writes the file, then moves
+ * `latest` and prunes, as the blocking path does, while training goes on.
+ * Only this thread uses HDF5 meanwhile. The next save (or ckpt_async_wait)
+ * first waits for the previous one and returns its status, so a failed
+ * write stops the run one save later, and a killed process leaves at worst
+ * a temporary file (ckpt_prune removes it), never a damaged checkpoint.
+ * The model's tensor table must stay as it is until the write ends. */
+typedef struct ckpt_async ckpt_async;
+
+/* A writer for models of n parameters (the copies are allocated here). */
+ft_status ckpt_async_create(ckpt_async **out, size_t n, ft_error *err);
+/* Wait for the write in flight, if any; its status. Safe to call anytime. */
+ft_status ckpt_async_wait(ckpt_async *a, ft_error *err);
+/* Wait, copy m's parameters and o's moments and s (config_json too), and
+ * start writing DIR/checkpoint-STEP.h5 (s->step), then latest, then prune
+ * (keep, s->best_step as ckpt_prune). */
+ft_status ckpt_async_start(ckpt_async *a, const char *dir, const model *m, optim *o,
+                           const ckpt_state *s, int keep, ft_error *err);
+/* Waits, then frees (NULL: nothing). */
+void ckpt_async_free(ckpt_async *a);
+
 /* Read and verify path into m, o (o may be NULL) and s. On any failure
  * (missing, truncated, checksum, a tensor missing or of another shape than
  * m's) FT_EFORMAT/FT_ENOTFOUND with a message naming the file and the

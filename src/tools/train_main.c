@@ -53,7 +53,9 @@ static ft_status read_config(cfg *c, int argc, char **argv, ft_error *err)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    /* Checkpoints are written by a thread that never calls MPI. */
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     int rank = 0, world = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world);

@@ -146,7 +146,7 @@ void train_update_best(train_ctx *t)
     t->best_step = t->step;
 }
 
-static ft_status save_on_rank0(train_ctx *t, ft_error *err)
+static ckpt_state save_state(const train_ctx *t)
 {
     ckpt_state s = {0};
     s.step = t->step;
@@ -162,6 +162,12 @@ static ft_status save_on_rank0(train_ctx *t, ft_error *err)
     s.best_step = t->best_step;
     s.config_json = t->config_json;
     snprintf(s.data_fingerprint, sizeof s.data_fingerprint, "%s", t->data_fingerprint);
+    return s;
+}
+
+static ft_status save_on_rank0(train_ctx *t, ft_error *err)
+{
+    ckpt_state s = save_state(t);
     char *path = ckpt_path(t->o.output_dir, t->step);
     if (!path) return ft_fail(err, FT_ENOMEM, "out of memory");
     double t0 = MPI_Wtime();
@@ -174,13 +180,46 @@ static ft_status save_on_rank0(train_ctx *t, ft_error *err)
     return st;
 }
 
-ft_status train_save(train_ctx *t, ft_error *err)
+/* Rank 0's part of a save: blocking, or a copy handed to the writer. */
+static ft_status save_rank0(train_ctx *t, bool wait, ft_error *err)
+{
+    if (!t->saver) return save_on_rank0(t, err);
+    if (wait) {
+        ft_status st = ckpt_async_wait(t->saver, err);
+        return st == FT_OK ? save_on_rank0(t, err) : st;
+    }
+    ckpt_state s = save_state(t);
+    double t0 = MPI_Wtime();
+    ft_status st = ckpt_async_start(t->saver, t->o.output_dir, t->m, t->opt, &s,
+                                    t->o.save_total_limit, err);
+    if (st == FT_OK)
+        ft_log_info("checkpoint of step %" PRId64 ": copied in %.2f s, writing in the background",
+                    t->step, MPI_Wtime() - t0);
+    return st;
+}
+
+/* Every rank gets rank 0's status of `st`. */
+static ft_status share_status(train_ctx *t, ft_status st, ft_error *e, ft_error *err)
+{
+    e->code = st;
+    MPI_Bcast(e, (int)sizeof *e, MPI_BYTE, 0, comm_mpi(t->comm));
+    if (e->code != FT_OK) *err = *e;
+    return e->code;
+}
+
+ft_status train_save(train_ctx *t, bool wait, ft_error *err)
 {
     train_update_best(t);
     ft_error e;
     ft_error_clear(&e);
-    e.code = t->rank == 0 ? save_on_rank0(t, &e) : FT_OK;
-    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, 0, comm_mpi(t->comm));
-    if (e.code != FT_OK) *err = e;
-    return e.code;
+    ft_status st = t->rank == 0 ? save_rank0(t, wait, &e) : FT_OK;
+    return share_status(t, st, &e, err);
+}
+
+ft_status train_save_wait(train_ctx *t, ft_error *err)
+{
+    ft_error e;
+    ft_error_clear(&e);
+    ft_status st = t->rank == 0 ? ckpt_async_wait(t->saver, &e) : FT_OK;
+    return share_status(t, st, &e, err);
 }

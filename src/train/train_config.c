@@ -56,6 +56,9 @@ static const cfg_key_spec TRAIN_KEYS[] = {
     {"num_labels", CFG_INT, "0", 0, 100000, NULL, "0: from the manifest; else must match it"},
     {"ddp_bucket_cap_mb", CFG_INT, "25", 1, 4096, NULL, "gradient all-reduce bucket size"},
     {"disable_tqdm", CFG_BOOL, "false", 1, 0, NULL, "no progress bar on a terminal"},
+    {"save_async", CFG_BOOL, "true", 1, 0, NULL,
+     "write checkpoints in a background thread from a copy (training goes on); "
+     "false: every rank waits for each save"},
     {"use_cpu", CFG_BOOL, "false", 1, 0, NULL,
      "train on the CPU even where a CUDA build sees a GPU on every rank"},
 };
@@ -118,6 +121,7 @@ static const struct { const char *key; size_t off; opt_kind kind; } TRAIN_FIELDS
     OPT("bf16", bf16, OPT_BOOL),
     OPT("fp16", fp16, OPT_BOOL),
     OPT("use_cpu", use_cpu, OPT_BOOL),
+    OPT("save_async", save_async, OPT_BOOL),
     OPT("load_best_model_at_end", load_best_model_at_end, OPT_BOOL),
     OPT("dropout", dropout, OPT_BOOL),
     OPT("allow_random_init", allow_random_init, OPT_BOOL),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "cfg.h"
+#include "ckpt.h"
 #include "comm.h"
 #include "device.h"
 #include "ft_error.h"
@@ -27,7 +28,7 @@ typedef struct train_opts {
     int save_total_limit, train_last_n_blocks, num_labels, bucket_cap_mb;
     uint64_t seed;
     bool do_eval, do_save, bf16, fp16, load_best_model_at_end, dropout;
-    bool allow_random_init, disable_tqdm, use_cpu;
+    bool allow_random_init, disable_tqdm, use_cpu, save_async;
     sched_kind scheduler;
     char metric[32];        /* "loss", "accuracy", "f1", "precision", "recall", "roc_auc" */
     bool greater_is_better;
@@ -76,6 +77,7 @@ typedef struct train_ctx {
     model *m;
     optim *opt;
     scaler scaler;             /* fp16 loss scaling (disabled otherwise) */
+    ckpt_async *saver;         /* rank 0 with save_async: background saves */
     train_split train, val;
     sampler smp;
     int accumulation;          /* may differ from the config after a resume */
@@ -109,8 +111,13 @@ ft_status train_eval_pending(train_ctx *t, bool *redone, ft_error *err);
 /* Best-checkpoint bookkeeping: t->last_eval_metric competes for t->step
  * (train_save calls it; a redone evaluation too). */
 void train_update_best(train_ctx *t);
-/* Checkpoint at t->step by rank 0; every rank gets the status. */
-ft_status train_save(train_ctx *t, ft_error *err);
+/* Checkpoint at t->step by rank 0; every rank gets the status. With
+ * save_async the file is written in the background unless `wait` (a stop,
+ * the last step), and the status is that of the copy and of the previous
+ * background save. */
+ft_status train_save(train_ctx *t, bool wait, ft_error *err);
+/* Rank 0: wait for a background save; every rank gets its status. */
+ft_status train_save_wait(train_ctx *t, ft_error *err);
 
 /* Logging (train_log.c). */
 ft_status train_log_open(train_ctx *t, ft_error *err);

@@ -115,7 +115,7 @@ static ft_status after_step(train_ctx *t, log_window *w, const step_sums *s, dou
         st = train_evaluate(t, !last, err);
     *stop = (s->stop > 0 || t->eval_interrupted) && !last;
     bool save = t->o.do_save && (t->step % t->o.save_steps == 0 || last);
-    if (st == FT_OK && (save || *stop)) st = train_save(t, err);
+    if (st == FT_OK && (save || *stop)) st = train_save(t, *stop || last, err);
     return st;
 }
 
@@ -243,6 +243,7 @@ ft_status train_run(const cfg *c, MPI_Comm world, ft_error *err)
     }
     if (st == FT_OK) st = redo_cut_eval(&t, err);
     if (st == FT_OK) st = run_steps(&t, err);
+    if (st == FT_OK) st = train_save_wait(&t, err);
     if (st == FT_OK) st = load_best(&t, err);
     if (st == FT_OK) st = export_final(&t, err);
     if (st == FT_OK && t.rank == 0)

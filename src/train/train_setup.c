@@ -150,6 +150,8 @@ ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err)
         t->config_json = cfg_to_json(c);
         if (!t->config_json) st = ft_fail(err, FT_ENOMEM, "out of memory");
     }
+    if (st == FT_OK && t->rank == 0 && t->o.do_save && t->o.save_async)
+        st = ckpt_async_create(&t->saver, model_param_count(t->m), err);
     if (st == FT_OK && t->o.bf16) st = model_set_bf16(t->m, true, err);
     if (st == FT_OK && t->o.fp16) st = model_set_fp16(t->m, true, err);
     t->scaler = scaler_make(t->o.fp16);
@@ -162,6 +164,8 @@ ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err)
 
 void train_teardown(train_ctx *t)
 {
+    ckpt_async_free(t->saver); /* waits for a save in flight: it reads the model */
+    t->saver = NULL;
     train_log_close(t);
     sampler_free(&t->smp);
     train_split_free(&t->train);

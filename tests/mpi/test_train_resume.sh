@@ -4,7 +4,10 @@
 # MODE:
 #   exact     a run stopped by SIGUSR1 after step 7 and again after step 16,
 #             resumed each time, ends with a final model.safetensors
-#             byte-identical (cmp) to an uninterrupted run
+#             byte-identical (cmp) to an uninterrupted run; and the
+#             checkpoints written in the background (save_async, the default)
+#             hold the same tensors as blocking saves' (save_async false;
+#             h5diff), and a run resumed from one ends byte-identical
 #   crash     kill -9 in the middle of a checkpoint write (step 10): the next
 #             start skips the leftover, resumes from checkpoint 7 and ends
 #             byte-identical to the uninterrupted run
@@ -130,6 +133,20 @@ exact)
     grep -q 'resumed from .*checkpoint-16.h5 at step 16' "$out.log" || fail "no resume from 16"
     cmp "$work/ref/final/model.safetensors" "$out/final/model.safetensors" ||
         fail "final model differs from the uninterrupted run"
+    grep -q 'checkpoint of step 5: copied in .* writing in the background' "$work/ref.log" ||
+        fail "the reference run did not save in the background"
+    expect "$(train 2 "$work/sync" --save_async false)" 0 "blocking saves" "$work/sync.log"
+    ! grep -q 'in the background' "$work/sync.log" || fail "save_async false saved in the background"
+    for s in 5 10 15 20; do # the config attribute differs (save_async)
+        for g in /model /optimizer; do
+            h5diff "$work/ref/checkpoint-$s.h5" "$work/sync/checkpoint-$s.h5" "$g" ||
+                fail "checkpoint-$s.h5 $g differs between background and blocking saves"
+        done
+    done
+    expect "$(train 2 "$work/from15" --resume "$work/ref/checkpoint-15.h5")" 0 \
+        "resume from a background checkpoint" "$work/from15.log"
+    cmp "$work/ref/final/model.safetensors" "$work/from15/final/model.safetensors" ||
+        fail "resumed from the background checkpoint-15.h5: final model differs"
     # The log reads as one run: the same evaluations at the same steps, no
     # step twice (a logging window cut by a stop averages fewer steps).
     diff <(grep -o '"step": [0-9]*, "epoch": [^,]*, "eval_loss": [^,]*' "$work/ref/log.jsonl") \
