@@ -189,7 +189,8 @@ void model_init_random(model *m, uint64_t seed)
     }
     if (c->arch == MODEL_ARCH_BERT && c->pad_token_id >= 0 &&
         c->pad_token_id < c->vocab_size)
-        memset(m->p.wte + (size_t)c->pad_token_id * c->hidden, 0,
+        /* the host copy (m->p points into the back end's memory) */
+        memset(params + (m->p.wte - m->params) + (size_t)c->pad_token_id * c->hidden, 0,
                (size_t)c->hidden * sizeof(float));
 }
 

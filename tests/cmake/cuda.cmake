@@ -7,7 +7,10 @@
 set_source_files_properties(${FTUNE_TEST_DIR}/unit/test_cuda_kernels_host.cu
                             PROPERTIES LANGUAGE CXX)
 ftune_unit_test(test_cuda_kernels_host ${FTUNE_TEST_DIR}/unit/test_cuda_kernels_host.cu)
-target_include_directories(test_cuda_kernels_host PRIVATE ${PROJECT_SOURCE_DIR}/src/cuda)
+# The host runner (tests/support/kern_host_runner.h) is shared with the
+# simulated device back end (tests/cmake/devsim.cmake).
+target_include_directories(test_cuda_kernels_host PRIVATE ${PROJECT_SOURCE_DIR}/src/cuda
+                           ${FTUNE_TEST_DIR}/support)
 target_compile_options(test_cuda_kernels_host PRIVATE
                        $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Werror -std=c++17>)
 

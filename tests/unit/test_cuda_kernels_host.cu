@@ -1,9 +1,10 @@
 /* test_cuda_kernels_host: the CUDA back end's kernel bodies (src/cuda/kern_*.cuh)
- * run on the CPU through the host runner (one thread per block, as
- * kern_common.cuh describes) and compared with ops_cpu_backend()'s ops on
- * the same random inputs. No GPU needed: this file is plain C++ (CMake
- * compiles it with the host compiler), so it runs in every build, under
- * ASan and valgrind too.
+ * run on the CPU through the host runner (tests/support/kern_host_runner.h:
+ * one thread per block, as kern_common.cuh describes) and compared with
+ * ops_cpu_backend()'s ops on the same random inputs. No GPU needed: this
+ * file is plain C++ (CMake compiles it with the host compiler), so it runs
+ * in every build, under ASan and valgrind too. (The whole back end on the
+ * host, memory included: tests/support/ops_devsim_backend.h.)
  *
  * Bit-identical: dropout (masks and values, in place, odd sizes, large
  * example indices), bf16 rounding (special values and every bf16 pattern
@@ -32,30 +33,11 @@ extern "C" {
 #include "kern_layernorm.cuh"
 #include "kern_reduce.cuh"
 #include "kern_rows.cuh"
+#include "kern_host_runner.h"
 
 typedef std::vector<float> vec;
 
 static const ops_backend *cpu;
-
-/* The host runner: every block with one thread. */
-template <class F> static void run(int nblocks, F body)
-{
-    for (int b = 0; b < nblocks; b++) {
-        kern_idx ix = {b, nblocks, 0, 1};
-        body(ix);
-    }
-}
-
-/* For bodies whose threads never meet: blocks of nthreads threads in turn
- * (checks the thread-stride arithmetic too). */
-template <class F> static void run_threads(int nblocks, int nthreads, F body)
-{
-    for (int b = 0; b < nblocks; b++)
-        for (int t = 0; t < nthreads; t++) {
-            kern_idx ix = {b, nblocks, t, nthreads};
-            body(ix);
-        }
-}
 
 static uint64_t stream_counter = 1;
 
@@ -98,34 +80,34 @@ static void test_elementwise(size_t n)
     a[0] = n > 1 ? 30.0f : a[0]; /* tails: exp overflow paths */
     if (n > 2) a[1] = -30.0f;
     vec got(n), want(n);
-    run_threads(3, 5, [&](kern_idx ix) { kern_add(ix, got.data(), a.data(), b.data(), n); });
+    kern_host_run_threads(3, 5, [&](kern_idx ix) { kern_add(ix, got.data(), a.data(), b.data(), n); });
     cpu->add(want.data(), a.data(), b.data(), n);
     CHECK_BITS("add", got, want);
     got = d, want = d;
-    run_threads(3, 5, [&](kern_idx ix) { kern_accumulate(ix, got.data(), a.data(), n); });
+    kern_host_run_threads(3, 5, [&](kern_idx ix) { kern_accumulate(ix, got.data(), a.data(), n); });
     cpu->accumulate(want.data(), a.data(), n);
     CHECK_BITS("accumulate", got, want);
-    run_threads(2, 3, [&](kern_idx ix) { kern_scale(ix, got.data(), n, 0.37f); });
+    kern_host_run_threads(2, 3, [&](kern_idx ix) { kern_scale(ix, got.data(), n, 0.37f); });
     cpu->scale(want.data(), n, 0.37f);
     CHECK_BITS("scale", got, want);
     for (int erf_kind = 0; erf_kind < 2; erf_kind++) {
         ops_gelu_kind kind = erf_kind ? OPS_GELU_ERF : OPS_GELU_TANH;
-        run(3, [&](kern_idx ix) { kern_gelu_forward(ix, got.data(), a.data(), n, erf_kind); });
+        kern_host_run(3, [&](kern_idx ix) { kern_gelu_forward(ix, got.data(), a.data(), n, erf_kind); });
         cpu->gelu_forward(want.data(), a.data(), n, kind);
         CHECK_NEAR(erf_kind ? "gelu erf" : "gelu tanh", got, want, 1e-5);
         got = d, want = d;
-        run(3, [&](kern_idx ix) {
+        kern_host_run(3, [&](kern_idx ix) {
             kern_gelu_backward(ix, got.data(), a.data(), b.data(), n, erf_kind);
         });
         cpu->gelu_backward(want.data(), a.data(), b.data(), n, kind);
         CHECK_NEAR(erf_kind ? "gelu erf backward" : "gelu tanh backward", got, want, 1e-5);
     }
-    run(2, [&](kern_idx ix) { kern_tanh_forward(ix, got.data(), a.data(), n); });
+    kern_host_run(2, [&](kern_idx ix) { kern_tanh_forward(ix, got.data(), a.data(), n); });
     cpu->tanh_forward(want.data(), a.data(), n);
     CHECK_NEAR("tanh", got, want, 1e-6);
     vec y = want;
     got = d, want = d;
-    run(2, [&](kern_idx ix) { kern_tanh_backward(ix, got.data(), y.data(), b.data(), n); });
+    kern_host_run(2, [&](kern_idx ix) { kern_tanh_backward(ix, got.data(), y.data(), b.data(), n); });
     cpu->tanh_backward(want.data(), y.data(), b.data(), n);
     CHECK_BITS("tanh backward", got, want);
 }
@@ -133,7 +115,7 @@ static void test_elementwise(size_t n)
 static void test_bias(int n, int c)
 {
     vec x = randv((size_t)n * c), bias = randv((size_t)c), got(x.size()), want(x.size());
-    run_threads(2, 7, [&](kern_idx ix) {
+    kern_host_run_threads(2, 7, [&](kern_idx ix) {
         kern_bias_forward(ix, got.data(), x.data(), bias.data(), (size_t)n, c);
     });
     cpu->bias_forward(want.data(), x.data(), bias.data(), n, c);
@@ -142,8 +124,8 @@ static void test_bias(int n, int c)
     int chunks = kern_colsum_chunks(n);
     vec partial((size_t)chunks * c);
     kern_colvalue_plain v = {x.data(), c};
-    run(5, [&](kern_idx ix) { kern_colsum_partial(ix, partial.data(), v, n, c); });
-    run(3, [&](kern_idx ix) {
+    kern_host_run(5, [&](kern_idx ix) { kern_colsum_partial(ix, partial.data(), v, n, c); });
+    kern_host_run(3, [&](kern_idx ix) {
         kern_colsum_finish(ix, db.data(), NULL, partial.data(), n, c);
     });
     cpu->bias_backward(dbw.data(), x.data(), n, c);
@@ -162,13 +144,13 @@ static void test_bf16(void)
     vec x = randv(n, -1e4f, 1e4f);
     for (size_t i = 0; i < ns; i++) memcpy(&x[i], &special[i], sizeof(float));
     std::vector<uint16_t> got(n), want(n);
-    run_threads(3, 4, [&](kern_idx ix) { kern_to_bf16_all(ix, got.data(), x.data(), n); });
+    kern_host_run_threads(3, 4, [&](kern_idx ix) { kern_to_bf16_all(ix, got.data(), x.data(), n); });
     cpu->to_bf16(want.data(), x.data(), n);
     CHECK_BITS("to_bf16", got, want);
     std::vector<uint16_t> all(65536);
     for (size_t i = 0; i < all.size(); i++) all[i] = (uint16_t)i;
     vec back(all.size()), back_cpu(all.size());
-    run(4, [&](kern_idx ix) { kern_from_bf16_all(ix, back.data(), all.data(), all.size()); });
+    kern_host_run(4, [&](kern_idx ix) { kern_from_bf16_all(ix, back.data(), all.data(), all.size()); });
     cpu->from_bf16(back_cpu.data(), all.data(), all.size());
     CHECK_BITS("from_bf16 (all 65536 patterns)", back, back_cpu);
 }
@@ -183,7 +165,7 @@ static void test_fp16(void)
                              -0.0f, 1.0f + 1.0f / 2048.0f, 1.0f + 3.0f / 2048.0f};
     x.insert(x.end(), special, special + sizeof special / sizeof special[0]);
     vec got(x.size()), want(x.size());
-    run_threads(3, 2, [&](kern_idx ix) { kern_round_fp16_all(ix, got.data(), x.data(), x.size()); });
+    kern_host_run_threads(3, 2, [&](kern_idx ix) { kern_round_fp16_all(ix, got.data(), x.data(), x.size()); });
     cpu->round_fp16(want.data(), x.data(), x.size());
     CHECK_BITS("round_fp16", got, want);
 }
@@ -195,7 +177,7 @@ static void test_layernorm(int n, int c)
     size_t nc = (size_t)n * c;
     vec x = randv(nc, -3, 5), w = randv((size_t)c, 0.5f, 1.5f), b = randv((size_t)c);
     vec out(nc), mean(n), rstd(n), out_c(nc), mean_c(n), rstd_c(n);
-    run(3, [&](kern_idx ix) {
+    kern_host_run(3, [&](kern_idx ix) {
         kern_layernorm_forward(ix, out.data(), mean.data(), rstd.data(), x.data(), w.data(),
                                b.data(), n, c, 1e-5f);
     });
@@ -206,15 +188,15 @@ static void test_layernorm(int n, int c)
     CHECK_NEAR("layernorm rstd", rstd, rstd_c, 1e-5);
     vec dy = randv(nc), dx = randv(nc), dw = randv((size_t)c), db = randv((size_t)c);
     vec dx_c = dx, dw_c = dw, db_c = db;
-    run(2, [&](kern_idx ix) {
+    kern_host_run(2, [&](kern_idx ix) {
         kern_layernorm_backward_inputs(ix, dx.data(), dy.data(), x.data(), w.data(),
                                        mean_c.data(), rstd_c.data(), n, c);
     });
     int chunks = kern_colsum_chunks(n);
     vec partial(2 * (size_t)chunks * c);
     kern_colvalue_layernorm v = {dy.data(), x.data(), mean_c.data(), rstd_c.data(), c};
-    run(4, [&](kern_idx ix) { kern_colsum_partial(ix, partial.data(), v, n, c); });
-    run(1, [&](kern_idx ix) { kern_colsum_finish(ix, dw.data(), db.data(), partial.data(), n, c); });
+    kern_host_run(4, [&](kern_idx ix) { kern_colsum_partial(ix, partial.data(), v, n, c); });
+    kern_host_run(1, [&](kern_idx ix) { kern_colsum_finish(ix, dw.data(), db.data(), partial.data(), n, c); });
     cpu->layernorm_backward(dx_c.data(), dw_c.data(), db_c.data(), dy.data(), x.data(),
                             w.data(), mean_c.data(), rstd_c.data(), n, c);
     CHECK_NEAR("layernorm dinp", dx, dx_c, 1e-5);
@@ -243,7 +225,7 @@ static void test_embedding(int n, int c, int vocab)
         ids[i] = i % 5 < 2 ? 0 : (int32_t)rng_below(3, 9, (uint64_t)i, (uint64_t)vocab);
     vec table = randv((size_t)vocab * c), out = randv((size_t)n * c), out_c = out;
     for (int acc = 0; acc < 2; acc++) {
-        run_threads(3, 4, [&](kern_idx ix) {
+        kern_host_run_threads(3, 4, [&](kern_idx ix) {
             kern_embedding_forward(ix, out.data(), ids.data(), table.data(), n, c, acc);
         });
         cpu->embedding_forward(out_c.data(), ids.data(), table.data(), n, c, acc);
@@ -252,7 +234,7 @@ static void test_embedding(int n, int c, int vocab)
     std::vector<int32_t> sids, srows;
     stable_sort_ids(ids, sids, srows);
     vec dt = randv(table.size()), dt_c = dt, dout = randv((size_t)n * c);
-    run_threads(5, 3, [&](kern_idx ix) {
+    kern_host_run_threads(5, 3, [&](kern_idx ix) {
         kern_embedding_backward_sorted(ix, dt.data(), sids.data(), srows.data(), dout.data(),
                                        n, c);
     });
@@ -265,13 +247,13 @@ static void test_gather(void)
     const int n = 9, c = 13, r = 5;
     std::vector<int32_t> rows = {0, 8, 3, 3, 5}; /* a repeated pick too */
     vec inp = randv((size_t)n * c), out((size_t)r * c), out_c(out.size());
-    run_threads(2, 3, [&](kern_idx ix) {
+    kern_host_run_threads(2, 3, [&](kern_idx ix) {
         kern_gather_rows_forward(ix, out.data(), inp.data(), rows.data(), r, c);
     });
     cpu->gather_rows_forward(out_c.data(), inp.data(), rows.data(), r, c);
     CHECK_BITS("gather forward", out, out_c);
     vec din = randv(inp.size()), din_c = din, dout = randv(out.size());
-    run_threads(2, 3, [&](kern_idx ix) {
+    kern_host_run_threads(2, 3, [&](kern_idx ix) {
         kern_gather_rows_backward(ix, din.data(), dout.data(), rows.data(), r, c);
     });
     cpu->gather_rows_backward(din_c.data(), dout.data(), rows.data(), r, c);
@@ -295,14 +277,14 @@ static void test_dropout(size_t per, float p)
     uint64_t seed = 42, site = ops_dropout_site(3, 2, 1);
     kern_dropout_args a = dropout_args(p, seed, site, per);
     vec x = randv(n), y(n), y_c(n);
-    run_threads(4, 3, [&](kern_idx ix) { kern_dropout(ix, y.data(), x.data(), b, per, idx, a, false); });
+    kern_host_run_threads(4, 3, [&](kern_idx ix) { kern_dropout(ix, y.data(), x.data(), b, per, idx, a, false); });
     cpu->dropout_forward(y_c.data(), x.data(), b, per, idx, p, seed, site);
     CHECK_BITS("dropout forward", y, y_c);
     vec z = x;
-    run(2, [&](kern_idx ix) { kern_dropout(ix, z.data(), z.data(), b, per, idx, a, false); });
+    kern_host_run(2, [&](kern_idx ix) { kern_dropout(ix, z.data(), z.data(), b, per, idx, a, false); });
     CHECK_BITS("dropout forward in place", z, y_c);
     vec d = randv(n), d_c = d;
-    run(3, [&](kern_idx ix) { kern_dropout(ix, d.data(), x.data(), b, per, idx, a, true); });
+    kern_host_run(3, [&](kern_idx ix) { kern_dropout(ix, d.data(), x.data(), b, per, idx, a, true); });
     cpu->dropout_backward(d_c.data(), x.data(), b, per, idx, p, seed, site);
     CHECK_BITS("dropout backward", d, d_c);
     size_t kept = 0;
@@ -311,27 +293,6 @@ static void test_dropout(size_t per, float p)
 }
 
 /* ---- attention -------------------------------------------------------------------------- */
-
-/* The batched product of kern_attention.cuh, plainly. */
-static void host_gemm(bool ta, bool tb, int m, int n, int k, float alpha, kern_mat a,
-                      kern_mat b, float beta, float *c, int ldc, long long sc, int batch)
-{
-    for (int i = 0; i < batch; i++) {
-        const float *A = a.p + i * a.stride, *B = b.p + i * b.stride;
-        float *Cm = c + i * sc;
-        for (int r = 0; r < m; r++)
-            for (int q = 0; q < n; q++) {
-                double s = 0.0;
-                for (int t = 0; t < k; t++) {
-                    float av = ta ? A[(size_t)t * a.ld + r] : A[(size_t)r * a.ld + t];
-                    float bv = tb ? B[(size_t)q * b.ld + t] : B[(size_t)t * b.ld + q];
-                    s += (double)av * bv;
-                }
-                float *dst = Cm + (size_t)r * ldc + q;
-                *dst = (float)(alpha * s + (beta != 0.0f ? beta * *dst : 0.0f));
-            }
-    }
-}
 
 static void test_attention(int b, int t, int c, int nh, bool causal, float p,
                            std::vector<int32_t> lengths)
@@ -349,10 +310,10 @@ static void test_attention(int b, int t, int c, int nh, bool causal, float p,
     vec probs(ntt), probs_c(ntt), scratch(2 * ntt);
     vec scratch_c(cpu->attention_scratch_floats(b, t, nh));
     auto rows = [&](float *pr, float *sc, const kern_attn_args &aa) {
-        run(3, [&](kern_idx ix) { kern_attn_softmax(ix, pr, sc, aa); });
+        kern_host_run(3, [&](kern_idx ix) { kern_attn_softmax(ix, pr, sc, aa); });
     };
     kern_attention_forward_plan(out.data(), probs.data(), qkv.data(), a, c, scratch.data(),
-                                host_gemm, rows);
+                                kern_host_gemm, rows);
     cpu->attention_forward(out_c.data(), probs_c.data(), qkv.data(), &s, scratch_c.data());
     CHECK_NEAR("attention probs", probs, probs_c, 1e-5);
     CHECK_NEAR("attention out", out, out_c, 1e-5);
@@ -361,10 +322,10 @@ static void test_attention(int b, int t, int c, int nh, bool causal, float p,
     CHECK_EQ_INT(masked_nonzero, 0);
     vec dout = randv(out.size()), dqkv = randv(qkv.size()), dqkv_c = dqkv;
     auto brows = [&](float *ds, float *pd, const float *pr, const kern_attn_args &aa) {
-        run(2, [&](kern_idx ix) { kern_attn_softmax_backward(ix, ds, pd, pr, aa); });
+        kern_host_run(2, [&](kern_idx ix) { kern_attn_softmax_backward(ix, ds, pd, pr, aa); });
     };
     kern_attention_backward_plan(dqkv.data(), dout.data(), qkv.data(), probs_c.data(), a, c,
-                                 scratch.data(), host_gemm, brows);
+                                 scratch.data(), kern_host_gemm, brows);
     cpu->attention_backward(dqkv_c.data(), dout.data(), qkv.data(), probs_c.data(), &s,
                             scratch_c.data());
     CHECK_NEAR("attention dqkv", dqkv, dqkv_c, 1e-5);
@@ -378,17 +339,17 @@ static void test_crossentropy(int b, int l)
     std::vector<int32_t> labels(b);
     for (int i = 0; i < b; i++) labels[i] = (i * 7 + 1) % l;
     double mean = 0.0;
-    run_threads(2, 3, [&](kern_idx ix) {
+    kern_host_run_threads(2, 3, [&](kern_idx ix) {
         kern_crossentropy_forward(ix, losses.data(), probs.data(), z.data(), labels.data(), b, l);
     });
-    run(1, [&](kern_idx ix) { kern_mean_losses(ix, &mean, losses.data(), b); });
+    kern_host_run(1, [&](kern_idx ix) { kern_mean_losses(ix, &mean, losses.data(), b); });
     double mean_c = cpu->crossentropy_forward(losses_c.data(), probs_c.data(), z.data(),
                                               labels.data(), b, l);
     CHECK_NEAR("crossentropy losses", losses, losses_c, 1e-6);
     CHECK_NEAR("crossentropy probs", probs, probs_c, 1e-6);
     CHECK_CLOSE(mean, mean_c, 1e-9);
     vec dz = randv(z.size()), dz_c = dz;
-    run_threads(2, 3, [&](kern_idx ix) {
+    kern_host_run_threads(2, 3, [&](kern_idx ix) {
         kern_crossentropy_backward(ix, dz.data(), probs_c.data(), labels.data(), b, l, 0.125f);
     });
     cpu->crossentropy_backward(dz_c.data(), probs_c.data(), labels.data(), b, l, 0.125f);
@@ -401,8 +362,8 @@ static void test_sum_squares(size_t n)
     int blocks = kern_ssq_blocks(n);
     std::vector<double> partial(blocks);
     double got = 0.0;
-    run(blocks, [&](kern_idx ix) { kern_ssq_partial(ix, partial.data(), x.data(), n); });
-    run(1, [&](kern_idx ix) { kern_ssq_finish(ix, &got, partial.data(), blocks); });
+    kern_host_run(blocks, [&](kern_idx ix) { kern_ssq_partial(ix, partial.data(), x.data(), n); });
+    kern_host_run(1, [&](kern_idx ix) { kern_ssq_finish(ix, &got, partial.data(), blocks); });
     double want = cpu->sum_squares(x.data(), n);
     CHECK_MSG(fabs(got - want) <= 1e-12 * want, "sum_squares n=%zu: %.17g vs %.17g", n, got, want);
 }
@@ -421,7 +382,7 @@ static void test_adamw(long step)
     vec p = randv(n), g = randv(n), m = randv(n, -0.1f, 0.1f), v = randv(n, 0.0f, 0.01f);
     vec p2 = p, m2 = m, v2 = v, pc = p, mc = m, vc = v;
     float decay = (float)(1.0 - (double)h.lr * h.weight_decay);
-    run_threads(3, 4, [&](kern_idx ix) {
+    kern_host_run_threads(3, 4, [&](kern_idx ix) {
         kern_adamw(ix, p.data(), g.data(), m.data(), v.data(), n, decay, adamw_step(&h));
     });
     cpu->adamw(pc.data(), g.data(), mc.data(), vc.data(), n, &h);
@@ -438,7 +399,7 @@ static void test_adamw(long step)
         total += spans[i].n;
     }
     vec pc2 = p2, mc2 = m2, vc2 = v2, before = p2;
-    run_threads(2, 5, [&](kern_idx ix) {
+    kern_host_run_threads(2, 5, [&](kern_idx ix) {
         kern_adamw_spans(ix, p2.data(), g.data(), m2.data(), v2.data(), table.data(), 3, total,
                          adamw_step(&h));
     });

@@ -1,0 +1,947 @@
+/* ops_devsim_backend: the CUDA back end simulated on the CPU, with memory
+ * that host code cannot touch (see ops_devsim_backend.h for what and why).
+ *
+ * Layout of this file: the region registry and its protection (every
+ * back-end function opens a `scope`, which makes all live regions
+ * readable/writable for its duration), the argument checks, the SIGSEGV
+ * reporter, the memory functions, then the operations in the order of
+ * src/cuda/ops_cuda_{matmul,elementwise,embedding,attention}.cu, each
+ * following its launcher: same bodies, same grid sizes, same passes. */
+#include <execinfo.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <vector>
+
+extern "C" {
+#include "ops_cpu.h"
+}
+#include "kern_attention.cuh"
+#include "kern_dropout.cuh"
+#include "kern_elementwise.cuh"
+#include "kern_host_runner.h"
+#include "kern_layernorm.cuh"
+#include "kern_reduce.cuh"
+#include "kern_rows.cuh"
+#include "ops_devsim_backend.h"
+
+namespace {
+
+/* ---- the registry ------------------------------------------------------------ */
+
+struct region {
+    size_t bytes, mapped;
+};
+
+/* Base address -> region. Never freed (reachable at exit, not a leak). */
+std::map<uintptr_t, region> &live()
+{
+    static std::map<uintptr_t, region> *m = new std::map<uintptr_t, region>;
+    return *m;
+}
+
+std::recursive_mutex &lock()
+{
+    static std::recursive_mutex *mu = new std::recursive_mutex;
+    return *mu;
+}
+
+int depth;               /* nesting of scopes (under lock()) */
+ops_devsim_counts counts;
+std::vector<char> scratch_mem; /* the kernels' partial results (host: internal) */
+
+size_t page_size() { return (size_t)sysconf(_SC_PAGESIZE); }
+
+/* A broken rule: say which operation and argument, then abort. */
+[[noreturn]] __attribute__((format(printf, 2, 3))) void fail(const char *op,
+                                                              const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ops_devsim: %s: ", op);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    abort();
+}
+
+void protect_all(int prot)
+{
+    for (auto &r : live())
+        if (mprotect((void *)r.first, r.second.mapped, prot) != 0) {
+            perror("ops_devsim: mprotect");
+            abort();
+        }
+}
+
+/* Held for the whole of a back-end function: memory open inside. */
+struct scope {
+    scope()
+    {
+        lock().lock();
+        if (depth++ == 0) {
+            protect_all(PROT_READ | PROT_WRITE);
+            counts.ops++;
+        }
+    }
+    ~scope()
+    {
+        if (--depth == 0) protect_all(PROT_NONE);
+        lock().unlock();
+    }
+    scope(const scope &) = delete;
+    scope &operator=(const scope &) = delete;
+};
+
+/* The region holding [p, p + bytes), or NULL. */
+const region *find(const void *p, size_t bytes, uintptr_t *base)
+{
+    auto &m = live();
+    uintptr_t a = (uintptr_t)p;
+    auto it = m.upper_bound(a);
+    if (it == m.begin()) return NULL;
+    --it;
+    if (a - it->first > it->second.bytes || bytes > it->second.bytes - (a - it->first))
+        return NULL;
+    if (base) *base = it->first;
+    return &it->second;
+}
+
+/* p must be back-end memory of `bytes` bytes, aligned to `align`. */
+void need(const char *op, const char *arg, const void *p, size_t bytes, size_t align)
+{
+    if (bytes == 0) return;
+    if (!p) fail(op, "argument %s is NULL (%zu bytes wanted)", arg, bytes);
+    if ((uintptr_t)p % align)
+        fail(op, "argument %s (%p) is misaligned for its type (%zu-byte elements)", arg, p,
+             align);
+    if (!find(p, bytes, NULL))
+        fail(op, "argument %s (%p, %zu bytes) is not back-end memory of that extent "
+             "(host memory given to a device operation, or a buffer planned too small?)",
+             arg, p, bytes);
+}
+
+void need_f(const char *op, const char *arg, const float *p, size_t n)
+{
+    need(op, arg, p, n * sizeof(float), alignof(float));
+}
+
+void need_opt_f(const char *op, const char *arg, const float *p, size_t n)
+{
+    if (p) need_f(op, arg, p, n);
+}
+
+void need_i32(const char *op, const char *arg, const int32_t *p, size_t n)
+{
+    need(op, arg, p, n * sizeof(int32_t), alignof(int32_t));
+}
+
+void need_bf16(const char *op, const char *arg, const ops_bf16 *p, size_t n)
+{
+    need(op, arg, p, n * sizeof(ops_bf16), alignof(ops_bf16));
+}
+
+/* p must be host memory (ops.h says HOST), not the back end's. */
+void need_host(const char *op, const char *arg, const void *p, size_t bytes)
+{
+    if (bytes && p && find(p, 1, NULL))
+        fail(op, "argument %s (%p, %zu bytes) is back-end memory where ops.h wants host memory",
+             arg, p, bytes);
+}
+
+/* Rows picked by ids[0..n) (back-end memory, readable in a scope): 1 +
+ * the largest, each checked >= 0. */
+size_t rows_used(const char *op, const int32_t *ids, int n)
+{
+    int32_t hi = -1;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0) fail(op, "row index %d at %d is negative", (int)ids[i], i);
+        hi = std::max(hi, ids[i]);
+    }
+    return (size_t)(hi + 1);
+}
+
+/* ---- SIGSEGV: name the culprit --------------------------------------------------- */
+
+void say(const char *s) { ssize_t r = write(2, s, strlen(s)); (void)r; }
+
+void segv_handler(int sig, siginfo_t *info, void *ctx)
+{
+    (void)ctx;
+    char buf[256];
+    uintptr_t base = 0;
+    const region *r = find(info->si_addr, 1, &base);
+    if (r && depth == 0)
+        snprintf(buf, sizeof buf,
+                 "ops_devsim: host code touched back-end memory at %p (offset %zu of a "
+                 "region of %zu bytes at %p): a missing to_host/to_device?\n",
+                 info->si_addr, (size_t)((uintptr_t)info->si_addr - base), r->bytes,
+                 (void *)base);
+    else
+        snprintf(buf, sizeof buf, "ops_devsim: SIGSEGV at %p (not back-end memory)\n",
+                 info->si_addr);
+    say(buf);
+    void *frames[32];
+    int n = backtrace(frames, 32);
+    backtrace_symbols_fd(frames, n, 2);
+    signal(sig, SIG_DFL); /* the access faults again and the process dies */
+}
+
+void install_segv_reporter()
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = segv_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+}
+
+/* ---- memory ------------------------------------------------------------------------ */
+
+void *ds_alloc(size_t bytes)
+{
+    std::lock_guard<std::recursive_mutex> g(lock());
+    size_t ps = page_size(), mapped = ((bytes ? bytes : 1) + ps - 1) / ps * ps;
+    int prot = depth > 0 ? PROT_READ | PROT_WRITE : PROT_NONE;
+    void *p = mmap(NULL, mapped, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL; /* out of memory: an ordinary NULL */
+    live()[(uintptr_t)p] = region{bytes, mapped}; /* anonymous pages: zeroed */
+    return p;
+}
+
+void ds_free(void *p, size_t bytes)
+{
+    if (!p) return;
+    std::lock_guard<std::recursive_mutex> g(lock());
+    auto it = live().find((uintptr_t)p);
+    if (it == live().end())
+        fail("free", "%p (%zu bytes) is not the start of a live allocation", p, bytes);
+    if (it->second.bytes != bytes)
+        fail("free", "%p freed with %zu bytes, allocated with %zu", p, bytes,
+             it->second.bytes);
+    munmap(p, it->second.mapped);
+    live().erase(it);
+}
+
+void ds_zero(void *p, size_t bytes)
+{
+    scope s;
+    need("zero", "p", p, bytes, 1);
+    if (bytes) memset(p, 0, bytes);
+}
+
+void ds_to_device(void *dst, const void *src, size_t bytes)
+{
+    scope s;
+    need("to_device", "dst", dst, bytes, 1);
+    need_host("to_device", "host_src", src, bytes);
+    if (bytes) memcpy(dst, src, bytes);
+    counts.to_device_bytes += bytes;
+    counts.to_device_calls++;
+}
+
+void ds_to_host(void *dst, const void *src, size_t bytes)
+{
+    scope s;
+    need("to_host", "src", src, bytes, 1);
+    need_host("to_host", "host_dst", dst, bytes);
+    if (bytes) memcpy(dst, src, bytes);
+    counts.to_host_bytes += bytes;
+    counts.to_host_calls++;
+}
+
+void ds_copy(void *dst, const void *src, size_t bytes)
+{
+    scope s;
+    need("copy", "dst", dst, bytes, 1);
+    need("copy", "src", src, bytes, 1);
+    if (bytes && dst != src) memmove(dst, src, bytes);
+}
+
+void ds_synchronize(void) { scope s; }
+
+void *scratch(size_t bytes)
+{
+    if (scratch_mem.size() < bytes) scratch_mem.resize(std::max(bytes, 2 * scratch_mem.size()));
+    return scratch_mem.data();
+}
+
+/* ---- launch shapes (ops_cuda_impl.h, ops_cuda_memory.cu) ------------------------- */
+
+/* 256 threads a block; grid-stride kernels capped at 16 blocks per SM of an
+ * H100/H200 (132 SMs), as ctx_create sets max_blocks. */
+enum { THREADS = 256, WARPS = THREADS / 32, MAX_BLOCKS = 132 * 16 };
+
+int grid(size_t n, int per_block = THREADS)
+{
+    size_t g = (n + (size_t)per_block - 1) / (size_t)per_block;
+    return (int)std::min(g, (size_t)MAX_BLOCKS);
+}
+
+int warp_grid(size_t rows) { return grid(rows, WARPS); }
+
+/* A launch whose threads never meet: every thread of every block. */
+template <class F> void launch(int blocks, int threads, F body)
+{
+    if (blocks > 0) kern_host_run_threads(blocks, threads, body);
+}
+
+/* A launch whose threads meet (shared memory, block sums): one thread each. */
+template <class F> void launch_1(int blocks, F body)
+{
+    if (blocks > 0) kern_host_run(blocks, body);
+}
+
+/* A warp-per-group launch of `blocks` blocks: blocks * WARPS groups. */
+template <class F> void launch_warps(int blocks, F body)
+{
+    if (blocks > 0) kern_host_run(blocks * WARPS, body);
+}
+
+/* ---- matrix products (ops_cuda_matmul.cu) ---------------------------------------- */
+
+void mm_checks(const char *op, const void *c, const void *a, const void *b, int m, int n,
+               int k, size_t esize)
+{
+    need_f(op, "c", (const float *)c, (size_t)m * n);
+    need(op, "a", a, (size_t)m * k * esize, esize);
+    need(op, "b", b, (size_t)k * n * esize, esize);
+}
+
+void ds_matmul(float *c, const float *a, const float *b, int m, int n, int k, bool ta,
+               bool tb, bool acc)
+{
+    scope s;
+    mm_checks("matmul", c, a, b, m, n, k, sizeof(float));
+    if (m == 0 || n == 0) return;
+    ops_cpu_matmul(c, a, b, m, n, k, ta, tb, acc);
+}
+
+/* dst[C] += column sums of x[N,C]: partials per chunk of rows, then a sum
+ * of the partials in chunk order (two launches). */
+void column_sums(float *dst, const float *x, int n, int c)
+{
+    if (n == 0 || c == 0) return;
+    int chunks = kern_colsum_chunks(n);
+    float *partial = (float *)scratch((size_t)chunks * c * sizeof(float));
+    kern_colvalue_plain v = {x, c};
+    launch_1(chunks * kern_colsum_tiles(c),
+             [&](kern_idx ix) { kern_colsum_partial(ix, partial, v, n, c); });
+    launch(grid((size_t)c), THREADS, [&](kern_idx ix) {
+        kern_colsum_finish(ix, dst, (float *)NULL, partial, n, c);
+    });
+}
+
+void ds_bias_backward(float *dbias, const float *dout, int n, int c)
+{
+    scope s;
+    need_f("bias_backward", "dbias", dbias, (size_t)c);
+    need_f("bias_backward", "dout", dout, (size_t)n * c);
+    column_sums(dbias, dout, n, c);
+}
+
+void fill_rows(float *out, const float *bias, int n, int oc)
+{
+    launch(grid((size_t)n * oc), THREADS,
+           [&](kern_idx ix) { kern_fill_rows(ix, out, bias, (size_t)n, oc); });
+}
+
+void ds_linear_forward(float *out, const float *inp, const float *w, const float *bias,
+                       int n, int c, int oc, ops_weight_layout layout)
+{
+    scope s;
+    need_f("linear_forward", "out", out, (size_t)n * oc);
+    need_f("linear_forward", "inp", inp, (size_t)n * c);
+    need_f("linear_forward", "weight", w, (size_t)c * oc);
+    need_opt_f("linear_forward", "bias", bias, (size_t)oc);
+    if (n == 0 || oc == 0) return;
+    if (bias) fill_rows(out, bias, n, oc);
+    ops_cpu_matmul(out, inp, w, n, oc, c, false, layout == OPS_W_OUT_IN, bias != NULL);
+}
+
+void ds_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                        const float *w, int n, int c, int oc, ops_weight_layout layout)
+{
+    scope s;
+    const char *op = "linear_backward";
+    bool out_in = layout == OPS_W_OUT_IN;
+    need_f(op, "dout", dout, (size_t)n * oc);
+    need_opt_f(op, "dinp", dinp, (size_t)n * c);
+    need_opt_f(op, "dweight", dw, (size_t)c * oc);
+    need_opt_f(op, "dbias", db, (size_t)oc);
+    if (dinp) need_f(op, "weight", w, (size_t)c * oc);
+    if (dw) need_f(op, "inp", inp, (size_t)n * c);
+    if (n == 0) return;
+    if (dinp) ops_cpu_matmul(dinp, dout, w, n, c, oc, false, !out_in, true);
+    if (dw) {
+        if (out_in)
+            ops_cpu_matmul(dw, dout, inp, oc, c, n, true, false, true);
+        else
+            ops_cpu_matmul(dw, inp, dout, c, oc, n, true, false, true);
+    }
+    if (db) column_sums(db, dout, n, oc);
+}
+
+/* ---- bf16 and fp16 ------------------------------------------------------------------ */
+
+void to_bf16(ops_bf16 *out, const float *in, size_t n)
+{
+    launch(grid(n), THREADS, [&](kern_idx ix) { kern_to_bf16_all(ix, out, in, n); });
+}
+
+void ds_to_bf16(ops_bf16 *out, const float *in, size_t n)
+{
+    scope s;
+    need_bf16("to_bf16", "out", out, n);
+    need_f("to_bf16", "in", in, n);
+    to_bf16(out, in, n);
+}
+
+void ds_from_bf16(float *out, const ops_bf16 *in, size_t n)
+{
+    scope s;
+    need_f("from_bf16", "out", out, n);
+    need_bf16("from_bf16", "in", in, n);
+    launch(grid(n), THREADS, [&](kern_idx ix) { kern_from_bf16_all(ix, out, in, n); });
+}
+
+void ds_round_fp16(float *out, const float *in, size_t n)
+{
+    scope s;
+    need_f("round_fp16", "out", out, n);
+    need_f("round_fp16", "in", in, n);
+    launch(grid(n), THREADS, [&](kern_idx ix) { kern_round_fp16_all(ix, out, in, n); });
+}
+
+void ds_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m, int n, int k,
+                    bool ta, bool tb, bool acc)
+{
+    scope s;
+    mm_checks("matmul_bf16", c, a, b, m, n, k, sizeof(ops_bf16));
+    if (m == 0 || n == 0) return;
+    ops_cpu_matmul_bf16(c, a, b, m, n, k, ta, tb, acc);
+}
+
+bool ds_bf16_native(void) { return ops_cpu_bf16_native(); }
+
+const char *ds_bf16_isa(void)
+{
+    static char name[160];
+    if (!name[0])
+        snprintf(name, sizeof name, "devsim: CUDA kernel bodies on the host, products %s",
+                 ops_cpu_bf16_isa());
+    return name;
+}
+
+/* cuBLASLt's bias epilogue has no host twin: the fallback path of
+ * ops_cuda_linear_forward_bf16 (bias rows, then the product onto them). */
+void ds_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp16, const ops_bf16 *w,
+                            const float *bias, int n, int c, int oc, ops_weight_layout layout)
+{
+    scope s;
+    const char *op = "linear_forward_bf16";
+    need_f(op, "out", out, (size_t)n * oc);
+    need_f(op, "inp", inp, (size_t)n * c);
+    need_bf16(op, "inp_bf16", inp16, (size_t)n * c);
+    need_bf16(op, "weight", w, (size_t)c * oc);
+    need_opt_f(op, "bias", bias, (size_t)oc);
+    to_bf16(inp16, inp, (size_t)n * c);
+    if (n == 0 || oc == 0) return;
+    if (bias) fill_rows(out, bias, n, oc);
+    ops_cpu_matmul_bf16(out, inp16, w, n, oc, c, false, layout == OPS_W_OUT_IN, bias != NULL);
+}
+
+void ds_linear_backward_bf16(float *dinp, float *dw, float *db, const float *dout,
+                             ops_bf16 *dout16, const float *inp, ops_bf16 *inp16,
+                             const ops_bf16 *w, int n, int c, int oc, ops_weight_layout layout)
+{
+    scope s;
+    const char *op = "linear_backward_bf16";
+    bool out_in = layout == OPS_W_OUT_IN;
+    need_f(op, "dout", dout, (size_t)n * oc);
+    need_opt_f(op, "dinp", dinp, (size_t)n * c);
+    need_opt_f(op, "dweight", dw, (size_t)c * oc);
+    need_opt_f(op, "dbias", db, (size_t)oc);
+    if (dinp || dw) need_bf16(op, "dout_bf16", dout16, (size_t)n * oc);
+    if (dinp) need_bf16(op, "weight", w, (size_t)c * oc);
+    if (dw) need_f(op, "inp", inp, (size_t)n * c);
+    if (dw) need_bf16(op, "inp_bf16", inp16, (size_t)n * c);
+    if (dinp || dw) to_bf16(dout16, dout, (size_t)n * oc);
+    if (dinp) ops_cpu_matmul_bf16(dinp, dout16, w, n, c, oc, false, !out_in, true);
+    if (dw) {
+        to_bf16(inp16, inp, (size_t)n * c);
+        if (out_in)
+            ops_cpu_matmul_bf16(dw, dout16, inp16, oc, c, n, true, false, true);
+        else
+            ops_cpu_matmul_bf16(dw, inp16, dout16, c, oc, n, true, false, true);
+    }
+    if (db) column_sums(db, dout, n, oc);
+}
+
+/* ---- element-wise (ops_cuda_elementwise.cu) ------------------------------------------ */
+
+void ds_bias_forward(float *out, const float *inp, const float *bias, int n, int c)
+{
+    scope s;
+    need_f("bias_forward", "out", out, (size_t)n * c);
+    need_f("bias_forward", "inp", inp, (size_t)n * c);
+    need_f("bias_forward", "bias", bias, (size_t)c);
+    launch(grid((size_t)n * c), THREADS,
+           [&](kern_idx ix) { kern_bias_forward(ix, out, inp, bias, (size_t)n, c); });
+}
+
+void ds_add(float *out, const float *a, const float *b, size_t n)
+{
+    scope s;
+    need_f("add", "out", out, n);
+    need_f("add", "a", a, n);
+    need_f("add", "b", b, n);
+    launch(grid(n), THREADS, [&](kern_idx ix) { kern_add(ix, out, a, b, n); });
+}
+
+void accumulate(float *dst, const float *src, size_t n)
+{
+    launch(grid(n), THREADS, [&](kern_idx ix) { kern_accumulate(ix, dst, src, n); });
+}
+
+void ds_accumulate(float *dst, const float *src, size_t n)
+{
+    scope s;
+    need_f("accumulate", "dst", dst, n);
+    need_f("accumulate", "src", src, n);
+    accumulate(dst, src, n);
+}
+
+void ds_scale(float *x, size_t n, float sc)
+{
+    scope s;
+    need_f("scale", "x", x, n);
+    launch(grid(n), THREADS, [&](kern_idx ix) { kern_scale(ix, x, n, sc); });
+}
+
+void ds_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind)
+{
+    scope s;
+    need_f("gelu_forward", "out", out, n);
+    need_f("gelu_forward", "inp", inp, n);
+    bool erf_kind = kind == OPS_GELU_ERF;
+    launch(grid(n), THREADS, [&](kern_idx ix) { kern_gelu_forward(ix, out, inp, n, erf_kind); });
+}
+
+void ds_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n,
+                      ops_gelu_kind kind)
+{
+    scope s;
+    need_f("gelu_backward", "dinp", dinp, n);
+    need_f("gelu_backward", "inp", inp, n);
+    need_f("gelu_backward", "dout", dout, n);
+    bool erf_kind = kind == OPS_GELU_ERF;
+    launch(grid(n), THREADS,
+           [&](kern_idx ix) { kern_gelu_backward(ix, dinp, inp, dout, n, erf_kind); });
+}
+
+void ds_tanh_forward(float *out, const float *inp, size_t n)
+{
+    scope s;
+    need_f("tanh_forward", "out", out, n);
+    need_f("tanh_forward", "inp", inp, n);
+    launch(grid(n), THREADS, [&](kern_idx ix) { kern_tanh_forward(ix, out, inp, n); });
+}
+
+void ds_tanh_backward(float *dinp, const float *out, const float *dout, size_t n)
+{
+    scope s;
+    need_f("tanh_backward", "dinp", dinp, n);
+    need_f("tanh_backward", "out", out, n);
+    need_f("tanh_backward", "dout", dout, n);
+    launch(grid(n), THREADS, [&](kern_idx ix) { kern_tanh_backward(ix, dinp, out, dout, n); });
+}
+
+/* ---- LayerNorm ---------------------------------------------------------------------- */
+
+void ds_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                          const float *w, const float *b, int n, int c, float eps)
+{
+    scope s;
+    const char *op = "layernorm_forward";
+    need_f(op, "out", out, (size_t)n * c);
+    need_f(op, "mean", mean, (size_t)n);
+    need_f(op, "rstd", rstd, (size_t)n);
+    need_f(op, "inp", inp, (size_t)n * c);
+    need_f(op, "weight", w, (size_t)c);
+    need_f(op, "bias", b, (size_t)c);
+    launch_warps(warp_grid((size_t)n), [&](kern_idx ix) {
+        kern_layernorm_forward(ix, out, mean, rstd, inp, w, b, n, c, eps);
+    });
+}
+
+void ds_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                           const float *inp, const float *w, const float *mean,
+                           const float *rstd, int n, int c)
+{
+    scope s;
+    const char *op = "layernorm_backward";
+    need_opt_f(op, "dinp", dinp, (size_t)n * c);
+    need_opt_f(op, "dweight", dw, (size_t)c);
+    need_opt_f(op, "dbias", db, (size_t)c);
+    need_f(op, "dout", dout, (size_t)n * c);
+    need_f(op, "inp", inp, (size_t)n * c);
+    need_f(op, "weight", w, (size_t)c);
+    need_f(op, "mean", mean, (size_t)n);
+    need_f(op, "rstd", rstd, (size_t)n);
+    if (dinp)
+        launch_warps(warp_grid((size_t)n), [&](kern_idx ix) {
+            kern_layernorm_backward_inputs(ix, dinp, dout, inp, w, mean, rstd, n, c);
+        });
+    if ((!dw && !db) || n == 0 || c == 0) return;
+    int chunks = kern_colsum_chunks(n);
+    float *partial = (float *)scratch(2 * (size_t)chunks * c * sizeof(float));
+    kern_colvalue_layernorm v = {dout, inp, mean, rstd, c};
+    launch_1(chunks * kern_colsum_tiles(c),
+             [&](kern_idx ix) { kern_colsum_partial(ix, partial, v, n, c); });
+    launch(grid((size_t)c), THREADS,
+           [&](kern_idx ix) { kern_colsum_finish(ix, dw, db, partial, n, c); });
+}
+
+/* ---- embeddings and gathers (ops_cuda_embedding.cu) ----------------------------------- */
+
+void ds_embedding_forward(float *out, const int32_t *ids, const float *table, int n, int c,
+                          bool acc)
+{
+    scope s;
+    const char *op = "embedding_forward";
+    need_f(op, "out", out, (size_t)n * c);
+    need_i32(op, "ids", ids, (size_t)n);
+    if (n > 0) need_f(op, "table", table, rows_used(op, ids, n) * c);
+    launch(grid((size_t)n * c), THREADS,
+           [&](kern_idx ix) { kern_embedding_forward(ix, out, ids, table, n, c, acc); });
+}
+
+/* CUB's radix sort of (id, row) pairs is stable: std::stable_sort. */
+void ds_embedding_backward(float *dtable, const int32_t *ids, const float *dout, int n, int c)
+{
+    scope s;
+    const char *op = "embedding_backward";
+    need_f(op, "dout", dout, (size_t)n * c);
+    need_i32(op, "ids", ids, (size_t)n);
+    if (n == 0 || c == 0) return;
+    need_f(op, "dtable", dtable, rows_used(op, ids, n) * c);
+    std::vector<int32_t> rows((size_t)n), sids((size_t)n);
+    std::iota(rows.begin(), rows.end(), 0);
+    std::stable_sort(rows.begin(), rows.end(),
+                     [&](int32_t a, int32_t b) { return ids[a] < ids[b]; });
+    for (int i = 0; i < n; i++) sids[(size_t)i] = ids[rows[(size_t)i]];
+    const int32_t *sid = sids.data(), *srow = rows.data();
+    launch(std::min(n, 65535 * 16), 128, [&](kern_idx ix) {
+        kern_embedding_backward_sorted(ix, dtable, sid, srow, dout, n, c);
+    });
+}
+
+void ds_gather_rows_forward(float *out, const float *inp, const int32_t *rows, int r, int c)
+{
+    scope s;
+    const char *op = "gather_rows_forward";
+    need_f(op, "out", out, (size_t)r * c);
+    need_i32(op, "rows", rows, (size_t)r);
+    if (r > 0) need_f(op, "inp", inp, rows_used(op, rows, r) * c);
+    launch(grid((size_t)r * c), THREADS,
+           [&](kern_idx ix) { kern_gather_rows_forward(ix, out, inp, rows, r, c); });
+}
+
+void ds_gather_rows_backward(float *dinp, const float *dout, const int32_t *rows, int r, int c)
+{
+    scope s;
+    const char *op = "gather_rows_backward";
+    need_f(op, "dout", dout, (size_t)r * c);
+    need_i32(op, "rows", rows, (size_t)r);
+    if (r > 0) need_f(op, "dinp", dinp, rows_used(op, rows, r) * c);
+    launch(grid((size_t)c), THREADS,
+           [&](kern_idx ix) { kern_gather_rows_backward(ix, dinp, dout, rows, r, c); });
+}
+
+/* ---- dropout and attention (ops_cuda_attention.cu) ----------------------------------- */
+
+kern_dropout_args dropout_args(float p, uint64_t seed, uint64_t site, size_t per)
+{
+    uint32_t thr = p <= 0.0f ? 0 : (p >= 1.0f ? 1u << 24 : (uint32_t)ceilf(p * 16777216.0f));
+    kern_dropout_args a = {seed, site, ops_dropout_stride(per), thr, 1.0f / (1.0f - p)};
+    return a;
+}
+
+void dropout_checks(const char *op, const float *out, const float *inp, int b, size_t per,
+                    const int64_t *index, float p)
+{
+    need_f(op, "out", out, (size_t)b * per);
+    need_f(op, "inp", inp, (size_t)b * per);
+    if (p > 0.0f) need(op, "example_index", index, (size_t)b * sizeof(int64_t), 8);
+}
+
+void dropout_pass(float *out, const float *inp, int b, size_t per, const int64_t *index,
+                  float p, uint64_t seed, uint64_t site, bool acc)
+{
+    size_t quads = (size_t)b * ((per + 3) / 4);
+    kern_dropout_args a = dropout_args(p, seed, site, per);
+    launch(grid(quads), THREADS,
+           [&](kern_idx ix) { kern_dropout(ix, out, inp, b, per, index, a, acc); });
+}
+
+void ds_dropout_forward(float *out, const float *inp, int b, size_t per, const int64_t *index,
+                        float p, uint64_t seed, uint64_t site)
+{
+    scope s;
+    dropout_checks("dropout_forward", out, inp, b, per, index, p);
+    size_t n = (size_t)b * per;
+    if (p <= 0.0f) {
+        if (out != inp && n) memmove(out, inp, n * sizeof(float));
+        return;
+    }
+    dropout_pass(out, inp, b, per, index, p, seed, site, false);
+}
+
+void ds_dropout_backward(float *dinp, const float *dout, int b, size_t per,
+                         const int64_t *index, float p, uint64_t seed, uint64_t site)
+{
+    scope s;
+    dropout_checks("dropout_backward", dinp, dout, b, per, index, p);
+    if (p <= 0.0f) {
+        accumulate(dinp, dout, (size_t)b * per);
+        return;
+    }
+    dropout_pass(dinp, dout, b, per, index, p, seed, site, true);
+}
+
+size_t ds_attention_scratch_floats(int b, int t, int nh)
+{
+    return 2u * (size_t)b * (size_t)nh * (size_t)t * (size_t)t;
+}
+
+kern_attn_args attn_args(const ops_attention_shape *s)
+{
+    kern_attn_args a;
+    a.b = s->b, a.t = s->t, a.nh = s->nh, a.causal = s->causal;
+    a.drop = s->dropout_p > 0.0f;
+    a.lengths = s->lengths;
+    a.example_index = s->example_index;
+    a.d = dropout_args(s->dropout_p, s->seed, s->site, (size_t)s->nh * s->t * s->t);
+    return a;
+}
+
+/* Every array of an attention call; q/k/v: [B,T,3C]; y: [B,T,C]. */
+void attn_checks(const char *op, const ops_attention_shape *s, const float *y, const float *qkv,
+                 const float *probs, const float *scratch_)
+{
+    size_t b = (size_t)s->b, t = (size_t)s->t, c = (size_t)s->c, ntt = b * s->nh * t * t;
+    need_host(op, "shape", s, sizeof *s);
+    need_f(op, "out/dout", y, b * t * c);
+    need_f(op, "qkv/dqkv", qkv, b * t * 3 * c);
+    need_f(op, "probs", probs, ntt);
+    need_f(op, "scratch", scratch_, ds_attention_scratch_floats(s->b, s->t, s->nh));
+    need_i32(op, "lengths", s->lengths, b);
+    if (s->dropout_p > 0.0f)
+        need(op, "example_index", s->example_index, b * sizeof(int64_t), 8);
+}
+
+void ds_attention_forward(float *out, float *probs, const float *qkv,
+                          const ops_attention_shape *sh, float *scr)
+{
+    scope s;
+    attn_checks("attention_forward", sh, out, qkv, probs, scr);
+    kern_attn_args a = attn_args(sh);
+    auto rows = [&](float *pr, float *sc, const kern_attn_args &aa) {
+        launch_warps(warp_grid((size_t)aa.b * aa.nh * aa.t),
+                     [&](kern_idx ix) { kern_attn_softmax(ix, pr, sc, aa); });
+    };
+    kern_attention_forward_plan(out, probs, qkv, a, sh->c, scr, kern_host_gemm, rows);
+}
+
+void ds_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs,
+                           const ops_attention_shape *sh, float *scr)
+{
+    scope s;
+    attn_checks("attention_backward", sh, dout, qkv, probs, scr);
+    need_f("attention_backward", "dqkv", dqkv, (size_t)sh->b * sh->t * 3 * sh->c);
+    kern_attn_args a = attn_args(sh);
+    auto rows = [&](float *ds, float *pd, const float *pr, const kern_attn_args &aa) {
+        launch_warps(warp_grid((size_t)aa.b * aa.nh * aa.t),
+                     [&](kern_idx ix) { kern_attn_softmax_backward(ix, ds, pd, pr, aa); });
+    };
+    kern_attention_backward_plan(dqkv, dout, qkv, probs, a, sh->c, scr, kern_host_gemm, rows);
+}
+
+/* ---- loss and optimiser ------------------------------------------------------------------ */
+
+double ds_crossentropy_forward(float *losses, float *probs, const float *logits,
+                               const int32_t *labels, int b, int l)
+{
+    scope s;
+    const char *op = "crossentropy_forward";
+    if (b == 0) return NAN;
+    need_f(op, "losses", losses, (size_t)b);
+    need_f(op, "probs", probs, (size_t)b * l);
+    need_f(op, "logits", logits, (size_t)b * l);
+    need_i32(op, "labels", labels, (size_t)b);
+    launch(grid((size_t)b), THREADS, [&](kern_idx ix) {
+        kern_crossentropy_forward(ix, losses, probs, logits, labels, b, l);
+    });
+    double mean = 0.0;
+    launch(1, 32, [&](kern_idx ix) { kern_mean_losses(ix, &mean, losses, b); });
+    return mean;
+}
+
+void ds_crossentropy_backward(float *dlogits, const float *probs, const int32_t *labels, int b,
+                              int l, float dloss)
+{
+    scope s;
+    const char *op = "crossentropy_backward";
+    need_f(op, "dlogits", dlogits, (size_t)b * l);
+    need_f(op, "probs", probs, (size_t)b * l);
+    need_i32(op, "labels", labels, (size_t)b);
+    launch(grid((size_t)b * l), THREADS, [&](kern_idx ix) {
+        kern_crossentropy_backward(ix, dlogits, probs, labels, b, l, dloss);
+    });
+}
+
+double ds_sum_squares(const float *x, size_t n)
+{
+    scope s;
+    need_f("sum_squares", "x", x, n);
+    if (n == 0) return 0.0;
+    int blocks = kern_ssq_blocks(n);
+    std::vector<double> partial((size_t)blocks + 1);
+    double *out = partial.data(), *part = out + 1;
+    launch_1(blocks, [&](kern_idx ix) { kern_ssq_partial(ix, part, x, n); });
+    launch_1(1, [&](kern_idx ix) { kern_ssq_finish(ix, out, part, blocks); });
+    return *out;
+}
+
+kern_adamw_step adamw_step(const ops_adamw_hparams *h)
+{
+    double bc1 = 1.0 - pow(h->beta1, (double)h->step);
+    double bc2 = 1.0 - pow(h->beta2, (double)h->step);
+    kern_adamw_step s = {h->beta1, h->beta2, h->eps, (float)(h->lr / bc1), (float)sqrt(bc2)};
+    return s;
+}
+
+float adamw_decay(float lr, float wd) { return (float)(1.0 - (double)lr * wd); }
+
+void adamw_checks(const char *op, const float *p, const float *g, const float *m,
+                  const float *v, size_t offset, size_t n)
+{
+    need_f(op, "param", p + offset, n);
+    need_f(op, "grad", g + offset, n);
+    need_f(op, "m", m + offset, n);
+    need_f(op, "v", v + offset, n);
+}
+
+void ds_adamw(float *param, const float *grad, float *m, float *v, size_t n,
+              const ops_adamw_hparams *h)
+{
+    scope s;
+    need_host("adamw", "hparams", h, sizeof *h);
+    adamw_checks("adamw", param, grad, m, v, 0, n);
+    float decay = adamw_decay(h->lr, h->weight_decay);
+    kern_adamw_step st = adamw_step(h);
+    launch(grid(n), THREADS,
+           [&](kern_idx ix) { kern_adamw(ix, param, grad, m, v, n, decay, st); });
+}
+
+void ds_adamw_spans(float *param, const float *grad, float *m, float *v,
+                    const ops_adamw_span *spans, int count, const ops_adamw_hparams *h)
+{
+    scope s;
+    need_host("adamw_spans", "spans", spans, (size_t)count * sizeof *spans);
+    need_host("adamw_spans", "hparams", h, sizeof *h);
+    std::vector<kern_adamw_span> table((size_t)count);
+    size_t total = 0;
+    for (int i = 0; i < count; i++) {
+        adamw_checks("adamw_spans", param, grad, m, v, spans[i].offset, spans[i].n);
+        table[(size_t)i] = {spans[i].offset, spans[i].n, total,
+                            adamw_decay(h->lr, spans[i].weight_decay)};
+        total += spans[i].n;
+    }
+    const kern_adamw_span *t = table.data();
+    kern_adamw_step st = adamw_step(h);
+    launch(grid(total), THREADS,
+           [&](kern_idx ix) { kern_adamw_spans(ix, param, grad, m, v, t, count, total, st); });
+}
+
+/* ---- the table -------------------------------------------------------------------------- */
+
+ops_backend make_table()
+{
+    ops_backend t;
+    memset(&t, 0, sizeof t);
+    t.name = "devsim";
+    t.host_memory = false;
+    t.alloc = ds_alloc, t.free = ds_free, t.zero = ds_zero;
+    t.to_device = ds_to_device, t.to_host = ds_to_host, t.copy = ds_copy;
+    t.synchronize = ds_synchronize;
+    t.matmul = ds_matmul, t.linear_forward = ds_linear_forward;
+    t.linear_backward = ds_linear_backward;
+    t.to_bf16 = ds_to_bf16, t.from_bf16 = ds_from_bf16, t.round_fp16 = ds_round_fp16;
+    t.matmul_bf16 = ds_matmul_bf16, t.bf16_native = ds_bf16_native, t.bf16_isa = ds_bf16_isa;
+    t.linear_forward_bf16 = ds_linear_forward_bf16;
+    t.linear_backward_bf16 = ds_linear_backward_bf16;
+    t.bias_forward = ds_bias_forward, t.bias_backward = ds_bias_backward;
+    t.add = ds_add, t.accumulate = ds_accumulate, t.scale = ds_scale;
+    t.gelu_forward = ds_gelu_forward, t.gelu_backward = ds_gelu_backward;
+    t.tanh_forward = ds_tanh_forward, t.tanh_backward = ds_tanh_backward;
+    t.layernorm_forward = ds_layernorm_forward, t.layernorm_backward = ds_layernorm_backward;
+    t.embedding_forward = ds_embedding_forward, t.embedding_backward = ds_embedding_backward;
+    t.gather_rows_forward = ds_gather_rows_forward;
+    t.gather_rows_backward = ds_gather_rows_backward;
+    t.dropout_forward = ds_dropout_forward, t.dropout_backward = ds_dropout_backward;
+    t.attention_scratch_floats = ds_attention_scratch_floats;
+    t.attention_forward = ds_attention_forward, t.attention_backward = ds_attention_backward;
+    t.crossentropy_forward = ds_crossentropy_forward;
+    t.crossentropy_backward = ds_crossentropy_backward;
+    t.sum_squares = ds_sum_squares, t.adamw = ds_adamw, t.adamw_spans = ds_adamw_spans;
+    return t;
+}
+
+} // namespace
+
+extern "C" const ops_backend *ops_devsim_backend(void)
+{
+    static const ops_backend table = make_table();
+    static bool reporter = (install_segv_reporter(), true);
+    (void)reporter;
+    return &table;
+}
+
+extern "C" size_t ops_devsim_live_regions(void)
+{
+    std::lock_guard<std::recursive_mutex> g(lock());
+    return live().size();
+}
+
+extern "C" size_t ops_devsim_live_bytes(void)
+{
+    std::lock_guard<std::recursive_mutex> g(lock());
+    size_t total = 0;
+    for (auto &r : live()) total += r.second.bytes;
+    return total;
+}
+
+extern "C" bool ops_devsim_owns(const void *p, size_t bytes)
+{
+    std::lock_guard<std::recursive_mutex> g(lock());
+    return find(p, bytes, NULL) != NULL;
+}
+
+extern "C" ops_devsim_counts ops_devsim_get_counts(void)
+{
+    std::lock_guard<std::recursive_mutex> g(lock());
+    return counts;
+}
