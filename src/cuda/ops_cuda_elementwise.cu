@@ -187,6 +187,38 @@ double ops_cuda_sum_squares(const float *x, size_t n)
     return host;
 }
 
+/* Each span's sum as ops_cuda_sum_squares makes it, into a device array,
+ * then one download and the sum in span order on the host (as the CPU adds
+ * them): one wait for all the tensors of a global norm. */
+double ops_cuda_sum_squares_spans(const float *x, const ops_span *spans, int count)
+{
+    if (count <= 0) return 0.0;
+    int most = 1;
+    for (int i = 0; i < count; i++) {
+        int b = spans[i].n ? kern_ssq_blocks(spans[i].n) : 1;
+        most = b > most ? b : most;
+    }
+    size_t bytes = ((size_t)count + (size_t)most) * sizeof(double);
+    double *sums = (double *)ops_cuda_scratch(bytes), *partial = sums + count;
+    CUDA_OK(cudaMemsetAsync(sums, 0, (size_t)count * sizeof(double), ops_cuda_s()));
+    for (int i = 0; i < count; i++) {
+        size_t n = spans[i].n;
+        if (n == 0) continue;
+        int blocks = kern_ssq_blocks(n);
+        OPS_LAUNCH(kern_ssq_partial, blocks, OPS_THREADS, partial, x + spans[i].offset, n);
+        OPS_LAUNCH(kern_ssq_finish, 1, OPS_THREADS, sums + i, (const double *)partial, blocks);
+    }
+    double *host = (double *)malloc((size_t)count * sizeof(double));
+    FT_CHECK(host != NULL);
+    CUDA_OK(cudaMemcpyAsync(host, sums, (size_t)count * sizeof(double), cudaMemcpyDeviceToHost,
+                            ops_cuda_s()));
+    CUDA_OK(cudaStreamSynchronize(ops_cuda_s()));
+    double sum = 0.0;
+    for (int i = 0; i < count; i++) sum += host[i];
+    free(host);
+    return sum;
+}
+
 /* The step's scalars as ops_cpu.c computes them (double, then float). */
 static kern_adamw_step adamw_step(const ops_adamw_hparams *h)
 {

@@ -156,6 +156,7 @@ double ops_cuda_crossentropy_forward(float *losses, float *probs, const float *l
 void ops_cuda_crossentropy_backward(float *dlogits, const float *probs,
                                     const int32_t *labels, int b, int l, float dloss);
 double ops_cuda_sum_squares(const float *x, size_t n);
+double ops_cuda_sum_squares_spans(const float *x, const ops_span *spans, int count);
 void ops_cuda_adamw(float *param, const float *grad, float *m, float *v, size_t n,
                     const ops_adamw_hparams *h);
 void ops_cuda_adamw_spans(float *param, const float *grad, float *m, float *v,

@@ -148,6 +148,7 @@ static const ops_backend cuda_backend = {
     .crossentropy_forward = ops_cuda_crossentropy_forward,
     .crossentropy_backward = ops_cuda_crossentropy_backward,
     .sum_squares = ops_cuda_sum_squares,
+    .sum_squares_spans = ops_cuda_sum_squares_spans,
     .adamw = ops_cuda_adamw,
     .adamw_spans = ops_cuda_adamw_spans,
 };

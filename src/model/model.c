@@ -227,10 +227,27 @@ bool model_tensor_trainable(const model *m, const model_tensor *t)
     return model_block_trainable(m, t->layer);
 }
 
-void model_zero_grads(model *m)
+int model_trainable_spans(const model *m, ops_span *out, bool merge)
 {
+    int count = 0;
     for (int i = 0; i < m->tensor_count; i++) {
         const model_tensor *t = &m->tensors[i];
-        if (model_tensor_trainable(m, t)) model_zero(m, m->grads + t->offset, t->numel);
+        if (!model_tensor_trainable(m, t)) continue;
+        if (merge && count > 0 && out[count - 1].offset + out[count - 1].n == t->offset)
+            out[count - 1].n += t->numel;
+        else
+            out[count++] = (ops_span){t->offset, t->numel};
     }
+    return count;
+}
+
+/* One zeroing per run of trainable tensors (one launch on a GPU, not one
+ * per tensor). */
+void model_zero_grads(model *m)
+{
+    ops_span *runs = ft_malloc_array((size_t)m->tensor_count, sizeof *runs);
+    FT_CHECK_MSG(runs != NULL, "model_zero_grads: out of memory");
+    int n = model_trainable_spans(m, runs, true);
+    for (int i = 0; i < n; i++) model_zero(m, m->grads + runs[i].offset, runs[i].n);
+    free(runs);
 }

@@ -108,6 +108,11 @@ void model_init_random(model *m, uint64_t seed);
 /* Freeze the embeddings and blocks 0..first_trainable-1 (0: train all). */
 void model_freeze_below(model *m, int first_trainable);
 bool model_tensor_trainable(const model *m, const model_tensor *t);
+/* The trainable tensors as spans of the parameter layout, in table order:
+ * one per tensor, or with merge, runs of adjacent ones joined (frozen
+ * tensors sit below the trainable ones, so usually one run). out has room
+ * for model_tensor_count(m); returns how many were written. */
+int model_trainable_spans(const model *m, ops_span *out, bool merge);
 
 /* Plan activation memory for batches of at most b rows of t tokens. */
 ft_status model_plan(model *m, int b, int t, ft_error *err);

@@ -236,6 +236,16 @@ void ops_crossentropy_backward(float *dlogits, const float *probs,
 /* Sum of squares of x[n] (in double): the pieces of a global norm. */
 double ops_sum_squares(const float *x, size_t n);
 
+/* A stretch [offset, offset + n) of an array. */
+typedef struct ops_span {
+    size_t offset, n;
+} ops_span;
+
+/* ops_sum_squares of each span of x, added in span order (in double): the
+ * squared global norm of many tensors with one wait on a GPU instead of one
+ * per tensor. spans is HOST memory. */
+double ops_sum_squares_spans(const float *x, const ops_span *spans, int count);
+
 /* One AdamW step exactly as torch.optim.AdamW (decoupled weight decay):
  * p *= 1 - lr*wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²;
  * p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps). t counts from 1. */

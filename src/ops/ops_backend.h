@@ -114,6 +114,7 @@ typedef struct ops_backend {
                                   const int32_t *labels, int b, int l,
                                   float dloss);
     double (*sum_squares)(const float *x, size_t n);
+    double (*sum_squares_spans)(const float *x, const ops_span *spans, int count);
     void (*adamw)(float *param, const float *grad, float *m, float *v, size_t n,
                   const ops_adamw_hparams *h);
     void (*adamw_spans)(float *param, const float *grad, float *m, float *v,

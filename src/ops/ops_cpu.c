@@ -416,6 +416,13 @@ void ops_cpu_adamw(float *param, const float *grad, float *m, float *v, size_t n
                            h->beta2, step_size, bc2_sqrt, h->eps));
 }
 
+double ops_cpu_sum_squares_spans(const float *x, const ops_span *spans, int count)
+{
+    double sum = 0.0;
+    for (int i = 0; i < count; i++) sum += ops_cpu_sum_squares(x + spans[i].offset, spans[i].n);
+    return sum;
+}
+
 void ops_cpu_adamw_spans(float *param, const float *grad, float *m, float *v,
                          const ops_adamw_span *spans, int count,
                          const ops_adamw_hparams *h)

@@ -76,6 +76,7 @@ double ops_cpu_crossentropy_forward(float *losses, float *probs,
 void ops_cpu_crossentropy_backward(float *dlogits, const float *probs,
                                    const int32_t *labels, int b, int l,
                                    float dloss);
+double ops_cpu_sum_squares_spans(const float *x, const ops_span *spans, int count);
 double ops_cpu_sum_squares(const float *x, size_t n);
 void ops_cpu_adamw(float *param, const float *grad, float *m, float *v, size_t n,
                    const ops_adamw_hparams *h);

@@ -81,6 +81,7 @@ static const ops_backend cpu_backend = {
     .crossentropy_forward = ops_cpu_crossentropy_forward,
     .crossentropy_backward = ops_cpu_crossentropy_backward,
     .sum_squares = ops_cpu_sum_squares,
+    .sum_squares_spans = ops_cpu_sum_squares_spans,
     .adamw = ops_cpu_adamw,
     .adamw_spans = ops_cpu_adamw_spans,
 };

@@ -228,6 +228,11 @@ void ops_crossentropy_backward(float *dlogits, const float *probs,
         dlogits, probs, labels, b, l, dloss);
 }
 
+double ops_sum_squares_spans(const float *x, const ops_span *spans, int count)
+{
+    return ops_backend_current()->sum_squares_spans(x, spans, count);
+}
+
 double ops_sum_squares(const float *x, size_t n)
 {
     return ops_backend_current()->sum_squares(x, n);

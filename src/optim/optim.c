@@ -88,25 +88,34 @@ void optim_free(optim *o)
     free(o);
 }
 
-/* L2 norm of the trainable gradients. */
+/* The trainable tensors' spans (merged: runs), in a buffer that aborts on
+ * out of memory: a few hundred entries, like the tensor table itself. */
+static ops_span *trainable_spans(const model *m, bool merge, int *count)
+{
+    ops_span *s = ft_malloc_array((size_t)model_tensor_count(m), sizeof *s);
+    FT_CHECK_MSG(s != NULL, "optim: out of memory");
+    *count = model_trainable_spans(m, s, merge);
+    return s;
+}
+
+/* L2 norm of the trainable gradients: per-tensor sums added in order (as
+ * torch's per-parameter norms), with one wait on a GPU. */
 static double grad_norm(model *m)
 {
-    const float *g = model_grads(m);
-    double sum = 0.0;
-    for (int i = 0; i < model_tensor_count(m); i++) {
-        const model_tensor *t = model_tensor_at(m, i);
-        if (model_tensor_trainable(m, t)) sum += ops_sum_squares(g + t->offset, t->numel);
-    }
+    int n;
+    ops_span *spans = trainable_spans(m, false, &n);
+    double sum = ops_sum_squares_spans(model_grads(m), spans, n);
+    free(spans);
     return sqrt(sum);
 }
 
 static void scale_grads(model *m, float s)
 {
+    int n;
+    ops_span *runs = trainable_spans(m, true, &n);
     float *g = model_grads(m);
-    for (int i = 0; i < model_tensor_count(m); i++) {
-        const model_tensor *t = model_tensor_at(m, i);
-        if (model_tensor_trainable(m, t)) ops_scale(g + t->offset, t->numel, s);
-    }
+    for (int i = 0; i < n; i++) ops_scale(g + runs[i].offset, runs[i].n, s);
+    free(runs);
 }
 
 /* torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1. */

@@ -825,6 +825,15 @@ double ds_sum_squares(const float *x, size_t n)
     return *out;
 }
 
+/* As the CUDA back end: each span as ds_sum_squares, added in span order. */
+double ds_sum_squares_spans(const float *x, const ops_span *spans, int count)
+{
+    need_host("sum_squares_spans", "spans", spans, (size_t)count * sizeof *spans);
+    double sum = 0.0;
+    for (int i = 0; i < count; i++) sum += ds_sum_squares(x + spans[i].offset, spans[i].n);
+    return sum;
+}
+
 kern_adamw_step adamw_step(const ops_adamw_hparams *h)
 {
     double bc1 = 1.0 - pow(h->beta1, (double)h->step);
@@ -906,7 +915,7 @@ ops_backend make_table()
     t.attention_forward = ds_attention_forward, t.attention_backward = ds_attention_backward;
     t.crossentropy_forward = ds_crossentropy_forward;
     t.crossentropy_backward = ds_crossentropy_backward;
-    t.sum_squares = ds_sum_squares, t.adamw = ds_adamw, t.adamw_spans = ds_adamw_spans;
+    t.sum_squares = ds_sum_squares, t.sum_squares_spans = ds_sum_squares_spans, t.adamw = ds_adamw, t.adamw_spans = ds_adamw_spans;
     return t;
 }
 
