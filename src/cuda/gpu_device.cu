@@ -29,6 +29,18 @@ extern "C" int gpu_device_count(void)
     return count;
 }
 
+/* How many other ranks of the node communicator use the GPU with this UUID. */
+static int count_sharing(MPI_Comm node, int local_size, const char uuid[16])
+{
+    char *all = (char *)malloc((size_t)local_size * 16);
+    FT_CHECK(all != NULL);
+    FT_CHECK(MPI_Allgather(uuid, 16, MPI_BYTE, all, 16, MPI_BYTE, node) == MPI_SUCCESS);
+    int same = 0;
+    for (int r = 0; r < local_size; r++) same += memcmp(all + 16 * r, uuid, 16) == 0;
+    free(all);
+    return same - 1;
+}
+
 extern "C" ft_status gpu_device_select(MPI_Comm comm, gpu_device_info *info,
                                        ft_error *err)
 {
@@ -39,12 +51,13 @@ extern "C" ft_status gpu_device_select(MPI_Comm comm, gpu_device_info *info,
                                  &node) == MPI_SUCCESS);
     MPI_Comm_rank(node, &info->local_rank);
     MPI_Comm_size(node, &info->local_size);
-    MPI_Comm_free(&node);
     info->count = gpu_device_count();
-    if (info->count == 0)
+    if (info->count == 0) {
+        MPI_Comm_free(&node);
         return ft_fail(err, FT_ENOTFOUND, "no CUDA GPU visible to this process "
                        "(CUDA_VISIBLE_DEVICES='%s')",
                        getenv("CUDA_VISIBLE_DEVICES") ? getenv("CUDA_VISIBLE_DEVICES") : "");
+    }
     info->device = info->local_rank % info->count;
     FT_CHECK(cudaSetDevice(info->device) == cudaSuccess);
     cudaDeviceProp prop;
@@ -53,6 +66,8 @@ extern "C" ft_status gpu_device_select(MPI_Comm comm, gpu_device_info *info,
     info->memory_bytes = prop.totalGlobalMem;
     info->cc_major = prop.major;
     info->cc_minor = prop.minor;
+    info->sharing = count_sharing(node, info->local_size, prop.uuid.bytes);
+    MPI_Comm_free(&node);
     /* cuBLAS is linked and usable on this device: the matmul back end needs it. */
     cublasHandle_t blas;
     FT_CHECK(cublasCreate(&blas) == CUBLAS_STATUS_SUCCESS);

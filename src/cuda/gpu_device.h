@@ -25,6 +25,9 @@ typedef struct gpu_device_info {
     char name[256];
     size_t memory_bytes;
     int cc_major, cc_minor;
+    int sharing;        /* other ranks of this node on the same physical GPU
+                           (by UUID: with per-task CUDA_VISIBLE_DEVICES every
+                           rank sees "GPU 0", yet they differ) */
 } gpu_device_info;
 
 /* How many GPUs this process sees (0 without a driver or a device). */

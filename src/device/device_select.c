@@ -44,6 +44,13 @@ static ft_status use_gpu_backend(MPI_Comm mpi, device_choice *out, ft_error *err
     gpu_device_info info;
     ft_status st = gpu_device_select(mpi, &info, err);
     if (st != FT_OK) return st;
+    /* NCCL refuses two ranks of a communicator on one GPU: say so now,
+     * in the job's terms, not as an NCCL failure later. */
+    if (info.sharing > 0)
+        return ft_fail(err, FT_EINVAL,
+                       "GPU %d (%s) is used by %d other rank(s) of this node: start one rank "
+                       "per GPU (e.g. srun --ntasks-per-node=GPUs --gpus-per-task=1), or set "
+                       "use_cpu", info.device, info.name, info.sharing);
     ops_backend_use(ops_cuda_backend());
     out->gpu = true;
     out->gpu_index = info.device;
@@ -52,9 +59,6 @@ static ft_status use_gpu_backend(MPI_Comm mpi, device_choice *out, ft_error *err
                 "(node-local rank %d of %d)", info.device, info.count, info.name,
                 (double)info.memory_bytes / (1u << 30), info.cc_major, info.cc_minor,
                 info.local_rank, info.local_size);
-    if (info.local_size > info.count)
-        ft_log_warn("%d ranks on this node share %d GPUs: start one rank per GPU",
-                    info.local_size, info.count);
     return FT_OK;
 }
 #endif
