@@ -44,7 +44,8 @@ static double step_gflop(const model_config *c, int b, int t)
 /* FTUNE_BENCH_DEVICE: "cpu" (default) or "cuda". On cuda, MPI (a singleton
  * without mpiexec) for gpu_device_select, then the CUDA back end. Writes the
  * device's name; returns 0, or 2 with a message. */
-static int bench_use_device(int *argc, char ***argv, char *name, size_t name_bytes, bool *mpi)
+static int bench_use_device(int *argc, char ***argv, char *name, size_t name_bytes, bool *mpi,
+                            bool mixed)
 {
     const char *dev = getenv("FTUNE_BENCH_DEVICE");
     *mpi = false;
@@ -64,12 +65,14 @@ static int bench_use_device(int *argc, char ***argv, char *name, size_t name_byt
         return 2;
     }
     ops_backend_use(ops_cuda_backend());
+    /* As ftune-train does in mixed precision (device_mixed_precision). */
+    ops_cuda_allow_tf32(mixed);
     snprintf(name, name_bytes, "%s", info.name);
     for (char *c = name; *c; c++)
         if (*c == ' ') *c = '_'; /* one key=value word */
     return 0;
 #else
-    (void)argc, (void)argv;
+    (void)argc, (void)argv, (void)mixed;
     fprintf(stderr, "bench_train_step: FTUNE_BENCH_DEVICE=cuda, but this build has no CUDA "
             "back end (configure with -DFTUNE_CUDA=ON)\n");
     return 2;
@@ -139,7 +142,7 @@ int main(int argc, char **argv)
     }
     char device[256];
     bool mpi = false;
-    int rc = bench_use_device(&argc, &argv, device, sizeof device, &mpi);
+    int rc = bench_use_device(&argc, &argv, device, sizeof device, &mpi, bf16);
     if (rc != 0) return bench_finish(mpi, rc);
     model_config cfg = bench_model_config(arch, 768, 12, p);
     model *m = NULL;
