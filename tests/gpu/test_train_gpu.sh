@@ -9,7 +9,10 @@
 #     path) and resumed, the final model.safetensors is byte-identical to the
 #     uninterrupted GPU run;
 #   - bf16 and fp16 on the GPU track the CPU's bf16 / fp16 runs within 2%;
-#   - the log says which GPU ran.
+#   - the log says which GPU ran;
+#   - ftune-eval of the GPU-trained model on the GPU and with --cpu: the same
+#     num_correct and the loss within 1e-5 relative, and report.json's
+#     precision; then the same with --bf16 (loss within 1e-2).
 # Usage: test_train_gpu.sh BUILD_DIR
 set -euo pipefail
 [ $# = 1 ] || { echo "usage: test_train_gpu.sh BUILD_DIR" >&2; exit 2; }
@@ -58,6 +61,35 @@ for prec in fp32 bf16 fp16; do
     tol=0.02
     [ "$prec" = fp32 ] && tol=1e-3
     track "$work/cpu-$prec" "$work/gpu-$prec" "$tol" "GPU vs CPU $prec"
+done
+
+# eval_run OUT [flags]: ftune-eval of the GPU fp32 model on the validation split.
+eval_run() {
+    local out="$1" status=0
+    shift
+    mpirun -n 1 --bind-to none "$build/ftune-eval" --model "$work/gpu-fp32/final" \
+        --data "$work/data" --split validation --output "$out" "$@" >>"$out.log" 2>&1 || status=$?
+    echo "$status"
+}
+for prec in fp32 bf16; do
+    flags=()
+    [ "$prec" = fp32 ] || flags=(--bf16)
+    expect "$(eval_run "$work/eval-gpu-$prec" "${flags[@]}")" 0 "ftune-eval $prec on the GPU" "$work/eval-gpu-$prec.log"
+    grep -q 'GPU [0-9]* of [0-9]* on this node' "$work/eval-gpu-$prec.log" || fail "ftune-eval $prec did not use a GPU"
+    expect "$(eval_run "$work/eval-cpu-$prec" --cpu "${flags[@]}")" 0 "ftune-eval $prec --cpu" "$work/eval-cpu-$prec.log"
+    tol=1e-5
+    [ "$prec" = fp32 ] || tol=1e-2
+    python3 - "$work/eval-gpu-$prec/report.json" "$work/eval-cpu-$prec/report.json" "$tol" <<'PYEOF' ||
+import json, sys
+g, c = (json.load(open(p)) for p in sys.argv[1:3])
+tol = float(sys.argv[3])
+rel = abs(g["loss"] - c["loss"]) / abs(c["loss"])
+print("test_train_gpu: ftune-eval %s: GPU loss %.8f, CPU %.8f (relative %.2g), correct %d / %d"
+      % (g["precision"], g["loss"], c["loss"], rel, g["num_correct"], c["num_correct"]))
+sys.exit(not (rel <= tol and g["precision"] == c["precision"] and
+              (tol > 1e-4 or g["num_correct"] == c["num_correct"])))
+PYEOF
+        fail "ftune-eval $prec: GPU and CPU reports differ"
 done
 
 out="$work/gpu-int"
