@@ -15,6 +15,10 @@
 
 #include "kern_common.cuh"
 
+extern "C" {
+#include "ops.h"
+}
+
 struct kern_dropout_args {
     uint64_t seed, site, stride;
     uint32_t threshold;
@@ -47,6 +51,27 @@ struct kern_attn_args {
     const int64_t *example_index;
     kern_dropout_args d;
 };
+
+/* The arguments of a dropout by ops.h's rule, and of an attention call:
+ * host code (the CUDA back end, the host tests) builds them here. */
+static inline kern_dropout_args kern_dropout_args_for(float p, uint64_t seed, uint64_t site,
+                                                      size_t per_example)
+{
+    kern_dropout_args a = {seed, site, ops_dropout_stride(per_example),
+                           ops_dropout_threshold(p), 1.0f / (1.0f - p)};
+    return a;
+}
+
+static inline kern_attn_args kern_attn_args_for(const ops_attention_shape *s)
+{
+    kern_attn_args a;
+    a.b = s->b, a.t = s->t, a.nh = s->nh, a.causal = s->causal;
+    a.drop = s->dropout_p > 0.0f;
+    a.lengths = s->lengths;
+    a.example_index = s->example_index;
+    a.d = kern_dropout_args_for(s->dropout_p, s->seed, s->site, (size_t)s->nh * s->t * s->t);
+    return a;
+}
 
 KERN_HD int kern_attn_visible(const kern_attn_args &s, size_t b, int t)
 {

@@ -14,29 +14,13 @@ KERN_GLOBAL(kern_dropout)
 KERN_GLOBAL_WARP(kern_attn_softmax)
 KERN_GLOBAL_WARP(kern_attn_softmax_backward)
 
-/* ceil(p 2^24): keep a word when its top 24 bits reach it (ops.h's rule
- * uniform >= p, as an integer test; ops_cpu_dropout.c's threshold). */
-static uint32_t dropout_threshold(float p)
-{
-    if (p <= 0.0f) return 0;
-    if (p >= 1.0f) return 1u << 24;
-    return (uint32_t)ceilf(p * 16777216.0f);
-}
-
-static kern_dropout_args dropout_args(float p, uint64_t seed, uint64_t site, size_t per)
-{
-    kern_dropout_args a = {seed, site, ops_dropout_stride(per), dropout_threshold(p),
-                           1.0f / (1.0f - p)};
-    return a;
-}
-
 static void dropout_pass(float *out, const float *inp, int b, size_t per,
                          const int64_t *example_index, float p, uint64_t seed,
                          uint64_t site, bool accumulate)
 {
     size_t quads = (size_t)b * ((per + 3) / 4);
     OPS_LAUNCH(kern_dropout, ops_cuda_grid(quads, OPS_THREADS), OPS_THREADS, out, inp, b, per,
-               example_index, dropout_args(p, seed, site, per), accumulate);
+               example_index, kern_dropout_args_for(p, seed, site, per), accumulate);
 }
 
 void ops_cuda_dropout_forward(float *out, const float *inp, int b, size_t per_example,
@@ -81,17 +65,6 @@ static void gemm_batched(bool ta, bool tb, int m, int n, int k, float alpha, ker
                                         batch));
 }
 
-static kern_attn_args attn_args(const ops_attention_shape *s)
-{
-    kern_attn_args a;
-    a.b = s->b, a.t = s->t, a.nh = s->nh, a.causal = s->causal;
-    a.drop = s->dropout_p > 0.0f;
-    a.lengths = s->lengths;
-    a.example_index = s->example_index;
-    a.d = dropout_args(s->dropout_p, s->seed, s->site, (size_t)s->nh * s->t * s->t);
-    return a;
-}
-
 static int row_grid(const kern_attn_args &a)
 {
     return ops_cuda_grid((size_t)a.b * a.nh * a.t, OPS_WARPS);
@@ -111,7 +84,7 @@ static void softmax_backward_rows(float *ds, float *pd, const float *probs,
 void ops_cuda_attention_forward(float *out, float *probs, const float *qkv,
                                 const ops_attention_shape *s, float *scratch)
 {
-    kern_attention_forward_plan(out, probs, qkv, attn_args(s), s->c, scratch, gemm_batched,
+    kern_attention_forward_plan(out, probs, qkv, kern_attn_args_for(s), s->c, scratch, gemm_batched,
                                 softmax_rows);
 }
 
@@ -119,6 +92,6 @@ void ops_cuda_attention_backward(float *dqkv, const float *dout, const float *qk
                                  const float *probs, const ops_attention_shape *s,
                                  float *scratch)
 {
-    kern_attention_backward_plan(dqkv, dout, qkv, probs, attn_args(s), s->c, scratch,
+    kern_attention_backward_plan(dqkv, dout, qkv, probs, kern_attn_args_for(s), s->c, scratch,
                                  gemm_batched, softmax_backward_rows);
 }

@@ -29,6 +29,7 @@
 #ifndef OPS_H
 #define OPS_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -175,6 +176,16 @@ static inline uint64_t ops_dropout_site(uint64_t step, int layer, int site)
 static inline uint64_t ops_dropout_stride(size_t per_example)
 {
     return ((uint64_t)per_example + 3u) & ~(uint64_t)3u;
+}
+
+/* rng_uniform >= p as an integer test on a Philox word's top 24 bits (the
+ * uniform's bits): keep when (word >> 8) >= ceil(p 2^24); 2^24 keeps
+ * nothing. The CPU and the GPU kernels use this one threshold. */
+static inline uint32_t ops_dropout_threshold(float p)
+{
+    if (p <= 0.0f) return 0;
+    if (p >= 1.0f) return 1u << 24;
+    return (uint32_t)ceilf(p * 16777216.0f);
 }
 
 /* out = inp * keep / (1 - p), keep = uniform >= p, on b examples of

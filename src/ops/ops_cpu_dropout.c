@@ -20,13 +20,6 @@
 
 enum { DROPOUT_CHUNK = 2048 };
 
-uint32_t ops_dropout_threshold(float p)
-{
-    if (p <= 0.0f) return 0;
-    if (p >= 1.0f) return 1u << 24; /* nothing kept */
-    return (uint32_t)ceilf(p * 16777216.0f);
-}
-
 /* Multipliers for one group of 64 counter words starting at block `block`,
  * words [lo, hi) of the group into mask[0 .. hi-lo). */
 OPS_CLONES

@@ -132,8 +132,7 @@ static inline void ops_philox16(uint32_t *words, uint64_t seed, uint64_t stream,
 
 /* Dropout multipliers of counter words base .. base+n-1 (ops_cpu_dropout.c):
  * mask[k] = keep ? 1/(1-p) : 0, keep = rng_uniform(seed, site, base+k) >= p,
- * the semantics of ops.h; threshold from ops_dropout_threshold(p). */
-uint32_t ops_dropout_threshold(float p);
+ * the semantics of ops.h; threshold from ops_dropout_threshold(p) (ops.h). */
 void ops_dropout_mask(float *mask, size_t n, uint64_t base, uint32_t threshold,
                       float scale, uint64_t seed, uint64_t site);
 

@@ -672,13 +672,6 @@ void ds_gather_rows_backward(float *dinp, const float *dout, const int32_t *rows
 
 /* ---- dropout and attention (ops_cuda_attention.cu) ----------------------------------- */
 
-kern_dropout_args dropout_args(float p, uint64_t seed, uint64_t site, size_t per)
-{
-    uint32_t thr = p <= 0.0f ? 0 : (p >= 1.0f ? 1u << 24 : (uint32_t)ceilf(p * 16777216.0f));
-    kern_dropout_args a = {seed, site, ops_dropout_stride(per), thr, 1.0f / (1.0f - p)};
-    return a;
-}
-
 void dropout_checks(const char *op, const float *out, const float *inp, int b, size_t per,
                     const int64_t *index, float p)
 {
@@ -691,7 +684,7 @@ void dropout_pass(float *out, const float *inp, int b, size_t per, const int64_t
                   float p, uint64_t seed, uint64_t site, bool acc)
 {
     size_t quads = (size_t)b * ((per + 3) / 4);
-    kern_dropout_args a = dropout_args(p, seed, site, per);
+    kern_dropout_args a = kern_dropout_args_for(p, seed, site, per);
     launch(grid(quads), THREADS,
            [&](kern_idx ix) { kern_dropout(ix, out, inp, b, per, index, a, acc); });
 }
@@ -726,17 +719,6 @@ size_t ds_attention_scratch_floats(int b, int t, int nh)
     return 2u * (size_t)b * (size_t)nh * (size_t)t * (size_t)t;
 }
 
-kern_attn_args attn_args(const ops_attention_shape *s)
-{
-    kern_attn_args a;
-    a.b = s->b, a.t = s->t, a.nh = s->nh, a.causal = s->causal;
-    a.drop = s->dropout_p > 0.0f;
-    a.lengths = s->lengths;
-    a.example_index = s->example_index;
-    a.d = dropout_args(s->dropout_p, s->seed, s->site, (size_t)s->nh * s->t * s->t);
-    return a;
-}
-
 /* Every array of an attention call; q/k/v: [B,T,3C]; y: [B,T,C]. */
 void attn_checks(const char *op, const ops_attention_shape *s, const float *y, const float *qkv,
                  const float *probs, const float *scratch_)
@@ -757,7 +739,7 @@ void ds_attention_forward(float *out, float *probs, const float *qkv,
 {
     scope s;
     attn_checks("attention_forward", sh, out, qkv, probs, scr);
-    kern_attn_args a = attn_args(sh);
+    kern_attn_args a = kern_attn_args_for(sh);
     auto rows = [&](float *pr, float *sc, const kern_attn_args &aa) {
         launch_warps(warp_grid((size_t)aa.b * aa.nh * aa.t),
                      [&](kern_idx ix) { kern_attn_softmax(ix, pr, sc, aa); });
@@ -771,7 +753,7 @@ void ds_attention_backward(float *dqkv, const float *dout, const float *qkv, con
     scope s;
     attn_checks("attention_backward", sh, dout, qkv, probs, scr);
     need_f("attention_backward", "dqkv", dqkv, (size_t)sh->b * sh->t * 3 * sh->c);
-    kern_attn_args a = attn_args(sh);
+    kern_attn_args a = kern_attn_args_for(sh);
     auto rows = [&](float *ds, float *pd, const float *pr, const kern_attn_args &aa) {
         launch_warps(warp_grid((size_t)aa.b * aa.nh * aa.t),
                      [&](kern_idx ix) { kern_attn_softmax_backward(ix, ds, pd, pr, aa); });

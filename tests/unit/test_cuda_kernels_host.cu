@@ -262,20 +262,13 @@ static void test_gather(void)
 
 /* ---- dropout --------------------------------------------------------------------------- */
 
-static kern_dropout_args dropout_args(float p, uint64_t seed, uint64_t site, size_t per)
-{
-    uint32_t thr = p <= 0.0f ? 0 : (p >= 1.0f ? 1u << 24 : (uint32_t)ceilf(p * 16777216.0f));
-    kern_dropout_args a = {seed, site, ops_dropout_stride(per), thr, 1.0f / (1.0f - p)};
-    return a;
-}
-
 static void test_dropout(size_t per, float p)
 {
     const int b = 3;
     const int64_t idx[3] = {5, 0, 1000000007};
     size_t n = (size_t)b * per;
     uint64_t seed = 42, site = ops_dropout_site(3, 2, 1);
-    kern_dropout_args a = dropout_args(p, seed, site, per);
+    kern_dropout_args a = kern_dropout_args_for(p, seed, site, per);
     vec x = randv(n), y(n), y_c(n);
     kern_host_run_threads(4, 3, [&](kern_idx ix) { kern_dropout(ix, y.data(), x.data(), b, per, idx, a, false); });
     cpu->dropout_forward(y_c.data(), x.data(), b, per, idx, p, seed, site);
@@ -301,10 +294,7 @@ static void test_attention(int b, int t, int c, int nh, bool causal, float p,
     for (int i = 0; i < b; i++) idx[i] = 7 + 1000 * i;
     ops_attention_shape s = {b, t, c, nh, causal, lengths.data(), idx.data(), p, 11,
                              ops_dropout_site(1, 2, 3)};
-    kern_attn_args a;
-    a.b = b, a.t = t, a.nh = nh, a.causal = causal, a.drop = p > 0.0f;
-    a.lengths = lengths.data(), a.example_index = idx.data();
-    a.d = dropout_args(p, s.seed, s.site, (size_t)nh * t * t);
+    kern_attn_args a = kern_attn_args_for(&s);
     size_t ntt = (size_t)b * nh * t * t;
     vec qkv = randv((size_t)b * t * 3 * c, -2, 2), out((size_t)b * t * c), out_c(out.size());
     vec probs(ntt), probs_c(ntt), scratch(2 * ntt);
