@@ -22,35 +22,19 @@ if [ "${gpus:-0}" = 0 ]; then
     echo "test_train_gpu: no GPU visible (nvidia-smi -L): skipped"
     exit 77
 fi
+name=test_train_gpu
 work="$(mktemp -d "${TMPDIR:-/tmp}/test_train_gpu.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=2
-fail() { echo "test_train_gpu: FAIL: $*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=../mpi/train_test_lib.sh
+source "$(dirname "$0")/../mpi/train_test_lib.sh"
 
 "$build/tests/train_testdata" "$work" 256 64 >/dev/null || fail "train_testdata"
-common=(--model_name_or_path "$work/model" --data_dir "$work/data" --allow_random_init true
-    --max_steps 20 --per_device_train_batch_size 8 --learning_rate 1e-3 --warmup_steps 3
-    --weight_decay 0.01 --logging_steps 2 --save_steps 5 --disable_tqdm true --seed 5)
+# shellcheck disable=SC2119 # no flags beyond the shared ones
+train_common_flags
 
 # train OUT [--key value ...]: one rank; echoes the exit status.
-train() {
-    local out="$1" status=0
-    shift
-    mpirun -n 1 --bind-to none "$build/ftune-train" "${common[@]}" --output_dir "$out" "$@" \
-        >>"$out.log" 2>&1 || status=$?
-    echo "$status"
-}
-expect() { # expect STATUS WANT WHAT LOG
-    [ "$1" = "$2" ] || { tail -30 "$4" >&2; fail "$3: exit $1, expected $2"; }
-}
-losses() { grep -o '"step": [0-9]*, "epoch": [^,]*, "loss": [^,]*' "$1/log.jsonl" | sed 's/.*"loss": //'; }
-# track A B TOL WHAT: every logged loss of run B within TOL relative of run A's.
-track() {
-    paste <(losses "$1") <(losses "$2") | awk -v tol="$3" -v what="$4" '
-        { n++; d = $1 - $2; if (d < 0) d = -d; r = d / $1; if (r > worst) worst = r }
-        END { printf "test_train_gpu: %s: %d logged losses, worst relative difference %.3g\n", what, n, worst
-              exit !(n >= 5 && worst <= tol) }' || fail "$4: losses differ by more than $3"
-}
+train() { train_on "$build" 1 "$@"; }
 
 for prec in fp32 bf16 fp16; do
     flags=()
@@ -92,10 +76,5 @@ PYEOF
         fail "ftune-eval $prec: GPU and CPU reports differ"
 done
 
-out="$work/gpu-int"
-expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=7 train "$out")" 3 "GPU stop at step 7" "$out.log"
-expect "$(train "$out")" 0 "GPU resume" "$out.log"
-grep -q 'resumed from .*checkpoint-7.h5 at step 7' "$out.log" || fail "no resume from step 7"
-cmp "$work/gpu-fp32/final/model.safetensors" "$out/final/model.safetensors" ||
-    fail "GPU fp32: the resumed run's final model differs from the uninterrupted run's"
+stop_and_resume "$build" 1 "$work/gpu-int" "$work/gpu-fp32"
 echo "test_train_gpu: PASS"

@@ -46,25 +46,14 @@ name="test_train_$mode"
 work="$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-fail() { echo "$name: FAIL: $*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=train_test_lib.sh
+source "$(dirname "$0")/train_test_lib.sh"
 
 "$build/tests/train_testdata" "$work" 256 64 || fail "train_testdata"
-common=(--model_name_or_path "$work/model" --data_dir "$work/data" --allow_random_init true
-    --max_steps 20 --per_device_train_batch_size 8 --learning_rate 1e-3 --warmup_steps 3
-    --weight_decay 0.01 --logging_steps 2 --save_steps 5 --evaluation_strategy steps
-    --eval_steps 10 --disable_tqdm true --seed 5)
+train_common_flags --evaluation_strategy steps --eval_steps 10
 
 # train NRANKS OUT [--key value ...]: runs ftune-train, echoes its exit status.
-train() {
-    local n="$1" out="$2" status=0
-    shift 2
-    mpirun -n "$n" --oversubscribe --bind-to none "$build/ftune-train" "${common[@]}" \
-        --output_dir "$out" "$@" >>"$out.log" 2>&1 || status=$?
-    echo "$status"
-}
-expect() { # expect STATUS WANT WHAT LOG
-    [ "$1" = "$2" ] || { tail -30 "$4" >&2; fail "$3: exit $1, expected $2"; }
-}
+train() { train_on "$build" "$@"; }
 final_eval_loss() {
     grep '"eval_loss"' "$1/log.jsonl" | tail -1 | sed 's/.*"eval_loss": \([^,]*\),.*/\1/'
 }
@@ -74,18 +63,22 @@ reference() {
     [ -s "$work/ref/final/model.safetensors" ] || fail "no ref/final/model.safetensors"
 }
 
+# tracks_float32 PREC: the reference run and a PREC (bf16|fp16) run in
+# $work/ref16: every logged loss within 2% of float32's, not all equal, other
+# weights, and the log names the precision.
+tracks_float32() {
+    reference
+    expect "$(train 2 "$work/ref16" --"$1" true)" 0 "uninterrupted $1 run" "$work/ref16.log"
+    track "$work/ref" "$work/ref16" 0.02 "$1 against float32" moved
+    ! cmp -s "$work/ref/final/model.safetensors" "$work/ref16/final/model.safetensors" ||
+        fail "the $1 run trained the same weights as the float32 run"
+    grep -q "$1 mixed precision" "$work/ref16.log" || fail "no $1 line in the log"
+}
+
 case "$mode" in
 fp16)
     # fp16 with the normal start scale 2^16 tracks float32 as bf16 does.
-    reference
-    expect "$(train 2 "$work/ref16" --fp16 true)" 0 "uninterrupted fp16 run" "$work/ref16.log"
-    losses() { grep -o '"step": [0-9]*, "epoch": [^,]*, "loss": [^,]*' "$1/log.jsonl" | sed 's/.*"loss": //'; }
-    paste <(losses "$work/ref") <(losses "$work/ref16") | awk '
-        { n++; d = $1 - $2; if (d < 0) d = -d; r = d / $1; if (r > worst) worst = r; if (d > 0) moved++ }
-        END { printf "test_train_fp16: %d logged losses, worst relative difference %.3g\n", n, worst
-              exit !(n >= 5 && worst <= 0.02 && moved > 0) }' ||
-        fail "fp16 losses do not track float32 (2%), or fp16 changed nothing"
-    grep -q 'fp16 mixed precision' "$work/ref16.log" || fail "no fp16 line in the log"
+    tracks_float32 fp16
     ! grep -q 'skipped' "$work/ref16.log" || fail "a step was skipped at scale 2^16"
     # A start scale of 2^30 overflows fp16 in backward: steps are skipped
     # and the scale halves until it fits, then grows every 4 good steps.
@@ -95,31 +88,11 @@ fp16)
     skips=$(grep -c 'fp16: step [0-9]* skipped' "$work/big.log" || true)
     echo "test_train_fp16: $skips steps skipped at a start scale of 2^30"
     if [ "$skips" -lt 5 ] || [ "$skips" -gt 10 ]; then fail "expected 5..10 skipped steps, saw $skips"; fi
-    out="$work/int16"
-    expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=7 train 2 "$out" --fp16 true)" 3 "fp16 stop at step 7" "$out.log"
-    expect "$(train 2 "$out" --fp16 true)" 0 "fp16 resume" "$out.log"
-    grep -q 'resumed from .*checkpoint-7.h5 at step 7' "$out.log" || fail "no fp16 resume from 7"
-    cmp "$work/big/final/model.safetensors" "$out/final/model.safetensors" ||
-        fail "fp16 final model differs from the uninterrupted fp16 run"
+    stop_and_resume "$build" 2 "$work/int16" "$work/big" --fp16 true
     ;;
 bf16)
-    reference
-    expect "$(train 2 "$work/ref16" --bf16 true)" 0 "uninterrupted bf16 run" "$work/ref16.log"
-    losses() { grep -o '"step": [0-9]*, "epoch": [^,]*, "loss": [^,]*' "$1/log.jsonl" | sed 's/.*"loss": //'; }
-    paste <(losses "$work/ref") <(losses "$work/ref16") | awk '
-        { n++; d = $1 - $2; if (d < 0) d = -d; r = d / $1; if (r > worst) worst = r; if (d > 0) moved++ }
-        END { printf "test_train_bf16: %d logged losses, worst relative difference %.3g\n", n, worst
-              exit !(n >= 5 && worst <= 0.02 && moved > 0) }' ||
-        fail "bf16 losses do not track float32 (2%), or bf16 changed nothing"
-    ! cmp -s "$work/ref/final/model.safetensors" "$work/ref16/final/model.safetensors" ||
-        fail "the bf16 run trained the same weights as the float32 run"
-    grep -q 'bf16 mixed precision' "$work/ref16.log" || fail "no bf16 line in the log"
-    out="$work/int16"
-    expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=7 train 2 "$out" --bf16 true)" 3 "bf16 stop at step 7" "$out.log"
-    expect "$(train 2 "$out" --bf16 true)" 0 "bf16 resume" "$out.log"
-    grep -q 'resumed from .*checkpoint-7.h5 at step 7' "$out.log" || fail "no bf16 resume from 7"
-    cmp "$work/ref16/final/model.safetensors" "$out/final/model.safetensors" ||
-        fail "bf16 final model differs from the uninterrupted bf16 run"
+    tracks_float32 bf16
+    stop_and_resume "$build" 2 "$work/int16" "$work/ref16" --bf16 true
     ;;
 exact)
     reference
