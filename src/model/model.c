@@ -120,8 +120,8 @@ size_t model_param_count(const model *m) { return m->param_count; }
 /* A writable pointer: any tensor of the bf16 mirror may be out of date. */
 float *model_params(model *m)
 {
-    m->bf16_stale = true;
-    m->bf16_filled = false;
+    m->mirror_stale = true;
+    m->mirror_filled = false;
     return ops_mirror_host(&m->pm);
 }
 
@@ -134,7 +134,7 @@ const float *model_params_read(const model *m)
 
 float *model_params_for_step(model *m)
 {
-    m->bf16_stale = true;
+    m->mirror_stale = true;
     return ops_mirror_device(&m->pm);
 }
 

@@ -60,6 +60,9 @@ typedef struct model_acts {
     float *x32, *d32;
 } model_acts;
 
+/* The precision of the blocks' matrix products (model_precision.c). */
+typedef enum model_precision { MODEL_FP32, MODEL_BF16, MODEL_FP16 } model_precision;
+
 struct model {
     model_config cfg;
     model_tensor *tensors;
@@ -88,7 +91,10 @@ struct model {
     float *logits_host;
     model_acts a;
     /* bf16 mixed precision (model_bf16.c) */
-    bool bf16, fp16, bf16_stale, bf16_filled; /* stale/filled: either mirror */
+    /* the precision of the block products, and whether the mirror of its
+     * rounded weights may be out of date (stale) or was ever filled */
+    model_precision precision;
+    bool mirror_stale, mirror_filled;
     ops_bf16 *params_bf16; /* mirror of params, block matrices only */
     float *params_fp16;    /* fp16 mode: the same, fp16 values as float32 */
     /* the last forward */

@@ -33,66 +33,76 @@ static bool is_block_matrix(const model *m, const model_tensor *t)
     return t->layer >= 0 && t->layer < m->cfg.layers && t->ndim == 2;
 }
 
-ft_status model_set_bf16(model *m, bool on, ft_error *err)
+/* The mirror of one precision: allocated on first use, kept after. */
+static ft_status alloc_mirror(model *m, void **mirror, size_t elem, const char *what,
+                              ft_error *err)
 {
-    if (on == m->bf16) return FT_OK;
-    if (on && m->fp16)
-        return ft_fail(err, FT_EINVAL, "model: bf16 and fp16 at once: choose one");
-    if (on && !m->params_bf16) {
-        m->params_bf16 = m->be->alloc(m->param_count * sizeof(ops_bf16));
-        if (!m->params_bf16)
-            return ft_fail(err, FT_ENOMEM, "model: cannot allocate bf16 weights (%zu) on the %s",
-                           m->param_count, m->be->name);
-    }
-    m->bf16 = on;
-    m->bf16_stale = true;
-    m->bf16_filled = false;
-    /* Said once here for every program; a warning from each rank, since
-     * the nodes of a job need not share a CPU model. */
-    if (on && !ops_bf16_native())
+    if (*mirror) return FT_OK;
+    *mirror = m->be->alloc(m->param_count * elem);
+    if (!*mirror)
+        return ft_fail(err, FT_ENOMEM, "model: cannot allocate %s weights (%zu) on the %s",
+                       what, m->param_count, m->be->name);
+    return FT_OK;
+}
+
+/* Said once here for every program; the bf16 warning from each rank, since
+ * the nodes of a job need not share a CPU model. */
+static void log_precision(model_precision precision)
+{
+    if (precision == MODEL_BF16 && !ops_bf16_native())
         ft_log_warn("bf16: this CPU has no bf16 instructions (%s): correct but slower "
                     "than float32", ops_bf16_isa());
-    else if (on)
+    else if (precision == MODEL_BF16)
         ft_log_info("bf16 mixed precision: block products in bf16 (%s), float32 "
                     "master weights", ops_bf16_isa());
-    /* The plan holds bf16 scratch only in bf16 mode: lay it out again. */
+    else if (precision == MODEL_FP16)
+        ft_log_info("fp16 mixed precision: block products of fp16 operands with float32 "
+                    "sums, float32 master weights");
+}
+
+/* Switch between float32 and one reduced precision (`precision` on or off). */
+static ft_status set_precision(model *m, model_precision precision, bool on, ft_error *err)
+{
+    if (on == (m->precision == precision)) return FT_OK;
+    if (on && m->precision != MODEL_FP32)
+        return ft_fail(err, FT_EINVAL, "model: bf16 and fp16 at once: choose one");
+    ft_status st = !on ? FT_OK
+                   : precision == MODEL_BF16
+                       ? alloc_mirror(m, (void **)&m->params_bf16, sizeof(ops_bf16), "bf16", err)
+                       : alloc_mirror(m, (void **)&m->params_fp16, sizeof(float), "fp16", err);
+    if (st != FT_OK) return st;
+    m->precision = on ? precision : MODEL_FP32;
+    m->mirror_stale = true;
+    m->mirror_filled = false;
+    if (on) log_precision(precision);
+    /* The plan holds the rounding scratch only in these modes: lay it out again. */
     return model_replan(m, err);
+}
+
+ft_status model_set_bf16(model *m, bool on, ft_error *err)
+{
+    return set_precision(m, MODEL_BF16, on, err);
 }
 
 ft_status model_set_fp16(model *m, bool on, ft_error *err)
 {
-    if (on == m->fp16) return FT_OK;
-    if (on && m->bf16)
-        return ft_fail(err, FT_EINVAL, "model: bf16 and fp16 at once: choose one");
-    if (on && !m->params_fp16) {
-        m->params_fp16 = m->be->alloc(m->param_count * sizeof(float));
-        if (!m->params_fp16)
-            return ft_fail(err, FT_ENOMEM, "model: cannot allocate fp16 weights (%zu) on the %s",
-                           m->param_count, m->be->name);
-    }
-    m->fp16 = on;
-    m->bf16_stale = true;
-    m->bf16_filled = false;
-    if (on)
-        ft_log_info("fp16 mixed precision: block products of fp16 operands with float32 "
-                    "sums, float32 master weights");
-    return model_replan(m, err);
+    return set_precision(m, MODEL_FP16, on, err);
 }
 
 void model_bf16_refresh(model *m)
 {
-    if (!(m->bf16 || m->fp16) || !m->bf16_stale) return;
+    if (m->precision == MODEL_FP32 || !m->mirror_stale) return;
     for (int i = 0; i < m->tensor_count; i++) {
         const model_tensor *t = &m->tensors[i];
         if (!is_block_matrix(m, t)) continue;
-        if (m->bf16_filled && !model_tensor_trainable(m, t)) continue;
-        if (m->fp16)
+        if (m->mirror_filled && !model_tensor_trainable(m, t)) continue;
+        if (m->precision == MODEL_FP16)
             ops_round_fp16(m->params_fp16 + t->offset, m->params + t->offset, t->numel);
         else
             ops_to_bf16(m->params_bf16 + t->offset, m->params + t->offset, t->numel);
     }
-    m->bf16_filled = true;
-    m->bf16_stale = false;
+    m->mirror_filled = true;
+    m->mirror_stale = false;
 }
 
 static ops_weight_layout layout(const model *m)
@@ -108,11 +118,11 @@ static const ops_bf16 *weight_bf16(const model *m, const float *w)
 void model_linear_fwd(model *m, float *out, const float *inp, const float *w,
                       const float *b, int n, int c, int oc)
 {
-    if (m->fp16) {
+    if (m->precision == MODEL_FP16) {
         ops_round_fp16(m->a.x32, inp, (size_t)n * c);
         ops_linear_forward(out, m->a.x32, m->params_fp16 + (w - m->params), b, n, c, oc,
                            layout(m));
-    } else if (m->bf16)
+    } else if (m->precision == MODEL_BF16)
         ops_linear_forward_bf16(out, inp, m->a.x16, weight_bf16(m, w), b, n, c, oc,
                                 layout(m));
     else
@@ -123,14 +133,14 @@ void model_linear_bwd(model *m, float *dinp, float *dw, float *db,
                       const float *dout, const float *inp, const float *w, int n,
                       int c, int oc)
 {
-    if (m->fp16) {
+    if (m->precision == MODEL_FP16) {
         /* The bias gradient sums dout in float32, as in bf16. */
         if (db) ops_bias_backward(db, dout, n, oc);
         ops_round_fp16(m->a.d32, dout, (size_t)n * oc);
         if (dw) ops_round_fp16(m->a.x32, inp, (size_t)n * c);
         ops_linear_backward(dinp, dw, NULL, m->a.d32, m->a.x32,
                             m->params_fp16 + (w - m->params), n, c, oc, layout(m));
-    } else if (m->bf16)
+    } else if (m->precision == MODEL_BF16)
         ops_linear_backward_bf16(dinp, dw, db, dout, m->a.d16, inp, m->a.x16,
                                  weight_bf16(m, w), n, c, oc, layout(m));
     else

@@ -77,11 +77,12 @@ static void layout(model *m, bump *k, size_t B, size_t T)
     a->losses = take(k, B);
     size_t wide_in = C > I ? C : I, wide_out = 3 * C > I ? 3 * C : I;
     a->attn_scratch = take(k, ops_attention_scratch_floats((int)B, (int)T, m->cfg.heads));
-    a->x16 = m->bf16 ? (ops_bf16 *)take(k, (N * wide_in + 1) / 2) : NULL;
-    a->x32 = m->fp16 ? take(k, N * wide_in) : NULL;
+    bool bf16 = m->precision == MODEL_BF16, fp16 = m->precision == MODEL_FP16;
+    a->x16 = bf16 ? (ops_bf16 *)take(k, (N * wide_in + 1) / 2) : NULL;
+    a->x32 = fp16 ? take(k, N * wide_in) : NULL;
     if (m->plan_inference) return;
-    a->d16 = m->bf16 ? (ops_bf16 *)take(k, (N * wide_out + 1) / 2) : NULL;
-    a->d32 = m->fp16 ? take(k, N * wide_out) : NULL;
+    a->d16 = bf16 ? (ops_bf16 *)take(k, (N * wide_out + 1) / 2) : NULL;
+    a->d32 = fp16 ? take(k, N * wide_out) : NULL;
     a->d_x = take(k, N * C);
     a->d_y = take(k, N * C);
     a->d_tmp = take(k, N * C);
