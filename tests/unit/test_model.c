@@ -12,11 +12,11 @@
 
 #include "check.h"
 #include "model.h"
-#include "model_fixture.h"
+#include "model_testkit.h"
 #include "optim.h"
 #include "rng.h"
 
-enum { B = 3, T = 16, MICRO = 6, GRAD_ACCUM = 2, STEPS = 3, WARMUP = 2, TOTAL = 5 };
+enum { GRAD_ACCUM = 2, STEPS = 3, WARMUP = 2, TOTAL = 5 };
 static const float LR = 1e-3f, WEIGHT_DECAY = 0.01f, MAX_GRAD_NORM = 1.0f;
 /* Tolerances, relative to the largest magnitude of each reference tensor. */
 static const double TOL_LOGITS = 1e-5, TOL_GRAD = 1e-4, TOL_TRAINED = 1e-5;
@@ -41,100 +41,18 @@ static void note(worst *w, const char *what, const char *name, double err)
     }
 }
 
-static model_config tiny_config(model_arch arch)
-{
-    model_config c = {0};
-    c.arch = arch;
-    c.vocab_size = 1000;
-    c.max_positions = 64;
-    c.type_vocab_size = 2;
-    c.hidden = 64;
-    c.layers = 2;
-    c.heads = 4;
-    c.intermediate = 256;
-    c.num_labels = 3;
-    c.layer_norm_eps = arch == MODEL_ARCH_BERT ? 1e-12f : 1e-5f;
-    c.initializer_range = 0.02f;
-    c.hidden_dropout = c.attention_dropout = 0.1f;
-    c.classifier_dropout = arch == MODEL_ARCH_BERT ? 0.1f : 0.0f;
-    c.pad_token_id = arch == MODEL_ARCH_BERT ? 0 : 999;
-    c.gelu = arch == MODEL_ARCH_BERT ? OPS_GELU_ERF : OPS_GELU_TANH;
-    return c;
-}
-
 static const char *word_name(model_arch arch)
 {
     return arch == MODEL_ARCH_BERT ? "bert.embeddings.word_embeddings.weight"
                                    : "transformer.wte.weight";
 }
 
-/* Copy every table tensor from model.safetensors, checking shapes. */
-static void load_params(model *m, const char *dir)
-{
-    fixture fx;
-    CHECK(fixture_open(&fx, dir, "model.safetensors"));
-    for (int i = 0; i < model_tensor_count(m); i++) {
-        const model_tensor *t = model_tensor_at(m, i);
-        size_t n = 0;
-        int64_t shape[2];
-        float *x = fixture_get(&fx, t->name, &n, shape);
-        CHECK_MSG(x && n == t->numel && shape[0] == t->shape[0] && shape[1] == t->shape[1],
-                  "%s: missing or wrong shape", t->name);
-        if (x && n == t->numel) memcpy(model_params(m) + t->offset, x, n * sizeof(float));
-        free(x);
-    }
-    fixture_close(&fx);
-}
-
-typedef struct batches {
-    int32_t *ids, *lengths, *labels;
-    int64_t index[MICRO * B];
-} batches;
-
-static void load_batches(batches *bt, const char *dir)
-{
-    fixture fx;
-    size_t n;
-    CHECK(fixture_open(&fx, dir, "batch.safetensors"));
-    bt->ids = fixture_get(&fx, "input_ids", &n, NULL);
-    CHECK(n == (size_t)MICRO * B * T);
-    bt->lengths = fixture_get(&fx, "lengths", &n, NULL);
-    bt->labels = fixture_get(&fx, "labels", &n, NULL);
-    for (int i = 0; i < MICRO * B; i++) bt->index[i] = i;
-    fixture_close(&fx);
-}
-
-static model_batch micro(const batches *bt, int k)
-{
-    model_batch x = {B, T, bt->ids + (size_t)k * B * T, bt->lengths + k * B,
-                     bt->labels + k * B, bt->index + k * B};
-    return x;
-}
-
-/* The gradient of a key bias is 0 in exact arithmetic (softmax is unchanged
- * when the same constant is added to a row of scores), so PyTorch and ftune
- * both hold rounding noise there, and AdamW turns noise into steps of up to
- * lr. Those elements are checked against absolute bounds instead: gradient
- * below KEY_BIAS_GRAD_ABS, parameter within KEY_BIAS_STEP_ABS of the
- * reference (the sum of the learning rates is 1.5e-3). Returns the element
- * range [*begin, *end) of t that is a key bias, or 0 when none. */
+/* Key biases (key_bias_range, model_testkit.h) hold rounding noise, which
+ * AdamW turns into steps of up to lr. Those elements are checked against
+ * absolute bounds instead: gradient below KEY_BIAS_GRAD_ABS, parameter
+ * within KEY_BIAS_STEP_ABS of the reference (the sum of the learning rates
+ * is 1.5e-3). */
 static const double KEY_BIAS_GRAD_ABS = 1e-7, KEY_BIAS_STEP_ABS = 2e-4;
-
-static int key_bias_range(const model_tensor *t, size_t *begin, size_t *end)
-{
-    const char *k = strstr(t->name, "attention.self.key.bias");
-    if (k) {
-        *begin = 0;
-        *end = t->numel;
-        return 1;
-    }
-    if (strstr(t->name, "attn.c_attn.bias")) {
-        *begin = t->numel / 3;
-        *end = 2 * t->numel / 3;
-        return 1;
-    }
-    return 0;
-}
 
 /* rel_error on the elements of t outside its key-bias range, and the largest
  * absolute difference inside it (*key_abs). */
@@ -205,7 +123,7 @@ static double compare_tensor(model *m, const model_tensor *t, const float *got,
 
 static model *make_model(model_arch arch, const char *dir, int first_trainable)
 {
-    model_config cfg = tiny_config(arch);
+    model_config cfg = tiny_config(arch, 2);
     model *m = NULL;
     ft_error err;
     CHECK(model_create(&m, &cfg, &err) == FT_OK);
@@ -228,7 +146,7 @@ static void check_gradients(model_arch arch, const char *dir, int first_trainabl
     double tol_grad = bf16 ? TOL_GRAD_BF16 : TOL_GRAD;
     double key_grad_abs = bf16 ? 1e3 * KEY_BIAS_GRAD_ABS : KEY_BIAS_GRAD_ABS;
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 0, 1);
     fixture ref;
     CHECK(fixture_open(&ref, dir, bf16 ? "reference_bf16.safetensors" : "reference.safetensors"));
     size_t nrows = 0, n = 0;
@@ -282,9 +200,7 @@ static void check_gradients(model_arch arch, const char *dir, int first_trainabl
     free(ref_loss);
     free(rows);
     fixture_close(&ref);
-    free(bt.ids);
-    free(bt.lengths);
-    free(bt.labels);
+    free_batches(&bt);
     model_free(m);
 }
 
@@ -336,7 +252,7 @@ static void check_training(model_arch arch, const char *dir, int first_trainable
     float *initial = malloc(model_param_count(m) * sizeof(float));
     memcpy(initial, model_params(m), model_param_count(m) * sizeof(float));
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 0, 1);
     double lrs[STEPS], norms[STEPS];
     train_steps(m, &bt, lrs, norms);
     fixture ref, grads;
@@ -376,9 +292,7 @@ static void check_training(model_arch arch, const char *dir, int first_trainable
     free(rows);
     fixture_close(&ref);
     fixture_close(&grads);
-    free(bt.ids);
-    free(bt.lengths);
-    free(bt.labels);
+    free_batches(&bt);
     free(initial);
     model_free(m);
 }
@@ -390,7 +304,7 @@ static void check_dropout(model_arch arch, const char *dir)
 {
     model *m = make_model(arch, dir, 0);
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 0, 1);
     model_batch x = micro(&bt, 0);
     model_dropout off = {false, 0, 0}, d = {true, 42, 7}, d2 = {true, 42, 8};
     double l_off, l1, l2, l3;
@@ -439,9 +353,7 @@ static void check_dropout(model_arch arch, const char *dir)
     model_backward(m, 1.0f);
     CHECK(memcmp(g1, model_grads(m), np * sizeof(float)) == 0);
     free(g1);
-    free(bt.ids);
-    free(bt.lengths);
-    free(bt.labels);
+    free_batches(&bt);
     model_free(m);
 }
 
@@ -464,7 +376,7 @@ static void check_dropout_gradient(model_arch arch, const char *dir)
 {
     model *m = make_model(arch, dir, 0);
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 0, 1);
     model_batch x = micro(&bt, 0);
     model_dropout d = {true, 42, 7};
     ft_error err;
@@ -496,9 +408,7 @@ static void check_dropout_gradient(model_arch arch, const char *dir)
     }
     free(theta);
     free(v);
-    free(bt.ids);
-    free(bt.lengths);
-    free(bt.labels);
+    free_batches(&bt);
     model_free(m);
 }
 
@@ -507,7 +417,7 @@ static void check_dropout_gradient(model_arch arch, const char *dir)
  * padding row 0; reproducible from the seed. */
 static void check_init(model_arch arch)
 {
-    model_config cfg = tiny_config(arch);
+    model_config cfg = tiny_config(arch, 2);
     model *m = NULL, *m2 = NULL;
     ft_error err;
     CHECK(model_create(&m, &cfg, &err) == FT_OK);
@@ -557,10 +467,10 @@ static void check_init(model_arch arch)
  * that both sets are reused. */
 static void check_inference_plan(model_arch arch, const char *dir)
 {
-    model_config cfg = tiny_config(arch);
+    model_config cfg = tiny_config(arch, 2);
     cfg.layers = 4;
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 0, 1);
     model_batch x = micro(&bt, 1);
     for (int bf16 = 0; bf16 < 2; bf16++) {
         model *m = NULL;
@@ -581,9 +491,7 @@ static void check_inference_plan(model_arch arch, const char *dir)
                   bf16 ? " bf16" : "");
         model_free(m);
     }
-    free(bt.ids);
-    free(bt.lengths);
-    free(bt.labels);
+    free_batches(&bt);
 }
 
 /* The bf16 mirror follows every write through model_params(), frozen
@@ -595,7 +503,7 @@ static void check_bf16_refresh(model_arch arch, const char *dir)
     ft_error err;
     CHECK(model_set_bf16(m, true, &err) == FT_OK);
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 0, 1);
     model_batch x = micro(&bt, 0);
     float before[B * 3], after[B * 3];
     CHECK(model_forward(m, &x, NULL, NULL, &err) == FT_OK);
@@ -610,9 +518,7 @@ static void check_bf16_refresh(model_arch arch, const char *dir)
     memcpy(after, model_logits(m), sizeof after);
     CHECK_MSG(memcmp(before, after, sizeof before) != 0,
               "bf16 mirror not refreshed after a write to a frozen tensor");
-    free(bt.ids);
-    free(bt.lengths);
-    free(bt.labels);
+    free_batches(&bt);
     model_free(m);
 }
 

@@ -40,7 +40,7 @@
 #include "check.h"
 #include "ckpt.h"
 #include "model.h"
-#include "model_fixture.h"
+#include "model_testkit.h"
 #include "ops_backend.h"
 #include "ops_devsim_backend.h"
 #include "optim.h"
@@ -52,7 +52,7 @@
 #include "ops_cuda.h"
 #endif
 
-enum { B = 3, T = 16, MICRO = 6, GRAD_ACCUM = 2, STEPS = 3, WARMUP = 2, TOTAL = 5 };
+enum { GRAD_ACCUM = 2, STEPS = 3, WARMUP = 2, TOTAL = 5 };
 static const float LR = 1e-3f, WEIGHT_DECAY = 0.01f, MAX_GRAD_NORM = 1.0f;
 static const double TOL_LOGITS = 1e-5, TOL_GRAD = 1e-4;
 static const double TOL_LOGITS_BF16 = 1e-4, TOL_GRAD_BF16 = 5e-3;
@@ -72,27 +72,6 @@ static void use(bool cpu) { ops_backend_use(cpu ? ops_cpu_backend() : under_test
 
 static const char *arch_name(model_arch a) { return a == MODEL_ARCH_BERT ? "bert" : "gpt2"; }
 
-static model_config tiny_config(model_arch arch, int layers)
-{
-    model_config c = {0};
-    c.arch = arch;
-    c.vocab_size = 1000;
-    c.max_positions = 64;
-    c.type_vocab_size = 2;
-    c.hidden = 64;
-    c.layers = layers;
-    c.heads = 4;
-    c.intermediate = 256;
-    c.num_labels = 3;
-    c.layer_norm_eps = arch == MODEL_ARCH_BERT ? 1e-12f : 1e-5f;
-    c.initializer_range = 0.02f;
-    c.hidden_dropout = c.attention_dropout = 0.1f;
-    c.classifier_dropout = arch == MODEL_ARCH_BERT ? 0.1f : 0.0f;
-    c.pad_token_id = arch == MODEL_ARCH_BERT ? 0 : 999;
-    c.gelu = arch == MODEL_ARCH_BERT ? OPS_GELU_ERF : OPS_GELU_TANH;
-    return c;
-}
-
 /* A host copy of n floats of the current back end's memory. */
 static float *download(const float *dev, size_t n)
 {
@@ -110,55 +89,6 @@ static float *host_copy(const float *src, size_t n)
 
 /* ---- fixtures ------------------------------------------------------------------ */
 
-typedef struct batches {
-    int32_t *ids, *lengths, *labels;
-    int64_t index[MICRO * B];
-} batches;
-
-static void load_batches(batches *bt, const char *dir)
-{
-    fixture fx;
-    size_t n = 0;
-    CHECK(fixture_open(&fx, dir, "batch.safetensors"));
-    bt->ids = fixture_get(&fx, "input_ids", &n, NULL);
-    CHECK(n == (size_t)MICRO * B * T);
-    bt->lengths = fixture_get(&fx, "lengths", &n, NULL);
-    bt->labels = fixture_get(&fx, "labels", &n, NULL);
-    for (int i = 0; i < MICRO * B; i++) bt->index[i] = 100 + 7 * i;
-    fixture_close(&fx);
-}
-
-static void free_batches(batches *bt)
-{
-    free(bt->ids);
-    free(bt->lengths);
-    free(bt->labels);
-}
-
-static model_batch micro(const batches *bt, int k)
-{
-    model_batch x = {B, T, bt->ids + (size_t)k * B * T, bt->lengths + k * B,
-                     bt->labels + k * B, bt->index + k * B};
-    return x;
-}
-
-/* The fixture's parameters into m through the host mirror. */
-static void load_params(model *m, const char *dir)
-{
-    fixture fx;
-    CHECK(fixture_open(&fx, dir, "model.safetensors"));
-    float *p = model_params(m);
-    for (int i = 0; i < model_tensor_count(m); i++) {
-        const model_tensor *t = model_tensor_at(m, i);
-        size_t n = 0;
-        float *x = fixture_get(&fx, t->name, &n, NULL);
-        CHECK_MSG(x && n == t->numel, "%s: missing or wrong size", t->name);
-        if (x && n == t->numel) memcpy(p + t->offset, x, n * sizeof(float));
-        free(x);
-    }
-    fixture_close(&fx);
-}
-
 static model *make_model(model_arch arch, const char *dir, int first_trainable, precision pr)
 {
     model_config cfg = tiny_config(arch, 2);
@@ -171,20 +101,6 @@ static model *make_model(model_arch arch, const char *dir, int first_trainable, 
     CHECK(model_set_bf16(m, pr == BF16, &err) == FT_OK);
     CHECK(model_set_fp16(m, pr == FP16, &err) == FT_OK);
     return m;
-}
-
-/* Elements of a key bias (its gradient is rounding noise): [*b, *e). */
-static int key_bias_range(const model_tensor *t, size_t *b, size_t *e)
-{
-    if (strstr(t->name, "attention.self.key.bias")) {
-        *b = 0, *e = t->numel;
-        return 1;
-    }
-    if (strstr(t->name, "attn.c_attn.bias")) {
-        *b = t->numel / 3, *e = 2 * t->numel / 3;
-        return 1;
-    }
-    return 0;
 }
 
 /* rel_error of got vs want over tensor t, with its key-bias elements
@@ -310,7 +226,7 @@ static void check_reference(model_arch arch, const char *dir, int first_trainabl
     use(false);
     model *m = make_model(arch, dir, first_trainable, pr);
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 100, 7);
     fixture ref;
     CHECK(fixture_open(&ref, dir, pr == BF16 ? "reference_bf16.safetensors"
                                              : "reference.safetensors"));
@@ -390,7 +306,7 @@ static void train_run(model_arch arch, const char *dir, bool cpu, run_result *r)
     model *m = make_model(arch, dir, 0, FP32);
     optim *o = make_optim(m);
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 100, 7);
     train_steps(m, o, &bt, STEPS, r);
     size_t n = model_param_count(m);
     r->params = host_copy(model_params_read(m), n);
@@ -457,7 +373,7 @@ static void mirror_run(model_arch arch, const char *dir, bool cpu, mirror_result
     model *m = make_model(arch, dir, 0, FP32);
     optim *o = make_optim(m);
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 100, 7);
     model_batch x = micro(&bt, 1);
     ft_error err;
     size_t n = r->n = model_param_count(m);
@@ -487,7 +403,7 @@ static void bf16_refresh_run(model_arch arch, const char *dir, bool cpu, mirror_
     use(cpu);
     model *m = make_model(arch, dir, 1, BF16);
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 100, 7);
     model_batch x = micro(&bt, 0);
     ft_error err;
     CHECK(model_forward(m, &x, NULL, NULL, &err) == FT_OK);
@@ -607,7 +523,7 @@ static void check_ckpt(model_arch arch, const char *dir)
     model *m = make_model(arch, dir, 0, FP32);
     optim *o = make_optim(m);
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 100, 7);
     train_steps(m, o, &bt, 2, NULL);
     saved sv = {.n = model_param_count(m), .steps = optim_step_count(o)};
     model_batch x = micro(&bt, 2);
@@ -644,7 +560,7 @@ static void fp16_run(model_arch arch, const char *dir, bool cpu, fp16_result *r)
     use(cpu);
     model *m = make_model(arch, dir, 0, FP16);
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 100, 7);
     model_batch x = micro(&bt, 0);
     model_dropout d = {true, 42, 1};
     ft_error err;
@@ -687,7 +603,7 @@ static void inference_run(model_arch arch, const char *dir, bool cpu, float out[
     use(cpu);
     model_config cfg = tiny_config(arch, 4);
     batches bt;
-    load_batches(&bt, dir);
+    load_batches(&bt, dir, 100, 7);
     model_batch x = micro(&bt, 1);
     ft_error err;
     for (int bf16 = 0; bf16 < 2; bf16++) {
