@@ -18,6 +18,7 @@ target_compile_options(test_cuda_kernels_host PRIVATE
 # gpu; exits 77, reported skipped, where no GPU is visible).
 if(FTUNE_HAVE_CUDA AND EXISTS ${FTUNE_TEST_DIR}/unit/test_ops_cuda.cu)
   ftune_unit_test(test_ops_cuda ${FTUNE_TEST_DIR}/unit/test_ops_cuda.cu)
+  target_include_directories(test_ops_cuda PRIVATE ${FTUNE_TEST_DIR}/support)
   target_compile_options(test_ops_cuda PRIVATE
                          $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra,-Werror>)
   set_tests_properties(test_ops_cuda PROPERTIES LABELS gpu)

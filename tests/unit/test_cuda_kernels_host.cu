@@ -34,43 +34,9 @@ extern "C" {
 #include "kern_reduce.cuh"
 #include "kern_rows.cuh"
 #include "kern_host_runner.h"
-
-typedef std::vector<float> vec;
+#include "ops_compare.h"
 
 static const ops_backend *cpu;
-
-static uint64_t stream_counter = 1;
-
-static vec randv(size_t n, float lo = -1.0f, float hi = 1.0f)
-{
-    vec v(n);
-    uint64_t s = stream_counter++;
-    for (size_t i = 0; i < n; i++) v[i] = lo + (hi - lo) * rng_uniform(7, s, i);
-    return v;
-}
-
-static double max_err(const float *got, const float *want, size_t n)
-{
-    double worst = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - want[i]) / fmax(1.0, fabs((double)want[i]));
-        if (!(d <= worst)) worst = d; /* NaN counts as worst */
-    }
-    return worst;
-}
-
-#define CHECK_NEAR(name, got, want, tol)                                        \
-    do {                                                                        \
-        double e_ = max_err((got).data(), (want).data(), (want).size());        \
-        CHECK_MSG((got).size() == (want).size() && e_ <= (tol),                 \
-                  "%s: max error %.3g (tol %g)", (name), e_, (double)(tol));    \
-    } while (0)
-
-#define CHECK_BITS(name, got, want)                                             \
-    CHECK_MSG((got).size() == (want).size() &&                                 \
-                  memcmp((got).data(), (want).data(),                           \
-                         (want).size() * sizeof((want)[0])) == 0,               \
-              "%s: not bit-identical", (name))
 
 /* ---- element-wise ------------------------------------------------------------- */
 

@@ -22,19 +22,11 @@ extern "C" {
 #include "rng.h"
 }
 #include "check.h"
+#include "ops_compare.h"
 
-typedef std::vector<float> vec;
 static const ops_backend *cpu, *gpu;
 static std::vector<std::pair<void *, size_t>> allocations;
-static uint64_t stream_counter = 1;
 
-static vec randv(size_t n, float lo = -1.0f, float hi = 1.0f)
-{
-    vec v(n);
-    uint64_t s = stream_counter++;
-    for (size_t i = 0; i < n; i++) v[i] = lo + (hi - lo) * rng_uniform(5, s, i);
-    return v;
-}
 
 template <class T> static T *up(const std::vector<T> &v)
 {
@@ -59,27 +51,6 @@ static void free_all(void)
     allocations.clear();
 }
 
-static double max_err(const vec &got, const vec &want)
-{
-    double worst = 0.0;
-    for (size_t i = 0; i < want.size(); i++) {
-        double d = fabs((double)got[i] - want[i]) / fmax(1.0, fabs((double)want[i]));
-        if (!(d <= worst)) worst = d;
-    }
-    return worst;
-}
-
-#define CHECK_NEAR(name, got, want, tol)                                         \
-    do {                                                                         \
-        double e_ = max_err((got), (want));                                      \
-        fprintf(stderr, "  %-34s max error %.3g\n", (name), e_);                 \
-        CHECK_MSG(e_ <= (tol), "%s: max error %.3g (tol %g)", (name), e_, (double)(tol)); \
-    } while (0)
-
-#define CHECK_BITS(name, got, want)                                              \
-    CHECK_MSG((got).size() == (want).size() &&                                  \
-                  memcmp((got).data(), (want).data(), (want).size() * sizeof((want)[0])) == 0, \
-              "%s: not bit-identical", (name))
 
 static void test_matmul(int m, int n, int k)
 {
@@ -355,6 +326,7 @@ int main(int argc, char **argv)
     FT_CHECK(cudaSetDevice(0) == cudaSuccess);
     cpu = ops_cpu_backend();
     gpu = ops_cuda_backend();
+    ops_compare_verbose = true; /* every error in the log of a GPU run */
     fprintf(stderr, "GPU back end: %s, bf16: %s\n", gpu->name, gpu->bf16_isa());
     test_matmul(33, 17, 65);
     test_matmul(128, 96, 64);
