@@ -66,7 +66,9 @@ static ft_status bind_buffers(model *m, ft_error *err)
     m->grads = m->be->alloc(m->param_count * sizeof(float));
     m->p.blocks = ft_calloc_array((size_t)L, sizeof(model_block_ptrs));
     m->g.blocks = ft_calloc_array((size_t)L, sizeof(model_block_ptrs));
-    if (!m->grads || !m->p.blocks || !m->g.blocks)
+    m->trainable = ft_calloc_array((size_t)m->tensor_count, sizeof(ops_span));
+    m->trainable_runs = ft_calloc_array((size_t)m->tensor_count, sizeof(ops_span));
+    if (!m->grads || !m->p.blocks || !m->g.blocks || !m->trainable || !m->trainable_runs)
         return ft_fail(err, FT_ENOMEM, "model: cannot allocate %zu gradients on the %s",
                        m->param_count, m->be->name);
     if (m->cfg.arch == MODEL_ARCH_BERT) {
@@ -77,6 +79,22 @@ static ft_status bind_buffers(model *m, ft_error *err)
         gpt2_bind(m, &m->g, m->grads);
     }
     return FT_OK;
+}
+
+/* Fill m->trainable and m->trainable_runs from the table and first_trainable. */
+static void index_trainable(model *m)
+{
+    m->n_trainable = m->n_trainable_runs = 0;
+    for (int i = 0; i < m->tensor_count; i++) {
+        const model_tensor *t = &m->tensors[i];
+        if (!model_tensor_trainable(m, t)) continue;
+        m->trainable[m->n_trainable++] = (ops_span){t->offset, t->numel};
+        ops_span *last = m->n_trainable_runs ? &m->trainable_runs[m->n_trainable_runs - 1] : NULL;
+        if (last && last->offset + last->n == t->offset)
+            last->n += t->numel;
+        else
+            m->trainable_runs[m->n_trainable_runs++] = (ops_span){t->offset, t->numel};
+    }
 }
 
 ft_status model_create(model **out, const model_config *cfg, ft_error *err)
@@ -92,6 +110,7 @@ ft_status model_create(model **out, const model_config *cfg, ft_error *err)
                                       : gpt2_add_tensors(m, err);
     if (st == FT_OK) st = bind_buffers(m, err);
     if (st != FT_OK) goto fail;
+    index_trainable(m);
     *out = m;
     return FT_OK;
 fail:
@@ -105,6 +124,8 @@ void model_free(model *m)
     model_free_plan(m);
     free(m->p.blocks);
     free(m->g.blocks);
+    free(m->trainable);
+    free(m->trainable_runs);
     ops_mirror_free(&m->pm);
     if (m->grads) m->be->free(m->grads, m->param_count * sizeof(float));
     if (m->params_bf16) m->be->free(m->params_bf16, m->param_count * sizeof(ops_bf16));
@@ -199,6 +220,7 @@ void model_freeze_below(model *m, int first_trainable)
     if (first_trainable < 0) first_trainable = 0;
     if (first_trainable > m->cfg.layers) first_trainable = m->cfg.layers;
     m->first_trainable = first_trainable;
+    index_trainable(m);
 }
 
 void model_set_grad_ready_hook(model *m, model_grad_ready_fn fn, void *ctx)
@@ -227,27 +249,16 @@ bool model_tensor_trainable(const model *m, const model_tensor *t)
     return model_block_trainable(m, t->layer);
 }
 
-int model_trainable_spans(const model *m, ops_span *out, bool merge)
+const ops_span *model_trainable_spans(const model *m, bool merge, int *count)
 {
-    int count = 0;
-    for (int i = 0; i < m->tensor_count; i++) {
-        const model_tensor *t = &m->tensors[i];
-        if (!model_tensor_trainable(m, t)) continue;
-        if (merge && count > 0 && out[count - 1].offset + out[count - 1].n == t->offset)
-            out[count - 1].n += t->numel;
-        else
-            out[count++] = (ops_span){t->offset, t->numel};
-    }
-    return count;
+    *count = merge ? m->n_trainable_runs : m->n_trainable;
+    return merge ? m->trainable_runs : m->trainable;
 }
 
 /* One zeroing per run of trainable tensors (one launch on a GPU, not one
  * per tensor). */
 void model_zero_grads(model *m)
 {
-    ops_span *runs = ft_malloc_array((size_t)m->tensor_count, sizeof *runs);
-    FT_CHECK_MSG(runs != NULL, "model_zero_grads: out of memory");
-    int n = model_trainable_spans(m, runs, true);
-    for (int i = 0; i < n; i++) model_zero(m, m->grads + runs[i].offset, runs[i].n);
-    free(runs);
+    for (int i = 0; i < m->n_trainable_runs; i++)
+        model_zero(m, m->grads + m->trainable_runs[i].offset, m->trainable_runs[i].n);
 }

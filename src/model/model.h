@@ -110,9 +110,9 @@ void model_freeze_below(model *m, int first_trainable);
 bool model_tensor_trainable(const model *m, const model_tensor *t);
 /* The trainable tensors as spans of the parameter layout, in table order:
  * one per tensor, or with merge, runs of adjacent ones joined (frozen
- * tensors sit below the trainable ones, so usually one run). out has room
- * for model_tensor_count(m); returns how many were written. */
-int model_trainable_spans(const model *m, ops_span *out, bool merge);
+ * tensors sit below the trainable ones, so usually one run). Kept by the
+ * model (made at creation and by model_freeze_below), valid until either. */
+const ops_span *model_trainable_spans(const model *m, bool merge, int *count);
 
 /* Plan activation memory for batches of at most b rows of t tokens. */
 ft_status model_plan(model *m, int b, int t, ft_error *err);

@@ -76,6 +76,9 @@ struct model {
     float *params, *grads;
     model_ptrs p, g;
     int first_trainable;
+    /* model_trainable_spans: per tensor and merged runs, [tensor_count] each */
+    ops_span *trainable, *trainable_runs;
+    int n_trainable, n_trainable_runs;
     model_grad_ready_fn grad_ready; /* model_set_grad_ready_hook */
     void *grad_ready_ctx;
     /* activations */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ft_alloc.h"
+#include "ft_log.h"
 #include "ops_backend.h"
 
 /* The moments live on the back end (next to the parameters AdamW updates),
@@ -88,34 +89,21 @@ void optim_free(optim *o)
     free(o);
 }
 
-/* The trainable tensors' spans (merged: runs), in a buffer that aborts on
- * out of memory: a few hundred entries, like the tensor table itself. */
-static ops_span *trainable_spans(const model *m, bool merge, int *count)
-{
-    ops_span *s = ft_malloc_array((size_t)model_tensor_count(m), sizeof *s);
-    FT_CHECK_MSG(s != NULL, "optim: out of memory");
-    *count = model_trainable_spans(m, s, merge);
-    return s;
-}
-
 /* L2 norm of the trainable gradients: per-tensor sums added in order (as
  * torch's per-parameter norms), with one wait on a GPU. */
 static double grad_norm(model *m)
 {
     int n;
-    ops_span *spans = trainable_spans(m, false, &n);
-    double sum = ops_sum_squares_spans(model_grads(m), spans, n);
-    free(spans);
-    return sqrt(sum);
+    const ops_span *spans = model_trainable_spans(m, false, &n);
+    return sqrt(ops_sum_squares_spans(model_grads(m), spans, n));
 }
 
 static void scale_grads(model *m, float s)
 {
     int n;
-    ops_span *runs = trainable_spans(m, true, &n);
+    const ops_span *runs = model_trainable_spans(m, true, &n);
     float *g = model_grads(m);
     for (int i = 0; i < n; i++) ops_scale(g + runs[i].offset, runs[i].n, s);
-    free(runs);
 }
 
 /* torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1. */
@@ -134,22 +122,31 @@ double optim_clip_grad_norm(model *m, float max_norm)
     return norm;
 }
 
-/* Test hooks: FTUNE_TRAIN_LOSS_SCALE_START (a power of two) and
- * FTUNE_TRAIN_LOSS_SCALE_INTERVAL let a short test run skip and grow. */
-static double env_number(const char *name, double fallback)
+/* Test hooks: FTUNE_TRAIN_LOSS_SCALE_START and FTUNE_TRAIN_LOSS_SCALE_INTERVAL
+ * let a short test run skip and grow. A value that is not a whole number
+ * >= 1, or for the scale not a power of two (unscaling must stay exact),
+ * is ignored with a warning naming the variable. */
+static double env_hook(const char *name, double fallback, bool power_of_two)
 {
     const char *e = getenv(name);
-    return e && *e ? strtod(e, NULL) : fallback;
+    if (!e || !*e) return fallback;
+    char *end = NULL;
+    double v = strtod(e, &end);
+    int exp2 = 0;
+    bool ok = *end == '\0' && v >= 1.0 && v <= 0x1p62 && v == floor(v) &&
+              (!power_of_two || frexp(v, &exp2) == 0.5);
+    if (ok) return v;
+    ft_log_warn("%s='%s': expected a whole number >= 1%s; using %g", name, e,
+                power_of_two ? " that is a power of two" : "", fallback);
+    return fallback;
 }
 
 scaler scaler_make(bool enabled)
 {
     scaler s = {.enabled = enabled, .scale = 1.0, .interval = 2000};
     if (enabled) {
-        s.scale = env_number("FTUNE_TRAIN_LOSS_SCALE_START", 65536.0);
-        s.interval = (int64_t)env_number("FTUNE_TRAIN_LOSS_SCALE_INTERVAL", 2000.0);
-        if (!(s.scale >= 1.0)) s.scale = 65536.0;
-        if (s.interval < 1) s.interval = 2000;
+        s.scale = env_hook("FTUNE_TRAIN_LOSS_SCALE_START", 65536.0, true);
+        s.interval = (int64_t)env_hook("FTUNE_TRAIN_LOSS_SCALE_INTERVAL", 2000.0, false);
     }
     return s;
 }
