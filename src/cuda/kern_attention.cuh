@@ -1,18 +1,27 @@
 /* kern_attention: the order of work of an attention forward and backward,
- * shared by the GPU (cuBLAS strided-batched products, launched row
- * kernels) and the host test (a plain product, the host runner).
+ * shared by the GPU (cuBLAS strided-batched products, launched kernels) and
+ * the host test (a plain product, the host runner).
  *
- * The products work on the qkv layout [B,T,3C] as it is: for each head h,
- * one strided-batched product over the B examples (a head's q, k and v are
- * column blocks at h*D of rows 3C apart, examples T*3C apart; its scores
- * are [T,T] blocks NH*T*T apart), so NH calls per product and no copies.
+ * Every product is ONE strided-batched call over all B·NH (example, head)
+ * pairs. The qkv layout [B,T,3C] gives no single stride between the heads
+ * of one example and those of the next (h·D, then T·3C), so the plan first
+ * copies q, k and v into head-major blocks [B,NH,T,D] (kern_heads_split)
+ * and at the end adds the head-major results back into the token-major
+ * layout (kern_heads_merge). Per layer that is 5 launches forward and 9
+ * backward instead of 2·NH + 1 and 5·NH + 1 products per head: at BERT-base's
+ * NH = 12, 14 instead of 86, and the products are B·NH blocks big.
  * Between the products, one warp per row does the masked softmax and the
  * dropout (kern_dropout.cuh), writing the dropped-out probabilities over
- * the scores, as the CPU does. Scratch: scores (forward) or dS (backward)
- * [B,NH,T,T], plus the dropped-out probabilities [B,NH,T,T] in backward.
+ * the scores, as the CPU does.
+ *
+ * Scratch (kern_attention_scratch_floats), with BTC = B·T·C, S = B·NH·T·T:
+ *   forward:  q,k,v [3 BTC] | scores S | y [BTC]
+ *   backward: q,k,v [3 BTC] | dy [BTC] | dS S | dropped-out P S | dq,dk,dv [3 BTC]
  *
  * gemm(ta, tb, m, n, k, alpha, A, B, beta, C, ldc, stride_c, batch):
- * row-major C_i[M,N] = alpha op(A_i)·op(B_i) + beta C_i for i < batch. */
+ * row-major C_i[M,N] = alpha op(A_i)·op(B_i) + beta C_i for i < batch.
+ * split(dst, src, parts) / merge(dst, src, parts, accumulate): the launches
+ * of kern_heads_split / kern_heads_merge below. */
 #ifndef KERN_ATTENTION_CUH
 #define KERN_ATTENTION_CUH
 
@@ -25,54 +34,101 @@ struct kern_mat {
     long long stride;
 };
 
-template <class Gemm, class Rows>
-void kern_attention_forward_plan(float *out, float *probs, const float *qkv,
-                                 const kern_attn_args &a, int c, float *scratch, Gemm gemm,
-                                 Rows softmax_rows)
+/* The sizes of a head split: B examples of T tokens, C = NH·D columns per
+ * part, `parts` parts side by side per token (3 for qkv, 1 for y). */
+struct kern_heads {
+    int b, t, c, nh, parts;
+};
+
+KERN_HD size_t kern_heads_count(const kern_heads &s)
 {
-    int T = a.t, C = c, NH = a.nh, D = C / NH, B = a.b;
-    if (B == 0 || T == 0) return;
-    long long tt = (long long)T * T, hs = (long long)NH * tt, ex = (long long)T * 3 * C;
-    float scale = 1.0f / sqrtf((float)D);
-    for (int h = 0; h < NH; h++) { /* scores = q kᵀ / √D */
-        kern_mat q = {qkv + (size_t)h * D, 3 * C, ex}, k = {q.p + C, 3 * C, ex};
-        gemm(false, true, T, T, D, scale, q, k, 0.0f, scratch + h * tt, T, hs, B);
-    }
-    softmax_rows(probs, scratch, a);
-    const float *used = a.drop ? scratch : probs;
-    for (int h = 0; h < NH; h++) { /* out = P v */
-        kern_mat p = {used + h * tt, T, hs}, v = {qkv + (size_t)h * D + 2 * C, 3 * C, ex};
-        gemm(false, false, T, D, T, 1.0f, p, v, 0.0f, out + (size_t)h * D, C, (long long)T * C,
-             B);
+    return (size_t)s.parts * s.b * s.t * s.c;
+}
+
+/* Token-major index (b, t, part, h, d) of head-major index i of
+ * [parts, B, NH, T, D]. */
+KERN_HD size_t kern_heads_token_index(const kern_heads &s, size_t i)
+{
+    size_t D = (size_t)(s.c / s.nh), T = (size_t)s.t;
+    size_t d = i % D, r = i / D;
+    size_t t = r % T;
+    r /= T;
+    size_t h = r % (size_t)s.nh;
+    r /= (size_t)s.nh;
+    size_t b = r % (size_t)s.b, p = r / (size_t)s.b;
+    return ((b * T + t) * (size_t)s.parts + p) * (size_t)s.c + h * D + d;
+}
+
+/* dst[parts,B,NH,T,D] = src[B,T,parts·C] regrouped by head. */
+KERN_HD void kern_heads_split(kern_idx ix, float *dst, const float *src, kern_heads s)
+{
+    KERN_FOR(ix, i, kern_heads_count(s)) dst[i] = src[kern_heads_token_index(s, i)];
+}
+
+/* dst[B,T,parts·C] (+)= src[parts,B,NH,T,D]. Each dst element has exactly
+ * one source, so adding needs no atomics and is the same every run. */
+KERN_HD void kern_heads_merge(kern_idx ix, float *dst, const float *src, kern_heads s,
+                              bool accumulate)
+{
+    KERN_FOR(ix, i, kern_heads_count(s)) {
+        size_t j = kern_heads_token_index(s, i);
+        dst[j] = accumulate ? dst[j] + src[i] : src[i];
     }
 }
 
-template <class Gemm, class Rows>
+/* Scratch floats of the plan (the backward's, the larger). */
+static inline size_t kern_attention_scratch_floats(int b, int t, int c, int nh)
+{
+    size_t btc = (size_t)b * t * c, s = (size_t)b * nh * t * t;
+    return 7 * btc + 2 * s;
+}
+
+template <class Gemm, class Rows, class Split, class Merge>
+void kern_attention_forward_plan(float *out, float *probs, const float *qkv,
+                                 const kern_attn_args &a, int c, float *scratch, Gemm gemm,
+                                 Rows softmax_rows, Split split, Merge merge)
+{
+    int T = a.t, NH = a.nh, D = c / NH, BH = a.b * NH;
+    if (a.b == 0 || T == 0) return;
+    kern_heads one = {a.b, T, c, NH, 1}, three = {a.b, T, c, NH, 3};
+    size_t btc = (size_t)a.b * T * c;
+    long long td = (long long)T * D, tt = (long long)T * T;
+    float *qh = scratch, *kh = qh + btc, *vh = kh + btc, *scores = vh + btc;
+    float *yh = scores + (size_t)BH * tt;
+    split(qh, qkv, three);
+    float scale = 1.0f / sqrtf((float)D);
+    kern_mat q = {qh, D, td}, k = {kh, D, td}, v = {vh, D, td};
+    gemm(false, true, T, T, D, scale, q, k, 0.0f, scores, T, tt, BH); /* S = q kᵀ/√D */
+    softmax_rows(probs, scores, a);
+    kern_mat p = {a.drop ? scores : probs, T, tt};
+    gemm(false, false, T, D, T, 1.0f, p, v, 0.0f, yh, D, td, BH); /* y = P v */
+    merge(out, yh, one, false);
+}
+
+template <class Gemm, class Rows, class Split, class Merge>
 void kern_attention_backward_plan(float *dqkv, const float *dout, const float *qkv,
                                   const float *probs, const kern_attn_args &a, int c,
-                                  float *scratch, Gemm gemm, Rows softmax_backward_rows)
+                                  float *scratch, Gemm gemm, Rows softmax_backward_rows,
+                                  Split split, Merge merge)
 {
-    int T = a.t, C = c, NH = a.nh, D = C / NH, B = a.b;
-    if (B == 0 || T == 0) return;
-    long long tt = (long long)T * T, hs = (long long)NH * tt, ex = (long long)T * 3 * C;
-    long long ey = (long long)T * C;
-    float *ds = scratch, *pd = scratch + (size_t)B * hs;
-    for (int h = 0; h < NH; h++) { /* dPd = dY vᵀ */
-        kern_mat dy = {dout + (size_t)h * D, C, ey}, v = {qkv + (size_t)h * D + 2 * C, 3 * C, ex};
-        gemm(false, true, T, T, D, 1.0f, dy, v, 0.0f, ds + h * tt, T, hs, B);
-    }
+    int T = a.t, NH = a.nh, D = c / NH, BH = a.b * NH;
+    if (a.b == 0 || T == 0) return;
+    kern_heads one = {a.b, T, c, NH, 1}, three = {a.b, T, c, NH, 3};
+    size_t btc = (size_t)a.b * T * c, s = (size_t)BH * T * T;
+    long long td = (long long)T * D, tt = (long long)T * T;
+    float *qh = scratch, *kh = qh + btc, *vh = kh + btc, *dyh = vh + btc;
+    float *ds = dyh + btc, *pd = ds + s, *dqh = pd + s, *dkh = dqh + btc, *dvh = dkh + btc;
+    split(qh, qkv, three);
+    split(dyh, dout, one);
+    kern_mat q = {qh, D, td}, k = {kh, D, td}, v = {vh, D, td}, dy = {dyh, D, td};
+    gemm(false, true, T, T, D, 1.0f, dy, v, 0.0f, ds, T, tt, BH); /* dPd = dy vᵀ */
     softmax_backward_rows(ds, pd, probs, a);
-    const float *used = a.drop ? pd : probs;
     float scale = 1.0f / sqrtf((float)D);
-    for (int h = 0; h < NH; h++) {
-        size_t col = (size_t)h * D;
-        kern_mat dy = {dout + col, C, ey}, p = {used + h * tt, T, hs}, dsh = {ds + h * tt, T, hs};
-        kern_mat q = {qkv + col, 3 * C, ex}, k = {qkv + col + C, 3 * C, ex};
-        float *dq = dqkv + col;
-        gemm(true, false, T, D, T, 1.0f, p, dy, 1.0f, dq + 2 * C, 3 * C, ex, B); /* dv += Pdᵀ dY */
-        gemm(false, false, T, D, T, scale, dsh, k, 1.0f, dq, 3 * C, ex, B);     /* dq += dS k/√D */
-        gemm(true, false, T, D, T, scale, dsh, q, 1.0f, dq + C, 3 * C, ex, B);  /* dk += dSᵀ q/√D */
-    }
+    kern_mat p = {a.drop ? pd : probs, T, tt}, dsm = {ds, T, tt};
+    gemm(true, false, T, D, T, 1.0f, p, dy, 0.0f, dvh, D, td, BH);     /* dv = Pdᵀ dy */
+    gemm(false, false, T, D, T, scale, dsm, k, 0.0f, dqh, D, td, BH);  /* dq = dS k/√D */
+    gemm(true, false, T, D, T, scale, dsm, q, 0.0f, dkh, D, td, BH);   /* dk = dSᵀ q/√D */
+    merge(dqkv, dqh, three, true);
 }
 
 #endif

@@ -1,11 +1,13 @@
 /* kern_elementwise: bodies of the element-wise kernels (kern_common.cuh):
- * bias, add, accumulate, scale, GELU (erf and tanh forms), tanh, bf16
- * conversions. One grid-stride loop each; the maths is ops_cpu.c's, with
- * libm's (or CUDA's) expf/erfcf/tanhf in place of the CPU's polynomials. */
+ * bias, add, accumulate, scale, bias+GELU (erf and tanh forms) and GELU's
+ * backward with the bias gradient, tanh, bf16 conversions. One grid-stride
+ * loop each; the maths is ops_cpu.c's, with libm's (or CUDA's)
+ * expf/erfcf/tanhf in place of the CPU's polynomials. */
 #ifndef KERN_ELEMENTWISE_CUH
 #define KERN_ELEMENTWISE_CUH
 
 #include "kern_common.cuh"
+#include "kern_reduce.cuh"
 
 /* out[N,C] = inp + bias[C] (out may equal inp). */
 KERN_HD void kern_bias_forward(kern_idx ix, float *out, const float *inp,
@@ -44,17 +46,24 @@ KERN_HD float kern_gelu_tanh_e(float v)
     return expf(2.0f * KERN_GELU_TANH_K * (v + 0.044715f * v * v * v));
 }
 
-KERN_HD void kern_gelu_forward(kern_idx ix, float *out, const float *inp, size_t n,
-                               bool erf_kind)
+KERN_HD float kern_gelu(float v, bool erf_kind)
 {
-    KERN_FOR(ix, i, n) {
-        float v = inp[i];
-        if (erf_kind) {
-            out[i] = v * kern_phi(v);
-        } else {
-            float e = kern_gelu_tanh_e(v);
-            out[i] = isinf(e) ? v : v * (e / (e + 1.0f));
+    if (erf_kind) return v * kern_phi(v);
+    float e = kern_gelu_tanh_e(v);
+    return isinf(e) ? v : v * (e / (e + 1.0f));
+}
+
+/* pre[N,C] += bias (when bias), act = gelu(pre): ops_bias_gelu_forward. */
+KERN_HD void kern_bias_gelu_forward(kern_idx ix, float *act, float *pre, const float *bias,
+                                    size_t n, int c, bool erf_kind)
+{
+    KERN_FOR(ix, i, n * (size_t)c) {
+        float v = pre[i];
+        if (bias) {
+            v += bias[i % (size_t)c];
+            pre[i] = v;
         }
+        act[i] = kern_gelu(v, erf_kind);
     }
 }
 
@@ -70,11 +79,33 @@ KERN_HD float kern_gelu_grad(float v, bool erf_kind)
     return half + 0.5f * v * sech2 * du;
 }
 
+/* dinp = gelu'(inp) dout, written (ops_gelu_bias_backward without a bias). */
 KERN_HD void kern_gelu_backward(kern_idx ix, float *dinp, const float *inp,
                                 const float *dout, size_t n, bool erf_kind)
 {
-    KERN_FOR(ix, i, n) dinp[i] += kern_gelu_grad(inp[i], erf_kind) * dout[i];
+    KERN_FOR(ix, i, n) dinp[i] = kern_gelu_grad(inp[i], erf_kind) * dout[i];
 }
+
+/* The bias-gradient pass of ops_gelu_bias_backward as a column value of
+ * kern_colsum_partial: it computes dinp = gelu'(inp) dout for (r, j),
+ * writes it (the partial pass visits every element exactly once) and
+ * returns it to be summed, so GELU's backward and the bias gradient are
+ * one read of inp and dout. */
+struct kern_colvalue_gelu {
+    enum { outs = 1 };
+    float *dinp;
+    const float *inp, *dout;
+    int c;
+    bool erf_kind;
+    KERN_HD kern_pair operator()(int r, int j) const
+    {
+        size_t at = (size_t)r * c + j;
+        float g = kern_gelu_grad(inp[at], erf_kind) * dout[at];
+        dinp[at] = g;
+        kern_pair p = {g, 0.0f};
+        return p;
+    }
+};
 
 KERN_HD void kern_tanh_forward(kern_idx ix, float *out, const float *inp, size_t n)
 {

@@ -1,7 +1,8 @@
 /* ops_cuda_attention: dropout and multi-head attention of the CUDA back end.
  * Dropout is one launch (kern_dropout.cuh); attention follows
- * kern_attention.cuh's plan with cuBLAS strided-batched products and the
- * warp-per-row softmax kernels. */
+ * kern_attention.cuh's plan: head split/merge kernels, one cuBLAS
+ * strided-batched product over all (example, head) pairs per product, and
+ * the warp-per-row softmax kernels. */
 #include "ops_cuda_impl.h"
 
 #include "kern_attention.cuh"
@@ -13,6 +14,8 @@
 KERN_GLOBAL(kern_dropout)
 KERN_GLOBAL_WARP(kern_attn_softmax)
 KERN_GLOBAL_WARP(kern_attn_softmax_backward)
+KERN_GLOBAL(kern_heads_split)
+KERN_GLOBAL(kern_heads_merge)
 
 static void dropout_pass(float *out, const float *inp, int b, size_t per,
                          const int64_t *example_index, float p, uint64_t seed,
@@ -50,9 +53,9 @@ void ops_cuda_dropout_backward(float *dinp, const float *dout, int b, size_t per
 
 /* ---- attention ---------------------------------------------------------------------- */
 
-size_t ops_cuda_attention_scratch_floats(int b, int t, int nh)
+size_t ops_cuda_attention_scratch_floats(int b, int t, int c, int nh)
 {
-    return 2u * (size_t)b * (size_t)nh * (size_t)t * (size_t)t;
+    return kern_attention_scratch_floats(b, t, c, nh);
 }
 
 /* The batched product of kern_attention.cuh as one cuBLAS call. */
@@ -81,11 +84,23 @@ static void softmax_backward_rows(float *ds, float *pd, const float *probs,
     OPS_LAUNCH(kern_attn_softmax_backward, row_grid(a), OPS_THREADS, ds, pd, probs, a);
 }
 
+static void heads_split(float *dst, const float *src, kern_heads s)
+{
+    OPS_LAUNCH(kern_heads_split, ops_cuda_grid(kern_heads_count(s), OPS_THREADS), OPS_THREADS,
+               dst, src, s);
+}
+
+static void heads_merge(float *dst, const float *src, kern_heads s, bool accumulate)
+{
+    OPS_LAUNCH(kern_heads_merge, ops_cuda_grid(kern_heads_count(s), OPS_THREADS), OPS_THREADS,
+               dst, src, s, accumulate);
+}
+
 void ops_cuda_attention_forward(float *out, float *probs, const float *qkv,
                                 const ops_attention_shape *s, float *scratch)
 {
     kern_attention_forward_plan(out, probs, qkv, kern_attn_args_for(s), s->c, scratch, gemm_batched,
-                                softmax_rows);
+                                softmax_rows, heads_split, heads_merge);
 }
 
 void ops_cuda_attention_backward(float *dqkv, const float *dout, const float *qkv,
@@ -93,5 +108,5 @@ void ops_cuda_attention_backward(float *dqkv, const float *dout, const float *qk
                                  float *scratch)
 {
     kern_attention_backward_plan(dqkv, dout, qkv, probs, kern_attn_args_for(s), s->c, scratch,
-                                 gemm_batched, softmax_backward_rows);
+                                 gemm_batched, softmax_backward_rows, heads_split, heads_merge);
 }

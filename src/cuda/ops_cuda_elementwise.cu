@@ -15,7 +15,7 @@ KERN_GLOBAL(kern_bias_forward)
 KERN_GLOBAL(kern_add)
 KERN_GLOBAL(kern_accumulate)
 KERN_GLOBAL(kern_scale)
-KERN_GLOBAL(kern_gelu_forward)
+KERN_GLOBAL(kern_bias_gelu_forward)
 KERN_GLOBAL(kern_gelu_backward)
 KERN_GLOBAL(kern_tanh_forward)
 KERN_GLOBAL(kern_tanh_backward)
@@ -60,16 +60,32 @@ void ops_cuda_scale(float *x, size_t n, float s)
     OPS_LAUNCH(kern_scale, grid(n), OPS_THREADS, x, n, s);
 }
 
-void ops_cuda_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind)
+void ops_cuda_bias_gelu_forward(float *act, float *pre, const float *bias, int n, int c,
+                                ops_gelu_kind kind)
 {
-    OPS_LAUNCH(kern_gelu_forward, grid(n), OPS_THREADS, out, inp, n, kind == OPS_GELU_ERF);
+    OPS_LAUNCH(kern_bias_gelu_forward, grid((size_t)n * c), OPS_THREADS, act, pre, bias,
+               (size_t)n, c, kind == OPS_GELU_ERF);
 }
 
-void ops_cuda_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n,
-                            ops_gelu_kind kind)
+/* With a bias: GELU's backward inside the column-sum partial pass
+ * (kern_colvalue_gelu), then the partials' sum: two launches in all. */
+void ops_cuda_gelu_bias_backward(float *dpre, float *dbias, const float *pre,
+                                 const float *dact, int n, int c, ops_gelu_kind kind)
 {
-    OPS_LAUNCH(kern_gelu_backward, grid(n), OPS_THREADS, dinp, inp, dout, n,
-               kind == OPS_GELU_ERF);
+    bool erf_kind = kind == OPS_GELU_ERF;
+    if (n == 0 || c == 0) return;
+    if (!dbias) {
+        OPS_LAUNCH(kern_gelu_backward, grid((size_t)n * c), OPS_THREADS, dpre, pre, dact,
+                   (size_t)n * c, erf_kind);
+        return;
+    }
+    int chunks = kern_colsum_chunks(n);
+    float *partial = (float *)ops_cuda_scratch((size_t)chunks * c * sizeof(float));
+    kern_colvalue_gelu v = {dpre, pre, dact, c, erf_kind};
+    OPS_LAUNCH(kern_colsum_partial, chunks * kern_colsum_tiles(c), OPS_THREADS, partial, v,
+               n, c);
+    OPS_LAUNCH(kern_colsum_finish, grid((size_t)c), OPS_THREADS, dbias, (float *)NULL,
+               (const float *)partial, n, c);
 }
 
 void ops_cuda_tanh_forward(float *out, const float *inp, size_t n)

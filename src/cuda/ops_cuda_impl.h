@@ -120,9 +120,10 @@ void ops_cuda_bias_backward(float *dbias, const float *dout, int n, int c);
 void ops_cuda_add(float *out, const float *a, const float *b, size_t n);
 void ops_cuda_accumulate(float *dst, const float *src, size_t n);
 void ops_cuda_scale(float *x, size_t n, float s);
-void ops_cuda_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind);
-void ops_cuda_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n,
-                            ops_gelu_kind kind);
+void ops_cuda_bias_gelu_forward(float *act, float *pre, const float *bias, int n, int c,
+                                ops_gelu_kind kind);
+void ops_cuda_gelu_bias_backward(float *dpre, float *dbias, const float *pre,
+                                 const float *dact, int n, int c, ops_gelu_kind kind);
 void ops_cuda_tanh_forward(float *out, const float *inp, size_t n);
 void ops_cuda_tanh_backward(float *dinp, const float *out, const float *dout, size_t n);
 void ops_cuda_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
@@ -145,7 +146,7 @@ void ops_cuda_dropout_forward(float *out, const float *inp, int b, size_t per_ex
 void ops_cuda_dropout_backward(float *dinp, const float *dout, int b, size_t per_example,
                                const int64_t *example_index, float p, uint64_t seed,
                                uint64_t site);
-size_t ops_cuda_attention_scratch_floats(int b, int t, int nh);
+size_t ops_cuda_attention_scratch_floats(int b, int t, int c, int nh);
 void ops_cuda_attention_forward(float *out, float *probs, const float *qkv,
                                 const ops_attention_shape *s, float *scratch);
 void ops_cuda_attention_backward(float *dqkv, const float *dout, const float *qkv,

@@ -81,8 +81,8 @@ void model_mlp_forward(model *m, int l, const float *h, const float *resid)
     const model_block_ptrs *w = &m->p.blocks[l];
     model_block_acts *a = &m->a.blocks[l];
     int N = m->b * m->t, C = c->hidden, I = c->intermediate;
-    model_linear_fwd(m, a->fc, h, w->fc_w, w->fc_b, N, C, I);
-    ops_gelu_forward(a->fc_act, a->fc, (size_t)N * I, c->gelu);
+    model_linear_fwd(m, a->fc, h, w->fc_w, NULL, N, C, I);
+    ops_bias_gelu_forward(a->fc_act, a->fc, w->fc_b, N, I, c->gelu);
     model_linear_fwd(m, a->res2, a->fc_act, w->fc_proj_w, w->fc_proj_b, N, I, C);
     model_dropout_fwd(m, a->res2, a->res2, (size_t)m->t * C, c->hidden_dropout, l,
                       MODEL_SITE_MLP_OUT);
@@ -107,9 +107,8 @@ void model_mlp_backward(model *m, int l, float *dh, const float *dout,
     model_zero(m, s->d_fc_act, NI);
     model_linear_bwd(m, s->d_fc_act, g->fc_proj_w, g->fc_proj_b, scratch, a->fc_act,
                      w->fc_proj_w, N, I, C);
-    model_zero(m, s->d_fc, NI);
-    ops_gelu_backward(s->d_fc, a->fc, s->d_fc_act, NI, c->gelu);
-    model_linear_bwd(m, dh, g->fc_w, g->fc_b, s->d_fc, h, w->fc_w, N, C, I);
+    ops_gelu_bias_backward(s->d_fc, g->fc_b, a->fc, s->d_fc_act, N, I, c->gelu);
+    model_linear_bwd(m, dh, g->fc_w, NULL, s->d_fc, h, w->fc_w, N, C, I);
 }
 
 void model_attn_backward(model *m, int l, const float *dout, float *d_proj,

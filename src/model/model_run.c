@@ -76,7 +76,8 @@ static void layout(model *m, bump *k, size_t B, size_t T)
     a->probs = take(k, B * L);
     a->losses = take(k, B);
     size_t wide_in = C > I ? C : I, wide_out = 3 * C > I ? 3 * C : I;
-    a->attn_scratch = take(k, ops_attention_scratch_floats((int)B, (int)T, m->cfg.heads));
+    a->attn_scratch =
+        take(k, ops_attention_scratch_floats((int)B, (int)T, m->cfg.hidden, m->cfg.heads));
     bool bf16 = m->precision == MODEL_BF16, fp16 = m->precision == MODEL_FP16;
     a->x16 = bf16 ? (ops_bf16 *)take(k, (N * wide_in + 1) / 2) : NULL;
     a->x32 = fp16 ? take(k, N * wide_in) : NULL;

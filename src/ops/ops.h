@@ -118,11 +118,17 @@ typedef enum ops_gelu_kind {
     OPS_GELU_TANH  /* tanh approximation ("gelu_new", GPT-2) */
 } ops_gelu_kind;
 
-/* out[n] = gelu(inp[n]). */
-void ops_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind);
-/* dinp[n] += gelu'(inp) * dout. */
-void ops_gelu_backward(float *dinp, const float *inp, const float *dout,
-                       size_t n, ops_gelu_kind kind);
+/* The MLP's activation with its bias fused in (one pass, not a bias pass
+ * and a GELU pass): pre[N,C] += bias[C] (skipped when bias is NULL), then
+ * act = gelu(pre). pre keeps the biased pre-activation for backward. */
+void ops_bias_gelu_forward(float *act, float *pre, const float *bias, int n, int c,
+                           ops_gelu_kind kind);
+/* dpre[N,C] = gelu'(pre) * dact, WRITTEN (unlike the other backward
+ * operations, which add: dpre has no other contribution, so the zeroing
+ * pass is saved), and dbias[C] += the column sums of dpre when dbias is
+ * not NULL, in the same pass on a GPU. */
+void ops_gelu_bias_backward(float *dpre, float *dbias, const float *pre, const float *dact,
+                            int n, int c, ops_gelu_kind kind);
 
 /* out[n] = tanh(inp[n]). */
 void ops_tanh_forward(float *out, const float *inp, size_t n);
@@ -208,7 +214,7 @@ void ops_dropout_backward(float *dinp, const float *dout, int b,
  *   causal: keys j > t are masked too;
  *   probs[B,NH,T,T]: saved softmax (before dropout) for backward;
  *   out[B,T,C] = dropout(softmax(q kᵀ / sqrt(D) + mask)) v.
- * scratch: ops_attention_scratch_floats(B, T, NH) floats, planned by the caller.
+ * scratch: ops_attention_scratch_floats(B, T, C, NH) floats, planned by the caller.
  * Dropout on probabilities uses site `site`, example_index as above, with
  * per_example = NH*T*T. */
 typedef struct ops_attention_shape {
@@ -220,8 +226,10 @@ typedef struct ops_attention_shape {
     uint64_t seed, site;
 } ops_attention_shape;
 
-/* Scratch floats an attention of b examples, t tokens and nh heads needs. */
-size_t ops_attention_scratch_floats(int b, int t, int nh);
+/* Scratch floats an attention of b examples, t tokens, c = nh·D columns
+ * and nh heads needs (back ends differ: the CPU's is per thread, the GPU's
+ * holds head-major copies of the whole batch). */
+size_t ops_attention_scratch_floats(int b, int t, int c, int nh);
 void ops_attention_forward(float *out, float *probs, const float *qkv,
                            const ops_attention_shape *s, float *scratch);
 /* dqkv[B,T,3C] += ... from dout[B,T,C]. */

@@ -72,10 +72,10 @@ typedef struct ops_backend {
     void (*add)(float *out, const float *a, const float *b, size_t n);
     void (*accumulate)(float *dst, const float *src, size_t n);
     void (*scale)(float *x, size_t n, float s);
-    void (*gelu_forward)(float *out, const float *inp, size_t n,
-                         ops_gelu_kind kind);
-    void (*gelu_backward)(float *dinp, const float *inp, const float *dout,
-                          size_t n, ops_gelu_kind kind);
+    void (*bias_gelu_forward)(float *act, float *pre, const float *bias, int n, int c,
+                              ops_gelu_kind kind);
+    void (*gelu_bias_backward)(float *dpre, float *dbias, const float *pre,
+                               const float *dact, int n, int c, ops_gelu_kind kind);
     void (*tanh_forward)(float *out, const float *inp, size_t n);
     void (*tanh_backward)(float *dinp, const float *out, const float *dout,
                           size_t n);
@@ -101,7 +101,7 @@ typedef struct ops_backend {
     void (*dropout_backward)(float *dinp, const float *dout, int b,
                              size_t per_example, const int64_t *example_index,
                              float p, uint64_t seed, uint64_t site);
-    size_t (*attention_scratch_floats)(int b, int t, int nh);
+    size_t (*attention_scratch_floats)(int b, int t, int c, int nh);
     void (*attention_forward)(float *out, float *probs, const float *qkv,
                               const ops_attention_shape *s, float *scratch);
     void (*attention_backward)(float *dqkv, const float *dout,

@@ -144,8 +144,11 @@ static void gelu_tanh_fwd(float *restrict y, const float *restrict x, size_t n)
     }
 }
 
-void ops_cpu_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind)
+void ops_cpu_bias_gelu_forward(float *out, float *inp, const float *bias, int rows, int c,
+                               ops_gelu_kind kind)
 {
+    size_t n = (size_t)rows * c;
+    if (bias) ops_cpu_bias_forward(inp, inp, bias, rows, c);
     if (kind == OPS_GELU_ERF)
         CHUNKED(n, gelu_erf_fwd(out + i0, inp + i0, len));
     else
@@ -159,7 +162,7 @@ static void gelu_erf_bwd(float *restrict dx, const float *restrict x,
 {
     for (size_t i = 0; i < n; i++) {
         float pdf = INV_SQRT_2PI * ops_exp(-0.5f * x[i] * x[i]);
-        dx[i] += (ops_phi(x[i]) + x[i] * pdf) * dy[i];
+        dx[i] = (ops_phi(x[i]) + x[i] * pdf) * dy[i];
     }
 }
 
@@ -173,17 +176,19 @@ static void gelu_tanh_bwd(float *restrict dx, const float *restrict x,
         float e = ops_exp(2.0f * GELU_TANH_K * (v + 0.044715f * v * v * v)), e1 = e + 1.0f;
         float du = GELU_TANH_K * (1.0f + 3.0f * 0.044715f * v * v);
         float sech2 = e1 < 1e18f ? 4.0f * e / (e1 * e1) : 0.0f;
-        dx[i] += (e / e1 + 0.5f * v * sech2 * du) * dy[i];
+        dx[i] = (e / e1 + 0.5f * v * sech2 * du) * dy[i];
     }
 }
 
-void ops_cpu_gelu_backward(float *dinp, const float *inp, const float *dout,
-                       size_t n, ops_gelu_kind kind)
+void ops_cpu_gelu_bias_backward(float *dinp, float *dbias, const float *inp,
+                                const float *dout, int rows, int c, ops_gelu_kind kind)
 {
+    size_t n = (size_t)rows * c;
     if (kind == OPS_GELU_ERF)
         CHUNKED(n, gelu_erf_bwd(dinp + i0, inp + i0, dout + i0, len));
     else
         CHUNKED(n, gelu_tanh_bwd(dinp + i0, inp + i0, dout + i0, len));
+    if (dbias) column_sums(dbias, dinp, rows, c);
 }
 
 void ops_cpu_tanh_forward(float *out, const float *inp, size_t n)

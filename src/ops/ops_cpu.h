@@ -37,9 +37,10 @@ void ops_cpu_bias_backward(float *dbias, const float *dout, int n, int c);
 void ops_cpu_add(float *out, const float *a, const float *b, size_t n);
 void ops_cpu_accumulate(float *dst, const float *src, size_t n);
 void ops_cpu_scale(float *x, size_t n, float s);
-void ops_cpu_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind);
-void ops_cpu_gelu_backward(float *dinp, const float *inp, const float *dout,
-                           size_t n, ops_gelu_kind kind);
+void ops_cpu_bias_gelu_forward(float *act, float *pre, const float *bias, int n, int c,
+                               ops_gelu_kind kind);
+void ops_cpu_gelu_bias_backward(float *dpre, float *dbias, const float *pre,
+                                const float *dact, int n, int c, ops_gelu_kind kind);
 void ops_cpu_tanh_forward(float *out, const float *inp, size_t n);
 void ops_cpu_tanh_backward(float *dinp, const float *out, const float *dout,
                            size_t n);
@@ -64,7 +65,7 @@ void ops_cpu_dropout_forward(float *out, const float *inp, int b,
 void ops_cpu_dropout_backward(float *dinp, const float *dout, int b,
                               size_t per_example, const int64_t *example_index,
                               float p, uint64_t seed, uint64_t site);
-size_t ops_cpu_attention_scratch_floats(int b, int t, int nh);
+size_t ops_cpu_attention_scratch_floats(int b, int t, int c, int nh);
 void ops_cpu_attention_forward(float *out, float *probs, const float *qkv,
                                const ops_attention_shape *s, float *scratch);
 void ops_cpu_attention_backward(float *dqkv, const float *dout, const float *qkv,

@@ -33,9 +33,9 @@ static int max_threads(void) { return 1; }
 
 enum { MASK_CHUNK = 256 };
 
-size_t ops_cpu_attention_scratch_floats(int b, int t, int nh)
+size_t ops_cpu_attention_scratch_floats(int b, int t, int c, int nh)
 {
-    (void)b, (void)nh;
+    (void)b, (void)c, (void)nh;
     return (size_t)max_threads() * 2u * (size_t)t * (size_t)t;
 }
 

@@ -114,15 +114,16 @@ void ops_scale(float *x, size_t n, float s)
     ops_backend_current()->scale(x, n, s);
 }
 
-void ops_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind)
+void ops_bias_gelu_forward(float *act, float *pre, const float *bias, int n, int c,
+                           ops_gelu_kind kind)
 {
-    ops_backend_current()->gelu_forward(out, inp, n, kind);
+    ops_backend_current()->bias_gelu_forward(act, pre, bias, n, c, kind);
 }
 
-void ops_gelu_backward(float *dinp, const float *inp, const float *dout,
-                       size_t n, ops_gelu_kind kind)
+void ops_gelu_bias_backward(float *dpre, float *dbias, const float *pre, const float *dact,
+                            int n, int c, ops_gelu_kind kind)
 {
-    ops_backend_current()->gelu_backward(dinp, inp, dout, n, kind);
+    ops_backend_current()->gelu_bias_backward(dpre, dbias, pre, dact, n, c, kind);
 }
 
 void ops_tanh_forward(float *out, const float *inp, size_t n)
@@ -193,9 +194,9 @@ void ops_dropout_backward(float *dinp, const float *dout, int b,
         dinp, dout, b, per_example, example_index, p, seed, site);
 }
 
-size_t ops_attention_scratch_floats(int b, int t, int nh)
+size_t ops_attention_scratch_floats(int b, int t, int c, int nh)
 {
-    return ops_backend_current()->attention_scratch_floats(b, t, nh);
+    return ops_backend_current()->attention_scratch_floats(b, t, c, nh);
 }
 
 void ops_attention_forward(float *out, float *probs, const float *qkv,

@@ -530,25 +530,45 @@ void ds_scale(float *x, size_t n, float sc)
     launch(grid(n), THREADS, [&](kern_idx ix) { kern_scale(ix, x, n, sc); });
 }
 
-void ds_gelu_forward(float *out, const float *inp, size_t n, ops_gelu_kind kind)
+void ds_bias_gelu_forward(float *act, float *pre, const float *bias, int n, int c,
+                          ops_gelu_kind kind)
 {
     scope s;
-    need_f("gelu_forward", "out", out, n);
-    need_f("gelu_forward", "inp", inp, n);
+    size_t nc = (size_t)n * c;
+    need_f("bias_gelu_forward", "act", act, nc);
+    need_f("bias_gelu_forward", "pre", pre, nc);
+    if (bias) need_f("bias_gelu_forward", "bias", bias, (size_t)c);
     bool erf_kind = kind == OPS_GELU_ERF;
-    launch(grid(n), THREADS, [&](kern_idx ix) { kern_gelu_forward(ix, out, inp, n, erf_kind); });
+    launch(grid(nc), THREADS, [&](kern_idx ix) {
+        kern_bias_gelu_forward(ix, act, pre, bias, (size_t)n, c, erf_kind);
+    });
 }
 
-void ds_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n,
-                      ops_gelu_kind kind)
+/* ops_cuda_gelu_bias_backward's launches. */
+void ds_gelu_bias_backward(float *dpre, float *dbias, const float *pre, const float *dact,
+                           int n, int c, ops_gelu_kind kind)
 {
     scope s;
-    need_f("gelu_backward", "dinp", dinp, n);
-    need_f("gelu_backward", "inp", inp, n);
-    need_f("gelu_backward", "dout", dout, n);
+    size_t nc = (size_t)n * c;
+    need_f("gelu_bias_backward", "dpre", dpre, nc);
+    need_f("gelu_bias_backward", "pre", pre, nc);
+    need_f("gelu_bias_backward", "dact", dact, nc);
     bool erf_kind = kind == OPS_GELU_ERF;
-    launch(grid(n), THREADS,
-           [&](kern_idx ix) { kern_gelu_backward(ix, dinp, inp, dout, n, erf_kind); });
+    if (nc == 0) return;
+    if (!dbias) {
+        launch(grid(nc), THREADS,
+               [&](kern_idx ix) { kern_gelu_backward(ix, dpre, pre, dact, nc, erf_kind); });
+        return;
+    }
+    need_f("gelu_bias_backward", "dbias", dbias, (size_t)c);
+    int chunks = kern_colsum_chunks(n);
+    float *partial = (float *)scratch((size_t)chunks * c * sizeof(float));
+    kern_colvalue_gelu v = {dpre, pre, dact, c, erf_kind};
+    launch_1(chunks * kern_colsum_tiles(c),
+             [&](kern_idx ix) { kern_colsum_partial(ix, partial, v, n, c); });
+    launch(grid((size_t)c), THREADS, [&](kern_idx ix) {
+        kern_colsum_finish(ix, dbias, (float *)NULL, partial, n, c);
+    });
 }
 
 void ds_tanh_forward(float *out, const float *inp, size_t n)
@@ -714,9 +734,22 @@ void ds_dropout_backward(float *dinp, const float *dout, int b, size_t per,
     dropout_pass(dinp, dout, b, per, index, p, seed, site, true);
 }
 
-size_t ds_attention_scratch_floats(int b, int t, int nh)
+size_t ds_attention_scratch_floats(int b, int t, int c, int nh)
 {
-    return 2u * (size_t)b * (size_t)nh * (size_t)t * (size_t)t;
+    return kern_attention_scratch_floats(b, t, c, nh);
+}
+
+/* The head split and merge launches of ops_cuda_attention.cu. */
+void heads_split(float *dst, const float *src, kern_heads s)
+{
+    launch(grid(kern_heads_count(s)), THREADS,
+           [&](kern_idx ix) { kern_heads_split(ix, dst, src, s); });
+}
+
+void heads_merge(float *dst, const float *src, kern_heads s, bool accumulate)
+{
+    launch(grid(kern_heads_count(s)), THREADS,
+           [&](kern_idx ix) { kern_heads_merge(ix, dst, src, s, accumulate); });
 }
 
 /* Every array of an attention call; q/k/v: [B,T,3C]; y: [B,T,C]. */
@@ -728,7 +761,7 @@ void attn_checks(const char *op, const ops_attention_shape *s, const float *y, c
     need_f(op, "out/dout", y, b * t * c);
     need_f(op, "qkv/dqkv", qkv, b * t * 3 * c);
     need_f(op, "probs", probs, ntt);
-    need_f(op, "scratch", scratch_, ds_attention_scratch_floats(s->b, s->t, s->nh));
+    need_f(op, "scratch", scratch_, ds_attention_scratch_floats(s->b, s->t, s->c, s->nh));
     need_i32(op, "lengths", s->lengths, b);
     if (s->dropout_p > 0.0f)
         need(op, "example_index", s->example_index, b * sizeof(int64_t), 8);
@@ -744,7 +777,8 @@ void ds_attention_forward(float *out, float *probs, const float *qkv,
         launch_warps(warp_grid((size_t)aa.b * aa.nh * aa.t),
                      [&](kern_idx ix) { kern_attn_softmax(ix, pr, sc, aa); });
     };
-    kern_attention_forward_plan(out, probs, qkv, a, sh->c, scr, kern_host_gemm, rows);
+    kern_attention_forward_plan(out, probs, qkv, a, sh->c, scr, kern_host_gemm, rows, heads_split,
+                                heads_merge);
 }
 
 void ds_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs,
@@ -758,7 +792,8 @@ void ds_attention_backward(float *dqkv, const float *dout, const float *qkv, con
         launch_warps(warp_grid((size_t)aa.b * aa.nh * aa.t),
                      [&](kern_idx ix) { kern_attn_softmax_backward(ix, ds, pd, pr, aa); });
     };
-    kern_attention_backward_plan(dqkv, dout, qkv, probs, a, sh->c, scr, kern_host_gemm, rows);
+    kern_attention_backward_plan(dqkv, dout, qkv, probs, a, sh->c, scr, kern_host_gemm, rows,
+                                 heads_split, heads_merge);
 }
 
 /* ---- loss and optimiser ------------------------------------------------------------------ */
@@ -886,7 +921,8 @@ ops_backend make_table()
     t.linear_backward_bf16 = ds_linear_backward_bf16;
     t.bias_forward = ds_bias_forward, t.bias_backward = ds_bias_backward;
     t.add = ds_add, t.accumulate = ds_accumulate, t.scale = ds_scale;
-    t.gelu_forward = ds_gelu_forward, t.gelu_backward = ds_gelu_backward;
+    t.bias_gelu_forward = ds_bias_gelu_forward;
+    t.gelu_bias_backward = ds_gelu_bias_backward;
     t.tanh_forward = ds_tanh_forward, t.tanh_backward = ds_tanh_backward;
     t.layernorm_forward = ds_layernorm_forward, t.layernorm_backward = ds_layernorm_backward;
     t.embedding_forward = ds_embedding_forward, t.embedding_backward = ds_embedding_backward;

@@ -56,18 +56,6 @@ static void test_elementwise(size_t n)
     kern_host_run_threads(2, 3, [&](kern_idx ix) { kern_scale(ix, got.data(), n, 0.37f); });
     cpu->scale(want.data(), n, 0.37f);
     CHECK_BITS("scale", got, want);
-    for (int erf_kind = 0; erf_kind < 2; erf_kind++) {
-        ops_gelu_kind kind = erf_kind ? OPS_GELU_ERF : OPS_GELU_TANH;
-        kern_host_run(3, [&](kern_idx ix) { kern_gelu_forward(ix, got.data(), a.data(), n, erf_kind); });
-        cpu->gelu_forward(want.data(), a.data(), n, kind);
-        CHECK_NEAR(erf_kind ? "gelu erf" : "gelu tanh", got, want, 1e-5);
-        got = d, want = d;
-        kern_host_run(3, [&](kern_idx ix) {
-            kern_gelu_backward(ix, got.data(), a.data(), b.data(), n, erf_kind);
-        });
-        cpu->gelu_backward(want.data(), a.data(), b.data(), n, kind);
-        CHECK_NEAR(erf_kind ? "gelu erf backward" : "gelu tanh backward", got, want, 1e-5);
-    }
     kern_host_run(2, [&](kern_idx ix) { kern_tanh_forward(ix, got.data(), a.data(), n); });
     cpu->tanh_forward(want.data(), a.data(), n);
     CHECK_NEAR("tanh", got, want, 1e-6);
@@ -96,6 +84,46 @@ static void test_bias(int n, int c)
     });
     cpu->bias_backward(dbw.data(), x.data(), n, c);
     CHECK_NEAR("bias backward (column sums)", db, dbw, 1e-5);
+}
+
+/* Bias + GELU forward, and GELU's backward with the bias gradient inside
+ * the column-sum pass (kern_colvalue_gelu), against the CPU's fused
+ * operations: 1e-5 (the CPU's exp/Φ are polynomials, the kernels' libm),
+ * the biased pre-activation bit for bit; without a bias, the plain
+ * backward kernel. Inputs reach ±30 for the tails' overflow paths. */
+static void test_bias_gelu(int n, int c)
+{
+    size_t nc = (size_t)n * c;
+    vec x = randv(nc, -8, 8), bias = randv((size_t)c), dact = randv(nc);
+    x[0] = 30.0f;
+    if (nc > 1) x[1] = -30.0f;
+    for (int erf_kind = 0; erf_kind < 2; erf_kind++) {
+        ops_gelu_kind kind = erf_kind ? OPS_GELU_ERF : OPS_GELU_TANH;
+        const char *name = erf_kind ? "bias+gelu erf" : "bias+gelu tanh";
+        vec pre = x, pre_c = x, act(nc), act_c(nc);
+        kern_host_run_threads(3, 5, [&](kern_idx ix) {
+            kern_bias_gelu_forward(ix, act.data(), pre.data(), bias.data(), (size_t)n, c, erf_kind);
+        });
+        cpu->bias_gelu_forward(act_c.data(), pre_c.data(), bias.data(), n, c, kind);
+        CHECK_BITS("bias+gelu pre-activation", pre, pre_c);
+        CHECK_NEAR(name, act, act_c, 1e-5);
+        vec dpre = randv(nc), dpre_c = randv(nc), db = randv((size_t)c), db_c = db;
+        int chunks = kern_colsum_chunks(n);
+        vec partial((size_t)chunks * c);
+        kern_colvalue_gelu v = {dpre.data(), pre.data(), dact.data(), c, (bool)erf_kind};
+        kern_host_run(4, [&](kern_idx ix) { kern_colsum_partial(ix, partial.data(), v, n, c); });
+        kern_host_run(3, [&](kern_idx ix) {
+            kern_colsum_finish(ix, db.data(), NULL, partial.data(), n, c);
+        });
+        cpu->gelu_bias_backward(dpre_c.data(), db_c.data(), pre.data(), dact.data(), n, c, kind);
+        CHECK_NEAR("gelu backward (with bias)", dpre, dpre_c, 1e-5);
+        CHECK_NEAR("gelu bias gradient", db, db_c, 1e-5);
+        vec plain = randv(nc);
+        kern_host_run_threads(2, 3, [&](kern_idx ix) {
+            kern_gelu_backward(ix, plain.data(), pre.data(), dact.data(), nc, erf_kind);
+        });
+        CHECK_BITS("gelu backward (no bias)", plain, dpre);
+    }
 }
 
 /* ---- bf16 ------------------------------------------------------------------------ */
@@ -253,6 +281,32 @@ static void test_dropout(size_t per, float p)
 
 /* ---- attention -------------------------------------------------------------------------- */
 
+/* The head split against its definition by loops, and merge as its inverse
+ * (plain and accumulating). Values are small integers: exact. */
+static void test_heads(int b, int t, int c, int nh, int parts)
+{
+    kern_heads hs = {b, t, c, nh, parts};
+    int D = c / nh;
+    size_t n = kern_heads_count(hs);
+    vec src(n), split(n), back(n, -1.0f), twice = randv(n);
+    for (size_t i = 0; i < n; i++) src[i] = (float)i;
+    kern_host_run_threads(2, 32, [&](kern_idx ix) { kern_heads_split(ix, split.data(), src.data(), hs); });
+    size_t wrong = 0, i = 0;
+    for (int p = 0; p < parts; p++)
+        for (int e = 0; e < b; e++)
+            for (int h = 0; h < nh; h++)
+                for (int r = 0; r < t; r++)
+                    for (int d = 0; d < D; d++, i++)
+                        wrong += split[i] != src[((size_t)(e * t + r) * parts + p) * c + h * D + d];
+    CHECK_MSG(wrong == 0, "head split: %zu of %zu misplaced", wrong, n);
+    kern_host_run_threads(2, 32, [&](kern_idx ix) { kern_heads_merge(ix, back.data(), split.data(), hs, false); });
+    CHECK_BITS("head merge", back, src);
+    vec expect(n);
+    for (size_t j = 0; j < n; j++) expect[j] = twice[j] + src[j];
+    kern_host_run_threads(3, 32, [&](kern_idx ix) { kern_heads_merge(ix, twice.data(), split.data(), hs, true); });
+    CHECK_BITS("head merge accumulating", twice, expect);
+}
+
 static void test_attention(int b, int t, int c, int nh, bool causal, float p,
                            std::vector<int32_t> lengths)
 {
@@ -263,13 +317,20 @@ static void test_attention(int b, int t, int c, int nh, bool causal, float p,
     kern_attn_args a = kern_attn_args_for(&s);
     size_t ntt = (size_t)b * nh * t * t;
     vec qkv = randv((size_t)b * t * 3 * c, -2, 2), out((size_t)b * t * c), out_c(out.size());
-    vec probs(ntt), probs_c(ntt), scratch(2 * ntt);
-    vec scratch_c(cpu->attention_scratch_floats(b, t, nh));
+    vec probs(ntt), probs_c(ntt), scratch(kern_attention_scratch_floats(b, t, c, nh));
+    vec scratch_c(cpu->attention_scratch_floats(b, t, c, nh));
     auto rows = [&](float *pr, float *sc, const kern_attn_args &aa) {
         kern_host_run(3, [&](kern_idx ix) { kern_attn_softmax(ix, pr, sc, aa); });
     };
+    /* The head split and merge run with the GPU's launch shape, thread by thread. */
+    auto split = [&](float *dst, const float *src, kern_heads hs) {
+        kern_host_run_threads(3, 64, [&](kern_idx ix) { kern_heads_split(ix, dst, src, hs); });
+    };
+    auto merge = [&](float *dst, const float *src, kern_heads hs, bool acc) {
+        kern_host_run_threads(3, 64, [&](kern_idx ix) { kern_heads_merge(ix, dst, src, hs, acc); });
+    };
     kern_attention_forward_plan(out.data(), probs.data(), qkv.data(), a, c, scratch.data(),
-                                kern_host_gemm, rows);
+                                kern_host_gemm, rows, split, merge);
     cpu->attention_forward(out_c.data(), probs_c.data(), qkv.data(), &s, scratch_c.data());
     CHECK_NEAR("attention probs", probs, probs_c, 1e-5);
     CHECK_NEAR("attention out", out, out_c, 1e-5);
@@ -281,7 +342,7 @@ static void test_attention(int b, int t, int c, int nh, bool causal, float p,
         kern_host_run(2, [&](kern_idx ix) { kern_attn_softmax_backward(ix, ds, pd, pr, aa); });
     };
     kern_attention_backward_plan(dqkv.data(), dout.data(), qkv.data(), probs_c.data(), a, c,
-                                 scratch.data(), kern_host_gemm, brows);
+                                 scratch.data(), kern_host_gemm, brows, split, merge);
     cpu->attention_backward(dqkv_c.data(), dout.data(), qkv.data(), probs_c.data(), &s,
                             scratch_c.data());
     CHECK_NEAR("attention dqkv", dqkv, dqkv_c, 1e-5);
@@ -374,6 +435,9 @@ int main(void)
     test_bias(1, 1);
     test_bias(70, 33);
     test_bias(130, 100);
+    test_bias_gelu(1, 1);
+    test_bias_gelu(70, 33);
+    test_bias_gelu(129, 130);
     test_bf16();
     test_fp16();
     const int ln[][2] = {{1, 1}, {3, 7}, {17, 64}, {5, 768}, {130, 33}};
@@ -385,6 +449,9 @@ int main(void)
     const size_t pers[] = {1, 3, 4, 5, 1023, 2049};
     for (size_t per : pers)
         for (float p : {0.1f, 0.5f, 0.9f}) test_dropout(per, p);
+    test_heads(2, 3, 8, 2, 3);
+    test_heads(3, 5, 12, 3, 1);
+    test_heads(1, 7, 4, 1, 3);
     test_attention(2, 5, 12, 3, false, 0.0f, {5, 3});
     test_attention(2, 5, 12, 3, false, 0.1f, {5, 3});
     test_attention(3, 8, 16, 2, true, 0.0f, {8, 6, 1});

@@ -97,12 +97,12 @@ static void test_elementwise(void)
         worst_phi = fmax(worst_phi, phi < 1e-3 ? err / phi * 1e-3 : err);
     }
     for (int kind = 0; kind < 2; kind++) {
-        ops_gelu_forward(y, x, N, kind ? OPS_GELU_TANH : OPS_GELU_ERF);
+        ops_bias_gelu_forward(y, x, NULL, 1, N, kind ? OPS_GELU_TANH : OPS_GELU_ERF);
         for (int i = 0; i < N; i++) {
             dy[i] = 1.0f;
-            dx[i] = 0.25f;
+            dx[i] = 0.25f; /* overwritten: the backward writes, it does not add */
         }
-        ops_gelu_backward(dx, x, dy, N, kind ? OPS_GELU_TANH : OPS_GELU_ERF);
+        ops_gelu_bias_backward(dx, NULL, x, dy, 1, N, kind ? OPS_GELU_TANH : OPS_GELU_ERF);
         for (int i = 0; i < N; i++) {
             double v = x[i], g, dg;
             if (kind == 0) {
@@ -115,7 +115,7 @@ static void test_elementwise(void)
                 dg = 0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * k * (1.0 + 3 * 0.044715 * v * v);
             }
             worst_gelu = fmax(worst_gelu, fabs(y[i] - g) / fmax(1.0, fabs(g)));
-            worst_dgelu = fmax(worst_dgelu, fabs(dx[i] - 0.25 - dg) / fmax(1.0, fabs(dg)));
+            worst_dgelu = fmax(worst_dgelu, fabs(dx[i] - dg) / fmax(1.0, fabs(dg)));
         }
         fprintf(stderr, "gelu kind %d: worst gelu %.2g gelu' %.2g\n", kind, worst_gelu, worst_dgelu);
     }
@@ -125,6 +125,42 @@ static void test_elementwise(void)
     CHECK(worst_phi < 5e-7);
     CHECK(worst_gelu < 1e-6);
     CHECK(worst_dgelu < 1e-6);
+}
+
+/* The MLP's fused forms: bias then GELU is the biased pre-activation (by
+ * hand, exactly) and GELU of it (exactly the bias-free call's); the
+ * backward's bias gradient adds the column sums of what it wrote (double
+ * reference, 1e-6 relative). */
+static void test_bias_gelu(void)
+{
+    enum { R = 67, C = 9 };
+    float x[R * C], pre[R * C], pre2[R * C], act[R * C], act2[R * C], bias[C];
+    float dact[R * C], dpre[R * C], dpre2[R * C], dbias[C];
+    for (int i = 0; i < R * C; i++) x[i] = 4.0f * frand(i), dact[i] = frand(5000 + i);
+    for (int j = 0; j < C; j++) bias[j] = frand(9000 + j), dbias[j] = 0.5f;
+    for (int kind = 0; kind < 2; kind++) {
+        ops_gelu_kind k = kind ? OPS_GELU_TANH : OPS_GELU_ERF;
+        memcpy(pre, x, sizeof pre);
+        ops_bias_gelu_forward(act, pre, bias, R, C, k);
+        int pre_wrong = 0;
+        for (int i = 0; i < R * C; i++) pre_wrong += pre[i] != x[i] + bias[i % C];
+        CHECK(pre_wrong == 0);
+        memcpy(pre2, pre, sizeof pre);
+        ops_bias_gelu_forward(act2, pre2, NULL, R, C, k);
+        CHECK(memcmp(act, act2, sizeof act) == 0 && memcmp(pre, pre2, sizeof pre) == 0);
+        for (int i = 0; i < R * C; i++) dpre[i] = 99.0f, dpre2[i] = -7.0f;
+        for (int j = 0; j < C; j++) dbias[j] = 0.5f;
+        ops_gelu_bias_backward(dpre, dbias, pre, dact, R, C, k);
+        ops_gelu_bias_backward(dpre2, NULL, pre, dact, R, C, k);
+        CHECK(memcmp(dpre, dpre2, sizeof dpre) == 0);
+        double worst = 0.0;
+        for (int j = 0; j < C; j++) {
+            double s = 0.5;
+            for (int r = 0; r < R; r++) s += dpre[r * C + j];
+            worst = fmax(worst, fabs(dbias[j] - s) / fmax(1.0, fabs(s)));
+        }
+        CHECK(worst < 1e-6);
+    }
 }
 
 /* ---- attention against a naive double reference with the same masks ---- */
@@ -200,7 +236,7 @@ static void attention_case(bool causal, float p)
     for (size_t i = 0; i < sizeof qkv / sizeof *qkv; i++) qkv[i] = 2.0f * frand(i);
     for (size_t i = 0; i < sizeof dout / sizeof *dout; i++) dout[i] = frand(i + 5000);
     for (size_t i = 0; i < sizeof dqkv / sizeof *dqkv; i++) dqkv[i] = 0.125f;
-    float *scratch = malloc(ops_attention_scratch_floats(AB, AT, ANH) * sizeof(float));
+    float *scratch = malloc(ops_attention_scratch_floats(AB, AT, AC, ANH) * sizeof(float));
     ops_attention_forward(out, probs, qkv, &s, scratch);
     ops_attention_backward(dqkv, dout, qkv, probs, &s, scratch);
     free(scratch);
@@ -468,6 +504,7 @@ int main(void)
     test_philox();
     test_dropout();
     test_elementwise();
+    test_bias_gelu();
     test_attention();
     test_layernorm();
     test_adamw_linear();

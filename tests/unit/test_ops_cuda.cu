@@ -124,13 +124,15 @@ static void test_elementwise(size_t n)
     CHECK_BITS("accumulate + scale", down(out, n), want);
     for (int k = 0; k < 2; k++) {
         ops_gelu_kind kind = k ? OPS_GELU_ERF : OPS_GELU_TANH;
-        gpu->gelu_forward(out, da, n, kind);
-        cpu->gelu_forward(want.data(), a.data(), n, kind);
+        /* as n rows of one column, bias-free */
+        vec pre = a;
+        float *dpre = up(a);
+        gpu->bias_gelu_forward(out, dpre, NULL, (int)n, 1, kind);
+        cpu->bias_gelu_forward(want.data(), pre.data(), NULL, (int)n, 1, kind);
         CHECK_NEAR("gelu", down(out, n), want, 1e-4);
         float *dd = up(d);
-        want = d;
-        gpu->gelu_backward(dd, da, db, n, kind);
-        cpu->gelu_backward(want.data(), a.data(), b.data(), n, kind);
+        gpu->gelu_bias_backward(dd, NULL, da, db, (int)n, 1, kind);
+        cpu->gelu_bias_backward(want.data(), NULL, a.data(), b.data(), (int)n, 1, kind);
         CHECK_NEAR("gelu backward", down(dd, n), want, 1e-4);
     }
     gpu->tanh_forward(out, da, n);
@@ -187,6 +189,19 @@ static void test_rows(int n, int c)
     gpu->bias_forward(d_out, d_x, d_bb, n, c);
     cpu->bias_forward(out.data(), x.data(), down(d_bb, (size_t)c).data(), n, c);
     CHECK_BITS("bias_forward", down(d_out, nc), out);
+    for (int k = 0; k < 2; k++) { /* the MLP's fused bias + GELU, both ways */
+        ops_gelu_kind kind = k ? OPS_GELU_ERF : OPS_GELU_TANH;
+        vec pre = x, act(nc), dpre(nc), gb = bias, gb_c = bias;
+        float *d_pre = up(x), *d_act = up(act), *d_dpre = up(dpre), *d_gb = up(gb);
+        gpu->bias_gelu_forward(d_act, d_pre, d_bb, n, c, kind);
+        cpu->bias_gelu_forward(act.data(), pre.data(), down(d_bb, (size_t)c).data(), n, c, kind);
+        CHECK_BITS("bias+gelu pre-activation", down(d_pre, nc), pre);
+        CHECK_NEAR("bias+gelu", down(d_act, nc), act, 1e-4);
+        gpu->gelu_bias_backward(d_dpre, d_gb, d_pre, d_dy, n, c, kind);
+        cpu->gelu_bias_backward(dpre.data(), gb_c.data(), pre.data(), dy.data(), n, c, kind);
+        CHECK_NEAR("gelu backward with bias", down(d_dpre, nc), dpre, 1e-4);
+        CHECK_NEAR("gelu bias gradient", down(d_gb, (size_t)c), gb_c, 1e-4);
+    }
     free_all();
 }
 
@@ -253,8 +268,8 @@ static void test_attention(int b, int t, int c, int nh, bool causal, float p,
     g.example_index = up(idx);
     size_t ntt = (size_t)b * nh * t * t;
     vec qkv = randv((size_t)b * t * 3 * c, -2, 2), out((size_t)b * t * c), probs(ntt);
-    vec scratch(cpu->attention_scratch_floats(b, t, nh));
-    vec gscratch(gpu->attention_scratch_floats(b, t, nh));
+    vec scratch(cpu->attention_scratch_floats(b, t, c, nh));
+    vec gscratch(gpu->attention_scratch_floats(b, t, c, nh));
     float *d_out = up(out), *d_probs = up(probs), *d_scr = up(gscratch);
     const float *d_qkv = up(qkv);
     gpu->attention_forward(d_out, d_probs, d_qkv, &g, d_scr);
