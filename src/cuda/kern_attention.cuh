@@ -7,9 +7,10 @@
  * of one example and those of the next (h·D, then T·3C), so the plan first
  * copies q, k and v into head-major blocks [B,NH,T,D] (kern_heads_split)
  * and at the end adds the head-major results back into the token-major
- * layout (kern_heads_merge). Per layer that is 5 launches forward and 9
- * backward instead of 2·NH + 1 and 5·NH + 1 products per head: at BERT-base's
- * NH = 12, 14 instead of 86, and the products are B·NH blocks big.
+ * layout (kern_heads_merge). Per layer that is 5 launches forward and 8
+ * backward where a product per head made 2·NH + 1 and 4·NH + 1: at
+ * BERT-base's NH = 12, 13 instead of 74, and each product is B·NH blocks
+ * big instead of B.
  * Between the products, one warp per row does the masked softmax and the
  * dropout (kern_dropout.cuh), writing the dropped-out probabilities over
  * the scores, as the CPU does.
