@@ -16,6 +16,7 @@
 #define KERN_REDUCE_CUH
 
 #include "kern_common.cuh"
+#include "ops.h"
 
 enum { KERN_TILE = 32, KERN_SUBROWS = 8, KERN_CHUNK_ROWS = 64 };
 
@@ -133,6 +134,68 @@ KERN_HD void kern_ssq_finish(kern_idx ix, double *out, const double *partial, in
     for (int i = ix.thread; i < count; i += ix.nthreads) acc += partial[i];
     acc = kern_block_sum_double(acc, ix);
     if (ix.thread == 0) *out = acc;
+}
+
+/* ---- sums of squares of many spans in two launches ----------------------------
+ * The global gradient norm is a sum over every trainable tensor (about 200
+ * in BERT-base): one partial launch and one finish launch per tensor would
+ * be 400 launches a step. Instead, global block g of ONE launch plays block
+ * g - first_block of its span's own launch (the same partition and tree, so
+ * each span's sum is bit-identical to kern_ssq_partial + kern_ssq_finish on
+ * that span alone), and one more launch finishes every span. */
+struct kern_ssq_span {
+    size_t offset, n;
+    int first_block, blocks; /* blocks = 0 for an empty span */
+};
+
+/* Fill plan[count] from spans; returns the total number of blocks. */
+static inline int kern_ssq_spans_plan(kern_ssq_span *plan, const ops_span *spans, int count)
+{
+    int total = 0;
+    for (int i = 0; i < count; i++) {
+        int b = spans[i].n ? kern_ssq_blocks(spans[i].n) : 0;
+        kern_ssq_span s = {spans[i].offset, spans[i].n, total, b};
+        plan[i] = s;
+        total += b;
+    }
+    return total;
+}
+
+/* The span that global block g belongs to: the last with first_block <= g
+ * (an empty span shares its first_block with the next non-empty one, which
+ * comes after it, so it is never chosen). */
+KERN_HD int kern_ssq_span_of(const kern_ssq_span *plan, int count, int g)
+{
+    int lo = 0, hi = count - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (plan[mid].first_block <= g)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* partial[first_block + b] for every block b of every span. */
+KERN_HD void kern_ssq_spans_partial(kern_idx ix, double *partial, const float *x,
+                                    const kern_ssq_span *plan, int count, int total_blocks)
+{
+    for (int g = ix.block; g < total_blocks; g += ix.nblocks) {
+        kern_ssq_span s = plan[kern_ssq_span_of(plan, count, g)];
+        kern_idx local = {g - s.first_block, s.blocks, ix.thread, ix.nthreads};
+        kern_ssq_partial(local, partial + s.first_block, x + s.offset, s.n);
+    }
+}
+
+/* sums[i] = the sum of span i's partials (0 for an empty span). */
+KERN_HD void kern_ssq_spans_finish(kern_idx ix, double *sums, const double *partial,
+                                   const kern_ssq_span *plan, int count)
+{
+    for (int i = ix.block; i < count; i += ix.nblocks) {
+        kern_idx one = {0, 1, ix.thread, ix.nthreads};
+        kern_ssq_finish(one, sums + i, partial + plan[i].first_block, plan[i].blocks);
+    }
 }
 
 #endif

@@ -34,6 +34,8 @@ KERN_GLOBAL(kern_mean_losses)
 KERN_GLOBAL(kern_crossentropy_backward)
 KERN_GLOBAL(kern_ssq_partial)
 KERN_GLOBAL(kern_ssq_finish)
+KERN_GLOBAL(kern_ssq_spans_partial)
+KERN_GLOBAL(kern_ssq_spans_finish)
 KERN_GLOBAL(kern_adamw)
 KERN_GLOBAL(kern_adamw_spans)
 
@@ -206,32 +208,34 @@ double ops_cuda_sum_squares(const float *x, size_t n)
 /* Each span's sum as ops_cuda_sum_squares makes it, into a device array,
  * then one download and the sum in span order on the host (as the CPU adds
  * them): one wait for all the tensors of a global norm. */
+/* Two launches for all spans (kern_reduce.cuh); the plan goes up with the
+ * work and the per-span sums come back in one copy, added here in span
+ * order. The final synchronize also keeps the host plan alive until its
+ * upload has been read. */
 double ops_cuda_sum_squares_spans(const float *x, const ops_span *spans, int count)
 {
     if (count <= 0) return 0.0;
-    int most = 1;
-    for (int i = 0; i < count; i++) {
-        int b = spans[i].n ? kern_ssq_blocks(spans[i].n) : 1;
-        most = b > most ? b : most;
-    }
-    size_t bytes = ((size_t)count + (size_t)most) * sizeof(double);
-    double *sums = (double *)ops_cuda_scratch(bytes), *partial = sums + count;
-    CUDA_OK(cudaMemsetAsync(sums, 0, (size_t)count * sizeof(double), ops_cuda_s()));
-    for (int i = 0; i < count; i++) {
-        size_t n = spans[i].n;
-        if (n == 0) continue;
-        int blocks = kern_ssq_blocks(n);
-        OPS_LAUNCH(kern_ssq_partial, blocks, OPS_THREADS, partial, x + spans[i].offset, n);
-        OPS_LAUNCH(kern_ssq_finish, 1, OPS_THREADS, sums + i, (const double *)partial, blocks);
-    }
+    kern_ssq_span *plan = (kern_ssq_span *)malloc((size_t)count * sizeof *plan);
     double *host = (double *)malloc((size_t)count * sizeof(double));
-    FT_CHECK(host != NULL);
+    FT_CHECK(plan != NULL && host != NULL);
+    int total = kern_ssq_spans_plan(plan, spans, count);
+    size_t plan_bytes = (size_t)count * sizeof *plan; /* 24-byte entries: doubles stay aligned */
+    char *base = (char *)ops_cuda_scratch(plan_bytes + ((size_t)count + total) * sizeof(double));
+    kern_ssq_span *dplan = (kern_ssq_span *)base;
+    double *sums = (double *)(base + plan_bytes), *partial = sums + count;
+    CUDA_OK(cudaMemcpyAsync(dplan, plan, plan_bytes, cudaMemcpyHostToDevice, ops_cuda_s()));
+    if (total > 0)
+        OPS_LAUNCH(kern_ssq_spans_partial, grid((size_t)total * OPS_THREADS), OPS_THREADS,
+                   partial, x, (const kern_ssq_span *)dplan, count, total);
+    OPS_LAUNCH(kern_ssq_spans_finish, grid((size_t)count * OPS_THREADS), OPS_THREADS, sums,
+               (const double *)partial, (const kern_ssq_span *)dplan, count);
     CUDA_OK(cudaMemcpyAsync(host, sums, (size_t)count * sizeof(double), cudaMemcpyDeviceToHost,
                             ops_cuda_s()));
     CUDA_OK(cudaStreamSynchronize(ops_cuda_s()));
     double sum = 0.0;
     for (int i = 0; i < count; i++) sum += host[i];
     free(host);
+    free(plan);
     return sum;
 }
 

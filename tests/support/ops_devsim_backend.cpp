@@ -239,6 +239,7 @@ void ds_zero(void *p, size_t bytes)
     scope s;
     need("zero", "p", p, bytes, 1);
     if (bytes) memset(p, 0, bytes);
+    counts.device_work += bytes > 0;
 }
 
 void ds_to_device(void *dst, const void *src, size_t bytes)
@@ -267,6 +268,7 @@ void ds_copy(void *dst, const void *src, size_t bytes)
     need("copy", "dst", dst, bytes, 1);
     need("copy", "src", src, bytes, 1);
     if (bytes && dst != src) memmove(dst, src, bytes);
+    counts.device_work += bytes && dst != src;
 }
 
 void ds_synchronize(void) { scope s; }
@@ -295,18 +297,40 @@ int warp_grid(size_t rows) { return grid(rows, WARPS); }
 template <class F> void launch(int blocks, int threads, F body)
 {
     if (blocks > 0) kern_host_run_threads(blocks, threads, body);
+    counts.device_work += blocks > 0;
 }
 
 /* A launch whose threads meet (shared memory, block sums): one thread each. */
 template <class F> void launch_1(int blocks, F body)
 {
     if (blocks > 0) kern_host_run(blocks, body);
+    counts.device_work += blocks > 0;
 }
 
 /* A warp-per-group launch of `blocks` blocks: blocks * WARPS groups. */
 template <class F> void launch_warps(int blocks, F body)
 {
     if (blocks > 0) kern_host_run(blocks * WARPS, body);
+    counts.device_work += blocks > 0;
+}
+
+/* A cuBLAS product: ops_cpu's (float32 or bf16 operands), counted. */
+template <class T>
+void product(float *c, const T *a, const T *b, int m, int n, int k, bool ta, bool tb, bool acc)
+{
+    if constexpr (sizeof(T) == sizeof(float))
+        ops_cpu_matmul(c, a, b, m, n, k, ta, tb, acc);
+    else
+        ops_cpu_matmul_bf16(c, a, b, m, n, k, ta, tb, acc);
+    counts.device_work++;
+}
+
+/* kern_attention.cuh's batched product as one cublasSgemmStridedBatched. */
+void batched_product(bool ta, bool tb, int m, int n, int k, float alpha, kern_mat a, kern_mat b,
+                     float beta, float *c, int ldc, long long sc, int batch)
+{
+    kern_host_gemm(ta, tb, m, n, k, alpha, a, b, beta, c, ldc, sc, batch);
+    counts.device_work++;
 }
 
 /* ---- matrix products (ops_cuda_matmul.cu) ---------------------------------------- */
@@ -325,7 +349,7 @@ void ds_matmul(float *c, const float *a, const float *b, int m, int n, int k, bo
     scope s;
     mm_checks("matmul", c, a, b, m, n, k, sizeof(float));
     if (m == 0 || n == 0) return;
-    ops_cpu_matmul(c, a, b, m, n, k, ta, tb, acc);
+    product(c, a, b, m, n, k, ta, tb, acc);
 }
 
 /* dst[C] += column sums of x[N,C]: partials per chunk of rows, then a sum
@@ -367,7 +391,7 @@ void ds_linear_forward(float *out, const float *inp, const float *w, const float
     need_opt_f("linear_forward", "bias", bias, (size_t)oc);
     if (n == 0 || oc == 0) return;
     if (bias) fill_rows(out, bias, n, oc);
-    ops_cpu_matmul(out, inp, w, n, oc, c, false, layout == OPS_W_OUT_IN, bias != NULL);
+    product(out, inp, w, n, oc, c, false, layout == OPS_W_OUT_IN, bias != NULL);
 }
 
 void ds_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
@@ -383,12 +407,12 @@ void ds_linear_backward(float *dinp, float *dw, float *db, const float *dout, co
     if (dinp) need_f(op, "weight", w, (size_t)c * oc);
     if (dw) need_f(op, "inp", inp, (size_t)n * c);
     if (n == 0) return;
-    if (dinp) ops_cpu_matmul(dinp, dout, w, n, c, oc, false, !out_in, true);
+    if (dinp) product(dinp, dout, w, n, c, oc, false, !out_in, true);
     if (dw) {
         if (out_in)
-            ops_cpu_matmul(dw, dout, inp, oc, c, n, true, false, true);
+            product(dw, dout, inp, oc, c, n, true, false, true);
         else
-            ops_cpu_matmul(dw, inp, dout, c, oc, n, true, false, true);
+            product(dw, inp, dout, c, oc, n, true, false, true);
     }
     if (db) column_sums(db, dout, n, oc);
 }
@@ -430,7 +454,7 @@ void ds_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m, int n
     scope s;
     mm_checks("matmul_bf16", c, a, b, m, n, k, sizeof(ops_bf16));
     if (m == 0 || n == 0) return;
-    ops_cpu_matmul_bf16(c, a, b, m, n, k, ta, tb, acc);
+    product(c, a, b, m, n, k, ta, tb, acc);
 }
 
 bool ds_bf16_native(void) { return ops_cpu_bf16_native(); }
@@ -459,7 +483,7 @@ void ds_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp16, const
     to_bf16(inp16, inp, (size_t)n * c);
     if (n == 0 || oc == 0) return;
     if (bias) fill_rows(out, bias, n, oc);
-    ops_cpu_matmul_bf16(out, inp16, w, n, oc, c, false, layout == OPS_W_OUT_IN, bias != NULL);
+    product(out, inp16, w, n, oc, c, false, layout == OPS_W_OUT_IN, bias != NULL);
 }
 
 void ds_linear_backward_bf16(float *dinp, float *dw, float *db, const float *dout,
@@ -478,13 +502,13 @@ void ds_linear_backward_bf16(float *dinp, float *dw, float *db, const float *dou
     if (dw) need_f(op, "inp", inp, (size_t)n * c);
     if (dw) need_bf16(op, "inp_bf16", inp16, (size_t)n * c);
     if (dinp || dw) to_bf16(dout16, dout, (size_t)n * oc);
-    if (dinp) ops_cpu_matmul_bf16(dinp, dout16, w, n, c, oc, false, !out_in, true);
+    if (dinp) product(dinp, dout16, w, n, c, oc, false, !out_in, true);
     if (dw) {
         to_bf16(inp16, inp, (size_t)n * c);
         if (out_in)
-            ops_cpu_matmul_bf16(dw, dout16, inp16, oc, c, n, true, false, true);
+            product(dw, dout16, inp16, oc, c, n, true, false, true);
         else
-            ops_cpu_matmul_bf16(dw, inp16, dout16, c, oc, n, true, false, true);
+            product(dw, inp16, dout16, c, oc, n, true, false, true);
     }
     if (db) column_sums(db, dout, n, oc);
 }
@@ -777,7 +801,7 @@ void ds_attention_forward(float *out, float *probs, const float *qkv,
         launch_warps(warp_grid((size_t)aa.b * aa.nh * aa.t),
                      [&](kern_idx ix) { kern_attn_softmax(ix, pr, sc, aa); });
     };
-    kern_attention_forward_plan(out, probs, qkv, a, sh->c, scr, kern_host_gemm, rows, heads_split,
+    kern_attention_forward_plan(out, probs, qkv, a, sh->c, scr, batched_product, rows, heads_split,
                                 heads_merge);
 }
 
@@ -792,7 +816,7 @@ void ds_attention_backward(float *dqkv, const float *dout, const float *qkv, con
         launch_warps(warp_grid((size_t)aa.b * aa.nh * aa.t),
                      [&](kern_idx ix) { kern_attn_softmax_backward(ix, ds, pd, pr, aa); });
     };
-    kern_attention_backward_plan(dqkv, dout, qkv, probs, a, sh->c, scr, kern_host_gemm, rows,
+    kern_attention_backward_plan(dqkv, dout, qkv, probs, a, sh->c, scr, batched_product, rows,
                                  heads_split, heads_merge);
 }
 
@@ -842,12 +866,31 @@ double ds_sum_squares(const float *x, size_t n)
     return *out;
 }
 
-/* As the CUDA back end: each span as ds_sum_squares, added in span order. */
+/* As the CUDA back end: the plan uploaded into device scratch, the two
+ * launches over all spans, the sums downloaded and added in span order. */
 double ds_sum_squares_spans(const float *x, const ops_span *spans, int count)
 {
-    need_host("sum_squares_spans", "spans", spans, (size_t)count * sizeof *spans);
+    scope s;
+    const char *op = "sum_squares_spans";
+    need_host(op, "spans", spans, (size_t)count * sizeof *spans);
+    if (count <= 0) return 0.0;
+    std::vector<kern_ssq_span> plan((size_t)count);
+    int total = kern_ssq_spans_plan(plan.data(), spans, count);
+    for (int i = 0; i < count; i++) need_f(op, "x", x + spans[i].offset, spans[i].n);
+    size_t plan_bytes = (size_t)count * sizeof(kern_ssq_span);
+    char *base = (char *)scratch(plan_bytes + ((size_t)count + total) * sizeof(double));
+    kern_ssq_span *dplan = (kern_ssq_span *)base;
+    double *sums = (double *)(base + plan_bytes), *partial = sums + count;
+    memcpy(dplan, plan.data(), plan_bytes);
+    counts.device_work++;
+    launch_1(std::min(total, (int)MAX_BLOCKS), [&](kern_idx ix) {
+        kern_ssq_spans_partial(ix, partial, x, dplan, count, total);
+    });
+    launch_1(std::min(count, (int)MAX_BLOCKS),
+             [&](kern_idx ix) { kern_ssq_spans_finish(ix, sums, partial, dplan, count); });
     double sum = 0.0;
-    for (int i = 0; i < count; i++) sum += ds_sum_squares(x + spans[i].offset, spans[i].n);
+    for (int i = 0; i < count; i++) sum += sums[i];
+    counts.device_work++; /* the download */
     return sum;
 }
 

@@ -51,9 +51,14 @@ size_t ops_devsim_live_bytes(void);
 bool ops_devsim_owns(const void *p, size_t bytes);
 
 /* Operations run and bytes moved each way since the start (for tests that
- * want to see that a step moved nothing it need not move). */
+ * want to see that a step moved nothing it need not move). device_work:
+ * what the CUDA back end would put on its stream for the same calls, one
+ * per kernel launch, cuBLAS product, memset or device copy (the devsim
+ * mirrors ops_cuda's launches; a bf16 linear forward counts as
+ * cuBLASLt's fallback, bias rows + product). */
 typedef struct ops_devsim_counts {
     size_t ops, to_device_bytes, to_host_bytes, to_device_calls, to_host_calls;
+    size_t device_work;
 } ops_devsim_counts;
 ops_devsim_counts ops_devsim_get_counts(void);
 

@@ -385,6 +385,46 @@ static void test_sum_squares(size_t n)
     CHECK_MSG(fabs(got - want) <= 1e-12 * want, "sum_squares n=%zu: %.17g vs %.17g", n, got, want);
 }
 
+/* All spans in two launches: each span's sum bit-identical to its own
+ * partial + finish launches (run with few blocks, so blocks loop over
+ * several spans; empty spans in the first, middle and last place), the
+ * total within 1e-12 of the CPU's. */
+static void test_sum_squares_spans(void)
+{
+    const ops_span spans[] = {{0, 0}, {5, 1}, {6, 5000}, {9000, 0}, {7000, 33}, {100, 70000},
+                              {3, 0}};
+    int count = (int)(sizeof spans / sizeof spans[0]);
+    vec x = randv(80000, -3, 3);
+    std::vector<kern_ssq_span> plan(count);
+    int total = kern_ssq_spans_plan(plan.data(), spans, count);
+    std::vector<double> partial(total), sums(count, -1.0);
+    for (int nblocks : {1, 3, 1000}) {
+        kern_host_run(nblocks, [&](kern_idx ix) {
+            kern_ssq_spans_partial(ix, partial.data(), x.data(), plan.data(), count, total);
+        });
+        kern_host_run(nblocks % 4 + 1, [&](kern_idx ix) {
+            kern_ssq_spans_finish(ix, sums.data(), partial.data(), plan.data(), count);
+        });
+        int differ = 0;
+        for (int i = 0; i < count; i++) {
+            size_t n = spans[i].n;
+            double one = 0.0;
+            if (n) {
+                int blocks = kern_ssq_blocks(n);
+                std::vector<double> p(blocks);
+                const float *xs = x.data() + spans[i].offset;
+                kern_host_run(blocks, [&](kern_idx ix) { kern_ssq_partial(ix, p.data(), xs, n); });
+                kern_host_run(1, [&](kern_idx ix) { kern_ssq_finish(ix, &one, p.data(), blocks); });
+            }
+            differ += memcmp(&one, &sums[i], sizeof one) != 0;
+        }
+        CHECK_MSG(differ == 0, "sum_squares_spans (%d blocks): %d span sums differ", nblocks, differ);
+        double got = 0.0, want = cpu->sum_squares_spans(x.data(), spans, count);
+        for (int i = 0; i < count; i++) got += sums[i];
+        CHECK_MSG(fabs(got - want) <= 1e-12 * want, "sum_squares_spans: %.17g vs %.17g", got, want);
+    }
+}
+
 static kern_adamw_step adamw_step(const ops_adamw_hparams *h)
 {
     double bc1 = 1.0 - pow(h->beta1, (double)h->step), bc2 = 1.0 - pow(h->beta2, (double)h->step);
@@ -462,6 +502,7 @@ int main(void)
     test_sum_squares(1);
     test_sum_squares(5000);
     test_sum_squares(1000003);
+    test_sum_squares_spans();
     test_adamw(1);
     test_adamw(10);
     return check_finish();

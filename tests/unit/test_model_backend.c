@@ -637,6 +637,67 @@ static void check_inference(model_arch arch, const char *dir)
     }
 }
 
+/* ---- device work per training step (devsim only) ---------------------------------------- */
+
+/* Kernel launches, cuBLAS products, memsets and device copies of one bf16
+ * training step (zero, forward, backward, clip, AdamW) of a model with
+ * BERT-base's or GPT-2's layer and head counts on tiny widths: the count
+ * does not depend on the widths, and on a GPU each item costs the host a
+ * few microseconds to issue, which must stay below the step's GPU time.
+ * The second step is counted (the first fills the bf16 mirror). */
+static size_t step_work(model_arch arch, int layers)
+{
+    model_config c = {arch, 50, 16, arch == MODEL_ARCH_BERT ? 2 : 0, 24, layers, 12, 48, 3,
+                      1e-5f, 0.02f, 0.1f, 0.1f, 0.1f, 0,
+                      arch == MODEL_ARCH_BERT ? OPS_GELU_ERF : OPS_GELU_TANH};
+    enum { SB = 2, ST = 8 };
+    int32_t ids[SB * ST], lengths[SB] = {ST, 5}, labels[SB] = {1, 2};
+    int64_t index[SB] = {3, 4};
+    for (int i = 0; i < SB * ST; i++) ids[i] = 1 + i % 40;
+    model_batch x = {SB, ST, ids, lengths, labels, index};
+    ft_error err;
+    model *m = NULL;
+    CHECK(model_create(&m, &c, &err) == FT_OK);
+    model_init_random(m, 5);
+    CHECK(model_set_bf16(m, true, &err) == FT_OK && model_plan(m, SB, ST, &err) == FT_OK);
+    optim *o = make_optim(m);
+    size_t work = 0;
+    for (int step = 0; step < 2; step++) {
+        size_t before = ops_devsim_get_counts().device_work;
+        model_dropout d = {true, 42, (uint64_t)step};
+        double loss = 0.0;
+        model_zero_grads(m);
+        CHECK(model_forward(m, &x, &d, &loss, &err) == FT_OK);
+        model_backward(m, 1.0f);
+        optim_clip_grad_norm(m, MAX_GRAD_NORM);
+        optim_step(o, m, (float)LR);
+        work = ops_devsim_get_counts().device_work - before;
+    }
+    optim_free(o);
+    model_free(m);
+    return work;
+}
+
+/* The budget guards the launch count (measured: BERT 76 per layer + 47,
+ * GPT-2 74 + 30): per-head attention products (61 more per layer at
+ * NH = 12), per-tensor norm launches (2 per tensor, 32 more per layer) or
+ * per-tensor AdamW launches would exceed it. */
+static const size_t WORK_PER_LAYER_MAX = 80, WORK_FIXED_MAX = 60;
+
+static void check_step_work(void)
+{
+    static const model_arch archs[] = {MODEL_ARCH_BERT, MODEL_ARCH_GPT2};
+    for (int i = 0; i < 2; i++) {
+        size_t w12 = step_work(archs[i], 12), w11 = step_work(archs[i], 11);
+        size_t per_layer = w12 - w11, fixed = w12 - 12 * per_layer;
+        fprintf(stderr, "%s bf16 step, 12 layers x 12 heads: %zu device work items "
+                "(%zu per layer + %zu)\n", arch_name(archs[i]), w12, per_layer, fixed);
+        CHECK_MSG(per_layer <= WORK_PER_LAYER_MAX && fixed <= WORK_FIXED_MAX,
+                  "%s: %zu per layer (at most %zu), %zu fixed (at most %zu)",
+                  arch_name(archs[i]), per_layer, WORK_PER_LAYER_MAX, fixed, WORK_FIXED_MAX);
+    }
+}
+
 /* ---- the simulation bites (devsim only) ------------------------------------------------- */
 
 /* Whether a child running fn dies (rather than returning and exiting 0). */
@@ -738,6 +799,8 @@ int main(int argc, char **argv)
             check_inference(archs[i], dir);
         }
         if (under_test == ops_devsim_backend()) {
+            use(false);
+            check_step_work();
             check_simulation_bites();
             CHECK_MSG(ops_devsim_live_regions() == 0, "%zu back-end allocations (%zu bytes) "
                       "never freed", ops_devsim_live_regions(), ops_devsim_live_bytes());
