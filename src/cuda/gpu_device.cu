@@ -96,6 +96,10 @@ extern "C" ft_status gpu_nccl_allreduce_sum(gpu_nccl *nccl, float *device_buffer
                                             size_t n, ft_error *err)
 {
     (void)err;
+    /* nccl->stream is non-blocking: it would not wait for copies the caller
+     * made on the legacy stream (a cudaMemcpy from pageable memory may
+     * return before its data has landed). A reference, not a fast path. */
+    FT_CHECK(cudaDeviceSynchronize() == cudaSuccess);
     FT_CHECK(ncclAllReduce(device_buffer, device_buffer, n, ncclFloat, ncclSum,
                            nccl->comm, nccl->stream) == ncclSuccess);
     FT_CHECK(cudaStreamSynchronize(nccl->stream) == cudaSuccess);

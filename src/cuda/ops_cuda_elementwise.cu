@@ -208,10 +208,9 @@ double ops_cuda_sum_squares(const float *x, size_t n)
 /* Each span's sum as ops_cuda_sum_squares makes it, into a device array,
  * then one download and the sum in span order on the host (as the CPU adds
  * them): one wait for all the tensors of a global norm. */
-/* Two launches for all spans (kern_reduce.cuh); the plan goes up with the
- * work and the per-span sums come back in one copy, added here in span
- * order. The final synchronize also keeps the host plan alive until its
- * upload has been read. */
+/* Two launches for all spans (kern_reduce.cuh); the plan goes up through
+ * ops_cuda_upload and the per-span sums come back in one copy, added here
+ * in span order. */
 double ops_cuda_sum_squares_spans(const float *x, const ops_span *spans, int count)
 {
     if (count <= 0) return 0.0;
@@ -219,16 +218,15 @@ double ops_cuda_sum_squares_spans(const float *x, const ops_span *spans, int cou
     double *host = (double *)malloc((size_t)count * sizeof(double));
     FT_CHECK(plan != NULL && host != NULL);
     int total = kern_ssq_spans_plan(plan, spans, count);
-    size_t plan_bytes = (size_t)count * sizeof *plan; /* 24-byte entries: doubles stay aligned */
-    char *base = (char *)ops_cuda_scratch(plan_bytes + ((size_t)count + total) * sizeof(double));
-    kern_ssq_span *dplan = (kern_ssq_span *)base;
-    double *sums = (double *)(base + plan_bytes), *partial = sums + count;
-    CUDA_OK(cudaMemcpyAsync(dplan, plan, plan_bytes, cudaMemcpyHostToDevice, ops_cuda_s()));
+    const kern_ssq_span *dplan =
+        (const kern_ssq_span *)ops_cuda_upload(plan, (size_t)count * sizeof *plan);
+    double *sums = (double *)ops_cuda_scratch(((size_t)count + total) * sizeof(double));
+    double *partial = sums + count;
     if (total > 0)
         OPS_LAUNCH(kern_ssq_spans_partial, grid((size_t)total * OPS_THREADS), OPS_THREADS,
-                   partial, x, (const kern_ssq_span *)dplan, count, total);
+                   partial, x, dplan, count, total);
     OPS_LAUNCH(kern_ssq_spans_finish, grid((size_t)count * OPS_THREADS), OPS_THREADS, sums,
-               (const double *)partial, (const kern_ssq_span *)dplan, count);
+               (const double *)partial, dplan, count);
     CUDA_OK(cudaMemcpyAsync(host, sums, (size_t)count * sizeof(double), cudaMemcpyDeviceToHost,
                             ops_cuda_s()));
     CUDA_OK(cudaStreamSynchronize(ops_cuda_s()));
@@ -260,8 +258,7 @@ void ops_cuda_adamw(float *param, const float *grad, float *m, float *v, size_t 
                adamw_decay(h->lr, h->weight_decay), adamw_step(h));
 }
 
-/* The span table goes to the device through the scratch buffer (a small
- * copy from pageable memory: the bytes are taken when it returns). */
+/* The span table goes to the device through ops_cuda_upload. */
 void ops_cuda_adamw_spans(float *param, const float *grad, float *m, float *v,
                           const ops_adamw_span *spans, int count,
                           const ops_adamw_hparams *h)
@@ -276,10 +273,8 @@ void ops_cuda_adamw_spans(float *param, const float *grad, float *m, float *v,
         table[i].decay = adamw_decay(h->lr, spans[i].weight_decay);
         total += spans[i].n;
     }
-    size_t bytes = (size_t)count * sizeof *table;
-    kern_adamw_span *dev = (kern_adamw_span *)ops_cuda_scratch(bytes);
-    CUDA_OK(cudaMemcpyAsync(dev, table, bytes, cudaMemcpyHostToDevice, ops_cuda_s()));
+    const void *dev = ops_cuda_upload(table, (size_t)count * sizeof *table);
+    free(table);
     OPS_LAUNCH(kern_adamw_spans, grid(total), OPS_THREADS, param, grad, m, v,
                (const kern_adamw_span *)dev, count, total, adamw_step(h));
-    free(table); /* the copy from pageable memory has taken the bytes */
 }

@@ -33,6 +33,12 @@ struct ops_cuda_ctx {
     size_t lt_workspace_bytes;
     void *scratch;
     size_t scratch_bytes;
+    /* ops_cuda_upload: pinned staging, its device copy, and the event of
+     * the last copy out of the staging buffer */
+    void *up_host, *up_dev;
+    size_t up_bytes;
+    cudaEvent_t up_done;
+    bool up_pending;
     int max_blocks; /* grid cap for grid-stride kernels */
     bool tf32;
 };
@@ -43,6 +49,11 @@ static inline cudaStream_t ops_cuda_s(void) { return ops_cuda_ctx_get()->stream;
 
 /* At least `bytes` of device scratch, valid until the next call. */
 void *ops_cuda_scratch(size_t bytes);
+
+/* A small host table (span lists) copied to the device on the stream; the
+ * device copy is valid for work queued before the next call. The host
+ * bytes are taken at once (src may be freed on return). */
+const void *ops_cuda_upload(const void *src, size_t bytes);
 
 #define CUDA_OK(call) FT_CHECK((call) == cudaSuccess)
 #define CUBLAS_OK(call) FT_CHECK((call) == CUBLAS_STATUS_SUCCESS)

@@ -7,6 +7,7 @@
 #include "ops_cuda_impl.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static ops_cuda_ctx ctx;
 static bool ctx_ready;
@@ -26,6 +27,7 @@ static void ctx_create(void)
     CUDA_OK(cudaGetDevice(&device));
     CUDA_OK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
     ctx.max_blocks = sms * 16;
+    CUDA_OK(cudaEventCreateWithFlags(&ctx.up_done, cudaEventDisableTiming));
     ctx_ready = true;
 }
 
@@ -40,12 +42,45 @@ void *ops_cuda_scratch(size_t bytes)
     ops_cuda_ctx *c = ops_cuda_ctx_get();
     if (bytes <= c->scratch_bytes) return c->scratch;
     size_t want = c->scratch_bytes * 2 > bytes ? c->scratch_bytes * 2 : bytes;
-    if (c->scratch) CUDA_OK(cudaFree(c->scratch)); /* waits for its last users */
+    /* Stream-ordered: the old buffer goes after its last users on the
+     * stream, and the host does not wait. cudaFree would wait for the whole
+     * device, NCCL's all-reduces of the buckets in flight included (the
+     * scratch first grows inside the first backward). */
+    if (c->scratch) CUDA_OK(cudaFreeAsync(c->scratch, ops_cuda_s()));
     c->scratch = NULL;
     c->scratch_bytes = 0;
-    CUDA_OK(cudaMalloc(&c->scratch, want));
+    CUDA_OK(cudaMallocAsync(&c->scratch, want, ops_cuda_s()));
     c->scratch_bytes = want;
     return c->scratch;
+}
+
+/* Through pinned memory, because an asynchronous copy from pageable memory
+ * is only said to MAY stage the bytes before returning. The staging buffer
+ * is rewritten only after the previous copy out of it has finished (its
+ * event); the device buffer is reused in stream order, after the work that
+ * read it. Growing frees both (cudaFree waits for the device): rare, the
+ * tables have a fixed size per model. */
+const void *ops_cuda_upload(const void *src, size_t bytes)
+{
+    ops_cuda_ctx *c = ops_cuda_ctx_get();
+    if (c->up_pending) CUDA_OK(cudaEventSynchronize(c->up_done));
+    c->up_pending = false;
+    if (bytes > c->up_bytes) {
+        size_t want = bytes > 2 * c->up_bytes ? bytes : 2 * c->up_bytes;
+        if (c->up_host) CUDA_OK(cudaFreeHost(c->up_host));
+        if (c->up_dev) CUDA_OK(cudaFree(c->up_dev));
+        c->up_host = c->up_dev = NULL;
+        c->up_bytes = 0;
+        CUDA_OK(cudaHostAlloc(&c->up_host, want, cudaHostAllocDefault));
+        CUDA_OK(cudaMalloc(&c->up_dev, want));
+        c->up_bytes = want;
+    }
+    if (bytes == 0) return c->up_dev;
+    memcpy(c->up_host, src, bytes);
+    CUDA_OK(cudaMemcpyAsync(c->up_dev, c->up_host, bytes, cudaMemcpyHostToDevice, ops_cuda_s()));
+    CUDA_OK(cudaEventRecord(c->up_done, ops_cuda_s()));
+    c->up_pending = true;
+    return c->up_dev;
 }
 
 extern "C" void *ops_cuda_stream(void) { return (void *)ops_cuda_s(); }

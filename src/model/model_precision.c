@@ -11,8 +11,8 @@
  * the checkpoint saves are the float32 ones.
  *
  * The bf16 weights mirror the parameter buffer at the same offsets (only
- * block matrices are written, so the rest of the mirror is never touched and
- * never resident). They are refreshed before a forward whenever the float32
+ * the blocks' part is written, so the embeddings' and the head's part of
+ * the mirror is never touched and never resident). They are refreshed before a forward whenever the float32
  * parameters may have changed: model_params() hands out a writable pointer
  * to all of them, so it marks the whole mirror stale; the optimizer's
  * model_params_for_step() marks only the trainable tensors stale.
@@ -89,17 +89,49 @@ ft_status model_set_fp16(model *m, bool on, ft_error *err)
     return set_precision(m, MODEL_FP16, on, err);
 }
 
+static void refresh_range(model *m, size_t offset, size_t n)
+{
+    if (m->precision == MODEL_FP16)
+        ops_round_fp16(m->params_fp16 + offset, m->params + offset, n);
+    else
+        ops_to_bf16(m->params_bf16 + offset, m->params + offset, n);
+}
+
+/* [*lo, *hi): the blocks' part of the parameter layout (embeddings before
+ * it, the head after it). */
+static void block_range(const model *m, size_t *lo, size_t *hi)
+{
+    *lo = m->param_count, *hi = 0;
+    for (int i = 0; i < m->tensor_count; i++) {
+        const model_tensor *t = &m->tensors[i];
+        if (t->layer < 0 || t->layer >= m->cfg.layers) continue;
+        if (t->offset < *lo) *lo = t->offset;
+        if (t->offset + t->numel > *hi) *hi = t->offset + t->numel;
+    }
+}
+
+/* After a step only the trainable tensors changed: each trainable run
+ * (usually one) is converted where it overlaps the blocks, in one call
+ * instead of one per matrix (on a GPU, 4 launches a layer become one).
+ * That also converts the blocks' biases and LayerNorm weights, a
+ * thousandth of their size, whose mirror entries are never read. */
 void model_bf16_refresh(model *m)
 {
     if (m->precision == MODEL_FP32 || !m->mirror_stale) return;
-    for (int i = 0; i < m->tensor_count; i++) {
-        const model_tensor *t = &m->tensors[i];
-        if (!is_block_matrix(m, t)) continue;
-        if (m->mirror_filled && !model_tensor_trainable(m, t)) continue;
-        if (m->precision == MODEL_FP16)
-            ops_round_fp16(m->params_fp16 + t->offset, m->params + t->offset, t->numel);
-        else
-            ops_to_bf16(m->params_bf16 + t->offset, m->params + t->offset, t->numel);
+    if (!m->mirror_filled) {
+        for (int i = 0; i < m->tensor_count; i++) {
+            const model_tensor *t = &m->tensors[i];
+            if (is_block_matrix(m, t)) refresh_range(m, t->offset, t->numel);
+        }
+    } else {
+        size_t lo, hi;
+        block_range(m, &lo, &hi);
+        for (int r = 0; r < m->n_trainable_runs; r++) {
+            const ops_span *s = &m->trainable_runs[r];
+            size_t a = s->offset > lo ? s->offset : lo;
+            size_t b = s->offset + s->n < hi ? s->offset + s->n : hi;
+            if (a < b) refresh_range(m, a, b - a);
+        }
     }
     m->mirror_filled = true;
     m->mirror_stale = false;

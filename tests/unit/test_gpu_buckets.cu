@@ -63,6 +63,7 @@ static void make_gradients(fixture *f)
     CUDA_OK(cudaMalloc(&f->src, N * sizeof(float)));
     CUDA_OK(cudaMalloc(&f->grads, N * sizeof(float)));
     CUDA_OK(cudaMemcpy(f->src, f->host_src.data(), N * sizeof(float), cudaMemcpyHostToDevice));
+    CUDA_OK(cudaDeviceSynchronize()); /* the copy may return before its data has landed */
 }
 
 /* Backward, top chunk first, then comm_grads_finish; returns the reduced
