@@ -151,7 +151,6 @@ static void head_backward(model *m)
     model_zero(m, a->d_head, BC);
     ops_linear_backward(a->d_head, m->g.head_w, m->g.head_b, a->d_logits,
                         a->pooled_drop, m->p.head_w, B, C, c->num_labels, OPS_W_OUT_IN);
-    model_zero(m, a->d_head2, BC);
     model_dropout_bwd(m, a->d_head2, a->d_head, (size_t)C, c->classifier_dropout,
                       c->layers, 0);
     model_zero(m, a->d_head, BC);
@@ -179,7 +178,6 @@ void bert_backward(model *m, float loss_scale)
         model_grads_ready_from(m, l);
     }
     if (first > 0) return;
-    model_zero(m, a->d_y, NC);
     model_dropout_bwd(m, a->d_y, a->d_x, (size_t)m->t * C, c->hidden_dropout, -1, 0);
     model_zero(m, a->d_tmp, NC);
     ops_layernorm_backward(a->d_tmp, m->g.emb_ln_w, m->g.emb_ln_b, a->d_y, a->emb,

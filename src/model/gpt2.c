@@ -145,7 +145,6 @@ void gpt2_backward(model *m, float loss_scale)
         model_grads_ready_from(m, l);
     }
     if (first > 0) return;
-    model_zero(m, a->d_tmp, NC);
     model_dropout_bwd(m, a->d_tmp, a->d_x, (size_t)m->t * C, c->hidden_dropout, -1, 0);
     ops_embedding_backward(m->g.wte, a->ids, a->d_tmp, N, C);
     ops_embedding_backward(m->g.wpe, a->positions, a->d_tmp, N, C);

@@ -101,8 +101,7 @@ void model_mlp_backward(model *m, int l, float *dh, const float *dout,
     model_acts *s = &m->a;
     int N = m->b * m->t, C = c->hidden, I = c->intermediate;
     size_t NI = (size_t)N * I;
-    model_zero(m, scratch, (size_t)N * C); /* d(fc_proj output) */
-    model_dropout_bwd(m, scratch, dout, (size_t)m->t * C, c->hidden_dropout, l,
+    model_dropout_bwd(m, scratch, dout, /* d(fc_proj output) */ (size_t)m->t * C, c->hidden_dropout, l,
                       MODEL_SITE_MLP_OUT);
     model_zero(m, s->d_fc_act, NI);
     model_linear_bwd(m, s->d_fc_act, g->fc_proj_w, g->fc_proj_b, scratch, a->fc_act,
@@ -120,7 +119,6 @@ void model_attn_backward(model *m, int l, const float *dout, float *d_proj,
     const model_block_acts *a = &m->a.blocks[l];
     model_acts *s = &m->a;
     size_t NC = (size_t)m->b * m->t * c->hidden;
-    model_zero(m, d_proj, NC);
     model_dropout_bwd(m, d_proj, dout, (size_t)m->t * c->hidden, c->hidden_dropout, l,
                       MODEL_SITE_ATTN_OUT);
     model_zero(m, d_ctx, NC); /* dout is not read again: d_ctx may be dout */

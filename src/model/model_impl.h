@@ -190,6 +190,7 @@ uint64_t model_site(const model *m, int layer, int site);
 float model_drop_p(const model *m, float p);
 void model_dropout_fwd(model *m, float *out, const float *inp, size_t per_example,
                        float p, int layer, int site);
+/* dinp = dout through the forward's mask and scale: WRITTEN, not added. */
 void model_dropout_bwd(model *m, float *dinp, const float *dout,
                        size_t per_example, float p, int layer, int site);
 void model_attention_shape(const model *m, int layer, ops_attention_shape *s);

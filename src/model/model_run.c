@@ -287,11 +287,15 @@ void model_dropout_fwd(model *m, float *out, const float *inp, size_t per_exampl
                         model_drop_p(m, p), m->dropout.seed, model_site(m, layer, site));
 }
 
+/* Dropout's gradient is dout through the forward's mask and scale, which is
+ * what a forward pass with the same keys computes: written with it, in one
+ * pass (no zeroing, then adding onto zeros, as ops_dropout_backward would
+ * need; on a GPU one launch instead of two). */
 void model_dropout_bwd(model *m, float *dinp, const float *dout,
                        size_t per_example, float p, int layer, int site)
 {
-    ops_dropout_backward(dinp, dout, m->b, per_example, m->a.example_index,
-                         model_drop_p(m, p), m->dropout.seed, model_site(m, layer, site));
+    ops_dropout_forward(dinp, dout, m->b, per_example, m->a.example_index,
+                        model_drop_p(m, p), m->dropout.seed, model_site(m, layer, site));
 }
 
 void model_attention_shape(const model *m, int layer, ops_attention_shape *s)
