@@ -25,19 +25,35 @@ KERN_HD void kern_embedding_forward(kern_idx ix, float *out, const int32_t *ids,
     }
 }
 
+/* Columns of one group of kern_embedding_backward_sorted. */
+enum { KERN_EMB_COLS = 128 };
+
+KERN_HD size_t kern_embedding_backward_groups(int n, int c)
+{
+    return (size_t)n * (size_t)((c + KERN_EMB_COLS - 1) / KERN_EMB_COLS);
+}
+
 /* dtable[id, :] += dout[rows of id, :] in row order; sorted_ids/sorted_rows
- * are the (id, row) pairs stably sorted by id. One group per sorted
- * position; only the first position of each run of an id works. */
+ * are the (id, row) pairs stably sorted by id. One group per (sorted
+ * position, slice of KERN_EMB_COLS columns); only the first position of
+ * each run of an id works. A long run (BERT's token type 0 is on every
+ * row) is thus spread over c/KERN_EMB_COLS groups, on as many SMs, instead
+ * of one block reading every row alone; each column still adds its rows
+ * in row order, so the sums are the CPU's bit for bit. */
 KERN_HD void kern_embedding_backward_sorted(kern_idx ix, float *dtable,
                                             const int32_t *sorted_ids,
                                             const int32_t *sorted_rows,
                                             const float *dout, int n, int c)
 {
-    KERN_FOR_GROUP(ix, p, (size_t)n) {
+    size_t slices = (size_t)((c + KERN_EMB_COLS - 1) / KERN_EMB_COLS);
+    KERN_FOR_GROUP(ix, g, kern_embedding_backward_groups(n, c)) {
+        size_t p = g / slices;
+        int j0 = (int)(g % slices) * KERN_EMB_COLS;
+        int j1 = j0 + KERN_EMB_COLS < c ? j0 + KERN_EMB_COLS : c;
         int32_t id = sorted_ids[p];
         if (p > 0 && sorted_ids[p - 1] == id) continue;
         float *dst = dtable + (size_t)id * c;
-        for (int j = ix.thread; j < c; j += ix.nthreads) {
+        for (int j = j0 + ix.thread; j < j1; j += ix.nthreads) {
             float acc = dst[j];
             for (size_t q = p; q < (size_t)n && sorted_ids[q] == id; q++)
                 acc += dout[(size_t)sorted_rows[q] * c + j];

@@ -1,8 +1,9 @@
 /* ops_cuda_embedding: the embedding gradient of the CUDA back end,
  * deterministic without atomics (kern_rows.cuh): the (id, row) pairs are
  * sorted by id with CUB's radix sort, which is stable, so each id's rows
- * keep their order; then one block per run of equal ids adds its rows into
- * the table in that order, the CPU's order of additions. */
+ * keep their order; then the blocks of each run of equal ids (one per slice
+ * of 128 columns) add its rows into the table in that order, the CPU's
+ * order of additions. */
 #include "ops_cuda_impl.h"
 
 #include <cub/device/device_radix_sort.cuh>
@@ -38,7 +39,10 @@ void ops_cuda_embedding_backward(float *dtable, const int32_t *ids, const float 
     CUDA_OK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, ids, sorted_ids,
                                             (const int32_t *)rows, sorted_rows, n, 0, 32,
                                             ops_cuda_s()));
-    /* one block of 128 threads per sorted position (most return at once) */
-    OPS_LAUNCH(kern_embedding_backward_sorted, n < 65535 * 16 ? n : 65535 * 16, 128, dtable,
-               (const int32_t *)sorted_ids, (const int32_t *)sorted_rows, dout, n, c);
+    /* one block of KERN_EMB_COLS threads per (sorted position, column
+     * slice); most return at once */
+    size_t groups = kern_embedding_backward_groups(n, c);
+    OPS_LAUNCH(kern_embedding_backward_sorted, groups < 65535 * 16 ? (int)groups : 65535 * 16,
+               KERN_EMB_COLS, dtable, (const int32_t *)sorted_ids,
+               (const int32_t *)sorted_rows, dout, n, c);
 }

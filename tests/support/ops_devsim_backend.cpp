@@ -687,7 +687,8 @@ void ds_embedding_backward(float *dtable, const int32_t *ids, const float *dout,
                      [&](int32_t a, int32_t b) { return ids[a] < ids[b]; });
     for (int i = 0; i < n; i++) sids[(size_t)i] = ids[rows[(size_t)i]];
     const int32_t *sid = sids.data(), *srow = rows.data();
-    launch(std::min(n, 65535 * 16), 128, [&](kern_idx ix) {
+    size_t groups = kern_embedding_backward_groups(n, c);
+    launch((int)std::min(groups, (size_t)65535 * 16), KERN_EMB_COLS, [&](kern_idx ix) {
         kern_embedding_backward_sorted(ix, dtable, sid, srow, dout, n, c);
     });
 }

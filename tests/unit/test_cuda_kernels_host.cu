@@ -485,6 +485,8 @@ int main(void)
     test_embedding(300, 13, 50);
     test_embedding(7, 1, 3);
     test_embedding(65, 64, 1000);
+    test_embedding(500, 300, 2); /* long runs over three column slices */
+    test_embedding(40, 129, 7);
     test_gather();
     const size_t pers[] = {1, 3, 4, 5, 1023, 2049};
     for (size_t per : pers)
