@@ -7,9 +7,12 @@ extern "C" {
 #include "comm_nccl.h"
 }
 
-#include <cuda_runtime.h>
 #include <nccl.h>
 #include <stdlib.h>
+
+#include "ops_cuda_impl.h"
+
+#include "kern_elementwise.cuh"
 
 struct comm_nccl {
     ncclComm_t comm;
@@ -22,16 +25,10 @@ struct comm_nccl {
     size_t floats;
 };
 
-#define CUDA_OK(call) FT_CHECK_MSG((call) == cudaSuccess, #call)
-#define NCCL_OK(call) FT_CHECK_MSG((call) == ncclSuccess, #call)
+#define NCCL_OK(call) FT_CHECK((call) == ncclSuccess)
 
-/* x[0, n) *= s; a grid-stride loop, so any n fits the grid. */
-static __global__ void comm_nccl_scale_kernel(float *x, size_t n, float s)
-{
-    size_t stride = (size_t)gridDim.x * blockDim.x;
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
-        x[i] *= s;
-}
+/* x[0, n) *= s: the back end's grid-stride kernel, here on the NCCL stream. */
+KERN_GLOBAL(kern_scale)
 
 static void comm_nccl_start(void *ctx, float *bucket, size_t n)
 {
@@ -41,11 +38,10 @@ static void comm_nccl_start(void *ctx, float *bucket, size_t n)
     NCCL_OK(ncclAllReduce(bucket, bucket, n, ncclFloat, ncclSum, e->comm, e->stream));
     if (e->ranks > 1 && n > 0) {
         /* The MPI path's mean: the sum times 1.0f / ranks (not a division). */
-        const unsigned threads = 256;
-        size_t want = (n + threads - 1) / threads;
+        size_t want = (n + OPS_THREADS - 1) / OPS_THREADS;
         unsigned blocks = want < 4096 ? (unsigned)want : 4096u;
-        comm_nccl_scale_kernel<<<blocks, threads, 0, e->stream>>>(bucket, n,
-                                                                  1.0f / (float)e->ranks);
+        kern_scale_global<<<blocks, OPS_THREADS, 0, e->stream>>>(bucket, n,
+                                                                 1.0f / (float)e->ranks);
         CUDA_OK(cudaGetLastError());
     }
     e->buckets++;

@@ -183,8 +183,25 @@ KERN_HD kern_philox4 kern_philox(uint64_t seed, uint64_t stream, uint64_t counte
 }
 
 /* Dropout keeps counter word w when its top 24 bits >= threshold, i.e. when
- * rng_uniform >= p (threshold = ceil(p * 2^24), ops_cuda_dropout_threshold). */
+ * rng_uniform >= p (threshold = ceil(p * 2^24), ops_dropout_threshold of ops.h). */
 KERN_HD bool kern_keep(uint32_t word, uint32_t threshold) { return (word >> 8) >= threshold; }
+
+/* The last i < count with a[i].*key <= x (0 when none): a binary search
+ * over ascending keys, to find the span of a table that holds item x (an
+ * empty span shares its start with the next one, so it is never chosen). */
+template <class T, class K>
+KERN_HD int kern_last_at_most(const T *a, int count, K T::*key, K x)
+{
+    int lo = 0, hi = count - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (a[mid].*key <= x)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
 
 /* for (i over [0, n) in grid-stride order) */
 #define KERN_FOR(ix, i, n)                                                     \
@@ -198,7 +215,5 @@ KERN_HD bool kern_keep(uint32_t word, uint32_t threshold) { return (word >> 8) >
 
 #define KERN_GELU_TANH_K 0.7978845608028654f /* sqrt(2/pi) */
 #define KERN_INV_SQRT_2PI 0.3989422804014327f
-
-KERN_HD size_t kern_min_size(size_t a, size_t b) { return a < b ? a : b; }
 
 #endif

@@ -16,7 +16,10 @@
 #define KERN_REDUCE_CUH
 
 #include "kern_common.cuh"
+
+extern "C" {
 #include "ops.h"
+}
 
 enum { KERN_TILE = 32, KERN_SUBROWS = 8, KERN_CHUNK_ROWS = 64 };
 
@@ -161,28 +164,12 @@ static inline int kern_ssq_spans_plan(kern_ssq_span *plan, const ops_span *spans
     return total;
 }
 
-/* The span that global block g belongs to: the last with first_block <= g
- * (an empty span shares its first_block with the next non-empty one, which
- * comes after it, so it is never chosen). */
-KERN_HD int kern_ssq_span_of(const kern_ssq_span *plan, int count, int g)
-{
-    int lo = 0, hi = count - 1;
-    while (lo < hi) {
-        int mid = (lo + hi + 1) / 2;
-        if (plan[mid].first_block <= g)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    return lo;
-}
-
 /* partial[first_block + b] for every block b of every span. */
 KERN_HD void kern_ssq_spans_partial(kern_idx ix, double *partial, const float *x,
                                     const kern_ssq_span *plan, int count, int total_blocks)
 {
     for (int g = ix.block; g < total_blocks; g += ix.nblocks) {
-        kern_ssq_span s = plan[kern_ssq_span_of(plan, count, g)];
+        kern_ssq_span s = plan[kern_last_at_most(plan, count, &kern_ssq_span::first_block, g)];
         kern_idx local = {g - s.first_block, s.blocks, ix.thread, ix.nthreads};
         kern_ssq_partial(local, partial + s.first_block, x + s.offset, s.n);
     }

@@ -14,6 +14,10 @@
 
 #include "kern_common.cuh"
 
+extern "C" {
+#include "ops.h"
+}
+
 /* out[N,C] = (accumulate ? out : 0) + table[ids[i], :]. */
 KERN_HD void kern_embedding_forward(kern_idx ix, float *out, const int32_t *ids,
                                     const float *table, int n, int c, bool accumulate)
@@ -131,6 +135,36 @@ struct kern_adamw_step {
     float beta1, beta2, eps, step_size, bc2_sqrt;
 };
 
+/* Host side, shared by the launchers and the host tests: the step's
+ * scalars as ops_cpu.c computes them (double, then float), a tensor's
+ * decay factor, and the span table of kern_adamw_spans (returns the total
+ * element count). */
+static inline kern_adamw_step kern_adamw_step_for(const ops_adamw_hparams *h)
+{
+    double bc1 = 1.0 - pow(h->beta1, (double)h->step);
+    double bc2 = 1.0 - pow(h->beta2, (double)h->step);
+    kern_adamw_step s = {h->beta1, h->beta2, h->eps, (float)(h->lr / bc1), (float)sqrt(bc2)};
+    return s;
+}
+
+static inline float kern_adamw_decay(float lr, float weight_decay)
+{
+    return (float)(1.0 - (double)lr * weight_decay);
+}
+
+static inline size_t kern_adamw_spans_table(kern_adamw_span *table, const ops_adamw_span *spans,
+                                            int count, float lr)
+{
+    size_t total = 0;
+    for (int i = 0; i < count; i++) {
+        kern_adamw_span t = {spans[i].offset, spans[i].n, total,
+                             kern_adamw_decay(lr, spans[i].weight_decay)};
+        table[i] = t;
+        total += spans[i].n;
+    }
+    return total;
+}
+
 KERN_HD void kern_adamw_element(float *param, const float *grad, float *m, float *v,
                                 size_t i, float decay, const kern_adamw_step &s)
 {
@@ -151,12 +185,8 @@ KERN_HD void kern_adamw_spans(kern_idx ix, float *param, const float *grad, floa
                               size_t total, kern_adamw_step s)
 {
     KERN_FOR(ix, e, total) {
-        int lo = 0, hi = count - 1;
-        while (lo < hi) {
-            int mid = (lo + hi + 1) / 2;
-            if (spans[mid].start <= e) lo = mid; else hi = mid - 1;
-        }
-        const kern_adamw_span &sp = spans[lo];
+        int at = kern_last_at_most(spans, count, &kern_adamw_span::start, e);
+        const kern_adamw_span &sp = spans[at];
         kern_adamw_element(param, grad, m, v, sp.offset + (e - sp.start), sp.decay, s);
     }
 }

@@ -24,8 +24,6 @@ KERN_GLOBAL(kern_from_bf16_all)
 KERN_GLOBAL(kern_round_fp16_all)
 KERN_GLOBAL_WARP(kern_layernorm_forward)
 KERN_GLOBAL_WARP(kern_layernorm_backward_inputs)
-KERN_GLOBAL(kern_colsum_partial)
-KERN_GLOBAL(kern_colsum_finish)
 KERN_GLOBAL(kern_embedding_forward)
 KERN_GLOBAL(kern_gather_rows_forward)
 KERN_GLOBAL(kern_gather_rows_backward)
@@ -81,13 +79,8 @@ void ops_cuda_gelu_bias_backward(float *dpre, float *dbias, const float *pre,
                    (size_t)n * c, erf_kind);
         return;
     }
-    int chunks = kern_colsum_chunks(n);
-    float *partial = (float *)ops_cuda_scratch((size_t)chunks * c * sizeof(float));
     kern_colvalue_gelu v = {dpre, pre, dact, c, erf_kind};
-    OPS_LAUNCH(kern_colsum_partial, chunks * kern_colsum_tiles(c), OPS_THREADS, partial, v,
-               n, c);
-    OPS_LAUNCH(kern_colsum_finish, grid((size_t)c), OPS_THREADS, dbias, (float *)NULL,
-               (const float *)partial, n, c);
+    ops_cuda_column_sums(dbias, (float *)NULL, v, n, c);
 }
 
 void ops_cuda_tanh_forward(float *out, const float *inp, size_t n)
@@ -132,14 +125,9 @@ void ops_cuda_layernorm_backward(float *dinp, float *dweight, float *dbias,
     if (dinp)
         OPS_LAUNCH(kern_layernorm_backward_inputs, warp_grid((size_t)n), OPS_THREADS, dinp,
                    dout, inp, weight, mean, rstd, n, c);
-    if ((!dweight && !dbias) || n == 0 || c == 0) return;
-    int chunks = kern_colsum_chunks(n);
-    float *partial = (float *)ops_cuda_scratch(2 * (size_t)chunks * c * sizeof(float));
+    if (!dweight && !dbias) return;
     kern_colvalue_layernorm v = {dout, inp, mean, rstd, c};
-    OPS_LAUNCH(kern_colsum_partial, chunks * kern_colsum_tiles(c), OPS_THREADS, partial, v,
-               n, c);
-    OPS_LAUNCH(kern_colsum_finish, grid((size_t)c), OPS_THREADS, dweight, dbias,
-               (const float *)partial, n, c);
+    ops_cuda_column_sums(dweight, dbias, v, n, c);
 }
 
 /* ---- embeddings and gathers --------------------------------------------------------- */
@@ -205,12 +193,10 @@ double ops_cuda_sum_squares(const float *x, size_t n)
     return host;
 }
 
-/* Each span's sum as ops_cuda_sum_squares makes it, into a device array,
- * then one download and the sum in span order on the host (as the CPU adds
- * them): one wait for all the tensors of a global norm. */
-/* Two launches for all spans (kern_reduce.cuh); the plan goes up through
- * ops_cuda_upload and the per-span sums come back in one copy, added here
- * in span order. */
+/* Each span's sum as ops_cuda_sum_squares makes it, in two launches for
+ * all spans (kern_reduce.cuh): the plan goes up through ops_cuda_upload,
+ * the per-span sums come back in one copy and are added here in span
+ * order (as the CPU adds them): one wait for all the tensors of a norm. */
 double ops_cuda_sum_squares_spans(const float *x, const ops_span *spans, int count)
 {
     if (count <= 0) return 0.0;
@@ -237,25 +223,11 @@ double ops_cuda_sum_squares_spans(const float *x, const ops_span *spans, int cou
     return sum;
 }
 
-/* The step's scalars as ops_cpu.c computes them (double, then float). */
-static kern_adamw_step adamw_step(const ops_adamw_hparams *h)
-{
-    double bc1 = 1.0 - pow(h->beta1, (double)h->step);
-    double bc2 = 1.0 - pow(h->beta2, (double)h->step);
-    kern_adamw_step s = {h->beta1, h->beta2, h->eps, (float)(h->lr / bc1), (float)sqrt(bc2)};
-    return s;
-}
-
-static float adamw_decay(float lr, float weight_decay)
-{
-    return (float)(1.0 - (double)lr * weight_decay);
-}
-
 void ops_cuda_adamw(float *param, const float *grad, float *m, float *v, size_t n,
                     const ops_adamw_hparams *h)
 {
     OPS_LAUNCH(kern_adamw, grid(n), OPS_THREADS, param, grad, m, v, n,
-               adamw_decay(h->lr, h->weight_decay), adamw_step(h));
+               kern_adamw_decay(h->lr, h->weight_decay), kern_adamw_step_for(h));
 }
 
 /* The span table goes to the device through ops_cuda_upload. */
@@ -263,18 +235,12 @@ void ops_cuda_adamw_spans(float *param, const float *grad, float *m, float *v,
                           const ops_adamw_span *spans, int count,
                           const ops_adamw_hparams *h)
 {
+    if (count <= 0) return;
     kern_adamw_span *table = (kern_adamw_span *)malloc((size_t)count * sizeof *table);
     FT_CHECK_MSG(table != NULL, "out of memory for the AdamW span table");
-    size_t total = 0;
-    for (int i = 0; i < count; i++) {
-        table[i].offset = spans[i].offset;
-        table[i].n = spans[i].n;
-        table[i].start = total;
-        table[i].decay = adamw_decay(h->lr, spans[i].weight_decay);
-        total += spans[i].n;
-    }
+    size_t total = kern_adamw_spans_table(table, spans, count, h->lr);
     const void *dev = ops_cuda_upload(table, (size_t)count * sizeof *table);
     free(table);
     OPS_LAUNCH(kern_adamw_spans, grid(total), OPS_THREADS, param, grad, m, v,
-               (const kern_adamw_span *)dev, count, total, adamw_step(h));
+               (const kern_adamw_span *)dev, count, total, kern_adamw_step_for(h));
 }

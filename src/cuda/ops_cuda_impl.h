@@ -10,7 +10,8 @@
  *
  * KERN_GLOBAL / KERN_GLOBAL_WARP turn a body of kern_*.cuh into a
  * __global__ wrapper (a block or a warp per group), OPS_LAUNCH launches it
- * on the stream and checks the launch. */
+ * on the stream and checks the launch; ops_cuda_column_sums is the two
+ * launches of every deterministic column sum. */
 #ifndef OPS_CUDA_IMPL_H
 #define OPS_CUDA_IMPL_H
 
@@ -24,6 +25,7 @@ extern "C" {
 #include "ops_cuda.h"
 }
 #include "kern_common.cuh"
+#include "kern_reduce.cuh"
 
 struct ops_cuda_ctx {
     cudaStream_t stream;
@@ -40,7 +42,6 @@ struct ops_cuda_ctx {
     cudaEvent_t up_done;
     bool up_pending;
     int max_blocks; /* grid cap for grid-stride kernels */
-    bool tf32;
 };
 
 /* The context (created by ops_cuda_backend()). */
@@ -101,6 +102,24 @@ __device__ inline kern_idx kern_warp_idx(void)
             FT_CHECK(cudaPeekAtLastError() == cudaSuccess);                    \
         }                                                                      \
     } while (0)
+
+KERN_GLOBAL(kern_colsum_partial)
+KERN_GLOBAL(kern_colsum_finish)
+
+/* dst_a[C] (and dst_b[C], for a two-value V) += the column sums of value
+ * over [N,C], deterministic (kern_reduce.cuh): bias, GELU-bias and
+ * LayerNorm parameter gradients. dst_a or dst_b may be NULL. */
+template <class V>
+inline void ops_cuda_column_sums(float *dst_a, float *dst_b, V value, int n, int c)
+{
+    if (n == 0 || c == 0) return;
+    int chunks = kern_colsum_chunks(n);
+    float *partial = (float *)ops_cuda_scratch((size_t)V::outs * chunks * c * sizeof(float));
+    OPS_LAUNCH(kern_colsum_partial, chunks * kern_colsum_tiles(c), OPS_THREADS, partial, value,
+               n, c);
+    OPS_LAUNCH(kern_colsum_finish, ops_cuda_grid((size_t)c, OPS_THREADS), OPS_THREADS, dst_a,
+               dst_b, (const float *)partial, n, c);
+}
 
 /* ---- what the files give the table (ops_cuda_memory.cu) ---- */
 void ops_cuda_matmul(float *c, const float *a, const float *b, int m, int n, int k,

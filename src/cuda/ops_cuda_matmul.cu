@@ -20,8 +20,6 @@
 #include <stdio.h>
 
 KERN_GLOBAL(kern_fill_rows)
-KERN_GLOBAL(kern_colsum_partial)
-KERN_GLOBAL(kern_colsum_finish)
 
 /* Row-major c[M,N] (+)= op(a)·op(b) as one cuBLAS call. */
 void ops_cuda_matmul(float *c, const float *a, const float *b, int m, int n, int k,
@@ -34,17 +32,11 @@ void ops_cuda_matmul(float *c, const float *a, const float *b, int m, int n, int
                           trans_b ? k : n, a, trans_a ? m : k, &beta, c, n));
 }
 
-/* dst[C] += column sums of x[N,C], deterministic (kern_reduce.cuh). */
+/* dst[C] += column sums of x[N,C]. */
 static void column_sums(float *dst, const float *x, int n, int c)
 {
-    if (n == 0 || c == 0) return;
-    int chunks = kern_colsum_chunks(n);
-    float *partial = (float *)ops_cuda_scratch((size_t)chunks * c * sizeof(float));
     kern_colvalue_plain v = {x, c};
-    OPS_LAUNCH(kern_colsum_partial, chunks * kern_colsum_tiles(c), OPS_THREADS, partial, v,
-               n, c);
-    OPS_LAUNCH(kern_colsum_finish, ops_cuda_grid((size_t)c, OPS_THREADS), OPS_THREADS, dst,
-               (float *)NULL, (const float *)partial, n, c);
+    ops_cuda_column_sums(dst, (float *)NULL, v, n, c);
 }
 
 void ops_cuda_bias_backward(float *dbias, const float *dout, int n, int c)

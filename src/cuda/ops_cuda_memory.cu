@@ -87,10 +87,8 @@ extern "C" void *ops_cuda_stream(void) { return (void *)ops_cuda_s(); }
 
 extern "C" void ops_cuda_allow_tf32(bool allow)
 {
-    ops_cuda_ctx *c = ops_cuda_ctx_get();
-    c->tf32 = allow;
-    CUBLAS_OK(cublasSetMathMode(c->blas, allow ? CUBLAS_TF32_TENSOR_OP_MATH
-                                               : CUBLAS_DEFAULT_MATH));
+    CUBLAS_OK(cublasSetMathMode(ops_cuda_ctx_get()->blas, allow ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                                 : CUBLAS_DEFAULT_MATH));
 }
 
 /* ---- memory ------------------------------------------------------------------- */

@@ -895,16 +895,6 @@ double ds_sum_squares_spans(const float *x, const ops_span *spans, int count)
     return sum;
 }
 
-kern_adamw_step adamw_step(const ops_adamw_hparams *h)
-{
-    double bc1 = 1.0 - pow(h->beta1, (double)h->step);
-    double bc2 = 1.0 - pow(h->beta2, (double)h->step);
-    kern_adamw_step s = {h->beta1, h->beta2, h->eps, (float)(h->lr / bc1), (float)sqrt(bc2)};
-    return s;
-}
-
-float adamw_decay(float lr, float wd) { return (float)(1.0 - (double)lr * wd); }
-
 void adamw_checks(const char *op, const float *p, const float *g, const float *m,
                   const float *v, size_t offset, size_t n)
 {
@@ -920,8 +910,8 @@ void ds_adamw(float *param, const float *grad, float *m, float *v, size_t n,
     scope s;
     need_host("adamw", "hparams", h, sizeof *h);
     adamw_checks("adamw", param, grad, m, v, 0, n);
-    float decay = adamw_decay(h->lr, h->weight_decay);
-    kern_adamw_step st = adamw_step(h);
+    float decay = kern_adamw_decay(h->lr, h->weight_decay);
+    kern_adamw_step st = kern_adamw_step_for(h);
     launch(grid(n), THREADS,
            [&](kern_idx ix) { kern_adamw(ix, param, grad, m, v, n, decay, st); });
 }
@@ -932,16 +922,12 @@ void ds_adamw_spans(float *param, const float *grad, float *m, float *v,
     scope s;
     need_host("adamw_spans", "spans", spans, (size_t)count * sizeof *spans);
     need_host("adamw_spans", "hparams", h, sizeof *h);
-    std::vector<kern_adamw_span> table((size_t)count);
-    size_t total = 0;
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < count; i++)
         adamw_checks("adamw_spans", param, grad, m, v, spans[i].offset, spans[i].n);
-        table[(size_t)i] = {spans[i].offset, spans[i].n, total,
-                            adamw_decay(h->lr, spans[i].weight_decay)};
-        total += spans[i].n;
-    }
+    std::vector<kern_adamw_span> table((size_t)count);
+    size_t total = kern_adamw_spans_table(table.data(), spans, count, h->lr);
     const kern_adamw_span *t = table.data();
-    kern_adamw_step st = adamw_step(h);
+    kern_adamw_step st = kern_adamw_step_for(h);
     launch(grid(total), THREADS,
            [&](kern_idx ix) { kern_adamw_spans(ix, param, grad, m, v, t, count, total, st); });
 }

@@ -425,22 +425,15 @@ static void test_sum_squares_spans(void)
     }
 }
 
-static kern_adamw_step adamw_step(const ops_adamw_hparams *h)
-{
-    double bc1 = 1.0 - pow(h->beta1, (double)h->step), bc2 = 1.0 - pow(h->beta2, (double)h->step);
-    kern_adamw_step s = {h->beta1, h->beta2, h->eps, (float)(h->lr / bc1), (float)sqrt(bc2)};
-    return s;
-}
-
 static void test_adamw(long step)
 {
     const size_t n = 1001;
     ops_adamw_hparams h = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, step};
     vec p = randv(n), g = randv(n), m = randv(n, -0.1f, 0.1f), v = randv(n, 0.0f, 0.01f);
     vec p2 = p, m2 = m, v2 = v, pc = p, mc = m, vc = v;
-    float decay = (float)(1.0 - (double)h.lr * h.weight_decay);
+    float decay = kern_adamw_decay(h.lr, h.weight_decay);
     kern_host_run_threads(3, 4, [&](kern_idx ix) {
-        kern_adamw(ix, p.data(), g.data(), m.data(), v.data(), n, decay, adamw_step(&h));
+        kern_adamw(ix, p.data(), g.data(), m.data(), v.data(), n, decay, kern_adamw_step_for(&h));
     });
     cpu->adamw(pc.data(), g.data(), mc.data(), vc.data(), n, &h);
     CHECK_NEAR("adamw param", p, pc, 1e-6);
@@ -449,16 +442,11 @@ static void test_adamw(long step)
     /* spans with gaps between them and their own weight decay */
     const ops_adamw_span spans[3] = {{0, 100, 0.0f}, {150, 1, 0.1f}, {200, 801, 0.01f}};
     std::vector<kern_adamw_span> table(3);
-    size_t total = 0;
-    for (int i = 0; i < 3; i++) {
-        table[i] = {spans[i].offset, spans[i].n, total,
-                    (float)(1.0 - (double)h.lr * spans[i].weight_decay)};
-        total += spans[i].n;
-    }
+    size_t total = kern_adamw_spans_table(table.data(), spans, 3, h.lr);
     vec pc2 = p2, mc2 = m2, vc2 = v2, before = p2;
     kern_host_run_threads(2, 5, [&](kern_idx ix) {
         kern_adamw_spans(ix, p2.data(), g.data(), m2.data(), v2.data(), table.data(), 3, total,
-                         adamw_step(&h));
+                         kern_adamw_step_for(&h));
     });
     cpu->adamw_spans(pc2.data(), g.data(), mc2.data(), vc2.data(), spans, 3, &h);
     CHECK_NEAR("adamw_spans param", p2, pc2, 1e-6);
