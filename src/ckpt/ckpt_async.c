@@ -5,10 +5,10 @@
  * as a hundred training steps. The thread owns copies, so training may change
  * the model while the file is written; exact resume is unaffected because
  * the copies are taken at the step being saved. */
-#include <mpi.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ckpt.h"
 #include "ft_alloc.h"
@@ -47,10 +47,19 @@ ft_status ckpt_async_create(ckpt_async **out, size_t n, ft_error *err)
     return FT_OK;
 }
 
+/* Seconds on a monotonic clock: the thread makes no MPI calls (train_main
+ * asks only for MPI_THREAD_FUNNELED), so not MPI_Wtime. */
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void *write_job(void *arg)
 {
     ckpt_async *a = arg;
-    double t0 = MPI_Wtime();
+    double t0 = now_seconds();
     ft_error_clear(&a->err);
     char *path = ckpt_path(a->dir, a->s.step);
     const float *bufs[3] = {a->copy[0], a->has_moments ? a->copy[1] : NULL,
@@ -60,9 +69,17 @@ static void *write_job(void *arg)
     if (st == FT_OK) st = ckpt_set_latest(a->dir, a->s.step, &a->err);
     if (st == FT_OK) st = ckpt_prune(a->dir, a->keep, a->s.step, a->s.best_step, &a->err);
     if (st == FT_OK)
-        ft_log_info("saved %s in %.2f s (in the background)", path, MPI_Wtime() - t0);
+        ft_log_info("saved %s in %.2f s (in the background)", path, now_seconds() - t0);
     free(path);
     return NULL;
+}
+
+/* Free what a write owns (after it ended, or when it never started). */
+static void release_job(ckpt_async *a)
+{
+    free(a->dir);
+    free(a->s.config_json);
+    a->dir = a->s.config_json = NULL;
 }
 
 ft_status ckpt_async_wait(ckpt_async *a, ft_error *err)
@@ -70,10 +87,7 @@ ft_status ckpt_async_wait(ckpt_async *a, ft_error *err)
     if (!a || !a->running) return FT_OK;
     pthread_join(a->thread, NULL);
     a->running = false;
-    free(a->s.config_json);
-    a->s.config_json = NULL;
-    free(a->dir);
-    a->dir = NULL;
+    release_job(a);
     if (a->err.code != FT_OK) {
         *err = a->err;
         return a->err.code;
@@ -99,15 +113,11 @@ ft_status ckpt_async_start(ckpt_async *a, const char *dir, const model *m, optim
     a->dir = ft_strdup(dir);
     a->keep = keep;
     if (!a->dir || (s->config_json && !a->s.config_json)) {
-        free(a->dir);
-        free(a->s.config_json);
-        a->dir = a->s.config_json = NULL;
+        release_job(a);
         return ft_fail(err, FT_ENOMEM, "out of memory");
     }
     if (pthread_create(&a->thread, NULL, write_job, a) != 0) {
-        free(a->dir);
-        free(a->s.config_json);
-        a->dir = a->s.config_json = NULL;
+        release_job(a);
         return ft_fail(err, FT_EIO, "checkpoint: cannot start the writing thread");
     }
     a->running = true;

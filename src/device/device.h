@@ -4,8 +4,9 @@
  * per GPU (gpu_device.h picks the GPU from the node-local rank), operations
  * through the CUDA back end (ops_backend.h), gradients reduced through NCCL.
  * Otherwise, or when the user asks for the CPU (the "use_cpu" key of
- * Hugging Face's TrainingArguments, --cpu in ftune-eval/ftune-predict), the
- * CPU back end. All ranks agree on the choice (a job never mixes them).
+ * Hugging Face's TrainingArguments, --cpu in ftune-eval), the CPU back
+ * end; ftune-predict always runs on the CPU. All ranks agree on the choice
+ * (a job never mixes them).
  *
  * Not here: the operations (src/ops, src/cuda), the all-reduce (src/comm). */
 #ifndef DEVICE_H

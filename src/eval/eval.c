@@ -93,7 +93,7 @@ static ft_status setup(eval_ctx *x, ft_error *err)
     x->batch = o->batch_size > 0 ? o->batch_size : 16;
     int keep = o->keep_worst == 0 ? 10 : (o->keep_worst < 0 ? 0 : o->keep_worst);
     ft_status st = check_options(o, err);
-    device_choice dev;
+    device_choice dev = {0}; /* read below even when check_options failed */
     /* Before the model: it allocates on the chosen back end. */
     if (st == FT_OK) st = device_select(x->comm, o->use_cpu, &dev, err);
     st = comm_agree(x->comm, st, err);

@@ -124,8 +124,10 @@ ft_status train_resume(train_ctx *t, ft_error *err)
     t->step = r.step;
     t->best_metric = r.best_metric;
     t->best_step = r.best_step;
-    /* A run that switches fp16 on or off starts the scale afresh. */
-    if (t->scaler.enabled && r.loss_scale > 1.0) {
+    /* A run that switches fp16 on starts the scale afresh (a run without
+     * loss scaling saved 0); any scale an fp16 run saved, however low it
+     * has fallen, is taken back. */
+    if (t->scaler.enabled && r.loss_scale > 0.0) {
         t->scaler.scale = r.loss_scale;
         t->scaler.good_steps = r.loss_scale_good_steps;
     }
@@ -156,7 +158,7 @@ static ckpt_state save_state(const train_ctx *t)
     s.global_batch = (int64_t)t->smp.global_batch;
     s.world_size = t->world;
     s.seed = t->o.seed;
-    s.loss_scale = t->scaler.scale;
+    s.loss_scale = t->scaler.enabled ? t->scaler.scale : 0.0; /* 0: no loss scaling */
     s.loss_scale_good_steps = t->scaler.good_steps;
     s.best_metric = t->best_metric;
     s.best_step = t->best_step;

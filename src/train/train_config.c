@@ -43,7 +43,7 @@ static const cfg_key_spec TRAIN_KEYS[] = {
     {"save_total_limit", CFG_INT, "0", 0, 1e6, NULL, "keep the newest N checkpoints plus the best (0: all)"},
     {"seed", CFG_INT, "42", 0, 9.0e15, NULL, "data order, dropout and head initialisation"},
     {"bf16", CFG_BOOL, "false", 1, 0, NULL, "bf16 mixed precision: the blocks' matrix products in bf16, float32 master weights"},
-    {"fp16", CFG_BOOL, "false", 1, 0, NULL, "fp16 mixed precision (GPU; ignored with a warning on CPU)"},
+    {"fp16", CFG_BOOL, "false", 1, 0, NULL, "fp16 mixed precision with dynamic loss scaling (on a CPU: exact, slower than fp32)"},
     {"load_best_model_at_end", CFG_BOOL, "false", 1, 0, NULL,
      "export the best checkpoint's weights instead of the last"},
     {"metric_for_best_model", CFG_STRING, "loss", 1, 0, NULL,

@@ -64,8 +64,7 @@ static ft_status train_step(train_ctx *t, train_batch *b, uint64_t *idx, step_su
     /* Every rank holds the same reduced gradients, so all skip together.
      * As Trainer with GradScaler: a skipped step leaves AdamW and the
      * schedule where they were (they count optimizer steps that ran). */
-    long ran = optim_step_count(t->opt);
-    *lr = t->o.learning_rate * sched_lr_factor(t->o.scheduler, t->scaler.enabled ? ran : (long)t->step,
+    *lr = t->o.learning_rate * sched_lr_factor(t->o.scheduler, optim_step_count(t->opt),
                                                (long)t->warmup, (long)t->total_steps);
     if (scaler_unscale_and_clip(&t->scaler, t->m, (float)t->o.max_grad_norm, grad_norm))
         optim_step(t->opt, t->m, (float)*lr);

@@ -57,6 +57,20 @@ static void load_params(model *m, const char *dir)
     fixture_close(&fx);
 }
 
+/* The tiny model of DIR's fixture (2 blocks), planned for B x T, blocks
+ * below first_trainable frozen. */
+static model *make_model(model_arch arch, const char *dir, int first_trainable)
+{
+    model_config cfg = tiny_config(arch, 2);
+    model *m = NULL;
+    ft_error err;
+    CHECK(model_create(&m, &cfg, &err) == FT_OK);
+    CHECK(model_plan(m, B, T, &err) == FT_OK);
+    load_params(m, dir);
+    model_freeze_below(m, first_trainable);
+    return m;
+}
+
 typedef struct batches {
     int32_t *ids, *lengths, *labels;
     int64_t index[MICRO * B];

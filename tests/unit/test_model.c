@@ -121,18 +121,6 @@ static double compare_tensor(model *m, const model_tensor *t, const float *got,
     return err;
 }
 
-static model *make_model(model_arch arch, const char *dir, int first_trainable)
-{
-    model_config cfg = tiny_config(arch, 2);
-    model *m = NULL;
-    ft_error err;
-    CHECK(model_create(&m, &cfg, &err) == FT_OK);
-    CHECK(model_plan(m, B, T, &err) == FT_OK);
-    load_params(m, dir);
-    model_freeze_below(m, first_trainable);
-    return m;
-}
-
 /* Logits, loss and gradients of the first batch against reference.safetensors.
  * Frozen: trainable tensors must match the full model's reference, frozen ones
  * must have no gradient at all. */

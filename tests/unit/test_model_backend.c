@@ -89,15 +89,11 @@ static float *host_copy(const float *src, size_t n)
 
 /* ---- fixtures ------------------------------------------------------------------ */
 
-static model *make_model(model_arch arch, const char *dir, int first_trainable, precision pr)
+/* model_testkit.h's make_model in precision pr. */
+static model *make_model_in(model_arch arch, const char *dir, int first_trainable, precision pr)
 {
-    model_config cfg = tiny_config(arch, 2);
-    model *m = NULL;
+    model *m = make_model(arch, dir, first_trainable);
     ft_error err;
-    CHECK(model_create(&m, &cfg, &err) == FT_OK);
-    CHECK(model_plan(m, B, T, &err) == FT_OK);
-    load_params(m, dir);
-    model_freeze_below(m, first_trainable);
     CHECK(model_set_bf16(m, pr == BF16, &err) == FT_OK);
     CHECK(model_set_fp16(m, pr == FP16, &err) == FT_OK);
     return m;
@@ -224,7 +220,7 @@ static void check_reference(model_arch arch, const char *dir, int first_trainabl
     snprintf(label, sizeof label, "%s %s%s vs PyTorch", arch_name(arch),
              pr == BF16 ? "bf16" : "fp32", first_trainable ? " frozen" : "");
     use(false);
-    model *m = make_model(arch, dir, first_trainable, pr);
+    model *m = make_model_in(arch, dir, first_trainable, pr);
     batches bt;
     load_batches(&bt, dir, 100, 7);
     fixture ref;
@@ -303,7 +299,7 @@ static optim *make_optim(const model *m)
 static void train_run(model_arch arch, const char *dir, bool cpu, run_result *r)
 {
     use(cpu);
-    model *m = make_model(arch, dir, 0, FP32);
+    model *m = make_model_in(arch, dir, 0, FP32);
     optim *o = make_optim(m);
     batches bt;
     load_batches(&bt, dir, 100, 7);
@@ -370,7 +366,7 @@ static void double_head(model *m)
 static void mirror_run(model_arch arch, const char *dir, bool cpu, mirror_result *r)
 {
     use(cpu);
-    model *m = make_model(arch, dir, 0, FP32);
+    model *m = make_model_in(arch, dir, 0, FP32);
     optim *o = make_optim(m);
     batches bt;
     load_batches(&bt, dir, 100, 7);
@@ -401,7 +397,7 @@ static void mirror_run(model_arch arch, const char *dir, bool cpu, mirror_result
 static void bf16_refresh_run(model_arch arch, const char *dir, bool cpu, mirror_result *r)
 {
     use(cpu);
-    model *m = make_model(arch, dir, 1, BF16);
+    model *m = make_model_in(arch, dir, 1, BF16);
     batches bt;
     load_batches(&bt, dir, 100, 7);
     model_batch x = micro(&bt, 0);
@@ -520,7 +516,7 @@ static void check_ckpt(model_arch arch, const char *dir)
     char path[256];
     snprintf(path, sizeof path, "%s/checkpoint-2.h5", tmp);
     use(false);
-    model *m = make_model(arch, dir, 0, FP32);
+    model *m = make_model_in(arch, dir, 0, FP32);
     optim *o = make_optim(m);
     batches bt;
     load_batches(&bt, dir, 100, 7);
@@ -558,7 +554,7 @@ typedef struct fp16_result {
 static void fp16_run(model_arch arch, const char *dir, bool cpu, fp16_result *r)
 {
     use(cpu);
-    model *m = make_model(arch, dir, 0, FP16);
+    model *m = make_model_in(arch, dir, 0, FP16);
     batches bt;
     load_batches(&bt, dir, 100, 7);
     model_batch x = micro(&bt, 0);
