@@ -25,12 +25,19 @@
 #include "optim.h"
 #include "bench_util.h"
 
-static ft_status timed(bool write, const char *path, model *m, optim *o, double *sec,
-                       ft_error *err)
+/* The training state written with the model: step 100 of a 2-rank run. */
+static ckpt_state bench_state(void)
 {
     ckpt_state s = {.step = 100, .optimizer_steps = 100, .global_batch = 32, .world_size = 2,
                     .seed = 42, .loss_scale = 1.0, .best_metric = 0.5, .best_step = 100};
     strcpy(s.data_fingerprint, "00000000");
+    return s;
+}
+
+static ft_status timed(bool write, const char *path, model *m, optim *o, double *sec,
+                       ft_error *err)
+{
+    ckpt_state s = bench_state();
     double t0 = bench_now_s();
     ft_status st = write ? ckpt_write(path, m, o, &s, err) : ckpt_read(path, m, o, &s, err);
     *sec = bench_now_s() - t0;
@@ -43,9 +50,7 @@ static ft_status timed(bool write, const char *path, model *m, optim *o, double 
 static ft_status timed_async(const char *dir, model *m, optim *o, double *stall, double *sec,
                              ft_error *err)
 {
-    ckpt_state s = {.step = 100, .optimizer_steps = 100, .global_batch = 32, .world_size = 2,
-                    .seed = 42, .loss_scale = 1.0, .best_metric = 0.5, .best_step = 100};
-    strcpy(s.data_fingerprint, "00000000");
+    ckpt_state s = bench_state();
     ckpt_async *a = NULL;
     ft_status st = ckpt_async_create(&a, model_param_count(m), err);
     double t0 = bench_now_s();

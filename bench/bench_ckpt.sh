@@ -17,7 +17,7 @@
 # at the end, also on failure.
 set -euo pipefail
 if [[ "${1:-}" == "-h" ]]; then
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -e/s/^# \{0,1\}//p' "$0"
   exit 0
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -26,6 +26,7 @@ dir="${2:-${TMPDIR:-/tmp}}"
 shape=("${3:-768}" "${4:-12}")
 exe="$build/bench/bench_ckpt"
 [[ -x "$exe" ]] || { echo "no $exe: build the project first" >&2; exit 2; }
+[[ -d "$dir" && -w "$dir" ]] || { echo "bench_ckpt.sh: DIR '$dir' is not a writable folder" >&2; exit 2; }
 work="$(mktemp -d "$dir/bench_ckpt.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
@@ -66,4 +67,4 @@ mkdir -p "$work/async"
 a="$("$exe" async "$work/async" "${shape[@]}")"
 echo "# $a"
 awk -v s="$(field "$a" stall_s)" -v b="$(field "$w" seconds)" -v t="$(field "$a" seconds)" 'BEGIN {
-  printf "background save: training waits %.3f s (the copy) instead of %.2f s (blocking write), %.0fx less; the file is written in %.2f s\n", s, b, b / s, t }'
+  printf "background save: training waits %.3f s (the copy) instead of %.2f s (blocking write), %s less; the file is written in %.2f s\n", s, b, (s > 0 ? sprintf("%.0fx", b / s) : "far"), t }'

@@ -14,7 +14,7 @@
 #   term counts q k^T and p v, forward and backward; embeddings, pooler and
 #   classifier are left out), MFU = samples/s x FLOPs per sample / peak,
 #   peak = the GPU's dense bf16 rate: H100 SXM and H200 989 TFLOP/s, H100
-#   PCIe 756, H100 NVL 835, A100 312, L40S 362, L4 121 (by nvidia-smi's
+#   PCIe 756, H100 NVL 835, A100 312, L40S 362, L40 181, L4 121 (by nvidia-smi's
 #   name); FTUNE_BENCH_PEAK_TFLOPS overrides it.
 # Env: FTUNE_BENCH_PYTHON (python3: the one with torch and transformers),
 # FTUNE_BENCH_CASE ("32 128"), FTUNE_BENCH_DROPOUT (0.1),
@@ -24,7 +24,7 @@
 # set-up (no GPU, no build, no torch/transformers).
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -e/s/^# \{0,1\}//p' "$0"
   exit 0
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -57,6 +57,7 @@ peak_tflops() {
     *H100*) echo 989 ;;
     *A100*) echo 312 ;;
     *L40S*) echo 362 ;;
+    *L40*) echo 181 ;;
     *L4*) echo 121 ;;
     *) echo "" ;;
   esac
@@ -64,6 +65,7 @@ peak_tflops() {
 
 gpu_name="$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1)"
 peak="${FTUNE_BENCH_PEAK_TFLOPS:-$(peak_tflops "$gpu_name")}"
+[[ -z "$peak" || "$peak" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "FTUNE_BENCH_PEAK_TFLOPS must be a number, got '$peak'"
 echo "# $(date -u +%FT%TZ) GPU '$gpu_name' (bf16 dense peak ${peak:-unknown} TFLOP/s)," \
      "BERT-base ${b}x${t}, steps $steps warm-up $warm, dropout $p"
 

@@ -1,7 +1,8 @@
-/* bench_train_step: time ftune's fp32 training step on CPU.
+/* bench_train_step: time ftune's training step (fp32 or bf16, CPU or GPU).
  *
  * usage: bench_train_step [bert|gpt2] [BATCH] [SEQ] [STEPS] [WARMUP] [DROPOUT]
- * (defaults: bert 16 128 5 2 0.1). BERT-base or GPT-2 small shapes, random
+ *        [fp32|bf16]
+ * (defaults: bert 16 128 5 2 0.1 fp32). BERT-base or GPT-2 small shapes, random
  * weights (HF initialisation), full-length random token ids. A step is what
  * Trainer does per optimizer step without accumulation: forward, loss,
  * backward, clip_grad_norm 1.0, AdamW. Prints the median, fastest and
@@ -12,7 +13,7 @@
  * "key=value" pairs for bench_train_step.sh (and bench_gpu_train.sh).
  *
  * FTUNE_BENCH_DEVICE=cuda (CUDA builds): the same step on this process's
- * GPU (gpu_device_select, then the CUDA back end of ops_backend.h); each
+ * GPU (device_select, then the CUDA back end of ops_backend.h); each
  * timed step ends with the back end's synchronize, so the time is the GPU's.
  * Token ids, lengths and labels are made on the host as ftune-train does. */
 #include <stdio.h>
@@ -21,17 +22,14 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <mpi.h>
+
+#include "device.h"
 #include "model.h"
 #include "ops_backend.h"
 #include "optim.h"
 #include "rng.h"
 #include "bench_util.h"
-#ifdef FTUNE_HAVE_CUDA
-#include <mpi.h>
-
-#include "gpu_device.h"
-#include "ops_cuda.h"
-#endif
 
 static double step_gflop(const model_config *c, int b, int t)
 {
@@ -42,8 +40,9 @@ static double step_gflop(const model_config *c, int b, int t)
 }
 
 /* FTUNE_BENCH_DEVICE: "cpu" (default) or "cuda". On cuda, MPI (a singleton
- * without mpiexec) for gpu_device_select, then the CUDA back end. Writes the
- * device's name; returns 0, or 2 with a message. */
+ * without mpiexec) and device_select, as ftune-train chooses its GPU, and
+ * device_mixed_precision as it does in bf16. Writes the device's name;
+ * returns 0, or 2 with a message. */
 static int bench_use_device(int *argc, char ***argv, char *name, size_t name_bytes, bool *mpi,
                             bool mixed)
 {
@@ -55,28 +54,28 @@ static int bench_use_device(int *argc, char ***argv, char *name, size_t name_byt
         fprintf(stderr, "bench_train_step: FTUNE_BENCH_DEVICE must be cpu or cuda, got '%s'\n", dev);
         return 2;
     }
-#ifdef FTUNE_HAVE_CUDA
+    if (!device_cuda_built()) {
+        fprintf(stderr, "bench_train_step: FTUNE_BENCH_DEVICE=cuda, but this build has no CUDA "
+                "back end (configure with -DFTUNE_CUDA=ON)\n");
+        return 2;
+    }
     MPI_Init(argc, argv);
     *mpi = true;
-    gpu_device_info info;
+    device_choice dc;
     ft_error err;
-    if (gpu_device_select(MPI_COMM_WORLD, &info, &err) != FT_OK) {
+    if (device_select(MPI_COMM_WORLD, false, &dc, &err) != FT_OK) {
         fprintf(stderr, "bench_train_step: FTUNE_BENCH_DEVICE=cuda: %s\n", err.msg);
         return 2;
     }
-    ops_backend_use(ops_cuda_backend());
-    /* As ftune-train does in mixed precision (device_mixed_precision). */
-    ops_cuda_allow_tf32(mixed);
-    snprintf(name, name_bytes, "%s", info.name);
+    if (!dc.gpu) {
+        fprintf(stderr, "bench_train_step: FTUNE_BENCH_DEVICE=cuda, but no GPU is visible\n");
+        return 2;
+    }
+    device_mixed_precision(&dc, mixed);
+    snprintf(name, name_bytes, "%s", dc.name);
     for (char *c = name; *c; c++)
         if (*c == ' ') *c = '_'; /* one key=value word */
     return 0;
-#else
-    (void)argc, (void)argv, (void)mixed;
-    fprintf(stderr, "bench_train_step: FTUNE_BENCH_DEVICE=cuda, but this build has no CUDA "
-            "back end (configure with -DFTUNE_CUDA=ON)\n");
-    return 2;
-#endif
 }
 
 typedef struct bench_batch {
@@ -119,25 +118,24 @@ static int run_steps(model *m, optim *o, const bench_batch *bb, int B, int T, fl
 
 static int bench_finish(bool mpi, int rc)
 {
-#ifdef FTUNE_HAVE_CUDA
     if (mpi) MPI_Finalize();
-#else
-    (void)mpi;
-#endif
     return rc;
 }
 
 int main(int argc, char **argv)
 {
-    model_arch arch = argc > 1 && strcmp(argv[1], "gpt2") == 0 ? MODEL_ARCH_GPT2 : MODEL_ARCH_BERT;
+    bool gpt2 = argc > 1 && strcmp(argv[1], "gpt2") == 0;
+    bool bad_arch = argc > 1 && !gpt2 && strcmp(argv[1], "bert") != 0;
+    model_arch arch = gpt2 ? MODEL_ARCH_GPT2 : MODEL_ARCH_BERT;
     int B = argc > 2 ? atoi(argv[2]) : 16, T = argc > 3 ? atoi(argv[3]) : 128;
     int steps = argc > 4 ? atoi(argv[4]) : 5, warm = argc > 5 ? atoi(argv[5]) : 2;
     float p = argc > 6 ? (float)atof(argv[6]) : 0.1f;
     bool bf16 = argc > 7 && strcmp(argv[7], "bf16") == 0;
     bool bad_precision = argc > 7 && !bf16 && strcmp(argv[7], "fp32") != 0;
-    if (B < 1 || T < 1 || steps < 1 || steps > 100 || warm < 0 || bad_precision) {
+    if (bad_arch || B < 1 || T < 1 || steps < 1 || steps > 100 || warm < 0 ||
+        !(p >= 0.0f && p < 1.0f) || bad_precision) {
         fprintf(stderr, "usage: [FTUNE_BENCH_DEVICE=cpu|cuda] bench_train_step [bert|gpt2] [BATCH] "
-                "[SEQ] [STEPS] [WARMUP] [DROPOUT] [fp32|bf16]\n");
+                "[SEQ] [STEPS 1..100] [WARMUP] [DROPOUT 0..<1] [fp32|bf16]\n");
         return 2;
     }
     char device[256];

@@ -20,7 +20,7 @@
 # Exit: 0 all passed, 1 something failed, 2 bad usage.
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -e/s/^# \{0,1\}//p' "$0"
   exit 0
 fi
 
@@ -63,13 +63,16 @@ case "${1:-}" in
 esac
 (($# <= 1)) || { echo "usage: tests/gpu/check_device_bundle.sh [-h] [BARE_ROOT]" >&2; exit 2; }
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-bare="${1:-/var/tmp/ftune-bare}"
+bare="$(realpath -m "${1:-/var/tmp/ftune-bare}")"
+[[ "$bare" != / ]] || { echo "check_device_bundle.sh: BARE_ROOT must not be /" >&2; exit 2; }
 bundle="$root/.device/ftune-gpu-bundle.tar.xz"
 [[ -f "$bundle" ]] || { echo "no bundle: run tests/gpu/make_device_bundle.sh first" >&2; exit 1; }
 ((EUID == 0)) || { echo "check_device_bundle.sh: must run as root (chroot)" >&2; exit 1; }
 
 base="$bare/base"
 if [[ ! -x "$base/usr/bin/cmake" ]]; then
+  command -v debootstrap >/dev/null ||
+    { echo "check_device_bundle.sh: no debootstrap to make $base (apt-get install debootstrap)" >&2; exit 1; }
   rm -rf "$base" "$base.tmp"
   debootstrap --variant=minbase bookworm "$base.tmp" http://deb.debian.org/debian
   cp /etc/resolv.conf "$base.tmp/etc/resolv.conf"

@@ -29,7 +29,7 @@
 # Exit: 0 every part run passed, 1 some part failed, 2 bad usage.
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -e/s/^# \{0,1\}//p' "$0"
   exit 0
 fi
 [[ $# == 0 || ( $# == 2 && "$1" == --part ) ]] || { echo "usage: tests/gpu/device_check.sh [-h] (settings through the environment)" >&2; exit 2; }

@@ -19,7 +19,7 @@
 # Exit: 0 installed, 1 a step failed, 2 bad usage.
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -e/s/^# \{0,1\}//p' "$0"
   exit 0
 fi
 (($# <= 1)) || { echo "usage: tests/gpu/install_device_bundle.sh [-h] [BUNDLE]" >&2; exit 2; }

@@ -27,7 +27,7 @@
 # Exit: 0 written, 1 a build or packing step failed, 2 bad usage.
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -e/s/^# \{0,1\}//p' "$0"
   exit 0
 fi
 build_it=1
@@ -52,7 +52,7 @@ ngpu="$(cd "$build" && ctest -N -L gpu | sed -n 's/^Total Tests: //p')"
 [[ "${ngpu:-0}" -gt 0 ]] || { echo "$build is not a CUDA build (no test labelled gpu)" >&2; exit 1; }
 
 stage="$(mktemp -d)"
-trap 'rm -rf "$stage"' EXIT
+trap 'rm -rf "$stage" "$out.tmp"' EXIT
 
 is_elf() { [[ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' ')" == '177ELF' ]]; }
 

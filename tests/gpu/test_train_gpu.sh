@@ -12,7 +12,8 @@
 #   - the log says which GPU ran;
 #   - ftune-eval of the GPU-trained model on the GPU and with --cpu: the same
 #     num_correct and the loss within 1e-5 relative, and report.json's
-#     precision; then the same with --bf16 (loss within 1e-2).
+#     precision; then with --bf16 the loss within 1e-2 and the precision
+#     (bf16 rounding may move a prediction: the correct count is not compared).
 # Usage: test_train_gpu.sh BUILD_DIR
 set -euo pipefail
 [ $# = 1 ] || { echo "usage: test_train_gpu.sh BUILD_DIR" >&2; exit 2; }
