@@ -92,9 +92,7 @@ static ft_status refuse_old_checkpoints(train_ctx *t, ft_error *err)
                              "an earlier run: with --resume never use an empty output_dir "
                              "(or --resume auto to continue that run)", t->o.output_dir, n);
     }
-    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, 0, comm_mpi(t->comm));
-    if (e.code != FT_OK) *err = e;
-    return e.code;
+    return train_share_status(t, e.code, &e, err);
 }
 
 ft_status train_resume(train_ctx *t, ft_error *err)
@@ -201,7 +199,7 @@ static ft_status save_rank0(train_ctx *t, bool wait, ft_error *err)
 }
 
 /* Every rank gets rank 0's status of `st`. */
-static ft_status share_status(train_ctx *t, ft_status st, ft_error *e, ft_error *err)
+ft_status train_share_status(train_ctx *t, ft_status st, ft_error *e, ft_error *err)
 {
     e->code = st;
     MPI_Bcast(e, (int)sizeof *e, MPI_BYTE, 0, comm_mpi(t->comm));
@@ -215,7 +213,7 @@ ft_status train_save(train_ctx *t, bool wait, ft_error *err)
     ft_error e;
     ft_error_clear(&e);
     ft_status st = t->rank == 0 ? save_rank0(t, wait, &e) : FT_OK;
-    return share_status(t, st, &e, err);
+    return train_share_status(t, st, &e, err);
 }
 
 ft_status train_save_wait(train_ctx *t, ft_error *err)
@@ -223,5 +221,5 @@ ft_status train_save_wait(train_ctx *t, ft_error *err)
     ft_error e;
     ft_error_clear(&e);
     ft_status st = t->rank == 0 ? ckpt_async_wait(t->saver, &e) : FT_OK;
-    return share_status(t, st, &e, err);
+    return train_share_status(t, st, &e, err);
 }

@@ -136,9 +136,7 @@ static ft_status mark_pending(train_ctx *t, ft_error *err)
         e.code = path ? ft_write_file_atomic(path, text, (size_t)n, true, &e) : FT_ENOMEM;
         free(path);
     }
-    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, 0, comm_mpi(t->comm));
-    if (e.code != FT_OK) *err = e;
-    return e.code;
+    return train_share_status(t, e.code, &e, err);
 }
 
 ft_status train_evaluate(train_ctx *t, bool may_stop, ft_error *err)

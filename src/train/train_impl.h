@@ -118,6 +118,9 @@ void train_update_best(train_ctx *t);
 ft_status train_save(train_ctx *t, bool wait, ft_error *err);
 /* Rank 0: wait for a background save; every rank gets its status. */
 ft_status train_save_wait(train_ctx *t, ft_error *err);
+/* Rank 0's outcome st (its message in *e) on every rank: returned, and
+ * copied to *err when it is a failure. Collective. */
+ft_status train_share_status(train_ctx *t, ft_status st, ft_error *e, ft_error *err);
 
 /* Logging (train_log.c). */
 ft_status train_log_open(train_ctx *t, ft_error *err);

@@ -188,20 +188,18 @@ static ft_status load_best(train_ctx *t, ft_error *err)
     }
     ft_error e;
     ft_error_clear(&e);
+    ft_status st = FT_OK;
     if (t->rank == 0) {
         char *path = ckpt_path(t->o.output_dir, t->best_step);
         ckpt_state s = {0};
-        e.code = path ? ckpt_read(path, t->m, NULL, &s, &e) : FT_ENOMEM;
-        if (e.code == FT_OK)
+        st = path ? ckpt_read(path, t->m, NULL, &s, &e) : ft_fail(&e, FT_ENOMEM, "out of memory");
+        if (st == FT_OK)
             ft_log_info("load_best_model_at_end: %s (%s %.6g)", path, t->o.metric, t->best_metric);
         ckpt_state_free(&s);
         free(path);
     }
-    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, 0, comm_mpi(t->comm));
-    if (e.code != FT_OK) {
-        *err = e;
-        return e.code;
-    }
+    st = train_share_status(t, st, &e, err);
+    if (st != FT_OK) return st;
     comm_bcast(t->comm, model_params(t->m), model_param_count(t->m) * sizeof(float), 0);
     return FT_OK;
 }
@@ -210,15 +208,15 @@ static ft_status export_final(train_ctx *t, ft_error *err)
 {
     ft_error e;
     ft_error_clear(&e);
+    ft_status st = FT_OK;
     if (t->rank == 0) {
         char *out = ft_path_join(t->o.output_dir, "final");
-        e.code = out ? hf_model_export(t->m, &t->hf, t->o.tokenizer_dir, out, true, &e) : FT_ENOMEM;
-        if (e.code == FT_OK) ft_log_info("exported %s", out);
+        st = out ? hf_model_export(t->m, &t->hf, t->o.tokenizer_dir, out, true, &e)
+                 : ft_fail(&e, FT_ENOMEM, "out of memory");
+        if (st == FT_OK) ft_log_info("exported %s", out);
         free(out);
     }
-    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, 0, comm_mpi(t->comm));
-    if (e.code != FT_OK) *err = e;
-    return e.code;
+    return train_share_status(t, st, &e, err);
 }
 
 ft_status train_run(const cfg *c, MPI_Comm world, ft_error *err)
