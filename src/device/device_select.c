@@ -2,11 +2,13 @@
 #include "device.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "comm.h"
 #include "ft_log.h"
 #include "ops_backend.h"
+#include "ops_cpu.h"
 #ifdef FTUNE_HAVE_CUDA
 #include "comm_nccl.h"
 #include "gpu_device.h"
@@ -22,12 +24,18 @@ bool device_cuda_built(void)
 #endif
 }
 
-static void use_cpu_backend(device_choice *out)
+ft_status device_cpu_gemm(ft_error *err)
+{
+    return ops_cpu_gemm_select(err);
+}
+
+static ft_status use_cpu_backend(device_choice *out, ft_error *err)
 {
     ops_backend_use(ops_cpu_backend());
     out->gpu = false;
     out->gpu_index = -1;
     snprintf(out->name, sizeof out->name, "cpu");
+    return device_cpu_gemm(err);
 }
 
 #ifdef FTUNE_HAVE_CUDA
@@ -77,8 +85,7 @@ ft_status device_select(MPI_Comm mpi, bool use_cpu, device_choice *out,
 #else
     (void)err, (void)use_cpu, (void)rank;
 #endif
-    use_cpu_backend(out);
-    return FT_OK;
+    return use_cpu_backend(out, err);
 }
 
 ft_status device_attach_grad_engine(device_choice *d, comm *c, ft_error *err)
@@ -117,4 +124,36 @@ void device_mixed_precision(const device_choice *d, bool on)
 #else
     (void)d, (void)on;
 #endif
+}
+
+/* FTUNE_CPU_BF16: "auto" (or unset) measures, "on" keeps bf16. */
+static ft_status bf16_forced(bool *forced, ft_error *err)
+{
+    const char *e = getenv("FTUNE_CPU_BF16");
+    *forced = e && !strcmp(e, "on");
+    if (!e || !*e || *forced || !strcmp(e, "auto")) return FT_OK;
+    return ft_fail(err, FT_EINVAL, "FTUNE_CPU_BF16: expected auto or on, got \"%s\"", e);
+}
+
+ft_status device_bf16_decide(MPI_Comm mpi, const device_choice *d, bool *bf16,
+                             ft_error *err)
+{
+    bool forced = false;
+    if (!*bf16 || d->gpu) return FT_OK;
+    ft_status st = bf16_forced(&forced, err);
+    double speedup = st == FT_OK && !forced ? ops_cpu_bf16_speedup() : 0.0;
+    /* Every rank joins the reduction, a failed one too: no rank waits alone. */
+    int keep = st != FT_OK || forced || speedup > 1.0, all = keep;
+    if (mpi != MPI_COMM_NULL) MPI_Allreduce(&keep, &all, 1, MPI_INT, MPI_LAND, mpi);
+    if (st != FT_OK || all) return st;
+    if (keep)
+        ft_log_warn("bf16: another rank's CPU multiplies bf16 slower than float32: all ranks "
+                    "run in float32 (FTUNE_CPU_BF16=on keeps bf16)");
+    else
+        ft_log_warn("bf16: this CPU's bf16 products (%s) run at %.2fx the speed of its "
+                    "float32 ones (%s): running in float32, which is faster and more "
+                    "precise (FTUNE_CPU_BF16=on keeps bf16)",
+                    ops_cpu_bf16_isa(), speedup, ops_cpu_gemm_describe());
+    *bf16 = false;
+    return FT_OK;
 }

@@ -46,6 +46,7 @@ typedef struct eval_ctx {
     const eval_options *opt;
     MPI_Comm comm;
     int rank, size, batch;
+    bool bf16; /* o->bf16, unless this CPU multiplies bf16 slower (device.h) */
     eval_split split;
     model *m;
     hf_config cfg;
@@ -102,8 +103,10 @@ static ft_status setup(eval_ctx *x, ft_error *err)
                                           &x->tok, err);
     st = comm_agree(x->comm, st, err);
     if (st == FT_OK) st = comm_agree(x->comm, prepare_output(x, err), err);
-    if (st == FT_OK && o->bf16) st = model_set_bf16(x->m, true, err);
-    device_mixed_precision(&dev, o->bf16);
+    x->bf16 = o->bf16;
+    if (st == FT_OK) st = device_bf16_decide(x->comm, &dev, &x->bf16, err);
+    if (st == FT_OK && x->bf16) st = model_set_bf16(x->m, true, err);
+    device_mixed_precision(&dev, x->bf16);
     if (st == FT_OK) st = model_plan_inference(x->m, x->batch, x->split.manifest.max_length, err);
     if (st == FT_OK) st = metrics_acc_create(x->split.manifest.n_labels, keep, &x->acc, err);
     if (st == FT_OK) {
@@ -209,7 +212,7 @@ static ft_status write_report(eval_ctx *x, metrics_result *r, ft_error *err)
                            .model_path = o->model_dir,
                            .manifest_fingerprint = x->split.fingerprint,
                            .command_line = o->command_line,
-                           .precision = o->bf16 ? "bf16" : "float32",
+                           .precision = x->bf16 ? "bf16" : "float32",
                            .curves = curves,
                            .examples = shown,
                            .num_examples = r->num_worst};

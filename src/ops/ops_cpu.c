@@ -1,8 +1,9 @@
-/* ops_cpu: the CPU back end of ops.h, OpenBLAS for matrix products and
+/* ops_cpu: the CPU back end of ops.h, an sgemm for matrix products and
  * OpenMP loops for everything else (attention: ops_cpu_attention.c,
  * dropout: ops_cpu_dropout.c).
  *
- * Design: matrix products are one cblas_sgemm each (OpenBLAS threads them);
+ * Design: matrix products are one sgemm each (ops_cpu_gemm.c: OpenBLAS or
+ * oneDNN, whichever runs at this CPU's speed; both thread them);
  * a linear layer's bias is written first and the product added onto it
  * (beta = 1), which saves OpenBLAS's zeroing pass and a bias pass.
  * Element-wise kernels are branch-free loops over ops_cpu_simd.h's exp and
@@ -20,7 +21,6 @@
 #endif
 #include "ops_cpu.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -31,10 +31,8 @@
 void ops_cpu_matmul(float *c, const float *a, const float *b, int m, int n, int k,
                 bool trans_a, bool trans_b, bool accumulate)
 {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a,
-                trans_a ? m : k, b, trans_b ? k : n, accumulate ? 1.0f : 0.0f,
-                c, n);
+    ops_cpu_sgemm(trans_a, trans_b, m, n, k, 1.0f, a, trans_a ? m : k, b,
+                  trans_b ? k : n, accumulate ? 1.0f : 0.0f, c, n);
 }
 
 void ops_cpu_linear_forward(float *out, const float *inp, const float *weight,

@@ -16,7 +16,6 @@
  * loops vectorise (if-conversion); results do not change. */
 #pragma GCC optimize("no-trapping-math")
 #endif
-#include <cblas.h>
 #include <math.h>
 
 #include "ops_cpu.h"
@@ -114,7 +113,7 @@ static void head_forward(float *out, float *probs, const float *qkv,
     float *p = probs + ((size_t)b * s->nh + h) * T * T, *sc = scratch;
     bool drop = s->dropout_p > 0.0f;
     uint64_t base = drop ? head_base(s, b, h) : 0;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, 1.0f / sqrtf((float)D),
+    ops_cpu_sgemm(false, true, T, T, D, 1.0f / sqrtf((float)D),
                 q, ld, k, ld, 0.0f, sc, T);
     for (int t = 0; t < T; t++) {
         float *z = sc + (size_t)t * T, *pr = p + (size_t)t * T;
@@ -123,7 +122,7 @@ static void head_forward(float *out, float *probs, const float *qkv,
         /* the row's scores are spent: the dropped-out row goes in their place */
         if (drop) dropout_row(z, pr, NULL, lim, T, base + (uint64_t)t * T, s);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, 1.0f, drop ? sc : p, T,
+    ops_cpu_sgemm(false, false, T, D, T, 1.0f, drop ? sc : p, T,
                 v, ld, 0.0f, out + (size_t)b * T * C + (size_t)h * D, C);
 }
 
@@ -163,7 +162,7 @@ static void head_backward(float *dqkv, const float *dout, const float *qkv,
     bool drop = s->dropout_p > 0.0f;
     uint64_t base = drop ? head_base(s, b, h) : 0;
     /* dPd = dY Vᵀ into ds; then per row dP = dPd ⊙ mask, Pd = P ⊙ mask. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, 1.0f, dy, C, v, ld, 0.0f,
+    ops_cpu_sgemm(false, true, T, T, D, 1.0f, dy, C, v, ld, 0.0f,
                 ds, T);
     for (int t = 0; t < T; t++) {
         const float *pr = p + (size_t)t * T;
@@ -176,11 +175,11 @@ static void head_backward(float *dqkv, const float *dout, const float *qkv,
     const float *pused = drop ? pd : p;
     float scale = 1.0f / sqrtf((float)D);
     /* dV += Pdᵀ dY; dQ += scale dS K; dK += scale dSᵀ Q. */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T, 1.0f, pused, T, dy, C,
+    ops_cpu_sgemm(true, false, T, D, T, 1.0f, pused, T, dy, C,
                 1.0f, dv, ld);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, scale, ds, T, k, ld,
+    ops_cpu_sgemm(false, false, T, D, T, scale, ds, T, k, ld,
                 1.0f, dq, ld);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T, scale, ds, T, q, ld,
+    ops_cpu_sgemm(true, false, T, D, T, scale, ds, T, q, ld,
                 1.0f, dk, ld);
 }
 

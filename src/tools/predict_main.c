@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "eval.h"
 #include "ft_alloc.h"
 #include "ft_fs.h"
@@ -149,7 +150,11 @@ static ft_status predictor_open(predictor *p, const opts *o, ft_error *err)
     if (st == FT_OK) st = tok_open(o->model, &p->tok, err);
     hf_model_load_options lo = {0};
     if (st == FT_OK) st = hf_model_load(o->model, &lo, &p->m, &p->cfg, err);
-    if (st == FT_OK && o->bf16) st = model_set_bf16(p->m, true, err);
+    bool bf16 = o->bf16;
+    device_choice cpu = {.gpu = false, .gpu_index = -1, .name = "cpu"};
+    if (st == FT_OK) st = device_cpu_gemm(err);
+    if (st == FT_OK) st = device_bf16_decide(MPI_COMM_NULL, &cpu, &bf16, err);
+    if (st == FT_OK && bf16) st = model_set_bf16(p->m, true, err);
     if (st != FT_OK) return st;
     int limit = p->cfg.max_position_embeddings;
     p->max_length = o->max_length ? o->max_length : (limit < 512 ? limit : 512);

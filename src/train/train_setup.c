@@ -144,6 +144,8 @@ ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err)
     if (st == FT_OK) st = load_model(t, err);
     if (st == FT_OK) st = check_output_dir(t, err);
     st = comm_agree(comm_mpi(t->comm), st, err);
+    /* Here, where every rank has the same status: the decision is collective. */
+    if (st == FT_OK) st = device_bf16_decide(comm_mpi(t->comm), &t->dev, &t->o.bf16, err);
     if (st == FT_OK) st = load_data(t, err);
     if (st == FT_OK) st = make_optimizer(t, err);
     if (st == FT_OK) {
