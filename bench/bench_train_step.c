@@ -25,6 +25,7 @@
 #include <mpi.h>
 
 #include "device.h"
+#include "ops_cpu.h"
 #include "model.h"
 #include "ops_backend.h"
 #include "optim.h"
@@ -142,6 +143,14 @@ int main(int argc, char **argv)
     bool mpi = false;
     int rc = bench_use_device(&argc, &argv, device, sizeof device, &mpi, bf16);
     if (rc != 0) return bench_finish(mpi, rc);
+    /* bf16 on a CPU: what ftune-train decides (device_bf16_decide). */
+    bool asked_bf16 = bf16;
+    device_choice cpu = {.gpu = false, .gpu_index = -1, .name = "cpu"};
+    ft_error derr;
+    if (strcmp(device, "cpu") == 0 && device_bf16_decide(MPI_COMM_NULL, &cpu, &bf16, &derr) != FT_OK) {
+        fprintf(stderr, "bench_train_step: %s\n", derr.msg);
+        return bench_finish(mpi, 2);
+    }
     model_config cfg = bench_model_config(arch, 768, 12, p);
     model *m = NULL;
     optim *o = NULL;
@@ -166,10 +175,11 @@ int main(int argc, char **argv)
         getrusage(RUSAGE_SELF, &ru);
         printf("impl=ftune device=%s precision=%s arch=%s batch=%d seq=%d dropout=%g step_s=%.4f "
                "step_min_s=%.4f step_max_s=%.4f samples_per_s=%.1f gflop=%.1f gflops=%.1f "
-               "peak_rss_mib=%.0f loss=%.4f\n",
+               "peak_rss_mib=%.0f loss=%.4f asked=%s gemm=%s\n",
                device, bf16 ? "bf16" : "fp32", arch == MODEL_ARCH_BERT ? "bert" : "gpt2", B, T,
                (double)p, med, times[0], times[steps - 1], B / med, gflop, gflop / med,
-               (double)ru.ru_maxrss / 1024.0, loss);
+               (double)ru.ru_maxrss / 1024.0, loss, asked_bf16 ? "bf16" : "fp32",
+               ops_cpu_gemm_current() == OPS_GEMM_ONEDNN ? "onednn" : "openblas");
     }
     free(bb.ids);
     free(bb.len);

@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
-# Compare ftune's CPU training step with PyTorch's in one run.
+# Compare ftune's CPU training step with the machine's GEMM ceiling and with
+# PyTorch's, in one run, in the user's environment.
 # usage: bench/bench_train_step.sh [-h] [BUILD_DIR] [STEPS] [WARMUP] [ROUNDS]
 #   BUILD_DIR: a build of ftune holding bench/bench_train_step and bench_sgemm
 #   (default build); STEPS timed steps after WARMUP (5, 2) per process;
 #   ROUNDS (1) alternations of ftune and PyTorch per case, so slow spells
 #   of a shared machine hit both.
-# Cases: BERT-base 16x128 and GPT-2 small 8x128, fp32, dropout 0.1, 2 threads.
-# ftune runs with OMP_WAIT_POLICY=PASSIVE (no spinning on a shared machine);
-# PyTorch is Debian's /usr/bin/python3 torch 1.13 with torch.set_num_threads(2),
-# the OpenMP build of OpenBLAS and OMP_WAIT_POLICY=PASSIVE, its best fp32
-# configuration in shared/BENCHMARKS.md. The ceiling is bench_sgemm's best
-# median on BERT-base training shapes, measured before each case.
+# Cases: BERT-base 16x128 and GPT-2 small 8x128, dropout 0.1, 2 threads.
+# The user's environment: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset
+# for both sides (some development machines set them; a user's does not),
+# unless FTUNE_BENCH_KEEP_OPENBLAS_ENV=1. ftune chooses its float32 GEMM as
+# every ftune program does (FTUNE_GEMM, auto by default: README "CPU
+# products").
+# The ceiling is bench_sgemm's best candidate (OpenBLAS as loaded, oneDNN)
+# on BERT-base training shapes, measured before each case; all candidates
+# are printed. ftune runs with OMP_WAIT_POLICY=PASSIVE (no spinning on a
+# shared machine); PyTorch is Debian's /usr/bin/python3 torch with
+# torch.set_num_threads(2) and OMP_WAIT_POLICY=PASSIVE, its best fp32
+# configuration in shared/BENCHMARKS.md; without it (apt-get install
+# python3-torch) the PyTorch side is skipped with a line saying so.
 # Env: FTUNE_BENCH_DROPOUT (0.1), FTUNE_BENCH_FTUNE_ENV / FTUNE_BENCH_TORCH_ENV
 # (extra VAR=value words for either side, e.g. OMP_WAIT_POLICY=ACTIVE),
 # FTUNE_BENCH_CASES ("bert 16 128;gpt2 8 128"), FTUNE_BENCH_PRECISION (fp32;
-# bf16: ftune's bf16 products against torch.autocast(bfloat16) on the
-# PyTorch side, and the ceiling is bench_sgemm's bf16 line).
+# bf16: ftune as ftune-train runs a bf16 config here (float32, with a
+# warning, where this CPU's bf16 products are slower) against
+# torch.autocast(bfloat16), and the ceiling is the better of the bf16 and
+# float32 lines).
 set -euo pipefail
 if [[ "${1:-}" == "-h" ]]; then
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -34,42 +44,69 @@ sgemm="$build/bench/bench_sgemm"
 for x in "$exe" "$sgemm"; do
   [[ -x "$x" ]] || { echo "no $x: build the project first" >&2; exit 2; }
 done
-if ! { [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; }; then
-  echo "no torch for /usr/bin/python3: apt-get install python3-torch" >&2
-  exit 2
-fi
 
+if [[ "${FTUNE_BENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]]; then
+  [[ -n "${OPENBLAS_CORETYPE:-}${OPENBLAS_L2_SIZE:-}" ]] &&
+    echo "# user environment: unsetting OPENBLAS_CORETYPE='${OPENBLAS_CORETYPE:-}' OPENBLAS_L2_SIZE='${OPENBLAS_L2_SIZE:-}'"
+  unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+fi
+have_torch=1
+if ! { [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; }; then
+  have_torch=0
+fi
+cpu_name() {
+  awk -F': *' '/^model name/ {m=$2} /^cpu family/ {f=$2} /^model\t/ {n=$2} /^vendor_id/ {v=$2}
+    END {printf "%s (%s family %s model %s)", m, v, f, n}' /proc/cpuinfo
+}
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 med() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 read -r -a ftune_env <<<"OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE ${FTUNE_BENCH_FTUNE_ENV:-}"
 read -r -a torch_env <<<"OMP_WAIT_POLICY=PASSIVE FTUNE_BENCH_THREADS=2 ${FTUNE_BENCH_TORCH_ENV:-}"
 
+echo "# CPU: $(cpu_name)"
+[[ "$have_torch" = 1 ]] || echo "# pytorch: skipped (no torch for /usr/bin/python3: apt-get install python3-torch)"
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); steps $steps warm-up $warm rounds $rounds dropout $p precision $prec"
 IFS=';' read -r -a cases <<<"${FTUNE_BENCH_CASES:-bert 16 128;gpt2 8 128}"
 for case in "${cases[@]}"; do
   read -r arch b t <<<"$case"
-  peak_line="$(env "${ftune_env[@]}" "$sgemm" $((b * t)) 7)"
-  echo "$peak_line"
-  peak_key=sgemm_peak_gflops
-  [[ "$prec" = bf16 ]] && peak_key=bf16_peak_gflops
-  peak="$(field "$(grep "^$peak_key=" <<<"$peak_line")" "$peak_key")"
+  peak_lines="$(env "${ftune_env[@]}" "$sgemm" $((b * t)) 7)"
+  echo "$peak_lines"
+  peak="$(field "$(grep '^sgemm_peak_gflops=' <<<"$peak_lines")" sgemm_peak_gflops)"
+  ceiling_name="best float32 GEMM"
+  if [[ "$prec" = bf16 ]]; then
+    bf="$(field "$(grep '^bf16_peak_gflops=' <<<"$peak_lines")" bf16_peak_gflops)"
+    if awk -v a="$bf" -v b="$peak" 'BEGIN {exit !(a > b)}'; then
+      peak="$bf" ceiling_name="bf16 product"
+    fi
+  fi
   ours=() theirs=() ratios=()
   for ((r = 1; r <= rounds; r++)); do
-    o="$(env "${ftune_env[@]}" "$exe" "$arch" "$b" "$t" "$steps" "$warm" "$p" "$prec")"
+    o="$(env "${ftune_env[@]}" "$exe" "$arch" "$b" "$t" "$steps" "$warm" "$p" "$prec" 2>&1 | grep -v '^ftune warn')"
     echo "$o load=$(cut -d' ' -f1 /proc/loadavg)"
+    ours+=("$(field "$o" step_s)")
+    gflop="$(field "$o" gflop)" o_rss="$(field "$o" peak_rss_mib)"
+    [[ "$have_torch" = 1 ]] || continue
     th="$(env "${torch_env[@]}" /usr/bin/python3 "$here/bench_train_step_torch.py" \
       "$arch" "$b" "$t" "$steps" "$warm" "$p" "$prec")"
     echo "$th load=$(cut -d' ' -f1 /proc/loadavg)"
-    ours+=("$(field "$o" step_s)") theirs+=("$(field "$th" step_s)")
+    theirs+=("$(field "$th" step_s)")
     ratios+=("$(awk -v a="$(field "$th" step_s)" -v b="$(field "$o" step_s)" 'BEGIN {print a / b}')")
-    o_rss="$(field "$o" peak_rss_mib)" t_rss="$(field "$th" peak_rss_mib)" gflop="$(field "$o" gflop)"
+    t_rss="$(field "$th" peak_rss_mib)"
   done
-  mo="$(printf '%s\n' "${ours[@]}" | med)" mt="$(printf '%s\n' "${theirs[@]}" | med)"
-  mr="$(printf '%s\n' "${ratios[@]}" | med)"
-  spread="$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd- -)"
-  awk -v a="$arch" -v b="$b" -v t="$t" -v o="$mo" -v th="$mt" -v r="$mr" -v s="$spread" \
-      -v g="$gflop" -v pk="$peak" -v pr="$prec" -v orss="$o_rss" -v trss="$t_rss" 'BEGIN {
-    printf "SUMMARY %s %s %dx%d: ftune %.3f s, pytorch %.3f s, speed-up %.2fx (per-round %s); " \
-           "ftune %.1f GFLOP/s = %.0f%% of the %s ceiling %.1f (pytorch %.0f%%); peak RSS ftune %d MiB, pytorch %d MiB\n",
-           a, pr, b, t, o, th, r, s, g / o, 100 * g / o / pk, pr, pk, 100 * g / th / pk, orss, trss }'
+  mo="$(printf '%s\n' "${ours[@]}" | med)"
+  ran="$(field "$o" precision)"
+  summary="$(awk -v a="$arch" -v b="$b" -v t="$t" -v o="$mo" -v g="$gflop" -v pk="$peak" \
+      -v pr="$prec" -v ran="$ran" -v cn="$ceiling_name" -v orss="$o_rss" -v gemm="$(field "$o" gemm)" 'BEGIN {
+    printf "SUMMARY %s %s %dx%d: ftune %.3f s (ran %s, gemm %s), %.1f GFLOP/s = %.0f%% of the %s ceiling %.1f; peak RSS %d MiB",
+           a, pr, b, t, o, ran, gemm, g / o, 100 * g / o / pk, cn, pk, orss }')"
+  if [[ "$have_torch" = 1 ]]; then
+    mt="$(printf '%s\n' "${theirs[@]}" | med)" mr="$(printf '%s\n' "${ratios[@]}" | med)"
+    spread="$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd- -)"
+    summary+="$(awk -v th="$mt" -v r="$mr" -v s="$spread" -v g="$gflop" -v pk="$peak" -v trss="$t_rss" 'BEGIN {
+      printf "; pytorch %.3f s (%.0f%% of the ceiling, peak RSS %d MiB), speed-up %.2fx (per-round %s)",
+             th, 100 * g / th / pk, trss, r, s }')"
+  else
+    summary+="; pytorch skipped"
+  fi
+  echo "$summary"
 done

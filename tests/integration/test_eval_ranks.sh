@@ -10,8 +10,13 @@
 #   1. ftune-eval on 1, 2, 3 and 4 ranks (OMP_NUM_THREADS=1 each, batch 8):
 #      report.json identical but for the command line and the timings,
 #      predictions.jsonl byte-identical;
-#   1b. --bf16 on 1 and 3 ranks: identical reports, "precision": "bf16", and
-#      probabilities within 0.01 of float32's but not all equal to them;
+#   1b. --bf16 on 1 and 3 ranks (FTUNE_CPU_BF16=on): identical reports,
+#      "precision": "bf16", and probabilities within 0.01 of float32's but
+#      not all equal to them;
+#   1c. --bf16 where bf16 products are slower than float32 (oneDNN held to
+#      AVX2, so they are emulated) and FTUNE_CPU_BF16 unset: a warning, and
+#      the run is float32's (precision "float32", probabilities within 1e-5);
+#      a bad FTUNE_CPU_BF16 or FTUNE_GEMM exits 2 naming the variable;
 #   2. predictions.jsonl holds every example of the split exactly once, with
 #      its true label, the argmax, probabilities summing to 1, and agrees with
 #      report.json (num_correct, confusion matrix, mean loss);
@@ -69,7 +74,7 @@ say "report.json and predictions.jsonl identical for 1, 2, 3 and 4 ranks"
 
 # ---- 1b. bf16 products ----------------------------------------------------------------
 for n in 1 3; do
-    "${mpiexec[@]}" -n "$n" "$build/ftune-eval" --model "$work/run/final" --data "$work/data" \
+    FTUNE_CPU_BF16=on "${mpiexec[@]}" -n "$n" "$build/ftune-eval" --model "$work/run/final" --data "$work/data" \
         --output "$work/bf16-$n" --batch-size 8 --bf16 >/dev/null || fail "ftune-eval --bf16 on $n ranks exited $?"
 done
 diff <(strip "$work/bf16-1/report.json") <(strip "$work/bf16-3/report.json") ||
@@ -88,6 +93,31 @@ assert len(p32) == len(p16) == 101
 assert 0 < diff <= 0.01, f"bf16 probabilities differ from float32 by {diff}"
 print(f"test_eval_ranks: bf16 probabilities within {diff:.2g} of float32")
 EOF
+
+# ---- 1c. bf16 that does not pay runs in float32 ---------------------------------------
+env -u FTUNE_CPU_BF16 ONEDNN_MAX_CPU_ISA=AVX2 "${mpiexec[@]}" -n 2 -x ONEDNN_MAX_CPU_ISA \
+    "$build/ftune-eval" --model "$work/run/final" --data "$work/data" --output "$work/bf16-slow" \
+    --batch-size 8 --bf16 >/dev/null 2>"$work/bf16-slow.err" || fail "ftune-eval --bf16 (slow bf16) exited $?"
+grep -q "bf16: this CPU's bf16 products .* running in float32" "$work/bf16-slow.err" ||
+    { cat "$work/bf16-slow.err" >&2; fail "no warning that bf16 runs in float32"; }
+grep -q '"precision": "float32"' "$work/bf16-slow/report.json" || fail "slow bf16: precision is not float32"
+# Within 1e-5 of float32's, not identical: ONEDNN_MAX_CPU_ISA also holds
+# oneDNN's sgemm to AVX2 where it is the float32 GEMM (FTUNE_GEMM=auto).
+"$python" - "$work/eval1" "$work/bf16-slow" <<'EOF' || fail "slow bf16: predictions are not float32's"
+import json, sys
+rows = [[json.loads(l)["probabilities"] for l in open(d + "/predictions.jsonl")] for d in sys.argv[1:]]
+diff = max(abs(x - y) for r, s in zip(*rows) for x, y in zip(r, s))
+assert len(rows[0]) == len(rows[1]) == 101 and diff <= 1e-5, f"differ by {diff}"
+EOF
+for bad in "FTUNE_CPU_BF16=maybe" "FTUNE_GEMM=mkl"; do
+    if env "$bad" "$build/ftune-eval" --model "$work/run/final" --data "$work/data" \
+        --output "$work/bad-env" --batch-size 8 --bf16 >/dev/null 2>"$work/bad-env.err"; then
+        fail "$bad: ftune-eval succeeded"
+    fi
+    grep -q "${bad%%=*}: expected" "$work/bad-env.err" || { cat "$work/bad-env.err" >&2; fail "$bad: no message naming it"; }
+    [ ! -e "$work/bad-env/report.json" ] || fail "$bad: a report was written"
+done
+say "bf16 that does not pay runs in float32 with a warning; bad FTUNE_CPU_BF16/FTUNE_GEMM exit with a message"
 
 # ---- 2. every example exactly once, consistent with report.json --------------------
 "$python" - "$work/data/texts.tsv" "$work/eval3" <<'EOF' || fail "predictions/report check"
