@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "ops.h"
+#include "ops_cpu.h"
 #include "ops_cpu_simd.h"
 #include "rng.h"
 
@@ -499,6 +500,65 @@ static void test_bf16_matmul(void)
             }
 }
 
+/* Both float32 GEMM libraries, every transpose, alpha/beta and leading
+ * dimensions wider than the matrices, against a double product. Bound: a
+ * float32 dot product of K terms is within K·2^-24·Σ|a||b| of the exact one
+ * (|terms| <= 1 here, so 300·6e-8 = 1.8e-5 of K); 1e-5·K covers it with
+ * room for any summation order. */
+static void test_sgemm_libraries(void)
+{
+    enum { M = 29, N = 41, K = 300, PAD = 3 };
+    static float a[(M + PAD) * (K + PAD)], b[(K + PAD) * (N + PAD)], c[M * (N + PAD)];
+    for (size_t i = 0; i < sizeof a / sizeof *a; i++) a[i] = frand(i);
+    for (size_t i = 0; i < sizeof b / sizeof *b; i++) b[i] = frand(500000 + i);
+    for (int lib = OPS_GEMM_OPENBLAS; lib <= OPS_GEMM_ONEDNN; lib++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                int lda = (ta ? M : K) + PAD, ldb = (tb ? K : N) + PAD, ldc = N + PAD;
+                for (size_t i = 0; i < sizeof c / sizeof *c; i++) c[i] = frand(900000 + i);
+                float c0[M * (N + PAD)];
+                memcpy(c0, c, sizeof c);
+                ops_cpu_sgemm_with((ops_cpu_gemm_lib)lib, ta, tb, M, N, K, 0.5f, a, lda, b, ldb,
+                                   2.0f, c, ldc);
+                double worst = 0.0;
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) {
+                        double r = 0.0;
+                        for (int p = 0; p < K; p++)
+                            r += (double)a[ta ? p * lda + i : i * lda + p] *
+                                 b[tb ? j * ldb + p : p * ldb + j];
+                        r = 0.5 * r + 2.0 * c0[i * ldc + j];
+                        worst = fmax(worst, fabs(r - c[i * ldc + j]));
+                    }
+                bool pad_kept = c[ldc - 1] == c0[ldc - 1];
+                CHECK_MSG(worst <= 1e-5 * K && pad_kept,
+                          "sgemm lib=%d ta=%d tb=%d: error %.3g (bound %.3g), padding kept %d",
+                          lib, ta, tb, worst, 1e-5 * K, pad_kept);
+            }
+}
+
+/* FTUNE_GEMM's values: the two libraries by name, auto by rule, anything
+ * else an error that names the variable and the value. */
+static void test_gemm_choice(void)
+{
+    ops_cpu_gemm_lib lib = OPS_GEMM_ONEDNN;
+    char why[192];
+    ft_error err;
+    CHECK(ops_cpu_gemm_parse("openblas", &lib, why, sizeof why, &err) == FT_OK &&
+          lib == OPS_GEMM_OPENBLAS);
+    CHECK(ops_cpu_gemm_parse("onednn", &lib, why, sizeof why, &err) == FT_OK &&
+          lib == OPS_GEMM_ONEDNN);
+    CHECK(ops_cpu_gemm_parse(NULL, &lib, why, sizeof why, &err) == FT_OK &&
+          strncmp(why, "auto: OpenBLAS's ", 17) == 0);
+    CHECK(ops_cpu_gemm_parse("", &lib, why, sizeof why, &err) == FT_OK);
+    /* Auto keeps OpenBLAS exactly when its kernels match the CPU's widest ISA. */
+    bool matched = strstr(why, "the widest this CPU has") != NULL;
+    CHECK_MSG(matched == (lib == OPS_GEMM_OPENBLAS), "auto chose %d: %s", (int)lib, why);
+    CHECK(ops_cpu_gemm_parse("mkl", &lib, why, sizeof why, &err) == FT_EINVAL &&
+          strstr(err.msg, "FTUNE_GEMM") && strstr(err.msg, "\"mkl\""));
+    fprintf(stderr, "gemm: %s; OpenBLAS core %s\n", why, ops_cpu_gemm_openblas_core());
+}
+
 int main(void)
 {
     test_philox();
@@ -511,5 +571,7 @@ int main(void)
     test_bf16_rounding();
     test_fp16_rounding();
     test_bf16_matmul();
+    test_sgemm_libraries();
+    test_gemm_choice();
     return check_finish();
 }
