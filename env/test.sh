@@ -6,14 +6,18 @@
 #   2. an AddressSanitizer + UBSan build in build-asan/ and its unit and mpi tests;
 #   3. the unit tests under valgrind memcheck (no leaks, no invalid reads).
 #
-# Usage: bash env/test.sh [-h] [--quick]   (--quick: step 1 only)
+# Every stage runs even when an earlier one failed; each prints its result and
+# time, each skipped test one line with its reason, and the end a summary whose
+# last line is "stages: N passed, M failed". Exit status 1 when a stage failed.
+#
+# Usage: bash env/test.sh [-h] [--quick]   (--quick: stage 1 only)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 quick=0
 case "${1:-}" in
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --quick) quick=1 ;;
     "") ;;
     *) echo "test.sh: unknown argument '$1' (see -h)" >&2; exit 2 ;;
@@ -27,41 +31,99 @@ if [ ! -d "$root/build" ]; then
     echo "test.sh: $root/build is missing: run bash env/setup.sh first" >&2
     exit 2
 fi
-cmake --build "$root/build" -j "$jobs" >/dev/null
 
-say "1/3 release build: all tests"
-start=$SECONDS
-ctest --test-dir "$root/build" --output-on-failure -j "$jobs" --timeout 900
-say "1/3 took $((SECONDS - start)) s"
-[ "$quick" = 1 ] && exit 0
-
-say "2/3 sanitizer build (ASan + UBSan): unit and mpi tests"
-start=$SECONDS
-cmake -S "$root" -B "$root/build-asan" -DFTUNE_SANITIZE=ON -DFTUNE_CUDA=OFF \
-    -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build "$root/build-asan" -j "$jobs" >/dev/null
-# Open MPI's own allocations at init are not ours to fix.
-# fast_unwind_on_malloc=0: Open MPI's libraries have no frame pointers, so the
-# fast unwinder gives stacks the suppressions cannot match.
-export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-    ctest --test-dir "$root/build-asan" --output-on-failure -j "$jobs" -L 'unit|mpi' --timeout 900
-say "2/3 took $((SECONDS - start)) s"
-
-say "3/3 valgrind memcheck: unit tests"
-start=$SECONDS
-ctest --test-dir "$root/build" --output-on-failure -L unit -LE 'slow|emulated' -T memcheck \
-    --overwrite MemoryCheckCommandOptions="--leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 --suppressions=$root/tests/valgrind.supp" \
-    -j "$jobs" --timeout 900 >"$root/build/memcheck.log" 2>&1 || {
-    tail -60 "$root/build/memcheck.log"
-    exit 1
+# ctest_run BUILD_DIR CTEST_ARGS...: ctest with the shared options; then one
+# line per skipped test with the last line it printed (its reason), which
+# ctest itself shows only with -V. The skips come from ctest's JUnit report.
+ctest_run() {
+    local dir="$1" junit="$1/Testing/test-sh-junit.xml" rc=0
+    shift
+    rm -f "$junit"
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 900 \
+        --output-junit "$junit" "$@" || rc=$?
+    [ -f "$junit" ] && skip_reasons "$junit"
+    return "$rc"
 }
-if grep -q 'Memory checking results' "$root/build/memcheck.log" &&
-   grep -A40 'Memory checking results' "$root/build/memcheck.log" | grep -qE ' - [0-9]+$'; then
-    grep -A40 'Memory checking results' "$root/build/memcheck.log"
-    echo "test.sh: valgrind found defects (details in build/Testing/Temporary/MemoryChecker.*.log)" >&2
-    exit 1
-fi
-tail -3 "$root/build/memcheck.log"
-say "3/3 took $((SECONDS - start)) s"
-say "all test stages passed"
+
+skip_reasons() {
+    python3 - "$1" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    if case.find("skipped") is None:
+        continue
+    out = case.findtext("system-out") or ""
+    lines = [l.strip() for l in out.splitlines() if l.strip()]
+    print(f"skipped: {case.get('name')}: {lines[-1] if lines else '(printed no reason)'}")
+PY
+}
+
+stage_release() {
+    cmake --build "$root/build" -j "$jobs" >/dev/null
+    ctest_run "$root/build"
+}
+
+stage_sanitizers() {
+    cmake -S "$root" -B "$root/build-asan" -DFTUNE_SANITIZE=ON -DFTUNE_CUDA=OFF \
+        -DCMAKE_BUILD_TYPE=Debug >/dev/null
+    cmake --build "$root/build-asan" -j "$jobs" >/dev/null
+    # Open MPI's own allocations at init are not ours to fix.
+    # fast_unwind_on_malloc=0: Open MPI's libraries have no frame pointers, so the
+    # fast unwinder gives stacks the suppressions cannot match.
+    export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0"
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    ctest_run "$root/build-asan" -L 'unit|mpi'
+}
+
+stage_valgrind() {
+    local log="$root/build/memcheck.log"
+    ctest --test-dir "$root/build" --output-on-failure -L unit -LE 'slow|emulated' -T memcheck \
+        --overwrite MemoryCheckCommandOptions="--leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 --suppressions=$root/tests/valgrind.supp" \
+        -j "$jobs" --timeout 900 >"$log" 2>&1 || {
+        tail -60 "$log"
+        return 1
+    }
+    if grep -q 'Memory checking results' "$log" &&
+       grep -A40 'Memory checking results' "$log" | grep -qE ' - [0-9]+$'; then
+        grep -A40 'Memory checking results' "$log"
+        echo "test.sh: valgrind found defects (details in build/Testing/Temporary/MemoryChecker.*.log)" >&2
+        return 1
+    fi
+    tail -3 "$log"
+}
+
+names=("release build: all tests" "sanitizer build (ASan + UBSan): unit and mpi tests"
+       "valgrind memcheck: unit tests")
+functions=(stage_release stage_sanitizers stage_valgrind)
+count=3
+[ "$quick" = 1 ] && count=1
+results=()
+passed=0
+failed=0
+for ((i = 0; i < count; i++)); do
+    say "$((i + 1))/3 ${names[i]}"
+    start=$SECONDS
+    # A subshell outside any `if` or `||` (where bash ignores set -e), with
+    # set -e on again inside, stops the stage at its first failing command;
+    # the next stage runs all the same.
+    set +e
+    (set -e; "${functions[i]}")
+    rc=$?
+    set -e
+    took=$((SECONDS - start))
+    if [ "$rc" = 0 ]; then
+        result=passed
+        passed=$((passed + 1))
+    else
+        result="FAILED (exit status $rc)"
+        failed=$((failed + 1))
+    fi
+    results+=("$((i + 1))/3 ${names[i]}: $result in $took s")
+    say "$((i + 1))/3 $result in $took s"
+done
+
+say "summary"
+printf 'test:   %s\n' "${results[@]}"
+[ "$quick" = 1 ] && echo "test:   (--quick: stages 2 and 3 not run)"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" = 0 ]

