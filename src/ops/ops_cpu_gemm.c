@@ -10,11 +10,15 @@
  * oneDNN's sgemm is JIT-compiled for the instruction set cpuid reports, so
  * it runs at the machine's speed whatever the model number.
  *
- * The choice ("auto", the default): OpenBLAS when its kernels use the widest
- * vector instructions this CPU has (AVX-512, AVX2, AVX or SSE), else oneDNN.
- * A rule, not a timing probe: where the two are equally fast (a Zen 5: 450
- * against 445), a probe would pick one library in one run and the other in
- * the next, and a resumed run must compute what the first one did.
+ * The choice ("auto", the default): oneDNN, unless its kernels use a
+ * narrower instruction set than OpenBLAS's (ONEDNN_MAX_CPU_ISA held low,
+ * say). Measured on an AMD Zen 5 (2 cores), where OpenBLAS knows the CPU:
+ * both reach 440-480 GFLOP/s on BERT-base's layer products, oneDNN twice
+ * OpenBLAS's rate on attention's small per-head products inside an OpenMP
+ * loop (197 against 105), a BERT-base step 7-8% faster. A rule, not a
+ * timing probe: where two libraries are about as fast, a probe would pick
+ * one in one run and the other in the next, and a resumed run must compute
+ * what the interrupted one did.
  * FTUNE_GEMM=openblas|onednn|auto overrides it for every program.
  *
  * Not here: bf16 products (ops_cpu_bf16.c). */
@@ -75,18 +79,25 @@ const char *ops_cpu_gemm_openblas_core(void)
     return core ? core : "unknown";
 }
 
+/* The vector instruction set oneDNN JIT-compiles for here
+ * (dnnl_cpu_isa_t's bits: avx512_core 0x27, avx2 0x7, avx 0x3). */
+static isa_level onednn_isa(void)
+{
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    if ((isa & 0x27u) == 0x27u) return ISA_AVX512;
+    if ((isa & 0x7u) == 0x7u) return ISA_AVX2;
+    if ((isa & 0x3u) == 0x3u) return ISA_AVX;
+    return ISA_SSE;
+}
+
 static ops_cpu_gemm_lib choose_auto(char *why, size_t size)
 {
     const char *core = ops_cpu_gemm_openblas_core();
-    isa_level cpu = cpu_isa(), blas = openblas_isa(core);
-    if (blas >= cpu) {
-        snprintf(why, size, "auto: OpenBLAS's %s kernels use %s, the widest this CPU has",
-                 core, isa_names[blas]);
-        return OPS_GEMM_OPENBLAS;
-    }
-    snprintf(why, size, "auto: OpenBLAS's %s kernels use %s on a CPU with %s", core,
-             isa_names[blas], isa_names[cpu]);
-    return OPS_GEMM_ONEDNN;
+    isa_level cpu = cpu_isa(), blas = openblas_isa(core), dnnl = onednn_isa();
+    bool use_dnnl = dnnl >= blas;
+    snprintf(why, size, "auto: oneDNN's kernels use %s, OpenBLAS's %s kernels %s, on a CPU with %s",
+             isa_names[dnnl], core, isa_names[blas], isa_names[cpu]);
+    return use_dnnl ? OPS_GEMM_ONEDNN : OPS_GEMM_OPENBLAS;
 }
 
 ft_status ops_cpu_gemm_parse(const char *request, ops_cpu_gemm_lib *lib, char *why,

@@ -549,11 +549,21 @@ static void test_gemm_choice(void)
     CHECK(ops_cpu_gemm_parse("onednn", &lib, why, sizeof why, &err) == FT_OK &&
           lib == OPS_GEMM_ONEDNN);
     CHECK(ops_cpu_gemm_parse(NULL, &lib, why, sizeof why, &err) == FT_OK &&
-          strncmp(why, "auto: OpenBLAS's ", 17) == 0);
+          strncmp(why, "auto: oneDNN's kernels use ", 27) == 0);
     CHECK(ops_cpu_gemm_parse("", &lib, why, sizeof why, &err) == FT_OK);
-    /* Auto keeps OpenBLAS exactly when its kernels match the CPU's widest ISA. */
-    bool matched = strstr(why, "the widest this CPU has") != NULL;
-    CHECK_MSG(matched == (lib == OPS_GEMM_OPENBLAS), "auto chose %d: %s", (int)lib, why);
+    /* Auto takes oneDNN unless OpenBLAS's kernels use a wider ISA: parse the
+     * two levels back out of the reason and apply the rule independently. */
+    static const char *const levels[] = {"SSE", "AVX", "AVX2", "AVX-512"};
+    char dnnl[16] = "", blas[16] = "";
+    CHECK(sscanf(why, "auto: oneDNN's kernels use %15[^,], OpenBLAS's %*s kernels %15[^,]",
+                 dnnl, blas) == 2);
+    int ld = -1, lb = -1;
+    for (int i = 0; i < 4; i++) {
+        if (!strcmp(dnnl, levels[i])) ld = i;
+        if (!strcmp(blas, levels[i])) lb = i;
+    }
+    CHECK_MSG(ld >= 0 && lb >= 0 && (lib == OPS_GEMM_ONEDNN) == (ld >= lb),
+              "auto chose %d: %s", (int)lib, why);
     CHECK(ops_cpu_gemm_parse("mkl", &lib, why, sizeof why, &err) == FT_EINVAL &&
           strstr(err.msg, "FTUNE_GEMM") && strstr(err.msg, "\"mkl\""));
     fprintf(stderr, "gemm: %s; OpenBLAS core %s\n", why, ops_cpu_gemm_openblas_core());
