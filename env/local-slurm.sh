@@ -12,19 +12,22 @@
 #   status  daemons, node state and queue; exit status 0 when up, 3 when not
 #
 # Environment: FTUNE_SLURM_DIR (config, state, logs; default /tmp/ftune-slurm,
-# wiped on a fresh start), FTUNE_SLURM_START_TIMEOUT (seconds, default 60).
+# wiped on a fresh start), FTUNE_SLURM_START_TIMEOUT (seconds that each
+# start-up wait may take, munged answering and then the node idle; default 60:
+# a loaded 2-core machine can take well over 10 s).
 # Needs root: slurmd runs jobs as their users and munged's key is root-managed.
 #
 # Design: daemons run in the foreground (-D/-F) under `setsid ... &`, so `$!`
-# is the daemon itself; its PID is recorded and `stop` signals only recorded
-# PIDs (no systemd, no pkill). Partitions: `debug` (default) and `urgent`
+# is the daemon itself once exec'd (start-up waits accept the launcher until
+# then); its PID is recorded and `stop` signals only recorded PIDs (no
+# systemd, no pkill). Partitions: `debug` (default) and `urgent`
 # (higher PriorityTier): a job submitted to `urgent` preempts and requeues a
 # `debug` job after its GraceTime, sending it the user's --signal first.
 # Not for production: no accounting, no cgroups, one node, state is discarded.
 set -euo pipefail
 
 usage() {
-    sed -n '5,22p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '5,26p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 dir="${FTUNE_SLURM_DIR:-/tmp/ftune-slurm}"
@@ -88,6 +91,23 @@ is_up() {
     [ "$comm" = "$1" ]
 }
 
+# True while a daemon being started is alive: the recorded PID is the daemon,
+# or still the shell, setsid or setpriv that is about to exec it (on a loaded
+# machine that can last a while, and is_up alone would call it dead).
+# (comm is read once: it changes under our feet while the launcher execs.)
+is_starting() {
+    local pid comm state
+    pid="$(pid_of "$1")"
+    [ -n "$pid" ] || return 1
+    comm="$(cat "/proc/$pid/comm" 2>/dev/null)" || return 1
+    state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null)"
+    [ "$state" != Z ] || return 1
+    case "$comm" in
+        "$1" | bash | setsid | setpriv) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
 count_up() {
     local d n=0
     for d in "${daemons[@]}"; do
@@ -96,19 +116,22 @@ count_up() {
     echo "$n"
 }
 
+# stop_daemon NAME [ALIVE_TEST]: ALIVE_TEST is is_up, or is_starting only for
+# the daemons this very run launched (its own children: their PIDs cannot
+# have been recycled).
 stop_daemon() {
-    local d="$1" pid
-    if ! is_up "$d"; then
+    local d="$1" alive="${2:-is_up}" pid
+    if ! "$alive" "$d"; then
         rm -f "$piddir/$d"
         return 0
     fi
     pid="$(pid_of "$d")"
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do
-        is_up "$d" || break
+        "$alive" "$d" || break
         sleep 0.1
     done
-    if is_up "$d"; then
+    if "$alive" "$d"; then
         say "$d ($pid) still up after 10 s: SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
         sleep 0.2
@@ -207,13 +230,17 @@ start_munged() {
     setsid setpriv --reuid=munge --regid=munge --init-groups munged -F \
         </dev/null >"$logdir/munged.log" 2>&1 &
     echo "$!" >"$piddir/munged"
-    for _ in $(seq 1 100); do
+    local t0=$SECONDS
+    while [ $((SECONDS - t0)) -lt "$start_timeout_s" ]; do
         munge_works && return 0
-        is_up munged || break
-        sleep 0.1
+        if ! is_starting munged; then
+            tail -5 "$logdir/munged.log" >&2 || true
+            die "munged exited during start-up (log: $logdir/munged.log)"
+        fi
+        sleep 0.2
     done
     tail -5 "$logdir/munged.log" >&2 || true
-    die "munged did not come up (log: $logdir/munged.log)"
+    die "munged did not answer within ${start_timeout_s} s (FTUNE_SLURM_START_TIMEOUT; log: $logdir/munged.log)"
 }
 
 start_slurm_daemon() {
@@ -234,7 +261,7 @@ wait_idle() {
         state="$(node_state)"
         [ "$state" = idle ] && return 0
         for d in slurmctld slurmd; do
-            if ! is_up "$d"; then
+            if ! is_starting "$d"; then
                 tail -15 "$logdir/$d.log" "$logdir/$d.stdout" >&2 2>/dev/null || true
                 die "$d exited during start-up (logs in $logdir)"
             fi
@@ -242,7 +269,17 @@ wait_idle() {
         sleep 0.2
     done
     tail -15 "$logdir/slurmctld.log" "$logdir/slurmd.log" >&2 2>/dev/null || true
-    die "node $node not idle after ${start_timeout_s} s (state '${state:-unknown}'; logs in $logdir)"
+    die "node $node not idle after ${start_timeout_s} s (FTUNE_SLURM_START_TIMEOUT; state '${state:-unknown}'; logs in $logdir)"
+}
+
+# EXIT trap of a start that failed: stop what it launched, keep the logs.
+abort_start() {
+    local rc=$? d
+    for d in slurmd slurmctld munged; do
+        stop_daemon "$d" is_starting
+    done
+    say "start failed: stopped what it had started (logs in $logdir)"
+    exit "$rc"
 }
 
 cmd_start() {
@@ -270,10 +307,12 @@ cmd_start() {
     t0="$(date +%s.%N)"
     fresh_dir
     write_conf
+    trap abort_start EXIT
     start_munged
     start_slurm_daemon slurmctld -i
     start_slurm_daemon slurmd -N "$node"
     wait_idle
+    trap - EXIT
     say "node $node idle after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s; partitions debug (default) and urgent"
     echo "export SLURM_CONF=$conf"
 }

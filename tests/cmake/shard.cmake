@@ -30,3 +30,13 @@ add_test(NAME shard_spamassassin
                  ${CMAKE_BINARY_DIR}/npm-cache)
 set_tests_properties(shard_spamassassin PROPERTIES LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 300
                      ENVIRONMENT "MPIEXEC=${MPIEXEC_EXECUTABLE}")
+
+# The Jane Austen recipe on the real corpus (Debian's r-cran-janeaustenr,
+# fetched once with apt-get download into the build folder's deb-cache, read
+# by the recipe's python3 reader): exact paragraph counts per book, a
+# stratified 2-rank shard and --inspect; skipped (77) with the reason where
+# the .deb cannot be fetched. About 10 s; label integration.
+add_test(NAME shard_austen
+         COMMAND bash ${FTUNE_TEST_DIR}/integration/shard_austen.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(shard_austen PROPERTIES LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 300
+                     ENVIRONMENT "MPIEXEC=${MPIEXEC_EXECUTABLE}")

@@ -98,9 +98,10 @@ done <"$stage/deps.list"
 ((missing == 0)) || exit 1
 
 mkdir -p "$stage/build"
-# npm-cache: the SpamAssassin corpus of the shard tests (no GPU test reads it)
+# npm-cache, deb-cache: the SpamAssassin and Jane Austen corpora of the shard
+# tests (no GPU test reads them)
 tar -C "$build" --exclude='*.o' --exclude='*.a' --exclude=CMakeFiles --exclude=device_check \
-  --exclude=./npm-cache -cf - . | tar -C "$stage/build" -xf -
+  --exclude=./npm-cache --exclude=./deb-cache -cf - . | tar -C "$stage/build" -xf -
 echo "$root" >"$stage/ROOT"
 echo "$build" >"$stage/BUILD"
 

@@ -3,11 +3,11 @@
  * (both merges layouts); decode gives back the exact bytes; model input
  * padding with <|endoftext|>; invalid UTF-8; hostile files.
  *
- * References: tests/reference/make_bpe_fixtures.js writes
- * tests/fixtures/tokenizer/gpt2/expected.jsonl from gpt-3-encoder (OpenAI's
- * algorithm in JavaScript) and @huggingface/tokenizers (JavaScript port of
- * Hugging Face tokenizers), which agree on every text. The vocabulary is
- * models/vocab/gpt2-{vocab.json,merges.txt}, OpenAI's files. */
+ * References: tests/reference/make_bpe_fixtures.py writes
+ * tests/fixtures/tokenizer/gpt2/expected.jsonl from PyPI's `tokenizers` (the
+ * Rust library behind Hugging Face's fast tokenizers) and a transcription
+ * of OpenAI's encoder.py (run by `regex`), which agree on every text. The
+ * vocabulary is models/vocab/gpt2-{vocab.json,merges.txt}, OpenAI's files. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

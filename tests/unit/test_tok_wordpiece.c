@@ -2,12 +2,14 @@
  * through vocab.txt and tokenizer.json; model input framing, truncation and
  * padding; decode; the Python/Rust rule differences; hostile files.
  *
- * References (tests/reference/): make_wordpiece_fixtures.js writes
- * expected_ids.jsonl from @huggingface/tokenizers (JavaScript port of HF
- * tokenizers); make_wordpiece_python_fixtures.py writes python_rules.jsonl
- * from a transcription of HF's Python BertTokenizer for the inputs where
- * the JavaScript port is known to differ, and for 1,000 random strings
- * drawn from many scripts, marks, symbols and controls. */
+ * References (tests/reference/): make_wordpiece_fixtures.py writes
+ * tokenizer.json and expected_ids.jsonl from PyPI's `tokenizers` (the Rust
+ * library behind HF's BertTokenizerFast); make_wordpiece_python_fixtures.py
+ * writes python_rules.jsonl from a transcription of HF's Python
+ * BertTokenizer (plain python3) for the inputs where the earlier JavaScript
+ * port was known to differ and for settings expected_ids.jsonl does not
+ * cover, and python_random.jsonl for 1,000 random strings drawn from many
+ * scripts, marks, symbols and controls. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
