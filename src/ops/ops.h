@@ -38,7 +38,7 @@
 
 /* c[M,N] = (accumulate ? c : 0) + op(a) · op(b), row-major; op(a) is [M,K]
  * (a stored [K,M] when trans_a), op(b) is [K,N] (b stored [N,K] when
- * trans_b). One cblas_sgemm on the CPU. */
+ * trans_b). One sgemm on the CPU (ops_cpu_gemm.c: oneDNN or OpenBLAS). */
 void ops_matmul(float *c, const float *a, const float *b, int m, int n, int k,
                 bool trans_a, bool trans_b, bool accumulate);
 

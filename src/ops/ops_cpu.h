@@ -19,8 +19,9 @@ ft_status ops_cpu_gemm_select(ft_error *err);
 ft_status ops_cpu_gemm_parse(const char *request, ops_cpu_gemm_lib *lib, char *why,
                              size_t why_size, ft_error *err);
 ops_cpu_gemm_lib ops_cpu_gemm_current(void);
-/* "oneDNN sgemm (auto: OpenBLAS's Haswell kernels use AVX2 on a CPU with
- * AVX-512)": the choice and its reason (a per-thread buffer). */
+/* "oneDNN sgemm (auto: oneDNN's kernels use AVX-512, OpenBLAS's Haswell
+ * kernels AVX2, on a CPU with AVX-512)": the choice and its reason (a
+ * per-thread buffer). */
 const char *ops_cpu_gemm_describe(void);
 /* The core name OpenBLAS chose its kernels for ("Cooperlake", "Prescott"). */
 const char *ops_cpu_gemm_openblas_core(void);
