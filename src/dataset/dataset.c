@@ -69,6 +69,10 @@ static dataset_format sniff_format(const dataset_source *src)
     char first = i < src->size ? src->data[i] : '\0';
     if (first == '[') return DATASET_JSON;
     if (first == '{' || has_suffix(p, ".json")) return DATASET_JSONL;
+    /* An empty file is not mapped (data is NULL, and memchr(NULL, c, 0) is
+     * undefined): CSV, whose detection then stops with "FILE:1: the file
+     * is empty". */
+    if (src->size == 0) return DATASET_CSV;
     const char *nl = memchr(src->data, '\n', src->size);
     size_t line_len = nl ? (size_t)(nl - src->data) : src->size;
     return memchr(src->data, '\t', line_len) ? DATASET_TSV : DATASET_CSV;
@@ -359,7 +363,9 @@ ft_status dataset_scan_part(dataset_source *src, int part, int n_parts, dataset_
     if (src->format != DATASET_FOLDER) {
         size_t a = (size_t)((unsigned __int128)src->size * (unsigned)part / (unsigned)n_parts);
         size_t b = (size_t)((unsigned __int128)src->size * (unsigned)(part + 1) / (unsigned)n_parts);
-        scan_bytes(src->data + a, b - a, out);
+        /* An empty file has no mapping: data is NULL, and NULL + 0 is
+         * undefined, so an empty range is not scanned (it adds nothing). */
+        if (b > a) scan_bytes(src->data + a, b - a, out);
         return FT_OK;
     }
     size_t first = src->n_files * (size_t)part / (size_t)n_parts;

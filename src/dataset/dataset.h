@@ -16,6 +16,12 @@
  *   - folder: FOLDER/CLASS/FILE, one example per file, the class folder's name
  *     is the label; classes and files in byte order of their names; hidden
  *     names (leading '.') are skipped.
+ * An empty file has no records. As JSON lines (by its name or the format
+ * given) with both fields given it reads as zero records and the caller
+ * decides (ftune-shard: "no usable records"); without them the detection
+ * fails naming the file. As CSV/TSV, or when only its bytes could tell the
+ * format, dataset_open fails with "FILE:1: the file is empty", since a
+ * CSV/TSV's columns come from its first line.
  * Byte-range parts (JSONL, CSV, TSV) own the records that start inside
  * [size*p/P, size*(p+1)/P); a part needs, from the parts before it, only the
  * number of newlines and the quote parity (dataset_scan_part), which an MPI

@@ -19,6 +19,7 @@
 #include "ft_alloc.h"
 #include "ft_fs.h"
 #include "ft_log.h"
+#include "ft_unique.h"
 #include "hf_impl.h"
 
 static const hf_keys bert_keys = {
@@ -137,14 +138,20 @@ static ft_status unsupported(const parser *p, const char *key, const char *why)
 
 /* ---- document shape ------------------------------------------------------ */
 
+/* Sorted, not pairwise (ft_unique.h): a config.json may be megabytes. */
 static ft_status check_unique_keys(const parser *p)
 {
-    for (const cJSON *a = p->doc->child; a; a = a->next)
-        for (const cJSON *b = a->next; b; b = b->next)
-            if (strcmp(a->string, b->string) == 0)
-                return ft_fail(p->err, FT_EINVAL, "%s: key '%.100s' appears twice",
-                               p->src, a->string);
-    return FT_OK;
+    size_t n = (size_t)cJSON_GetArraySize(p->doc), i = 0, first = 0, second = 0;
+    const char **keys = ft_malloc_array(n ? n : 1, sizeof *keys);
+    if (!keys) return ft_fail(p->err, FT_ENOMEM, "out of memory");
+    for (const cJSON *a = p->doc->child; a && i < n; a = a->next) keys[i++] = a->string;
+    bool found = false;
+    ft_status st = ft_find_repeat(keys, i, &found, &first, &second);
+    if (st != FT_OK) st = ft_fail(p->err, FT_ENOMEM, "out of memory");
+    else if (found)
+        st = ft_fail(p->err, FT_EINVAL, "%s: key '%.100s' appears twice", p->src, keys[first]);
+    free(keys);
+    return st;
 }
 
 /* model_type, or else the first architecture's family. */
@@ -326,11 +333,26 @@ static int label_id(const char *key, int n)
     return v < n ? v : -1;
 }
 
+/* id2label's names, every id present: distinct, checked in O(n log n). */
+static ft_status check_distinct(const parser *p, char **names, int n)
+{
+    bool found = false;
+    size_t i = 0, j = 0;
+    if (ft_find_repeat((const char *const *)names, (size_t)n, &found, &i, &j) != FT_OK)
+        return ft_fail(p->err, FT_ENOMEM, "out of memory");
+    if (!found) return FT_OK;
+    return ft_fail(p->err, FT_EINVAL, "%s: key 'id2label': label \"%.60s\" names both id %zu "
+                   "and id %zu", p->src, names[i], i, j);
+}
+
 static ft_status parse_id2label(const parser *p, const cJSON *map, hf_config *c)
 {
     int n = cJSON_GetArraySize(map);
     if (!cJSON_IsObject(map) || n < 1)
         return bad_value(p, "id2label", map, "a non-empty object {\"0\": \"name\", ...}");
+    if (n > HF_MAX_LABELS)
+        return ft_fail(p->err, FT_EINVAL, "%s: key 'id2label': %d labels, at most %d are "
+                       "supported (HF_MAX_LABELS, hf_config.h)", p->src, n, HF_MAX_LABELS);
     char **names = ft_calloc_array((size_t)n, sizeof *names);
     if (!names) return ft_fail(p->err, FT_ENOMEM, "out of memory");
     ft_status st = FT_OK;
@@ -347,11 +369,7 @@ static ft_status parse_id2label(const parser *p, const cJSON *map, hf_config *c)
         else if (!(names[id] = ft_strdup(kv->valuestring)))
             st = ft_fail(p->err, FT_ENOMEM, "out of memory");
     }
-    for (int i = 0; i < n && st == FT_OK; i++)
-        for (int j = i + 1; j < n && st == FT_OK; j++)
-            if (strcmp(names[i], names[j]) == 0)
-                st = ft_fail(p->err, FT_EINVAL, "%s: key 'id2label': label \"%.60s\" names "
-                             "both id %d and id %d", p->src, names[i], i, j);
+    if (st == FT_OK) st = check_distinct(p, names, n);
     if (st != FT_OK) {
         free_names(names, n);
         return st;
@@ -370,7 +388,7 @@ static ft_status parse_labels(const parser *p, hf_config *c)
     if (inverse && !cJSON_IsNull(inverse) && !cJSON_IsObject(inverse))
         return bad_value(p, "label2id", inverse, "an object {\"name\": id, ...}");
     int n = 2;
-    ft_status st = get_int(p, "num_labels", 2, 1, HF_MAX_DIM, &n);
+    ft_status st = get_int(p, "num_labels", 2, 1, HF_MAX_LABELS, &n);
     if (st != FT_OK) return st;
     if (map && !cJSON_IsNull(map)) {
         st = parse_id2label(p, map, c);
@@ -465,14 +483,19 @@ ft_status hf_config_set_labels(hf_config *cfg, const char *const *names, int n,
 {
     if (n < 1 || !names)
         return ft_fail(err, FT_EINVAL, "labels: need at least one label name, got %d", n);
-    for (int i = 0; i < n; i++) {
+    if (n > HF_MAX_LABELS)
+        return ft_fail(err, FT_EINVAL, "labels: %d labels, at most %d are supported "
+                       "(HF_MAX_LABELS, hf_config.h)", n, HF_MAX_LABELS);
+    for (int i = 0; i < n; i++)
         if (!names[i] || !names[i][0])
             return ft_fail(err, FT_EINVAL, "labels: name of label %d is empty", i);
-        for (int j = 0; j < i; j++)
-            if (strcmp(names[i], names[j]) == 0)
-                return ft_fail(err, FT_EINVAL, "labels: \"%.60s\" names both label %d and "
-                               "label %d", names[i], j, i);
-    }
+    bool found = false;
+    size_t first = 0, second = 0;
+    if (ft_find_repeat(names, (size_t)n, &found, &first, &second) != FT_OK)
+        return ft_fail(err, FT_ENOMEM, "out of memory");
+    if (found)
+        return ft_fail(err, FT_EINVAL, "labels: \"%.60s\" names both label %zu and label %zu",
+                       names[first], first, second);
     char **copy = ft_calloc_array((size_t)n, sizeof *copy);
     for (int i = 0; copy && i < n; i++)
         if (!(copy[i] = ft_strdup(names[i]))) {

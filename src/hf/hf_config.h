@@ -35,6 +35,18 @@
 #include "ft_error.h"
 #include "st.h"
 
+/* The most labels a config (num_labels, id2label) or hf_config_set_labels
+ * may give: 100,000, the most classes ftune-eval scores (METRICS_MAX_CLASSES,
+ * metrics.h), so every model ftune-train accepts can be evaluated, and the
+ * most a manifest lists (SHARD_MAX_LABELS, shard.h). The largest real
+ * classification heads (ImageNet-21k's 21,843 classes) fit with room; at the
+ * cap BERT-base's head is already 77 M weights, 70% of the rest of the
+ * model. The old bound (2^20) let a config ask for a head of gigabytes and
+ * a pairwise name check of minutes; now it is refused naming the key, and
+ * names are checked sorted (ft_unique.h): 100,000 labels parse in well under
+ * a second. */
+enum { HF_MAX_LABELS = 100000 };
+
 typedef enum hf_arch { HF_ARCH_BERT, HF_ARCH_GPT2 } hf_arch;
 
 typedef enum hf_act {
@@ -84,8 +96,8 @@ ft_status hf_config_parse(const char *text, size_t len, const char *source,
 ft_status hf_config_default(hf_arch arch, hf_config *cfg, ft_error *err);
 
 /* Replace the labels with names[0..n-1] (the dataset's, in id order):
- * sets num_labels, id2label and label2id. FT_EINVAL for n < 1, an empty or
- * repeated name. */
+ * sets num_labels, id2label and label2id. FT_EINVAL for n < 1 or above
+ * HF_MAX_LABELS, an empty or repeated name (found in O(n log n)). */
 ft_status hf_config_set_labels(hf_config *cfg, const char *const *names,
                                int n, ft_error *err);
 

@@ -59,8 +59,9 @@ ft_status hf_config_to_model_config(const hf_config *c, model_config *out, ft_er
 static ft_status apply_labels(hf_config *cfg, const hf_model_load_options *o, ft_error *err)
 {
     if (o->label_names) return hf_config_set_labels(cfg, o->label_names, o->num_labels, err);
-    if (o->num_labels < 0)
-        return ft_fail(err, FT_EINVAL, "num_labels must be positive, got %d", o->num_labels);
+    if (o->num_labels < 0 || o->num_labels > HF_MAX_LABELS) /* checked before allocating */
+        return ft_fail(err, FT_EINVAL, "num_labels must be positive and at most %d "
+                       "(HF_MAX_LABELS), got %d", HF_MAX_LABELS, o->num_labels);
     if (o->num_labels == 0 || o->num_labels == cfg->num_labels) return FT_OK;
     char **names = ft_calloc_array((size_t)o->num_labels, sizeof *names);
     if (!names) return ft_fail(err, FT_ENOMEM, "out of memory");

@@ -25,7 +25,11 @@
 
 #include "ft_error.h"
 
-enum { SHARD_N_SPLITS = 3, SHARD_FORMAT_VERSION = 1 };
+/* SHARD_MAX_LABELS: the most labels a manifest may list, the same bound as
+ * a model config's (HF_MAX_LABELS, hf_config.h, which says why 100,000). A
+ * shard file holds fewer in practice: their names share one HDF5 attribute
+ * of at most 60,000 bytes (shard_write_file). */
+enum { SHARD_N_SPLITS = 3, SHARD_FORMAT_VERSION = 1, SHARD_MAX_LABELS = 100000 };
 #define SHARD_FORMAT_NAME "ftune-shards"
 
 typedef enum shard_split { SHARD_TRAIN = 0, SHARD_VALIDATION = 1, SHARD_TEST = 2 } shard_split;

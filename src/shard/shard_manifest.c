@@ -30,9 +30,10 @@
 
 #include "ft_alloc.h"
 #include "ft_fs.h"
+#include "ft_unique.h"
 #include "shard.h"
 
-enum { MAX_LABELS = 1 << 20, MAX_FILES_PER_SPLIT = 99999, MAX_LENGTH_LIMIT = 1 << 20 };
+enum { MAX_FILES_PER_SPLIT = 99999, MAX_LENGTH_LIMIT = 1 << 20 };
 #define MAX_EXACT_INT 9007199254740992.0 /* 2^53: integers a JSON number holds exactly */
 
 /* --- writing ------------------------------------------------------------- */
@@ -253,11 +254,29 @@ static ft_status read_tokenizer(const reader *r, const cJSON *root, shard_manife
     return st;
 }
 
+/* Sorted, not pairwise (ft_unique.h): SHARD_MAX_LABELS names would take
+ * 5 * 10^9 strcmp calls. Names labels[i], the first repeat in order. */
+static ft_status check_distinct_labels(const reader *r, const cJSON *a, const shard_manifest *m)
+{
+    bool found = false;
+    size_t first = 0, second = 0;
+    if (ft_find_repeat((const char *const *)m->labels, (size_t)m->n_labels, &found, &first, &second) != FT_OK)
+        return ft_fail(r->err, FT_ENOMEM, "out of memory");
+    if (!found) return FT_OK;
+    char key[32];
+    snprintf(key, sizeof key, "labels[%zu]", second);
+    return bad_key(r, key, "a name not already in 'labels'", cJSON_GetArrayItem(a, (int)second));
+}
+
 static ft_status read_labels(const reader *r, const cJSON *root, shard_manifest *m)
 {
     const cJSON *a = item(root, "labels");
     int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
-    if (n < 1 || n > MAX_LABELS) return bad_key(r, "labels", "a non-empty array of label names", a);
+    if (n < 1 || n > SHARD_MAX_LABELS) {
+        char what[64];
+        snprintf(what, sizeof what, "a non-empty array of at most %d label names", SHARD_MAX_LABELS);
+        return bad_key(r, "labels", what, a);
+    }
     if (!(m->labels = ft_calloc_array((size_t)n, sizeof *m->labels))) return ft_fail(r->err, FT_ENOMEM, "out of memory");
     m->n_labels = n;
     int i = 0;
@@ -266,10 +285,8 @@ static ft_status read_labels(const reader *r, const cJSON *root, shard_manifest 
         snprintf(key, sizeof key, "labels[%d]", i);
         if (!cJSON_IsString(v) || !v->valuestring[0]) return bad_key(r, key, "a non-empty string", v);
         if (!(m->labels[i] = ft_strdup(v->valuestring))) return ft_fail(r->err, FT_ENOMEM, "out of memory");
-        for (int j = 0; j < i; j++)
-            if (!strcmp(m->labels[j], m->labels[i])) return bad_key(r, key, "a name not already in 'labels'", v);
     }
-    return FT_OK;
+    return check_distinct_labels(r, a, m);
 }
 
 static ft_status read_source(const reader *r, const cJSON *o, const char *key, shard_manifest_source *s)

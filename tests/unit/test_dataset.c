@@ -2,7 +2,8 @@
  * bad-record reasons with their lines, RFC 4180 quoting, and the property
  * the MPI program rests on: reading a source in P byte-range parts (with the
  * prefix sums of the parts before) gives exactly the records of one reader,
- * for every P, wherever the part boundaries fall. */
+ * for every P, wherever the part boundaries fall; and an empty file is read
+ * without undefined behaviour (an error naming it, or zero records). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,44 @@ static void test_utf8(void)
     CHECK(!dataset_utf8_valid("ab\xE2\x82", 4, &bad) && bad == 2);
 }
 
+/* An empty file is not mapped (its data pointer is NULL): nothing may do
+ * pointer arithmetic or call memchr on it (undefined behaviour that the
+ * sanitizer build makes fatal). With a name or fields that say how to read
+ * it, it has zero records and scans as zero bytes; a CSV/TSV, or a file
+ * whose format only its bytes could tell, stops with "FILE:1: the file is
+ * empty". */
+static void test_empty_file(void)
+{
+    static const char *const must_fail[] = {"empty", "empty.txt", "empty.csv", "empty.tsv"};
+    dataset_options auto_opt = {0};
+    for (size_t i = 0; i < sizeof must_fail / sizeof must_fail[0]; i++) {
+        char *path = put(must_fail[i], "", 0);
+        dataset_source *src = NULL;
+        ft_error err = {0};
+        CHECK_MSG(dataset_open(path, &auto_opt, &src, &err) == FT_EINVAL, "%s", must_fail[i]);
+        CHECK_STR_CONTAINS(err.msg, path);
+        CHECK_STR_CONTAINS(err.msg, ":1: the file is empty");
+        CHECK(src == NULL);
+        free(path);
+    }
+    /* Fields given: zero records for any part count, a scan of nothing. */
+    dataset_options given = {DATASET_AUTO, "text", "label", DATASET_HEADER_AUTO};
+    char *none = check_parts("empty.jsonl", "", &given);
+    CHECK_MSG(!strcmp(none, ""), "records from an empty file: %s", none);
+    free(none);
+    dataset_options jsonl = {DATASET_JSONL, "text", "label", DATASET_HEADER_AUTO};
+    char *path = put("empty-data", "", 0);
+    dataset_source *src = NULL;
+    CHECK(dataset_open(path, &jsonl, &src, NULL) == FT_OK);
+    for (int p = 0; src && p < 3; p++) {
+        dataset_scan scan = {0};
+        CHECK(dataset_scan_part(src, p, 3, &scan, NULL) == FT_OK);
+        CHECK(scan.bytes == 0 && scan.newlines == 0 && scan.quotes_odd == 0 && scan.crc32 == 0);
+    }
+    dataset_close(src);
+    free(path);
+}
+
 int main(void)
 {
     snprintf(work, sizeof work, "/tmp/test_dataset.%d", (int)getpid());
@@ -282,6 +321,7 @@ int main(void)
     test_folder();
     test_parts_many();
     test_utf8();
+    test_empty_file();
     ft_remove_tree(work, NULL);
     return check_finish();
 }

@@ -1,16 +1,20 @@
 /* hf_config: the config.json of the real bert-base-uncased and gpt2
  * checkpoints (as published on the Hugging Face hub), transformers' label
  * rules, refusal of settings ftune does not compute (naming the key),
- * hostile documents, round trips of unknown keys through write, and the
+ * hostile documents (100,000 labels, the cap, checked sorted rather than
+ * pairwise), round trips of unknown keys through write, and the
  * parameter tables against the well-known parameter counts of the two
  * models (BertModel 109,482,240; GPT2Model 124,439,808). */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "ft_fs.h"
 #include "hf_config.h"
+#include "metrics.h"
+#include "shard.h"
 
 static char tmpdir[] = "/tmp/ftune_test_hf_config.XXXXXX";
 
@@ -184,6 +188,10 @@ static const struct {
     {"{\"model_type\":\"bert\",\"label2id\":[1]}", "key 'label2id'"},
     {"{\"model_type\":\"bert\",\"num_labels\":0}", "key 'num_labels': expected an integer in [1,"},
     {"{\"model_type\":\"bert\",\"num_labels\":2.5}", "key 'num_labels'"},
+    /* the cap (HF_MAX_LABELS), not the old 2^20 */
+    {"{\"model_type\":\"bert\",\"num_labels\":100001}",
+     "key 'num_labels': expected an integer in [1, 100000], got 100001"},
+    {"{\"model_type\":\"bert\",\"num_labels\":1048576}", "key 'num_labels'"},
     {"{\"model_type\":\"bert\",\"problem_type\":\"ranking\"}", "key 'problem_type'"},
 };
 
@@ -229,6 +237,84 @@ static const struct {
     {"", "not valid JSON"},
     {"{\"model_type\":\"bert\"} {}", "bytes after the JSON object"},
 };
+
+/* config.json text with n labels: {"model_type": "bert", "id2label":
+ * {"n-1": "topic/n-1", ..., "0": "topic/0"}} (ids in reverse order, so
+ * order does not help), then extra (NULL: none). Caller frees. */
+static char *many_labels_json(int n, const char *extra)
+{
+    size_t cap = (size_t)n * 32 + 256 + (extra ? strlen(extra) : 0), len = 0;
+    char *text = malloc(cap);
+    if (!text) return NULL;
+    len += (size_t)snprintf(text, cap, "{\"model_type\": \"bert\", \"id2label\": {");
+    for (int id = n - 1; id >= 0; id--)
+        len += (size_t)snprintf(text + len, cap - len, "\"%d\": \"topic/%d\"%s", id, id, id ? ", " : "");
+    snprintf(text + len, cap - len, "}%s}\n", extra ? extra : "");
+    return text;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+/* The label names are checked sorted, not pairwise: a generated config.json
+ * of 100,000 labels (2.4 MB; the cap, HF_MAX_LABELS) loads, a repeated name
+ * among them is still named with both ids, and one label more is refused
+ * naming the key. Only correctness is asserted; the time is printed (it was
+ * 12.6 s in a release build when the check was pairwise). */
+static void test_many_labels(void)
+{
+    _Static_assert((int)HF_MAX_LABELS == (int)METRICS_MAX_CLASSES, "a model ftune trains must be scorable");
+    _Static_assert((int)HF_MAX_LABELS == (int)SHARD_MAX_LABELS, "one label bound for configs and manifests");
+    ft_error err = {0};
+    char *text = many_labels_json(HF_MAX_LABELS, NULL);
+    char *path = ft_path_join(tmpdir, "many_labels.json");
+    CHECK(text && path && ft_write_file_atomic(path, text, strlen(text), true, &err) == FT_OK);
+    hf_config c;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_MSG(hf_config_load(path, &c, &err) == FT_OK, "%s", err.msg);
+    fprintf(stderr, "test_hf_config: %d labels (%zu bytes) loaded in %.3f s\n", HF_MAX_LABELS,
+            text ? strlen(text) : 0, seconds_since(&t0));
+    CHECK(c.num_labels == HF_MAX_LABELS && c.id2label && !strcmp(c.id2label[0], "topic/0") &&
+          !strcmp(c.id2label[HF_MAX_LABELS - 1], "topic/99999"));
+    /* hf_config_set_labels goes through the same check, and the same cap. */
+    const char **more = calloc(HF_MAX_LABELS + 1, sizeof *more);
+    char(*name)[16] = calloc(HF_MAX_LABELS + 1, sizeof *name);
+    CHECK(more && name);
+    for (int i = 0; more && name && i <= HF_MAX_LABELS; i++) {
+        snprintf(name[i], sizeof name[i], "class %d", i);
+        more[i] = name[i];
+    }
+    CHECK(more && hf_config_set_labels(&c, more, HF_MAX_LABELS, &err) == FT_OK);
+    CHECK(more && hf_config_set_labels(&c, more, HF_MAX_LABELS + 1, &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "100001 labels, at most 100000");
+    CHECK(c.num_labels == HF_MAX_LABELS && !strcmp(c.id2label[7], "class 7"));
+    free(name);
+    free(more);
+    hf_config_free(&c);
+    /* "topic/12345" again, as id 77777: named with both ids. */
+    char *dup = text ? strstr(text, "\"77777\": \"topic/77777\"") : NULL;
+    CHECK(dup != NULL);
+    if (dup) memcpy(dup + strlen("\"77777\": \"topic/"), "12345", 5);
+    CHECK(text && parse(text, &c, &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "test.json: key 'id2label': label \"topic/12345\" names both id 12345 and id 77777");
+    free(text);
+    /* One more than the cap: refused before any name is copied. */
+    text = many_labels_json(HF_MAX_LABELS + 1, NULL);
+    CHECK(text && parse(text, &c, &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "test.json: key 'id2label': 100001 labels, at most 100000");
+    free(text);
+    /* A top-level key repeated after 100,000 labels' worth of text. */
+    text = many_labels_json(HF_MAX_LABELS, ", \"num_labels\": 3, \"hidden_size\": 64, \"num_labels\": 4");
+    CHECK(text && parse(text, &c, &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "key 'num_labels' appears twice");
+    free(text);
+    free(path);
+}
 
 static void test_refused(void)
 {
@@ -398,6 +484,7 @@ int main(void)
     test_gpt2();
     test_defaults();
     test_labels();
+    test_many_labels();
     test_refused();
     test_round_trip_gpt2();
     test_round_trip_bert();

@@ -1,7 +1,8 @@
 /* test_shard: HDF5 shard files and manifest.json (shard_file.c,
  * shard_manifest.c): round trips, byte-identical output for equal content,
- * no overwrite, and hostile files and manifests that must be refused with a
- * message naming the attribute or key. */
+ * no overwrite, hostile files and manifests that must be refused with a
+ * message naming the attribute or key, and manifests of 100,000 labels (the
+ * cap) read in O(n log n) with a repeat among them named. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdint.h>
@@ -370,6 +371,64 @@ static void test_hostile_manifests(void)
     free(text);
 }
 
+/* fill_manifest with n labels "class 0".."class n-1" (the test rows stay
+ * in the first three). Frees with manifest_labels_free. */
+static void fill_manifest_labels(shard_manifest *m, int n)
+{
+    fill_manifest(m);
+    m->n_labels = n;
+    m->labels = calloc((size_t)n, sizeof *m->labels);
+    for (int i = 0; m->labels && i < n; i++) {
+        m->labels[i] = malloc(24);
+        if (m->labels[i]) snprintf(m->labels[i], 24, "class %d", i);
+    }
+    for (int s = 0; s < 3; s++) {
+        uint64_t *rows = calloc((size_t)n, sizeof *rows);
+        if (rows) memcpy(rows, m->class_rows[s], 3 * sizeof *rows);
+        m->class_rows[s] = rows;
+    }
+}
+
+static void manifest_labels_free(shard_manifest *m)
+{
+    for (int i = 0; m->labels && i < m->n_labels; i++) free(m->labels[i]);
+    free(m->labels);
+    for (int s = 0; s < 3; s++) free(m->class_rows[s]);
+}
+
+/* SHARD_MAX_LABELS labels read back (their names checked sorted, not
+ * pairwise: 5 * 10^9 strcmp calls before), a repeat among them is named by
+ * its index, and one label more is refused. */
+static void test_manifest_many_labels(void)
+{
+    shard_manifest m, back;
+    fill_manifest_labels(&m, SHARD_MAX_LABELS);
+    char *text = shard_manifest_to_json(&m);
+    CHECK(text != NULL);
+    char *dir = manifest_dir("m-many", text ? text : "");
+    ft_error err = {0};
+    CHECK_MSG(shard_manifest_read(dir, &back, &err) == FT_OK, "%s", err.msg);
+    CHECK(back.n_labels == SHARD_MAX_LABELS && back.labels && !strcmp(back.labels[99999], "class 99999"));
+    shard_manifest_free(&back);
+    free(dir);
+    char *bad = text ? mutate(text, "\"class 99998\"", "\"class 4\"") : NULL;
+    dir = manifest_dir("m-many-repeat", bad ? bad : "");
+    CHECK(shard_manifest_read(dir, &back, &err) == FT_EFORMAT);
+    CHECK_STR_CONTAINS(err.msg, "key 'labels[99998]': expected a name not already in 'labels', got \"class 4\"");
+    free(bad);
+    free(dir);
+    free(text);
+    manifest_labels_free(&m);
+    fill_manifest_labels(&m, SHARD_MAX_LABELS + 1);
+    text = shard_manifest_to_json(&m);
+    dir = manifest_dir("m-too-many", text ? text : "");
+    CHECK(shard_manifest_read(dir, &back, &err) == FT_EFORMAT);
+    CHECK_STR_CONTAINS(err.msg, "key 'labels': expected a non-empty array of at most 100000 label names");
+    free(dir);
+    free(text);
+    manifest_labels_free(&m);
+}
+
 int main(void)
 {
     snprintf(work, sizeof work, "/tmp/test_shard.%d", (int)getpid());
@@ -381,6 +440,7 @@ int main(void)
     test_hostile_files();
     test_manifest_round_trip();
     test_hostile_manifests();
+    test_manifest_many_labels();
     if (!getenv("KEEP")) ft_remove_tree(work, NULL);
     return check_finish();
 }
