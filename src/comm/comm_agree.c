@@ -3,6 +3,10 @@
  * place with the message that names what failed (file, line, key). */
 #include "comm_agree.h"
 
+#include <string.h>
+
+#include "ft_log.h"
+
 ft_status comm_agree(MPI_Comm mpi_comm, ft_status st, ft_error *err)
 {
     int rank = 0, size = 1;
@@ -18,6 +22,13 @@ ft_status comm_agree(MPI_Comm mpi_comm, ft_status st, ft_error *err)
         e.code = st;
     }
     MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, first, mpi_comm);
+    /* Only the first failing rank's message travels (the programs print it
+     * on rank 0). Another failing rank whose message differs logs its own
+     * here, with its rank (ft_log prints errors on every rank), so no
+     * failure goes unreported; the same message on every rank (bad input
+     * all ranks read) prints once. */
+    if (st != FT_OK && rank != first && strcmp(err->msg, e.msg) != 0)
+        ft_log_error("%s", err->msg);
     *err = e;
     return e.code;
 }

@@ -12,7 +12,10 @@
 /* Every rank of mpi_comm returns the status of the lowest-numbered failing rank
  * with its message, so all ranks stop at the same point and none is left
  * waiting in a collective. FT_OK on every rank when none failed (err then
- * untouched). Collective. */
+ * untouched). A failing rank whose own message differs from the one agreed
+ * logs it (ft_log_error, with its rank) before taking the agreed one.
+ * Collective: one int MPI_Allreduce, plus one MPI_Bcast of the message
+ * only when some rank failed. */
 ft_status comm_agree(MPI_Comm mpi_comm, ft_status st, ft_error *err);
 
 #endif

@@ -3,7 +3,15 @@
  * hand any row to any rank (ids widened to int32: 4 bytes a token; a
  * 100k x 512 split takes 200 MB per rank). A micro-batch is as long as its
  * longest row, so short texts cost less; the choice depends only on the
- * rows, so it is the same in a resumed run. */
+ * rows, so it is the same in a resumed run.
+ * Each file is checked as ftune-eval checks it (crc32 against the manifest,
+ * row count, max_length) and every token id against the model's vocabulary
+ * when it is loaded, before the first step: every rank loads the same rows,
+ * so every rank finds the same bad row and the set-up's comm_agree stops all
+ * of them with a message naming the file and the row. A bad id that reached
+ * model_forward instead would fail only on the rank whose batch holds it,
+ * in the middle of training. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,21 +43,66 @@ static ft_status split_alloc(train_split *s, uint64_t rows, int32_t max_length, 
     return FT_OK;
 }
 
+/* The file's ids widened to int32 into dst; an id outside [0, vocab_size)
+ * fails naming the file's row and position. The copy loop only ORs one
+ * unsigned compare per token (it still vectorizes); the search for the
+ * first bad id runs only when there is one. */
+static ft_status copy_ids(int32_t *dst, const shard_rows *r, int32_t vocab_size, const char *path,
+                          ft_error *err)
+{
+    size_t n = (size_t)r->rows * (size_t)r->max_length;
+    uint32_t vocab = (uint32_t)vocab_size;
+    bool bad = false;
+    if (r->wide_ids) {
+        const int32_t *src = r->input_ids;
+        for (size_t i = 0; i < n; i++) {
+            dst[i] = src[i];
+            bad |= (uint32_t)src[i] >= vocab; /* a negative id is a huge unsigned one */
+        }
+    } else {
+        const uint16_t *src = r->input_ids;
+        for (size_t i = 0; i < n; i++) {
+            dst[i] = src[i];
+            bad |= src[i] >= vocab;
+        }
+    }
+    if (!bad) return FT_OK;
+    size_t i = 0;
+    while ((uint32_t)dst[i] < vocab) i++;
+    return ft_fail(err, FT_EFORMAT, "%s: row %zu, position %zu: token id %" PRId32 " not in "
+                   "the model's vocabulary [0, %" PRId32 "): the file is damaged or was made "
+                   "with another tokenizer", path, i / (size_t)r->max_length,
+                   i % (size_t)r->max_length, dst[i], vocab_size);
+}
+
+/* The file's bytes against the manifest's crc32, as ftune-eval checks them:
+ * one more read of the file (from the page cache after the first run) and
+ * zlib's crc32, once per run: 2M rows x 16 tokens (96 MB) load in 0.12 s
+ * instead of 0.09 s, about 0.3 s per GB. */
+static ft_status check_crc(const char *path, const shard_manifest_file *mf, ft_error *err)
+{
+    uint32_t crc = 0;
+    uint64_t bytes = 0;
+    ft_status st = shard_file_crc32(path, &crc, &bytes, err);
+    if (st == FT_OK && crc != mf->crc32)
+        st = ft_fail(err, FT_EFORMAT, "%s: crc32 %08x, but manifest.json says %08x: the file is "
+                     "damaged or from another dataset", path, (unsigned)crc, (unsigned)mf->crc32);
+    return st;
+}
+
 /* Append the rows of one file at row `at`. */
-static ft_status append_file(train_split *s, uint64_t at, const char *path, uint64_t want,
-                             ft_error *err)
+static ft_status append_file(train_split *s, uint64_t at, const char *path,
+                             const shard_manifest_file *mf, int32_t vocab_size, ft_error *err)
 {
     shard_rows r;
-    ft_status st = shard_read_file(path, true, &r, err);
+    ft_status st = check_crc(path, mf, err);
+    if (st == FT_OK) st = shard_read_file(path, true, &r, err);
     if (st != FT_OK) return st;
-    if (r.rows != want || r.max_length != s->max_length)
+    if (r.rows != mf->rows || r.max_length != s->max_length)
         st = ft_fail(err, FT_EFORMAT, "%s: %llu rows of %d tokens, the manifest says %llu of %d",
-                     path, (unsigned long long)r.rows, r.max_length, (unsigned long long)want,
-                     s->max_length);
-    size_t n = (size_t)r.rows * (size_t)r.max_length;
-    int32_t *dst = s->ids + at * (uint64_t)s->max_length;
-    for (size_t i = 0; st == FT_OK && i < n; i++)
-        dst[i] = r.wide_ids ? ((const int32_t *)r.input_ids)[i] : ((const uint16_t *)r.input_ids)[i];
+                     path, (unsigned long long)r.rows, r.max_length,
+                     (unsigned long long)mf->rows, s->max_length);
+    if (st == FT_OK) st = copy_ids(s->ids + at * (uint64_t)s->max_length, &r, vocab_size, path, err);
     if (st == FT_OK) {
         memcpy(s->lengths + at, r.lengths, r.rows * sizeof(int32_t));
         memcpy(s->labels + at, r.labels, r.rows * sizeof(int32_t));
@@ -60,7 +113,7 @@ static ft_status append_file(train_split *s, uint64_t at, const char *path, uint
 }
 
 ft_status train_split_load(const char *data_dir, const shard_manifest *man, int split,
-                           train_split *out, ft_error *err)
+                           int32_t vocab_size, train_split *out, ft_error *err)
 {
     memset(out, 0, sizeof *out);
     uint64_t rows = 0;
@@ -72,7 +125,7 @@ ft_status train_split_load(const char *data_dir, const shard_manifest *man, int 
         if (man->files[i].split != split) continue;
         char *path = ft_path_join(data_dir, man->files[i].name);
         if (!path) return ft_fail(err, FT_ENOMEM, "out of memory");
-        st = append_file(out, at, path, man->files[i].rows, err);
+        st = append_file(out, at, path, &man->files[i], vocab_size, err);
         at += man->files[i].rows;
         free(path);
     }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "comm_agree.h"
 #include "ft_alloc.h"
 #include "ft_fs.h"
 #include "ft_log.h"
@@ -147,10 +148,10 @@ ft_status train_evaluate(train_ctx *t, bool may_stop, ft_error *err)
     t->last_eval_metric = NAN;
     ft_status st = metrics_acc_create(model_get_config(t->m)->num_labels, 0, &acc, err);
     if (st == FT_OK) st = score_slice(t, acc, may_stop, err);
-    /* A failure on one rank must not leave the others in the reduce. */
-    int bad = st != FT_OK, any = 0;
-    MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, comm_mpi(t->comm));
-    if (any && st == FT_OK) st = ft_fail(err, FT_ERUNTIME, "evaluation failed on another rank");
+    /* A failure on one rank must not leave the others in the reduce; the
+     * agreement carries its message to every rank (rank 0 prints it). */
+    st = comm_agree(comm_mpi(t->comm), st, err);
+    bool any = st != FT_OK;
     if (st == FT_OK && t->eval_interrupted) {
         metrics_acc_free(acc);
         return mark_pending(t, err);

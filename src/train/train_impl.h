@@ -47,9 +47,11 @@ typedef struct train_split {
     int64_t *example_index;
 } train_split;
 
-/* Read every file of a split listed in the manifest, in order. */
+/* Read every file of a split listed in the manifest, in order, checking each
+ * against the manifest (crc32, rows, max_length) and every token id against
+ * [0, vocab_size) (FT_EFORMAT naming the file and its row). */
 ft_status train_split_load(const char *data_dir, const shard_manifest *man, int split,
-                           train_split *out, ft_error *err);
+                           int32_t vocab_size, train_split *out, ft_error *err);
 void train_split_free(train_split *s);
 
 /* A micro-batch of rows idx[0..b) in reusable buffers; t = the longest row. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ckpt.h"
+#include "comm_agree.h"
 #include "ft_alloc.h"
 #include "ft_fs.h"
 #include "ft_log.h"
@@ -37,30 +38,42 @@ typedef struct step_sums {
     double loss, tokens, stop;
 } step_sums;
 
-/* One optimizer step: A micro-batches, all-reduce, clip, AdamW. */
-static ft_status train_step(train_ctx *t, train_batch *b, uint64_t *idx, step_sums *sums,
-                            double *grad_norm, double *lr, ft_error *err)
+/* Test hook: FTUNE_TRAIN_BAD_ID_AT=RANK:STEP makes rank RANK put an id
+ * outside the vocabulary into its first micro-batch of step STEP (counted as
+ * the log counts, from 1), after the load-time checks, so tests make
+ * model_forward fail on one rank only in the middle of training. */
+static void bad_id_hook(const train_ctx *t, train_batch *b, int a)
 {
-    model_zero_grads(t->m);
-    model_dropout d = {.enabled = t->o.dropout, .seed = t->o.seed, .step = (uint64_t)t->step};
-    int A = t->accumulation;
-    sums->loss = sums->tokens = 0;
-    for (int a = 0; a < A; a++) {
-        sampler_micro_batch(&t->smp, (uint64_t)t->step, a, idx);
-        train_batch_fill(b, &t->train, idx, t->o.per_device_train_batch_size);
-        double loss = 0;
-        ft_status st = model_forward(t->m, &b->mb, &d, &loss, err);
-        if (st != FT_OK) return st;
-        if (a == A - 1) {
-            comm_grads_begin(t->comm, model_grads(t->m), t->grad_lo, model_param_count(t->m));
-            model_set_grad_ready_hook(t->m, on_grads_ready, t->comm);
-        }
-        model_backward(t->m, (float)t->scaler.scale / (float)A);
-        sums->loss += loss / A;
-        sums->tokens += (double)b->tokens;
+    static long rank = -2, step = -1;
+    if (rank == -2) {
+        const char *e = getenv("FTUNE_TRAIN_BAD_ID_AT");
+        char *end = NULL;
+        rank = e && *e ? strtol(e, &end, 10) : -1;
+        step = end && *end == ':' ? strtol(end + 1, NULL, 10) : -1;
     }
-    model_set_grad_ready_hook(t->m, NULL, NULL);
-    comm_grads_finish(t->comm);
+    if (a == 0 && t->rank == rank && t->step + 1 == step)
+        b->ids[0] = model_get_config(t->m)->vocab_size;
+}
+
+/* Micro-batch a of this step: rows from the sampler, then forward (loss
+ * into *loss). A failure names the step and the rank: only this rank may
+ * have it (each rank trains on other rows). */
+static ft_status micro_forward(train_ctx *t, train_batch *b, uint64_t *idx, int a,
+                               const model_dropout *d, double *loss, ft_error *err)
+{
+    sampler_micro_batch(&t->smp, (uint64_t)t->step, a, idx);
+    train_batch_fill(b, &t->train, idx, t->o.per_device_train_batch_size);
+    bad_id_hook(t, b, a);
+    ft_status st = model_forward(t->m, &b->mb, d, loss, err);
+    if (st != FT_OK)
+        ft_error_prefix(err, "step %lld, micro-batch %d, rank %d", (long long)t->step + 1, a,
+                        t->rank);
+    return st;
+}
+
+/* After the gradient all-reduce: learning rate, unscale and clip, AdamW. */
+static void apply_step(train_ctx *t, double *grad_norm, double *lr)
+{
     /* Every rank holds the same reduced gradients, so all skip together.
      * As Trainer with GradScaler: a skipped step leaves AdamW and the
      * schedule where they were (they count optimizer steps that ran). */
@@ -71,6 +84,41 @@ static ft_status train_step(train_ctx *t, train_batch *b, uint64_t *idx, step_su
     else if (t->rank == 0)
         ft_log_warn("fp16: step %" PRId64 " skipped (inf or NaN gradients); loss scale now %g",
                     t->step + 1, t->scaler.scale);
+}
+
+/* One optimizer step: A micro-batches, all-reduce, clip, AdamW.
+ * A forward that fails (bad data, a batch beyond the plan) may fail on one
+ * rank only; that rank skips its remaining micro-batches (no collective runs
+ * among them) and all ranks agree on one status before the last backward,
+ * which starts the gradient all-reduce the failing rank would never join.
+ * The cost: one 4-byte MPI_Allreduce per optimizer step (not per micro-batch
+ * or op), where the gradient all-reduce that follows waits for every rank
+ * anyway. */
+static ft_status train_step(train_ctx *t, train_batch *b, uint64_t *idx, step_sums *sums,
+                            double *grad_norm, double *lr, ft_error *err)
+{
+    model_zero_grads(t->m);
+    model_dropout d = {.enabled = t->o.dropout, .seed = t->o.seed, .step = (uint64_t)t->step};
+    int A = t->accumulation;
+    sums->loss = sums->tokens = 0;
+    ft_status st = FT_OK;
+    for (int a = 0; a < A; a++) {
+        double loss = 0;
+        if (st == FT_OK) st = micro_forward(t, b, idx, a, &d, &loss, err);
+        if (a == A - 1) {
+            st = comm_agree(comm_mpi(t->comm), st, err);
+            if (st != FT_OK) return st;
+            comm_grads_begin(t->comm, model_grads(t->m), t->grad_lo, model_param_count(t->m));
+            model_set_grad_ready_hook(t->m, on_grads_ready, t->comm);
+        }
+        if (st != FT_OK) continue; /* failed here: on to the agreement */
+        model_backward(t->m, (float)t->scaler.scale / (float)A);
+        sums->loss += loss / A;
+        sums->tokens += (double)b->tokens;
+    }
+    model_set_grad_ready_hook(t->m, NULL, NULL);
+    comm_grads_finish(t->comm);
+    apply_step(t, grad_norm, lr);
     return FT_OK;
 }
 
@@ -124,12 +172,13 @@ static ft_status run_steps(train_ctx *t, ft_error *err)
     uint64_t *idx = ft_malloc_array((size_t)t->o.per_device_train_batch_size, sizeof *idx);
     ft_status st = train_batch_init(&b, t->o.per_device_train_batch_size, t->train.max_length, err);
     if (st == FT_OK && !idx) st = ft_fail(err, FT_ENOMEM, "out of memory");
+    st = comm_agree(comm_mpi(t->comm), st, err); /* no rank may skip the loop alone */
     log_window w = {.t0 = MPI_Wtime()};
     while (st == FT_OK && t->step < t->total_steps) {
         step_sums s;
         double grad_norm = 0, lr = 0;
         st = train_step(t, &b, idx, &s, &grad_norm, &lr, err);
-        if (st != FT_OK) break; /* bad data is the same on every rank */
+        if (st != FT_OK) break; /* agreed in train_step: every rank leaves here */
         signal_hook(t);
         s.stop = train_stop_requested() ? 1 : 0;
         comm_sum_doubles(t->comm, (double *)&s, 3);
@@ -238,6 +287,9 @@ ft_status train_run(const cfg *c, MPI_Comm world, ft_error *err)
         plan_steps(&t);
         st = train_log_open(&t, err);
     }
+    /* log.jsonl is rank 0's: its failure must stop the others before the
+     * collectives of the evaluation and the steps. */
+    st = comm_agree(comm_mpi(t.comm), st, err);
     if (st == FT_OK) st = redo_cut_eval(&t, err);
     if (st == FT_OK) st = run_steps(&t, err);
     if (st == FT_OK) st = train_save_wait(&t, err);

@@ -105,9 +105,10 @@ static ft_status check_output_dir(train_ctx *t, ft_error *err)
 
 static ft_status load_data(train_ctx *t, ft_error *err)
 {
-    ft_status st = train_split_load(t->o.data_dir, &t->man, SHARD_TRAIN, &t->train, err);
+    int32_t vocab = model_get_config(t->m)->vocab_size;
+    ft_status st = train_split_load(t->o.data_dir, &t->man, SHARD_TRAIN, vocab, &t->train, err);
     if (st == FT_OK && t->o.do_eval)
-        st = train_split_load(t->o.data_dir, &t->man, SHARD_VALIDATION, &t->val, err);
+        st = train_split_load(t->o.data_dir, &t->man, SHARD_VALIDATION, vocab, &t->val, err);
     if (st == FT_OK && t->o.do_eval && t->val.rows == 0)
         st = ft_fail(err, FT_EINVAL, "evaluation_strategy \"steps\" but %s has no validation split",
                      t->o.data_dir);

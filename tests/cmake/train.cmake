@@ -15,6 +15,14 @@ foreach(mode exact crash ranks badcfg evalstop best bf16 fp16)
   set_tests_properties(test_train_${mode} PROPERTIES LABELS mpi TIMEOUT 300)
 endforeach()
 
+# Bad data or a failure on one rank: every rank exits 2 within seconds, the
+# message on stderr (tests/mpi/test_train_failure.sh; it times a hang out at 60 s).
+foreach(mode badid badcrc rankfail)
+  add_test(NAME test_train_${mode}
+           COMMAND bash ${FTUNE_TEST_DIR}/mpi/test_train_failure.sh ${CMAKE_BINARY_DIR} ${mode})
+  set_tests_properties(test_train_${mode} PROPERTIES LABELS mpi TIMEOUT 120)
+endforeach()
+
 # jobs/finetune.slurm on the local Slurm cluster, requeued mid-run.
 if(COMMAND ftune_slurm_test)
   ftune_slurm_test(slurm_finetune_requeue 420

@@ -3,9 +3,18 @@
  * a prepared dataset made with that vocabulary through the shard module
  * (shard_write_file + shard_manifest_to_json): 2 train shards, 1 validation
  * shard, two classes whose rows differ in which tokens they use, so the loss
- * can fall. Usage: train_testdata OUT_DIR [TRAIN_ROWS] [VAL_ROWS]
- * (OUT_DIR/model and OUT_DIR/data are created). */
+ * can fall. Usage: train_testdata OUT_DIR [TRAIN_ROWS] [VAL_ROWS] [DAMAGE]
+ * (OUT_DIR/model and OUT_DIR/data are created). DAMAGE, for the tests of
+ * bad data (tests/mpi/test_train_failure.sh):
+ *   bad-id   row BAD_ROW of train-00001-of-00002.h5 holds token id VOCAB at
+ *            position BAD_POS, written as a valid shard (the manifest's crc32
+ *            matches), so only a range check finds it
+ *   bad-crc  after the manifest is written, one byte of that file's
+ *            example_index data is flipped in place: HDF5 still reads the
+ *            file, only the crc32 differs from the manifest's */
+#include <hdf5.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +24,8 @@
 #include "shard.h"
 #include "tok.h"
 
-enum { VOCAB = 64, MAXLEN = 16 };
+enum { VOCAB = 64, MAXLEN = 16, BAD_ROW = 5, BAD_POS = 2 };
+#define DAMAGED_FILE "train-00001-of-00002.h5"
 
 static const char CONFIG[] =
     "{\"architectures\": [\"BertForSequenceClassification\"], \"model_type\": \"bert\",\n"
@@ -72,6 +82,8 @@ static void make_rows(shard_rows *r, uint64_t first, uint64_t n)
     }
 }
 
+static bool bad_id; /* DAMAGE bad-id */
+
 static int write_split(const char *dir, shard_manifest *m, shard_meta *meta, int split,
                        int nfiles, uint64_t first, uint64_t rows)
 {
@@ -87,6 +99,8 @@ static int write_split(const char *dir, shard_manifest *m, shard_meta *meta, int
         shard_rows r;
         make_rows(&r, lo, hi - lo);
         for (uint64_t i = 0; i < r.rows; i++) m->class_rows[split][r.labels[i]]++;
+        if (bad_id && !strcmp(mf->name, DAMAGED_FILE))
+            ((uint16_t *)r.input_ids)[BAD_ROW * MAXLEN + BAD_POS] = VOCAB;
         meta->split = shard_split_name(split);
         meta->shard = f;
         meta->num_shards = nfiles;
@@ -107,12 +121,42 @@ static int write_split(const char *dir, shard_manifest *m, shard_meta *meta, int
     return 1;
 }
 
+/* Flip one byte of DIR/DAMAGED_FILE's example_index data (contiguous, so
+ * H5Dget_offset is where its bytes start), then check the file still reads. */
+static int flip_data_byte(const char *dir)
+{
+    char *path = ft_path_join(dir, DAMAGED_FILE);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = f >= 0 ? H5Dopen2(f, "example_index", H5P_DEFAULT) : H5I_INVALID_HID;
+    haddr_t at = d >= 0 ? H5Dget_offset(d) : HADDR_UNDEF;
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    FILE *fp = at != HADDR_UNDEF ? fopen(path, "r+b") : NULL;
+    int c = fp && fseek(fp, (long)at, SEEK_SET) == 0 ? fgetc(fp) : EOF;
+    int ok = c != EOF && fseek(fp, (long)at, SEEK_SET) == 0 && fputc(c ^ 0x01, fp) != EOF;
+    if (fp) ok = fclose(fp) == 0 && ok;
+    shard_rows r;
+    ft_error err;
+    if (ok && shard_read_file(path, true, &r, &err) == FT_OK) {
+        shard_rows_free(&r);
+    } else {
+        fprintf(stderr, "train_testdata: bad-crc: cannot flip a byte of %s, or it does not "
+                        "read back\n", path);
+        ok = 0;
+    }
+    free(path);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: train_testdata OUT_DIR [TRAIN_ROWS] [VAL_ROWS]\n");
+        fprintf(stderr, "usage: train_testdata OUT_DIR [TRAIN_ROWS] [VAL_ROWS] "
+                        "[bad-id|bad-crc]\n");
         return 2;
     }
+    const char *damage = argc > 4 ? argv[4] : "";
+    bad_id = !strcmp(damage, "bad-id");
     uint64_t ntrain = argc > 2 ? strtoull(argv[2], NULL, 10) : 256;
     uint64_t nval = argc > 3 ? strtoull(argv[3], NULL, 10) : 64;
     char *mdir = ft_path_join(argv[1], "model"), *ddir = ft_path_join(argv[1], "data");
@@ -163,6 +207,7 @@ int main(int argc, char **argv)
     } else if (ok) {
         shard_manifest_free(&check);
     }
+    if (ok && !strcmp(damage, "bad-crc")) ok = flip_data_byte(ddir);
     free(json);
     free(mpath);
     free(mdir);
