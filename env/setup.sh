@@ -22,7 +22,12 @@ while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
         --no-install) install=0 ;;
-        --build-dir) build_dir="$2"; shift ;;
+        --build-dir)
+            if [ $# -lt 2 ] || [ -z "$2" ]; then
+                echo "setup.sh: --build-dir needs a folder (see -h)" >&2
+                exit 2
+            fi
+            build_dir="$2"; shift ;;
         --) shift; cmake_args=("$@"); break ;;
         *) echo "setup.sh: unknown argument '$1' (see -h)" >&2; exit 2 ;;
     esac
@@ -55,16 +60,21 @@ install_packages() {
     say "installing: ${missing[*]}"
     # Package scripts must not start services (no systemd here); a policy-rc.d
     # that exits 101 says so. Only ours is removed afterwards.
-    local policy=/usr/sbin/policy-rc.d own_policy=0
+    local policy=/usr/sbin/policy-rc.d own_policy=0 status=0
     if [ ! -e "$policy" ]; then
         printf '#!/bin/sh\nexit 101\n' >"$policy"
         chmod +x "$policy"
         own_policy=1
     fi
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Ours is removed however apt ends (set -e would otherwise leave it behind).
+    { apt-get update -qq &&
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || status=$?
     if [ "$own_policy" = 1 ]; then rm -f "$policy"; fi
+    if [ "$status" != 0 ]; then
+        echo "setup.sh: apt-get failed (exit $status)" >&2
+        exit "$status"
+    fi
     say "installed ${#missing[@]} packages"
 }
 
