@@ -70,6 +70,7 @@ static herr_t write_attrs(hid_t f, const ckpt_state *s)
     rc |= attr_write_str(f, "rng", CKPT_RNG_TEXT);
     rc |= attr_write_str(f, "config", s->config_json ? s->config_json : "{}");
     rc |= attr_write_str(f, "data_fingerprint", s->data_fingerprint);
+    if (s->run_fingerprint[0]) rc |= attr_write_str(f, "run_fingerprint", s->run_fingerprint);
     return rc;
 }
 
@@ -86,7 +87,9 @@ static herr_t write_tensor(hid_t group, const model_tensor *t, const float *data
     H5Pset_obj_track_times(dcpl, 0);
     hid_t d = H5Dcreate2(group, t->name, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     herr_t rc = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-    if (d >= 0) H5Dclose(d);
+    /* Closing writes the chunks still in HDF5's cache: a full disk may fail
+     * only here, and the file would otherwise look complete. */
+    if (d >= 0 && H5Dclose(d) < 0) rc = -1;
     H5Pclose(dcpl);
     H5Sclose(space);
     return rc;
@@ -129,7 +132,7 @@ static herr_t write_tensors(hid_t f, const model *m, const float *const bufs[3])
                 raise(SIGKILL);
             }
         }
-        H5Gclose(g);
+        if (H5Gclose(g) < 0) rc = -1;
     }
     return rc;
 }
@@ -161,16 +164,83 @@ static hid_t create_file(const char *tmp)
     return f;
 }
 
-static ft_status write_hdf5(const char *tmp, const model *m, const float *const bufs[3],
-                            const ckpt_state *s, ft_error *err)
+/* The errno of the first system call that failed under HDF5 during a write.
+ * HDF5 reports it only as text on its error stack ("..., errno = 28, error
+ * message = ..."), and the calls that follow a failure (closing) overwrite
+ * errno itself, so an error handler notes it while the stack is there.
+ * Thread-local: the background writer and the main thread may both write
+ * (never at once: ckpt.h). */
+static _Thread_local int write_errno;
+
+static herr_t note_errno(unsigned n, const H5E_error2_t *e, void *data)
 {
+    (void)n;
+    (void)data;
+    const char *p = e->desc ? strstr(e->desc, "errno = ") : NULL;
+    if (p && write_errno == 0) write_errno = atoi(p + strlen("errno = "));
+    return 0;
+}
+
+static herr_t on_write_error(hid_t stack, void *data)
+{
+    (void)data;
+    if (write_errno == 0) H5Ewalk2(stack, H5E_WALK_DOWNWARD, note_errno, NULL);
+    return 0;
+}
+
+/* "No space left on device (ENOSPC)": users search for the symbol. */
+static const char *errno_symbol(int e)
+{
+    switch (e) {
+    case ENOSPC: return "ENOSPC";
+    case EDQUOT: return "EDQUOT";
+    case EFBIG: return "EFBIG";
+    case EIO: return "EIO";
+    case EROFS: return "EROFS";
+    case EACCES: return "EACCES";
+    default: return "errno";
+    }
+}
+
+static ft_status write_failed(const char *path, const char *tmp, ft_error *err)
+{
+    if (write_errno == 0)
+        return ft_fail(err, FT_EIO, "%s: writing the checkpoint (as %s) failed; the partial file "
+                       "was removed", path, tmp);
+    return ft_fail(err, FT_EIO, "%s: writing the checkpoint (as %s) failed: %s (%s); the partial "
+                   "file was removed, earlier checkpoints and 'latest' are unchanged", path, tmp,
+                   strerror(write_errno), errno_symbol(write_errno));
+}
+
+/* Close a file being written; rc < 0: a write already failed. A close that
+ * fails (a full disk while it flushes) leaves the file open inside HDF5,
+ * which then crashes when the library shuts down (found by
+ * test_train_diskfull) and keeps the disk space until exit. The temporary
+ * file is doomed then: empty it to give the space back, so that the close
+ * can flush what little it still holds, and close again. */
+static herr_t close_file(hid_t f, const char *tmp, herr_t rc)
+{
+    if (rc < 0 && truncate(tmp, 0) != 0) { /* best effort: the close decides */ }
+    if (H5Fclose(f) >= 0) return rc;
+    if (H5Iis_valid(f) > 0) {
+        if (truncate(tmp, 0) != 0) { /* as above */ }
+        H5Fclose(f);
+    }
+    return -1;
+}
+
+static ft_status write_hdf5(const char *path, const char *tmp, const model *m,
+                            const float *const bufs[3], const ckpt_state *s, ft_error *err)
+{
+    write_errno = 0;
+    H5Eset_auto2(H5E_DEFAULT, on_write_error, NULL);
     hid_t f = create_file(tmp);
-    if (f < 0) return ft_fail(err, FT_EIO, "%s: cannot create the checkpoint file", tmp);
-    herr_t rc = write_attrs(f, s);
+    herr_t rc = f < 0 ? -1 : write_attrs(f, s);
     if (rc >= 0) rc = write_tensors(f, m, bufs);
     if (rc >= 0) rc = H5Fflush(f, H5F_SCOPE_GLOBAL);
-    if (H5Fclose(f) < 0) rc = -1;
-    if (rc < 0) return ft_fail(err, FT_EIO, "%s: writing the checkpoint failed (disk full?)", tmp);
+    if (f >= 0) rc = close_file(f, tmp, rc);
+    ckpt_hdf5_quiet();
+    if (rc < 0) return write_failed(path, tmp, err);
     return fsync_path(tmp, err);
 }
 
@@ -188,7 +258,7 @@ ft_status ckpt_write_buffers(const char *path, const model *m, const float *cons
     ckpt_hdf5_quiet();
     char *tmp = ft_temp_sibling(path);
     if (!tmp) return ft_fail(err, FT_ENOMEM, "out of memory");
-    ft_status st = write_hdf5(tmp, m, bufs, s, err);
+    ft_status st = write_hdf5(path, tmp, m, bufs, s, err);
     if (st == FT_OK && rename(tmp, path) != 0)
         st = ft_fail(err, FT_EIO, "%s: rename from %s failed: %s", path, tmp, strerror(errno));
     if (st == FT_OK) st = ft_fsync_parent(path, err);
@@ -199,11 +269,22 @@ ft_status ckpt_write_buffers(const char *path, const model *m, const float *cons
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* Whether attribute a holds exactly one element. H5Aread copies every
+ * element, so an array where the format has a scalar would overrun the
+ * caller's variable (found by tests/fuzz/fuzz_ckpt.c). */
+static bool attr_is_scalar(hid_t a)
+{
+    hid_t s = a < 0 ? -1 : H5Aget_space(a);
+    bool one = s >= 0 && H5Sget_simple_extent_npoints(s) == 1;
+    if (s >= 0) H5Sclose(s);
+    return one;
+}
+
 static ft_status attr_read(hid_t f, const char *path, const char *name, hid_t type, void *v,
                            ft_error *err)
 {
     hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Aread(a, type, v);
+    herr_t rc = attr_is_scalar(a) ? H5Aread(a, type, v) : -1;
     if (a >= 0) H5Aclose(a);
     if (rc < 0) return ft_fail(err, FT_EFORMAT, "%s: attribute '%s' missing or unreadable", path, name);
     return FT_OK;
@@ -215,7 +296,8 @@ static ft_status attr_read_str(hid_t f, const char *path, const char *name, char
     *out = NULL;
     hid_t a = H5Aopen(f, name, H5P_DEFAULT);
     hid_t t = a < 0 ? -1 : H5Aget_type(a);
-    size_t size = t < 0 || H5Tget_class(t) != H5T_STRING ? 0 : H5Tget_size(t);
+    size_t size = t < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) > 0 ||
+                  !attr_is_scalar(a) ? 0 : H5Tget_size(t);
     char *buf = size ? ft_calloc_array(size + 1, 1) : NULL;
     herr_t rc = -1;
     if (buf) {
@@ -272,6 +354,13 @@ static ft_status read_attrs(hid_t f, const char *path, ckpt_state *s, ft_error *
     if (st == FT_OK) snprintf(s->data_fingerprint, sizeof s->data_fingerprint, "%s", fp);
     free(fp);
     if (st == FT_OK) st = attr_read_str(f, path, "config", &s->config_json, err);
+    s->run_fingerprint[0] = '\0'; /* absent in files written before it existed */
+    if (st == FT_OK && H5Aexists(f, "run_fingerprint") > 0) {
+        char *rf = NULL;
+        st = attr_read_str(f, path, "run_fingerprint", &rf, err);
+        if (st == FT_OK) snprintf(s->run_fingerprint, sizeof s->run_fingerprint, "%s", rf);
+        free(rf);
+    }
     return st;
 }
 
@@ -347,5 +436,24 @@ ft_status ckpt_read(const char *path, model *m, optim *o, ckpt_state *s, ft_erro
         ckpt_state_free(&tmp);
     }
     for (int b = 0; b < 3; b++) free(bufs[b]);
+    return st;
+}
+
+ft_status ckpt_read_state(const char *path, ckpt_state *s, ft_error *err)
+{
+    ckpt_hdf5_quiet();
+    if (!ft_path_exists(path)) return ft_fail(err, FT_ENOTFOUND, "%s: no such checkpoint", path);
+    ckpt_state tmp = {0};
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return ft_fail(err, FT_EFORMAT, "%s: not a readable HDF5 file (truncated or damaged)", path);
+    ft_status st = read_attrs(f, path, &tmp, err);
+    H5Fclose(f);
+    if (st == FT_OK) {
+        ckpt_state_free(s);
+        *s = tmp;
+    } else {
+        ckpt_state_free(&tmp);
+    }
     return st;
 }

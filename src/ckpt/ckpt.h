@@ -10,7 +10,9 @@
  * global_batch, world_size, seed, loss_scale, rng (how every random number
  * is derived: counter-based, so (seed, step) is the whole generator state),
  * config (the run's config as JSON), data_fingerprint (of manifest.json),
- * best_metric and best_step (the best checkpoint so far; -1 none).
+ * best_metric and best_step (the best checkpoint so far; -1 none), and
+ * run_fingerprint (the caller's digest of the settings that define the run;
+ * absent in files written before it existed, read back as "").
  * Frozen tensors are not stored: they are the pretrained (or seeded) weights
  * that the run loads again.
  *
@@ -48,6 +50,7 @@ typedef struct ckpt_state {
     int64_t best_step;  /* -1 when none */
     char *config_json;  /* owned; NULL allowed when writing */
     char data_fingerprint[64];
+    char run_fingerprint[40]; /* "" when none: not written, absent on read */
 } ckpt_state;
 
 void ckpt_state_free(ckpt_state *s); /* frees config_json only */
@@ -93,6 +96,10 @@ void ckpt_async_free(ckpt_async *a);
  * object, and m, o, s unchanged. */
 ft_status ckpt_read(const char *path, model *m, optim *o, ckpt_state *s, ft_error *err);
 
+/* The attributes of path alone (no tensor is read): enough to tell which
+ * run a checkpoint belongs to before loading gigabytes. Errors as ckpt_read. */
+ft_status ckpt_read_state(const char *path, ckpt_state *s, ft_error *err);
+
 /* ---- the folder -------------------------------------------------------- */
 
 /* "DIR/checkpoint-STEP.h5"; caller frees. */
@@ -118,5 +125,28 @@ ft_status ckpt_load_newest(const char *dir, model *m, optim *o, ckpt_state *s, b
  * ("checkpoint-*.h5.tmp.*"). */
 ft_status ckpt_prune(const char *dir, int keep, int64_t saved_step, int64_t best_step,
                      ft_error *err);
+
+/* ---- the folder lock (ckpt_lock.c) -------------------------------------
+ * One live job per output folder. DIR/.ftune.lock is created with O_EXCL and
+ * held with flock() for the life of the process; it names its owner
+ * ("slurm_job_id=J host=H pid=P"; J is "-" outside Slurm). flock is what
+ * tells a live owner from a dead one: the kernel (or the NFS server) drops it
+ * when the process dies, however it dies. A lock file that no process holds
+ * is stale and is taken over with a warning naming the old owner. Where the
+ * file system refuses flock (Lustre's default noflock), a lock is stale only
+ * when its owner is on this host and its PID is gone, or it is this same
+ * Slurm job on another host (a requeue); otherwise it is refused, and the
+ * message says to delete it once the named job is known to be gone. A
+ * requeued job (same SLURM_JOB_ID, another host) also takes over a lock the
+ * file server still thinks is held (an NFS lease of a crashed node).
+ * What this guarantees where: README "Checkpoints (src/ckpt)". */
+#define CKPT_LOCK_NAME ".ftune.lock"
+typedef struct ckpt_lock ckpt_lock;
+
+/* Take DIR/.ftune.lock. FT_EEXIST with a message naming the owner when a
+ * live job holds it; FT_EIO when it cannot be created. */
+ft_status ckpt_lock_take(const char *dir, ckpt_lock **out, ft_error *err);
+/* Remove the lock file and drop the lock (NULL: nothing). */
+void ckpt_lock_release(ckpt_lock *l);
 
 #endif

@@ -16,32 +16,71 @@ typedef struct resume_msg {
     int64_t step, optimizer_steps, global_batch, loss_scale_good_steps;
     double best_metric, loss_scale;
     int64_t best_step;
-    char data_fingerprint[64];
     char path[512];
     ft_error err;
 } resume_msg;
 
-static void read_on_rank0(train_ctx *t, resume_msg *r, ckpt_state *s)
+/* The checkpoints already in output_dir must be this run's, whichever file
+ * the resume reads: a resume from elsewhere would go on saving here, and
+ * retention would delete the other run's files. The newest whose attributes
+ * read is checked, before any tensor is loaded. */
+static ft_status check_folder(train_ctx *t, ft_error *err)
+{
+    int64_t *steps = NULL;
+    int n = 0;
+    ft_status st = ckpt_list(t->o.output_dir, &steps, &n, err);
+    bool checked = false;
+    for (int i = 0; st == FT_OK && i < n && !checked; i++) {
+        char *path = ckpt_path(t->o.output_dir, steps[i]);
+        ckpt_state s = {0};
+        ft_error e;
+        if (!path) st = ft_fail(err, FT_ENOMEM, "out of memory");
+        else if (ckpt_read_state(path, &s, &e) == FT_OK) {
+            checked = true;
+            st = train_identity_check(t, path, &s, false, err);
+        }
+        ckpt_state_free(&s);
+        free(path);
+    }
+    free(steps);
+    return st;
+}
+
+/* resume auto: the newest checkpoint of output_dir that verifies, if any. */
+static ft_status load_auto(train_ctx *t, resume_msg *r, ckpt_state *s, bool *found)
 {
     int64_t step = -1;
-    bool found = false;
-    ft_status st;
-    if (strcmp(t->o.resume, "auto") == 0) {
-        st = ckpt_load_newest(t->o.output_dir, t->m, t->opt, s, &found, &step, &r->err);
-        if (found) {
-            char *p = ckpt_path(t->o.output_dir, step);
-            snprintf(r->path, sizeof r->path, "%s", p ? p : "?");
-            free(p);
-        }
-    } else {
-        st = ckpt_read(t->o.resume, t->m, t->opt, s, &r->err);
-        if (st != FT_OK) {
-            ft_error_prefix(&r->err, "key 'resume'");
-            st = FT_EINVAL;
-        }
-        found = st == FT_OK;
-        snprintf(r->path, sizeof r->path, "%s", t->o.resume);
+    ft_status st = ckpt_load_newest(t->o.output_dir, t->m, t->opt, s, found, &step, &r->err);
+    if (*found) {
+        char *p = ckpt_path(t->o.output_dir, step);
+        snprintf(r->path, sizeof r->path, "%s", p ? p : "?");
+        free(p);
+        /* Usually the file check_folder read; not when that one was damaged. */
+        if (st == FT_OK) st = train_identity_check(t, r->path, s, false, &r->err);
     }
+    return st;
+}
+
+/* resume FILE: that checkpoint, which must be this run's. */
+static ft_status load_named(train_ctx *t, resume_msg *r, ckpt_state *s, bool *found)
+{
+    ft_status st = ckpt_read(t->o.resume, t->m, t->opt, s, &r->err);
+    if (st != FT_OK) {
+        ft_error_prefix(&r->err, "key 'resume'");
+        return FT_EINVAL;
+    }
+    snprintf(r->path, sizeof r->path, "%s", t->o.resume);
+    st = train_identity_check(t, t->o.resume, s, true, &r->err);
+    *found = st == FT_OK;
+    return st;
+}
+
+static void read_on_rank0(train_ctx *t, resume_msg *r, ckpt_state *s)
+{
+    bool found = false;
+    ft_status st = check_folder(t, &r->err);
+    if (st == FT_OK && strcmp(t->o.resume, "auto") == 0) st = load_auto(t, r, s, &found);
+    else if (st == FT_OK) st = load_named(t, r, s, &found);
     r->status = st;
     r->found = found;
     if (!found) return;
@@ -52,7 +91,6 @@ static void read_on_rank0(train_ctx *t, resume_msg *r, ckpt_state *s)
     r->best_step = s->best_step;
     r->loss_scale = s->loss_scale;
     r->loss_scale_good_steps = s->loss_scale_good_steps;
-    snprintf(r->data_fingerprint, sizeof r->data_fingerprint, "%s", s->data_fingerprint);
 }
 
 /* The same global batch as the checkpoint's: keep the per-device batch,
@@ -109,11 +147,8 @@ ft_status train_resume(train_ctx *t, ft_error *err)
         *err = r.err;
         return (ft_status)r.status;
     }
+    /* Another dataset is one of the differences train_identity_check names. */
     if (!r.found) return FT_OK;
-    if (strcmp(r.data_fingerprint, t->data_fingerprint) != 0)
-        return ft_fail(err, FT_EINVAL, "%s was made from another dataset (manifest %s, now %s): "
-                       "use another output_dir", r.path, r.data_fingerprint,
-                       t->data_fingerprint);
     size_t n = model_param_count(t->m) * sizeof(float);
     comm_bcast(t->comm, model_params(t->m), n, 0);
     comm_bcast(t->comm, optim_exp_avg(t->opt), n, 0);
@@ -162,6 +197,7 @@ static ckpt_state save_state(const train_ctx *t)
     s.best_step = t->best_step;
     s.config_json = t->config_json;
     snprintf(s.data_fingerprint, sizeof s.data_fingerprint, "%s", t->data_fingerprint);
+    snprintf(s.run_fingerprint, sizeof s.run_fingerprint, "%s", t->run_fingerprint);
     return s;
 }
 

@@ -75,6 +75,8 @@ typedef struct train_ctx {
     int rank, world;
     shard_manifest man;
     char data_fingerprint[64];
+    char run_fingerprint[40];  /* train_run_fingerprint of the config and data */
+    ckpt_lock *lock;           /* rank 0: OUTPUT/.ftune.lock, held for the run */
     hf_config hf;
     model *m;
     optim *opt;
@@ -99,6 +101,20 @@ ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err);
 void train_teardown(train_ctx *t);
 /* Resume from a checkpoint per opts.resume; sets t->step. */
 ft_status train_resume(train_ctx *t, ft_error *err);
+
+/* Which run a checkpoint belongs to (train_identity.c). */
+enum { TRAIN_FINGERPRINT_BYTES = 40 };
+/* "fnv1a64:HEX" over the values of the keys that define a run (model, seed,
+ * optimizer and schedule, length, batch, precision, ...) and the data
+ * manifest's fingerprint. */
+ft_status train_run_fingerprint(const char *config_json, const char *data_fingerprint,
+                                char out[TRAIN_FINGERPRINT_BYTES], ft_error *err);
+/* FT_OK when checkpoint path (its state s) belongs to the run t's config
+ * describes; else FT_EINVAL naming each key that differs, the checkpoint's
+ * value and the config's, and how to proceed. named_by_resume: the file came
+ * from key 'resume' (else it is output_dir's). */
+ft_status train_identity_check(const train_ctx *t, const char *path, const ckpt_state *s,
+                               bool named_by_resume, ft_error *err);
 
 /* Evaluation on the validation split (train_eval.c): writes eval figures to
  * the log and sets t->last_eval_metric on every rank. may_stop: a stop

@@ -100,6 +100,9 @@ static ft_status check_output_dir(train_ctx *t, ft_error *err)
                      probe ? e.msg : "out of memory");
     if (probe) unlink(probe);
     free(probe);
+    /* Before anything in the folder is read or written: one live job per
+     * output_dir (two at once would interleave checkpoints and logs). */
+    if (st == FT_OK) st = ckpt_lock_take(t->o.output_dir, &t->lock, err);
     return st;
 }
 
@@ -153,6 +156,8 @@ ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err)
         t->config_json = cfg_to_json(c);
         if (!t->config_json) st = ft_fail(err, FT_ENOMEM, "out of memory");
     }
+    if (st == FT_OK)
+        st = train_run_fingerprint(t->config_json, t->data_fingerprint, t->run_fingerprint, err);
     if (st == FT_OK && t->rank == 0 && t->o.do_save && t->o.save_async)
         st = ckpt_async_create(&t->saver, model_param_count(t->m), err);
     if (st == FT_OK && t->o.bf16) st = model_set_bf16(t->m, true, err);
@@ -178,4 +183,9 @@ void train_teardown(train_ctx *t)
     hf_config_free(&t->hf);
     shard_manifest_free(&t->man);
     free(t->config_json);
+    /* Last: after the background save and log are closed. Reached at every
+     * return of train_run (done, exit 3 for requeue, errors); a crash leaves
+     * the file, which the next start finds stale (ckpt_lock.c). */
+    ckpt_lock_release(t->lock);
+    t->lock = NULL;
 }

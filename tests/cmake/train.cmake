@@ -9,10 +9,12 @@ target_compile_options(train_testdata PRIVATE ${FTUNE_C_WARNINGS})
 target_link_libraries(train_testdata PRIVATE ftune)
 
 # ftune-train end to end on 2 ranks (tests/mpi/test_train_resume.sh).
-foreach(mode exact crash ranks badcfg evalstop best bf16 fp16)
+# identity, lock: issue 16 defect 4 (one run per output_dir); diskfull: a
+# checkpoint that does not fit (needs mount permission for a tmpfs: else 77).
+foreach(mode exact crash ranks badcfg evalstop best bf16 fp16 identity lock diskfull)
   add_test(NAME test_train_${mode}
            COMMAND bash ${FTUNE_TEST_DIR}/mpi/test_train_resume.sh ${CMAKE_BINARY_DIR} ${mode})
-  set_tests_properties(test_train_${mode} PROPERTIES LABELS mpi TIMEOUT 300)
+  set_tests_properties(test_train_${mode} PROPERTIES LABELS mpi TIMEOUT 300 SKIP_RETURN_CODE 77)
 endforeach()
 
 # Bad data or a failure on one rank: every rank exits 2 within seconds, the

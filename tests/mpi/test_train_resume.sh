@@ -34,12 +34,33 @@
 #             5..10 steps are skipped (halving, then after each growth), and a run
 #             stopped after step 7 and resumed (scale and growth tracker
 #             from the checkpoint) ends byte-identical to an uninterrupted one
+#   identity  (issue 16, defect 4) a run with another learning rate (then
+#             another seed and max_steps) into a finished run's folder exits
+#             2 naming each key with both values, and the folder's files are
+#             byte-unchanged; a --resume of that run's checkpoint with another
+#             warmup is refused too; keys that may change on resume (logging,
+#             save and eval cadence, eval batch, retention, save_async,
+#             num_labels equal to the manifest's) do not stop a resume, which
+#             ends byte-identical to the uninterrupted run
+#   lock      a second run into the folder of a live one exits 2 naming its
+#             owner (pid, host); the owner, stopped by SIGUSR1, exits 3 and
+#             removes .ftune.lock; a lock a helper holds for Slurm job 4242
+#             on another host is refused naming the job, and taken over by a
+#             run of that same job id (a requeue); a run killed by SIGKILL
+#             mid-save leaves a stale lock that the next run recovers (log
+#             line) before it finishes
+#   diskfull  output_dir on a tmpfs where the first checkpoint fits and the
+#             second does not, for background and blocking saves: exit 1
+#             naming ENOSPC and checkpoint-10.h5, `latest` still names
+#             checkpoint-5.h5, no temporary file left, and a run resumed from
+#             that checkpoint-5.h5 ends byte-identical to the uninterrupted
+#             run (needs permission to mount: else exit 77, skipped)
 # The signal is sent by the program itself at an exact step
 # (FTUNE_TRAIN_SIGNAL_AT_STEP) through the real handler and the all-rank
 # agreement; the crash by FTUNE_CKPT_CRASH_AFTER_TENSORS.
 # Usage: test_train_resume.sh BUILD_DIR MODE
 set -euo pipefail
-[ $# = 2 ] || { echo "usage: test_train_resume.sh BUILD_DIR exact|crash|ranks|badcfg|evalstop|best|bf16|fp16" >&2; exit 2; }
+[ $# = 2 ] || { echo "usage: test_train_resume.sh BUILD_DIR exact|crash|ranks|badcfg|evalstop|best|bf16|fp16|identity|lock|diskfull" >&2; exit 2; }
 build="$1"
 mode="$2"
 name="test_train_$mode"
@@ -144,11 +165,14 @@ crash)
     expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=7 train 2 "$out")" 3 "stop at step 7" "$out.log"
     status="$(FTUNE_CKPT_CRASH_AFTER_TENSORS=20 train 2 "$out")"
     if [ "$status" = 0 ] || [ "$status" = 3 ]; then fail "the killed save exited $status"; fi
+    grep -q '^slurm_job_id=.* host=.* pid=[0-9]*$' "$out/.ftune.lock" || fail "the killed run left no lock"
     [ ! -e "$out/checkpoint-10.h5" ] || fail "a half-written checkpoint-10.h5 was left under its final name"
     compgen -G "$out/checkpoint-10.h5.tmp*" >/dev/null || fail "no temporary file: the crash did not happen mid-write"
     grep -qx 'checkpoint-7.h5' "$out/latest" || fail "latest moved past checkpoint-7.h5"
     expect "$(train 2 "$out")" 0 "resume after the crash" "$out.log"
     grep -q 'resumed from .*checkpoint-7.h5 at step 7' "$out.log" || fail "did not resume from 7"
+    grep -q 'recovered a stale lock left by pid [0-9]* on host' "$out.log" || fail "no stale-lock line"
+    [ ! -e "$out/.ftune.lock" ] || fail ".ftune.lock left after a normal exit"
     ! compgen -G "$out/*.tmp.*" >/dev/null || fail "leftover temporary file not removed"
     cmp "$work/ref/final/model.safetensors" "$out/final/model.safetensors" ||
         fail "final model differs from the uninterrupted run"
@@ -218,6 +242,110 @@ best)
     awk -v a="$best_loss" -v b="$got" 'BEGIN { d = (a - b) / a; if (d < 0) d = -d; exit !(d <= 1e-5) }' ||
         fail "final/ scores eval loss $got; the best checkpoint (step $best_step) had $best_loss"
     echo "$name: best step $best_step eval_loss $best_loss, final/ scores $got"
+    ;;
+identity)
+    reference
+    snapshot() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 md5sum); }
+    before="$(snapshot "$work/ref")"
+    refused() { # refused WHAT PATTERN OUT ARGS...: exit 2 and PATTERN in the log
+        local what="$1" pattern="$2" out="$3"
+        shift 3
+        expect "$(train 2 "$out" "$@")" 2 "$what" "$out.log"
+        grep -q -- "$pattern" "$out.log" || { tail -5 "$out.log" >&2; fail "$what: no '$pattern'"; }
+    }
+    refused "another learning rate" "learning_rate: 0.001 in the checkpoint, 0.002 now" \
+        "$work/ref" --learning_rate 2e-3
+    refused "another seed and length" "seed: 5 in the checkpoint, 6 now.*max_steps: 20 in the checkpoint, 30 now" \
+        "$work/ref" --seed 6 --max_steps 30
+    [ "$before" = "$(snapshot "$work/ref")" ] || fail "a refused run changed the first run's files"
+    [ ! -e "$work/ref/.ftune.lock" ] || fail "a refused run left its lock"
+    refused "resume of another run's checkpoint" "key 'resume': .*warmup_steps: 3 in the checkpoint, 4 now" \
+        "$work/other" --resume "$work/ref/checkpoint-10.h5" --warmup_steps 4
+    ! compgen -G "$work/other/checkpoint-*" >/dev/null || fail "the refused resume saved a checkpoint"
+    # What may change on resume does not change what the run computes.
+    out="$work/chg"
+    expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=7 train 2 "$out")" 3 "stop at step 7" "$out.log"
+    expect "$(train 2 "$out" --logging_steps 3 --save_steps 4 --save_total_limit 2 --eval_steps 5 \
+        --per_device_eval_batch_size 4 --save_async false --num_labels 2)" 0 \
+        "resume with other logging, save and eval settings" "$out.log"
+    grep -q 'resumed from .*checkpoint-7.h5 at step 7' "$out.log" || fail "no resume from 7"
+    cmp "$work/ref/final/model.safetensors" "$out/final/model.safetensors" ||
+        fail "the resume with other logging/save/eval settings trained other weights"
+    ;;
+lock)
+    # (c) a live owner: a long run in the background, stopped later by SIGUSR1.
+    out="$work/live"
+    train 2 "$out" --max_steps 100000 --save_strategy no --evaluation_strategy no >"$work/live.status" &
+    bg=$!
+    for _ in $(seq 600); do [ -s "$out/log.jsonl" ] && break; sleep 0.1; done
+    owner="$(sed -n 's/.* pid=\([0-9]*\)$/\1/p' "$out/.ftune.lock")"
+    [ -n "$owner" ] || fail "the live run wrote no owner into .ftune.lock"
+    expect "$(train 2 "$out")" 2 "a second run beside a live one" "$out.log"
+    grep -q "ftune-train: error: .*\.ftune\.lock is held by .*pid $owner on host $(hostname)" "$out.log" ||
+        fail "the refusal does not name the owner (pid $owner)"
+    kill -USR1 "$owner"
+    wait "$bg"
+    expect "$(cat "$work/live.status")" 3 "the live run, stopped by SIGUSR1" "$out.log"
+    [ ! -e "$out/.ftune.lock" ] || fail ".ftune.lock left after exit 3"
+    # A lock held for Slurm job 4242 on another host: refused, naming the job;
+    # a run of that same job (a requeue) takes it over.
+    held="$work/held"
+    mkdir -p "$held"
+    printf 'slurm_job_id=4242 host=node-elsewhere pid=12345\n' >"$held/.ftune.lock"
+    # The holder is the sleep itself (exec), so killing it drops the lock.
+    (exec 9<>"$held/.ftune.lock" && flock -n 9 && touch "$work/holding" && exec sleep 300) \
+        >/dev/null 2>&1 &
+    holder=$!
+    trap 'kill "$holder" 2>/dev/null || true; rm -rf "$work"' EXIT
+    for _ in $(seq 100); do [ -e "$work/holding" ] && break; sleep 0.1; done
+    [ -e "$work/holding" ] || fail "the helper did not take the lock"
+    expect "$(train 2 "$held")" 2 "a run beside Slurm job 4242" "$held.log"
+    grep -q "held by Slurm job 4242, pid 12345 on host node-elsewhere" "$held.log" ||
+        fail "the refusal does not name Slurm job 4242"
+    status=0
+    mpirun -n 2 --oversubscribe --bind-to none -x SLURM_JOB_ID=4242 "$build/ftune-train" \
+        "${train_common[@]}" --output_dir "$held" >>"$held.log" 2>&1 || status=$?
+    kill "$holder"
+    expect "$status" 0 "the requeued job 4242" "$held.log"
+    grep -q "taking over the lock of this same Slurm job 4242 from host node-elsewhere" "$held.log" ||
+        fail "no takeover line for the requeued job"
+    # (d) a stale lock: the owner killed by SIGKILL in the middle of a save.
+    out="$work/stale"
+    status="$(FTUNE_CKPT_CRASH_AFTER_TENSORS=20 train 2 "$out")"
+    if [ "$status" = 0 ] || [ "$status" = 3 ]; then fail "the killed run exited $status"; fi
+    dead="$(sed -n 's/.* pid=\([0-9]*\)$/\1/p' "$out/.ftune.lock")"
+    [ -n "$dead" ] || fail "the killed run left no lock"
+    expect "$(train 2 "$out")" 0 "the run after the kill" "$out.log"
+    grep -q "recovered a stale lock left by pid $dead on host $(hostname)" "$out.log" ||
+        fail "no log line for the recovered lock of pid $dead"
+    [ ! -e "$out/.ftune.lock" ] || fail ".ftune.lock left after a normal exit"
+    ;;
+diskfull)
+    reference
+    mnt="$work/tmpfs"
+    mkdir -p "$mnt"
+    # Pages of one checkpoint, x1.5, plus 16 KiB for latest, log.jsonl and the lock.
+    pages=$((($(stat -c %s "$work/ref/checkpoint-5.h5") + 4095) / 4096))
+    kib=$((pages * 4 * 3 / 2 + 16))
+    if ! mount -t tmpfs -o "size=${kib}k" tmpfs "$mnt" 2>"$work/mount.err"; then
+        echo "$name: SKIP: cannot mount a tmpfs here ($(head -1 "$work/mount.err"))"
+        exit 77
+    fi
+    trap 'umount "$mnt" 2>/dev/null || true; rm -rf "$work"' EXIT
+    for async in true false; do
+        rm -rf "${mnt:?}"/* "$mnt"/.ftune* "$mnt.log"
+        expect "$(train 2 "$mnt" --save_async "$async")" 1 "disk full (save_async $async)" "$mnt.log"
+        grep -q "checkpoint-10.h5: writing the checkpoint .*No space left on device (ENOSPC)" "$mnt.log" ||
+            { tail -5 "$mnt.log" >&2; fail "no ENOSPC message naming checkpoint-10.h5 (save_async $async)"; }
+        grep -qx 'checkpoint-5.h5' "$mnt/latest" || fail "latest moved off checkpoint-5.h5 (save_async $async)"
+        [ ! -e "$mnt/checkpoint-10.h5" ] || fail "a checkpoint-10.h5 was left (save_async $async)"
+        ! compgen -G "$mnt/*.tmp*" >/dev/null || fail "temporary files left: $(ls "$mnt")"
+        [ ! -e "$mnt/.ftune.lock" ] || fail ".ftune.lock left after exit 1"
+        out="$work/from5-$async"
+        expect "$(train 2 "$out" --resume "$mnt/checkpoint-5.h5")" 0 "resume from checkpoint-5.h5" "$out.log"
+        cmp "$work/ref/final/model.safetensors" "$out/final/model.safetensors" ||
+            fail "resumed from the checkpoint before the full disk: final model differs"
+    done
     ;;
 *) fail "unknown mode $mode" ;;
 esac
