@@ -2,7 +2,7 @@
 # jobs/lib.sh: what every ftune job script shares: where the repository and
 # the programs are, how a program is launched (srun under Slurm, mpirun
 # elsewhere) with SIGUSR1/SIGTERM forwarded to it, and how a run that
-# checkpointed for requeue (exit 3) gets requeued.
+# checkpointed for requeue (exit 3) gets requeued, or not.
 #
 # Sourced, never run. A job script starts like this (under sbatch the script
 # runs from a spool copy, so it cannot find the repository from its own path):
@@ -22,6 +22,38 @@
 # bash runs traps only between foreground commands; a trapped USR1/TERM is
 # forwarded to the launcher (srun relays it to every task, mpirun to every rank)
 # and the shell waits again for the program's real exit status.
+#
+# Cancel, requeue, preemption and USR1 all end in the same exit 3 (every one
+# asks the ranks to checkpoint), so the signal alone does not say whether to
+# requeue. Slurm does: ftune_requeue_on_exit3 asks `scontrol show job` (JobState
+# and Restarts, against this run's SLURM_RESTART_COUNT) before it acts. What
+# the batch script sees, measured on Slurm 22.05 (KillWait 5, GraceTime 10):
+#   scancel JOB              SIGCONT+SIGTERM to the script and every step
+#                            (SIGKILL after KillWait); JobState=COMPLETING,
+#                            Restarts unchanged; ends CANCELLED.
+#                            -> "ending": no requeue. (A `scontrol requeue` of
+#                            a job being cancelled succeeds: it undid the
+#                            cancel, issue 16.)
+#   scontrol requeue JOB     SIGCONT+SIGTERM as above, but Restarts is already
+#                            one higher; the job pends again after the script
+#                            exits. -> "requeued": Slurm did it; a second
+#                            requeue is refused ("Job is pending execution")
+#                            and must never become an sbatch resubmission.
+#   preemption (partition    SIGCONT + the job's --signal (B:USR1) to the script
+#   PriorityTier, REQUEUE)   only, JobState=RUNNING, PreemptTime set; if it is
+#                            still running after GraceTime, Slurm requeues it
+#                            as above (SIGTERM, Restarts one higher).
+#                            -> "running" (or "requeued" after GraceTime).
+#   scancel --signal=USR1    USR1 to the script only, JobState=RUNNING,
+#     --batch (or the time-  PreemptTime=None. -> "running": the script
+#     limit --signal)        requeues itself with `scontrol requeue`.
+# So: "running" -> requeue; "requeued" -> nothing to do; "ending" -> exit.
+# The sbatch --dependency=singleton fallback (a new job id) is used only where
+# `scontrol requeue` cannot work: the job is not requeueable (Requeue=0, i.e.
+# --no-requeue or JobRequeue=0: "Requested operation is presently disabled"),
+# scontrol is missing (then only when the script got no SIGTERM, which is what
+# a cancel and an outside requeue send), or FTUNE_REQUEUE=sbatch; never for a
+# job that Slurm is cancelling or has requeued already.
 # Not here: building (env/setup.sh), the Slurm cluster (env/local-slurm.sh),
 # argument parsing of the job scripts.
 #
@@ -71,10 +103,14 @@ _ftune_launcher=""
 _ftune_pending=""
 _ftune_trapped=0
 _ftune_forwarded=0
+_ftune_got_term=0
 
 _ftune_on_signal() {
     local sig="$1"
     _ftune_trapped=1
+    # Cancel and requeue (from outside or by preemption after GraceTime) send
+    # TERM; remembered for when scontrol cannot be asked (see the header).
+    if [ "$sig" = TERM ]; then _ftune_got_term=1; fi
     # Both launchers take SIGTERM as "kill the job": srun answers "forcing job
     # termination" and SIGKILLs the tasks, mpirun kills the ranks and exits 1,
     # so the program's checkpoint and exit 3 are lost. ftune's programs treat
@@ -184,25 +220,88 @@ ftune_launch() {
     return "$_ftune_status"
 }
 
+# _ftune_job_show: this job's `scontrol -o show job` line (empty when
+# scontrol is missing or does not answer).
+_ftune_job_show() {
+    command -v scontrol >/dev/null 2>&1 || return 0
+    timeout 10 scontrol -o show job "$SLURM_JOB_ID" 2>/dev/null || true
+}
+
+# _ftune_job_field KEY LINE: the value of Key=Value in LINE (_ftune_job_show's).
+_ftune_job_field() {
+    local words word
+    read -ra words <<<"$2"
+    for word in "${words[@]}"; do
+        case "$word" in "$1="*) printf '%s\n' "${word#"$1"=}"; return 0 ;; esac
+    done
+}
+
+# _ftune_ask_fate: sets _ftune_fate to what Slurm is doing with this job now
+# (see the header for the evidence): "requeued" (Restarts above this run's
+# SLURM_RESTART_COUNT, or pending again: an outside `scontrol requeue`, or
+# preemption past GraceTime), "ending" (a final or completing state with
+# Restarts unchanged: scancel, time limit), "running" (a stop request: USR1,
+# preemption within GraceTime; the script is to requeue), or "unknown"
+# (scontrol missing or silent); _ftune_job_state and _ftune_job_restarts to
+# the fields it read.
+_ftune_ask_fate() {
+    local line
+    line="$(_ftune_job_show)"
+    _ftune_job_state="$(_ftune_job_field JobState "$line")"
+    _ftune_job_restarts="$(_ftune_job_field Restarts "$line")"
+    if [ -z "$_ftune_job_state" ] || ! [[ "$_ftune_job_restarts" =~ ^[0-9]+$ ]]; then
+        _ftune_fate=unknown
+    elif [ "$_ftune_job_restarts" -gt "${SLURM_RESTART_COUNT:-0}" ]; then
+        _ftune_fate=requeued
+    else
+        case "$_ftune_job_state" in
+            RUNNING | SUSPENDED | CONFIGURING | RESIZING | STAGE_OUT | SIGNALING) _ftune_fate=running ;;
+            PENDING | REQUEUED | REQUEUE_HOLD | REQUEUE_FED | SPECIAL_EXIT) _ftune_fate=requeued ;;
+            *) _ftune_fate=ending ;;
+        esac
+    fi
+}
+
+# _ftune_fate_settled: logs what a fate of "requeued" or "ending" means and
+# returns true (nothing left to do; FTUNE_REQUEUED=1 for "requeued");
+# false for "running" and "unknown".
+_ftune_fate_settled() {
+    local seen="JobState=$_ftune_job_state Restarts=$_ftune_job_restarts, this run restart ${SLURM_RESTART_COUNT:-0}"
+    case "$_ftune_fate" in
+        requeued)
+            FTUNE_REQUEUED=1
+            ftune_log "Slurm has requeued job $SLURM_JOB_ID already ($seen: scontrol requeue from outside, or preemption): not requeueing it again" ;;
+        ending)
+            ftune_log "job $SLURM_JOB_ID is being ended by Slurm ($seen: scancel or time limit): not requeueing; submit the same command again to resume from the checkpoint" ;;
+        *) return 1 ;;
+    esac
+}
+
 # ftune_requeue_on_exit3 STATUS: when STATUS is 3 (checkpointed for requeue)
-# and this is a Slurm job, puts the job back in the queue: `scontrol requeue`
-# keeps the job id (so afterok dependents still wait for it) and raises
-# SLURM_RESTART_COUNT; where scontrol is missing or refuses (some containers),
-# it submits the same script again with `sbatch --dependency=singleton` (a new
-# job id; dependents of this one see it fail with 3). Outside Slurm it only
-# says how to resume. Always returns 0 (safe under `set -e`; the script then
-# exits with STATUS); sets FTUNE_REQUEUED=1 when a requeue was requested.
-# FTUNE_REQUEUE=scontrol|sbatch forces one path, none disables requeueing.
+# and this is a Slurm job, asks Slurm what it is doing with the job
+# (_ftune_ask_fate) and then: "ending" (scancel) exits without requeueing;
+# "requeued" (outside scontrol requeue, preemption) leaves Slurm's requeue
+# alone; "running" (USR1, time-limit warning, preemption in its GraceTime)
+# puts the job back in the queue with `scontrol requeue` (same job id, so
+# afterok dependents still wait for it; SLURM_RESTART_COUNT raised). When that
+# is refused it asks again: a job that meanwhile was requeued or is ending is
+# left so; only a job that is not requeueable (Requeue=0), or one where
+# scontrol cannot be asked and no SIGTERM came, is resubmitted with
+# `sbatch --dependency=singleton` (a new job id; dependents of this one see it
+# fail with 3). Outside Slurm it only says how to resume. Always returns 0
+# (safe under `set -e`; the script then exits with STATUS); sets
+# FTUNE_REQUEUED=1 when the job will run again (requeued by us or by Slurm, or
+# resubmitted). FTUNE_REQUEUE=scontrol|sbatch forces one path (Slurm is still
+# asked first), none disables requeueing.
 # shellcheck disable=SC2034  # FTUNE_REQUEUED is for the sourcing script
 ftune_requeue_on_exit3() {
-    local status="${1:-}"
+    local status="${1:-}" how="${FTUNE_REQUEUE:-auto}"
     FTUNE_REQUEUED=0
     [ "$status" = 3 ] || return 0
     if [ -z "${SLURM_JOB_ID:-}" ]; then
         ftune_log "checkpointed and stopped for requeue (exit 3); run the same command again to resume"
         return 0
     fi
-    local how="${FTUNE_REQUEUE:-auto}"
     ftune_log "checkpointed for requeue (exit 3) after restart ${SLURM_RESTART_COUNT:-0}"
     if [ "$how" = none ]; then
         ftune_log "FTUNE_REQUEUE=none: not requeueing"
@@ -210,18 +309,48 @@ ftune_requeue_on_exit3() {
     fi
     # `scontrol requeue` sends SIGTERM to this very script: ignore it from here on.
     trap '' TERM
+    _ftune_ask_fate
+    _ftune_fate_settled && return 0
     if [ "$how" != sbatch ] && command -v scontrol >/dev/null 2>&1 &&
-        scontrol requeue "$SLURM_JOB_ID"; then
-        FTUNE_REQUEUED=1
-        ftune_log "requeued job $SLURM_JOB_ID with scontrol (it restarts as restart $((${SLURM_RESTART_COUNT:-0} + 1)))"
-        return 0
+        { [ "$_ftune_fate" = running ] || [ "$_ftune_got_term" = 0 ]; }; then
+        if scontrol requeue "$SLURM_JOB_ID"; then
+            FTUNE_REQUEUED=1
+            ftune_log "requeued job $SLURM_JOB_ID with scontrol (it restarts as restart $((${SLURM_RESTART_COUNT:-0} + 1)))"
+            return 0
+        fi
+        # Refused: Slurm may have requeued the job or begun to end it
+        # meanwhile (GraceTime ran out, a cancel came); then that stands.
+        _ftune_ask_fate
+        _ftune_fate_settled && return 0
     fi
     if [ "$how" = scontrol ]; then
         ftune_log "error: scontrol requeue $SLURM_JOB_ID failed; resubmit the job by hand"
         return 0
     fi
+    _ftune_may_resubmit "$how" || return 0
     if _ftune_resubmit; then FTUNE_REQUEUED=1; fi
     return 0
+}
+
+# _ftune_may_resubmit HOW: true when resubmitting with sbatch cannot duplicate
+# this job (it runs, so Slurm neither requeued nor is ending it): with
+# FTUNE_REQUEUE=sbatch, when it is not requeueable, or (Slurm cannot be asked)
+# when no SIGTERM came, SIGTERM being what a cancel and an outside requeue send.
+_ftune_may_resubmit() {
+    local requeue_flag
+    if [ "$_ftune_fate" = unknown ]; then
+        [ "$_ftune_got_term" = 0 ] && return 0
+        ftune_log "error: cannot ask Slurm about job $SLURM_JOB_ID (scontrol missing or silent) and a SIGTERM came (scancel, or a requeue by Slurm): not resubmitting; resubmit by hand if it was not a cancel"
+        return 1
+    fi
+    [ "$1" = sbatch ] && return 0
+    requeue_flag="$(_ftune_job_field Requeue "$(_ftune_job_show)")"
+    if [ "$requeue_flag" = 0 ]; then
+        ftune_log "job $SLURM_JOB_ID is not requeueable (Requeue=0: --no-requeue or JobRequeue=0): resubmitting it instead"
+        return 0
+    fi
+    ftune_log "error: scontrol requeue $SLURM_JOB_ID refused although the job runs and is requeueable (Requeue=$requeue_flag); not resubmitting (that could duplicate it): resubmit by hand"
+    return 1
 }
 
 # The fallback: the same script again, after this job has left the queue, with
@@ -243,7 +372,7 @@ _ftune_resubmit() {
         --open-mode=append --export=ALL,FTUNE_RESTART_OF="$SLURM_JOB_ID" "${opts[@]}" \
         "$script" "${FTUNE_JOB_ARGS[@]}")"; then
         jobid="${out%%;*}"
-        ftune_log "no scontrol requeue (missing, refused or FTUNE_REQUEUE=sbatch): submitted $script again as job $jobid (singleton after $SLURM_JOB_ID)"
+        ftune_log "no scontrol requeue (not requeueable, no scontrol, or FTUNE_REQUEUE=sbatch): submitted $script again as job $jobid (singleton after $SLURM_JOB_ID)"
         return 0
     fi
     ftune_log "error: resubmitting $script with sbatch failed; resubmit it by hand"

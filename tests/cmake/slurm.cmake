@@ -65,3 +65,11 @@ ftune_slurm_test(slurm_requeue_timelimit 300
                  bash ${FTUNE_SLURM_TESTS}/test_requeue.sh ${FTUNE_SLURM_PROGRAMS} timelimit)
 ftune_slurm_test(slurm_shard_job 420
                  bash ${FTUNE_SLURM_TESTS}/test_shard_job.sh ${CMAKE_BINARY_DIR})
+# jobs/finetune.slurm stopped mid-run (issue 16): a USR1 request and a
+# preemption checkpoint and requeue once; a plain scancel cancels (no requeue,
+# no continuation job). The outside `scontrol requeue` mode of the same script
+# is slurm_finetune_requeue (tests/cmake/train.cmake). They run ftune-train.
+foreach(mode usr1 preempt cancel)
+  ftune_slurm_test(slurm_finetune_${mode} 300
+                   bash ${FTUNE_SLURM_TESTS}/test_finetune_requeue.sh ${CMAKE_BINARY_DIR} ${mode})
+endforeach()
