@@ -248,14 +248,18 @@ static ft_status get_int_attr(hid_t root, const char *path, const char *name, in
     return ok ? FT_OK : ft_fail(err, FT_EFORMAT, "%s: attribute '%s' is missing or not an integer", path, name);
 }
 
-/* A fixed-length string scalar attribute equal to want. */
+/* A fixed-length string scalar attribute equal to want. Scalar (one
+ * element) is checked before the read: H5Aread copies every element, so an
+ * array of strings would overrun buf (found by tests/fuzz/fuzz_shard.c). */
 static ft_status check_str_attr(hid_t root, const char *path, const char *name, const char *want, ft_error *err)
 {
     char buf[64] = {0};
     hid_t a = H5Aexists(root, name) > 0 ? H5Aopen(root, name, H5P_DEFAULT) : -1;
-    hid_t t = a < 0 ? -1 : H5Aget_type(a);
-    bool ok = t >= 0 && H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) &&
-              H5Tget_size(t) < sizeof buf && H5Aread(a, t, buf) >= 0 && !strcmp(buf, want);
+    hid_t t = a < 0 ? -1 : H5Aget_type(a), s = a < 0 ? -1 : H5Aget_space(a);
+    bool ok = t >= 0 && s >= 0 && H5Sget_simple_extent_npoints(s) == 1 && H5Tget_class(t) == H5T_STRING &&
+              !H5Tis_variable_str(t) && H5Tget_size(t) < sizeof buf && H5Aread(a, t, buf) >= 0 &&
+              !strcmp(buf, want);
+    if (s >= 0) H5Sclose(s);
     if (t >= 0) H5Tclose(t);
     if (a >= 0) H5Aclose(a);
     return ok ? FT_OK : ft_fail(err, FT_EFORMAT, "%s: attribute '%s' is not \"%s\" (not an ftune shard "
