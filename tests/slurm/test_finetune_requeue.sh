@@ -134,7 +134,12 @@ if [ "$mode" = cancel ]; then
     watch_until CANCELLED 60
     watch_for 6
     [ "$(h_field "$job" Restarts)" = 0 ] || { h_show "$job" "$out"; h_fail "Restarts=$(h_field "$job" Restarts) after a cancel, expected 0"; }
-    h_expect_grep "job $job is being ended by Slurm .*: not requeueing" "$out"
+    # The requeue decision is logged only where the ranks checkpointed (exit 3)
+    # before KillWait ran out; a step torn down first (srun killed, a rank
+    # dying in Open MPI's PMIx teardown) leaves the script no decision to make.
+    if grep -q 'exited with status 3' "$out"; then
+        h_expect_grep "job $job is being ended by Slurm .*: not requeueing" "$out"
+    fi
     ! grep -qE "requeued job $job with scontrol|submitted .* again as job" "$out" ||
         h_fail "the script requeued or resubmitted a cancelled job (see $out)"
     ! grep -q 'exported .*/final' "$out" || h_fail "final/ exported although the job was cancelled"
