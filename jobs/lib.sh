@@ -47,6 +47,9 @@
 #   scancel --signal=USR1    USR1 to the script only, JobState=RUNNING,
 #     --batch (or the time-  PreemptTime=None. -> "running": the script
 #     limit --signal)        requeues itself with `scontrol requeue`.
+#   the time limit itself    as scancel (SIGTERM, COMPLETING, Restarts
+#     (no --signal came, or  unchanged), but RunTime >= TimeLimit; ends TIMEOUT.
+#     it came too late)      -> "running": requeued, so the run goes on.
 # So: "running" -> requeue; "requeued" -> nothing to do; "ending" -> exit.
 # The sbatch --dependency=singleton fallback (a new job id) is used only where
 # `scontrol requeue` cannot work: the job is not requeueable (Requeue=0, i.e.
@@ -236,11 +239,30 @@ _ftune_job_field() {
     done
 }
 
+# _ftune_seconds D-HH:MM:SS|HH:MM:SS|MM:SS: the seconds of a Slurm duration.
+_ftune_seconds() {
+    local t="$1" days=0 a b c
+    if [[ "$t" == *-* ]]; then days="${t%%-*}" t="${t#*-}"; fi
+    IFS=: read -r a b c <<<"$t"
+    if [ -z "${c:-}" ]; then c="$b" b="$a" a=0; fi
+    printf '%s\n' "$((10#$days * 86400 + 10#$a * 3600 + 10#$b * 60 + 10#$c))"
+}
+
+# _ftune_past_time_limit LINE: true when `scontrol -o show job` LINE has a
+# RunTime at or past its TimeLimit (UNLIMITED never is).
+_ftune_past_time_limit() {
+    local run limit
+    run="$(_ftune_job_field RunTime "$1")" limit="$(_ftune_job_field TimeLimit "$1")"
+    [[ "$run" =~ ^([0-9]+-)?[0-9:]+$ ]] && [[ "$limit" =~ ^([0-9]+-)?[0-9:]+$ ]] || return 1
+    [ "$(_ftune_seconds "$run")" -ge "$(_ftune_seconds "$limit")" ]
+}
+
 # _ftune_ask_fate: sets _ftune_fate to what Slurm is doing with this job now
 # (see the header for the evidence): "requeued" (Restarts above this run's
 # SLURM_RESTART_COUNT, or pending again: an outside `scontrol requeue`, or
 # preemption past GraceTime), "ending" (a final or completing state with
-# Restarts unchanged: scancel, time limit), "running" (a stop request: USR1,
+# Restarts unchanged, before the time limit: scancel), "running" (a stop
+# request: USR1, the time limit reached,
 # preemption within GraceTime; the script is to requeue), or "unknown"
 # (scontrol missing or silent); _ftune_job_state and _ftune_job_restarts to
 # the fields it read.
@@ -259,6 +281,12 @@ _ftune_ask_fate() {
             PENDING | REQUEUED | REQUEUE_HOLD | REQUEUE_FED | SPECIAL_EXIT) _ftune_fate=requeued ;;
             *) _ftune_fate=ending ;;
         esac
+        # The time limit looks like a cancel (COMPLETING, Restarts unchanged),
+        # but the run is to go on: RunTime at or past TimeLimit tells it apart.
+        if [ "$_ftune_fate" = ending ] && _ftune_past_time_limit "$line"; then
+            _ftune_fate=running
+            _ftune_job_state="$_ftune_job_state (time limit reached)"
+        fi
     fi
 }
 
@@ -272,7 +300,7 @@ _ftune_fate_settled() {
             FTUNE_REQUEUED=1
             ftune_log "Slurm has requeued job $SLURM_JOB_ID already ($seen: scontrol requeue from outside, or preemption): not requeueing it again" ;;
         ending)
-            ftune_log "job $SLURM_JOB_ID is being ended by Slurm ($seen: scancel or time limit): not requeueing; submit the same command again to resume from the checkpoint" ;;
+            ftune_log "job $SLURM_JOB_ID is being ended by Slurm ($seen: scancel): not requeueing; submit the same command again to resume from the checkpoint" ;;
         *) return 1 ;;
     esac
 }
