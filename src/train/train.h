@@ -32,8 +32,12 @@
 /* The config keys (Hugging Face TrainingArguments names where one exists). */
 const cfg_key_spec *train_key_specs(size_t *n);
 
-/* Route SIGUSR1 and SIGTERM to the stop flag (the handler only sets it). */
+/* Route SIGUSR1 and SIGTERM to the stop flag, through a thread of its own
+ * (train_loop.c says why); call before any OpenMP region. */
 void train_install_signal_handlers(void);
+/* Send sig to this process (the test hooks' stop request): delivered to the
+ * stop-signal thread, as Slurm's signals are. */
+void train_signal_self(int sig);
 
 /* Run the training the config describes. FT_OK when done (OUTPUT/final
  * exported), FT_EREQUEUE after a stop checkpoint, else an error in err. A

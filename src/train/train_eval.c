@@ -22,6 +22,7 @@
 #include "ft_alloc.h"
 #include "ft_fs.h"
 #include "ft_log.h"
+#include "train.h"
 #include "metrics.h"
 #include "train_impl.h"
 
@@ -55,7 +56,7 @@ static void eval_signal_hook(const train_ctx *t, uint64_t round)
         const char *e = getenv("FTUNE_TRAIN_SIGNAL_AT_EVAL_BATCH");
         at = e && *e ? strtol(e, NULL, 10) : -1;
     }
-    if (t->rank == 0 && at >= 1 && round == (uint64_t)at) raise(SIGUSR1);
+    if (t->rank == 0 && at >= 1 && round == (uint64_t)at) train_signal_self(SIGUSR1);
 }
 
 static ft_status score_slice(train_ctx *t, metrics_acc *acc, bool may_stop, ft_error *err)

@@ -2,9 +2,12 @@
  * log/eval/save, and the export at the end (see train.h). */
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ckpt.h"
 #include "comm_agree.h"
@@ -19,6 +22,28 @@ static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig) { stop_signal = sig; }
 
+static sigset_t stop_signals;
+
+static void *wait_for_stop_signals(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&stop_signals, &sig) == 0) stop_signal = sig;
+    }
+    return NULL;
+}
+
+/* Why SIGUSR1/SIGTERM are taken by a thread of their own: oneDNN 2.6's JIT
+ * float32 GEMM kernels use the stack pointer as a general register that
+ * points into the heap (oneDNN issue 4845, fixed in 3.11.2), so a handler
+ * run on a thread inside such a kernel has its frame pushed onto the heap:
+ * "corrupted size vs. prev_size" in the next free, seen here when Slurm
+ * signalled a training step. The signals are blocked in this thread and so
+ * in every thread it creates later (OpenMP workers, the checkpoint writer),
+ * and one thread waits for them with sigwait. Threads that exist already
+ * (MPI's own) keep the handler, which only sets the flag; they run no
+ * oneDNN code. Call before the first OpenMP region. */
 void train_install_signal_handlers(void)
 {
     struct sigaction sa;
@@ -27,6 +52,24 @@ void train_install_signal_handlers(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGUSR1);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_t waiter;
+    FT_CHECK(pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) == 0);
+    FT_CHECK(pthread_create(&waiter, NULL, wait_for_stop_signals, NULL) == 0);
+    pthread_detach(waiter);
+}
+
+/* A stop request to this process (not to the calling thread, which blocks
+ * the stop signals): the test hooks' way of signalling themselves. */
+void train_signal_self(int sig)
+{
+    /* Delivered to another thread: wait (up to 2 s) until the flag is set, so
+     * the step that raised it sees it, as with a synchronous raise(). */
+    kill(getpid(), sig);
+    struct timespec ms = {0, 1000000};
+    for (int i = 0; i < 2000 && !stop_signal; i++) nanosleep(&ms, NULL);
 }
 
 bool train_stop_requested(void) { return stop_signal != 0; }
@@ -132,7 +175,7 @@ static void signal_hook(const train_ctx *t)
         const char *e = getenv("FTUNE_TRAIN_SIGNAL_AT_STEP");
         at = e && *e ? strtol(e, NULL, 10) : -1;
     }
-    if (t->rank == 0 && at >= 0 && t->step + 1 == at) raise(SIGUSR1);
+    if (t->rank == 0 && at >= 0 && t->step + 1 == at) train_signal_self(SIGUSR1);
 }
 
 typedef struct log_window {
