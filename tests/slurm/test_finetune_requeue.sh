@@ -113,9 +113,10 @@ h_submit --output="$out" --chdir="$work" --ntasks=2 --job-name="$name" \
     "$h_root/jobs/finetune.slurm" "$work/config.json" --output_dir "$work/train"
 job="$H_JOB"
 h_wait_state "$job" RUNNING 60 "$out" >/dev/null
-# Stop once training is under way (a step of 15 or more in the log).
+# Stop once training is under way (a step of 15 or more in the job's output:
+# stderr is unbuffered, where log.jsonl may reach the disk only at the end).
 deadline=$((SECONDS + 120))
-until grep -qE '"step": (1[5-9]|[2-9][0-9]|[0-9]{3})' "$work/train/log.jsonl" 2>/dev/null; do
+until grep -qE 'info: step (1[5-9]|[2-9][0-9]|[0-9]{3})/' "$out" 2>/dev/null; do
     [ $SECONDS -lt $deadline ] || { h_show "$job" "$out"; h_fail "training never reached step 15"; }
     sleep 0.2
 done
