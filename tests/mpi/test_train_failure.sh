@@ -23,12 +23,9 @@ if [ "${1:-}" = -h ] || [ $# != 2 ]; then
 fi
 build="$1"
 mode="$2"
-name="test_train_$mode"
-work="$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 # shellcheck source-path=SCRIPTDIR source=train_test_lib.sh
 source "$(dirname "$0")/train_test_lib.sh"
+train_test_begin "$mode"
 
 # run_failing OUT [--key value ...]: ftune-train on 2 ranks under a 60 s
 # timeout, stdout and stderr apart in OUT.stdout and OUT.stderr; echoes the

@@ -63,12 +63,9 @@ set -euo pipefail
 [ $# = 2 ] || { echo "usage: test_train_resume.sh BUILD_DIR exact|crash|ranks|badcfg|evalstop|best|bf16|fp16|identity|lock|diskfull" >&2; exit 2; }
 build="$1"
 mode="$2"
-name="test_train_$mode"
-work="$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 # shellcheck source-path=SCRIPTDIR source=train_test_lib.sh
 source "$(dirname "$0")/train_test_lib.sh"
+train_test_begin "$mode"
 
 "$build/tests/train_testdata" "$work" 256 64 || fail "train_testdata"
 train_common_flags --evaluation_strategy steps --eval_steps 10

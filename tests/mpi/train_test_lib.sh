@@ -1,9 +1,18 @@
 # shellcheck shell=bash
 # train_test_lib.sh: what the ftune-train test scripts share (sourced by
-# tests/mpi/test_train_resume.sh and tests/gpu/test_train_gpu.sh). The caller
-# defines `name` (the test's name, for messages) and `work` (its folder),
-# and makes the tiny model and dataset with tests/mpi/train_testdata.
-: "${name:?the sourcing script sets name}" "${work:?the sourcing script sets work}"
+# tests/mpi/test_train_resume.sh, test_train_failure.sh and
+# tests/gpu/test_train_gpu.sh). The caller calls train_test_begin, or defines
+# `name` (the test's name, for messages) and `work` (its folder) itself, and
+# makes the tiny model and dataset with tests/mpi/train_testdata.
+
+# train_test_begin MODE: name=test_train_MODE, a fresh $work removed at exit,
+# and the environment every CPU run shares (one thread a rank, root allowed).
+train_test_begin() {
+    name="test_train_$1"
+    work="$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")"
+    trap 'rm -rf "$work"' EXIT
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+}
 
 fail() { echo "$name: FAIL: $*" >&2; exit 1; }
 
