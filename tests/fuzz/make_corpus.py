@@ -9,6 +9,11 @@ by hand, not written here); this script writes only its own names. Usage: python
 import json
 import os
 import struct
+import sys
+
+# GPT-2's byte map, from the BPE fixture generator (stdlib only at import).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+from make_bpe_fixtures import bytes_to_unicode  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -68,17 +73,6 @@ def hf_corpus():
     put("hf_config", "hostile_trailing_nul.json", b'{"model_type":"bert"}\0\0garbage')
 
 
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\xa1"), ord("\xac") + 1)) + \
-        list(range(ord("\xae"), ord("\xff") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
 
 
 def bpe_vocab():
