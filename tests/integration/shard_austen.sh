@@ -23,12 +23,22 @@ pkg="${FTUNE_AUSTEN_DEB:-}"
 if [ -z "$pkg" ]; then
     pkg="$(find "$cache" -maxdepth 1 -name 'r-cran-janeaustenr_*.deb' 2>/dev/null | sort -V | tail -1)" || true
 fi
+# A cached .deb that dpkg cannot read (a download cut short) is fetched again.
+if [ -z "${FTUNE_AUSTEN_DEB:-}" ] && [ -n "$pkg" ] && ! dpkg-deb -I "$pkg" >/dev/null 2>&1; then
+    rm -f "$pkg"
+    pkg=""
+fi
 if [ -z "$pkg" ]; then
+    # Downloaded beside the cache and moved in only when complete.
     mkdir -p "$cache"
-    if ! (cd "$cache" && apt-get download r-cran-janeaustenr) >"$cache/apt.log" 2>&1; then
-        echo "shard_austen: SKIP: apt-get download r-cran-janeaustenr failed ($(grep -m1 -E '^(E|W):' "$cache/apt.log" || tail -1 "$cache/apt.log")); Debian's archive is needed, or set FTUNE_AUSTEN_DEB"
+    dl="$(mktemp -d "$cache/download.XXXXXX")"
+    if ! (cd "$dl" && apt-get download r-cran-janeaustenr) >"$cache/apt.log" 2>&1; then
+        rm -rf "$dl"
+        echo "shard_austen: SKIP: apt-get download r-cran-janeaustenr failed ($(grep -m1 '^E:' "$cache/apt.log" || tail -1 "$cache/apt.log")); Debian's archive is needed, or set FTUNE_AUSTEN_DEB"
         exit 77
     fi
+    mv "$dl"/r-cran-janeaustenr_*.deb "$cache"/
+    rm -rf "$dl"
     pkg="$(find "$cache" -maxdepth 1 -name 'r-cran-janeaustenr_*.deb' | sort -V | tail -1)"
 fi
 

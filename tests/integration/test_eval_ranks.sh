@@ -74,7 +74,7 @@ say "report.json and predictions.jsonl identical for 1, 2, 3 and 4 ranks"
 
 # ---- 1b. bf16 products ----------------------------------------------------------------
 for n in 1 3; do
-    FTUNE_CPU_BF16=on "${mpiexec[@]}" -n "$n" "$build/ftune-eval" --model "$work/run/final" --data "$work/data" \
+    FTUNE_CPU_BF16=on "${mpiexec[@]}" -n "$n" -x FTUNE_CPU_BF16 "$build/ftune-eval" --model "$work/run/final" --data "$work/data" \
         --output "$work/bf16-$n" --batch-size 8 --bf16 >/dev/null || fail "ftune-eval --bf16 on $n ranks exited $?"
 done
 diff <(strip "$work/bf16-1/report.json") <(strip "$work/bf16-3/report.json") ||

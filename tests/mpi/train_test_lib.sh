@@ -23,6 +23,7 @@ expect() {
 
 # The flags every run shares: 20 steps of the tiny BERT on $work's data.
 train_common_flags() {
+    : "${work:?call train_test_begin first, or set work}"
     train_common=(--model_name_or_path "$work/model" --data_dir "$work/data"
         --allow_random_init true --max_steps 20 --per_device_train_batch_size 8
         --learning_rate 1e-3 --warmup_steps 3 --weight_decay 0.01 --logging_steps 2

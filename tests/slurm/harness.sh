@@ -40,7 +40,10 @@ h_use_cluster() {
     export SLURM_CONF="${FTUNE_SLURM_DIR:-/tmp/ftune-slurm}/slurm.conf"
     command -v sbatch >/dev/null || h_skip "no sbatch (Slurm client not installed)"
     fh_read
-    if [ "$fh_live" = 1 ] && [ "$fh_pid" != "$(fh_ctest_pid)" ]; then
+    # Only under ctest: a script run by hand uses whatever cluster is up.
+    local ctest_pid
+    ctest_pid="$(fh_ctest_pid)"
+    if [ -n "$ctest_pid" ] && [ "$fh_live" = 1 ] && [ "$fh_pid" != "$ctest_pid" ]; then
         h_skip "the local Slurm cluster is held by another ctest run (pid $fh_pid; $fh_file)"
     fi
     if ! timeout 10 scontrol ping >/dev/null 2>&1; then
