@@ -31,6 +31,11 @@
  * thing written two ways, or are unused given another key. */
 typedef enum { ID_PLAIN, ID_METRIC, ID_GREATER, ID_EPOCHS, ID_WARMUP_RATIO } id_rule;
 
+/* One bound for a key's printed value, in the fingerprint and in the
+ * comparison alike: two values that differ only past a shorter comparison
+ * bound would change the fingerprint and yet list no difference. */
+enum { ID_VALUE_BYTES = 1200 };
+
 static const struct { const char *key; id_rule rule; } IDENTITY_KEYS[] = {
     {"model_name_or_path", ID_PLAIN},   /* frozen tensors are reloaded from it */
     {"seed", ID_PLAIN},                 /* data order, dropout, head init */
@@ -124,7 +129,7 @@ ft_status train_run_fingerprint(const char *config_json, const char *data_finger
     cJSON *j = cJSON_Parse(config_json);
     if (!j) return ft_fail(err, FT_ENOMEM, "out of memory (run fingerprint)");
     uint64_t h = 0xcbf29ce484222325ULL;
-    char value[600];
+    char value[ID_VALUE_BYTES];
     for (int k = 0; k < N_IDENTITY_KEYS; k++) {
         identity_value(j, k, value, sizeof value);
         fnv1a(&h, IDENTITY_KEYS[k].key);
@@ -162,7 +167,7 @@ static ft_status list_differences(const train_ctx *t, const ckpt_state *s, char 
         cJSON_Delete(now);
         return ft_fail(err, FT_ENOMEM, "out of memory (comparing configs)");
     }
-    char a[300], b[300];
+    char a[ID_VALUE_BYTES], b[ID_VALUE_BYTES];
     for (int k = 0; k < N_IDENTITY_KEYS; k++) {
         identity_value(was, k, a, sizeof a);
         identity_value(now, k, b, sizeof b);
