@@ -10,9 +10,10 @@
 
 /* ---- the float32 GEMM (ops_cpu_gemm.c) ---- */
 typedef enum ops_cpu_gemm_lib { OPS_GEMM_OPENBLAS, OPS_GEMM_ONEDNN } ops_cpu_gemm_lib;
-/* Choose the library from FTUNE_GEMM (auto, openblas, onednn; unset is auto)
- * and say the choice at info; a bad value is an error naming it. Without
- * this call the first product chooses the same way (auto on a bad value). */
+/* Check FTUNE_GEMM (auto, openblas, onednn; unset is auto) and say the
+ * choice at info; a bad value is an error naming it. The choice is made
+ * once, from the variable, by the first product or description (auto, with
+ * a warning, on a bad value where this was not called). */
 ft_status ops_cpu_gemm_select(ft_error *err);
 /* request (NULL, "", "auto", "openblas" or "onednn") to a library, with the
  * reason in why[why_size]. */
@@ -50,9 +51,9 @@ void ops_cpu_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m,
                          int n, int k, bool trans_a, bool trans_b, bool accumulate);
 bool ops_cpu_bf16_native(void);
 const char *ops_cpu_bf16_isa(void);
-/* float32 product time / bf16 product time on this CPU (measured once, on
- * one 512 x 768 x 768 product each, about 10 ms): above 1 where bf16 pays. */
-double ops_cpu_bf16_speedup(void);
+/* Whether this CPU's bf16 products are faster than its float32 ones (a
+ * rule from the instruction set and vendor, ops_cpu_bf16.c says why). */
+bool ops_cpu_bf16_pays(void);
 void ops_cpu_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp_bf16,
                                  const ops_bf16 *weight, const float *bias, int n,
                                  int c, int oc, ops_weight_layout layout);

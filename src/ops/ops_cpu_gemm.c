@@ -130,13 +130,12 @@ static void choose_from_env(void)
 
 ft_status ops_cpu_gemm_select(ft_error *err)
 {
-    ops_cpu_gemm_lib lib = OPS_GEMM_OPENBLAS;
+    /* Only validates: the choice itself is made once, from the same
+     * variable, by choose_from_env (describe runs it). */
+    ops_cpu_gemm_lib lib;
     char why[sizeof chosen_why];
     ft_status st = ops_cpu_gemm_parse(getenv("FTUNE_GEMM"), &lib, why, sizeof why, err);
     if (st != FT_OK) return st;
-    pthread_once(&gemm_once, choose_from_env);
-    chosen = lib;
-    memcpy(chosen_why, why, sizeof why);
     ft_log_info("float32 products: %s", ops_cpu_gemm_describe());
     return FT_OK;
 }
