@@ -55,12 +55,11 @@ ft_status device_cpu_gemm(ft_error *err);
 
 /* Whether a run that asked for bf16 keeps it (*bf16 stays true) or runs in
  * float32. On a GPU and with FTUNE_CPU_BF16=on it keeps it. On a CPU, by
- * default (FTUNE_CPU_BF16=auto), it keeps it only where this CPU's bf16
- * products are faster than its float32 ones (ops_cpu_bf16_speedup: on an
- * AMD Zen 4/5 about 2x; on an Intel Xeon without AMX about 0.5x, where
- * VDPBF16PS does no more products per cycle than two float32 FMA ports),
- * and says so in a warning when it does not. All ranks of mpi agree
- * (collective; MPI_COMM_NULL for one process without MPI). */
+ * default (FTUNE_CPU_BF16=auto), only where bf16 products are faster than
+ * float32 (ops_cpu_bf16_pays: AMX, AMD Zen 4/5; not an Intel Xeon without
+ * AMX, nor emulated bf16), with a warning when it does not. A rule, not a
+ * timing: a resumed run on the same kind of CPU decides the same. All ranks
+ * of mpi agree (collective; MPI_COMM_NULL for one process without MPI). */
 ft_status device_bf16_decide(MPI_Comm mpi, const device_choice *d, bool *bf16,
                              ft_error *err);
 

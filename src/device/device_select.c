@@ -141,19 +141,18 @@ ft_status device_bf16_decide(MPI_Comm mpi, const device_choice *d, bool *bf16,
     bool forced = false;
     if (!*bf16 || d->gpu) return FT_OK;
     ft_status st = bf16_forced(&forced, err);
-    double speedup = st == FT_OK && !forced ? ops_cpu_bf16_speedup() : 0.0;
     /* Every rank joins the reduction, a failed one too: no rank waits alone. */
-    int keep = st != FT_OK || forced || speedup > 1.0, all = keep;
+    int keep = st != FT_OK || forced || ops_cpu_bf16_pays(), all = keep;
     if (mpi != MPI_COMM_NULL) MPI_Allreduce(&keep, &all, 1, MPI_INT, MPI_LAND, mpi);
     if (st != FT_OK || all) return st;
     if (keep)
         ft_log_warn("bf16: another rank's CPU multiplies bf16 slower than float32: all ranks "
                     "run in float32 (FTUNE_CPU_BF16=on keeps bf16)");
     else
-        ft_log_warn("bf16: this CPU's bf16 products (%s) run at %.2fx the speed of its "
-                    "float32 ones (%s): running in float32, which is faster and more "
-                    "precise (FTUNE_CPU_BF16=on keeps bf16)",
-                    ops_cpu_bf16_isa(), speedup, ops_cpu_gemm_describe());
+        ft_log_warn("bf16: this CPU's bf16 products (%s) are not faster than its float32 "
+                    "ones (%s): running in float32, which is as fast and more precise "
+                    "(FTUNE_CPU_BF16=on keeps bf16)",
+                    ops_cpu_bf16_isa(), ops_cpu_gemm_describe());
     *bf16 = false;
     return FT_OK;
 }
