@@ -4,6 +4,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,7 +19,9 @@
 #include "train.h"
 #include "train_impl.h"
 
-static volatile sig_atomic_t stop_signal;
+/* Written by the signal thread (and by a handler on MPI's threads), read by
+ * the training loop: an atomic, lock-free on every target, so safe in both. */
+static atomic_int stop_signal;
 
 static void on_stop_signal(int sig) { stop_signal = sig; }
 
