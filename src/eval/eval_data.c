@@ -142,14 +142,8 @@ ft_status eval_split_read_file(const eval_split *s, int file, bool with_ids,
                                shard_rows *rows, ft_error *err)
 {
     const char *path = s->paths[file];
-    uint32_t crc = 0;
-    uint64_t bytes = 0;
-    ft_status st = shard_file_crc32(path, &crc, &bytes, err);
+    ft_status st = shard_file_check_crc32(path, s->expected_crc[file], err);
     if (st != FT_OK) return st;
-    if (crc != s->expected_crc[file])
-        return ft_fail(err, FT_EFORMAT, "%s: crc32 %08x, but manifest.json says %08x: the "
-                       "file is damaged or from another dataset", path, (unsigned)crc,
-                       (unsigned)s->expected_crc[file]);
     st = shard_read_file(path, with_ids, rows, err);
     if (st != FT_OK) return st;
     st = check_rows(s, file, rows, err);

@@ -123,6 +123,9 @@ void shard_rows_free(shard_rows *rows);
 
 /* crc32 (zlib) and size of a file's bytes. */
 ft_status shard_file_crc32(const char *path, uint32_t *crc, uint64_t *bytes, ft_error *err);
+/* shard_file_crc32 against the manifest's value: FT_EFORMAT naming the file
+ * and both values when they differ (train and eval check every file so). */
+ft_status shard_file_check_crc32(const char *path, uint32_t want, ft_error *err);
 
 /* --- manifest.json --------------------------------------------------------- */
 

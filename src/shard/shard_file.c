@@ -408,3 +408,14 @@ ft_status shard_file_crc32(const char *path, uint32_t *crc, uint64_t *bytes, ft_
     *bytes = total;
     return FT_OK;
 }
+
+ft_status shard_file_check_crc32(const char *path, uint32_t want, ft_error *err)
+{
+    uint32_t crc = 0;
+    uint64_t bytes = 0;
+    ft_status st = shard_file_crc32(path, &crc, &bytes, err);
+    if (st == FT_OK && crc != want)
+        st = ft_fail(err, FT_EFORMAT, "%s: crc32 %08x, but manifest.json says %08x: the file is "
+                     "damaged or from another dataset", path, (unsigned)crc, (unsigned)want);
+    return st;
+}
