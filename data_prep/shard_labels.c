@@ -60,7 +60,7 @@ static ft_status local_names(const dataset_records *recs, char **buf, int *len, 
     size_t total = 0;
     for (int i = 0; i < n; i++) total += strlen(names[i]) + 1;
     ft_status st = FT_OK;
-    if (total > (size_t)INT32_MAX / 2 || !(*buf = malloc(total + 1))) {
+    if (total > (size_t)INT32_MAX / 2 || !(*buf = ft_malloc_array(total + 1, 1))) {
         st = ft_fail(err, FT_ENOMEM, "out of memory for %zu bytes of labels", total);
     } else {
         size_t off = 0;
@@ -119,7 +119,7 @@ ft_status shard_labels_agree(const dataset_records *recs, shard_label_set *out, 
         total += (size_t)counts[r];
     }
     FT_CHECK_MSG(total < (size_t)INT32_MAX, "label names above 2 GB");
-    all = malloc(total + 1);
+    all = ft_malloc_array(total + 1, 1);
     FT_CHECK_MSG(all != NULL, "out of memory gathering label names");
     MPI_Allgatherv(mine, len, MPI_CHAR, all, counts, displs, MPI_CHAR, MPI_COMM_WORLD);
     st = comm_agree(MPI_COMM_WORLD, build_set(all, total, out, err), err);

@@ -170,7 +170,8 @@ static ft_status make_tmp_dir(shard_job *job, ft_error *err)
     ft_status st = FT_OK;
     if (job->rank == 0) {
         char *tmp = ft_temp_sibling(job->a->output);
-        if (!tmp || strlen(tmp) >= sizeof name) st = ft_fail(err, FT_EINVAL, "%s: path too long", job->a->output);
+        if (!tmp) st = ft_fail(err, FT_ENOMEM, "%s: out of memory", job->a->output);
+        else if (strlen(tmp) >= sizeof name) st = ft_fail(err, FT_EINVAL, "%s: path too long", job->a->output);
         else st = ft_mkdir_p(tmp, err);
         if (st == FT_OK) snprintf(name, sizeof name, "%s", tmp);
         free(tmp);

@@ -199,9 +199,9 @@ static void exchange_rows(shard_job *job, const size_t *counts, const char *buf)
 {
     size_t rb = row_bytes(job), per_round = ROUND_BYTES / rb / (size_t)job->size + 1, start = 0;
     int n = job->size;
-    int *sc = calloc((size_t)n, sizeof *sc), *sd = calloc((size_t)n, sizeof *sd);
-    int *rc = calloc((size_t)n, sizeof *rc), *rd = calloc((size_t)n, sizeof *rd);
-    size_t *first = calloc((size_t)n, sizeof *first);
+    int *sc = ft_calloc_array((size_t)n, sizeof *sc), *sd = ft_calloc_array((size_t)n, sizeof *sd);
+    int *rc = ft_calloc_array((size_t)n, sizeof *rc), *rd = ft_calloc_array((size_t)n, sizeof *rd);
+    size_t *first = ft_calloc_array((size_t)n, sizeof *first);
     FT_CHECK_MSG(sc && sd && rc && rd && first, "out of memory");
     for (int r = 0; r < n; r++, start += counts[r - 1]) first[r] = start;
     uint64_t rounds = 0, mine = 0;
@@ -221,7 +221,8 @@ static void exchange_rows(shard_job *job, const size_t *counts, const char *buf)
             rd[r] = (int)total;
             total += (size_t)rc[r];
         }
-        char *send = malloc((size_t)sd[n - 1] + (size_t)sc[n - 1] + 1), *recv = malloc(total + 1);
+        char *send = ft_malloc_array((size_t)sd[n - 1] + (size_t)sc[n - 1] + 1, 1);
+        char *recv = ft_malloc_array(total + 1, 1);
         FT_CHECK_MSG(send && recv, "out of memory exchanging rows");
         for (int r = 0; r < n; r++) memcpy(send + sd[r], buf + (first[r] + lo) * rb, (size_t)sc[r]);
         MPI_Alltoallv(send, sc, sd, MPI_BYTE, recv, rc, rd, MPI_BYTE, MPI_COMM_WORLD);

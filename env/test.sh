@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Run ftune's whole test suite (CI runs exactly: bash env/setup.sh && bash env/test.sh).
 #
-#   1. every CTest test of the release build in build/ (labels unit, mpi,
-#      integration, slurm; gpu tests report "skipped" without a GPU);
-#   2. an AddressSanitizer + UBSan build in build-asan/ and its unit and mpi tests;
-#   3. the unit tests under valgrind memcheck (no leaks, no invalid reads).
+#   1. every CTest test of a release test build in build-test/ (labels unit,
+#      mpi, integration, slurm, reliability; gpu tests report "skipped" without
+#      a GPU), and a check that the programs in build/ (the ones users run)
+#      hold none of the fault-injection hooks the test builds have;
+#   2. an AddressSanitizer + UBSan test build in build-asan/ and its unit, mpi
+#      and reliability tests (the allocation-failure drive runs here);
+#   3. the unit tests of build-test/ under valgrind memcheck (no leaks, no
+#      invalid reads).
+#
+# The test builds are configured with FTUNE_TEST_HOOKS=ON (src/core/ft_hook.h):
+# only they read the variables that make a run fail on purpose.
 #
 # Every stage runs even when an earlier one failed; each prints its result and
 # time, each skipped test one line with its reason, and the end a summary whose
@@ -17,7 +24,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 quick=0
 case "${1:-}" in
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --quick) quick=1 ;;
     "") ;;
     *) echo "test.sh: unknown argument '$1' (see -h)" >&2; exit 2 ;;
@@ -58,31 +65,57 @@ for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
 PY
 }
 
+# The hook variables' names (src/core/ft_hook.h readers): present in a test
+# build's programs, absent from build/'s.
+hook_names='FTUNE_ALLOC_FAIL_AT|FTUNE_CKPT_CRASH_AFTER_TENSORS|FTUNE_TRAIN_SIGNAL_AT_STEP|FTUNE_TRAIN_SIGNAL_AT_EVAL_BATCH|FTUNE_TRAIN_BAD_ID_AT|FTUNE_TRAIN_KILL_AT|FTUNE_TRAIN_LOSS_SCALE_START'
+
+no_hooks_in_release() {
+    grep -aqE "$hook_names" "$root/build-test/ftune-train" || {
+        echo "test.sh: build-test/ftune-train holds no hook names: the check below would prove nothing" >&2
+        return 1
+    }
+    local p names found=0
+    for p in ftune-shard ftune-train ftune-eval ftune-predict ftune-tokenize; do
+        names="$(grep -aoE "$hook_names" "$root/build/$p" | sort -u | tr '\n' ' ')"
+        if [ -n "$names" ]; then
+            echo "test.sh: build/$p holds test hooks: $names" >&2
+            found=1
+        fi
+    done
+    [ "$found" = 0 ] && echo "test.sh: build/'s programs hold no fault-injection hooks"
+    [ "$found" = 0 ]
+}
+
 stage_release() {
     cmake --build "$root/build" -j "$jobs" >/dev/null
-    ctest_run "$root/build"
+    cmake -S "$root" -B "$root/build-test" -DFTUNE_TEST_HOOKS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$root/build-test" -j "$jobs" >/dev/null
+    no_hooks_in_release
+    # The allocation-failure drive (label reliability) runs in stage 2, where
+    # LeakSanitizer can see what a failed run leaves behind.
+    ctest_run "$root/build-test" -LE reliability
 }
 
 stage_sanitizers() {
-    cmake -S "$root" -B "$root/build-asan" -DFTUNE_SANITIZE=ON -DFTUNE_CUDA=OFF \
-        -DCMAKE_BUILD_TYPE=Debug >/dev/null
+    cmake -S "$root" -B "$root/build-asan" -DFTUNE_SANITIZE=ON -DFTUNE_TEST_HOOKS=ON \
+        -DFTUNE_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
     cmake --build "$root/build-asan" -j "$jobs" >/dev/null
     # Open MPI's own allocations at init are not ours to fix.
     # fast_unwind_on_malloc=0: Open MPI's libraries have no frame pointers, so the
     # fast unwinder gives stacks the suppressions cannot match.
     export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0"
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-    ctest_run "$root/build-asan" -L 'unit|mpi'
+    ctest_run "$root/build-asan" -L 'unit|mpi|reliability'
 }
 
 stage_valgrind() {
-    local log="$root/build/memcheck.log"
+    local log="$root/build-test/memcheck.log"
     # OpenBLAS for the float32 products here: memcheck takes the AVX2 masked
     # loads (vmaskmovps) of oneDNN's JIT-compiled sgemm for whole 32-byte
     # reads past the end of a matrix ("Invalid read of size 32" in code with
     # no symbols). The sanitizer stage runs the same tests with oneDNN, and
     # test_ops_cpu calls both libraries explicitly.
-    FTUNE_GEMM=openblas ctest --test-dir "$root/build" --output-on-failure -L unit -LE 'slow|emulated' -T memcheck \
+    FTUNE_GEMM=openblas ctest --test-dir "$root/build-test" --output-on-failure -L unit -LE 'slow|emulated' -T memcheck \
         --overwrite MemoryCheckCommandOptions="--leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 --suppressions=$root/tests/valgrind.supp" \
         -j "$jobs" --timeout 900 >"$log" 2>&1 || {
         tail -60 "$log"
@@ -91,7 +124,7 @@ stage_valgrind() {
     if grep -q 'Memory checking results' "$log" &&
        grep -A40 'Memory checking results' "$log" | grep -qE ' - [0-9]+$'; then
         grep -A40 'Memory checking results' "$log"
-        echo "test.sh: valgrind found defects (details in build/Testing/Temporary/MemoryChecker.*.log)" >&2
+        echo "test.sh: valgrind found defects (details in build-test/Testing/Temporary/MemoryChecker.*.log)" >&2
         return 1
     fi
     tail -3 "$log"

@@ -14,6 +14,7 @@
 #include "ckpt_impl.h"
 #include "ft_alloc.h"
 #include "ft_fs.h"
+#include "ft_hook.h"
 
 enum { CKPT_CHUNK_FLOATS = 1 << 20 };
 
@@ -106,7 +107,7 @@ static hid_t make_group(hid_t loc, const char *name)
 
 static long crash_after_tensors(void)
 {
-    const char *e = getenv("FTUNE_CKPT_CRASH_AFTER_TENSORS");
+    const char *e = ft_hook_env("FTUNE_CKPT_CRASH_AFTER_TENSORS");
     return e && *e ? strtol(e, NULL, 10) : -1;
 }
 

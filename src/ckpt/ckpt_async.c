@@ -31,7 +31,7 @@ struct ckpt_async {
 ft_status ckpt_async_create(ckpt_async **out, size_t n, ft_error *err)
 {
     *out = NULL;
-    ckpt_async *a = calloc(1, sizeof *a);
+    ckpt_async *a = ft_calloc_array(1, sizeof *a);
     if (!a) return ft_fail(err, FT_ENOMEM, "out of memory");
     a->n = n;
     for (int i = 0; i < 3; i++) a->copy[i] = ft_calloc_large(n, sizeof(float));

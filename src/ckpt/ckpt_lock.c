@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "ft_alloc.h"
 #include "ft_fs.h"
 #include "ft_log.h"
 
@@ -172,7 +173,7 @@ static ft_status take_once(const char *path, const lock_owner *me, int *fd_out, 
 ft_status ckpt_lock_take(const char *dir, ckpt_lock **out, ft_error *err)
 {
     *out = NULL;
-    ckpt_lock *l = calloc(1, sizeof *l);
+    ckpt_lock *l = ft_calloc_array(1, sizeof *l);
     if (l) l->path = ft_path_join(dir, CKPT_LOCK_NAME);
     if (!l || !l->path) {
         free(l);

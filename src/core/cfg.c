@@ -156,7 +156,7 @@ ft_status cfg_create(const cfg_key_spec *specs, size_t n_specs, cfg **out,
                      ft_error *err)
 {
     *out = NULL;
-    cfg *c = calloc(1, sizeof *c);
+    cfg *c = ft_calloc_array(1, sizeof *c);
     cfg_value *values = ft_calloc_array(n_specs, sizeof *values);
     if (!c || !values) {
         free(c);

@@ -25,7 +25,7 @@ ft_status ft_read_file(const char *path, char **data, size_t *len,
                            "%s: cannot open: %s", path, strerror(errno));
     ft_status st = FT_OK;
     size_t cap = 1 << 16, used = 0;
-    char *buf = malloc(cap);
+    char *buf = ft_malloc_array(cap, 1);
     while (buf) {
         if (used + 1 >= cap) {
             char *grown = ft_realloc_array(buf, cap, 2);
@@ -55,7 +55,7 @@ char *ft_temp_sibling(const char *path)
     static atomic_uint counter;
     unsigned n = atomic_fetch_add(&counter, 1);
     size_t size = strlen(path) + 64;
-    char *name = malloc(size);
+    char *name = ft_malloc_array(size, 1);
     if (name) snprintf(name, size, "%s.tmp.%ld.%u", path, (long)getpid(), n);
     return name;
 }
@@ -173,7 +173,7 @@ bool ft_is_dir(const char *path)
 char *ft_path_join(const char *dir, const char *name)
 {
     size_t size = strlen(dir) + strlen(name) + 2;
-    char *joined = malloc(size);
+    char *joined = ft_malloc_array(size, 1);
     if (!joined) return NULL;
     size_t dl = strlen(dir);
     bool slash = dl > 0 && dir[dl - 1] == '/';

@@ -279,7 +279,7 @@ ft_status dataset_open(const char *path, const dataset_options *opt, dataset_sou
                        ft_error *err)
 {
     *out = NULL;
-    dataset_source *src = calloc(1, sizeof *src);
+    dataset_source *src = ft_calloc_array(1, sizeof *src);
     if (!src || !(src->path = ft_strdup(path))) {
         free(src);
         return ft_fail(err, FT_ENOMEM, "out of memory");

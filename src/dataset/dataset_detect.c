@@ -94,7 +94,7 @@ static void list_keys(const key_stats *keys, size_t n, char *buf, size_t size)
 
 static ft_status detect_json(dataset_source *src, const dataset_options *opt, ft_error *err)
 {
-    key_stats *keys = calloc(MAX_KEYS, sizeof *keys);
+    key_stats *keys = ft_calloc_array(MAX_KEYS, sizeof *keys);
     if (!keys) return ft_fail(err, FT_ENOMEM, "out of memory");
     size_t n = 0, best_text = SIZE_MAX, best_label = SIZE_MAX;
     int label_best_score = 0;
@@ -257,10 +257,10 @@ static ft_status detect_csv(dataset_source *src, const dataset_options *opt, ft_
     src->n_columns = head.n;
     src->has_header = opt->header == DATASET_HEADER_YES ||
                       (opt->header == DATASET_HEADER_AUTO && header_auto(opt, &head));
-    cols = calloc(src->n_columns, sizeof *cols);
+    cols = ft_calloc_array(src->n_columns, sizeof *cols);
     bool ok = cols != NULL;
     for (size_t i = 0; ok && i < src->n_columns; i++)
-        ok = (cols[i].seen = calloc(DATASET_SAMPLE_RECORDS, sizeof(char *))) != NULL;
+        ok = (cols[i].seen = ft_calloc_array(DATASET_SAMPLE_RECORDS, sizeof(char *))) != NULL;
     if (ok) ok = sample_columns(src, cols, &scratch);
     st = ok ? pick_columns(src, opt, &head, cols, err) : ft_fail(err, FT_ENOMEM, "out of memory");
 cleanup:

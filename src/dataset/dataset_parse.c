@@ -53,7 +53,7 @@ static ft_status arena_put(dataset_records *out, const char *s, size_t n, size_t
     if (out->arena_len + n + 1 > out->arena_cap) {
         size_t cap = out->arena_cap ? out->arena_cap : 1 << 16;
         while (cap < out->arena_len + n + 1) cap *= 2;
-        char *grown = realloc(out->arena, cap);
+        char *grown = ft_realloc_array(out->arena, cap, 1);
         if (!grown) return ft_fail(err, FT_ENOMEM, "out of memory holding %zu bytes of text", cap);
         out->arena = grown;
         out->arena_cap = cap;
@@ -232,7 +232,7 @@ ft_status dataset_split_fields(const dataset_source *src, const char *bytes, siz
     f->n = 0;
     *why = NULL;
     if (f->buf_cap < len + 1) {
-        char *grown = realloc(f->buf, len + 1);
+        char *grown = ft_realloc_array(f->buf, len + 1, 1);
         if (!grown) return ft_fail(err, FT_ENOMEM, "out of memory for a %zu-byte record", len);
         f->buf = grown;
         f->buf_cap = len + 1;

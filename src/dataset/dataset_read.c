@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dataset_impl.h"
+#include "ft_alloc.h"
 #include "ft_fs.h"
 
 void dataset_cursor_align(const dataset_source *src, dataset_cursor *c)
@@ -75,7 +76,7 @@ static ft_status read_lines(dataset_source *src, int part, int n_parts, const da
     /* The texts and labels of a part take at most its bytes (unescaping only
      * shrinks): one allocation instead of a doubling series of copies. */
     if (out->arena_cap < b - a + 4096) {
-        char *grown = realloc(out->arena, b - a + 4096);
+        char *grown = ft_realloc_array(out->arena, b - a + 4096, 1);
         if (grown) {
             out->arena = grown;
             out->arena_cap = b - a + 4096;

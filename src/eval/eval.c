@@ -145,7 +145,7 @@ static ft_status score_batch(eval_ctx *x, eval_batch *b, int first, int last, ft
     model_dropout off = {false, 0, 0};
     ft_status st = model_forward(x->m, &mb, &off, NULL, err);
     const float *logits = model_logits(x->m);
-    float *probs = malloc((size_t)k * sizeof *probs);
+    float *probs = ft_malloc_array((size_t)k, sizeof *probs);
     if (st == FT_OK && !probs) st = ft_fail(err, FT_ENOMEM, "out of memory");
     for (int r = first; r < last && st == FT_OK; r++) {
         int pred = 0;

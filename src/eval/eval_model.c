@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "eval_impl.h"
+#include "ft_alloc.h"
 #include "ft_fs.h"
 #include "ft_log.h"
 #include "ckpt.h"
@@ -76,7 +77,7 @@ ft_status eval_check_head(const char *dir, const hf_config *cfg, ft_error *err)
     ft_status st = path ? st_open(path, &f, err) : ft_fail(err, FT_ENOMEM, "out of memory");
     if (st == FT_OK) st = hf_params_make(cfg, &params, &n, err);
     if (st == FT_OK) {
-        index = calloc(n + 1, sizeof *index);
+        index = ft_calloc_array(n + 1, sizeof *index);
         st = index ? hf_params_match(params, n, f, false, index, &missing, err)
                    : ft_fail(err, FT_ENOMEM, "out of memory");
     }

@@ -36,7 +36,7 @@ struct eval_preds {
 ft_status eval_preds_open(const char *path, int num_classes, bool force, int rank,
                           eval_preds **out, ft_error *err)
 {
-    eval_preds *p = calloc(1, sizeof *p);
+    eval_preds *p = ft_calloc_array(1, sizeof *p);
     if (!p) return ft_fail(err, FT_ENOMEM, "out of memory");
     p->rank = rank;
     p->k = num_classes;

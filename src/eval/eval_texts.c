@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "eval_impl.h"
+#include "ft_alloc.h"
 
 /* Index in r->worst of example ex, or -1. */
 static int worst_slot(const metrics_result *r, int64_t ex)
@@ -24,7 +25,7 @@ static ft_status decode_row(tok_tokenizer *tok, const shard_rows *rows, uint64_t
                             char **text, ft_error *err)
 {
     int32_t n = rows->lengths[i], t = rows->max_length;
-    int32_t *ids = malloc((size_t)t * sizeof *ids);
+    int32_t *ids = ft_malloc_array((size_t)t, sizeof *ids);
     if (!ids) return ft_fail(err, FT_ENOMEM, "out of memory");
     for (int32_t j = 0; j < t; j++)
         ids[j] = rows->wide_ids ? ((const int32_t *)rows->input_ids)[i * (uint64_t)t + j]

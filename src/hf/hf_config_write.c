@@ -131,7 +131,7 @@ char *hf_config_to_json_dtype(const hf_config *c, const char *torch_dtype)
     cJSON_Delete(doc);
     if (!text) return NULL;
     size_t n = strlen(text); /* end with a newline, as json.dump + "\n" does */
-    char *out = realloc(text, n + 2);
+    char *out = ft_realloc_array(text, n + 2, 1);
     if (!out) {
         free(text);
         return NULL;

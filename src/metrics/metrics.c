@@ -90,7 +90,7 @@ ft_status metrics_acc_create(int num_classes, int keep_worst,
         return ft_fail(err, FT_EINVAL,
                        "metrics: keep_worst must be in [0, 1000000], got %d",
                        keep_worst);
-    metrics_acc *acc = calloc(1, sizeof *acc);
+    metrics_acc *acc = ft_calloc_array(1, sizeof *acc);
     size_t cells = (size_t)num_classes * (size_t)num_classes;
     if (acc) acc->confusion = ft_calloc_array(cells, sizeof *acc->confusion);
     if (acc && keep_worst)

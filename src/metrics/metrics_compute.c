@@ -142,7 +142,7 @@ static ft_status result_alloc(const metrics_acc *acc, metrics_result **out,
                               ft_error *err)
 {
     size_t k = (size_t)acc->num_classes;
-    metrics_result *r = calloc(1, sizeof *r);
+    metrics_result *r = ft_calloc_array(1, sizeof *r);
     if (r) {
         r->confusion = ft_malloc_array(k * k, sizeof *r->confusion);
         r->classes = ft_calloc_array(k, sizeof *r->classes);

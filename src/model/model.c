@@ -102,7 +102,7 @@ ft_status model_create(model **out, const model_config *cfg, ft_error *err)
     *out = NULL;
     ft_status st = model_config_validate(cfg, err);
     if (st != FT_OK) return st;
-    model *m = calloc(1, sizeof *m);
+    model *m = ft_calloc_array(1, sizeof *m);
     if (!m) return ft_fail(err, FT_ENOMEM, "model: out of memory");
     m->cfg = *cfg;
     m->be = ops_backend_current();

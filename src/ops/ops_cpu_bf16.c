@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "ft_error.h"
+#include "ft_alloc.h"
 #include "ops_cpu.h"
 #include "ops_cpu_simd.h"
 
@@ -173,7 +174,7 @@ static void matmul_emulated(float *c, const ops_bf16 *a, const ops_bf16 *b,
                             bool trans_b, bool accumulate)
 {
     size_t na = (size_t)m * k, nb = (size_t)k * n;
-    float *wide = malloc((na + nb) * sizeof(float));
+    float *wide = ft_malloc_array(na + nb, sizeof(float));
     FT_CHECK_MSG(wide != NULL, "out of memory in the bf16 emulation");
     ops_cpu_from_bf16(wide, a, na);
     ops_cpu_from_bf16(wide + na, b, nb);

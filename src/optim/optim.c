@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ft_alloc.h"
+#include "ft_hook.h"
 #include "ft_log.h"
 #include "ops_backend.h"
 
@@ -63,7 +64,7 @@ ft_status optim_create(optim **out, const model *m, const optim_hparams *h,
                        ft_error *err)
 {
     *out = NULL;
-    optim *o = calloc(1, sizeof *o);
+    optim *o = ft_calloc_array(1, sizeof *o);
     size_t n = model_param_count(m);
     if (!o) return ft_fail(err, FT_ENOMEM, "optim: out of memory");
     o->span_cap = model_tensor_count(m);
@@ -128,7 +129,7 @@ double optim_clip_grad_norm(model *m, float max_norm)
  * is ignored with a warning naming the variable. */
 static double env_hook(const char *name, double fallback, bool power_of_two)
 {
-    const char *e = getenv(name);
+    const char *e = ft_hook_env(name);
     if (!e || !*e) return fallback;
     char *end = NULL;
     double v = strtod(e, &end);

@@ -37,7 +37,7 @@ static bool reserve(report_buf *b, size_t more)
         }
         cap *= 2;
     }
-    char *grown = realloc(b->data, cap);
+    char *grown = ft_realloc_array(b->data, cap, 1);
     if (!grown) {
         b->failed = true;
         return false;

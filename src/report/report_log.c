@@ -95,7 +95,7 @@ ft_status report_curves_read(const char *path, report_curves **out,
                              ft_error *err)
 {
     *out = NULL;
-    report_curves *c = calloc(1, sizeof *c);
+    report_curves *c = ft_calloc_array(1, sizeof *c);
     if (!c) return ft_fail(err, FT_ENOMEM, "out of memory");
     char *data = NULL;
     size_t len = 0;

@@ -33,7 +33,7 @@ ft_status report_predictions_open(const char *path, int num_classes, bool force,
     if (!force && ft_path_exists(path))
         return ft_fail(err, FT_EEXIST, "%s: already exists; not overwriting it "
                        "(use --force to replace it)", path);
-    report_predictions *w = calloc(1, sizeof *w);
+    report_predictions *w = ft_calloc_array(1, sizeof *w);
     if (w) {
         w->path = ft_strdup(path);
         w->tmp = ft_temp_sibling(path);

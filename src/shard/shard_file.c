@@ -86,26 +86,34 @@ static herr_t put_string(hid_t loc, const char *name, const char *value)
     return rc;
 }
 
-/* label_names: a 1-D attribute of fixed-length strings, NUL-padded. */
-static herr_t put_labels(hid_t loc, const shard_meta *meta)
+/* The label names as fixed-length strings of *width bytes, NUL-padded (the
+ * label_names attribute's data), or NULL when out of memory: made before
+ * HDF5 starts, so the failure is named as what it is. */
+static char *label_buffer(const shard_meta *meta, size_t *width)
 {
-    size_t width = 1;
+    *width = 1;
     for (int i = 0; i < meta->n_labels; i++)
-        if (strlen(meta->label_names[i]) > width) width = strlen(meta->label_names[i]);
-    char *buf = ft_calloc_array((size_t)meta->n_labels, width);
-    if (!buf) return -1;
+        if (strlen(meta->label_names[i]) > *width) *width = strlen(meta->label_names[i]);
+    char *buf = ft_calloc_array((size_t)meta->n_labels, *width);
+    if (!buf) return NULL;
     for (int i = 0; i < meta->n_labels; i++)
-        memcpy(buf + (size_t)i * width, meta->label_names[i], strlen(meta->label_names[i]));
-    hsize_t dim = (hsize_t)meta->n_labels;
+        memcpy(buf + (size_t)i * *width, meta->label_names[i], strlen(meta->label_names[i]));
+    return buf;
+}
+
+/* label_names: a 1-D attribute of fixed-length strings (label_buffer). */
+static herr_t put_labels(hid_t loc, int n_labels, const char *names, size_t width)
+{
+    hsize_t dim = (hsize_t)n_labels;
     hid_t t = str_type(width), s = H5Screate_simple(1, &dim, NULL);
-    herr_t rc = t < 0 || s < 0 ? -1 : put_attr(loc, "label_names", t, s, buf);
+    herr_t rc = t < 0 || s < 0 ? -1 : put_attr(loc, "label_names", t, s, names);
     if (s >= 0) H5Sclose(s);
     if (t >= 0) H5Tclose(t);
-    free(buf);
     return rc;
 }
 
-static herr_t put_meta(hid_t root, const shard_meta *meta, uint64_t rows)
+static herr_t put_meta(hid_t root, const shard_meta *meta, uint64_t rows, const char *names,
+                       size_t width)
 {
     int32_t version = SHARD_FORMAT_VERSION, shard = meta->shard, num = meta->num_shards;
     int32_t n_labels = meta->n_labels;
@@ -122,7 +130,7 @@ static herr_t put_meta(hid_t root, const shard_meta *meta, uint64_t rows)
     rc |= put_string(root, "tokenizer_kind", meta->tokenizer_kind);
     rc |= put_string(root, "tokenizer_fingerprint", meta->tokenizer_fingerprint);
     rc |= put_scalar(root, "n_labels", H5T_STD_I32LE, H5T_NATIVE_INT32, &n_labels);
-    rc |= put_labels(root, meta);
+    rc |= put_labels(root, meta->n_labels, names, width);
     rc |= put_scalar(root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &meta->seed);
     return rc < 0 ? -1 : 0;
 }
@@ -201,8 +209,13 @@ ft_status shard_write_file(const char *path, const shard_meta *meta, const shard
 {
     ft_status st = check_write_args(path, meta, rows, err);
     if (st != FT_OK) return st;
-    char *tmp = ft_temp_sibling(path);
-    if (!tmp) return ft_fail(err, FT_ENOMEM, "out of memory");
+    size_t width;
+    char *tmp = ft_temp_sibling(path), *names = label_buffer(meta, &width);
+    if (!tmp || !names) {
+        free(tmp);
+        free(names);
+        return ft_fail(err, FT_ENOMEM, "%s: out of memory", path);
+    }
     quiet_h5 q = h5_quiet();
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
     herr_t rc = fcpl < 0 || fapl < 0 ? -1 : 0;
@@ -210,7 +223,7 @@ ft_status shard_write_file(const char *path, const shard_meta *meta, const shard
     if (rc >= 0) rc = H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_V18);
     if (rc >= 0) file = H5Fcreate(tmp, H5F_ACC_EXCL, fcpl, fapl);
     if (file < 0) rc = -1;
-    if (rc >= 0) rc = put_meta(file, meta, rows->rows);
+    if (rc >= 0) rc = put_meta(file, meta, rows->rows, names, width);
     if (rc >= 0) rc = put_columns(file, rows);
     if (file >= 0 && H5Fclose(file) < 0) rc = -1;
     if (fapl >= 0) H5Pclose(fapl);
@@ -220,6 +233,7 @@ ft_status shard_write_file(const char *path, const shard_meta *meta, const shard
     if (st == FT_OK) st = publish(tmp, path, err);
     if (st != FT_OK) unlink(tmp);
     free(tmp);
+    free(names);
     return st;
 }
 

@@ -123,7 +123,7 @@ char *shard_manifest_to_json(const shard_manifest *m)
     if (!text) return NULL;
     /* One trailing newline, in our own allocation (the caller uses free()). */
     size_t n = strlen(text);
-    char *out = malloc(n + 2);
+    char *out = ft_malloc_array(n + 2, 1);
     if (out) {
         memcpy(out, text, n);
         memcpy(out + n, "\n", 2);

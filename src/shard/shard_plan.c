@@ -194,7 +194,8 @@ ft_status shard_plan_make(const int32_t *labels, size_t n_main, const int32_t *t
     int8_t *split_of = ft_malloc_array(n ? n : 1, sizeof *split_of);
     for (int s = 0; s < SHARD_N_SPLITS; s++)
         out->class_rows[s] = ft_calloc_array((size_t)n_classes + 1, sizeof(uint64_t));
-    if (!out->file_of || !out->row_of || !split_of || !out->class_rows[2]) {
+    if (!out->file_of || !out->row_of || !split_of || !out->class_rows[0] || !out->class_rows[1] ||
+        !out->class_rows[2]) {
         st = ft_fail(err, FT_ENOMEM, "out of memory planning %zu examples", n);
         goto cleanup;
     }

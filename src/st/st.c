@@ -354,7 +354,7 @@ static ft_status check_layout(st_file *f, ft_error *err)
 ft_status st_open(const char *path, st_file **file, ft_error *err)
 {
     *file = NULL;
-    st_file *f = calloc(1, sizeof *f);
+    st_file *f = ft_calloc_array(1, sizeof *f);
     if (!f || !(f->path = ft_strdup(path))) {
         free(f);
         return ft_fail(err, FT_ENOMEM, "%s: out of memory", path);

@@ -185,7 +185,7 @@ static ft_status make_header(const char *path, const out_plan *plan, size_t n,
         st = ft_fail(err, FT_ENOMEM, "%s: out of memory", path);
     if (st == FT_OK) {
         size_t tl = strlen(text), padded = (tl + 7) / 8 * 8;
-        *buf = malloc(8 + padded);
+        *buf = ft_malloc_array(8 + padded, 1);
         if (!*buf) {
             st = ft_fail(err, FT_ENOMEM, "%s: out of memory", path);
         } else {

@@ -200,7 +200,7 @@ ft_status tok_open(const char *model_dir, tok_tokenizer **out, ft_error *err)
     if (!ft_is_dir(model_dir))
         return ft_fail(err, FT_ENOTFOUND, "%s: not a folder (expected a model folder with "
                        "the tokenizer files)", model_dir);
-    tok_tokenizer *t = calloc(1, sizeof *t);
+    tok_tokenizer *t = ft_calloc_array(1, sizeof *t);
     if (!t) return ft_fail(err, FT_ENOMEM, "out of memory");
     ft_status st = tok_open_kind(t, model_dir, err);
     if (st != FT_OK) {

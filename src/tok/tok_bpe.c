@@ -508,7 +508,7 @@ ft_status tok_bpe_decode(const tok_bpe *b, const int32_t *ids, size_t n, bool sk
     if (st != FT_OK) return st;
     size_t cap = 1;
     for (size_t i = 0; i < n; i++) cap += b->boff[ids[i] + 1] - b->boff[ids[i]];
-    char *s = malloc(cap);
+    char *s = ft_malloc_array(cap, 1);
     if (!s) return tok_nomem(err);
     size_t len = 0;
     for (size_t i = 0; i < n; i++) {
@@ -527,7 +527,7 @@ ft_status tok_bpe_decode(const tok_bpe *b, const int32_t *ids, size_t n, bool sk
 
 static tok_bpe *bpe_alloc(void)
 {
-    tok_bpe *b = calloc(1, sizeof *b);
+    tok_bpe *b = ft_calloc_array(1, sizeof *b);
     if (!b) return NULL;
     b->pad_id = -1;
     b->use_regex = true;
@@ -610,7 +610,7 @@ static ft_status bpe_build_bytes(tok_bpe *b, ft_error *err)
     size_t total = 0;
     for (int32_t id = 0; id < b->vocab.n_ids; id++) total += b->vocab.lens[id];
     if (total > UINT32_MAX) return ft_fail(err, FT_EFORMAT, "tokenizer: vocabulary too large");
-    b->bytes = malloc(total ? total : 1);
+    b->bytes = ft_malloc_array(total ? total : 1, 1);
     b->boff = ft_malloc_array((size_t)b->vocab.n_ids + 1, sizeof *b->boff);
     if (!b->bytes || !b->boff) return tok_nomem(err);
     size_t off = 0;
@@ -635,7 +635,7 @@ static ft_status bpe_add_merge(tok_bpe *b, const char *x, size_t nx, const char 
     if (ix < 0 || iy < 0)
         return ft_fail(err, FT_EFORMAT, "%s: token \"%.*s\" is not in the vocabulary", where,
                        ix < 0 ? (int)nx : (int)ny, ix < 0 ? x : y);
-    char *joined = malloc(nx + ny);
+    char *joined = ft_malloc_array(nx + ny, 1);
     if (!joined) return tok_nomem(err);
     memcpy(joined, x, nx);
     memcpy(joined + nx, y, ny);
@@ -677,7 +677,7 @@ static ft_status bpe_build_merges(tok_bpe *b, const char *origin, ft_error *err)
     char *joined = NULL;
     for (int32_t r = 0; r < b->n_merges; r++) {
         int32_t x = b->merge_a[r], y = b->merge_b[r];
-        char *grown = realloc(joined, b->vocab.lens[x] + b->vocab.lens[y]);
+        char *grown = ft_realloc_array(joined, b->vocab.lens[x] + b->vocab.lens[y], 1);
         if (!grown) {
             free(joined);
             return tok_nomem(err);
@@ -737,7 +737,7 @@ static ft_status bpe_finish(tok_bpe *b, const char *origin, ft_error *err)
     tok_added_sort(&b->added);
     b->cache_ids_cap = 4 * (size_t)BPE_CACHE_SLOTS;
     b->cache = ft_calloc_array(BPE_CACHE_SLOTS, sizeof *b->cache);
-    b->cache_keys = malloc(BPE_CACHE_KEYS);
+    b->cache_keys = ft_malloc_array(BPE_CACHE_KEYS, 1);
     b->cache_ids = ft_malloc_array(b->cache_ids_cap, sizeof *b->cache_ids);
     if (!b->cache || !b->cache_keys || !b->cache_ids) return tok_nomem(err);
     bpe_fingerprint(b);

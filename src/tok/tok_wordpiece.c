@@ -541,7 +541,7 @@ ft_status tok_wordpiece_decode(const tok_wordpiece *w, const int32_t *ids,
     size_t cap;
     ft_status st = wp_check_ids(w, ids, n, &cap, err);
     if (st != FT_OK) return st;
-    char *s = malloc(cap);
+    char *s = ft_malloc_array(cap, 1);
     if (!s) return tok_nomem(err);
     size_t len = 0;
     bool first = true;
@@ -571,7 +571,7 @@ ft_status tok_wordpiece_decode(const tok_wordpiece *w, const int32_t *ids,
 
 static tok_wordpiece *wp_alloc(void)
 {
-    tok_wordpiece *w = calloc(1, sizeof *w);
+    tok_wordpiece *w = ft_calloc_array(1, sizeof *w);
     if (!w) return NULL;
     w->unk_id = w->cls_id = w->sep_id = w->pad_id = -1;
     memcpy(w->prefix, "##", 3);

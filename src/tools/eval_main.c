@@ -145,7 +145,7 @@ static char *command_line(int argc, char **argv)
 {
     size_t n = 1;
     for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
-    char *s = calloc(n, 1);
+    char *s = ft_calloc_array(n, 1);
     for (int i = 0; s && i < argc; i++) {
         if (i) strcat(s, " ");
         strcat(s, argv[i]);
@@ -171,7 +171,8 @@ int main(int argc, char **argv)
         a.o.command_line = cmd;
         ft_error err = {0};
         eval_summary s;
-        ft_status st = eval_run(&a.o, MPI_COMM_WORLD, &s, &err);
+        ft_status st = cmd ? eval_run(&a.o, MPI_COMM_WORLD, &s, &err)
+                           : ft_fail(&err, FT_ENOMEM, "out of memory");
         if (st != FT_OK && rank == 0) fprintf(stderr, "ftune-eval: %s\n", err.msg);
         if (st == FT_OK && rank == 0) {
             fprintf(stderr, "ftune-eval: %lld examples, accuracy %.4f, loss %.4f, "

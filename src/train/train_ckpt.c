@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ckpt.h"
+#include "ft_fs.h"
 #include "ft_log.h"
 #include "train_impl.h"
 
@@ -75,12 +76,29 @@ static ft_status load_named(train_ctx *t, resume_msg *r, ckpt_state *s, bool *fo
     return st;
 }
 
+/* A final/ with no checkpoint beside it is a finished run that saved none
+ * (save_strategy no): it has no fingerprint to compare, and starting afresh
+ * would overwrite its model and truncate its log.jsonl. Refused; a run that
+ * stopped before its first checkpoint has no final/ and starts again. */
+static ft_status refuse_unfingerprinted_final(const train_ctx *t, ft_error *err)
+{
+    char *final = ft_path_join(t->o.output_dir, "final");
+    if (!final) return ft_fail(err, FT_ENOMEM, "out of memory");
+    bool exists = ft_is_dir(final);
+    free(final);
+    if (!exists) return FT_OK;
+    return ft_fail(err, FT_EEXIST, "output_dir %s holds the final/ model of an earlier run and no "
+                   "checkpoint to tell whether it is this run: use another output_dir, or move "
+                   "final/ and log.jsonl away to train here again", t->o.output_dir);
+}
+
 static void read_on_rank0(train_ctx *t, resume_msg *r, ckpt_state *s)
 {
     bool found = false;
     ft_status st = check_folder(t, &r->err);
     if (st == FT_OK && strcmp(t->o.resume, "auto") == 0) st = load_auto(t, r, s, &found);
     else if (st == FT_OK) st = load_named(t, r, s, &found);
+    if (st == FT_OK && !found) st = refuse_unfingerprinted_final(t, &r->err);
     r->status = st;
     r->found = found;
     if (!found) return;
@@ -129,6 +147,7 @@ static ft_status refuse_old_checkpoints(train_ctx *t, ft_error *err)
             e.code = ft_fail(&e, FT_EEXIST, "output_dir %s already holds %d checkpoint(s) of "
                              "an earlier run: with --resume never use an empty output_dir "
                              "(or --resume auto to continue that run)", t->o.output_dir, n);
+        if (e.code == FT_OK && n == 0) e.code = refuse_unfingerprinted_final(t, &e);
     }
     return train_share_status(t, e.code, &e, err);
 }

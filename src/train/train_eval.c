@@ -21,6 +21,7 @@
 #include "comm_agree.h"
 #include "ft_alloc.h"
 #include "ft_fs.h"
+#include "ft_hook.h"
 #include "ft_log.h"
 #include "train.h"
 #include "metrics.h"
@@ -53,7 +54,7 @@ static void eval_signal_hook(const train_ctx *t, uint64_t round)
 {
     static long at = -2;
     if (at == -2) {
-        const char *e = getenv("FTUNE_TRAIN_SIGNAL_AT_EVAL_BATCH");
+        const char *e = ft_hook_env("FTUNE_TRAIN_SIGNAL_AT_EVAL_BATCH");
         at = e && *e ? strtol(e, NULL, 10) : -1;
     }
     if (t->rank == 0 && at >= 1 && round == (uint64_t)at) train_signal_self(SIGUSR1);
@@ -184,8 +185,10 @@ ft_status train_eval_pending(train_ctx *t, bool *redone, ft_error *err)
 {
     *redone = false;
     int64_t step = -1;
+    ft_status st = FT_OK;
     if (t->rank == 0) {
         char *path = ft_path_join(t->o.output_dir, TRAIN_EVAL_PENDING);
+        if (!path) st = ft_fail(err, FT_ENOMEM, "out of memory");
         char *text = NULL;
         size_t len = 0;
         ft_error ignored;
@@ -195,10 +198,12 @@ ft_status train_eval_pending(train_ctx *t, bool *redone, ft_error *err)
         free(text);
         free(path);
     }
+    st = comm_agree(comm_mpi(t->comm), st, err);
+    if (st != FT_OK) return st;
     MPI_Bcast(&step, 1, MPI_INT64_T, 0, comm_mpi(t->comm));
     if (step != t->step || !t->o.do_eval || t->step == 0) return FT_OK;
     if (t->rank == 0) ft_log_info("redoing the evaluation of step %" PRId64 " cut by the stop", step);
-    ft_status st = train_evaluate(t, false, err);
+    st = train_evaluate(t, false, err);
     if (st != FT_OK) return st;
     *redone = true;
     if (t->rank == 0) {

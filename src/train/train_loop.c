@@ -14,6 +14,7 @@
 #include "comm_agree.h"
 #include "ft_alloc.h"
 #include "ft_fs.h"
+#include "ft_hook.h"
 #include "ft_log.h"
 #include "hf_model.h"
 #include "train.h"
@@ -84,21 +85,37 @@ typedef struct step_sums {
     double loss, tokens, stop;
 } step_sums;
 
+/* A RANK:STEP test hook's value (step counted as the log counts, from 1);
+ * -1 and -1 when unset or malformed. */
+static void rank_step_hook(const char *name, long *rank, long *step)
+{
+    const char *e = ft_hook_env(name);
+    char *end = NULL;
+    *rank = e && *e ? strtol(e, &end, 10) : -1;
+    *step = end && *end == ':' ? strtol(end + 1, NULL, 10) : -1;
+}
+
 /* Test hook: FTUNE_TRAIN_BAD_ID_AT=RANK:STEP makes rank RANK put an id
- * outside the vocabulary into its first micro-batch of step STEP (counted as
- * the log counts, from 1), after the load-time checks, so tests make
- * model_forward fail on one rank only in the middle of training. */
+ * outside the vocabulary into its first micro-batch of step STEP, after the
+ * load-time checks, so tests make model_forward fail on one rank only in the
+ * middle of training. */
 static void bad_id_hook(const train_ctx *t, train_batch *b, int a)
 {
     static long rank = -2, step = -1;
-    if (rank == -2) {
-        const char *e = getenv("FTUNE_TRAIN_BAD_ID_AT");
-        char *end = NULL;
-        rank = e && *e ? strtol(e, &end, 10) : -1;
-        step = end && *end == ':' ? strtol(end + 1, NULL, 10) : -1;
-    }
+    if (rank == -2) rank_step_hook("FTUNE_TRAIN_BAD_ID_AT", &rank, &step);
     if (a == 0 && t->rank == rank && t->step + 1 == step)
         b->ids[0] = model_get_config(t->m)->vocab_size;
+}
+
+/* Test hook: FTUNE_TRAIN_KILL_AT=RANK:STEP makes rank RANK die by SIGKILL
+ * (what `kill -9` or the kernel's OOM killer sends) after the forward of its
+ * first micro-batch of step STEP: mid-step, the other ranks on their way
+ * into that step's collectives, as a node lost at a random moment would be. */
+static void kill_hook(const train_ctx *t, int a)
+{
+    static long rank = -2, step = -1;
+    if (rank == -2) rank_step_hook("FTUNE_TRAIN_KILL_AT", &rank, &step);
+    if (a == 0 && t->rank == rank && t->step + 1 == step) raise(SIGKILL);
 }
 
 /* Micro-batch a of this step: rows from the sampler, then forward (loss
@@ -111,6 +128,7 @@ static ft_status micro_forward(train_ctx *t, train_batch *b, uint64_t *idx, int 
     train_batch_fill(b, &t->train, idx, t->o.per_device_train_batch_size);
     bad_id_hook(t, b, a);
     ft_status st = model_forward(t->m, &b->mb, d, loss, err);
+    kill_hook(t, a);
     if (st != FT_OK)
         ft_error_prefix(err, "step %lld, micro-batch %d, rank %d", (long long)t->step + 1, a,
                         t->rank);
@@ -175,7 +193,7 @@ static void signal_hook(const train_ctx *t)
 {
     static long at = -2;
     if (at == -2) {
-        const char *e = getenv("FTUNE_TRAIN_SIGNAL_AT_STEP");
+        const char *e = ft_hook_env("FTUNE_TRAIN_SIGNAL_AT_STEP");
         at = e && *e ? strtol(e, NULL, 10) : -1;
     }
     if (t->rank == 0 && at >= 0 && t->step + 1 == at) train_signal_self(SIGUSR1);

@@ -90,13 +90,17 @@ static ft_status check_output_dir(train_ctx *t, ft_error *err)
 {
     if (t->rank != 0) return FT_OK;
     ft_error e;
-    if (ft_mkdir_p(t->o.output_dir, &e) != FT_OK)
-        return ft_fail(err, FT_EINVAL, "key 'output_dir': cannot create %s: %s", t->o.output_dir,
-                       e.msg);
-    char *probe = ft_path_join(t->o.output_dir, ".ftune-write-test");
-    ft_status st = probe ? ft_write_file_atomic(probe, "ok\n", 3, true, &e) : FT_ENOMEM;
+    /* A folder that cannot be made or written is the user's to fix (exit 2);
+     * memory running out on the way is not (exit 1). */
+    ft_status st = ft_mkdir_p(t->o.output_dir, &e);
     if (st != FT_OK)
-        st = ft_fail(err, FT_EINVAL, "key 'output_dir': %s is not writable (%s)", t->o.output_dir,
+        return ft_fail(err, st == FT_ENOMEM ? FT_ENOMEM : FT_EINVAL,
+                       "key 'output_dir': cannot create %s: %s", t->o.output_dir, e.msg);
+    char *probe = ft_path_join(t->o.output_dir, ".ftune-write-test");
+    st = probe ? ft_write_file_atomic(probe, "ok\n", 3, true, &e) : FT_ENOMEM;
+    if (st != FT_OK)
+        st = ft_fail(err, st == FT_ENOMEM ? FT_ENOMEM : FT_EINVAL,
+                     "key 'output_dir': %s is not writable (%s)", t->o.output_dir,
                      probe ? e.msg : "out of memory");
     if (probe) unlink(probe);
     free(probe);

@@ -73,3 +73,9 @@ foreach(mode usr1 preempt cancel)
   ftune_slurm_test(slurm_finetune_${mode} 300
                    bash ${FTUNE_SLURM_TESTS}/test_finetune_requeue.sh ${CMAKE_BINARY_DIR} ${mode})
 endforeach()
+# kill9: a rank killed mid-step fails the job at once; the next sbatch resumes
+# (the kill is a test hook: test builds only).
+if(FTUNE_TEST_HOOKS)
+  ftune_slurm_test(slurm_finetune_kill9 300
+                   bash ${FTUNE_SLURM_TESTS}/test_finetune_requeue.sh ${CMAKE_BINARY_DIR} kill9)
+endif()

@@ -8,6 +8,20 @@ add_executable(train_testdata ${FTUNE_TEST_DIR}/mpi/train_testdata.c)
 target_compile_options(train_testdata PRIVATE ${FTUNE_C_WARNINGS})
 target_link_libraries(train_testdata PRIVATE ftune)
 
+# jobs/finetune.slurm on the local Slurm cluster, requeued mid-run.
+if(COMMAND ftune_slurm_test)
+  ftune_slurm_test(slurm_finetune_requeue 420
+                   bash ${FTUNE_SLURM_TESTS}/test_finetune_requeue.sh ${CMAKE_BINARY_DIR})
+endif()
+
+# The end-to-end ftune-train tests below stop, crash or corrupt a run at an
+# exact point through the fault-injection hooks (src/core/ft_hook.h), which
+# only a test build has: env/test.sh runs them in build-test/ and build-asan/.
+if(NOT FTUNE_TEST_HOOKS)
+  message(STATUS "  FTUNE_TEST_HOOKS=OFF: the fault-injection tests of ftune-train are not registered")
+  return()
+endif()
+
 # ftune-train end to end on 2 ranks (tests/mpi/test_train_resume.sh).
 # identity, lock: issue 16 defect 4 (one run per output_dir); diskfull: a
 # checkpoint that does not fit (needs mount permission for a tmpfs: else 77).
@@ -19,14 +33,9 @@ endforeach()
 
 # Bad data or a failure on one rank: every rank exits 2 within seconds, the
 # message on stderr (tests/mpi/test_train_failure.sh; it times a hang out at 60 s).
-foreach(mode badid badcrc rankfail)
+# kill9: a rank killed mid-step ends the job; the next run resumes exactly.
+foreach(mode badid badcrc rankfail kill9)
   add_test(NAME test_train_${mode}
            COMMAND bash ${FTUNE_TEST_DIR}/mpi/test_train_failure.sh ${CMAKE_BINARY_DIR} ${mode})
   set_tests_properties(test_train_${mode} PROPERTIES LABELS mpi TIMEOUT 120)
 endforeach()
-
-# jobs/finetune.slurm on the local Slurm cluster, requeued mid-run.
-if(COMMAND ftune_slurm_test)
-  ftune_slurm_test(slurm_finetune_requeue 420
-                   bash ${FTUNE_SLURM_TESTS}/test_finetune_requeue.sh ${CMAKE_BINARY_DIR})
-endif()

@@ -15,10 +15,17 @@
 #             only, rank 0 is stopped at the step's agreement instead of
 #             waiting in the gradient all-reduce, and rank 1's message (step,
 #             rank, position, id) reaches stderr through rank 0
-# Usage: test_train_failure.sh BUILD_DIR badid|badcrc|rankfail
+#   kill9     rank 1 dies by SIGKILL in the middle of step 13 (test hook
+#             FTUNE_TRAIN_KILL_AT=1:13, after its forward): the job ends
+#             within seconds with a non-zero status (mpirun stops rank 0,
+#             which waits in the step's collectives), no rank is left
+#             running, and the next run recovers the dead job's lock,
+#             resumes from the newest checkpoint and ends with the
+#             uninterrupted run's final model, byte for byte
+# Usage: test_train_failure.sh BUILD_DIR badid|badcrc|rankfail|kill9
 set -euo pipefail
 if [ "${1:-}" = -h ] || [ $# != 2 ]; then
-    echo "usage: test_train_failure.sh BUILD_DIR badid|badcrc|rankfail" >&2
+    echo "usage: test_train_failure.sh BUILD_DIR badid|badcrc|rankfail|kill9" >&2
     exit 2
 fi
 build="$1"
@@ -74,6 +81,29 @@ rankfail)
     # Steps 1 and 2 ran (logging every 2 steps), step 3 was not taken.
     grep -q '"step": 2,' "$work/out/log.jsonl" || fail "step 2 was not logged"
     ! grep -q '"step": [3-9],' "$work/out/log.jsonl" || fail "a step after the failure was logged"
+    ;;
+kill9)
+    "$build/tests/train_testdata" "$work" 256 64 || fail "train_testdata"
+    expect "$(train_on "$build" 2 "$work/ref")" 0 "uninterrupted run" "$work/ref.log"
+    out="$work/out" start="$SECONDS"
+    status="$(FTUNE_TRAIN_KILL_AT=1:13 run_failing "$out")"
+    echo "$name: exit $status after $((SECONDS - start)) s"
+    # mpirun exits 128+9 for a rank killed by signal 9: 137 is a hang ended by
+    # timeout only when the 60 s ran out.
+    [ $((SECONDS - start)) -lt 60 ] || fail "the job hung after rank 1 was killed (ended by timeout)"
+    [ "$status" != 0 ] || fail "the job exited 0 although rank 1 was killed"
+    grep -q 'exited on signal 9' "$out.stderr" || { cat "$out.stderr" >&2; fail "mpirun did not report rank 1's SIGKILL"; }
+    ! pgrep -f -- "--output_dir $out" >/dev/null || fail "a rank of the killed job is still running"
+    grep -q '"step": 12,' "$out/log.jsonl" || fail "step 12 was not logged before the kill"
+    ! grep -q '"step": 1[3-9],' "$out/log.jsonl" || fail "a step from 13 on was logged"
+    grep -q '^slurm_job_id=.* host=.* pid=[0-9]*$' "$out/.ftune.lock" || fail "the killed job left no lock"
+    cp "$out.stderr" "$out.log"
+    expect "$(train_on "$build" 2 "$out")" 0 "resume after the kill" "$out.log"
+    grep -q 'recovered a stale lock left by pid [0-9]* on host' "$out.log" || fail "no stale-lock line"
+    grep -Eq 'resumed from .*checkpoint-(5|10)\.h5 at step (5|10)' "$out.log" || fail "no resume from step 5 or 10"
+    grep -E 'resumed from .*checkpoint' "$out.log"
+    cmp "$work/ref/final/model.safetensors" "$out/final/model.safetensors" ||
+        fail "the resumed run's final model differs from the uninterrupted run's"
     ;;
 *)
     fail "unknown mode $mode"

@@ -38,7 +38,9 @@
 #             another seed and max_steps) into a finished run's folder exits
 #             2 naming each key with both values, and the folder's files are
 #             byte-unchanged; a --resume of that run's checkpoint with another
-#             warmup is refused too; keys that may change on resume (logging,
+#             warmup is refused too; a finished run that saved no checkpoint
+#             (save_strategy no) keeps its final/ and log.jsonl: a second
+#             run there, resume auto or never, exits 2; keys that may change on resume (logging,
 #             save and eval cadence, eval batch, retention, save_async,
 #             num_labels equal to the manifest's) do not stop a resume, which
 #             ends byte-identical to the uninterrupted run
@@ -259,6 +261,16 @@ identity)
     refused "resume of another run's checkpoint" "key 'resume': .*warmup_steps: 3 in the checkpoint, 4 now" \
         "$work/other" --resume "$work/ref/checkpoint-10.h5" --warmup_steps 4
     ! compgen -G "$work/other/checkpoint-*" >/dev/null || fail "the refused resume saved a checkpoint"
+    # A finished run that saved no checkpoint has no fingerprint: a second
+    # run (resume auto or never) must not overwrite its final/ and log.jsonl.
+    expect "$(train 2 "$work/nockpt" --save_strategy no)" 0 "run without checkpoints" "$work/nockpt.log"
+    [ -s "$work/nockpt/final/model.safetensors" ] || fail "the run without checkpoints exported no final/"
+    before="$(snapshot "$work/nockpt")"
+    refused "a run over a final/ without checkpoints" "holds the final/ model of an earlier run and no checkpoint" \
+        "$work/nockpt" --seed 6
+    refused "resume never over a final/" "holds the final/ model of an earlier run" \
+        "$work/nockpt" --resume never
+    [ "$before" = "$(snapshot "$work/nockpt")" ] || fail "a refused run changed the finished run's files"
     # What may change on resume does not change what the run computes.
     out="$work/chg"
     expect "$(FTUNE_TRAIN_SIGNAL_AT_STEP=7 train 2 "$out")" 3 "stop at step 7" "$out.log"

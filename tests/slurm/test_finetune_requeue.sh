@@ -13,13 +13,20 @@
 #   cancel   a plain `scancel JOBID`: the job ends CANCELLED with Restarts 0,
 #            final/ is never exported, and no job of its name is left in the
 #            queue: no requeue, no singleton continuation (defect 3)
+#   kill9    rank 1 dies by SIGKILL mid-step 60 (test hook FTUNE_TRAIN_KILL_AT,
+#            as from the OOM killer): Slurm's PMIx plugin sees the task abort
+#            and cancels the step (rank 0, waiting in the step's all-reduce,
+#            is killed too), the job ends FAILED with Restarts 0 and no rank
+#            left running; the user's second sbatch recovers the lock,
+#            resumes from checkpoint-50 and ends with the uninterrupted run's
+#            model
 # In the first three the job comes back once (Restarts exactly 1, the script
 # logs restart count 1), resumes from a checkpoint, completes with exit 0,
 # exports final/ once, and its final model.safetensors is byte-identical to an
 # uninterrupted 2-rank run of the same config (mpirun, outside Slurm). In
 # every mode `squeue -n NAME` never lists more than one job, polled every
 # 0.5 s from the stop to a few seconds after the end.
-# Usage: test_finetune_requeue.sh [-h] BUILD_DIR [requeue|usr1|preempt|cancel]
+# Usage: test_finetune_requeue.sh [-h] BUILD_DIR [requeue|usr1|preempt|cancel|kill9]
 #        (MODE defaults to requeue)
 set -euo pipefail
 if [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
@@ -29,12 +36,12 @@ fi
 # shellcheck source-path=SCRIPTDIR source=harness.sh
 source "$(dirname "$0")/harness.sh"
 [ $# = 1 ] || [ $# = 2 ] ||
-    h_fail "usage: test_finetune_requeue.sh BUILD_DIR [requeue|usr1|preempt|cancel]"
+    h_fail "usage: test_finetune_requeue.sh BUILD_DIR [requeue|usr1|preempt|cancel|kill9]"
 build="$1"
 mode="${2:-requeue}"
 case "$mode" in
-    requeue | usr1 | preempt | cancel) ;;
-    *) h_fail "unknown mode '$mode' (requeue|usr1|preempt|cancel)" ;;
+    requeue | usr1 | preempt | cancel | kill9) ;;
+    *) h_fail "unknown mode '$mode' (requeue|usr1|preempt|cancel|kill9)" ;;
 esac
 [ "$mode" = requeue ] || h_name="test_finetune_$mode"
 [ -x "$build/ftune-train" ] || h_skip "ftune-train is not built in $build"
@@ -107,11 +114,40 @@ watch_for() {
     done
 }
 
+# submit OUTPUT [VAR=VALUE,...]: jobs/finetune.slurm on 2 tasks; job id in $job.
+submit() {
+    h_submit --output="$1" --chdir="$work" --ntasks=2 --job-name="$name" \
+        --export=ALL,FTUNE_HOME="$h_root",FTUNE_BUILD_DIR="$build"${2:+,$2} \
+        "$h_root/jobs/finetune.slurm" "$work/config.json" --output_dir "$work/train"
+    job="$H_JOB"
+}
+
 t0="$(h_now)"
-h_submit --output="$out" --chdir="$work" --ntasks=2 --job-name="$name" \
-    --export=ALL,FTUNE_HOME="$h_root",FTUNE_BUILD_DIR="$build" \
-    "$h_root/jobs/finetune.slurm" "$work/config.json" --output_dir "$work/train"
-job="$H_JOB"
+if [ "$mode" = kill9 ]; then
+    submit "$out" FTUNE_TRAIN_KILL_AT=1:60
+    watch_until FAILED 120
+    t_end="$(h_now)"
+    watch_for 4
+    [ "$(h_field "$job" Restarts)" = 0 ] || { h_show "$job" "$out"; h_fail "Restarts=$(h_field "$job" Restarts) after a killed rank, expected 0"; }
+    h_expect_grep 'task 1: Killed' "$out"
+    ! pgrep -f -- "--output_dir $work/train" >/dev/null || h_fail "a rank of the failed job is still running"
+    ! grep -q 'exported .*/final' "$out" || h_fail "final/ exported although a rank died"
+    if ! grep -q 'info: step 5[0-9]/' "$out" || grep -q 'info: step 6[0-9]/' "$out"; then
+        h_show "$job" "$out"
+        h_fail "expected the run to end inside step 60"
+    fi
+    first="$job"
+    submit "$work/job2.out"
+    watch_until COMPLETED 240
+    [ "$(h_field "$job" ExitCode)" = 0:0 ] || { h_show "$job" "$work/job2.out"; h_fail "second job: exit code $(h_field "$job" ExitCode)"; }
+    h_expect_grep 'recovered a stale lock left by .*pid [0-9]+ on host' "$work/job2.out"
+    h_expect_grep 'resumed from .*checkpoint-50\.h5 at step 50 on 2 ranks' "$work/job2.out"
+    cmp "$work/ref/final/model.safetensors" "$work/train/final/model.safetensors" ||
+        h_fail "final model after the kill and resume differs from the uninterrupted run"
+    h_say "PASS: job $first ended FAILED $(h_elapsed "$t0" "$t_end") s after submission, rank 1 killed mid-step 60, nothing left running; job $job resumed from step 50 to the same final model"
+    exit 0
+fi
+submit "$out"
 h_wait_state "$job" RUNNING 60 "$out" >/dev/null
 # Stop once training is under way (a step of 15 or more in the job's output:
 # stderr is unbuffered, where log.jsonl may reach the disk only at the end).
