@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Run ftune's whole test suite (CI runs exactly: bash env/setup.sh && bash env/test.sh).
 #
+#   0. the reference environment of env/reference.sh, made or checked (the
+#      tests labelled reference need it; FTUNE_NO_REFERENCE=1 skips this);
 #   1. every CTest test of a release test build in build-test/ (labels unit,
-#      mpi, integration, slurm, reliability; gpu tests report "skipped" without
+#      mpi, integration, slurm, reference; gpu tests report "skipped" without
 #      a GPU), and a check that the programs in build/ (the ones users run)
 #      hold none of the fault-injection hooks the test builds have;
 #   2. an AddressSanitizer + UBSan test build in build-asan/ and its unit, mpi
@@ -24,7 +26,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 quick=0
 case "${1:-}" in
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --quick) quick=1 ;;
     "") ;;
     *) echo "test.sh: unknown argument '$1' (see -h)" >&2; exit 2 ;;
@@ -37,6 +39,15 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 if [ ! -d "$root/build" ]; then
     echo "test.sh: $root/build is missing: run bash env/setup.sh first" >&2
     exit 2
+fi
+
+# The reference stack (PyTorch 2, transformers, ...: env/reference.sh) for the
+# tests labelled `reference`; made once, then reused (seconds). Where PyPI
+# cannot be reached those tests skip, each with its line. FTUNE_NO_REFERENCE=1
+# leaves it out.
+if [ "${FTUNE_NO_REFERENCE:-0}" != 1 ]; then
+    say "reference environment (env/reference.sh)"
+    bash "$here/reference.sh" || echo "test.sh: no reference environment: the reference tests will skip"
 fi
 
 # ctest_run BUILD_DIR CTEST_ARGS...: ctest with the shared options; then one

@@ -900,8 +900,35 @@ static ft_status bpe_json_model(tok_bpe *b, const cJSON *model, const char *orig
     return st;
 }
 
-/* normalizer null; pre_tokenizer ByteLevel; post_processor and decoder
- * ByteLevel or null (anything else changes ids or framing we do not do). */
+/* True when item is {"Sequence": {"id": "<seq>", ...}}: the input itself. */
+static bool bpe_template_sequence(const cJSON *item, const char *seq)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(item, "Sequence");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(s, "id");
+    return cJSON_GetArraySize(item) == 1 && cJSON_IsString(id) && !strcmp(id->valuestring, seq);
+}
+
+/* A TemplateProcessing that adds no token: single is [$A], pair [$A, $B] or
+ * absent, no special tokens. transformers 5 saves GPT-2's tokenizer.json so;
+ * it frames nothing, as a ByteLevel post-processor. */
+static bool bpe_template_is_identity(const cJSON *t)
+{
+    const cJSON *single = cJSON_GetObjectItemCaseSensitive(t, "single");
+    const cJSON *pair = cJSON_GetObjectItemCaseSensitive(t, "pair");
+    const cJSON *specials = cJSON_GetObjectItemCaseSensitive(t, "special_tokens");
+    bool single_ok = cJSON_IsArray(single) && cJSON_GetArraySize(single) == 1 &&
+                     bpe_template_sequence(cJSON_GetArrayItem(single, 0), "A");
+    bool pair_ok = !pair || cJSON_IsNull(pair) ||
+                   (cJSON_IsArray(pair) && cJSON_GetArraySize(pair) == 2 &&
+                    bpe_template_sequence(cJSON_GetArrayItem(pair, 0), "A") &&
+                    bpe_template_sequence(cJSON_GetArrayItem(pair, 1), "B"));
+    bool no_specials = !specials || cJSON_IsNull(specials) || cJSON_GetArraySize(specials) == 0;
+    return single_ok && pair_ok && no_specials;
+}
+
+/* normalizer null; pre_tokenizer ByteLevel; post_processor ByteLevel, null
+ * or a TemplateProcessing that adds no token; decoder ByteLevel or null
+ * (anything else changes ids or framing we do not do). */
 static ft_status bpe_json_pipeline(tok_bpe *b, const cJSON *root, const char *origin,
                                    ft_error *err)
 {
@@ -917,9 +944,16 @@ static ft_status bpe_json_pipeline(tok_bpe *b, const cJSON *root, const char *or
                                  "pre_tokenizer", err);
     if (st == FT_OK)
         st = bpe_json_bool(p, "use_regex", true, &b->use_regex, origin, "pre_tokenizer", err);
+    const cJSON *post = cJSON_GetObjectItemCaseSensitive(root, "post_processor");
+    if (st == FT_OK && !strcmp(bpe_type_name(post), "TemplateProcessing") &&
+        !bpe_template_is_identity(post))
+        return ft_fail(err, FT_EFORMAT, "%s: post_processor TemplateProcessing adds tokens, "
+                       "which is not supported for byte-level BPE (expected \"ByteLevel\", null, "
+                       "or a template of the input alone: single [$A], pair [$A, $B])", origin);
     static const char *const tails[] = {"post_processor", "decoder"};
     for (int k = 0; st == FT_OK && k < 2; k++) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, tails[k]);
+        if (k == 0 && !strcmp(bpe_type_name(t), "TemplateProcessing")) continue;
         if (t && !cJSON_IsNull(t) && strcmp(bpe_type_name(t), "ByteLevel"))
             st = ft_fail(err, FT_EFORMAT, "%s: %s %s is not supported for byte-level BPE "
                          "(expected \"ByteLevel\" or null)", origin, tails[k], bpe_type_name(t));

@@ -1,0 +1,29 @@
+# Tests against the real Hugging Face stack (label reference; issue 15), run
+# by the python of env/reference.sh's environment. Where it is missing each
+# prints one line and skips (77); env/test.sh makes it first where PyPI is
+# reachable.
+if(DEFINED ENV{FTUNE_REF_VENV})
+  set(ftune_ref_default "$ENV{FTUNE_REF_VENV}/bin/python")
+else()
+  set(ftune_ref_default "$ENV{HOME}/.cache/ftune-ref/bin/python")
+endif()
+set(FTUNE_REF_PYTHON "${ftune_ref_default}" CACHE FILEPATH
+    "python of the reference environment (bash env/reference.sh makes it)")
+set(ftune_ref_run ${FTUNE_TEST_DIR}/reference/run_reference.sh ${FTUNE_REF_PYTHON})
+
+# ftune-tokenize id for id (and decode) against tokenizers (Rust) and
+# transformers' slow and fast BERT (uncased, cased) and GPT-2 tokenizers.
+add_test(NAME reference_tokenizers
+         COMMAND ${ftune_ref_run} ${FTUNE_TEST_DIR}/reference/test_tokenizers_real.py
+                 $<TARGET_FILE:ftune-tokenize> ${PROJECT_SOURCE_DIR})
+set_tests_properties(reference_tokenizers PROPERTIES LABELS reference TIMEOUT 600
+                     SKIP_RETURN_CODE 77)
+
+# The committed model fixtures (tests/fixtures/model, made by our plain
+# PyTorch restatements in make_model_fixtures.py) against transformers'
+# BertForSequenceClassification and GPT2ForSequenceClassification loaded from
+# the fixture folders: logits, loss, every gradient, 3 AdamW steps.
+add_test(NAME reference_fixtures_transformers
+         COMMAND ${ftune_ref_run} ${FTUNE_TEST_DIR}/reference/check_fixtures_with_transformers.py)
+set_tests_properties(reference_fixtures_transformers PROPERTIES LABELS reference TIMEOUT 300
+                     SKIP_RETURN_CODE 77)
