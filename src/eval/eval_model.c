@@ -74,7 +74,9 @@ ft_status eval_check_head(const char *dir, const hf_config *cfg, ft_error *err)
     hf_param *params = NULL;
     size_t n = 0, missing = 0;
     long *index = NULL;
-    ft_status st = path ? st_open(path, &f, err) : ft_fail(err, FT_ENOMEM, "out of memory");
+    ft_status st = path ? hf_model_check_weights(dir, false, err)
+                        : ft_fail(err, FT_ENOMEM, "out of memory");
+    if (st == FT_OK) st = st_open(path, &f, err);
     if (st == FT_OK) st = hf_params_make(cfg, &params, &n, err);
     if (st == FT_OK) {
         index = ft_calloc_array(n + 1, sizeof *index);

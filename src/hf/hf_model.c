@@ -166,18 +166,26 @@ static ft_status load_weights(model *m, const hf_config *cfg, const char *path,
     return st;
 }
 
-/* No model.safetensors: from scratch when allowed, else say what is there. */
-static ft_status no_weights(const char *dir, const char *path, ft_error *err)
+ft_status hf_model_check_weights(const char *dir, bool training, ft_error *err)
 {
+    char *path = ft_path_join(dir, "model.safetensors");
     char *bin = ft_path_join(dir, "pytorch_model.bin");
     char *index = ft_path_join(dir, "model.safetensors.index.json");
-    const char *hint = "";
-    if (index && ft_path_exists(index))
-        hint = " (sharded checkpoints are not supported: merge the shards into one file)";
-    else if (bin && ft_path_exists(bin))
-        hint = " (pytorch_model.bin is not read: save the model with safe_serialization=True)";
-    ft_status st = ft_fail(err, FT_ENOTFOUND, "%s: not found%s; to train from scratch, "
-                           "allow random initialisation", path, hint);
+    ft_status st = FT_OK;
+    if (!path || !bin || !index) {
+        st = ft_fail(err, FT_ENOMEM, "out of memory");
+    } else if (!ft_path_exists(path)) {
+        const char *hint = "";
+        if (ft_path_exists(index))
+            hint = " (sharded checkpoints are not supported: merge the shards into one file)";
+        else if (ft_path_exists(bin))
+            hint = " (pytorch_model.bin is a pickle, which ftune never loads: convert the "
+                   "folder with transformers, AutoModelForSequenceClassification"
+                   ".from_pretrained(DIR).save_pretrained(DIR), which writes model.safetensors)";
+        st = ft_fail(err, FT_ENOTFOUND, "%s: not found%s%s", path, hint,
+                     training ? "; to train from scratch, allow random initialisation" : "");
+    }
+    free(path);
     free(bin);
     free(index);
     return st;
@@ -200,7 +208,7 @@ static ft_status build_model(const char *dir, const hf_config *cfg, const hf_mod
                     (unsigned long long)o->init_seed);
         model_init_random(*out, o->init_seed);
     } else {
-        st = no_weights(dir, path, err);
+        st = hf_model_check_weights(dir, true, err);
     }
     free(path);
     return st;

@@ -46,6 +46,12 @@ typedef struct hf_model_load_options {
 ft_status hf_model_load(const char *dir, const hf_model_load_options *opt,
                         model **out, hf_config *cfg, ft_error *err);
 
+/* FT_OK when DIR/model.safetensors exists; else FT_ENOTFOUND with what the
+ * folder holds instead (pytorch_model.bin: how to convert it, never
+ * unpickled; sharded weights), and with training, how to start from
+ * scratch. */
+ft_status hf_model_check_weights(const char *dir, bool training, ft_error *err);
+
 /* Write OUT_DIR as a Hugging Face folder loadable by
  * AutoModelForSequenceClassification.from_pretrained: config.json
  * (architectures, id2label, label2id, torch_dtype float32),

@@ -3,7 +3,9 @@
  * Texts come from the arguments, from --file (one per line) or from standard
  * input (one per line); each gives one output line: the predicted label's
  * name and the probability of every class, or with --json an object
- * {"index":I,"label":NAME,"label_id":K,"probabilities":[...],"truncated":B}.
+ * {"index":I,"label":NAME,"label_id":K,"probabilities":[...],"logits":[...],
+ * "truncated":B} (logits: the classifier's raw scores, as transformers'
+ * outputs.logits; the only output that means anything for num_labels 1).
  *
  * Design for a fast start: no MPI_Init (one process), the weights read
  * through the memory-mapped safetensors file (src/st), activations planned
@@ -42,7 +44,8 @@ static const char USAGE[] =
     "usage: ftune-predict --model DIR [--json] [--bf16] [--max-length N] [--file PATH]\n"
     "                     [TEXT...]\n"
     "  Prints the predicted label and the class probabilities of each text, one line\n"
-    "  per text: LABEL<TAB>NAME=P<TAB>NAME=P... (--json: one JSON object per line).\n"
+    "  per text: LABEL<TAB>NAME=P<TAB>NAME=P... (--json: one JSON object per line,\n"
+    "  with the probabilities and the raw logits).\n"
     "  Texts are the arguments, else the lines of --file PATH, else the lines of\n"
     "  standard input. DIR is a fine-tuned Hugging Face model folder (config.json,\n"
     "  model.safetensors with a classification head, tokenizer files).\n"
@@ -227,6 +230,8 @@ static void print_result(predictor *p, const float *logits, bool truncated)
         json_string(label_name(p, pred, buf));
         printf(",\"label_id\":%d,\"probabilities\":[", pred);
         for (int c = 0; c < p->k; c++) printf(c ? ",%.9g" : "%.9g", (double)p->probs[c]);
+        printf("],\"logits\":[");
+        for (int c = 0; c < p->k; c++) printf(c ? ",%.9g" : "%.9g", (double)logits[c]);
         printf("],\"truncated\":%s}\n", truncated ? "true" : "false");
     } else {
         fputs(label_name(p, pred, buf), stdout);

@@ -27,3 +27,13 @@ add_test(NAME reference_fixtures_transformers
          COMMAND ${ftune_ref_run} ${FTUNE_TEST_DIR}/reference/check_fixtures_with_transformers.py)
 set_tests_properties(reference_fixtures_transformers PROPERTIES LABELS reference TIMEOUT 300
                      SKIP_RETURN_CODE 77)
+
+# Folders both ways: transformers' save_pretrained (odd shapes, 1/2/7 labels,
+# id2label, problem_type) read by ftune-predict, logits within 1e-5; a
+# pytorch_model.bin-only folder and problem_type regression refused; ftune's
+# exported final/ read by AutoModelForSequenceClassification + AutoTokenizer.
+add_test(NAME reference_hf_roundtrip
+         COMMAND ${ftune_ref_run} ${FTUNE_TEST_DIR}/reference/test_hf_roundtrip.py
+                 ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+set_tests_properties(reference_hf_roundtrip PROPERTIES LABELS reference TIMEOUT 600
+                     SKIP_RETURN_CODE 77)
