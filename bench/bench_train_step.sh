@@ -15,10 +15,12 @@
 # The ceiling is bench_sgemm's best candidate (OpenBLAS as loaded, oneDNN)
 # on BERT-base training shapes, measured before each case; all candidates
 # are printed. ftune runs with OMP_WAIT_POLICY=PASSIVE (no spinning on a
-# shared machine); PyTorch is Debian's /usr/bin/python3 torch with
-# torch.set_num_threads(2) and OMP_WAIT_POLICY=PASSIVE, its best fp32
-# configuration in shared/BENCHMARKS.md; without it (apt-get install
-# python3-torch) the PyTorch side is skipped with a line saying so.
+# shared machine). PyTorch: FTUNE_BENCH_PYTHON, else the reference
+# environment's python (env/reference.sh: PyTorch 2 with transformers'
+# classes, sdpa attention unless FTUNE_BENCH_ATTN=eager), else Debian's
+# /usr/bin/python3 (torch 1.13, our plain re-statement of the classes); with
+# torch.set_num_threads(2) and OMP_WAIT_POLICY=PASSIVE; without any torch
+# the PyTorch side is skipped with a line saying so.
 # Env: FTUNE_BENCH_DROPOUT (0.1), FTUNE_BENCH_FTUNE_ENV / FTUNE_BENCH_TORCH_ENV
 # (extra VAR=value words for either side, e.g. OMP_WAIT_POLICY=ACTIVE),
 # FTUNE_BENCH_CASES ("bert 16 128;gpt2 8 128"), FTUNE_BENCH_PRECISION (fp32;
@@ -28,7 +30,7 @@
 # float32 lines).
 set -euo pipefail
 if [[ "${1:-}" == "-h" ]]; then
-  sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -50,8 +52,14 @@ if [[ "${FTUNE_BENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]]; then
     echo "# user environment: unsetting OPENBLAS_CORETYPE='${OPENBLAS_CORETYPE:-}' OPENBLAS_L2_SIZE='${OPENBLAS_L2_SIZE:-}'"
   unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 fi
+py="${FTUNE_BENCH_PYTHON:-}"
+if [[ -z "$py" ]]; then
+  py=/usr/bin/python3
+  ref="${FTUNE_REF_VENV:-$HOME/.cache/ftune-ref}/bin/python"
+  if [[ -x "$ref" ]] && "$ref" -c 'import torch, transformers' 2>/dev/null; then py="$ref"; fi
+fi
 have_torch=1
-if ! { [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; }; then
+if ! { [[ -x "$py" ]] && "$py" -c 'import torch' 2>/dev/null; }; then
   have_torch=0
 fi
 cpu_name() {
@@ -64,7 +72,11 @@ read -r -a ftune_env <<<"OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE ${FTUNE_BENCH
 read -r -a torch_env <<<"OMP_WAIT_POLICY=PASSIVE FTUNE_BENCH_THREADS=2 ${FTUNE_BENCH_TORCH_ENV:-}"
 
 echo "# CPU: $(cpu_name)"
-[[ "$have_torch" = 1 ]] || echo "# pytorch: skipped (no torch for /usr/bin/python3: apt-get install python3-torch)"
+if [[ "$have_torch" = 1 ]]; then
+  echo "# pytorch: $py, torch $("$py" -c 'import torch; print(torch.__version__)')"
+else
+  echo "# pytorch: skipped (no torch for $py: bash env/reference.sh, or apt-get install python3-torch)"
+fi
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); steps $steps warm-up $warm rounds $rounds dropout $p precision $prec"
 IFS=';' read -r -a cases <<<"${FTUNE_BENCH_CASES:-bert 16 128;gpt2 8 128}"
 for case in "${cases[@]}"; do
@@ -86,7 +98,7 @@ for case in "${cases[@]}"; do
     ours+=("$(field "$o" step_s)")
     gflop="$(field "$o" gflop)" o_rss="$(field "$o" peak_rss_mib)"
     [[ "$have_torch" = 1 ]] || continue
-    th="$(env "${torch_env[@]}" /usr/bin/python3 "$here/bench_train_step_torch.py" \
+    th="$(env "${torch_env[@]}" "$py" "$here/bench_train_step_torch.py" \
       "$arch" "$b" "$t" "$steps" "$warm" "$p" "$prec")"
     echo "$th load=$(cut -d' ' -f1 /proc/loadavg)"
     theirs+=("$(field "$th" step_s)")
