@@ -11,9 +11,11 @@
 # (default and OMP_WAIT_POLICY=PASSIVE; shared/BENCHMARKS.md's best ones):
 #   ftune-eval in float32 and with --bf16, at BATCH x 128 (with --bf16 it
 #   runs float32, with a warning, where this CPU's bf16 products are slower);
-#   PyTorch (/usr/bin/python3, torch.set_num_threads(2)) on the same shapes in
-#   float32, under torch.autocast(bfloat16) and with the model cast to bf16
-#   (skipped with a line saying so where /usr/bin/python3 has no torch);
+#   PyTorch (FTUNE_BENCH_PYTHON, else env/reference.sh's python with PyTorch
+#   2 and transformers' class, else Debian's /usr/bin/python3;
+#   torch.set_num_threads(2)) on the same shapes in float32, under
+#   torch.autocast(bfloat16) and with the model cast to bf16 (skipped with a
+#   line saying so where no python has torch);
 # and prints examples/s, ftune's GFLOP/s against bench_sgemm's best float32
 # GEMM (and bf16 product) at M = BATCH x 128, and the ratios of the best of
 # each: float32 against float32, ftune bf16 against PyTorch float32 and
@@ -23,7 +25,7 @@
 # FTUNE_BENCH_BATCHES: PyTorch batches timed (default 3).
 set -euo pipefail
 if [[ "${1:-}" == "-h" ]]; then
-  sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -48,8 +50,14 @@ if [[ "${FTUNE_BENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]]; then
     echo "# user environment: unsetting OPENBLAS_CORETYPE='${OPENBLAS_CORETYPE:-}' OPENBLAS_L2_SIZE='${OPENBLAS_L2_SIZE:-}'"
   unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 fi
+py="${FTUNE_BENCH_PYTHON:-}"
+if [[ -z "$py" ]]; then
+  py=/usr/bin/python3
+  ref="${FTUNE_REF_VENV:-$HOME/.cache/ftune-ref}/bin/python"
+  if [[ -x "$ref" ]] && "$ref" -c 'import torch, transformers' 2>/dev/null; then py="$ref"; fi
+fi
 have_torch=1
-/usr/bin/python3 -c 'import torch' 2>/dev/null || have_torch=0
+"$py" -c 'import torch' 2>/dev/null || have_torch=0
 awk -F': *' '/^model name/ {m=$2} /^cpu family/ {f=$2} /^model\t/ {n=$2} /^vendor_id/ {v=$2}
   END {printf "# CPU: %s (%s family %s model %s)\n", m, v, f, n}' /proc/cpuinfo
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
@@ -76,13 +84,17 @@ for policy in default PASSIVE; do
     best[ftune-$prec]="$(max "${best[ftune-$prec]}" "$eps")"
   done
 done
-[[ "$have_torch" = 1 ]] || echo "# pytorch: skipped (no torch for /usr/bin/python3: apt-get install python3-torch)"
+if [[ "$have_torch" = 1 ]]; then
+  echo "# pytorch: $py, torch $("$py" -c 'import torch; print(torch.__version__)')"
+else
+  echo "# pytorch: skipped (no torch for $py: bash env/reference.sh, or apt-get install python3-torch)"
+fi
 for policy in default PASSIVE; do
   [[ "$have_torch" = 1 ]] || break
   env_args=(FTUNE_BENCH_THREADS=2)
   [[ "$policy" = PASSIVE ]] && env_args+=(OMP_WAIT_POLICY=PASSIVE)
   for prec in fp32 autocast bf16; do
-    line="$(env "${env_args[@]}" /usr/bin/python3 "$here/bench_eval.py" "$batch" 128 \
+    line="$(env "${env_args[@]}" "$py" "$here/bench_eval.py" "$batch" 128 \
       "${FTUNE_BENCH_BATCHES:-3}" 1 "$prec")"
     echo "$line omp=$policy"
     key=torch-bf16
