@@ -22,8 +22,10 @@ target_compile_definitions(test_model_backend PRIVATE FTUNE_FIXTURES="${FTUNE_FI
 set_target_properties(test_model_backend PROPERTIES ENABLE_EXPORTS ON)
 
 add_test(NAME test_model_backend_devsim COMMAND test_model_backend devsim)
+# 10-20 s alone; under valgrind (env/test.sh stage 3) on a busy 2-core
+# machine it took over 300 s once: the limit is a hang guard, not a speed test.
 set_tests_properties(test_model_backend_devsim PROPERTIES LABELS unit SKIP_RETURN_CODE 77
-                     TIMEOUT 300)
+                     TIMEOUT 900)
 if(FTUNE_HAVE_CUDA)
   add_test(NAME test_model_backend_cuda COMMAND test_model_backend cuda)
   set_tests_properties(test_model_backend_cuda PROPERTIES LABELS gpu SKIP_RETURN_CODE 77
