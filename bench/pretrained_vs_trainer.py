@@ -144,11 +144,12 @@ def ftune_losses(out):
     return {r["step"]: r["loss"] for r in rows if "loss" in r and "eval_loss" not in r}
 
 
-def ftune_preds(eval_dir):
+def ftune_scores(eval_dir):
+    """Scores of ftune-eval's predictions.jsonl, from its own true and
+    predicted labels (its rows follow the eval order, not example_index)."""
     with open(os.path.join(eval_dir, "predictions.jsonl")) as f:
         rows = [json.loads(l) for l in f if l.strip()]
-    rows.sort(key=lambda r: r["example_index"])
-    return rows
+    return scores([r["true_label"] for r in rows], [r["pred_label"] for r in rows]), len(rows)
 
 
 def scores(y, p):
@@ -193,10 +194,11 @@ def cmd_compare(name, shards, ftune_out, ftune_eval, trainer_out, scratch_eval, 
     rel = [abs(ours[s] - theirs[s]) / abs(theirs[s]) for s in common]
     with open(os.path.join(trainer_out, "predictions.json")) as f:
         tp = json.load(f)
-    fp = [r["pred_label"] for r in ftune_preds(ftune_eval)]
-    sp = [r["pred_label"] for r in ftune_preds(scratch_eval)]
+    ours_scores, n_ours = ftune_scores(ftune_eval)
+    scratch_scores, n_scratch = ftune_scores(scratch_eval)
+    assert n_ours == n_scratch == len(y) == len(tp), "every test row scored once by each"
     row = {"dataset": name, "test_rows": len(y), "steps": len(common),
-           "ftune": scores(y, fp), "trainer": scores(y, tp), "ftune_from_scratch": scores(y, sp),
+           "ftune": ours_scores, "trainer": scores(y, tp), "ftune_from_scratch": scratch_scores,
            "loss_rel_diff": {"worst": max(rel), "median": statistics.median(rel),
                              "last": rel[-1], "within_1pct": sum(r <= 0.01 for r in rel)},
            "final_loss": {"ftune": ours[common[-1]], "trainer": theirs[common[-1]]}}

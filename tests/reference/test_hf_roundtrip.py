@@ -37,6 +37,9 @@ except ImportError as e:
     print(f"test_hf_roundtrip: reference stack missing ({e}): run bash env/reference.sh: skipped")
     sys.exit(77)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ref_common import corpus_texts, verdict  # noqa: E402
+
 TOL = 1e-5
 FAILURES = []
 
@@ -197,8 +200,7 @@ def main():
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2
     build, src = sys.argv[1], sys.argv[2]
-    with open(os.path.join(src, "tests/fixtures/tokenizer/corpus.jsonl"), encoding="utf-8") as f:
-        corpus = [json.loads(l)["text"] for l in f if l.strip()]
+    corpus = corpus_texts(src)
     # One line each, short enough to need no truncation.
     texts = [t for t in corpus if "\n" not in t and "\r" not in t and 10 < len(t) < 120]
     with tempfile.TemporaryDirectory(prefix="ftune-hf-roundtrip-") as tmp:
@@ -206,11 +208,7 @@ def main():
         pickle_refused(build, src, tmp)
         regression_refused(build, src, tmp)
         from_ftune(build, bert7, texts[:100], tmp)
-    if FAILURES:
-        print(f"test_hf_roundtrip: FAIL: {len(FAILURES)} checks")
-        return 1
-    print("test_hf_roundtrip: PASS")
-    return 0
+    return verdict("test_hf_roundtrip", len(FAILURES), "checks")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,10 @@ def ftune_decode(tool, model, ids, keep_special=False):
     return [json.loads(l)["text"] for l in out.splitlines()]
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ref_common import corpus_texts, verdict  # noqa: E402
+
+
 class Tally:
     def __init__(self):
         self.failures = 0
@@ -149,19 +153,14 @@ def main():
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2
     tool, src = sys.argv[1], sys.argv[2]
-    with open(os.path.join(src, "tests/fixtures/tokenizer/corpus.jsonl"), encoding="utf-8") as f:
-        texts = [json.loads(l)["text"] for l in f if l.strip()]
+    texts = corpus_texts(src)
     print(f"test_tokenizers_real: {len(texts)} texts; transformers {transformers.__version__}, "
           f"tokenizers {tokenizers.__version__}")
     tally = Tally()
     with tempfile.TemporaryDirectory(prefix="ftune-tok-real-") as tmp:
         check_bert(tool, src, texts, tmp, tally)
         check_gpt2(tool, src, texts, tmp, tally)
-    if tally.failures:
-        print(f"test_tokenizers_real: FAIL: {tally.failures} differences")
-        return 1
-    print("test_tokenizers_real: PASS")
-    return 0
+    return verdict("test_tokenizers_real", tally.failures, "differences")
 
 
 if __name__ == "__main__":
