@@ -10,15 +10,9 @@ PRECISION: fp32 (default) or bf16: forward and loss under
 torch.autocast("cpu", dtype=torch.bfloat16), float32 weights and optimizer,
 which is what Trainer's bf16=True does on a CPU.
 
-The model: transformers' BertForSequenceClassification /
-GPT2ForSequenceClassification sized to BERT-base / GPT-2 small, where
-transformers can be imported (the reference environment of env/reference.sh,
-PyTorch 2), with FTUNE_BENCH_ATTN's attention (sdpa, PyTorch 2's fused
-scaled_dot_product_attention, by default; or eager); else
-tests/reference/make_model_fixtures.py's plain-PyTorch re-statement of them
-(Debian's torch 1.13). FTUNE_BENCH_TORCH_IMPL=plain forces the latter.
-bench_train_step.sh picks the python. Threads:
-torch.set_num_threads(FTUNE_BENCH_THREADS or 2).
+The model: bench_torch_models.py (transformers' classes with sdpa attention
+where transformers is importable, else our plain re-statement of them).
+bench_train_step.sh picks the python. Threads: torch.set_num_threads(FTUNE_BENCH_THREADS or 2).
 """
 import os
 import resource
@@ -27,39 +21,8 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
-import make_model_fixtures as mk  # noqa: E402
-
-
-def make_model(arch):
-    """transformers' class when importable (and not FTUNE_BENCH_TORCH_IMPL=plain), else ours."""
-    want = os.environ.get("FTUNE_BENCH_TORCH_IMPL", "transformers")
-    if want != "plain":
-        try:
-            import transformers
-            from transformers import BertConfig, GPT2Config
-            from transformers import BertForSequenceClassification, GPT2ForSequenceClassification
-        except ImportError:
-            transformers = None
-        if transformers is not None:
-            attn = os.environ.get("FTUNE_BENCH_ATTN", "sdpa")
-            p = mk.DROPOUT
-            if arch == "bert":
-                cfg = BertConfig(hidden_dropout_prob=p, attention_probs_dropout_prob=p, num_labels=2)
-                model = BertForSequenceClassification(cfg)
-            else:
-                cfg = GPT2Config(resid_pdrop=p, embd_pdrop=p, attn_pdrop=p, num_labels=2,
-                                 pad_token_id=50256)
-                model = GPT2ForSequenceClassification(cfg)
-            model.set_attn_implementation(attn)
-            return model, f"transformers-{transformers.__version__}-{attn}"
-    model = mk.BertForSequenceClassification() if arch == "bert" else mk.GPT2ForSequenceClassification()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0.0, 0.02)
-    return model, "plain"
+from bench_torch_models import decays, loss as model_loss, make_model
 
 
 def main():
@@ -67,17 +30,15 @@ def main():
     arch = a[0] if a else "bert"
     b, t = (int(a[1]) if len(a) > 1 else 16), (int(a[2]) if len(a) > 2 else 128)
     steps, warm = (int(a[3]) if len(a) > 3 else 5), (int(a[4]) if len(a) > 4 else 2)
-    mk.DROPOUT = float(a[5]) if len(a) > 5 else 0.1
+    dropout = float(a[5]) if len(a) > 5 else 0.1
     bf16 = len(a) > 6 and a[6] == "bf16"
     torch.set_num_threads(int(os.environ.get("FTUNE_BENCH_THREADS", "2")))
-    mk.LAYERS, mk.HIDDEN, mk.HEADS, mk.INTER, mk.LABELS = 12, 768, 12, 3072, 2
-    mk.VOCAB, mk.POSITIONS = (30522, 512) if arch == "bert" else (50257, 1024)
     torch.manual_seed(0)
-    model, impl = make_model(arch)
+    model, impl = make_model(arch, dropout)
     model.train()
     named = list(model.named_parameters())
-    groups = [{"params": [p for n, p in named if mk.decays(n)], "weight_decay": 0.01},
-              {"params": [p for n, p in named if not mk.decays(n)], "weight_decay": 0.0}]
+    groups = [{"params": [p for n, p in named if decays(n)], "weight_decay": 0.01},
+              {"params": [p for n, p in named if not decays(n)], "weight_decay": 0.0}]
     opt = torch.optim.AdamW(groups, lr=2e-5)
     times = []
     for s in range(warm + steps):
@@ -86,10 +47,7 @@ def main():
         labels = torch.arange(b) % 2
         t0 = time.perf_counter()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            if impl == "plain":
-                loss = F.cross_entropy(model(ids, lengths), labels)
-            else:
-                loss = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels).loss
+            loss = model_loss(model, impl, ids, lengths, labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -100,7 +58,7 @@ def main():
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     c, i, layers = 768, 3072, 12
     gflop = (6.0 * layers * (4 * c * c + 2 * c * i) * b * t + 3.0 * layers * 4.0 * b * t * t * c) / 1e9
-    print(f"impl=pytorch torch={torch.__version__} model={impl} precision={'bf16' if bf16 else 'fp32'} arch={arch} batch={b} seq={t} dropout={mk.DROPOUT:g} step_s={med:.3f} "
+    print(f"impl=pytorch torch={torch.__version__} model={impl} precision={'bf16' if bf16 else 'fp32'} arch={arch} batch={b} seq={t} dropout={dropout:g} step_s={med:.3f} "
           f"step_min_s={min(times):.3f} step_max_s={max(times):.3f} gflop={gflop:.1f} gflops={gflop / med:.1f} threads={torch.get_num_threads()} "
           f"peak_rss_mib={rss_mib:.0f} loss={loss.float().item():.4f}")
 
