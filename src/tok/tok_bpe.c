@@ -944,17 +944,18 @@ static ft_status bpe_json_pipeline(tok_bpe *b, const cJSON *root, const char *or
                                  "pre_tokenizer", err);
     if (st == FT_OK)
         st = bpe_json_bool(p, "use_regex", true, &b->use_regex, origin, "pre_tokenizer", err);
-    const cJSON *post = cJSON_GetObjectItemCaseSensitive(root, "post_processor");
-    if (st == FT_OK && !strcmp(bpe_type_name(post), "TemplateProcessing") &&
-        !bpe_template_is_identity(post))
-        return ft_fail(err, FT_EFORMAT, "%s: post_processor TemplateProcessing adds tokens, "
-                       "which is not supported for byte-level BPE (expected \"ByteLevel\", null, "
-                       "or a template of the input alone: single [$A], pair [$A, $B])", origin);
     static const char *const tails[] = {"post_processor", "decoder"};
     for (int k = 0; st == FT_OK && k < 2; k++) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, tails[k]);
-        if (k == 0 && !strcmp(bpe_type_name(t), "TemplateProcessing")) continue;
-        if (t && !cJSON_IsNull(t) && strcmp(bpe_type_name(t), "ByteLevel"))
+        if (!t || cJSON_IsNull(t) || !strcmp(bpe_type_name(t), "ByteLevel")) continue;
+        if (k == 0 && !strcmp(bpe_type_name(t), "TemplateProcessing"))
+            st = bpe_template_is_identity(t)
+                     ? FT_OK
+                     : ft_fail(err, FT_EFORMAT, "%s: post_processor TemplateProcessing adds "
+                               "tokens, which is not supported for byte-level BPE (expected "
+                               "\"ByteLevel\", null, or a template of the input alone: single "
+                               "[$A], pair [$A, $B])", origin);
+        else
             st = ft_fail(err, FT_EFORMAT, "%s: %s %s is not supported for byte-level BPE "
                          "(expected \"ByteLevel\" or null)", origin, tails[k], bpe_type_name(t));
     }
