@@ -9,8 +9,9 @@
 # Usage: bash env/reference.sh [-h] [--venv DIR] [--check]
 #   --venv DIR  where (default $FTUNE_REF_VENV, else ~/.cache/ftune-ref)
 #   --check     only say whether DIR holds the pinned stack (exit 0) or not (1)
-# A second run with the same pins takes seconds. Needs only PyPI (and, on
-# Debian without python3-venv, Debian's archive). The first run downloads
+# A second run with the same pins takes seconds. Needs only PyPI and
+# python3's venv module (Debian: python3-venv, which env/setup.sh installs).
+# The first run downloads
 # about 2.8 GB (torch's CUDA libraries come with the Linux wheel) and takes a
 # few minutes; it prints the size and the time.
 set -euo pipefail
@@ -50,13 +51,8 @@ fi
 py=/usr/bin/python3
 [ -x "$py" ] || py="$(command -v python3)"
 if ! "$py" -c 'import ensurepip, venv' 2>/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        say "installing python3-venv"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null
-    else
-        echo "reference.sh: $py has no venv module: install python3-venv" >&2
-        exit 1
-    fi
+    echo "reference.sh: $py has no venv module: install python3-venv (bash env/setup.sh does)" >&2
+    exit 1
 fi
 start=$SECONDS
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"

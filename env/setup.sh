@@ -38,14 +38,15 @@ say() { printf 'setup: %s\n' "$*"; }
 
 # Build and test packages. Slurm/munge are for the job-script tests; chromium for
 # the report test (headless screenshot); python3 for the HTML parser test and env/test.sh's
-# list of skipped tests. No npm: its registry is not reachable from CI. PyTorch and the
-# tokenizer references are NOT here: they only regenerate committed fixtures, from a
-# virtual environment outside the tree (see tests/reference/README.md).
+# list of skipped tests; python3-venv for the reference environment. No npm: its registry is
+# not reachable from CI. PyTorch, transformers and the tokenizer references are NOT here:
+# env/reference.sh puts them into a virtual environment outside the tree, from PyPI
+# (env/test.sh runs it; see tests/reference/README.md).
 packages=(build-essential cmake pkg-config git
           openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
           libcjson-dev libopenblas-openmp-dev libdnnl-dev libutf8proc-dev zlib1g-dev
           slurmctld slurmd slurm-client munge libpmix-dev
-          python3 valgrind shellcheck chromium)
+          python3 python3-venv valgrind shellcheck chromium)
 
 install_packages() {
     local missing=() p
