@@ -11,9 +11,8 @@
 #   --check     only say whether DIR holds the pinned stack (exit 0) or not (1)
 # A second run with the same pins takes seconds. Needs only PyPI and
 # python3's venv module (Debian: python3-venv, which env/setup.sh installs).
-# The first run downloads
-# about 2.8 GB (torch's CUDA libraries come with the Linux wheel) and takes a
-# few minutes; it prints the size and the time.
+# The first run downloads about 2.8 GB (torch's CUDA libraries come with the
+# Linux wheel) and takes a few minutes; it prints the size and the time.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
