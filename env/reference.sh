@@ -20,7 +20,7 @@ venv="${FTUNE_REF_VENV:-$HOME/.cache/ftune-ref}"
 check=0
 while [ $# -gt 0 ]; do
     case "$1" in
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --venv) [ $# -ge 2 ] || { echo "reference.sh: --venv needs a folder" >&2; exit 2; }
             venv="$2"; shift ;;
     --check) check=1 ;;
