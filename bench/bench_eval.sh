@@ -50,17 +50,12 @@ if [[ "${FTUNE_BENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]]; then
     echo "# user environment: unsetting OPENBLAS_CORETYPE='${OPENBLAS_CORETYPE:-}' OPENBLAS_L2_SIZE='${OPENBLAS_L2_SIZE:-}'"
   unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 fi
-py="${FTUNE_BENCH_PYTHON:-}"
-if [[ -z "$py" ]]; then
-  py=/usr/bin/python3
-  ref="${FTUNE_REF_VENV:-$HOME/.cache/ftune-ref}/bin/python"
-  if [[ -x "$ref" ]] && "$ref" -c 'import torch, transformers' 2>/dev/null; then py="$ref"; fi
-fi
+# shellcheck source-path=SCRIPTDIR source=bench_lib.sh
+source "$here/bench_lib.sh"
+py="$(bench_torch_python)"
+echo "# CPU: $(bench_cpu)"
 have_torch=1
-"$py" -c 'import torch' 2>/dev/null || have_torch=0
-awk -F': *' '/^model name/ {m=$2} /^cpu family/ {f=$2} /^model\t/ {n=$2} /^vendor_id/ {v=$2}
-  END {printf "# CPU: %s (%s family %s model %s)\n", m, v, f, n}' /proc/cpuinfo
-field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+bench_say_torch "$py" || have_torch=0
 json_eps() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["throughput"]["examples_per_s"])' "$1"; }
 json_precision() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["precision"])' "$1"; }
 max() { printf '%s\n%s\n' "$1" "$2" | sort -g | tail -1; }
@@ -84,11 +79,6 @@ for policy in default PASSIVE; do
     best[ftune-$prec]="$(max "${best[ftune-$prec]}" "$eps")"
   done
 done
-if [[ "$have_torch" = 1 ]]; then
-  echo "# pytorch: $py, torch $("$py" -c 'import torch; print(torch.__version__)')"
-else
-  echo "# pytorch: skipped (no torch for $py: bash env/reference.sh, or apt-get install python3-torch)"
-fi
 for policy in default PASSIVE; do
   [[ "$have_torch" = 1 ]] || break
   env_args=(FTUNE_BENCH_THREADS=2)

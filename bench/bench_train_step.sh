@@ -52,31 +52,16 @@ if [[ "${FTUNE_BENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]]; then
     echo "# user environment: unsetting OPENBLAS_CORETYPE='${OPENBLAS_CORETYPE:-}' OPENBLAS_L2_SIZE='${OPENBLAS_L2_SIZE:-}'"
   unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 fi
-py="${FTUNE_BENCH_PYTHON:-}"
-if [[ -z "$py" ]]; then
-  py=/usr/bin/python3
-  ref="${FTUNE_REF_VENV:-$HOME/.cache/ftune-ref}/bin/python"
-  if [[ -x "$ref" ]] && "$ref" -c 'import torch, transformers' 2>/dev/null; then py="$ref"; fi
-fi
-have_torch=1
-if ! { [[ -x "$py" ]] && "$py" -c 'import torch' 2>/dev/null; }; then
-  have_torch=0
-fi
-cpu_name() {
-  awk -F': *' '/^model name/ {m=$2} /^cpu family/ {f=$2} /^model\t/ {n=$2} /^vendor_id/ {v=$2}
-    END {printf "%s (%s family %s model %s)", m, v, f, n}' /proc/cpuinfo
-}
-field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+# shellcheck source-path=SCRIPTDIR source=bench_lib.sh
+source "$here/bench_lib.sh"
+py="$(bench_torch_python)"
 med() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 read -r -a ftune_env <<<"OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE ${FTUNE_BENCH_FTUNE_ENV:-}"
 read -r -a torch_env <<<"OMP_WAIT_POLICY=PASSIVE FTUNE_BENCH_THREADS=2 ${FTUNE_BENCH_TORCH_ENV:-}"
 
-echo "# CPU: $(cpu_name)"
-if [[ "$have_torch" = 1 ]]; then
-  echo "# pytorch: $py, torch $("$py" -c 'import torch; print(torch.__version__)')"
-else
-  echo "# pytorch: skipped (no torch for $py: bash env/reference.sh, or apt-get install python3-torch)"
-fi
+echo "# CPU: $(bench_cpu)"
+have_torch=1
+bench_say_torch "$py" || have_torch=0
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); steps $steps warm-up $warm rounds $rounds dropout $p precision $prec"
 IFS=';' read -r -a cases <<<"${FTUNE_BENCH_CASES:-bert 16 128;gpt2 8 128}"
 for case in "${cases[@]}"; do

@@ -35,7 +35,9 @@ export OMPI_MCA_ess_singleton_isolated=1 FTUNE_LOG_LEVEL=warn
 mkdir -p "$work"
 model="$work/all-MiniLM-L6-v2"
 bash "$root/data_prep/recipes/minilm.sh" "$model"
-awk -F': *' '/^model name/ {m=$2} /^cpu family/ {f=$2} /^model\t/ {n=$2} END {printf "# CPU: %s (family %s model %s)\n", m, f, n}' /proc/cpuinfo
+# shellcheck source-path=SCRIPTDIR source=bench_lib.sh
+source "$here/bench_lib.sh"
+echo "# CPU: $(bench_cpu)"
 
 # input_of DATASET: the ftune-shard input flags.
 input_of() {
