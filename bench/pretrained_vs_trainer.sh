@@ -16,9 +16,12 @@
 # FTUNE_PVT_MAX_STEPS (200) steps, seed 42; one process of 2 threads each.
 # Needs the reference environment (bash env/reference.sh) and PyPI and
 # Debian's archive for the model and data recipes.
+# WORK (default ~/.cache/ftune-pvt) is this script's own folder: each run
+# replaces its WORK/DATASET folders (the model and data recipes' copies are
+# kept and reused).
 # Usage: bench/pretrained_vs_trainer.sh [-h] [BUILD_DIR] [WORK]
 set -euo pipefail
-if [ "${1:-}" = -h ]; then sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0; fi
+if [ "${1:-}" = -h ]; then sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0; fi
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 build="${1:-$root/build}"
