@@ -23,8 +23,9 @@ while [ $# -gt 0 ]; do
         -h|--help) usage; exit 0 ;;
         --no-install) install=0 ;;
         --build-dir)
-            if [ $# -lt 2 ] || [ -z "$2" ]; then
-                echo "setup.sh: --build-dir needs a folder (see -h)" >&2
+            if [ $# -lt 2 ] || [ -z "$2" ] || [ "${2#-}" != "$2" ]; then
+                echo "setup.sh: --build-dir needs a folder: --build-dir DIR" >&2
+                echo "usage: bash env/setup.sh [-h] [--no-install] [--build-dir DIR] [-- CMAKE_ARGS...]" >&2
                 exit 2
             fi
             build_dir="$2"; shift ;;
@@ -60,21 +61,27 @@ install_packages() {
     fi
     say "installing: ${missing[*]}"
     # Package scripts must not start services (no systemd here); a policy-rc.d
-    # that exits 101 says so. Only ours is removed afterwards.
+    # that exits 101 says so. Only ours is removed, however the script ends:
+    # apt failing, set -e, Ctrl-C or a kill (the EXIT trap runs in each case).
     local policy=/usr/sbin/policy-rc.d own_policy=0 status=0
     if [ ! -e "$policy" ]; then
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+        trap 'exit 130' INT
+        trap 'exit 143' TERM
         printf '#!/bin/sh\nexit 101\n' >"$policy"
         chmod +x "$policy"
         own_policy=1
     fi
     export DEBIAN_FRONTEND=noninteractive
-    # Ours is removed however apt ends (set -e would otherwise leave it behind).
     { apt-get update -qq &&
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || status=$?
-    if [ "$own_policy" = 1 ]; then rm -f "$policy"; fi
     if [ "$status" != 0 ]; then
         echo "setup.sh: apt-get failed (exit $status)" >&2
         exit "$status"
+    fi
+    if [ "$own_policy" = 1 ]; then
+        rm -f "$policy"
+        trap - EXIT INT TERM
     fi
     say "installed ${#missing[@]} packages"
 }
