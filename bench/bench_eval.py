@@ -12,8 +12,8 @@ bf16_full_eval=True; autocast stays on for the float32 padding mask). bf16 produ
 
 Prints examples_per_s = BATCH / median batch time over BATCHES batches after
 WARMUP. The model: bench_torch_models.py (transformers'
-BertForSequenceClassification with sdpa attention where transformers is
-importable, else our plain re-statement of it), random weights.
+BertForSequenceClassification with sdpa attention; a python without
+transformers is refused), random weights.
 bench_eval.sh picks the python; threads: torch.set_num_threads(FTUNE_BENCH_THREADS or 2).
 """
 import os

@@ -12,10 +12,11 @@
 #   ftune-eval in float32 and with --bf16, at BATCH x 128 (with --bf16 it
 #   runs float32, with a warning, where this CPU's bf16 products are slower);
 #   PyTorch (FTUNE_BENCH_PYTHON, else env/reference.sh's python with PyTorch
-#   2 and transformers' class, else Debian's /usr/bin/python3;
-#   torch.set_num_threads(2)) on the same shapes in float32, under
-#   torch.autocast(bfloat16) and with the model cast to bf16 (skipped with a
-#   line saying so where no python has torch);
+#   2 and transformers' class, else Debian's /usr/bin/python3 where it
+#   has transformers; torch.set_num_threads(2)) on the same shapes in
+#   float32, under torch.autocast(bfloat16) and with the model cast to bf16
+#   (skipped with a line saying so where no python has torch and
+#   transformers);
 # and prints examples/s, ftune's GFLOP/s against bench_sgemm's best float32
 # GEMM (and bf16 product) at M = BATCH x 128, and the ratios of the best of
 # each: float32 against float32, ftune bf16 against PyTorch float32 and
@@ -25,7 +26,7 @@
 # FTUNE_BENCH_BATCHES: PyTorch batches timed (default 3).
 set -euo pipefail
 if [[ "${1:-}" == "-h" ]]; then
-  sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 here="$(cd "$(dirname "$0")" && pwd)"

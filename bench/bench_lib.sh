@@ -25,12 +25,13 @@ bench_torch_python() {
 }
 
 # bench_say_torch PYTHON: one line naming the baseline's python and torch, or
-# why it is skipped; status 1 when PYTHON has no torch.
+# why it is skipped; status 1 when PYTHON lacks torch or transformers (the
+# baseline runs transformers' classes: bench/bench_torch_models.py).
 bench_say_torch() {
-  if [[ -x "$1" ]] && "$1" -c 'import torch' 2>/dev/null; then
+  if [[ -x "$1" ]] && "$1" -c 'import torch, transformers' 2>/dev/null; then
     echo "# pytorch: $1, torch $("$1" -c 'import torch; print(torch.__version__)')"
   else
-    echo "# pytorch: skipped (no torch for $1: bash env/reference.sh, or apt-get install python3-torch)"
+    echo "# pytorch: skipped (no torch and transformers for $1: bash env/reference.sh)"
     return 1
   fi
 }

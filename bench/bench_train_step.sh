@@ -18,9 +18,9 @@
 # shared machine). PyTorch: FTUNE_BENCH_PYTHON, else the reference
 # environment's python (env/reference.sh: PyTorch 2 with transformers'
 # classes, sdpa attention unless FTUNE_BENCH_ATTN=eager), else Debian's
-# /usr/bin/python3 (torch 1.13, our plain re-statement of the classes); with
-# torch.set_num_threads(2) and OMP_WAIT_POLICY=PASSIVE; without any torch
-# the PyTorch side is skipped with a line saying so.
+# /usr/bin/python3 where it has transformers; with
+# torch.set_num_threads(2) and OMP_WAIT_POLICY=PASSIVE; without torch and
+# transformers the PyTorch side is skipped with a line saying so.
 # Env: FTUNE_BENCH_DROPOUT (0.1), FTUNE_BENCH_FTUNE_ENV / FTUNE_BENCH_TORCH_ENV
 # (extra VAR=value words for either side, e.g. OMP_WAIT_POLICY=ACTIVE),
 # FTUNE_BENCH_CASES ("bert 16 128;gpt2 8 128"), FTUNE_BENCH_PRECISION (fp32;
@@ -30,7 +30,7 @@
 # float32 lines).
 set -euo pipefail
 if [[ "${1:-}" == "-h" ]]; then
-  sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 here="$(cd "$(dirname "$0")" && pwd)"

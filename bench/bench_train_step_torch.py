@@ -10,8 +10,8 @@ PRECISION: fp32 (default) or bf16: forward and loss under
 torch.autocast("cpu", dtype=torch.bfloat16), float32 weights and optimizer,
 which is what Trainer's bf16=True does on a CPU.
 
-The model: bench_torch_models.py (transformers' classes with sdpa attention
-where transformers is importable, else our plain re-statement of them).
+The model: bench_torch_models.py (transformers' classes with sdpa attention;
+a python without transformers is refused).
 bench_train_step.sh picks the python. Threads: torch.set_num_threads(FTUNE_BENCH_THREADS or 2).
 """
 import os

@@ -1,32 +1,40 @@
-#!/usr/bin/python3
-"""Check folders written by ftune's hf_model_export against PyTorch.
+#!/usr/bin/env python3
+"""Check folders written by ftune's hf_model_export against transformers.
 
     FTUNE_HF_EXPORT_TO=/tmp/hfx build/tests/test_hf_model
-    /usr/bin/python3 tests/reference/check_hf_export.py /tmp/hfx
+    ~/.cache/ftune-ref/bin/python tests/reference/check_hf_export.py /tmp/hfx
 
 For bert and gpt2 under the folder: reads config.json (architectures,
-id2label / label2id, torch_dtype) and model.safetensors by hand (no
-`safetensors` package: u64 header length, JSON header, raw data), loads the
-tensors with load_state_dict(strict=True) into the plain-PyTorch
-restatements of BertForSequenceClassification / GPT2ForSequenceClassification
-in make_model_fixtures.py (same names, shapes, Conv1D [in, out] layout),
-runs the first fixture batch and compares the logits with
-tests/fixtures/model/KIND/reference.safetensors (1e-5 relative), and checks
-every tensor equals the fixture's model.safetensors bit for bit (the test
-exports the fixture model unchanged). Exit 0 when all agree, 1 otherwise.
-Needs Debian's python3-torch (1.13).
+id2label / label2id, torch_dtype) and model.safetensors by hand (u64 header
+length, JSON header, raw data: the bytes ftune wrote, not what a library
+makes of them), builds transformers' class from the exported config.json
+(AutoConfig, AutoModelForSequenceClassification.from_config, eager attention
+as make_model_fixtures.py), loads the tensors with
+load_state_dict(strict=True), runs the first fixture batch and compares the
+logits with tests/fixtures/model/KIND/reference.safetensors (1e-5 relative:
+the fixture is the same class on the same weights, so only float32
+summation order can differ), and checks every tensor equals the fixture's
+model.safetensors bit for bit (the test exports the fixture model
+unchanged). Exit 0 when all agree, 1 otherwise. CTest runs it as
+test_hf_export_torch (tests/cmake/reference.cmake) with the reference
+environment's python, skipped (77) where that or transformers is missing.
 """
 import json
 import os
 import struct
 import sys
 
-import numpy as np
-import torch
+try:
+    import numpy as np
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+except ImportError as e:  # the reference environment is missing
+    print(f"check_hf_export: {e}: run bash env/reference.sh: skipped")
+    sys.exit(77)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import make_model_fixtures as mk  # noqa: E402  (the reference modules)
+import make_model_fixtures as mk  # noqa: E402  (constants, padding_mask, ATTN)
 
 FIXTURES = os.path.join(HERE, "..", "fixtures", "model")
 TOL = 1e-5
@@ -64,9 +72,13 @@ def check(kind, folder):
     if meta != {"format": "pt"} or any(d != "F32" for d, _ in tensors.values()):
         print(f"{kind}: metadata {meta} or a non-F32 tensor")
         ok = False
-    model = mk.BertForSequenceClassification() if kind == "bert" else mk.GPT2ForSequenceClassification()
+    config = AutoConfig.from_pretrained(folder, attn_implementation=mk.ATTN)
+    model = AutoModelForSequenceClassification.from_config(config)
     model.load_state_dict({k: t for k, (_, t) in tensors.items()}, strict=True)
-    model.eval()
+    model.eval()                                   # dropout off
+    if type(model).__name__ != arch:
+        print(f"{kind}: transformers built {type(model).__name__}, not {arch}")
+        ok = False
     fixture, _ = read_safetensors(os.path.join(FIXTURES, kind, "model.safetensors"))
     for name, (_, t) in fixture.items():
         if not torch.equal(tensors[name][1], t):
@@ -77,7 +89,7 @@ def check(kind, folder):
     ids = batch["input_ids"][1][:mk.B].long()
     lengths = batch["lengths"][1][:mk.B].long()
     with torch.no_grad():
-        logits = model(ids, lengths)
+        logits = model(input_ids=ids, attention_mask=mk.padding_mask(ids.shape, lengths)).logits
     want = ref["logits"][1]
     err = float((logits.double() - want.double()).abs().max() / want.double().abs().max())
     print(f"{kind}: {len(tensors)} tensors loaded strictly, logits rel err {err:.3g}")

@@ -1,16 +1,21 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Make tests/fixtures/model/{bert,gpt2}/: tiny random models in Hugging Face
-form and PyTorch reference dumps that ftune's model tests compare against.
+form and the reference dumps that ftune's model tests compare against, all
+computed by transformers' own BertForSequenceClassification and
+GPT2ForSequenceClassification.
 
-Run with Debian's python3-torch (1.13): /usr/bin/python3 make_model_fixtures.py
-`transformers` is not needed: the two classes below are plain PyTorch
-re-statements of Hugging Face's BertForSequenceClassification and
-GPT2ForSequenceClassification with the same parameter names, shapes and maths
-(BERT: post-LN, exact erf GELU, additive padding mask of finfo(float32).min,
-tanh pooler on [CLS]; GPT-2: pre-LN, Conv1D weights stored [in, out], causal
-mask, tanh-approximated GELU ("gelu_new"), final ln_f, bias-free score head on
-the last non-padding token). check_fixtures_with_transformers.py loads the same
-files into the real transformers classes to confirm the equivalence.
+Run with the python of env/reference.sh's environment (PyTorch 2,
+transformers 5):
+
+    ~/.cache/ftune-ref/bin/python tests/reference/make_model_fixtures.py [bert|gpt2 ...]
+
+The models are built from the config.json written here (BertConfig /
+GPT2Config), with dropout 0 and attention_implementation "eager" (ATTN):
+transformers' explicit matmul / additive mask / softmax / matmul, the same
+order of operations as ftune's attention, rather than "sdpa", whose fused
+kernel (flash or memory-efficient on some inputs) sums in another order
+depending on the machine. Weights are drawn here (init_weights), not by
+transformers' initialisation, so they do not depend on its version.
 
 What is written, per model (float32 little-endian safetensors, int32 ids):
   config.json        Hugging Face config
@@ -19,39 +24,49 @@ What is written, per model (float32 little-endian safetensors, int32 ids):
                      "the batch" of the logits/gradient dump, and micro-batch m
                      is rows m*B..m*B+B-1 (training uses MICRO micro-batches)
   reference.safetensors
-                     logits [B, L], loss [1], grad.NAME for every parameter
-                     (dropout off, mean cross-entropy of the batch); the word
-                     embedding is stored only on the rows the batches use:
-                     grad_rows [U] int32 and grad.WORD [U, H]
+                     logits [B, L], loss [1] (the model's own loss: mean
+                     cross-entropy of the batch), grad.NAME for every
+                     parameter; the word embedding is stored only on the rows
+                     the batches use: grad_rows [U] int32 and grad.WORD [U, H]
   trained.safetensors
-                     every parameter after STEPS AdamW steps (HF Trainer:
-                     GRAD_ACCUM micro-batches per step with loss / GRAD_ACCUM,
-                     clip_grad_norm_(MAX_GRAD_NORM), AdamW with weight decay on
-                     all but biases and LayerNorm weights, linear warm-up then
-                     linear decay); the word embedding only on grad_rows as
-                     above (the other rows only decay: p * prod(1 - lr_k * wd))
-                     plus lr [STEPS] (the rate each step used) and
-                     grad_norm [STEPS] (pre-clipping global norms)
+                     every parameter after STEPS AdamW steps as HF Trainer
+                     takes them: GRAD_ACCUM micro-batches per step with
+                     loss / GRAD_ACCUM, clip_grad_norm_(MAX_GRAD_NORM),
+                     torch.optim.AdamW with weight decay on
+                     Trainer.get_decay_parameter_names (all but biases and
+                     LayerNorm weights), get_linear_schedule_with_warmup; the
+                     word embedding only on grad_rows as above (the other rows
+                     only decay: p * prod(1 - lr_k * wd)) plus lr [STEPS] (the
+                     rate each step used) and grad_norm [STEPS] (pre-clipping
+                     global norms)
   reference_bf16.safetensors
-                     as reference.safetensors, with the blocks' linear layers in
-                     ftune's bf16 mixed precision (Bf16Product): operands
+                     as reference.safetensors, with the blocks' linear layers
+                     (BERT's nn.Linear in encoder.layer.*, GPT-2's Conv1D in
+                     transformer.h.*) in ftune's bf16 mixed precision: their
+                     forward is patched (bf16_blocks) to Bf16Product, operands
                      rounded to bf16 (nearest even), float32 accumulation,
                      biases and everything else float32
   frozen.safetensors trainable tensors only (last block, final norm / pooler,
-                     head) after STEPS steps with the rest frozen, and its
-                     lr / grad_norm; the script asserts that the frozen model's
-                     gradients equal the full model's on those tensors.
+                     head) after STEPS steps with the rest frozen
+                     (requires_grad False), and its lr / grad_norm; the script
+                     asserts that the frozen model's gradients equal the full
+                     model's on those tensors.
+check_fixtures_with_transformers.py (CTest reference_fixtures_transformers)
+recomputes all of it from the committed files alone.
 """
+import contextlib
 import json
-import math
 import os
 import struct
 import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
+from transformers import (BertConfig, BertForSequenceClassification, GPT2Config,
+                          GPT2ForSequenceClassification, Trainer,
+                          get_linear_schedule_with_warmup)
+from transformers.pytorch_utils import Conv1D
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "fixtures", "model")
@@ -65,11 +80,73 @@ LR, WEIGHT_DECAY, WARMUP, TOTAL = 1e-3, 0.01, 2, 5
 BETAS, EPS, MAX_GRAD_NORM = (0.9, 0.999), 1e-8, 1.0
 FIRST_LENGTHS = [16, 11, 5]    # lengths of the first (reference) batch
 SEED = 1234
-DROPOUT = 0.0                  # fixtures: off; bench/ sets 0.1 for timing
-MASK_MIN = torch.finfo(torch.float32).min
-BF16 = False                   # block linears in bf16 (make() sets it last)
+ATTN = "eager"                 # transformers' attention implementation
+DROPOUT_KEYS = {"bert": ("hidden_dropout_prob", "attention_probs_dropout_prob"),
+                "gpt2": ("resid_pdrop", "embd_pdrop", "attn_pdrop", "summary_first_dropout")}
 
 
+# ------------------------------------------------------------ the models ---
+def config_json(kind):
+    """The config.json of the fixture folder (dropout 0.1 as a user's would
+    say; the fixture models run with DROPOUT_KEYS set to 0)."""
+    labels = {"id2label": {str(i): f"LABEL_{i}" for i in range(LABELS)},
+              "label2id": {f"LABEL_{i}": i for i in range(LABELS)}}
+    if kind == "bert":
+        c = {"architectures": ["BertForSequenceClassification"], "model_type": "bert",
+             "vocab_size": VOCAB, "hidden_size": HIDDEN, "num_hidden_layers": LAYERS,
+             "num_attention_heads": HEADS, "intermediate_size": INTER, "hidden_act": "gelu",
+             "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+             "max_position_embeddings": POSITIONS, "type_vocab_size": 2,
+             "initializer_range": 0.02, "layer_norm_eps": 1e-12, "pad_token_id": 0,
+             "position_embedding_type": "absolute", "classifier_dropout": None}
+    else:
+        c = {"architectures": ["GPT2ForSequenceClassification"], "model_type": "gpt2",
+             "vocab_size": VOCAB, "n_embd": HIDDEN, "n_layer": LAYERS, "n_head": HEADS,
+             "n_inner": INTER, "n_positions": POSITIONS, "n_ctx": POSITIONS,
+             "activation_function": "gelu_new", "resid_pdrop": 0.1, "embd_pdrop": 0.1,
+             "attn_pdrop": 0.1, "summary_first_dropout": 0.1, "layer_norm_epsilon": 1e-5,
+             "initializer_range": 0.02, "bos_token_id": 999, "eos_token_id": 999,
+             "pad_token_id": 999, "scale_attn_weights": True,
+             "scale_attn_by_inverse_layer_idx": False, "reorder_and_upcast_attn": False}
+    c.update(labels)
+    c["problem_type"] = "single_label_classification"
+    c["torch_dtype"] = "float32"
+    return c
+
+
+def build_model(kind):
+    """transformers' class for config_json(kind), dropout 0, ATTN attention."""
+    c = {k: v for k, v in config_json(kind).items() if k not in ("architectures", "torch_dtype")}
+    c.update({k: 0.0 for k in DROPOUT_KEYS[kind]})
+    cfg_cls, cls = ((BertConfig, BertForSequenceClassification) if kind == "bert"
+                    else (GPT2Config, GPT2ForSequenceClassification))
+    model = cls(cfg_cls(**c, attn_implementation=ATTN))
+    assert model.config._attn_implementation == ATTN, model.config._attn_implementation
+    return model.float().train()
+
+
+def layernorm_weights(model):
+    return {f"{n}.weight" for n, m in model.named_modules() if isinstance(m, nn.LayerNorm)}
+
+
+def init_weights(model, gen):
+    """normal(0, 0.02) everywhere, in named_parameters order; LayerNorm weight
+    1 + noise, so tests see LayerNorm gradients that a weight of exactly 1
+    could hide."""
+    ln = layernorm_weights(model)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name in ln:
+                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=gen))
+            else:
+                p.copy_(0.02 * torch.randn(p.shape, generator=gen))
+
+
+def word_name(kind):
+    return "bert.embeddings.word_embeddings.weight" if kind == "bert" else "transformer.wte.weight"
+
+
+# ------------------------------------------------------- bf16 precision ---
 def to_bf16(x):
     """Round to the nearest bf16 (ties to even), kept as float32."""
     return x.bfloat16().float()
@@ -94,184 +171,31 @@ class Bf16Product(torch.autograd.Function):
         return dx, dw
 
 
-def block_linear(m, x):
-    """A block's nn.Linear, in bf16 when BF16 (bias added in float32)."""
-    if not BF16:
-        return m(x)
-    return Bf16Product.apply(x, m.weight.t()) + m.bias
+def bf16_linear_forward(m, x):
+    """nn.Linear (weight [out, in]) or Conv1D (weight [in, out]) with its
+    product in bf16 and the bias added in float32."""
+    w = m.weight.t() if isinstance(m, nn.Linear) else m.weight
+    return Bf16Product.apply(x, w) + m.bias
 
 
-# ---------------------------------------------------------------- BERT -----
-class BertLayer(nn.Module):
-    def __init__(self, eps):
-        super().__init__()
-        a = nn.Module()
-        a.self = nn.Module()
-        a.self.query = nn.Linear(HIDDEN, HIDDEN)
-        a.self.key = nn.Linear(HIDDEN, HIDDEN)
-        a.self.value = nn.Linear(HIDDEN, HIDDEN)
-        a.output = nn.Module()
-        a.output.dense = nn.Linear(HIDDEN, HIDDEN)
-        a.output.LayerNorm = nn.LayerNorm(HIDDEN, eps=eps)
-        self.attention = a
-        self.intermediate = nn.Module()
-        self.intermediate.dense = nn.Linear(HIDDEN, INTER)
-        self.output = nn.Module()
-        self.output.dense = nn.Linear(INTER, HIDDEN)
-        self.output.LayerNorm = nn.LayerNorm(HIDDEN, eps=eps)
-
-    def forward(self, x, add_mask):
-        s = self.attention.self
-        q, k, v = (split_heads(block_linear(m, x)) for m in (s.query, s.key, s.value))
-        scores = q @ k.transpose(-1, -2) / math.sqrt(HIDDEN // HEADS)
-        probs = drop(torch.softmax(scores + add_mask, dim=-1), self.training)
-        ctx = merge_heads(probs @ v)
-        o = self.attention.output
-        x = o.LayerNorm(drop(block_linear(o.dense, ctx), self.training) + x)
-        h = F.gelu(block_linear(self.intermediate.dense, x))  # erf GELU ("gelu")
-        return self.output.LayerNorm(drop(block_linear(self.output.dense, h), self.training) + x)
+@contextlib.contextmanager
+def bf16_blocks(model, kind):
+    """Patch the forward of every linear layer inside the transformer blocks
+    (not the embeddings, pooler or head) to bf16_linear_forward."""
+    blocks = "bert.encoder.layer." if kind == "bert" else "transformer.h."
+    patched = [m for n, m in model.named_modules()
+               if n.startswith(blocks) and isinstance(m, (nn.Linear, Conv1D))]
+    assert len(patched) == LAYERS * (6 if kind == "bert" else 4), len(patched)
+    for m in patched:
+        m.forward = bf16_linear_forward.__get__(m)
+    try:
+        yield
+    finally:
+        for m in patched:
+            del m.forward
 
 
-class BertForSequenceClassification(nn.Module):
-    EPS = 1e-12
-
-    def __init__(self):
-        super().__init__()
-        bert = nn.Module()
-        e = nn.Module()
-        e.word_embeddings = nn.Embedding(VOCAB, HIDDEN)
-        e.position_embeddings = nn.Embedding(POSITIONS, HIDDEN)
-        e.token_type_embeddings = nn.Embedding(2, HIDDEN)
-        e.LayerNorm = nn.LayerNorm(HIDDEN, eps=self.EPS)
-        bert.embeddings = e
-        bert.encoder = nn.Module()
-        bert.encoder.layer = nn.ModuleList(BertLayer(self.EPS) for _ in range(LAYERS))
-        bert.pooler = nn.Module()
-        bert.pooler.dense = nn.Linear(HIDDEN, HIDDEN)
-        self.bert = bert
-        self.classifier = nn.Linear(HIDDEN, LABELS)
-
-    def forward(self, ids, lengths):
-        mask = padding_mask(ids.shape, lengths)
-        add_mask = (1.0 - mask)[:, None, None, :] * MASK_MIN
-        e = self.bert.embeddings
-        pos = torch.arange(ids.shape[1])
-        x = e.word_embeddings(ids) + e.token_type_embeddings(torch.zeros_like(ids)) \
-            + e.position_embeddings(pos)[None]
-        x = drop(e.LayerNorm(x), self.training)
-        for layer in self.bert.encoder.layer:
-            x = layer(x, add_mask)
-        pooled = torch.tanh(self.bert.pooler.dense(x[:, 0]))
-        return self.classifier(drop(pooled, self.training))
-
-
-# ---------------------------------------------------------------- GPT-2 ----
-class Conv1D(nn.Module):
-    """HF's Conv1D: y = x @ W + b with W stored [in, out]."""
-
-    def __init__(self, n_out, n_in):
-        super().__init__()
-        self.weight = nn.Parameter(torch.empty(n_in, n_out))
-        self.bias = nn.Parameter(torch.zeros(n_out))
-
-    def forward(self, x):
-        if BF16:                                 # every Conv1D is in a block
-            return Bf16Product.apply(x, self.weight) + self.bias
-        return x @ self.weight + self.bias
-
-
-def gelu_new(x):
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
-
-
-class GPT2Block(nn.Module):
-    def __init__(self, eps):
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(HIDDEN, eps=eps)
-        self.attn = nn.Module()
-        self.attn.c_attn = Conv1D(3 * HIDDEN, HIDDEN)
-        self.attn.c_proj = Conv1D(HIDDEN, HIDDEN)
-        self.ln_2 = nn.LayerNorm(HIDDEN, eps=eps)
-        self.mlp = nn.Module()
-        self.mlp.c_fc = Conv1D(INTER, HIDDEN)
-        self.mlp.c_proj = Conv1D(HIDDEN, INTER)
-
-    def forward(self, x, add_mask):
-        t = x.shape[1]
-        q, k, v = self.attn.c_attn(self.ln_1(x)).split(HIDDEN, dim=2)
-        q, k, v = split_heads(q), split_heads(k), split_heads(v)
-        scores = q @ k.transpose(-1, -2) / math.sqrt(HIDDEN // HEADS)
-        causal = torch.tril(torch.ones(t, t, dtype=torch.bool))
-        scores = torch.where(causal, scores, torch.tensor(MASK_MIN)) + add_mask
-        ctx = merge_heads(drop(torch.softmax(scores, dim=-1), self.training) @ v)
-        x = x + drop(self.attn.c_proj(ctx), self.training)
-        return x + drop(self.mlp.c_proj(gelu_new(self.mlp.c_fc(self.ln_2(x)))), self.training)
-
-
-class GPT2ForSequenceClassification(nn.Module):
-    EPS = 1e-5
-
-    def __init__(self):
-        super().__init__()
-        tr = nn.Module()
-        tr.wte = nn.Embedding(VOCAB, HIDDEN)
-        tr.wpe = nn.Embedding(POSITIONS, HIDDEN)
-        tr.h = nn.ModuleList(GPT2Block(self.EPS) for _ in range(LAYERS))
-        tr.ln_f = nn.LayerNorm(HIDDEN, eps=self.EPS)
-        self.transformer = tr
-        self.score = nn.Linear(HIDDEN, LABELS, bias=False)
-
-    def forward(self, ids, lengths):
-        mask = padding_mask(ids.shape, lengths)
-        add_mask = (1.0 - mask)[:, None, None, :] * MASK_MIN
-        tr = self.transformer
-        x = drop(tr.wte(ids) + tr.wpe(torch.arange(ids.shape[1]))[None], self.training)
-        for block in tr.h:
-            x = block(x, add_mask)
-        logits = self.score(tr.ln_f(x))                        # [B, T, L]
-        return logits[torch.arange(ids.shape[0]), lengths - 1]
-
-
-# ---------------------------------------------------------------- shared ---
-def drop(x, training):
-    """HF's dropout sites; DROPOUT is 0 for the fixtures (a no-op)."""
-    return F.dropout(x, DROPOUT, training) if DROPOUT > 0 else x
-
-
-def split_heads(x):
-    b, t, _ = x.shape
-    return x.view(b, t, HEADS, HIDDEN // HEADS).transpose(1, 2)
-
-
-def merge_heads(x):
-    b, _, t, d = x.shape
-    return x.transpose(1, 2).reshape(b, t, HEADS * d)
-
-
-def padding_mask(shape, lengths):
-    return (torch.arange(shape[1])[None, :] < lengths[:, None]).float()
-
-
-def is_layernorm(name):
-    return "LayerNorm" in name or ".ln_" in name or name.startswith("ln_")
-
-
-def decays(name):
-    """HF Trainer: no weight decay on biases and LayerNorm weights."""
-    return "bias" not in name and not is_layernorm(name)
-
-
-def init_weights(model, gen):
-    """normal(0, 0.02) everywhere; LayerNorm weight 1 + noise, so tests see
-    LayerNorm gradients that a weight of exactly 1 could hide."""
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if is_layernorm(name) and name.endswith("weight"):
-                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=gen))
-            else:
-                p.copy_(0.02 * torch.randn(p.shape, generator=gen))
-
-
+# ------------------------------------------------------ batches, training --
 def make_batches(kind, gen):
     """MICRO*B rows of token ids, right padded; BERT: [CLS] ... [SEP], pad 0;
     GPT-2: ids below the pad/eos id 999."""
@@ -297,28 +221,38 @@ def micro(ids, lengths, labels, m):
     return ids[s], lengths[s], labels[s]
 
 
-def lr_lambda(step):
-    """transformers.get_linear_schedule_with_warmup."""
-    if step < WARMUP:
-        return float(step) / float(max(1, WARMUP))
-    return max(0.0, float(TOTAL - step) / float(max(1, TOTAL - WARMUP)))
+def padding_mask(shape, lengths):
+    """The attention_mask a tokenizer gives right-padded rows: 1 on tokens."""
+    return (torch.arange(shape[1])[None, :] < lengths[:, None]).long()
+
+
+def run(model, ids, lengths, labels, m):
+    """(logits, loss) of micro-batch m: the model's own mean cross-entropy."""
+    i, n, y = micro(ids, lengths, labels, m)
+    out = model(input_ids=i, attention_mask=padding_mask(i.shape, n), labels=y)
+    return out.logits, out.loss
+
+
+def decay_names(model):
+    """HF Trainer's rule: weight decay on all but biases and LayerNorm."""
+    return set(Trainer.get_decay_parameter_names(None, model))
 
 
 def train(model, ids, lengths, labels):
     """STEPS optimizer steps as HF Trainer takes them; returns lrs, norms."""
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = decay_names(model)
     groups = [
-        {"params": [p for n, p in named if decays(n)], "weight_decay": WEIGHT_DECAY},
-        {"params": [p for n, p in named if not decays(n)], "weight_decay": 0.0},
+        {"params": [p for n, p in named if n in decay], "weight_decay": WEIGHT_DECAY},
+        {"params": [p for n, p in named if n not in decay], "weight_decay": 0.0},
     ]
     opt = torch.optim.AdamW(groups, lr=LR, betas=BETAS, eps=EPS)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
+    sched = get_linear_schedule_with_warmup(opt, WARMUP, TOTAL)
     lrs, norms = [], []
     for step in range(STEPS):
         for a in range(GRAD_ACCUM):
-            i, n, y = micro(ids, lengths, labels, step * GRAD_ACCUM + a)
-            loss = F.cross_entropy(model(i, n), y) / GRAD_ACCUM
-            loss.backward()
+            _, loss = run(model, ids, lengths, labels, step * GRAD_ACCUM + a)
+            (loss / GRAD_ACCUM).backward()
         norms.append(float(torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)))
         lrs.append(opt.param_groups[0]["lr"])
         opt.step()
@@ -363,50 +297,37 @@ def save_safetensors(path, tensors, metadata=None):
             f.write(raw)
 
 
-def config_json(kind):
-    labels = {"id2label": {str(i): f"LABEL_{i}" for i in range(LABELS)},
-              "label2id": {f"LABEL_{i}": i for i in range(LABELS)}}
-    if kind == "bert":
-        c = {"architectures": ["BertForSequenceClassification"], "model_type": "bert",
-             "vocab_size": VOCAB, "hidden_size": HIDDEN, "num_hidden_layers": LAYERS,
-             "num_attention_heads": HEADS, "intermediate_size": INTER, "hidden_act": "gelu",
-             "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
-             "max_position_embeddings": POSITIONS, "type_vocab_size": 2,
-             "initializer_range": 0.02, "layer_norm_eps": 1e-12, "pad_token_id": 0,
-             "position_embedding_type": "absolute", "classifier_dropout": None}
-    else:
-        c = {"architectures": ["GPT2ForSequenceClassification"], "model_type": "gpt2",
-             "vocab_size": VOCAB, "n_embd": HIDDEN, "n_layer": LAYERS, "n_head": HEADS,
-             "n_inner": INTER, "n_positions": POSITIONS, "n_ctx": POSITIONS,
-             "activation_function": "gelu_new", "resid_pdrop": 0.1, "embd_pdrop": 0.1,
-             "attn_pdrop": 0.1, "summary_first_dropout": 0.1, "layer_norm_epsilon": 1e-5,
-             "initializer_range": 0.02, "bos_token_id": 999, "eos_token_id": 999,
-             "pad_token_id": 999, "scale_attn_weights": True,
-             "scale_attn_by_inverse_layer_idx": False, "reorder_and_upcast_attn": False}
-    c.update(labels)
-    c["problem_type"] = "single_label_classification"
-    c["torch_dtype"] = "float32"
-    return c
+def dump_params(model, kind, rows, only=None):
+    return {n: (p[rows] if n == word_name(kind) else p)
+            for n, p in model.named_parameters() if only is None or only(n)}
 
 
-def word_name(kind):
-    return "bert.embeddings.word_embeddings.weight" if kind == "bert" else "transformer.wte.weight"
+def first_batch_dump(model, kind, ids, lengths, labels, rows):
+    """logits, loss and every gradient of micro-batch 0, as saved; leaves
+    the gradients cleared."""
+    model.zero_grad(set_to_none=True)
+    logits, loss = run(model, ids, lengths, labels, 0)
+    loss.backward()
+    ref = {"logits": logits, "loss": loss.reshape(1), "grad_rows": rows.int()}
+    for n, p in model.named_parameters():
+        ref["grad." + n] = p.grad[rows] if n == word_name(kind) else p.grad
+    ref = {k: v.detach().clone() for k, v in ref.items()}
+    model.zero_grad(set_to_none=True)
+    return ref
 
 
-def dump_params(model, kind, rows, prefix="", only=None):
-    out = {}
-    for name, p in model.named_parameters():
-        if only is not None and not only(name):
-            continue
-        out[prefix + name] = p[rows] if name == word_name(kind) else p
-    return out
+def reset(model, initial, trainable=lambda n: True):
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            p.copy_(initial[n])
+            p.requires_grad_(trainable(n))
+    model.zero_grad(set_to_none=True)
 
 
 def make(kind):
     torch.manual_seed(SEED)
     gen = torch.Generator().manual_seed(SEED + (0 if kind == "bert" else 1))
-    cls = BertForSequenceClassification if kind == "bert" else GPT2ForSequenceClassification
-    model = cls()
+    model = build_model(kind)
     init_weights(model, gen)
     ids, lengths, labels = make_batches(kind, gen)
     rows = torch.unique(ids)
@@ -420,32 +341,22 @@ def make(kind):
     save_safetensors(os.path.join(out, "batch.safetensors"),
                      {"input_ids": ids, "lengths": lengths, "labels": labels})
 
-    # Logits, loss and gradients of the first batch.
-    i0, n0, y0 = micro(ids, lengths, labels, 0)
-    logits = model(i0, n0)
-    loss = F.cross_entropy(logits, y0)
-    loss.backward()
-    grads = {n: p.grad.detach().clone() for n, p in model.named_parameters()}
-    ref = {"logits": logits, "loss": loss.reshape(1), "grad_rows": rows.int()}
-    for n, g in grads.items():
-        ref["grad." + n] = g[rows] if n == word_name(kind) else g
+    ref = first_batch_dump(model, kind, ids, lengths, labels, rows)
     save_safetensors(os.path.join(out, "reference.safetensors"), ref)
-    model.zero_grad(set_to_none=True)
 
     lrs, norms = train(model, ids, lengths, labels)
     trained = dump_params(model, kind, rows)
     trained.update({"lr": torch.tensor(lrs), "grad_norm": torch.tensor(norms)})
     save_safetensors(os.path.join(out, "trained.safetensors"), trained)
 
-    # Frozen: restore the initial weights, freeze all but the top.
-    with torch.no_grad():
-        for n, p in model.named_parameters():
-            p.copy_(initial[n])
-            p.requires_grad_(trainable_in_frozen(kind, n))
-    F.cross_entropy(model(i0, n0), y0).backward()
+    # Frozen: the initial weights, all but the top frozen.
+    reset(model, initial, lambda n: trainable_in_frozen(kind, n))
+    _, loss = run(model, ids, lengths, labels, 0)
+    loss.backward()
     for n, p in model.named_parameters():
         if p.requires_grad:
-            assert torch.equal(p.grad, grads[n]), f"frozen gradient of {n} differs"
+            g = p.grad[rows] if n == word_name(kind) else p.grad
+            assert torch.equal(g, ref["grad." + n]), f"frozen gradient of {n} differs"
         else:
             assert p.grad is None
     model.zero_grad(set_to_none=True)
@@ -455,27 +366,17 @@ def make(kind):
     save_safetensors(os.path.join(out, "frozen.safetensors"), frozen)
 
     # The same first batch with the blocks' products in bf16.
-    global BF16
-    BF16 = True
-    with torch.no_grad():
-        for n, p in model.named_parameters():
-            p.copy_(initial[n])
-            p.requires_grad_(True)
-    model.zero_grad(set_to_none=True)
-    logits16 = model(i0, n0)
-    loss16 = F.cross_entropy(logits16, y0)
-    loss16.backward()
-    ref16 = {"logits": logits16, "loss": loss16.reshape(1), "grad_rows": rows.int()}
-    for n, p in model.named_parameters():
-        ref16["grad." + n] = p.grad[rows] if n == word_name(kind) else p.grad
+    reset(model, initial)
+    with bf16_blocks(model, kind):
+        ref16 = first_batch_dump(model, kind, ids, lengths, labels, rows)
     save_safetensors(os.path.join(out, "reference_bf16.safetensors"), ref16)
-    BF16 = False
-    print(f"{kind} bf16: loss {loss16.item():.6f} (float32 {loss.item():.6f}), "
-          f"logits {logits16.detach().numpy().ravel()}")
+    print(f"{kind} bf16: loss {ref16['loss'].item():.6f} (float32 {ref['loss'].item():.6f}), "
+          f"logits {ref16['logits'].numpy().ravel()}")
 
     size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
-    print(f"{kind}: loss {loss.item():.6f}, logits {logits.detach().numpy().ravel()}, "
-          f"grad norms {norms} (frozen {fnorms}), lrs {lrs}, {size} bytes in {out}")
+    print(f"{kind} ({ATTN} attention): loss {ref['loss'].item():.6f}, "
+          f"logits {ref['logits'].numpy().ravel()}, grad norms {norms} (frozen {fnorms}), "
+          f"lrs {lrs}, {size} bytes in {out}")
 
 
 def main():

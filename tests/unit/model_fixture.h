@@ -1,6 +1,7 @@
-/* model_fixture.h: read the PyTorch reference dumps of
- * tests/fixtures/model/ (safetensors files written by
- * tests/reference/make_model_fixtures.py) and compare tensors with them.
+/* model_fixture.h: read the reference dumps of tests/fixtures/model/
+ * (safetensors files written by tests/reference/make_model_fixtures.py with
+ * transformers' BertForSequenceClassification / GPT2ForSequenceClassification
+ * on PyTorch) and compare tensors with them.
  *
  * These files are the project's own trusted fixtures, so this reader checks
  * only what the tests need; the library's hardened safetensors parser is
