@@ -12,7 +12,7 @@
  * shape's median); then sgemm_peak_gflops, the best candidate's peak (the
  * ceiling bench_train_step.sh divides by), with the best candidate and the
  * one ftune chooses here (and why); then the bf16 products
- * (ops_matmul_bf16, oneDNN: Debian's OpenBLAS 0.3.21 is built without
+ * (ops_cpu_matmul_bf16, oneDNN: Debian's OpenBLAS 0.3.21 is built without
  * sbgemm), bf16_peak_gflops being the ceiling of the bf16 runs. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,7 +38,7 @@ static void fill(float *x, size_t n)
 }
 
 /* Median GFLOP/s of one shape, through one float32 library or (bf16)
- * through ops_matmul_bf16 on the same values rounded to bf16. */
+ * through ops_cpu_matmul_bf16 on the same values rounded to bf16. */
 static double time_probe(const probe *p, int reps, int lib)
 {
     size_t sa = (size_t)p->m * p->k, sb = (size_t)p->k * p->n, sc = (size_t)p->m * p->n;
@@ -55,7 +55,7 @@ static double time_probe(const probe *p, int reps, int lib)
     for (int r = 0; r < reps + 2; r++) {
         double t0 = bench_now_s();
         if (lib == LIB_BF16)
-            ops_matmul_bf16(c, a16, b16, p->m, p->n, p->k, ta, tb, false);
+            ops_cpu_matmul_bf16(c, a16, b16, p->m, p->n, p->k, ta, tb, false);
         else
             ops_cpu_sgemm_with((ops_cpu_gemm_lib)lib, ta, tb, p->m, p->n, p->k, 1.0f, a,
                                ta ? p->m : p->k, b, tb ? p->k : p->n, 0.0f, c, p->n);

@@ -7,8 +7,9 @@
  * job never reads a stale id from a file (llm.c's trap).
  *
  * This header has no CUDA types, so C code of the programs can include it;
- * only src/cuda/ includes CUDA and NCCL headers. This is the start of the
- * CUDA back end (issue: GPU back end); the kernels are not here yet. */
+ * only src/cuda/ includes CUDA and NCCL headers. The operations of the CUDA
+ * back end are ops_cuda.h's (kernels in src/cuda/kern_*.cuh, launched by
+ * src/cuda/ops_cuda_*.cu); this file only picks and describes the GPU. */
 #ifndef GPU_DEVICE_H
 #define GPU_DEVICE_H
 

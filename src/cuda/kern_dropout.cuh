@@ -25,11 +25,10 @@ struct kern_dropout_args {
     float scale;
 };
 
-/* out = keep ? inp * scale : 0 over b examples of per elements (forward:
- * accumulate false, may be in place; backward: accumulate true). */
+/* out = keep ? inp * scale : 0 over b examples of per elements, written
+ * (may be in place); backward is the same on the gradient. */
 KERN_HD void kern_dropout(kern_idx ix, float *out, const float *inp, int b, size_t per,
-                          const int64_t *example_index, kern_dropout_args a,
-                          bool accumulate)
+                          const int64_t *example_index, kern_dropout_args a)
 {
     size_t quads = (per + 3) / 4;
     KERN_FOR(ix, it, (size_t)b * quads) {
@@ -38,8 +37,7 @@ KERN_HD void kern_dropout(kern_idx ix, float *out, const float *inp, int b, size
         kern_philox4 w = kern_philox(a.seed, a.site, counter >> 2);
         for (int q = 0; q < 4 && k0 + q < per; q++) {
             size_t at = e * per + k0 + q;
-            float y = kern_keep(w.v[q], a.threshold) ? inp[at] * a.scale : 0.0f;
-            out[at] = accumulate ? out[at] + y : y;
+            out[at] = kern_keep(w.v[q], a.threshold) ? inp[at] * a.scale : 0.0f;
         }
     }
 }

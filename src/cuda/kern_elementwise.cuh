@@ -1,5 +1,5 @@
 /* kern_elementwise: bodies of the element-wise kernels (kern_common.cuh):
- * bias, add, accumulate, scale, bias+GELU (erf and tanh forms) and GELU's
+ * bias rows, add, scale, bias+GELU (erf and tanh forms) and GELU's
  * backward with the bias gradient, tanh, bf16 conversions. One grid-stride
  * loop each; the maths is ops_cpu.c's, with libm's (or CUDA's)
  * expf/erfcf/tanhf in place of the CPU's polynomials. */
@@ -8,13 +8,6 @@
 
 #include "kern_common.cuh"
 #include "kern_reduce.cuh"
-
-/* out[N,C] = inp + bias[C] (out may equal inp). */
-KERN_HD void kern_bias_forward(kern_idx ix, float *out, const float *inp,
-                               const float *bias, size_t n, int c)
-{
-    KERN_FOR(ix, i, n * (size_t)c) out[i] = inp[i] + bias[i % (size_t)c];
-}
 
 /* out[N,C] = bias[C] on every row (a product then adds onto it). */
 KERN_HD void kern_fill_rows(kern_idx ix, float *out, const float *bias, size_t n, int c)
@@ -25,11 +18,6 @@ KERN_HD void kern_fill_rows(kern_idx ix, float *out, const float *bias, size_t n
 KERN_HD void kern_add(kern_idx ix, float *out, const float *a, const float *b, size_t n)
 {
     KERN_FOR(ix, i, n) out[i] = a[i] + b[i];
-}
-
-KERN_HD void kern_accumulate(kern_idx ix, float *dst, const float *src, size_t n)
-{
-    KERN_FOR(ix, i, n) dst[i] += src[i];
 }
 
 KERN_HD void kern_scale(kern_idx ix, float *x, size_t n, float s)
@@ -121,11 +109,6 @@ KERN_HD void kern_tanh_backward(kern_idx ix, float *dinp, const float *out,
 KERN_HD void kern_to_bf16_all(kern_idx ix, uint16_t *out, const float *in, size_t n)
 {
     KERN_FOR(ix, i, n) out[i] = kern_to_bf16(in[i]);
-}
-
-KERN_HD void kern_from_bf16_all(kern_idx ix, float *out, const uint16_t *in, size_t n)
-{
-    KERN_FOR(ix, i, n) out[i] = kern_from_bf16(in[i]);
 }
 
 /* x rounded to the nearest IEEE fp16 value, held as float32: the bit

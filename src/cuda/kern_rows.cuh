@@ -191,10 +191,4 @@ KERN_HD void kern_adamw_spans(kern_idx ix, float *param, const float *grad, floa
     }
 }
 
-KERN_HD void kern_adamw(kern_idx ix, float *param, const float *grad, float *m, float *v,
-                        size_t n, float decay, kern_adamw_step s)
-{
-    KERN_FOR(ix, i, n) kern_adamw_element(param, grad, m, v, i, decay, s);
-}
-
 #endif

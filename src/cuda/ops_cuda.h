@@ -6,7 +6,7 @@
  * bias in the epilogue) for the matrix products, kernels for the rest
  * (src/cuda/kern_*.cuh). Everything runs in order on ONE non-blocking
  * stream the back end creates; to_host, crossentropy_forward and
- * sum_squares wait for it. Results are deterministic: no atomics on
+ * sum_squares_spans wait for it. Results are deterministic: no atomics on
  * floats, reductions in a fixed order; dropout masks equal the CPU's bit
  * for bit (the same Philox counters).
  *

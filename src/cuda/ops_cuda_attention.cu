@@ -19,11 +19,11 @@ KERN_GLOBAL(kern_heads_merge)
 
 static void dropout_pass(float *out, const float *inp, int b, size_t per,
                          const int64_t *example_index, float p, uint64_t seed,
-                         uint64_t site, bool accumulate)
+                         uint64_t site)
 {
     size_t quads = (size_t)b * ((per + 3) / 4);
     OPS_LAUNCH(kern_dropout, ops_cuda_grid(quads, OPS_THREADS), OPS_THREADS, out, inp, b, per,
-               example_index, kern_dropout_args_for(p, seed, site, per), accumulate);
+               example_index, kern_dropout_args_for(p, seed, site, per));
 }
 
 void ops_cuda_dropout_forward(float *out, const float *inp, int b, size_t per_example,
@@ -37,18 +37,7 @@ void ops_cuda_dropout_forward(float *out, const float *inp, int b, size_t per_ex
                                     ops_cuda_s()));
         return;
     }
-    dropout_pass(out, inp, b, per_example, example_index, p, seed, site, false);
-}
-
-void ops_cuda_dropout_backward(float *dinp, const float *dout, int b, size_t per_example,
-                               const int64_t *example_index, float p, uint64_t seed,
-                               uint64_t site)
-{
-    if (p <= 0.0f) {
-        ops_cuda_accumulate(dinp, dout, (size_t)b * per_example);
-        return;
-    }
-    dropout_pass(dinp, dout, b, per_example, example_index, p, seed, site, true);
+    dropout_pass(out, inp, b, per_example, example_index, p, seed, site);
 }
 
 /* ---- attention ---------------------------------------------------------------------- */

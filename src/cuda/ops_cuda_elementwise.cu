@@ -11,16 +11,13 @@
 
 #include <math.h>
 
-KERN_GLOBAL(kern_bias_forward)
 KERN_GLOBAL(kern_add)
-KERN_GLOBAL(kern_accumulate)
 KERN_GLOBAL(kern_scale)
 KERN_GLOBAL(kern_bias_gelu_forward)
 KERN_GLOBAL(kern_gelu_backward)
 KERN_GLOBAL(kern_tanh_forward)
 KERN_GLOBAL(kern_tanh_backward)
 KERN_GLOBAL(kern_to_bf16_all)
-KERN_GLOBAL(kern_from_bf16_all)
 KERN_GLOBAL(kern_round_fp16_all)
 KERN_GLOBAL_WARP(kern_layernorm_forward)
 KERN_GLOBAL_WARP(kern_layernorm_backward_inputs)
@@ -30,29 +27,16 @@ KERN_GLOBAL(kern_gather_rows_backward)
 KERN_GLOBAL(kern_crossentropy_forward)
 KERN_GLOBAL(kern_mean_losses)
 KERN_GLOBAL(kern_crossentropy_backward)
-KERN_GLOBAL(kern_ssq_partial)
-KERN_GLOBAL(kern_ssq_finish)
 KERN_GLOBAL(kern_ssq_spans_partial)
 KERN_GLOBAL(kern_ssq_spans_finish)
-KERN_GLOBAL(kern_adamw)
 KERN_GLOBAL(kern_adamw_spans)
 
 static int grid(size_t n) { return ops_cuda_grid(n, OPS_THREADS); }
 static int warp_grid(size_t rows) { return ops_cuda_grid(rows, OPS_WARPS); }
 
-void ops_cuda_bias_forward(float *out, const float *inp, const float *bias, int n, int c)
-{
-    OPS_LAUNCH(kern_bias_forward, grid((size_t)n * c), OPS_THREADS, out, inp, bias, (size_t)n, c);
-}
-
 void ops_cuda_add(float *out, const float *a, const float *b, size_t n)
 {
     OPS_LAUNCH(kern_add, grid(n), OPS_THREADS, out, a, b, n);
-}
-
-void ops_cuda_accumulate(float *dst, const float *src, size_t n)
-{
-    OPS_LAUNCH(kern_accumulate, grid(n), OPS_THREADS, dst, src, n);
 }
 
 void ops_cuda_scale(float *x, size_t n, float s)
@@ -96,11 +80,6 @@ void ops_cuda_tanh_backward(float *dinp, const float *out, const float *dout, si
 void ops_cuda_to_bf16(ops_bf16 *out, const float *in, size_t n)
 {
     OPS_LAUNCH(kern_to_bf16_all, grid(n), OPS_THREADS, out, in, n);
-}
-
-void ops_cuda_from_bf16(float *out, const ops_bf16 *in, size_t n)
-{
-    OPS_LAUNCH(kern_from_bf16_all, grid(n), OPS_THREADS, out, in, n);
 }
 
 void ops_cuda_round_fp16(float *out, const float *in, size_t n)
@@ -177,23 +156,8 @@ void ops_cuda_crossentropy_backward(float *dlogits, const float *probs,
 
 /* ---- optimiser ------------------------------------------------------------------------ */
 
-double ops_cuda_sum_squares(const float *x, size_t n)
-{
-    int blocks = kern_ssq_blocks(n);
-    double *partial = (double *)ops_cuda_scratch(((size_t)blocks + 1) * sizeof(double));
-    double host = 0.0;
-    if (n > 0) {
-        OPS_LAUNCH(kern_ssq_partial, blocks, OPS_THREADS, partial + 1, x, n);
-        OPS_LAUNCH(kern_ssq_finish, 1, OPS_THREADS, partial, (const double *)partial + 1,
-                   blocks);
-        CUDA_OK(cudaMemcpyAsync(&host, partial, sizeof host, cudaMemcpyDeviceToHost,
-                                ops_cuda_s()));
-    }
-    CUDA_OK(cudaStreamSynchronize(ops_cuda_s()));
-    return host;
-}
-
-/* Each span's sum as ops_cuda_sum_squares makes it, in two launches for
+/* Each span's sum as kern_ssq_partial + kern_ssq_finish make it over the
+ * span alone (kern_reduce.cuh), in two launches for
  * all spans (kern_reduce.cuh): the plan goes up through ops_cuda_upload,
  * the per-span sums come back in one copy and are added here in span
  * order (as the CPU adds them): one wait for all the tensors of a norm. */
@@ -221,13 +185,6 @@ double ops_cuda_sum_squares_spans(const float *x, const ops_span *spans, int cou
     free(host);
     free(plan);
     return sum;
-}
-
-void ops_cuda_adamw(float *param, const float *grad, float *m, float *v, size_t n,
-                    const ops_adamw_hparams *h)
-{
-    OPS_LAUNCH(kern_adamw, grid(n), OPS_THREADS, param, grad, m, v, n,
-               kern_adamw_decay(h->lr, h->weight_decay), kern_adamw_step_for(h));
 }
 
 /* The span table goes to the device through ops_cuda_upload. */

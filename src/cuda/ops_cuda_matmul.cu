@@ -6,7 +6,7 @@
  * adds the product onto them (beta = 1), as the CPU does.
  *
  * bf16: operands CUDA_R_16BF, float32 accumulation and result.
- * ops_matmul_bf16 is one cublasGemmEx (CUBLAS_COMPUTE_32F). A bf16 linear
+ * A bf16 product is one cublasGemmEx (CUBLAS_COMPUTE_32F). A bf16 linear
  * layer forward is one cublasLtMatmul with the bias added in its epilogue
  * (CUBLASLT_EPILOGUE_BIAS, float32 bias); its descriptors and the chosen
  * algorithm are cached per shape. Where cuBLASLt offers no algorithm (odd
@@ -22,8 +22,8 @@
 KERN_GLOBAL(kern_fill_rows)
 
 /* Row-major c[M,N] (+)= op(a)·op(b) as one cuBLAS call. */
-void ops_cuda_matmul(float *c, const float *a, const float *b, int m, int n, int k,
-                     bool trans_a, bool trans_b, bool accumulate)
+static void matmul(float *c, const float *a, const float *b, int m, int n, int k,
+                   bool trans_a, bool trans_b, bool accumulate)
 {
     if (m == 0 || n == 0) return;
     float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
@@ -55,7 +55,7 @@ void ops_cuda_linear_forward(float *out, const float *inp, const float *weight,
                              ops_weight_layout layout)
 {
     if (bias) fill_rows(out, bias, n, oc);
-    ops_cuda_matmul(out, inp, weight, n, oc, c, false, layout == OPS_W_OUT_IN, bias != NULL);
+    matmul(out, inp, weight, n, oc, c, false, layout == OPS_W_OUT_IN, bias != NULL);
 }
 
 void ops_cuda_linear_backward(float *dinp, float *dweight, float *dbias,
@@ -63,20 +63,20 @@ void ops_cuda_linear_backward(float *dinp, float *dweight, float *dbias,
                               int n, int c, int oc, ops_weight_layout layout)
 {
     bool out_in = layout == OPS_W_OUT_IN;
-    if (dinp) ops_cuda_matmul(dinp, dout, weight, n, c, oc, false, !out_in, true);
+    if (dinp) matmul(dinp, dout, weight, n, c, oc, false, !out_in, true);
     if (dweight) {
         if (out_in)
-            ops_cuda_matmul(dweight, dout, inp, oc, c, n, true, false, true);
+            matmul(dweight, dout, inp, oc, c, n, true, false, true);
         else
-            ops_cuda_matmul(dweight, inp, dout, c, oc, n, true, false, true);
+            matmul(dweight, inp, dout, c, oc, n, true, false, true);
     }
     if (dbias) column_sums(dbias, dout, n, oc);
 }
 
 /* ---- bf16 ------------------------------------------------------------------------ */
 
-void ops_cuda_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m, int n,
-                          int k, bool trans_a, bool trans_b, bool accumulate)
+static void matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m, int n,
+                        int k, bool trans_a, bool trans_b, bool accumulate)
 {
     if (m == 0 || n == 0) return;
     float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
@@ -207,7 +207,7 @@ void ops_cuda_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp_bf
     if (n == 0 || oc == 0) return;
     if (bias && linear_lt(out, inp_bf16, weight, bias, n, c, oc, trans_w)) return;
     if (bias) fill_rows(out, bias, n, oc);
-    ops_cuda_matmul_bf16(out, inp_bf16, weight, n, oc, c, false, trans_w, bias != NULL);
+    matmul_bf16(out, inp_bf16, weight, n, oc, c, false, trans_w, bias != NULL);
 }
 
 void ops_cuda_linear_backward_bf16(float *dinp, float *dweight, float *dbias,
@@ -218,13 +218,13 @@ void ops_cuda_linear_backward_bf16(float *dinp, float *dweight, float *dbias,
 {
     bool out_in = layout == OPS_W_OUT_IN;
     if (dinp || dweight) ops_cuda_to_bf16(dout_bf16, dout, (size_t)n * oc);
-    if (dinp) ops_cuda_matmul_bf16(dinp, dout_bf16, weight, n, c, oc, false, !out_in, true);
+    if (dinp) matmul_bf16(dinp, dout_bf16, weight, n, c, oc, false, !out_in, true);
     if (dweight) {
         ops_cuda_to_bf16(inp_bf16, inp, (size_t)n * c);
         if (out_in)
-            ops_cuda_matmul_bf16(dweight, dout_bf16, inp_bf16, oc, c, n, true, false, true);
+            matmul_bf16(dweight, dout_bf16, inp_bf16, oc, c, n, true, false, true);
         else
-            ops_cuda_matmul_bf16(dweight, inp_bf16, dout_bf16, c, oc, n, true, false, true);
+            matmul_bf16(dweight, inp_bf16, dout_bf16, c, oc, n, true, false, true);
     }
     if (dbias) column_sums(dbias, dout, n, oc);
 }

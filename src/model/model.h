@@ -145,9 +145,10 @@ void model_set_grad_ready_hook(model *m, model_grad_ready_fn fn, void *ctx);
 
 /* bf16 mixed precision (on) or float32 (off, the default): the blocks'
  * matrix products take bf16 operands with float32 accumulation; everything
- * else, the master weights and the gradients stay float32 (model_bf16.c).
+ * else, the master weights and the gradients stay float32 (model_precision.c).
  * Logs which instructions do it (a warning when they are emulated).
- * Re-plans the activations if a plan exists. */
+ * Re-plans the activations if a plan exists. FT_EINVAL naming the operation
+ * when the model's back end lacks one that bf16 needs (fp16 likewise). */
 ft_status model_set_bf16(model *m, bool on, ft_error *err);
 /* fp16 mixed precision (model_precision.c): the same products with operands
  * rounded to IEEE fp16 (inf beyond its range), float32 sums and master

@@ -60,12 +60,29 @@ static void log_precision(model_precision precision)
                     "sums, float32 master weights");
 }
 
+/* The operations a precision needs from the back end (which may lack them). */
+static ft_status require_ops(const model *m, model_precision precision, ft_error *err)
+{
+    static const ops_op bf16[] = {OPS_OP_to_bf16, OPS_OP_bf16_native, OPS_OP_bf16_isa,
+                                  OPS_OP_linear_forward_bf16, OPS_OP_linear_backward_bf16};
+    static const ops_op fp16[] = {OPS_OP_round_fp16};
+    int nb = (int)(sizeof bf16 / sizeof *bf16), nf = (int)(sizeof fp16 / sizeof *fp16);
+    ft_status st = precision == MODEL_BF16 ? ops_backend_require(m->be, bf16, nb, err)
+                                           : ops_backend_require(m->be, fp16, nf, err);
+    if (st != FT_OK) ft_error_prefix(err, "model: %s", precision == MODEL_BF16 ? "bf16" : "fp16");
+    return st;
+}
+
 /* Switch between float32 and one reduced precision (`precision` on or off). */
 static ft_status set_precision(model *m, model_precision precision, bool on, ft_error *err)
 {
     if (on == (m->precision == precision)) return FT_OK;
     if (on && m->precision != MODEL_FP32)
         return ft_fail(err, FT_EINVAL, "model: bf16 and fp16 at once: choose one");
+    if (on) {
+        ft_status st = require_ops(m, precision, err);
+        if (st != FT_OK) return st;
+    }
     ft_status st = !on ? FT_OK
                    : precision == MODEL_BF16
                        ? alloc_mirror(m, (void **)&m->params_bf16, sizeof(ops_bf16), "bf16", err)

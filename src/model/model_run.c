@@ -289,7 +289,7 @@ void model_dropout_fwd(model *m, float *out, const float *inp, size_t per_exampl
 
 /* Dropout's gradient is dout through the forward's mask and scale, which is
  * what a forward pass with the same keys computes: written with it, in one
- * pass (no zeroing, then adding onto zeros, as ops_dropout_backward would
+ * pass (no zeroing, then adding onto zeros, as a separate backward would
  * need; on a GPU one launch instead of two). */
 void model_dropout_bwd(model *m, float *dinp, const float *dout,
                        size_t per_example, float p, int layer, int site)

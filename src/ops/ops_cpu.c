@@ -70,8 +70,8 @@ void ops_cpu_linear_backward(float *dinp, float *dweight, float *dbias,
 
 /* ---- element-wise ----------------------------------------------------------- */
 
-void ops_cpu_bias_forward(float *out, const float *inp, const float *bias, int n,
-                      int c)
+/* out[N,C] = inp + bias[C] (out may equal inp). */
+static void bias_forward(float *out, const float *inp, const float *bias, int n, int c)
 {
 #pragma omp parallel for
     for (int i = 0; i < n; i++)
@@ -111,12 +111,6 @@ void ops_cpu_add(float *out, const float *a, const float *b, size_t n)
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
-void ops_cpu_accumulate(float *dst, const float *src, size_t n)
-{
-#pragma omp parallel for
-    for (size_t i = 0; i < n; i++) dst[i] += src[i];
-}
-
 void ops_cpu_scale(float *x, size_t n, float s)
 {
 #pragma omp parallel for
@@ -146,7 +140,7 @@ void ops_cpu_bias_gelu_forward(float *out, float *inp, const float *bias, int ro
                                ops_gelu_kind kind)
 {
     size_t n = (size_t)rows * c;
-    if (bias) ops_cpu_bias_forward(inp, inp, bias, rows, c);
+    if (bias) bias_forward(inp, inp, bias, rows, c);
     if (kind == OPS_GELU_ERF)
         CHUNKED(n, gelu_erf_fwd(out + i0, inp + i0, len));
     else
@@ -377,7 +371,7 @@ static double sum_squares_chunk(const float *restrict x, size_t n)
     return sum;
 }
 
-double ops_cpu_sum_squares(const float *x, size_t n)
+static double sum_squares(const float *x, size_t n)
 {
     size_t chunks = (n + ELEM_CHUNK - 1) / ELEM_CHUNK;
     double sum = 0.0;
@@ -406,8 +400,8 @@ static void adamw_chunk(float *restrict param, const float *restrict grad,
     }
 }
 
-void ops_cpu_adamw(float *param, const float *grad, float *m, float *v, size_t n,
-               const ops_adamw_hparams *h)
+static void adamw(float *param, const float *grad, float *m, float *v, size_t n,
+                  const ops_adamw_hparams *h)
 {
     /* The scalars as torch computes them: in double, then used as floats. */
     double bc1 = 1.0 - pow(h->beta1, (double)h->step);
@@ -422,7 +416,7 @@ void ops_cpu_adamw(float *param, const float *grad, float *m, float *v, size_t n
 double ops_cpu_sum_squares_spans(const float *x, const ops_span *spans, int count)
 {
     double sum = 0.0;
-    for (int i = 0; i < count; i++) sum += ops_cpu_sum_squares(x + spans[i].offset, spans[i].n);
+    for (int i = 0; i < count; i++) sum += sum_squares(x + spans[i].offset, spans[i].n);
     return sum;
 }
 
@@ -434,6 +428,6 @@ void ops_cpu_adamw_spans(float *param, const float *grad, float *m, float *v,
         ops_adamw_hparams hi = *h;
         hi.weight_decay = spans[i].weight_decay;
         size_t o = spans[i].offset;
-        ops_cpu_adamw(param + o, grad + o, m + o, v + o, spans[i].n, &hi);
+        adamw(param + o, grad + o, m + o, v + o, spans[i].n, &hi);
     }
 }

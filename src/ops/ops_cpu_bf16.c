@@ -63,7 +63,7 @@ void ops_cpu_to_bf16(ops_bf16 *out, const float *in, size_t n)
     CHUNKED(n, to_bf16_piece(out + i0, in + i0, len));
 }
 
-void ops_cpu_from_bf16(float *out, const ops_bf16 *in, size_t n)
+static void from_bf16(float *out, const ops_bf16 *in, size_t n)
 {
     CHUNKED(n, from_bf16_piece(out + i0, in + i0, len));
 }
@@ -176,8 +176,8 @@ static void matmul_emulated(float *c, const ops_bf16 *a, const ops_bf16 *b,
     size_t na = (size_t)m * k, nb = (size_t)k * n;
     float *wide = ft_malloc_array(na + nb, sizeof(float));
     FT_CHECK_MSG(wide != NULL, "out of memory in the bf16 emulation");
-    ops_cpu_from_bf16(wide, a, na);
-    ops_cpu_from_bf16(wide + na, b, nb);
+    from_bf16(wide, a, na);
+    from_bf16(wide + na, b, nb);
     if (bias) {
         for (int i = 0; i < m; i++) memcpy(c + (size_t)i * n, bias, (size_t)n * sizeof(float));
         accumulate = true;

@@ -5,7 +5,7 @@
  * rng_uniform(seed, s, e * stride + i) >= p, i.e. when the top 24 bits of
  * the Philox word are >= ceil(p * 2^24), an integer test that gives the
  * same answer as the float one. Masks are never stored: backward redraws
- * them. Work is split into (example, chunk) pieces so two threads share
+ * them (the model's backward is this forward on the gradient). Work is split into (example, chunk) pieces so two threads share
  * even a batch of one. */
 #if defined(__GNUC__) && !defined(__clang__)
 /* No trapping-math: selects may evaluate both sides, which lets the
@@ -54,24 +54,16 @@ static void apply_mask(float *restrict out, const float *restrict x,
 }
 
 OPS_CLONES
-static void accumulate_mask(float *restrict out, const float *restrict x,
-                            const float *restrict mask, size_t n)
-{
-    for (size_t k = 0; k < n; k++) out[k] += mask[k] != 0.0f ? x[k] * mask[k] : 0.0f;
-}
-
-OPS_CLONES
 static void mask_in_place(float *restrict x, const float *restrict mask, size_t n)
 {
     for (size_t k = 0; k < n; k++) x[k] = mask[k] != 0.0f ? x[k] * mask[k] : 0.0f;
 }
 
-/* One pass over b examples in chunks; forward writes, backward adds. The
- * forward may run in place (out == inp): a chunk reads its input before
- * writing the same elements. */
+/* One pass over b examples in chunks, written; it may run in place (out ==
+ * inp): a chunk reads its input before writing the same elements. */
 static void dropout_pass(float *out, const float *inp, int b, size_t per_example,
                          const int64_t *example_index, float p, uint64_t seed,
-                         uint64_t site, bool accumulate)
+                         uint64_t site)
 {
     uint64_t stride = ops_dropout_stride(per_example);
     uint32_t threshold = ops_dropout_threshold(p);
@@ -87,9 +79,7 @@ static void dropout_pass(float *out, const float *inp, int b, size_t per_example
         size_t at = (size_t)e * per_example + k0;
         ops_dropout_mask(mask, n, (uint64_t)example_index[e] * stride + k0, threshold,
                          scale, seed, site);
-        if (accumulate)
-            accumulate_mask(out + at, inp + at, mask, n);
-        else if (out == inp)
+        if (out == inp)
             mask_in_place(out + at, mask, n);
         else
             apply_mask(out + at, inp + at, mask, n);
@@ -104,16 +94,5 @@ void ops_cpu_dropout_forward(float *out, const float *inp, int b,
         if (out != inp) memmove(out, inp, (size_t)b * per_example * sizeof(float));
         return;
     }
-    dropout_pass(out, inp, b, per_example, example_index, p, seed, site, false);
-}
-
-void ops_cpu_dropout_backward(float *dinp, const float *dout, int b,
-                          size_t per_example, const int64_t *example_index,
-                          float p, uint64_t seed, uint64_t site)
-{
-    if (p <= 0.0f) {
-        ops_cpu_accumulate(dinp, dout, (size_t)b * per_example);
-        return;
-    }
-    dropout_pass(dinp, dout, b, per_example, example_index, p, seed, site, true);
+    dropout_pass(out, inp, b, per_example, example_index, p, seed, site);
 }

@@ -8,7 +8,7 @@ ft_status ops_mirror_create(ops_mirror *mr, size_t n, const char *what,
                             ft_error *err)
 {
     const ops_backend *be = ops_backend_current();
-    *mr = (ops_mirror){.n = n};
+    *mr = (ops_mirror){.be = be, .n = n};
     size_t bytes;
     if (ft_mul_overflows(n, sizeof(float), &bytes))
         return ft_fail(err, FT_ENOMEM, "%s: %zu floats overflow", what, n);
@@ -24,7 +24,7 @@ ft_status ops_mirror_create(ops_mirror *mr, size_t n, const char *what,
 
 void ops_mirror_free(ops_mirror *mr)
 {
-    const ops_backend *be = ops_backend_current();
+    const ops_backend *be = mr->be;
     if (mr->host && mr->host != mr->device) ft_free_large(mr->host, mr->n, sizeof(float));
     if (mr->device) be->free(mr->device, mr->n * sizeof(float));
     *mr = (ops_mirror){0};
@@ -33,7 +33,7 @@ void ops_mirror_free(ops_mirror *mr)
 const float *ops_mirror_host_read(ops_mirror *mr)
 {
     if (mr->device_newer) {
-        ops_backend_current()->to_host(mr->host, mr->device, mr->n * sizeof(float));
+        mr->be->to_host(mr->host, mr->device, mr->n * sizeof(float));
         mr->device_newer = false;
     }
     return mr->host;
@@ -49,7 +49,7 @@ float *ops_mirror_host(ops_mirror *mr)
 const float *ops_mirror_device_read(ops_mirror *mr)
 {
     if (mr->host_newer) {
-        ops_backend_current()->to_device(mr->device, mr->host, mr->n * sizeof(float));
+        mr->be->to_device(mr->device, mr->host, mr->n * sizeof(float));
         mr->host_newer = false;
     }
     return mr->device;

@@ -335,23 +335,6 @@ void batched_product(bool ta, bool tb, int m, int n, int k, float alpha, kern_ma
 
 /* ---- matrix products (ops_cuda_matmul.cu) ---------------------------------------- */
 
-void mm_checks(const char *op, const void *c, const void *a, const void *b, int m, int n,
-               int k, size_t esize)
-{
-    need_f(op, "c", (const float *)c, (size_t)m * n);
-    need(op, "a", a, (size_t)m * k * esize, esize);
-    need(op, "b", b, (size_t)k * n * esize, esize);
-}
-
-void ds_matmul(float *c, const float *a, const float *b, int m, int n, int k, bool ta,
-               bool tb, bool acc)
-{
-    scope s;
-    mm_checks("matmul", c, a, b, m, n, k, sizeof(float));
-    if (m == 0 || n == 0) return;
-    product(c, a, b, m, n, k, ta, tb, acc);
-}
-
 /* dst[C] += column sums of x[N,C]: partials per chunk of rows, then a sum
  * of the partials in chunk order (two launches). */
 void column_sums(float *dst, const float *x, int n, int c)
@@ -432,29 +415,12 @@ void ds_to_bf16(ops_bf16 *out, const float *in, size_t n)
     to_bf16(out, in, n);
 }
 
-void ds_from_bf16(float *out, const ops_bf16 *in, size_t n)
-{
-    scope s;
-    need_f("from_bf16", "out", out, n);
-    need_bf16("from_bf16", "in", in, n);
-    launch(grid(n), THREADS, [&](kern_idx ix) { kern_from_bf16_all(ix, out, in, n); });
-}
-
 void ds_round_fp16(float *out, const float *in, size_t n)
 {
     scope s;
     need_f("round_fp16", "out", out, n);
     need_f("round_fp16", "in", in, n);
     launch(grid(n), THREADS, [&](kern_idx ix) { kern_round_fp16_all(ix, out, in, n); });
-}
-
-void ds_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m, int n, int k,
-                    bool ta, bool tb, bool acc)
-{
-    scope s;
-    mm_checks("matmul_bf16", c, a, b, m, n, k, sizeof(ops_bf16));
-    if (m == 0 || n == 0) return;
-    product(c, a, b, m, n, k, ta, tb, acc);
 }
 
 bool ds_bf16_native(void) { return ops_cpu_bf16_native(); }
@@ -515,16 +481,6 @@ void ds_linear_backward_bf16(float *dinp, float *dw, float *db, const float *dou
 
 /* ---- element-wise (ops_cuda_elementwise.cu) ------------------------------------------ */
 
-void ds_bias_forward(float *out, const float *inp, const float *bias, int n, int c)
-{
-    scope s;
-    need_f("bias_forward", "out", out, (size_t)n * c);
-    need_f("bias_forward", "inp", inp, (size_t)n * c);
-    need_f("bias_forward", "bias", bias, (size_t)c);
-    launch(grid((size_t)n * c), THREADS,
-           [&](kern_idx ix) { kern_bias_forward(ix, out, inp, bias, (size_t)n, c); });
-}
-
 void ds_add(float *out, const float *a, const float *b, size_t n)
 {
     scope s;
@@ -532,19 +488,6 @@ void ds_add(float *out, const float *a, const float *b, size_t n)
     need_f("add", "a", a, n);
     need_f("add", "b", b, n);
     launch(grid(n), THREADS, [&](kern_idx ix) { kern_add(ix, out, a, b, n); });
-}
-
-void accumulate(float *dst, const float *src, size_t n)
-{
-    launch(grid(n), THREADS, [&](kern_idx ix) { kern_accumulate(ix, dst, src, n); });
-}
-
-void ds_accumulate(float *dst, const float *src, size_t n)
-{
-    scope s;
-    need_f("accumulate", "dst", dst, n);
-    need_f("accumulate", "src", src, n);
-    accumulate(dst, src, n);
 }
 
 void ds_scale(float *x, size_t n, float sc)
@@ -726,12 +669,12 @@ void dropout_checks(const char *op, const float *out, const float *inp, int b, s
 }
 
 void dropout_pass(float *out, const float *inp, int b, size_t per, const int64_t *index,
-                  float p, uint64_t seed, uint64_t site, bool acc)
+                  float p, uint64_t seed, uint64_t site)
 {
     size_t quads = (size_t)b * ((per + 3) / 4);
     kern_dropout_args a = kern_dropout_args_for(p, seed, site, per);
     launch(grid(quads), THREADS,
-           [&](kern_idx ix) { kern_dropout(ix, out, inp, b, per, index, a, acc); });
+           [&](kern_idx ix) { kern_dropout(ix, out, inp, b, per, index, a); });
 }
 
 void ds_dropout_forward(float *out, const float *inp, int b, size_t per, const int64_t *index,
@@ -744,19 +687,7 @@ void ds_dropout_forward(float *out, const float *inp, int b, size_t per, const i
         if (out != inp && n) memmove(out, inp, n * sizeof(float));
         return;
     }
-    dropout_pass(out, inp, b, per, index, p, seed, site, false);
-}
-
-void ds_dropout_backward(float *dinp, const float *dout, int b, size_t per,
-                         const int64_t *index, float p, uint64_t seed, uint64_t site)
-{
-    scope s;
-    dropout_checks("dropout_backward", dinp, dout, b, per, index, p);
-    if (p <= 0.0f) {
-        accumulate(dinp, dout, (size_t)b * per);
-        return;
-    }
-    dropout_pass(dinp, dout, b, per, index, p, seed, site, true);
+    dropout_pass(out, inp, b, per, index, p, seed, site);
 }
 
 size_t ds_attention_scratch_floats(int b, int t, int c, int nh)
@@ -854,19 +785,6 @@ void ds_crossentropy_backward(float *dlogits, const float *probs, const int32_t 
     });
 }
 
-double ds_sum_squares(const float *x, size_t n)
-{
-    scope s;
-    need_f("sum_squares", "x", x, n);
-    if (n == 0) return 0.0;
-    int blocks = kern_ssq_blocks(n);
-    std::vector<double> partial((size_t)blocks + 1);
-    double *out = partial.data(), *part = out + 1;
-    launch_1(blocks, [&](kern_idx ix) { kern_ssq_partial(ix, part, x, n); });
-    launch_1(1, [&](kern_idx ix) { kern_ssq_finish(ix, out, part, blocks); });
-    return *out;
-}
-
 /* As the CUDA back end: the plan uploaded into device scratch, the two
  * launches over all spans, the sums downloaded and added in span order. */
 double ds_sum_squares_spans(const float *x, const ops_span *spans, int count)
@@ -904,18 +822,6 @@ void adamw_checks(const char *op, const float *p, const float *g, const float *m
     need_f(op, "v", v + offset, n);
 }
 
-void ds_adamw(float *param, const float *grad, float *m, float *v, size_t n,
-              const ops_adamw_hparams *h)
-{
-    scope s;
-    need_host("adamw", "hparams", h, sizeof *h);
-    adamw_checks("adamw", param, grad, m, v, 0, n);
-    float decay = kern_adamw_decay(h->lr, h->weight_decay);
-    kern_adamw_step st = kern_adamw_step_for(h);
-    launch(grid(n), THREADS,
-           [&](kern_idx ix) { kern_adamw(ix, param, grad, m, v, n, decay, st); });
-}
-
 void ds_adamw_spans(float *param, const float *grad, float *m, float *v,
                     const ops_adamw_span *spans, int count, const ops_adamw_hparams *h)
 {
@@ -934,44 +840,28 @@ void ds_adamw_spans(float *param, const float *grad, float *m, float *v,
 
 /* ---- the table -------------------------------------------------------------------------- */
 
-ops_backend make_table()
-{
-    ops_backend t;
-    memset(&t, 0, sizeof t);
-    t.name = "devsim";
-    t.host_memory = false;
-    t.alloc = ds_alloc, t.free = ds_free, t.zero = ds_zero;
-    t.to_device = ds_to_device, t.to_host = ds_to_host, t.copy = ds_copy;
-    t.synchronize = ds_synchronize;
-    t.matmul = ds_matmul, t.linear_forward = ds_linear_forward;
-    t.linear_backward = ds_linear_backward;
-    t.to_bf16 = ds_to_bf16, t.from_bf16 = ds_from_bf16, t.round_fp16 = ds_round_fp16;
-    t.matmul_bf16 = ds_matmul_bf16, t.bf16_native = ds_bf16_native, t.bf16_isa = ds_bf16_isa;
-    t.linear_forward_bf16 = ds_linear_forward_bf16;
-    t.linear_backward_bf16 = ds_linear_backward_bf16;
-    t.bias_forward = ds_bias_forward, t.bias_backward = ds_bias_backward;
-    t.add = ds_add, t.accumulate = ds_accumulate, t.scale = ds_scale;
-    t.bias_gelu_forward = ds_bias_gelu_forward;
-    t.gelu_bias_backward = ds_gelu_bias_backward;
-    t.tanh_forward = ds_tanh_forward, t.tanh_backward = ds_tanh_backward;
-    t.layernorm_forward = ds_layernorm_forward, t.layernorm_backward = ds_layernorm_backward;
-    t.embedding_forward = ds_embedding_forward, t.embedding_backward = ds_embedding_backward;
-    t.gather_rows_forward = ds_gather_rows_forward;
-    t.gather_rows_backward = ds_gather_rows_backward;
-    t.dropout_forward = ds_dropout_forward, t.dropout_backward = ds_dropout_backward;
-    t.attention_scratch_floats = ds_attention_scratch_floats;
-    t.attention_forward = ds_attention_forward, t.attention_backward = ds_attention_backward;
-    t.crossentropy_forward = ds_crossentropy_forward;
-    t.crossentropy_backward = ds_crossentropy_backward;
-    t.sum_squares = ds_sum_squares, t.sum_squares_spans = ds_sum_squares_spans, t.adamw = ds_adamw, t.adamw_spans = ds_adamw_spans;
-    return t;
-}
+/* One ds_<name> per entry of ops_list.h. */
+const ops_backend table = {
+    .name = "devsim",
+    .host_memory = false,
+    .alloc = ds_alloc,
+    .free = ds_free,
+    .zero = ds_zero,
+    .to_device = ds_to_device,
+    .to_host = ds_to_host,
+    .copy = ds_copy,
+    .synchronize = ds_synchronize,
+#define DS_ENTRY(name, params, args) .name = ds_##name,
+#define DS_ENTRY_RET(ret, name, params, args) .name = ds_##name,
+    OPS_LIST(DS_ENTRY, DS_ENTRY_RET)
+#undef DS_ENTRY
+#undef DS_ENTRY_RET
+};
 
 } // namespace
 
 extern "C" const ops_backend *ops_devsim_backend(void)
 {
-    static const ops_backend table = make_table();
     static bool reporter = (install_segv_reporter(), true);
     (void)reporter;
     return &table;

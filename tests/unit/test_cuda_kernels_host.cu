@@ -9,7 +9,7 @@
  * Bit-identical: dropout (masks and values, in place, odd sizes, large
  * example indices), bf16 rounding (special values and every bf16 pattern
  * back), fp16 rounding, embedding forward/backward (a heavy repeated id), row gathers,
- * add/accumulate/scale/bias. Within tolerance (relative, |a-b| <= tol *
+ * add/scale. Within tolerance (relative, |a-b| <= tol *
  * max(1, |b|)): GELU, tanh 1e-5 (CPU polynomials vs libm); LayerNorm,
  * column sums, cross-entropy, AdamW 1e-5; attention 1e-5 (plain products
  * here in place of cuBLAS, the same plan of kern_attention.cuh);
@@ -49,10 +49,6 @@ static void test_elementwise(size_t n)
     kern_host_run_threads(3, 5, [&](kern_idx ix) { kern_add(ix, got.data(), a.data(), b.data(), n); });
     cpu->add(want.data(), a.data(), b.data(), n);
     CHECK_BITS("add", got, want);
-    got = d, want = d;
-    kern_host_run_threads(3, 5, [&](kern_idx ix) { kern_accumulate(ix, got.data(), a.data(), n); });
-    cpu->accumulate(want.data(), a.data(), n);
-    CHECK_BITS("accumulate", got, want);
     kern_host_run_threads(2, 3, [&](kern_idx ix) { kern_scale(ix, got.data(), n, 0.37f); });
     cpu->scale(want.data(), n, 0.37f);
     CHECK_BITS("scale", got, want);
@@ -68,12 +64,7 @@ static void test_elementwise(size_t n)
 
 static void test_bias(int n, int c)
 {
-    vec x = randv((size_t)n * c), bias = randv((size_t)c), got(x.size()), want(x.size());
-    kern_host_run_threads(2, 7, [&](kern_idx ix) {
-        kern_bias_forward(ix, got.data(), x.data(), bias.data(), (size_t)n, c);
-    });
-    cpu->bias_forward(want.data(), x.data(), bias.data(), n, c);
-    CHECK_BITS("bias forward", got, want);
+    vec x = randv((size_t)n * c);
     vec db = randv((size_t)c), dbw = db;
     int chunks = kern_colsum_chunks(n);
     vec partial((size_t)chunks * c);
@@ -143,10 +134,13 @@ static void test_bf16(void)
     CHECK_BITS("to_bf16", got, want);
     std::vector<uint16_t> all(65536);
     for (size_t i = 0; i < all.size(); i++) all[i] = (uint16_t)i;
-    vec back(all.size()), back_cpu(all.size());
-    kern_host_run(4, [&](kern_idx ix) { kern_from_bf16_all(ix, back.data(), all.data(), all.size()); });
-    cpu->from_bf16(back_cpu.data(), all.data(), all.size());
-    CHECK_BITS("from_bf16 (all 65536 patterns)", back, back_cpu);
+    vec back(all.size()), want_back(all.size());
+    for (size_t i = 0; i < all.size(); i++) {
+        uint32_t bits = (uint32_t)all[i] << 16; /* bf16 is float32's top half */
+        memcpy(&want_back[i], &bits, sizeof bits);
+        back[i] = kern_from_bf16(all[i]);
+    }
+    CHECK_BITS("kern_from_bf16 (all 65536 patterns)", back, want_back);
 }
 
 static void test_fp16(void)
@@ -264,16 +258,12 @@ static void test_dropout(size_t per, float p)
     uint64_t seed = 42, site = ops_dropout_site(3, 2, 1);
     kern_dropout_args a = kern_dropout_args_for(p, seed, site, per);
     vec x = randv(n), y(n), y_c(n);
-    kern_host_run_threads(4, 3, [&](kern_idx ix) { kern_dropout(ix, y.data(), x.data(), b, per, idx, a, false); });
+    kern_host_run_threads(4, 3, [&](kern_idx ix) { kern_dropout(ix, y.data(), x.data(), b, per, idx, a); });
     cpu->dropout_forward(y_c.data(), x.data(), b, per, idx, p, seed, site);
     CHECK_BITS("dropout forward", y, y_c);
     vec z = x;
-    kern_host_run(2, [&](kern_idx ix) { kern_dropout(ix, z.data(), z.data(), b, per, idx, a, false); });
+    kern_host_run(2, [&](kern_idx ix) { kern_dropout(ix, z.data(), z.data(), b, per, idx, a); });
     CHECK_BITS("dropout forward in place", z, y_c);
-    vec d = randv(n), d_c = d;
-    kern_host_run(3, [&](kern_idx ix) { kern_dropout(ix, d.data(), x.data(), b, per, idx, a, true); });
-    cpu->dropout_backward(d_c.data(), x.data(), b, per, idx, p, seed, site);
-    CHECK_BITS("dropout backward", d, d_c);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) kept += y[i] != 0.0f;
     if (n >= 100) CHECK_MSG(kept > 0 && kept < n, "dropout p=%g kept %zu of %zu", p, kept, n);
@@ -381,7 +371,8 @@ static void test_sum_squares(size_t n)
     double got = 0.0;
     kern_host_run(blocks, [&](kern_idx ix) { kern_ssq_partial(ix, partial.data(), x.data(), n); });
     kern_host_run(1, [&](kern_idx ix) { kern_ssq_finish(ix, &got, partial.data(), blocks); });
-    double want = cpu->sum_squares(x.data(), n);
+    const ops_span whole = {0, n};
+    double want = cpu->sum_squares_spans(x.data(), &whole, 1);
     CHECK_MSG(fabs(got - want) <= 1e-12 * want, "sum_squares n=%zu: %.17g vs %.17g", n, got, want);
 }
 
@@ -430,15 +421,7 @@ static void test_adamw(long step)
     const size_t n = 1001;
     ops_adamw_hparams h = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, step};
     vec p = randv(n), g = randv(n), m = randv(n, -0.1f, 0.1f), v = randv(n, 0.0f, 0.01f);
-    vec p2 = p, m2 = m, v2 = v, pc = p, mc = m, vc = v;
-    float decay = kern_adamw_decay(h.lr, h.weight_decay);
-    kern_host_run_threads(3, 4, [&](kern_idx ix) {
-        kern_adamw(ix, p.data(), g.data(), m.data(), v.data(), n, decay, kern_adamw_step_for(&h));
-    });
-    cpu->adamw(pc.data(), g.data(), mc.data(), vc.data(), n, &h);
-    CHECK_NEAR("adamw param", p, pc, 1e-6);
-    CHECK_NEAR("adamw m", m, mc, 1e-6);
-    CHECK_NEAR("adamw v", v, vc, 1e-6);
+    vec p2 = p, m2 = m, v2 = v;
     /* spans with gaps between them and their own weight decay */
     const ops_adamw_span spans[3] = {{0, 100, 0.0f}, {150, 1, 0.1f}, {200, 801, 0.01f}};
     std::vector<kern_adamw_span> table(3);

@@ -24,6 +24,8 @@
  *   - fp16 logits and gradients against the CPU's fp16 (1e-5, 1e-4);
  *   - inference plans: the training plan's logits bit for bit, float32
  *     and bf16, 4 blocks; and the CPU's within 1e-5;
+ *   - the back end less one bf16 operation: model_set_bf16 refuses it,
+ *     naming the operation and the back end; fp16 still works;
  *   - devsim only: nothing left allocated at the end, and that the
  *     simulation bites (a child that reads back-end memory from the host,
  *     or gives an operation host memory, dies).
@@ -791,7 +793,7 @@ static void host_memory_to_op(model *m)
 {
     (void)m;
     float host[4] = {0};
-    ops_accumulate(host, host, 4); /* host memory to an operation: must abort */
+    ops_add(host, host, host, 4); /* host memory to an operation: must abort */
 }
 
 static bool under_valgrind(void)
@@ -815,6 +817,38 @@ static void check_simulation_bites(void)
     CHECK_MSG(child_dies(read_grads_on_host, m), "host read of device memory did not fault");
     CHECK_MSG(child_dies(host_memory_to_op, m), "host memory given to an operation passed");
     model_free(m);
+}
+
+/* ---- a back end without an operation -------------------------------------------------- */
+
+/* The back end under test does every operation of ops_list.h; less its
+ * bf16 backward product (a copy of its table), bf16 is refused
+ * with a message that names the operation and the back end; fp16, which
+ * does not need it, is not. */
+static void check_missing_op(void)
+{
+    static ops_backend partial;
+    static char name[64];
+    for (int op = 0; op < OPS_OP_COUNT; op++)
+        CHECK_MSG(ops_backend_has(under_test, (ops_op)op), "%s lacks %s", under_test->name,
+                  ops_op_name((ops_op)op));
+    partial = *under_test;
+    snprintf(name, sizeof name, "%s-without-bf16", under_test->name);
+    partial.name = name;
+    partial.linear_backward_bf16 = NULL;
+    ops_backend_use(&partial);
+    model_config cfg = tiny_config(MODEL_ARCH_BERT, 2);
+    model *m = NULL;
+    ft_error err = {0};
+    CHECK(model_create(&m, &cfg, &err) == FT_OK);
+    char want[160];
+    snprintf(want, sizeof want, "model: bf16: unsupported op linear_backward_bf16 on back end %s",
+             name);
+    CHECK(model_set_bf16(m, true, &err) == FT_EINVAL);
+    CHECK_MSG(strcmp(err.msg, want) == 0, "model_set_bf16 said \"%s\"", err.msg);
+    CHECK(model_set_fp16(m, true, &err) == FT_OK);
+    model_free(m);
+    use(false);
 }
 
 /* ---- main ----------------------------------------------------------------------------- */
@@ -865,6 +899,7 @@ int main(int argc, char **argv)
             check_fp16(archs[i], dir);
             check_inference(archs[i], dir);
         }
+        check_missing_op();
         if (under_test == ops_devsim_backend()) {
             use(false);
             check_step_work();

@@ -52,28 +52,6 @@ static void free_all(void)
 }
 
 
-static void test_matmul(int m, int n, int k)
-{
-    for (int t = 0; t < 8; t++) {
-        bool ta = t & 1, tb = t & 2, acc = t & 4;
-        vec a = randv((size_t)m * k), b = randv((size_t)k * n), c = randv((size_t)m * n);
-        vec want = c;
-        cpu->matmul(want.data(), a.data(), b.data(), m, n, k, ta, tb, acc);
-        float *dc = up(c);
-        gpu->matmul(dc, up(a), up(b), m, n, k, ta, tb, acc);
-        CHECK_NEAR("matmul", down(dc, want.size()), want, 1e-4);
-        std::vector<ops_bf16> ab(a.size()), bb(b.size());
-        cpu->to_bf16(ab.data(), a.data(), a.size());
-        cpu->to_bf16(bb.data(), b.data(), b.size());
-        want = c;
-        cpu->matmul_bf16(want.data(), ab.data(), bb.data(), m, n, k, ta, tb, acc);
-        dc = up(c);
-        gpu->matmul_bf16(dc, up(ab), up(bb), m, n, k, ta, tb, acc);
-        CHECK_NEAR("matmul_bf16", down(dc, want.size()), want, 1e-2);
-    }
-    free_all();
-}
-
 static void test_linear(int n, int c, int oc, ops_weight_layout layout, bool bf16, int shift)
 {
     vec x = randv((size_t)n * c), w = randv((size_t)c * oc), bias = randv((size_t)oc);
@@ -117,11 +95,9 @@ static void test_elementwise(size_t n)
     gpu->add(out, da, db, n);
     cpu->add(want.data(), a.data(), b.data(), n);
     CHECK_BITS("add", down(out, n), want);
-    gpu->accumulate(out, db, n);
-    cpu->accumulate(want.data(), b.data(), n);
     gpu->scale(out, n, 0.3f);
     cpu->scale(want.data(), n, 0.3f);
-    CHECK_BITS("accumulate + scale", down(out, n), want);
+    CHECK_BITS("add + scale", down(out, n), want);
     for (int k = 0; k < 2; k++) {
         ops_gelu_kind kind = k ? OPS_GELU_ERF : OPS_GELU_TANH;
         /* as n rows of one column, bias-free */
@@ -148,9 +124,6 @@ static void test_elementwise(size_t n)
     ops_bf16 *dbf = up(gb);
     gpu->to_bf16(dbf, da, n);
     CHECK_BITS("to_bf16", down(dbf, n), hb);
-    gpu->from_bf16(out, dbf, n);
-    cpu->from_bf16(want.data(), hb.data(), n);
-    CHECK_BITS("from_bf16", down(out, n), want);
     vec big = randv(n, -70000.0f, 70000.0f);
     gpu->round_fp16(out, up(big), n);
     cpu->round_fp16(want.data(), big.data(), n);
@@ -186,9 +159,6 @@ static void test_rows(int n, int c)
     gpu->bias_backward(d_bb, d_dy, n, c);
     cpu->bias_backward(bb_c.data(), dy.data(), n, c);
     CHECK_NEAR("bias_backward", down(d_bb, (size_t)c), bb_c, 1e-4);
-    gpu->bias_forward(d_out, d_x, d_bb, n, c);
-    cpu->bias_forward(out.data(), x.data(), down(d_bb, (size_t)c).data(), n, c);
-    CHECK_BITS("bias_forward", down(d_out, nc), out);
     for (int k = 0; k < 2; k++) { /* the MLP's fused bias + GELU, both ways */
         ops_gelu_kind kind = k ? OPS_GELU_ERF : OPS_GELU_TANH;
         vec pre = x, act(nc), dpre(nc), gb = bias, gb_c = bias;
@@ -242,17 +212,14 @@ static void test_dropout(size_t per, float p)
     std::vector<int64_t> idx = {5, 0, 1000000007};
     size_t n = (size_t)b * per;
     uint64_t seed = 42, site = ops_dropout_site(3, 2, 1);
-    vec x = randv(n), y(n), d = randv(n);
-    float *d_x = up(x), *d_y = up(y), *d_d = up(d);
+    vec x = randv(n), y(n);
+    float *d_x = up(x), *d_y = up(y);
     const int64_t *d_idx = up(idx);
     gpu->dropout_forward(d_y, d_x, b, per, d_idx, p, seed, site);
     cpu->dropout_forward(y.data(), x.data(), b, per, idx.data(), p, seed, site);
     CHECK_BITS("dropout forward", down(d_y, n), y);
     gpu->dropout_forward(d_x, d_x, b, per, d_idx, p, seed, site);
     CHECK_BITS("dropout forward in place", down(d_x, n), y);
-    gpu->dropout_backward(d_d, d_y, b, per, d_idx, p, seed, site);
-    cpu->dropout_backward(d.data(), y.data(), b, per, idx.data(), p, seed, site);
-    CHECK_BITS("dropout backward", down(d_d, n), d);
     free_all();
 }
 
@@ -309,25 +276,24 @@ static void test_loss_and_optimiser(void)
     for (size_t n : {(size_t)1, (size_t)4097, (size_t)3000001}) {
         vec x = randv(n, -2, 2);
         const float *d_xs = up(x);
-        double sg = gpu->sum_squares(d_xs, n), sg2 = gpu->sum_squares(d_xs, n);
-        double sc = cpu->sum_squares(x.data(), n);
+        const ops_span whole = {0, n};
+        double sg = gpu->sum_squares_spans(d_xs, &whole, 1);
+        double sg2 = gpu->sum_squares_spans(d_xs, &whole, 1);
+        double sc = cpu->sum_squares_spans(x.data(), &whole, 1);
         CHECK_MSG(fabs(sg - sc) <= 1e-9 * sc && sg == sg2, "sum_squares %zu: %.17g vs %.17g", n, sg, sc);
     }
     const size_t n = 100003;
     ops_adamw_hparams h = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3};
     vec p = randv(n), gr = randv(n), m = randv(n, -0.1f, 0.1f), v = randv(n, 0.0f, 0.01f);
-    float *dp = up(p), *dm = up(m), *dv = up(v), *dp2 = up(p), *dm2 = up(m), *dv2 = up(v);
+    float *dp2 = up(p), *dm2 = up(m), *dv2 = up(v);
     const float *dg = up(gr);
     vec p2 = p, m2 = m, v2 = v;
-    gpu->adamw(dp, dg, dm, dv, n, &h);
-    cpu->adamw(p.data(), gr.data(), m.data(), v.data(), n, &h);
-    CHECK_NEAR("adamw", down(dp, n), p, 1e-5);
-    CHECK_NEAR("adamw v", down(dv, n), v, 1e-5);
     const ops_adamw_span spans[3] = {{0, 1000, 0.0f}, {1500, 1, 0.1f}, {2000, 98003, 0.01f}};
     gpu->adamw_spans(dp2, dg, dm2, dv2, spans, 3, &h);
     cpu->adamw_spans(p2.data(), gr.data(), m2.data(), v2.data(), spans, 3, &h);
     CHECK_NEAR("adamw_spans", down(dp2, n), p2, 1e-5);
     CHECK_NEAR("adamw_spans m", down(dm2, n), m2, 1e-5);
+    CHECK_NEAR("adamw_spans v", down(dv2, n), v2, 1e-5);
     free_all();
 }
 
@@ -343,8 +309,8 @@ int main(int argc, char **argv)
     gpu = ops_cuda_backend();
     ops_compare_verbose = true; /* every error in the log of a GPU run */
     fprintf(stderr, "GPU back end: %s, bf16: %s\n", gpu->name, gpu->bf16_isa());
-    test_matmul(33, 17, 65);
-    test_matmul(128, 96, 64);
+    for (int op = 0; op < OPS_OP_COUNT; op++)
+        CHECK_MSG(ops_backend_has(gpu, (ops_op)op), "the GPU lacks %s", ops_op_name((ops_op)op));
     for (int bf = 0; bf < 2; bf++)
         for (int shift = 0; shift < 2; shift++) {
             test_linear(64, 96, 160, OPS_W_OUT_IN, bf, shift);
