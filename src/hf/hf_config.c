@@ -18,6 +18,7 @@
 
 #include "ft_alloc.h"
 #include "ft_fs.h"
+#include "ft_json.h"
 #include "ft_log.h"
 #include "ft_unique.h"
 #include "hf_impl.h"
@@ -48,16 +49,18 @@ typedef struct parser {
     ft_error *err;
 } parser;
 
-/* "got VALUE" text for a message: the item's JSON, cut short. */
+/* The shared readers' view of the document (src/core/ft_json.h): a bad
+ * value in a model's config is the user's input, hence FT_EINVAL. */
+static ft_json_src src_of(const parser *p)
+{
+    return (ft_json_src){p->src, FT_EINVAL, p->err};
+}
+
 static ft_status bad_value(const parser *p, const char *key, const cJSON *item,
                            const char *expected)
 {
-    char *text = cJSON_PrintUnformatted(item);
-    ft_status st = ft_fail(p->err, FT_EINVAL, "%s: key '%s': expected %s, got %.60s%s",
-                           p->src, key, expected, text ? text : "?",
-                           text && strlen(text) > 60 ? "..." : "");
-    free(text);
-    return st;
+    ft_json_src s = src_of(p);
+    return ft_json_bad(&s, key, item, expected);
 }
 
 static const cJSON *item_of(const parser *p, const char *key)
@@ -70,16 +73,11 @@ static ft_status get_int(const parser *p, const char *key, int def, int lo, int 
                          int *out)
 {
     const cJSON *it = item_of(p, key);
-    *out = def;
-    if (!it) return FT_OK;
-    double d = cJSON_IsNumber(it) ? it->valuedouble : NAN;
-    if (!(d >= lo && d <= hi) || d != floor(d)) {
-        char expected[96];
-        snprintf(expected, sizeof expected, "an integer in [%d, %d]", lo, hi);
-        return bad_value(p, key, it, expected);
-    }
-    *out = (int)d;
-    return FT_OK;
+    ft_json_src s = src_of(p);
+    int64_t v = def;
+    ft_status st = it ? ft_json_int(&s, key, it, lo, hi, &v) : FT_OK;
+    *out = (int)v;
+    return st;
 }
 
 /* A number in [lo, hi) (hi_open) or [lo, hi]; absent: def. */
@@ -87,27 +85,17 @@ static ft_status get_number(const parser *p, const char *key, double def, double
                             double hi, bool hi_open, double *out)
 {
     const cJSON *it = item_of(p, key);
+    ft_json_src s = src_of(p);
     *out = def;
-    if (!it) return FT_OK;
-    double d = cJSON_IsNumber(it) ? it->valuedouble : NAN;
-    if (!(d >= lo && (hi_open ? d < hi : d <= hi))) {
-        char expected[96];
-        snprintf(expected, sizeof expected, "a number in [%g, %g%s", lo, hi,
-                 hi_open ? ")" : "]");
-        return bad_value(p, key, it, expected);
-    }
-    *out = d;
-    return FT_OK;
+    return it ? ft_json_number(&s, key, it, lo, hi, hi_open, out) : FT_OK;
 }
 
 static ft_status get_bool(const parser *p, const char *key, bool def, bool *out)
 {
     const cJSON *it = item_of(p, key);
+    ft_json_src s = src_of(p);
     *out = def;
-    if (!it) return FT_OK;
-    if (!cJSON_IsBool(it)) return bad_value(p, key, it, "true or false");
-    *out = cJSON_IsTrue(it);
-    return FT_OK;
+    return it ? ft_json_bool(&s, key, it, out) : FT_OK;
 }
 
 /* A string or null (*out NULL); absent: def. Points into the document. */
@@ -115,15 +103,9 @@ static ft_status get_string(const parser *p, const char *key, const char *def,
                             const char **out)
 {
     const cJSON *it = item_of(p, key);
-    *out = def;
-    if (!it) return FT_OK;
-    if (cJSON_IsNull(it)) {
-        *out = NULL;
-        return FT_OK;
-    }
-    if (!cJSON_IsString(it)) return bad_value(p, key, it, "a string");
-    *out = it->valuestring;
-    return FT_OK;
+    ft_json_src s = src_of(p);
+    *out = it && cJSON_IsNull(it) ? NULL : def;
+    return it && !cJSON_IsNull(it) ? ft_json_string(&s, key, it, out) : FT_OK;
 }
 
 static ft_status unsupported(const parser *p, const char *key, const char *why)

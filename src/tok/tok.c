@@ -12,11 +12,13 @@
  *
  * Not done: pairs of texts, left padding or truncation, overflowing
  * tokens, attention masks (a model derives those from the length). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ft_alloc.h"
 #include "ft_fs.h"
+#include "ft_json.h"
 #include "tok_impl.h"
 
 ft_status tok_ids_push(tok_ids *ids, int32_t id, ft_error *err)
@@ -80,11 +82,17 @@ static ft_status tok_config_flag(const cJSON *cfg, const char *key, bool null_ok
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
     *out = -1;
     if (!v) return FT_OK;
-    if (cJSON_IsBool(v)) *out = cJSON_IsTrue(v);
-    else if (null_ok && cJSON_IsNull(v)) *out = 2;
-    else return ft_fail(err, FT_EFORMAT, "%s/tokenizer_config.json: key '%s' must be true or "
-                        "false%s", dir, key, null_ok ? " or null" : "");
-    return FT_OK;
+    if (null_ok && cJSON_IsNull(v)) {
+        *out = 2;
+        return FT_OK;
+    }
+    char origin[FT_ERROR_MSG_BYTES / 2];
+    snprintf(origin, sizeof origin, "%s/tokenizer_config.json", dir);
+    ft_json_src s = {origin, FT_EFORMAT, err};
+    bool b = false;
+    ft_status st = ft_json_bool(&s, key, v, &b);
+    if (st == FT_OK) *out = b;
+    return st;
 }
 
 static ft_status tok_config_options(const cJSON *cfg, const char *dir,

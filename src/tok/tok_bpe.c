@@ -43,6 +43,7 @@
 
 #include "ft_alloc.h"
 #include "ft_fs.h"
+#include "ft_json.h"
 #include "tok_impl.h"
 
 enum {
@@ -861,17 +862,14 @@ static const char *bpe_type_name(const cJSON *obj)
     return cJSON_IsString(t) ? t->valuestring : "(no type)";
 }
 
-/* A JSON boolean, or def when the key is absent or null. */
+/* A JSON boolean of step `what`, or def when the key is absent or null. */
 static ft_status bpe_json_bool(const cJSON *obj, const char *key, bool def, bool *out,
                                const char *origin, const char *what, ft_error *err)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    *out = def;
-    if (!v || cJSON_IsNull(v)) return FT_OK;
-    if (!cJSON_IsBool(v))
-        return ft_fail(err, FT_EFORMAT, "%s: %s.%s must be true or false", origin, what, key);
-    *out = cJSON_IsTrue(v);
-    return FT_OK;
+    char where[FT_ERROR_MSG_BYTES / 2];
+    snprintf(where, sizeof where, "%s: %s", origin, what);
+    ft_json_src s = {where, FT_EFORMAT, err};
+    return ft_json_opt_bool(&s, obj, key, def, out);
 }
 
 /* A string setting that must be absent, null or "". */

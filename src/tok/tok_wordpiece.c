@@ -37,6 +37,7 @@
 
 #include "ft_alloc.h"
 #include "ft_fs.h"
+#include "ft_json.h"
 #include "tok_impl.h"
 
 enum {
@@ -787,13 +788,8 @@ static ft_status wp_json_tokens(tok_wordpiece *w, const cJSON *vocab, const cJSO
 static ft_status wp_json_bool(const cJSON *obj, const char *key, bool def, bool *out,
                               const char *origin, ft_error *err)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    *out = def;
-    if (!v || cJSON_IsNull(v)) return FT_OK;
-    if (!cJSON_IsBool(v))
-        return ft_fail(err, FT_EFORMAT, "%s: \"%s\" must be true or false", origin, key);
-    *out = cJSON_IsTrue(v);
-    return FT_OK;
+    ft_json_src s = {origin, FT_EFORMAT, err};
+    return ft_json_opt_bool(&s, obj, key, def, out);
 }
 
 static ft_status wp_json_normalizer(tok_wordpiece *w, const cJSON *root, const char *origin,
