@@ -14,6 +14,7 @@
 #include "ckpt_impl.h"
 #include "ft_alloc.h"
 #include "ft_fs.h"
+#include "ft_h5.h"
 #include "ft_hook.h"
 
 enum { CKPT_CHUNK_FLOATS = 1 << 20 };
@@ -35,12 +36,7 @@ void ckpt_state_free(ckpt_state *s)
 
 static herr_t attr_write(hid_t loc, const char *name, hid_t type, const void *v)
 {
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    return rc;
+    return ft_h5_attr_write(loc, name, type, type, 0, 1, v);
 }
 
 static herr_t attr_write_str(hid_t loc, const char *name, const char *v)
@@ -270,64 +266,16 @@ ft_status ckpt_write_buffers(const char *path, const model *m, const float *cons
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* Whether attribute a holds exactly one element. H5Aread copies every
- * element, so an array where the format has a scalar would overrun the
- * caller's variable (found by tests/fuzz/fuzz_ckpt.c). */
-static bool attr_is_scalar(hid_t a)
-{
-    hid_t s = a < 0 ? -1 : H5Aget_space(a);
-    bool one = s >= 0 && H5Sget_simple_extent_npoints(s) == 1;
-    if (s >= 0) H5Sclose(s);
-    return one;
-}
-
-static ft_status attr_read(hid_t f, const char *path, const char *name, hid_t type, void *v,
-                           ft_error *err)
-{
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    herr_t rc = attr_is_scalar(a) ? H5Aread(a, type, v) : -1;
-    if (a >= 0) H5Aclose(a);
-    if (rc < 0) return ft_fail(err, FT_EFORMAT, "%s: attribute '%s' missing or unreadable", path, name);
-    return FT_OK;
-}
-
-static ft_status attr_read_str(hid_t f, const char *path, const char *name, char **out,
-                               ft_error *err)
-{
-    *out = NULL;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    hid_t t = a < 0 ? -1 : H5Aget_type(a);
-    size_t size = t < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) > 0 ||
-                  !attr_is_scalar(a) ? 0 : H5Tget_size(t);
-    char *buf = size ? ft_calloc_array(size + 1, 1) : NULL;
-    herr_t rc = -1;
-    if (buf) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, size);
-        rc = H5Aread(a, mt, buf);
-        H5Tclose(mt);
-    }
-    if (t >= 0) H5Tclose(t);
-    if (a >= 0) H5Aclose(a);
-    if (rc < 0) {
-        free(buf);
-        return ft_fail(err, FT_EFORMAT, "%s: string attribute '%s' missing or unreadable", path,
-                       name);
-    }
-    *out = buf;
-    return FT_OK;
-}
-
 static ft_status read_attrs(hid_t f, const char *path, ckpt_state *s, ft_error *err)
 {
     char *format = NULL;
     int64_t version = 0;
-    ft_status st = attr_read_str(f, path, "format", &format, err);
+    ft_status st = ft_h5_attr_read_string(f, path, "format", &format, err);
     if (st == FT_OK && strcmp(format, CKPT_FORMAT_NAME) != 0)
         st = ft_fail(err, FT_EFORMAT, "%s: format '%s', expected '%s'", path, format,
                      CKPT_FORMAT_NAME);
     free(format);
-    if (st == FT_OK) st = attr_read(f, path, "version", H5T_NATIVE_INT64, &version, err);
+    if (st == FT_OK) st = ft_h5_attr_read(f, path, "version", H5T_NATIVE_INT64, 1, &version, err);
     if (st == FT_OK && version != CKPT_FORMAT_VERSION)
         st = ft_fail(err, FT_EFORMAT, "%s: version %lld, this program reads %d", path,
                      (long long)version, CKPT_FORMAT_VERSION);
@@ -344,21 +292,21 @@ static ft_status read_attrs(hid_t f, const char *path, ckpt_state *s, ft_error *
         {"best_step", H5T_NATIVE_INT64, &s->best_step},
     };
     for (size_t i = 0; st == FT_OK && i < sizeof fields / sizeof fields[0]; i++)
-        st = attr_read(f, path, fields[i].name, fields[i].type, fields[i].v, err);
+        st = ft_h5_attr_read(f, path, fields[i].name, fields[i].type, 1, fields[i].v, err);
     /* Added after the first checkpoints of this version: absent means 0. */
     s->loss_scale_good_steps = 0;
     if (st == FT_OK && H5Aexists(f, "loss_scale_good_steps") > 0)
-        st = attr_read(f, path, "loss_scale_good_steps", H5T_NATIVE_INT64,
-                       &s->loss_scale_good_steps, err);
+        st = ft_h5_attr_read(f, path, "loss_scale_good_steps", H5T_NATIVE_INT64, 1,
+                             &s->loss_scale_good_steps, err);
     char *fp = NULL;
-    if (st == FT_OK) st = attr_read_str(f, path, "data_fingerprint", &fp, err);
+    if (st == FT_OK) st = ft_h5_attr_read_string(f, path, "data_fingerprint", &fp, err);
     if (st == FT_OK) snprintf(s->data_fingerprint, sizeof s->data_fingerprint, "%s", fp);
     free(fp);
-    if (st == FT_OK) st = attr_read_str(f, path, "config", &s->config_json, err);
+    if (st == FT_OK) st = ft_h5_attr_read_string(f, path, "config", &s->config_json, err);
     s->run_fingerprint[0] = '\0'; /* absent in files written before it existed */
     if (st == FT_OK && H5Aexists(f, "run_fingerprint") > 0) {
         char *rf = NULL;
-        st = attr_read_str(f, path, "run_fingerprint", &rf, err);
+        st = ft_h5_attr_read_string(f, path, "run_fingerprint", &rf, err);
         if (st == FT_OK) snprintf(s->run_fingerprint, sizeof s->run_fingerprint, "%s", rf);
         free(rf);
     }

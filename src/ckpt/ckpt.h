@@ -1,5 +1,5 @@
-/* ckpt: training checkpoints as single HDF5 files (DESIGN.md, "Training
- * state and checkpoints"), and the folder of checkpoints a run keeps.
+/* ckpt: training checkpoints as single HDF5 files (docs/FORMATS.md,
+ * "Checkpoints"), and the folder of checkpoints a run keeps.
  *
  * A checkpoint file CHECKPOINT = OUTPUT/checkpoint-STEP.h5 holds
  *   /model/NAME                  every trainable tensor (HF name, its shape)

@@ -3,7 +3,9 @@
  * a flipped bit in tensor data and a wrong shape are detected, leave the
  * model untouched, and ckpt_load_newest falls back to the previous
  * checkpoint; retention keeps the newest N plus the best; two saves of
- * equal state in different seconds are byte-identical. */
+ * equal state in different seconds are byte-identical; an attribute that
+ * holds another number of elements than its one is refused, naming the
+ * file, the attribute and the count. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
@@ -13,6 +15,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <hdf5.h>
 
 #include "check.h"
 #include "ckpt.h"
@@ -182,7 +186,7 @@ static size_t bytes_differing(const char *a, const char *b, size_t *first_diff)
     return diff;
 }
 
-/* Equal state, equal bytes (DESIGN.md, HDF5 pitfalls): two saves of the same
+/* Equal state, equal bytes (docs/FORMATS.md, "Checkpoints"): two saves of the same
  * model, moments and state in different seconds must give identical files.
  * HDF5 stamps every object it tracks with the time in seconds, so the second
  * save waits for the clock to tick: a tracked time anywhere (the root group
@@ -210,6 +214,62 @@ static void test_equal_state_equal_bytes(const char *dir)
     free(a);
     free(b);
     optim_free(o);
+    model_free(m);
+}
+
+/* Replace attribute name of file path by n elements of type (a 1-D array). */
+static void rewrite_attr(const char *path, const char *name, hid_t type, hsize_t n, const void *v)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    CHECK(f >= 0 && H5Adelete(f, name) >= 0);
+    hid_t s = H5Screate_simple(1, &n, NULL), a = H5Acreate2(f, name, type, s, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(a >= 0 && H5Awrite(a, type, v) >= 0);
+    H5Aclose(a);
+    H5Sclose(s);
+    H5Fclose(f);
+}
+
+static void expect_state_error(const char *path, const char *needle)
+{
+    ckpt_state got = {0};
+    ft_error err = {0};
+    CHECK(ckpt_read_state(path, &got, &err) == FT_EFORMAT);
+    CHECK_STR_CONTAINS(err.msg, path);
+    CHECK_STR_CONTAINS(err.msg, needle);
+    ckpt_state_free(&got);
+}
+
+/* Every attribute read checks its element count first and names the file,
+ * the attribute and the count: an array where the format has one value, an
+ * empty array, and an array of strings. */
+static void test_attribute_counts(const char *dir)
+{
+    ft_error err;
+    model_config cfg = tiny_config();
+    model *m = NULL;
+    CHECK(model_create(&m, &cfg, &err) == FT_OK);
+    ckpt_state s = state_at(7);
+    const char *names[3] = {"step", "seed", "data_fingerprint"};
+    const char *needles[3] = {"attribute 'step' holds 3 element(s), expected 1",
+                              "attribute 'seed' holds 0 element(s), expected 1",
+                              "attribute 'data_fingerprint' holds 2 element(s), expected 1"};
+    for (int i = 0; i < 3; i++) {
+        char *p = ckpt_path(dir, 7 + i);
+        CHECK(ckpt_write(p, m, NULL, &s, &err) == FT_OK);
+        ckpt_state ok = {0};
+        CHECK_MSG(ckpt_read_state(p, &ok, &err) == FT_OK, "%s", err.msg);
+        ckpt_state_free(&ok);
+        int64_t three[3] = {7, 8, 9};
+        char two[2][9] = {"abcd1234", "ffffffff"};
+        hid_t str = H5Tcopy(H5T_C_S1);
+        H5Tset_size(str, 9);
+        if (i == 0) rewrite_attr(p, names[i], H5T_NATIVE_INT64, 3, three);
+        if (i == 1) rewrite_attr(p, names[i], H5T_NATIVE_UINT64, 0, three);
+        if (i == 2) rewrite_attr(p, names[i], str, 2, two);
+        H5Tclose(str);
+        expect_state_error(p, needles[i]);
+        free(p);
+    }
     model_free(m);
 }
 
@@ -267,6 +327,7 @@ int main(void)
     test_shape_mismatch(b);
     test_prune(c);
     test_equal_state_equal_bytes(d);
+    test_attribute_counts(d);
     ft_remove_tree(dir, &err);
     free(a);
     free(b);
