@@ -19,8 +19,6 @@ void ft_log_set_rank(int rank, int world_size)
     log_world = world_size;
 }
 
-void ft_log_set_level(ft_log_level level) { log_threshold = level; }
-
 void ft_log_init_from_env(void)
 {
     const char *level = getenv("FTUNE_LOG_LEVEL");

@@ -16,7 +16,6 @@ typedef enum ft_log_level {
 } ft_log_level;
 
 void ft_log_set_rank(int rank, int world_size);
-void ft_log_set_level(ft_log_level level);
 /* Reads FTUNE_LOG_LEVEL and FTUNE_LOG_ALL_RANKS. */
 void ft_log_init_from_env(void);
 

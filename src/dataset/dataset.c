@@ -99,7 +99,6 @@ static ft_status map_file(dataset_source *src, ft_error *err)
         }
     }
     close(fd);
-    src->total_bytes = src->size;
     src->n_files = 1;
     return st;
 }
@@ -175,7 +174,6 @@ static ft_status add_class_files(dataset_source *src, size_t c, size_t *cap, ft_
         src->files[src->n_files] = full;
         src->file_names[src->n_files] = rel;
         src->file_class[src->n_files] = src->classes[c];
-        src->total_bytes += (uint64_t)sb.st_size;
         src->n_files++;
     }
     free_names(names, n);
@@ -333,7 +331,6 @@ void dataset_close(dataset_source *src)
 dataset_format dataset_get_format(const dataset_source *src) { return src->format; }
 const char *dataset_get_path(const dataset_source *src) { return src->path; }
 const char *dataset_fields_summary(const dataset_source *src) { return src->summary; }
-uint64_t dataset_total_bytes(const dataset_source *src) { return src->total_bytes; }
 size_t dataset_file_count(const dataset_source *src) { return src->n_files; }
 
 const char *dataset_text_field(const dataset_source *src)

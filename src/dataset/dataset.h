@@ -101,8 +101,6 @@ const char *dataset_fields_summary(const dataset_source *src);
 /* Names of the chosen fields (a column is named "column N" without header). */
 const char *dataset_text_field(const dataset_source *src);
 const char *dataset_label_field(const dataset_source *src);
-/* Total bytes of the input (all files of a folder). */
-uint64_t dataset_total_bytes(const dataset_source *src);
 /* Number of files (1 unless a folder). */
 size_t dataset_file_count(const dataset_source *src);
 

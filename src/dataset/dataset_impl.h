@@ -22,7 +22,6 @@ struct dataset_source {
     const char **file_class;
     char **classes;
     size_t n_classes;
-    uint64_t total_bytes;
     /* JSON array: element byte ranges and lines. */
     size_t n_elems;
     size_t *elem_off, *elem_len;
