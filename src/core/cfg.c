@@ -279,6 +279,38 @@ ft_status cfg_apply_args(cfg *c, int argc, char **argv, int first,
     return FT_OK;
 }
 
+/* argv[i] is "--config" (its value follows) or "--config=FILE": *file set,
+ * *used the number of arguments it takes (0 when it is another key). */
+static int config_arg(int argc, char **argv, int i, const char **file)
+{
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+        *file = argv[i + 1];
+        return 2;
+    }
+    if (strncmp(argv[i], "--config=", 9) == 0) {
+        *file = argv[i] + 9;
+        return 1;
+    }
+    return 0;
+}
+
+ft_status cfg_load_command_line(cfg *c, int argc, char **argv, int first, ft_error *err)
+{
+    char **rest = ft_calloc_array((size_t)argc + 1, sizeof *rest);
+    if (!rest) return ft_fail(err, FT_ENOMEM, "out of memory");
+    const char *file = NULL;
+    int n = 0;
+    for (int i = first; i < argc; i++) {
+        int used = config_arg(argc, argv, i, &file);
+        if (used == 0) rest[n++] = argv[i];
+        else i += used - 1;
+    }
+    ft_status st = file ? cfg_load_json_file(c, file, err) : FT_OK;
+    if (st == FT_OK) st = cfg_apply_args(c, n, rest, 0, err);
+    free(rest);
+    return st;
+}
+
 static const cfg_value *typed_value(const cfg *c, const char *key, cfg_type t)
 {
     long i = find_key(c, key);
@@ -287,7 +319,6 @@ static const cfg_value *typed_value(const cfg *c, const char *key, cfg_type t)
     return &c->values[i];
 }
 
-bool cfg_has_key(const cfg *c, const char *key) { return find_key(c, key) >= 0; }
 int64_t cfg_get_int(const cfg *c, const char *key) { return typed_value(c, key, CFG_INT)->i; }
 double cfg_get_float(const cfg *c, const char *key) { return typed_value(c, key, CFG_FLOAT)->f; }
 bool cfg_get_bool(const cfg *c, const char *key) { return typed_value(c, key, CFG_BOOL)->b; }

@@ -49,8 +49,11 @@ ft_status cfg_set(cfg *c, const char *key, const char *value,
 /* Apply "--key value" and "--key=value" pairs from argv[first..argc). */
 ft_status cfg_apply_args(cfg *c, int argc, char **argv, int first,
                          ft_error *err);
+/* A program's command line: the JSON file of "--config FILE" (or
+ * "--config=FILE") first, then every other pair of argv[first..argc) over it
+ * (cfg_apply_args), so the command line wins wherever it stands. */
+ft_status cfg_load_command_line(cfg *c, int argc, char **argv, int first, ft_error *err);
 
-bool cfg_has_key(const cfg *c, const char *key);
 /* Getters FT_CHECK that the key exists with that type: a wrong name in the
  * program is a bug, not an input error. */
 int64_t cfg_get_int(const cfg *c, const char *key);

@@ -21,36 +21,6 @@ static void usage(FILE *f)
     cfg_print_help(specs, n, f);
 }
 
-/* --config FILE first, then every other --key value over it. */
-static ft_status read_config(cfg *c, int argc, char **argv, ft_error *err)
-{
-    const char *file = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) file = argv[i + 1];
-        else if (strncmp(argv[i], "--config=", 9) == 0) file = argv[i] + 9;
-    }
-    ft_status st = file ? cfg_load_json_file(c, file, err) : FT_OK;
-    for (int i = 1; st == FT_OK && i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0) { i++; continue; }
-        if (strncmp(argv[i], "--config=", 9) == 0) continue;
-        const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0)
-            return ft_fail(err, FT_EINVAL, "command line: expected --key value, got \"%s\"", arg);
-        const char *eq = strchr(arg, '=');
-        char key[128];
-        if (eq) {
-            snprintf(key, sizeof key, "%.*s", (int)(eq - arg - 2), arg + 2);
-            st = cfg_set(c, key, eq + 1, "command line", err);
-        } else if (i + 1 < argc) {
-            snprintf(key, sizeof key, "%s", arg + 2);
-            st = cfg_set(c, key, argv[++i], "command line", err);
-        } else {
-            return ft_fail(err, FT_EINVAL, "command line: --%s needs a value", arg + 2);
-        }
-    }
-    return st;
-}
-
 int main(int argc, char **argv)
 {
     /* Checkpoints are written by a thread that never calls MPI. */
@@ -74,7 +44,7 @@ int main(int argc, char **argv)
     ft_error_clear(&err);
     cfg *c = NULL;
     ft_status st = cfg_create(specs, n, &c, &err);
-    if (st == FT_OK) st = read_config(c, argc, argv, &err);
+    if (st == FT_OK) st = cfg_load_command_line(c, argc, argv, 1, &err);
     if (st == FT_OK) st = train_run(c, MPI_COMM_WORLD, &err);
     if (st != FT_OK && st != FT_EREQUEUE && rank == 0)
         fprintf(stderr, "ftune-train: error: %s\n", err.msg);

@@ -1,8 +1,13 @@
 /* cfg: typed keys, JSON loading, overrides, and the messages for bad input. */
+#define _GNU_SOURCE /* mkdtemp */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "check.h"
+#include "ft_fs.h"
 
 static const cfg_key_spec specs[] = {
     {"learning_rate", CFG_FLOAT, "5e-5", 0, 1, NULL, "peak learning rate"},
@@ -12,6 +17,41 @@ static const cfg_key_spec specs[] = {
     {"output_dir", CFG_STRING, "out", 1, 0, NULL, "run folder"},
 };
 enum { N_SPECS = sizeof specs / sizeof specs[0] };
+
+/* cfg_load_command_line: the --config file first wherever it stands, the
+ * other pairs over it; a --config without a value is an error, not skipped. */
+static void test_command_line(void)
+{
+    char dir[] = "/tmp/test_cfg_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char *path = ft_path_join(dir, "run.json");
+    ft_error err;
+    const char *json = "{\"learning_rate\": 1e-4, \"bf16\": true}";
+    CHECK(ft_write_file_atomic(path, json, strlen(json), true, &err) == FT_OK);
+    cfg *c = NULL;
+    CHECK(cfg_create(specs, N_SPECS, &c, &err) == FT_OK);
+    char arg[300];
+    snprintf(arg, sizeof arg, "--config=%s", path);
+    char *argv[] = {"prog", "--learning_rate", "7e-5", arg, "--output_dir", "o"};
+    CHECK_MSG(cfg_load_command_line(c, 6, argv, 1, &err) == FT_OK, "%s", err.msg);
+    CHECK_CLOSE(cfg_get_float(c, "learning_rate"), 7e-5, 1e-15); /* the command line wins */
+    CHECK(cfg_get_bool(c, "bf16"));                              /* from the file */
+    CHECK(!strcmp(cfg_get_string(c, "output_dir"), "o"));
+    char *split[] = {"prog", "--config", path, "--bf16", "false"};
+    CHECK_MSG(cfg_load_command_line(c, 5, split, 1, &err) == FT_OK, "%s", err.msg);
+    CHECK(!cfg_get_bool(c, "bf16"));
+    CHECK_CLOSE(cfg_get_float(c, "learning_rate"), 1e-4, 1e-15);
+    char *dangling[] = {"prog", "--bf16", "true", "--config"};
+    CHECK(cfg_load_command_line(c, 4, dangling, 1, &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "--config needs a value");
+    char *missing[] = {"prog", "--config", "/nonexistent/run.json"};
+    CHECK(cfg_load_command_line(c, 3, missing, 1, &err) == FT_ENOTFOUND);
+    CHECK_STR_CONTAINS(err.msg, "/nonexistent/run.json");
+    cfg_free(c);
+    unlink(path);
+    rmdir(dir);
+    free(path);
+}
 
 int main(void)
 {
@@ -68,5 +108,6 @@ int main(void)
     cfg_free(d);
     cfg_free(c);
     cfg_free(NULL);
+    test_command_line();
     return check_finish();
 }
