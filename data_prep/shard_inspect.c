@@ -27,30 +27,28 @@ static int32_t percentile(const int32_t *v, uint64_t n, double q)
     return v[k ? k - 1 : 0];
 }
 
-/* One file: size and crc32 as the manifest says, columns appended. */
-static ft_status check_file(const char *dir, const shard_manifest *m, const shard_manifest_file *f,
-                            int32_t *lengths, uint64_t *class_rows, ft_error *err)
+/* The split's files through the one reader of src/shard (size, crc32,
+ * attributes and every row checked against the manifest), their lengths
+ * and label counts gathered. */
+static ft_status read_split(const char *dir, const shard_manifest *m, int s, int32_t *lengths,
+                            uint64_t *class_rows, ft_error *err)
 {
-    char *path = ft_path_join(dir, f->name);
-    uint32_t crc = 0;
-    uint64_t bytes = 0;
-    shard_rows r = {0};
-    ft_status st = path ? shard_file_crc32(path, &crc, &bytes, err) : ft_fail(err, FT_ENOMEM, "out of memory");
-    if (st == FT_OK && (crc != f->crc32 || bytes != f->bytes))
-        st = ft_fail(err, FT_EFORMAT, "%s: %llu bytes with crc32 %08x, the manifest says %llu bytes with %08x "
-                     "(damaged or changed)", path, (unsigned long long)bytes, crc, (unsigned long long)f->bytes, f->crc32);
-    if (st == FT_OK) st = shard_read_file(path, false, &r, err);
-    if (st == FT_OK && (r.rows != f->rows || r.max_length != m->max_length))
-        st = ft_fail(err, FT_EFORMAT, "%s: %llu rows of max_length %d, the manifest says %llu of %d", path,
-                     (unsigned long long)r.rows, r.max_length, (unsigned long long)f->rows, m->max_length);
-    for (uint64_t i = 0; st == FT_OK && i < r.rows; i++) {
-        if (r.labels[i] >= m->n_labels)
-            st = ft_fail(err, FT_EFORMAT, "%s: row %llu: label %d", path, (unsigned long long)i, r.labels[i]);
-        else class_rows[r.labels[i]]++;
-        lengths[i] = r.lengths[i];
+    shard_reader r;
+    ft_status st = shard_reader_open(dir, m, s, &r, err);
+    if (st == FT_OK && r.rows != m->split_rows[s]) /* lengths holds split_rows */
+        st = ft_fail(err, FT_EFORMAT, "%s/manifest.json: the %s files hold %llu rows, its "
+                     "split says %llu", dir, shard_split_name(s), (unsigned long long)r.rows,
+                     (unsigned long long)m->split_rows[s]);
+    for (int f = 0; st == FT_OK && f < r.n_files; f++) {
+        shard_rows rows;
+        st = shard_reader_load(&r, f, false, &rows, err);
+        for (uint64_t i = 0; st == FT_OK && i < rows.rows; i++) {
+            class_rows[rows.labels[i]]++;
+            lengths[r.first_row[f] + i] = rows.lengths[i];
+        }
+        shard_rows_free(&rows);
     }
-    shard_rows_free(&r);
-    free(path);
+    shard_reader_close(&r);
     return st;
 }
 
@@ -74,13 +72,9 @@ static void print_split(const shard_manifest *m, int s, int32_t *lengths, const 
 static ft_status inspect_split(const char *dir, const shard_manifest *m, int s, ft_error *err)
 {
     int32_t *lengths = ft_malloc_array(m->split_rows[s] + 1, sizeof *lengths);
-    uint64_t *class_rows = ft_calloc_array((size_t)m->n_labels, sizeof *class_rows), done = 0;
+    uint64_t *class_rows = ft_calloc_array((size_t)m->n_labels, sizeof *class_rows);
     ft_status st = lengths && class_rows ? FT_OK : ft_fail(err, FT_ENOMEM, "out of memory");
-    for (int f = 0; st == FT_OK && f < m->n_files; f++) {
-        if (m->files[f].split != s) continue;
-        st = check_file(dir, m, &m->files[f], lengths + done, class_rows, err);
-        done += m->files[f].rows;
-    }
+    if (st == FT_OK) st = read_split(dir, m, s, lengths, class_rows, err);
     for (int c = 0; st == FT_OK && c < m->n_labels; c++)
         if (class_rows[c] != m->class_rows[s][c])
             st = ft_fail(err, FT_EFORMAT, "%s: split %s has %llu rows of label '%s', the manifest says %llu", dir,

@@ -1,5 +1,6 @@
 /* ftune-shard: raw labelled text -> tokenized, split HDF5 shards plus
- * manifest.json (DESIGN.md, "Data shards"), on any number of MPI ranks.
+ * manifest.json (docs/FORMATS.md, "Datasets: manifest and shards"), on any
+ * number of MPI ranks.
  *
  * This file is the command line and the exit codes; the pipeline is in
  * shard_run.c. Every rank parses the same arguments, so a usage error stops

@@ -18,13 +18,6 @@
 #include "ft_fs.h"
 #include "ft_log.h"
 
-void eval_slice(int64_t n, int rank, int size, int64_t *begin, int64_t *end)
-{
-    int64_t base = n / size, extra = n % size;
-    *begin = rank * base + (rank < extra ? rank : extra);
-    *end = *begin + base + (rank < extra ? 1 : 0);
-}
-
 double eval_softmax(const float *logits, int k, int label, float *probs, int *pred)
 {
     double mx = logits[0], sum = 0.0;
@@ -133,7 +126,7 @@ static void teardown(eval_ctx *x)
 /* Score positions [first, last) of the batch (split rows aligned, eval.h);
  * the other positions get copies of row `first` and their outputs are
  * dropped. */
-static ft_status score_batch(eval_ctx *x, eval_batch *b, int first, int last, ft_error *err)
+static ft_status score_batch(eval_ctx *x, shard_batch *b, int first, int last, ft_error *err)
 {
     int t = b->t, k = x->split.manifest.n_labels;
     for (int i = 0; i < x->batch; i++) {
@@ -161,18 +154,18 @@ static ft_status score_batch(eval_ctx *x, eval_batch *b, int first, int last, ft
 
 static ft_status score_slice(eval_ctx *x, ft_error *err)
 {
-    int64_t begin, end, B = x->batch, done = 0;
-    eval_slice(x->split.rows, x->rank, x->size, &begin, &end);
-    eval_cursor cur;
-    eval_cursor_init(&cur, &x->split, begin, end);
-    eval_batch b;
-    ft_status st = eval_batch_alloc(&b, x->batch, x->split.manifest.max_length, err);
-    int64_t log_every = (end - begin) / 10 + 1, next_log = log_every;
-    for (int64_t row0 = begin - begin % B; row0 < end && st == FT_OK; row0 += B) {
-        int64_t lo = begin > row0 ? begin : row0, hi = end < row0 + B ? end : row0 + B;
+    uint64_t begin, end, B = (uint64_t)x->batch, done = 0;
+    shard_slice(x->split.reader.rows, x->rank, x->size, &begin, &end);
+    shard_cursor cur;
+    shard_cursor_init(&cur, &x->split.reader, begin, end);
+    shard_batch b;
+    ft_status st = shard_batch_init(&b, x->batch, x->split.manifest.max_length, err);
+    uint64_t log_every = (end - begin) / 10 + 1, next_log = log_every;
+    for (uint64_t row0 = begin - begin % B; row0 < end && st == FT_OK; row0 += B) {
+        uint64_t lo = begin > row0 ? begin : row0, hi = end < row0 + B ? end : row0 + B;
         b.n = (int)(lo - row0);
         b.cap = (int)(hi - row0);
-        st = eval_cursor_next(&cur, &b, err);
+        st = shard_cursor_next(&cur, &b, err);
         if (st == FT_OK && b.n != b.cap)
             st = ft_fail(err, FT_ERUNTIME, "eval: the split ended early at row %lld",
                          (long long)(row0 + b.n));
@@ -184,8 +177,8 @@ static ft_status score_slice(eval_ctx *x, ft_error *err)
             next_log = done + log_every;
         }
     }
-    eval_batch_free(&b);
-    eval_cursor_free(&cur);
+    shard_batch_free(&b);
+    shard_cursor_free(&cur);
     return st;
 }
 
@@ -267,7 +260,7 @@ ft_status eval_run(const eval_options *opt, MPI_Comm comm, eval_summary *summary
         ft_log_info("evaluating %s on the %s split of %s: %lld examples on %d rank(s), "
                     "batches of %d x %d tokens", opt->model_dir,
                     shard_split_name(x.split.split), opt->data_dir,
-                    (long long)x.split.rows, x.size, x.batch,
+                    (long long)x.split.reader.rows, x.size, x.batch,
                     (int)x.split.manifest.max_length);
         MPI_Barrier(comm);
         double t0 = MPI_Wtime();

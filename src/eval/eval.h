@@ -2,7 +2,7 @@
  *
  * eval_run() is ftune-eval without the command line: every rank of comm
  * loads the model (a Hugging Face folder) and the dataset manifest, scores a
- * contiguous slice of the split (eval_slice: every example exactly once, no
+ * contiguous slice of the split (shard_slice: every example exactly once, no
  * padding duplicates, whatever the number of ranks) in batches with dropout
  * off, turns the logits into softmax probabilities and a cross-entropy in
  * double precision (eval_softmax) and feeds them to a metrics_acc. The
@@ -84,11 +84,6 @@ typedef struct eval_summary {
 ft_status eval_run(const eval_options *opt, MPI_Comm comm, eval_summary *summary,
                    ft_error *err);
 
-/* The contiguous slice [*begin, *end) of n examples that rank (of size
- * ranks) scores: sizes differ by at most one, lower ranks first, the union
- * is [0, n) without overlap. */
-void eval_slice(int64_t n, int rank, int size, int64_t *begin, int64_t *end);
-
 /* Softmax of logits[k] computed in double (max subtracted), written as
  * floats to probs[k]; returns the cross-entropy -log p(label) computed as
  * logsumexp - logit[label] (label < 0: returns 0). The argmax of probs
@@ -100,8 +95,5 @@ double eval_softmax(const float *logits, int k, int label, float *probs, int *pr
  * initialised at random by hf_model_load, and scoring with it is
  * meaningless. */
 ft_status eval_check_head(const char *dir, const hf_config *cfg, ft_error *err);
-
-/* "crc32:XXXXXXXX" of DIR/manifest.json's bytes into buf (>= 16 bytes). */
-ft_status eval_manifest_fingerprint(const char *data_dir, char *buf, ft_error *err);
 
 #endif

@@ -15,48 +15,18 @@
 
 /* ---- the split (eval_data.c) ------------------------------------------------ */
 
+/* The split scored: its manifest and the reader of its files (which
+ * borrows the manifest: an eval_split stays where it was opened). */
 typedef struct eval_split {
     shard_manifest manifest;
-    int split;            /* SHARD_TEST or SHARD_VALIDATION */
-    int n_files;          /* files of the split, in shard order */
-    char **paths;
-    uint64_t *expected_rows;
-    uint32_t *expected_crc;
-    int64_t *first_row;   /* [n_files + 1]: split row of each file's row 0 */
-    int64_t rows;
-    char fingerprint[32]; /* eval_manifest_fingerprint */
+    shard_reader reader;
+    int split; /* SHARD_TEST or SHARD_VALIDATION */
+    char fingerprint[SHARD_FINGERPRINT_BYTES]; /* shard_manifest_fingerprint */
 } eval_split;
 
 ft_status eval_split_open(const char *data_dir, const char *split_name,
                           eval_split *s, ft_error *err);
 void eval_split_free(eval_split *s);
-
-/* Rows of a split in order, one shard file in memory at a time. */
-typedef struct eval_cursor {
-    const eval_split *s;
-    int64_t next, end;
-    int file; /* loaded file, or -1 */
-    shard_rows rows;
-} eval_cursor;
-
-/* A batch of rows taken from a cursor: ids as int32 [cap * t]. */
-typedef struct eval_batch {
-    int cap, t, n;
-    int32_t *ids, *lengths, *labels;
-    int64_t *example_index;
-} eval_batch;
-
-ft_status eval_batch_alloc(eval_batch *b, int cap, int t, ft_error *err);
-void eval_batch_free(eval_batch *b);
-
-void eval_cursor_init(eval_cursor *c, const eval_split *s, int64_t begin, int64_t end);
-void eval_cursor_free(eval_cursor *c);
-/* Append the cursor's next rows to b at positions b->n .. b->cap - 1 (b->n
- * stops short at the end of the range). */
-ft_status eval_cursor_next(eval_cursor *c, eval_batch *b, ft_error *err);
-/* Read one file's rows with ids (for the texts of mistakes). */
-ft_status eval_split_read_file(const eval_split *s, int file, bool with_ids,
-                               shard_rows *rows, ft_error *err);
 
 /* ---- the model (eval_model.c) ---------------------------------------------- */
 

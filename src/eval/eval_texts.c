@@ -27,9 +27,7 @@ static ft_status decode_row(tok_tokenizer *tok, const shard_rows *rows, uint64_t
     int32_t n = rows->lengths[i], t = rows->max_length;
     int32_t *ids = ft_malloc_array((size_t)t, sizeof *ids);
     if (!ids) return ft_fail(err, FT_ENOMEM, "out of memory");
-    for (int32_t j = 0; j < t; j++)
-        ids[j] = rows->wide_ids ? ((const int32_t *)rows->input_ids)[i * (uint64_t)t + j]
-                                : ((const uint16_t *)rows->input_ids)[i * (uint64_t)t + j];
+    shard_rows_copy_ids(rows, i, t, ids);
     size_t len = 0;
     ft_status st = tok_decode(tok, ids, (size_t)n, true, text, &len, err);
     free(ids);
@@ -41,7 +39,7 @@ static ft_status texts_of_file(const eval_split *s, int f, tok_tokenizer *tok,
                                const metrics_result *r, char **texts, ft_error *err)
 {
     shard_rows rows;
-    ft_status st = shard_read_file(s->paths[f], true, &rows, err);
+    ft_status st = shard_read_file(s->reader.paths[f], true, &rows, err);
     if (st != FT_OK) return st;
     for (uint64_t i = 0; i < rows.rows && st == FT_OK; i++) {
         int slot = worst_slot(r, rows.example_index[i]);
@@ -57,9 +55,9 @@ ft_status eval_mistake_texts(const eval_split *s, tok_tokenizer *tok,
     for (int i = 0; i < r->num_worst; i++) texts[i] = NULL;
     int found = 0;
     ft_status st = FT_OK;
-    for (int f = 0; f < s->n_files && found < r->num_worst && st == FT_OK; f++) {
+    for (int f = 0; f < s->reader.n_files && found < r->num_worst && st == FT_OK; f++) {
         shard_rows rows;
-        st = shard_read_file(s->paths[f], false, &rows, err);
+        st = shard_read_file(s->reader.paths[f], false, &rows, err);
         if (st != FT_OK) break;
         int here = 0;
         for (uint64_t i = 0; i < rows.rows; i++)

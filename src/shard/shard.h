@@ -1,5 +1,9 @@
-/* shard: ftune's prepared-dataset format (DESIGN.md, "Data shards", version 1)
- * and the plan that decides which example goes to which split, shard and row.
+/* shard: ftune's prepared-dataset format (docs/FORMATS.md, "Datasets:
+ * manifest and shards", version 1), the plan that decides which example
+ * goes to which split, shard and row, and the one data path of train, eval
+ * and predict: a split read and checked file by file (one reader, one row
+ * validator, one fingerprint), cut across ranks, and turned into batches
+ * (predict gathers its tokenized texts into the same batches).
  *
  * A prepared dataset is a folder with manifest.json and the files
  * SPLIT-KKKKK-of-NNNNN.h5 (SPLIT is train, validation or test). Each file
@@ -117,15 +121,37 @@ ft_status shard_write_file(const char *path, const shard_meta *meta, const shard
                            ft_error *err);
 
 /* Reads a file's columns; input_ids only when with_ids. Free with
- * shard_rows_free. Checks shapes and types against each other. */
+ * shard_rows_free. Checks shapes and types against each other and every row
+ * (shard_rows_check) against the file's own attributes. */
 ft_status shard_read_file(const char *path, bool with_ids, shard_rows *out, ft_error *err);
 void shard_rows_free(shard_rows *rows);
+/* Columns for `rows` rows of max_length ids (int32 when wide_ids, else
+ * uint16), uninitialised; FT_ENOMEM naming the size. */
+ft_status shard_rows_alloc(shard_rows *r, uint64_t rows, int32_t max_length, bool wide_ids,
+                           ft_error *err);
+
+/* What a file's attributes must say (the manifest's figures). */
+typedef struct shard_expect {
+    uint64_t rows;
+    int32_t max_length, n_labels, vocab_size;
+} shard_expect;
+
+/* shard_read_file, and FT_EFORMAT naming the file, the attribute and both
+ * values when an attribute differs from want. */
+ft_status shard_read_expected(const char *path, bool with_ids, const shard_expect *want,
+                              shard_rows *out, ft_error *err);
+
+/* The one row validator: length in [1, max_length], label in [0, n_labels),
+ * example_index >= 0, and (ids loaded) every id in [0, vocab_size).
+ * FT_EFORMAT naming path, the row (and the position of a bad id). */
+ft_status shard_rows_check(const char *path, const shard_rows *r, int32_t n_labels,
+                           int32_t vocab_size, ft_error *err);
+
+/* Tokens [0, t) of row `row` of r, widened to int32, into dst. */
+void shard_rows_copy_ids(const shard_rows *r, uint64_t row, int32_t t, int32_t *dst);
 
 /* crc32 (zlib) and size of a file's bytes. */
 ft_status shard_file_crc32(const char *path, uint32_t *crc, uint64_t *bytes, ft_error *err);
-/* shard_file_crc32 against the manifest's value: FT_EFORMAT naming the file
- * and both values when they differ (train and eval check every file so). */
-ft_status shard_file_check_crc32(const char *path, uint32_t want, ft_error *err);
 
 /* --- manifest.json --------------------------------------------------------- */
 
@@ -167,10 +193,90 @@ typedef struct shard_manifest {
     uint64_t balanced_out;
 } shard_manifest;
 
+/* A file's size and crc32 against its manifest entry: FT_EFORMAT naming
+ * the file and both values when they differ (every reader of a split checks
+ * every file so: shard_reader_load). */
+ft_status shard_file_check(const char *path, const shard_manifest_file *want, ft_error *err);
+
 /* manifest.json text (caller frees), fixed key order and number format. */
 char *shard_manifest_to_json(const shard_manifest *m);
 /* Reads DIR/manifest.json; checks format and version. */
 ft_status shard_manifest_read(const char *dir, shard_manifest *m, ft_error *err);
 void shard_manifest_free(shard_manifest *m);
+
+/* "crc32:XXXXXXXX" of DIR/manifest.json's bytes: the data fingerprint that
+ * checkpoints (ckpt_state.data_fingerprint) and reports record. */
+enum { SHARD_FINGERPRINT_BYTES = 16 };
+ft_status shard_manifest_fingerprint(const char *dir, char buf[SHARD_FINGERPRINT_BYTES],
+                                     ft_error *err);
+
+/* --- one split: its files read in shard order (shard_split.c) -------------- */
+
+/* SHARD_TRAIN, ... of "train", "validation", "test"; -1 for another name. */
+int shard_split_of_name(const char *name);
+
+/* The split is the concatenation of its files in shard order
+ * (SPLIT-00000-of-N, SPLIT-00001-of-N, ...); a row's position in it is its
+ * split row. The manifest is borrowed: it must outlive the reader. */
+typedef struct shard_reader {
+    const shard_manifest *man;
+    int split;
+    int n_files;
+    char **paths;                     /* DIR/NAME of each file */
+    const shard_manifest_file **files; /* their manifest entries */
+    uint64_t *first_row;              /* [n_files + 1]: split row of each file's row 0 */
+    uint64_t rows;
+} shard_reader;
+
+ft_status shard_reader_open(const char *dir, const shard_manifest *man, int split,
+                            shard_reader *r, ft_error *err);
+void shard_reader_close(shard_reader *r);
+/* File `file` of the split, checked: shard_file_check (a
+ * damaged or swapped file), then shard_read_expected against the
+ * manifest's rows, max_length, labels and vocabulary. */
+ft_status shard_reader_load(const shard_reader *r, int file, bool with_ids, shard_rows *out,
+                            ft_error *err);
+/* Every row of the split in one shard_rows, ids widened to int32. */
+ft_status shard_reader_load_all(const shard_reader *r, shard_rows *out, ft_error *err);
+/* The file that holds split row `row` (< r->rows). */
+int shard_reader_file_of(const shard_reader *r, uint64_t row);
+
+/* The contiguous slice [*begin, *end) of n rows that rank (of size ranks)
+ * takes: sizes differ by at most one, lower ranks first, the union is
+ * [0, n) without overlap. The one cut of a split across ranks. */
+void shard_slice(uint64_t n, int rank, int size, uint64_t *begin, uint64_t *end);
+
+/* --- batches of rows (shard_batch.c) --------------------------------------- */
+
+/* Up to cap rows of t tokens each (t <= max_length given at init), ids
+ * widened to int32 and packed with stride t. */
+typedef struct shard_batch {
+    int cap, n;
+    int32_t max_length, t;
+    int32_t *ids, *lengths, *labels;
+    int64_t *example_index;
+} shard_batch;
+
+ft_status shard_batch_init(shard_batch *b, int cap, int32_t max_length, ft_error *err);
+void shard_batch_free(shard_batch *b);
+/* Append row `row` of r at position b->n (< b->cap), its first b->t tokens. */
+void shard_batch_put(shard_batch *b, const shard_rows *r, uint64_t row);
+/* Rows idx[0..n) of r (n <= cap), t = the longest of them: a batch costs
+ * what its texts need, and depends only on the rows chosen. */
+void shard_batch_gather(shard_batch *b, const shard_rows *r, const uint64_t *idx, int n);
+
+/* Split rows [begin, end) in order, one file in memory at a time. */
+typedef struct shard_cursor {
+    const shard_reader *r;
+    uint64_t next, end;
+    int file; /* loaded file, or -1 */
+    shard_rows rows;
+} shard_cursor;
+
+void shard_cursor_init(shard_cursor *c, const shard_reader *r, uint64_t begin, uint64_t end);
+void shard_cursor_free(shard_cursor *c);
+/* Append the cursor's next rows to b at positions b->n .. b->cap - 1 (b->n
+ * stops short at the end of the range). */
+ft_status shard_cursor_next(shard_cursor *c, shard_batch *b, ft_error *err);
 
 #endif

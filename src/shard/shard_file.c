@@ -23,45 +23,16 @@
 
 #include "ft_alloc.h"
 #include "ft_fs.h"
+#include "ft_h5.h"
 #include "shard.h"
 
 enum { ATTR_BYTES_MAX = 60000, MAX_LENGTH_LIMIT = 1 << 20 };
 
-/* HDF5 prints its error stack to stderr by default: off while we work, as
- * every failure becomes a status and a message of ours. */
-typedef struct quiet_h5 {
-    H5E_auto2_t func;
-    void *data;
-} quiet_h5;
-
-static quiet_h5 h5_quiet(void)
-{
-    quiet_h5 q = {NULL, NULL};
-    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return q;
-}
-
-static void h5_restore(quiet_h5 q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
-
 /* --- writing ------------------------------------------------------------- */
-
-static herr_t put_attr(hid_t loc, const char *name, hid_t type, hid_t space, const void *value)
-{
-    hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0) return -1;
-    herr_t rc = H5Awrite(a, type, value);
-    return H5Aclose(a) < 0 ? -1 : rc;
-}
 
 static herr_t put_scalar(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, const void *v)
 {
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = s < 0 ? -1 : H5Acreate2(loc, name, file_type, s, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, mem_type, v);
-    if (a >= 0) H5Aclose(a);
-    if (s >= 0) H5Sclose(s);
-    return rc;
+    return ft_h5_attr_write(loc, name, file_type, mem_type, 0, 1, v);
 }
 
 /* A fixed-length string type of n bytes (NUL-padded, at least 1). */
@@ -79,9 +50,7 @@ static hid_t str_type(size_t n)
 static herr_t put_string(hid_t loc, const char *name, const char *value)
 {
     hid_t t = str_type(strlen(value));
-    hid_t s = H5Screate(H5S_SCALAR);
-    herr_t rc = t < 0 || s < 0 ? -1 : put_attr(loc, name, t, s, value);
-    if (s >= 0) H5Sclose(s);
+    herr_t rc = t < 0 ? -1 : ft_h5_attr_write(loc, name, t, t, 0, 1, value);
     if (t >= 0) H5Tclose(t);
     return rc;
 }
@@ -104,10 +73,8 @@ static char *label_buffer(const shard_meta *meta, size_t *width)
 /* label_names: a 1-D attribute of fixed-length strings (label_buffer). */
 static herr_t put_labels(hid_t loc, int n_labels, const char *names, size_t width)
 {
-    hsize_t dim = (hsize_t)n_labels;
-    hid_t t = str_type(width), s = H5Screate_simple(1, &dim, NULL);
-    herr_t rc = t < 0 || s < 0 ? -1 : put_attr(loc, "label_names", t, s, names);
-    if (s >= 0) H5Sclose(s);
+    hid_t t = str_type(width);
+    herr_t rc = t < 0 ? -1 : ft_h5_attr_write(loc, "label_names", t, t, 1, (hsize_t)n_labels, names);
     if (t >= 0) H5Tclose(t);
     return rc;
 }
@@ -216,7 +183,7 @@ ft_status shard_write_file(const char *path, const shard_meta *meta, const shard
         free(names);
         return ft_fail(err, FT_ENOMEM, "%s: out of memory", path);
     }
-    quiet_h5 q = h5_quiet();
+    ft_h5_quiet q = ft_h5_quiet_begin();
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
     herr_t rc = fcpl < 0 || fapl < 0 ? -1 : 0;
     if (rc >= 0) rc = H5Pset_obj_track_times(fcpl, 0) | H5Pset_fapl_sec2(fapl);
@@ -228,7 +195,7 @@ ft_status shard_write_file(const char *path, const shard_meta *meta, const shard
     if (file >= 0 && H5Fclose(file) < 0) rc = -1;
     if (fapl >= 0) H5Pclose(fapl);
     if (fcpl >= 0) H5Pclose(fcpl);
-    h5_restore(q);
+    ft_h5_quiet_end(q);
     if (rc < 0) st = ft_fail(err, FT_EIO, "%s: HDF5 failed writing the shard (temporary file %s)", path, tmp);
     if (st == FT_OK) st = publish(tmp, path, err);
     if (st != FT_OK) unlink(tmp);
@@ -249,35 +216,32 @@ void shard_rows_free(shard_rows *rows)
     memset(rows, 0, sizeof *rows);
 }
 
-/* An integer scalar attribute of the root, converted to int64. */
-static ft_status get_int_attr(hid_t root, const char *path, const char *name, int64_t *v, ft_error *err)
+ft_status shard_rows_alloc(shard_rows *r, uint64_t rows, int32_t max_length, bool wide_ids,
+                           ft_error *err)
 {
-    hid_t a = H5Aexists(root, name) > 0 ? H5Aopen(root, name, H5P_DEFAULT) : -1;
-    hid_t t = a < 0 ? -1 : H5Aget_type(a), s = a < 0 ? -1 : H5Aget_space(a);
-    bool ok = t >= 0 && s >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Sget_simple_extent_npoints(s) == 1 &&
-              H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
-    if (s >= 0) H5Sclose(s);
-    if (t >= 0) H5Tclose(t);
-    if (a >= 0) H5Aclose(a);
-    return ok ? FT_OK : ft_fail(err, FT_EFORMAT, "%s: attribute '%s' is missing or not an integer", path, name);
+    size_t n = rows ? (size_t)rows : 1;
+    *r = (shard_rows){.rows = rows, .max_length = max_length, .wide_ids = wide_ids};
+    r->input_ids = ft_malloc_array(n, (size_t)max_length * (wide_ids ? 4 : 2));
+    r->lengths = ft_malloc_array(n, sizeof(int32_t));
+    r->labels = ft_malloc_array(n, sizeof(int32_t));
+    r->example_index = ft_malloc_array(n, sizeof(int64_t));
+    if (r->input_ids && r->lengths && r->labels && r->example_index) return FT_OK;
+    shard_rows_free(r);
+    return ft_fail(err, FT_ENOMEM, "out of memory for %llu rows of %d tokens",
+                   (unsigned long long)rows, max_length);
 }
 
-/* A fixed-length string scalar attribute equal to want. Scalar (one
- * element) is checked before the read: H5Aread copies every element, so an
- * array of strings would overrun buf (found by tests/fuzz/fuzz_shard.c). */
+/* A string attribute equal to want (ft_h5_attr_read_string checks it is
+ * one fixed-length string before the read). */
 static ft_status check_str_attr(hid_t root, const char *path, const char *name, const char *want, ft_error *err)
 {
-    char buf[64] = {0};
-    hid_t a = H5Aexists(root, name) > 0 ? H5Aopen(root, name, H5P_DEFAULT) : -1;
-    hid_t t = a < 0 ? -1 : H5Aget_type(a), s = a < 0 ? -1 : H5Aget_space(a);
-    bool ok = t >= 0 && s >= 0 && H5Sget_simple_extent_npoints(s) == 1 && H5Tget_class(t) == H5T_STRING &&
-              !H5Tis_variable_str(t) && H5Tget_size(t) < sizeof buf && H5Aread(a, t, buf) >= 0 &&
-              !strcmp(buf, want);
-    if (s >= 0) H5Sclose(s);
-    if (t >= 0) H5Tclose(t);
-    if (a >= 0) H5Aclose(a);
-    return ok ? FT_OK : ft_fail(err, FT_EFORMAT, "%s: attribute '%s' is not \"%s\" (not an ftune shard "
-                                "of format version %d?)", path, name, want, SHARD_FORMAT_VERSION);
+    char *got = NULL;
+    ft_status st = ft_h5_attr_read_string(root, path, name, &got, err);
+    if (st == FT_OK && strcmp(got, want) != 0)
+        st = ft_fail(err, FT_EFORMAT, "%s: attribute '%s' is \"%.40s\", not \"%s\" (not an ftune shard "
+                     "of format version %d?)", path, name, got, want, SHARD_FORMAT_VERSION);
+    free(got);
+    return st;
 }
 
 /* Opens dataset name and checks its rank, shape and integer type. */
@@ -331,14 +295,14 @@ static ft_status read_shape(hid_t root, const char *path, int64_t *rows, int64_t
 {
     int64_t version = 0;
     ft_status st = check_str_attr(root, path, "format", SHARD_FORMAT_NAME, err);
-    if (st == FT_OK) st = get_int_attr(root, path, "format_version", &version, err);
+    if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "format_version", &version, err);
     if (st == FT_OK && version != SHARD_FORMAT_VERSION)
         st = ft_fail(err, FT_EFORMAT, "%s: format_version %lld, this build reads %d", path, (long long)version,
                      SHARD_FORMAT_VERSION);
-    if (st == FT_OK) st = get_int_attr(root, path, "rows", rows, err);
-    if (st == FT_OK) st = get_int_attr(root, path, "max_length", max_length, err);
-    if (st == FT_OK) st = get_int_attr(root, path, "n_labels", n_labels, err);
-    if (st == FT_OK) st = get_int_attr(root, path, "vocab_size", vocab_size, err);
+    if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "rows", rows, err);
+    if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "max_length", max_length, err);
+    if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "n_labels", n_labels, err);
+    if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "vocab_size", vocab_size, err);
     if (st == FT_OK && (*rows < 0 || *max_length < 1 || *max_length > MAX_LENGTH_LIMIT || *n_labels < 1 ||
                         *n_labels > INT32_MAX || *vocab_size < 1 || *vocab_size > INT32_MAX))
         st = ft_fail(err, FT_EFORMAT, "%s: impossible attributes rows=%lld max_length=%lld n_labels=%lld "
@@ -347,31 +311,97 @@ static ft_status read_shape(hid_t root, const char *path, int64_t *rows, int64_t
     return st;
 }
 
-/* lengths in [0, max_length], labels in [0, n_labels), example_index >= 0. */
-static ft_status check_values(const char *path, const shard_rows *r, int64_t n_labels, ft_error *err)
+/* The first id of ids[0..n) outside [0, vocab) (n when none). The scan
+ * ORs one unsigned compare per id, which vectorizes; the search for the
+ * position runs only when there is a bad id. */
+static size_t first_bad_id(const shard_rows *r, size_t n, uint32_t vocab)
 {
-    for (uint64_t i = 0; i < r->rows; i++) {
-        if (r->lengths[i] < 0 || r->lengths[i] > r->max_length)
-            return ft_fail(err, FT_EFORMAT, "%s: row %llu: length %d outside [0, %d]", path,
-                           (unsigned long long)i, r->lengths[i], r->max_length);
-        if (r->labels[i] < 0 || r->labels[i] >= n_labels)
-            return ft_fail(err, FT_EFORMAT, "%s: row %llu: label %d outside [0, %lld)", path,
-                           (unsigned long long)i, r->labels[i], (long long)n_labels);
-        if (r->example_index[i] < 0)
-            return ft_fail(err, FT_EFORMAT, "%s: row %llu: negative example_index", path, (unsigned long long)i);
+    bool bad = false;
+    if (r->wide_ids) {
+        const int32_t *ids = r->input_ids;
+        for (size_t i = 0; i < n; i++) bad |= (uint32_t)ids[i] >= vocab; /* negative: huge */
+        for (size_t i = 0; bad && i < n; i++)
+            if ((uint32_t)ids[i] >= vocab) return i;
+    } else {
+        const uint16_t *ids = r->input_ids;
+        for (size_t i = 0; i < n; i++) bad |= ids[i] >= vocab;
+        for (size_t i = 0; bad && i < n; i++)
+            if (ids[i] >= vocab) return i;
     }
-    return FT_OK;
+    return n;
 }
 
-static ft_status read_all(hid_t file, const char *path, bool with_ids, shard_rows *out, ft_error *err)
+static int64_t id_at(const shard_rows *r, size_t i)
 {
-    int64_t rows = 0, max_length = 0, n_labels = 0, vocab_size = 0;
-    ft_status st = read_shape(file, path, &rows, &max_length, &n_labels, &vocab_size, err);
+    return r->wide_ids ? ((const int32_t *)r->input_ids)[i] : ((const uint16_t *)r->input_ids)[i];
+}
+
+ft_status shard_rows_check(const char *path, const shard_rows *r, int32_t n_labels,
+                           int32_t vocab_size, ft_error *err)
+{
+    for (uint64_t i = 0; i < r->rows; i++) {
+        if (r->lengths[i] < 1 || r->lengths[i] > r->max_length)
+            return ft_fail(err, FT_EFORMAT, "%s: row %llu: length %d not in [1, %d]", path,
+                           (unsigned long long)i, r->lengths[i], r->max_length);
+        if (r->labels[i] < 0 || r->labels[i] >= n_labels)
+            return ft_fail(err, FT_EFORMAT, "%s: row %llu: label %d not in [0, %d)", path,
+                           (unsigned long long)i, r->labels[i], n_labels);
+        if (r->example_index[i] < 0)
+            return ft_fail(err, FT_EFORMAT, "%s: row %llu: negative example_index", path,
+                           (unsigned long long)i);
+    }
+    if (!r->input_ids) return FT_OK;
+    size_t n = (size_t)r->rows * (size_t)r->max_length;
+    size_t i = first_bad_id(r, n, (uint32_t)vocab_size);
+    if (i == n) return FT_OK;
+    return ft_fail(err, FT_EFORMAT, "%s: row %zu, position %zu: token id %lld not in the "
+                   "model's vocabulary [0, %d): the file is damaged or was made with another "
+                   "tokenizer", path, i / (size_t)r->max_length, i % (size_t)r->max_length,
+                   (long long)id_at(r, i), vocab_size);
+}
+
+void shard_rows_copy_ids(const shard_rows *r, uint64_t row, int32_t t, int32_t *dst)
+{
+    size_t at = (size_t)row * (size_t)r->max_length;
+    if (r->wide_ids) {
+        memcpy(dst, (const int32_t *)r->input_ids + at, (size_t)t * sizeof *dst);
+        return;
+    }
+    const uint16_t *src = (const uint16_t *)r->input_ids + at;
+    for (int32_t j = 0; j < t; j++) dst[j] = src[j];
+}
+
+/* An attribute that differs from the manifest's figure. */
+static ft_status check_expected(const char *path, const char *name, int64_t got, int64_t want,
+                                ft_error *err)
+{
+    if (got == want) return FT_OK;
+    return ft_fail(err, FT_EFORMAT, "%s: %s %lld, but manifest.json says %lld", path, name,
+                   (long long)got, (long long)want);
+}
+
+static ft_status check_shape(const char *path, const int64_t shape[4], const shard_expect *want,
+                             ft_error *err)
+{
+    if (!want) return FT_OK;
+    ft_status st = check_expected(path, "rows", shape[0], (int64_t)want->rows, err);
+    if (st == FT_OK) st = check_expected(path, "max_length", shape[1], want->max_length, err);
+    if (st == FT_OK) st = check_expected(path, "n_labels", shape[2], want->n_labels, err);
+    if (st == FT_OK) st = check_expected(path, "vocab_size", shape[3], want->vocab_size, err);
+    return st;
+}
+
+static ft_status read_all(hid_t file, const char *path, bool with_ids, const shard_expect *want,
+                          shard_rows *out, ft_error *err)
+{
+    int64_t shape[4] = {0, 0, 0, 0}; /* rows, max_length, n_labels, vocab_size */
+    ft_status st = read_shape(file, path, &shape[0], &shape[1], &shape[2], &shape[3], err);
+    if (st == FT_OK) st = check_shape(path, shape, want, err);
     if (st != FT_OK) return st;
-    out->rows = (uint64_t)rows;
-    out->max_length = (int32_t)max_length;
-    out->wide_ids = shard_needs_wide_ids((int32_t)vocab_size);
-    hsize_t dims[2] = {(hsize_t)rows, (hsize_t)max_length};
+    out->rows = (uint64_t)shape[0];
+    out->max_length = (int32_t)shape[1];
+    out->wide_ids = shard_needs_wide_ids((int32_t)shape[3]);
+    hsize_t dims[2] = {(hsize_t)shape[0], (hsize_t)shape[1]};
     st = read_column(file, path, "lengths", 1, dims, 4, true, H5T_NATIVE_INT32, (void **)&out->lengths, err);
     if (st == FT_OK)
         st = read_column(file, path, "labels", 1, dims, 4, true, H5T_NATIVE_INT32, (void **)&out->labels, err);
@@ -381,24 +411,30 @@ static ft_status read_all(hid_t file, const char *path, bool with_ids, shard_row
     if (st == FT_OK && with_ids)
         st = read_column(file, path, "input_ids", 2, dims, out->wide_ids ? 4 : 2, out->wide_ids,
                          out->wide_ids ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT16, &out->input_ids, err);
-    if (st == FT_OK) st = check_values(path, out, n_labels, err);
+    if (st == FT_OK) st = shard_rows_check(path, out, (int32_t)shape[2], (int32_t)shape[3], err);
     return st;
 }
 
 ft_status shard_read_file(const char *path, bool with_ids, shard_rows *out, ft_error *err)
 {
+    return shard_read_expected(path, with_ids, NULL, out, err);
+}
+
+ft_status shard_read_expected(const char *path, bool with_ids, const shard_expect *want,
+                              shard_rows *out, ft_error *err)
+{
     memset(out, 0, sizeof *out);
     if (!ft_path_exists(path)) return ft_fail(err, FT_ENOTFOUND, "%s: no such shard file", path);
-    quiet_h5 q = h5_quiet();
+    ft_h5_quiet q = ft_h5_quiet_begin();
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl >= 0) H5Pset_fapl_sec2(fapl);
     hid_t file = fapl < 0 || H5Fis_hdf5(path) <= 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
     ft_status st = file < 0 ? ft_fail(err, FT_EFORMAT, "%s: not a readable HDF5 file (damaged, or a "
                                       "half-written copy?)", path)
-                            : read_all(file, path, with_ids, out, err);
+                            : read_all(file, path, with_ids, want, out, err);
     if (file >= 0) H5Fclose(file);
     if (fapl >= 0) H5Pclose(fapl);
-    h5_restore(q);
+    ft_h5_quiet_end(q);
     if (st != FT_OK) shard_rows_free(out);
     return st;
 }
@@ -423,13 +459,18 @@ ft_status shard_file_crc32(const char *path, uint32_t *crc, uint64_t *bytes, ft_
     return FT_OK;
 }
 
-ft_status shard_file_check_crc32(const char *path, uint32_t want, ft_error *err)
+ft_status shard_file_check(const char *path, const shard_manifest_file *want, ft_error *err)
 {
     uint32_t crc = 0;
     uint64_t bytes = 0;
     ft_status st = shard_file_crc32(path, &crc, &bytes, err);
-    if (st == FT_OK && crc != want)
+    if (st == FT_OK && bytes != want->bytes)
+        st = ft_fail(err, FT_EFORMAT, "%s: %llu bytes, but manifest.json says %llu: the file is "
+                     "damaged or changed", path, (unsigned long long)bytes,
+                     (unsigned long long)want->bytes);
+    else if (st == FT_OK && crc != want->crc32)
         st = ft_fail(err, FT_EFORMAT, "%s: crc32 %08x, but manifest.json says %08x: the file is "
-                     "damaged or from another dataset", path, (unsigned)crc, (unsigned)want);
+                     "damaged or changed, or from another dataset", path, (unsigned)crc,
+                     (unsigned)want->crc32);
     return st;
 }

@@ -18,7 +18,7 @@
  * checked against each other (files add up to their split, class rows to the
  * split's rows) and file names must be SPLIT-KKKKK-of-NNNNN.h5 of their own
  * split, so a manifest cannot point a reader outside its folder.
- * Not here: checking the shard files' bytes (shard_file_crc32 does that). */
+ * Not here: checking the shard files' bytes (shard_file_check does that). */
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -30,6 +30,7 @@
 
 #include "ft_alloc.h"
 #include "ft_fs.h"
+#include "ft_json.h"
 #include "ft_unique.h"
 #include "shard.h"
 
@@ -142,11 +143,8 @@ typedef struct reader {
 
 static ft_status bad_key(const reader *r, const char *key, const char *expected, const cJSON *got)
 {
-    char *shown = got ? cJSON_PrintUnformatted(got) : NULL;
-    ft_status st = ft_fail(r->err, FT_EFORMAT, "%s: key '%s': expected %s, got %.80s%s", r->file, key, expected,
-                           shown ? shown : "nothing (missing)", shown && strlen(shown) > 80 ? "..." : "");
-    cJSON_free(shown);
-    return st;
+    ft_json_src s = {r->file, FT_EFORMAT, r->err};
+    return ft_json_bad(&s, key, got, expected);
 }
 
 static const cJSON *item(const cJSON *obj, const char *name)
@@ -165,15 +163,11 @@ static ft_status get_u64(const reader *r, const cJSON *obj, const char *prefix, 
 {
     char key[160];
     key_path(key, sizeof key, prefix, name);
-    const cJSON *v = item(obj, name);
-    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
-    if (!(d >= 0 && d == floor(d) && d <= MAX_EXACT_INT && d <= (double)max)) {
-        char what[96];
-        snprintf(what, sizeof what, "an integer in [0, %llu]", (unsigned long long)(max < MAX_EXACT_INT ? max : (uint64_t)MAX_EXACT_INT));
-        return bad_key(r, key, what, v);
-    }
-    *out = (uint64_t)d;
-    return FT_OK;
+    ft_json_src s = {r->file, FT_EFORMAT, r->err};
+    int64_t v = 0;
+    ft_status st = ft_json_int(&s, key, item(obj, name), 0, (int64_t)(max < MAX_EXACT_INT ? max : MAX_EXACT_INT), &v);
+    *out = (uint64_t)v;
+    return st;
 }
 
 static ft_status get_i32(const reader *r, const cJSON *obj, const char *prefix, const char *name, int32_t min,
@@ -181,15 +175,11 @@ static ft_status get_i32(const reader *r, const cJSON *obj, const char *prefix, 
 {
     char key[160];
     key_path(key, sizeof key, prefix, name);
-    const cJSON *v = item(obj, name);
-    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-    if (!(d >= min && d <= max && d == floor(d))) {
-        char what[96];
-        snprintf(what, sizeof what, "an integer in [%d, %d]", min, max);
-        return bad_key(r, key, what, v);
-    }
-    *out = (int32_t)d;
-    return FT_OK;
+    ft_json_src s = {r->file, FT_EFORMAT, r->err};
+    int64_t v = 0;
+    ft_status st = ft_json_int(&s, key, item(obj, name), min, max, &v);
+    *out = (int32_t)v;
+    return st;
 }
 
 /* A string member: copied into buf (size bytes) or strdup'ed into *dup. */

@@ -38,6 +38,7 @@
 #include "ft_fs.h"
 #include "ft_log.h"
 #include "hf_model.h"
+#include "shard.h"
 #include "tok.h"
 
 static const char USAGE[] =
@@ -65,7 +66,8 @@ typedef struct predictor {
     int plan_b, plan_t; /* the activation plan: grown to the largest batch seen */
     int threads;        /* OpenMP threads for large batches */
     bool json;
-    int32_t *ids, *lengths;
+    shard_rows texts; /* the batch's texts tokenized, PREDICT_BATCH rows of max_length */
+    shard_batch batch; /* the rows given to the model, cut to the longest */
     float *probs;
     bool truncated[PREDICT_BATCH];
     long done; /* texts answered */
@@ -165,12 +167,11 @@ static ft_status predictor_open(predictor *p, const opts *o, ft_error *err)
         return ft_fail(err, FT_EINVAL, "--max-length %d exceeds the model's "
                        "max_position_embeddings %d", p->max_length, limit);
     p->k = p->cfg.num_labels;
-    p->ids = ft_malloc_array((size_t)PREDICT_BATCH * (size_t)p->max_length, sizeof(int32_t));
-    p->lengths = ft_malloc_array(PREDICT_BATCH, sizeof(int32_t));
+    st = shard_rows_alloc(&p->texts, PREDICT_BATCH, p->max_length, true, err);
+    if (st == FT_OK) st = shard_batch_init(&p->batch, PREDICT_BATCH, p->max_length, err);
     p->probs = ft_malloc_array((size_t)p->k, sizeof(float));
-    if (!p->ids || !p->lengths || !p->probs)
-        return ft_fail(err, FT_ENOMEM, "out of memory");
-    return FT_OK;
+    if (st == FT_OK && !p->probs) st = ft_fail(err, FT_ENOMEM, "out of memory");
+    return st;
 }
 
 /* Plan activations for b rows of t tokens unless the plan already holds
@@ -193,8 +194,8 @@ static ft_status predictor_plan(predictor *p, int b, int t, ft_error *err)
 
 static void predictor_close(predictor *p)
 {
-    free(p->ids);
-    free(p->lengths);
+    shard_rows_free(&p->texts);
+    shard_batch_free(&p->batch);
     free(p->probs);
     model_free(p->m);
     hf_config_free(&p->cfg);
@@ -242,30 +243,41 @@ static void print_result(predictor *p, const float *logits, bool truncated)
     p->done++;
 }
 
-/* Score texts[0..n) (n <= PREDICT_BATCH) and print their lines. */
-static ft_status predict_batch(predictor *p, char **texts, int n, ft_error *err)
+/* Texts [0..n) tokenized into rows of p->texts, then gathered into
+ * p->batch through the data path training and evaluation use
+ * (shard_batch_gather: rows cut to the longest, so a short text costs a
+ * short forward). */
+static ft_status tokenize_batch(predictor *p, char **texts, int n, ft_error *err)
 {
-    int t = 1;
+    uint64_t idx[PREDICT_BATCH];
     for (int i = 0; i < n; i++) {
-        int32_t *row = p->ids + (size_t)i * p->max_length;
+        int32_t *row = (int32_t *)p->texts.input_ids + (size_t)i * (size_t)p->max_length;
         ft_status st = tok_encode_for_model(p->tok, texts[i], strlen(texts[i]), p->max_length,
-                                            row, &p->lengths[i], &p->truncated[i], err);
-        if (st == FT_OK && p->lengths[i] < 1)
+                                            row, &p->texts.lengths[i], &p->truncated[i], err);
+        if (st == FT_OK && p->texts.lengths[i] < 1)
             st = ft_fail(err, FT_EINVAL, "the text has no tokens");
         if (st != FT_OK) {
             ft_error_prefix(err, "text %ld", p->done + i + 1);
             return st;
         }
-        if (p->lengths[i] > t) t = p->lengths[i];
+        p->texts.labels[i] = 0; /* unknown; the model is given none */
+        p->texts.example_index[i] = p->done + i;
+        idx[i] = (uint64_t)i;
     }
-    /* Repack rows from stride max_length to stride t (the batch's longest). */
-    for (int i = 1; i < n; i++)
-        memmove(p->ids + (size_t)i * t, p->ids + (size_t)i * p->max_length,
-                (size_t)t * sizeof(int32_t));
-    model_batch b = {n, t, p->ids, p->lengths, NULL, NULL};
+    shard_batch_gather(&p->batch, &p->texts, idx, n);
+    return FT_OK;
+}
+
+/* Score texts[0..n) (n <= PREDICT_BATCH) and print their lines. */
+static ft_status predict_batch(predictor *p, char **texts, int n, ft_error *err)
+{
+    ft_status st = tokenize_batch(p, texts, n, err);
+    if (st != FT_OK) return st;
+    int t = p->batch.t;
+    model_batch b = {n, t, p->batch.ids, p->batch.lengths, NULL, NULL};
     model_dropout off = {false, 0, 0};
     omp_set_num_threads(n * t < 1024 ? 1 : p->threads);
-    ft_status st = predictor_plan(p, n, t, err);
+    st = predictor_plan(p, n, t, err);
     if (st == FT_OK) st = model_forward(p->m, &b, &off, NULL, err);
     if (st != FT_OK) return st;
     const float *logits = model_logits(p->m);

@@ -39,8 +39,8 @@ static ft_status add_rows(train_ctx *t, metrics_acc *acc, const train_batch *b, 
         for (int k = 1; k < L; k++) mx = z[k] > mx ? z[k] : mx;
         for (int k = 0; k < L; k++) sum += exp((double)z[k] - mx);
         for (int k = 0; k < L; k++) probs[k] = (float)(exp((double)z[k] - mx) / sum);
-        double loss = log(sum) + mx - (double)z[b->labels[i]];
-        ft_status st = metrics_acc_add(acc, b->example_index[i], b->labels[i], probs,
+        double loss = log(sum) + mx - (double)z[b->mb.labels[i]];
+        ft_status st = metrics_acc_add(acc, b->mb.example_index[i], b->mb.labels[i], probs,
                                        loss < 0 ? 0 : loss, err);
         if (st != FT_OK) return st;
     }
@@ -62,8 +62,8 @@ static void eval_signal_hook(const train_ctx *t, uint64_t round)
 
 static ft_status score_slice(train_ctx *t, metrics_acc *acc, bool may_stop, ft_error *err)
 {
-    uint64_t lo = t->val.rows * (uint64_t)t->rank / (uint64_t)t->world;
-    uint64_t hi = t->val.rows * (uint64_t)(t->rank + 1) / (uint64_t)t->world;
+    uint64_t lo, hi;
+    shard_slice(t->val.rows, t->rank, t->world, &lo, &hi);
     int B = t->o.per_device_eval_batch_size;
     train_batch b;
     uint64_t *idx = ft_malloc_array((size_t)B, sizeof *idx);

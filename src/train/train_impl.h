@@ -37,34 +37,23 @@ typedef struct train_opts {
 /* Read and cross-check the config (FT_EINVAL naming the key). */
 ft_status train_opts_read(const cfg *c, train_opts *o, ft_error *err);
 
-/* One split held in memory (every rank holds all rows: the sampler may
- * give any row to any rank). */
-typedef struct train_split {
-    uint64_t rows;
-    int32_t max_length;
-    int32_t *ids; /* rows * max_length */
-    int32_t *lengths, *labels;
-    int64_t *example_index;
-} train_split;
-
-/* Read every file of a split listed in the manifest, in order, checking each
- * against the manifest (crc32, rows, max_length) and every token id against
- * [0, vocab_size) (FT_EFORMAT naming the file and its row). */
+/* Every row of a split in memory (every rank holds all rows: the sampler
+ * may give any row to any rank), ids widened to int32, through
+ * shard_reader_load_all (each file checked against the manifest, every row
+ * validated: FT_EFORMAT naming the file and its row). Free with
+ * shard_rows_free. */
 ft_status train_split_load(const char *data_dir, const shard_manifest *man, int split,
-                           int32_t vocab_size, train_split *out, ft_error *err);
-void train_split_free(train_split *s);
+                           shard_rows *out, ft_error *err);
 
-/* A micro-batch of rows idx[0..b) in reusable buffers; t = the longest row. */
+/* A micro-batch of rows idx[0..n) in reusable buffers; t = the longest row. */
 typedef struct train_batch {
-    int cap_b;
-    int32_t *ids, *lengths, *labels;
-    int64_t *example_index;
-    model_batch mb;
+    shard_batch rows;
+    model_batch mb; /* points into rows */
     int64_t tokens; /* real tokens in the batch */
 } train_batch;
 
 ft_status train_batch_init(train_batch *b, int cap_b, int32_t max_length, ft_error *err);
-void train_batch_fill(train_batch *b, const train_split *s, const uint64_t *idx, int n);
+void train_batch_fill(train_batch *b, const shard_rows *s, const uint64_t *idx, int n);
 void train_batch_free(train_batch *b);
 
 /* Everything a run holds. */
@@ -74,7 +63,7 @@ typedef struct train_ctx {
     device_choice dev;         /* CPU or this rank's GPU */
     int rank, world;
     shard_manifest man;
-    char data_fingerprint[64];
+    char data_fingerprint[SHARD_FINGERPRINT_BYTES]; /* shard_manifest_fingerprint */
     char run_fingerprint[40];  /* train_run_fingerprint of the config and data */
     ckpt_lock *lock;           /* rank 0: OUTPUT/.ftune.lock, held for the run */
     hf_config hf;
@@ -82,7 +71,7 @@ typedef struct train_ctx {
     optim *opt;
     scaler scaler;             /* fp16 loss scaling (disabled otherwise) */
     ckpt_async *saver;         /* rank 0 with save_async: background saves */
-    train_split train, val;
+    shard_rows train, val;     /* the splits, in memory */
     sampler smp;
     int accumulation;          /* may differ from the config after a resume */
     int64_t step, total_steps; /* optimizer steps done / to do */

@@ -104,7 +104,7 @@ static void bad_id_hook(const train_ctx *t, train_batch *b, int a)
     static long rank = -2, step = -1;
     if (rank == -2) rank_step_hook("FTUNE_TRAIN_BAD_ID_AT", &rank, &step);
     if (a == 0 && t->rank == rank && t->step + 1 == step)
-        b->ids[0] = model_get_config(t->m)->vocab_size;
+        b->rows.ids[0] = model_get_config(t->m)->vocab_size;
 }
 
 /* Test hook: FTUNE_TRAIN_KILL_AT=RANK:STEP makes rank RANK die by SIGKILL

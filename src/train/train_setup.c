@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "ckpt.h"
 #include "comm_agree.h"
@@ -42,14 +41,7 @@ static ft_status read_manifest(train_ctx *t, ft_error *err)
 {
     ft_status st = shard_manifest_read(t->o.data_dir, &t->man, err);
     if (st != FT_OK) return st == FT_EIO ? FT_ENOTFOUND : st;
-    char *path = ft_path_join(t->o.data_dir, "manifest.json"), *text = NULL;
-    size_t len = 0;
-    st = path ? ft_read_file(path, &text, &len, err) : ft_fail(err, FT_ENOMEM, "out of memory");
-    if (st == FT_OK)
-        snprintf(t->data_fingerprint, sizeof t->data_fingerprint, "crc32:%08lx",
-                 crc32(0L, (const Bytef *)text, (uInt)len));
-    free(text);
-    free(path);
+    st = shard_manifest_fingerprint(t->o.data_dir, t->data_fingerprint, err);
     if (st == FT_OK && t->o.num_labels > 0 && t->o.num_labels != t->man.n_labels)
         st = ft_fail(err, FT_EINVAL, "key 'num_labels' is %d but %s/manifest.json has %d labels",
                      t->o.num_labels, t->o.data_dir, t->man.n_labels);
@@ -112,10 +104,11 @@ static ft_status check_output_dir(train_ctx *t, ft_error *err)
 
 static ft_status load_data(train_ctx *t, ft_error *err)
 {
-    int32_t vocab = model_get_config(t->m)->vocab_size;
-    ft_status st = train_split_load(t->o.data_dir, &t->man, SHARD_TRAIN, vocab, &t->train, err);
+    /* Token ids are checked against the manifest's vocabulary, which
+     * load_model found within the model's. */
+    ft_status st = train_split_load(t->o.data_dir, &t->man, SHARD_TRAIN, &t->train, err);
     if (st == FT_OK && t->o.do_eval)
-        st = train_split_load(t->o.data_dir, &t->man, SHARD_VALIDATION, vocab, &t->val, err);
+        st = train_split_load(t->o.data_dir, &t->man, SHARD_VALIDATION, &t->val, err);
     if (st == FT_OK && t->o.do_eval && t->val.rows == 0)
         st = ft_fail(err, FT_EINVAL, "evaluation_strategy \"steps\" but %s has no validation split",
                      t->o.data_dir);
@@ -180,8 +173,8 @@ void train_teardown(train_ctx *t)
     t->saver = NULL;
     train_log_close(t);
     sampler_free(&t->smp);
-    train_split_free(&t->train);
-    train_split_free(&t->val);
+    shard_rows_free(&t->train);
+    shard_rows_free(&t->val);
     optim_free(t->opt);
     model_free(t->m);
     hf_config_free(&t->hf);

@@ -2,6 +2,7 @@
 # raw labelled text in parts) and the ftune-shard program.
 ftune_unit_test(test_shard ${FTUNE_TEST_DIR}/unit/test_shard.c)
 ftune_unit_test(test_shard_plan ${FTUNE_TEST_DIR}/unit/test_shard_plan.c)
+ftune_unit_test(test_shard_split ${FTUNE_TEST_DIR}/unit/test_shard_split.c)
 ftune_unit_test(test_dataset ${FTUNE_TEST_DIR}/unit/test_dataset.c)
 
 # ftune-shard end to end under mpiexec (tests/integration/shard_cli.sh): one

@@ -1,38 +1,11 @@
-/* test_eval: the pure parts of src/eval: the rank slices (every example
- * exactly once, contiguous, balanced), the softmax and cross-entropy
- * (against values computed by hand and by long double), the manifest
- * fingerprint (zlib crc32 of a known string). No MPI here: eval_run is
- * covered by tests/integration/test_eval_ranks.sh. */
+/* test_eval: the pure parts of src/eval: the softmax and cross-entropy
+ * (against values computed by hand and by long double). The rank slices and
+ * the manifest fingerprint are the shard module's (test_shard_split.c). No
+ * MPI here: eval_run is covered by tests/integration/test_eval_ranks.sh. */
 #include <stdlib.h>
 
 #include "check.h"
 #include "eval.h"
-#include "ft_fs.h"
-
-static void test_slices(void)
-{
-    for (int64_t n = 0; n <= 60; n++) {
-        for (int size = 1; size <= 9; size++) {
-            int64_t expect = 0, lo = n, hi = 0;
-            for (int r = 0; r < size; r++) {
-                int64_t b, e;
-                eval_slice(n, r, size, &b, &e);
-                CHECK_MSG(b == expect, "n=%lld size=%d rank=%d starts at %lld, want %lld",
-                          (long long)n, size, r, (long long)b, (long long)expect);
-                CHECK(e >= b);
-                lo = e - b < lo ? e - b : lo;
-                hi = e - b > hi ? e - b : hi;
-                expect = e;
-            }
-            CHECK_MSG(expect == n, "n=%lld size=%d covers %lld", (long long)n, size,
-                      (long long)expect);
-            CHECK(hi - lo <= 1);
-        }
-    }
-    int64_t b, e; /* large splits do not overflow */
-    eval_slice((int64_t)3000000000LL, 2, 3, &b, &e);
-    CHECK(b == 2000000000LL && e == 3000000000LL);
-}
 
 static void test_softmax(void)
 {
@@ -57,29 +30,8 @@ static void test_softmax(void)
     CHECK_CLOSE(p[0] + p[1] + p[2] + p[3], 1.0, 1e-6);
 }
 
-static void test_fingerprint(void)
-{
-    char dir[] = "/tmp/test_eval_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    char *path = ft_path_join(dir, "manifest.json");
-    ft_error err = {0};
-    /* crc32("123456789") = cbf43926, the standard check value */
-    CHECK(ft_write_file_atomic(path, "123456789", 9, true, &err) == FT_OK);
-    char fp[32] = "";
-    CHECK(eval_manifest_fingerprint(dir, fp, &err) == FT_OK);
-    CHECK_STR_CONTAINS(fp, "crc32:cbf43926");
-    char missing[64];
-    snprintf(missing, sizeof missing, "%s/nothing", dir);
-    CHECK(eval_manifest_fingerprint(missing, fp, &err) != FT_OK);
-    CHECK_STR_CONTAINS(err.msg, "manifest.json");
-    ft_remove_tree(dir, &err);
-    free(path);
-}
-
 int main(void)
 {
-    test_slices();
     test_softmax();
-    test_fingerprint();
     return check_finish();
 }

@@ -41,11 +41,11 @@ static shard_rows test_rows(uint64_t rows, bool wide)
     r.labels = calloc(rows, 4);
     r.example_index = calloc(rows, 8);
     for (uint64_t i = 0; i < rows; i++) {
-        r.lengths[i] = (int32_t)(i % 9);
+        r.lengths[i] = 1 + (int32_t)(i % 8); /* at least one token (shard_rows_check) */
         r.labels[i] = (int32_t)(i % 3);
         r.example_index[i] = (int64_t)(1000 + 7 * i);
         for (int k = 0; k < 8; k++) {
-            int64_t v = k < r.lengths[i] ? (int64_t)(i * 31 + (uint64_t)k) % (wide ? 100000 : 65536) : 0;
+            int64_t v = k < r.lengths[i] ? (int64_t)(i * 31 + (uint64_t)k) % (wide ? 100000 : 30522) : 0;
             if (wide) ((int32_t *)r.input_ids)[i * 8 + (uint64_t)k] = (int32_t)v;
             else ((uint16_t *)r.input_ids)[i * 8 + (uint64_t)k] = (uint16_t)v;
         }
