@@ -10,7 +10,7 @@
 # The user's environment: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset
 # for both sides (some development machines set them; a user's does not),
 # unless FTUNE_BENCH_KEEP_OPENBLAS_ENV=1. ftune chooses its float32 GEMM as
-# every ftune program does (FTUNE_GEMM, auto by default: README "CPU
+# every ftune program does (FTUNE_GEMM, auto by default: docs/PERFORMANCE.md "CPU matrix
 # products").
 # The ceiling is bench_sgemm's best candidate (OpenBLAS as loaded, oneDNN)
 # on BERT-base training shapes, measured before each case; all candidates

@@ -139,7 +139,7 @@ ft_status ckpt_prune(const char *dir, int keep, int64_t saved_step, int64_t best
  * message says to delete it once the named job is known to be gone. A
  * requeued job (same SLURM_JOB_ID, another host) also takes over a lock the
  * file server still thinks is held (an NFS lease of a crashed node).
- * What this guarantees where: README "Checkpoints (src/ckpt)". */
+ * What this guarantees where: docs/RELIABILITY.md "Checkpoints and the output folder". */
 #define CKPT_LOCK_NAME ".ftune.lock"
 typedef struct ckpt_lock ckpt_lock;
 

@@ -3,7 +3,7 @@
  *
  * The tests make a run fail at an exact point through environment variables
  * (a signal at step k, a crash inside a checkpoint write, the Nth allocation
- * failing; README's "Test hooks" lists them). Only a build configured with
+ * failing; docs/CONFIG.md "Test hooks" lists them). Only a build configured with
  * FTUNE_TEST_HOOKS=ON (env/test.sh builds build-test/ and build-asan/ so)
  * reads them: in any other build ft_hook_env is a constant NULL, the
  * compiler drops the hook code and its variable names, and nothing a user

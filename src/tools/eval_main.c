@@ -34,7 +34,7 @@ static const char USAGE[] =
     "  --bf16          bf16 mixed precision: the blocks' matrix products take bf16\n"
     "                  operands with float32 sums, the rest stays float32 (about\n"
     "                  2x faster on CPUs with AVX512-BF16 or AMX; metrics move by\n"
-    "                  bf16 rounding, see README)\n"
+    "                  bf16 rounding, see docs/DESIGN.md)\n"
     "  --cpu           run on the CPU even where a CUDA build sees a GPU on\n"
     "                  every rank (default: the GPUs, one per rank)\n"
     "  --log PATH      training log.jsonl for the loss curves of report.html\n"

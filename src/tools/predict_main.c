@@ -12,7 +12,7 @@
  * for the batches actually seen (a short text plans, touches and zeroes
  * little memory), and each batch run with as many positions as its longest
  * text (not max_length), so a short text costs a short forward. Two more
- * measures, each worth a factor on a BERT-base folder (README):
+ * measures, each worth a factor on a BERT-base folder (docs/PERFORMANCE.md "ftune-predict start-up"):
  *   - Transparent huge pages for the parameter buffer (model_create asks
  *     for them, ft_calloc_large): copying 440 MB of weights into 4 KiB
  *     pages would cost some 110,000 page faults (about 2 s of CPU on a

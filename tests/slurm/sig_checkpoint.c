@@ -1,6 +1,6 @@
 /* sig_checkpoint.c: a stand-in for ftune's programs in the requeue tests.
  *
- * Behaves as DESIGN.md asks of ftune-train: SIGUSR1 and SIGTERM only set a
+ * Behaves as docs/RELIABILITY.md describes of ftune-train: SIGUSR1 and SIGTERM only set a
  * flag; at each "step" (100 ms) all ranks agree through one small all-reduce;
  * once any rank has the flag, rank 0 writes STATE_DIR/checkpoint and every rank
  * exits 3 (checkpointed for requeue). A later run that finds the checkpoint

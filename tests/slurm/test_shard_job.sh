@@ -2,7 +2,7 @@
 # test_shard_job.sh: jobs/shard.slurm under a real sbatch. The job must complete
 # with exit 0, launch ftune-shard through jobs/lib.sh (srun), and leave a
 # prepared dataset in FTUNE_SHARD_OUT: a manifest.json that parses and HDF5
-# shards holding the input_ids dataset of DESIGN.md.
+# shards holding the input_ids dataset of docs/FORMATS.md.
 # Interface expected of jobs/shard.slurm: FTUNE_HOME and FTUNE_BUILD_DIR as for
 # every job script; FTUNE_SHARD_OUT = the folder to write (manifest.json and
 # SPLIT-KKKKK-of-NNNNN.h5 directly inside); without arguments it shards the
