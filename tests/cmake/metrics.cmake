@@ -47,6 +47,6 @@ set_tests_properties(report_chromium_detects_errors PROPERTIES LABELS integratio
 # (fast_unwind_on_malloc=0) for tests/lsan.supp to match MPI_Init's own
 # allocations; a bare MPI_Init/MPI_Finalize program "leaks" 117 kB otherwise.
 if(FTUNE_SANITIZE)
-  set_tests_properties(test_metrics test_metrics_mpi2 test_metrics_mpi4 PROPERTIES ENVIRONMENT
+  set_property(TEST test_metrics test_metrics_mpi2 test_metrics_mpi4 APPEND PROPERTY ENVIRONMENT
     "LSAN_OPTIONS=suppressions=${FTUNE_TEST_DIR}/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0")
 endif()
