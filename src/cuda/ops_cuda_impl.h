@@ -126,7 +126,7 @@ inline void ops_cuda_column_sums(float *dst_a, float *dst_b, V value, int n, int
  * ops_cuda_memory.cu ---- */
 #define OPS_CUDA_PROTO(name, params, args) void ops_cuda_##name params;
 #define OPS_CUDA_PROTO_RET(ret, name, params, args) ret ops_cuda_##name params;
-OPS_LIST(OPS_CUDA_PROTO, OPS_CUDA_PROTO_RET)
+OPS_LIST_CORE(OPS_CUDA_PROTO, OPS_CUDA_PROTO_RET)
 #undef OPS_CUDA_PROTO
 #undef OPS_CUDA_PROTO_RET
 

@@ -149,7 +149,13 @@ static const ops_backend cuda_backend = {
     .synchronize = cuda_synchronize,
 #define OPS_CUDA_ENTRY(name, params, args) .name = ops_cuda_##name,
 #define OPS_CUDA_ENTRY_RET(ret, name, params, args) .name = ops_cuda_##name,
-    OPS_LIST(OPS_CUDA_ENTRY, OPS_CUDA_ENTRY_RET)
+    OPS_LIST_CORE(OPS_CUDA_ENTRY, OPS_CUDA_ENTRY_RET)
+/* The decoder LLMs' operations: not on the GPU yet (NULL, ops_list.h). */
+#define OPS_CUDA_NONE(name, params, args) .name = NULL,
+#define OPS_CUDA_NONE_RET(ret, name, params, args) .name = NULL,
+    OPS_LIST_LLM(OPS_CUDA_NONE, OPS_CUDA_NONE_RET)
+#undef OPS_CUDA_NONE
+#undef OPS_CUDA_NONE_RET
 #undef OPS_CUDA_ENTRY
 #undef OPS_CUDA_ENTRY_RET
 };

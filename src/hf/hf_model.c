@@ -20,6 +20,7 @@
 #include "ft_alloc.h"
 #include "ft_fs.h"
 #include "ft_log.h"
+#include "hf_llm.h"
 #include "rng.h"
 
 ft_status hf_config_to_model_config(const hf_config *c, model_config *out, ft_error *err)
@@ -221,6 +222,10 @@ ft_status hf_model_load(const char *dir, const hf_model_load_options *opt, model
     const hf_model_load_options *o = opt ? opt : &none;
     *out = NULL;
     memset(cfg, 0, sizeof *cfg);
+    /* Decoder LLMs (Llama, Qwen2, Mistral, Phi-3) have their own config
+     * reading (hf_llm.h); cfg stays empty for them (model_get_config). */
+    if (hf_llm_folder_is_decoder(dir))
+        return hf_llm_load(dir, o->allow_random_init, o->init_seed, out, err);
     char *config_path = ft_path_join(dir, "config.json");
     if (!config_path) return ft_fail(err, FT_ENOMEM, "out of memory");
     ft_status st = hf_config_load(config_path, cfg, err);

@@ -42,7 +42,10 @@ typedef struct hf_model_load_options {
 /* Load DIR/config.json (+ DIR/model.safetensors). A head whose shape
  * disagrees with num_labels is re-initialised (warning naming it), as
  * transformers does with ignore_mismatched_sizes. Fills *cfg (caller frees
- * with hf_config_free). opt may be NULL (all zero). */
+ * with hf_config_free). opt may be NULL (all zero). A decoder LLM's folder
+ * (Llama, Qwen2, Mistral, Phi-3; single or sharded weights) is loaded by
+ * hf_llm_load (hf_llm.h) instead: labels do not apply, and cfg stays empty
+ * (the model's own model_get_config describes it). */
 ft_status hf_model_load(const char *dir, const hf_model_load_options *opt,
                         model **out, hf_config *cfg, ft_error *err);
 

@@ -15,6 +15,7 @@
 ft_status model_config_validate(const model_config *c, ft_error *err)
 {
     const char *bad = NULL;
+    if (c->arch == MODEL_ARCH_LLAMA) return llama_config_validate(c, err);
     if (c->arch != MODEL_ARCH_BERT && c->arch != MODEL_ARCH_GPT2) bad = "arch";
     else if (c->vocab_size < 1) bad = "vocab_size";
     else if (c->max_positions < 1) bad = "max_positions";
@@ -71,6 +72,7 @@ static ft_status bind_buffers(model *m, ft_error *err)
     if (!m->grads || !m->p.blocks || !m->g.blocks || !m->trainable || !m->trainable_runs)
         return ft_fail(err, FT_ENOMEM, "model: cannot allocate %zu gradients on the %s",
                        m->param_count, m->be->name);
+    if (m->cfg.arch == MODEL_ARCH_LLAMA) return llama_bind(m, err);
     if (m->cfg.arch == MODEL_ARCH_BERT) {
         bert_bind(m, &m->p, m->params);
         bert_bind(m, &m->g, m->grads);
@@ -106,8 +108,9 @@ ft_status model_create(model **out, const model_config *cfg, ft_error *err)
     if (!m) return ft_fail(err, FT_ENOMEM, "model: out of memory");
     m->cfg = *cfg;
     m->be = ops_backend_current();
-    st = cfg->arch == MODEL_ARCH_BERT ? bert_add_tensors(m, err)
-                                      : gpt2_add_tensors(m, err);
+    st = cfg->arch == MODEL_ARCH_BERT    ? bert_add_tensors(m, err)
+         : cfg->arch == MODEL_ARCH_LLAMA ? llama_add_tensors(m, err)
+                                         : gpt2_add_tensors(m, err);
     if (st == FT_OK) st = bind_buffers(m, err);
     if (st != FT_OK) goto fail;
     index_trainable(m);
@@ -122,6 +125,7 @@ void model_free(model *m)
 {
     if (!m) return;
     model_free_plan(m);
+    llama_free(m);
     free(m->p.blocks);
     free(m->g.blocks);
     free(m->trainable);
@@ -163,6 +167,7 @@ float *model_grads(model *m) { return m->grads; }
 
 const float *model_logits(const model *m)
 {
+    if (m->cfg.arch == MODEL_ARCH_LLAMA) return llama_logits(m);
     if (m->be->host_memory) return m->a.logits;
     m->be->to_host(m->logits_host, m->a.logits,
                    (size_t)m->b * m->cfg.num_labels * sizeof(float));
@@ -193,7 +198,8 @@ void model_init_random(model *m, uint64_t seed)
     for (int i = 0; i < m->tensor_count; i++) {
         const model_tensor *t = &m->tensors[i];
         float *x = params + t->offset;
-        bool norm = strstr(t->name, "LayerNorm") || strstr(t->name, "ln_");
+        bool norm = strstr(t->name, "LayerNorm") || strstr(t->name, "ln_") ||
+                    (c->arch == MODEL_ARCH_LLAMA && strstr(t->name, "norm"));
         if (ends_with(t->name, "bias")) {
             memset(x, 0, t->numel * sizeof *x);
         } else if (norm) {
@@ -208,11 +214,15 @@ void model_init_random(model *m, uint64_t seed)
                 x[j] = sd * rng_normal(seed, (uint64_t)i, j);
         }
     }
-    if (c->arch == MODEL_ARCH_BERT && c->pad_token_id >= 0 &&
-        c->pad_token_id < c->vocab_size)
-        /* the host copy (m->p points into the back end's memory) */
-        memset(params + (m->p.wte - m->params) + (size_t)c->pad_token_id * c->hidden, 0,
+    /* nn.Embedding(padding_idx): BERT's and the decoders' padding row is 0;
+     * in the host copy (m->p points into the back end's memory) */
+    if (c->arch != MODEL_ARCH_GPT2 && c->pad_token_id >= 0 && c->pad_token_id < c->vocab_size) {
+        size_t word = c->arch == MODEL_ARCH_LLAMA
+                          ? model_find_tensor(m, "model.embed_tokens.weight")->offset
+                          : (size_t)(m->p.wte - m->params);
+        memset(params + word + (size_t)c->pad_token_id * c->hidden, 0,
                (size_t)c->hidden * sizeof(float));
+    }
 }
 
 void model_freeze_below(model *m, int first_trainable)

@@ -1,5 +1,6 @@
-/* model: BERT and GPT-2 sequence classifiers (forward, loss, backward) on the
- * ops interface.
+/* model: BERT and GPT-2 sequence classifiers and the decoder LLMs (Llama,
+ * Qwen2, Mistral, Phi-3: llama.c) (forward, loss, backward) on the ops
+ * interface.
  *
  * Design (after llm.c): every parameter lives in ONE contiguous float buffer,
  * described by a table of (Hugging Face name, shape, offset); gradients use
@@ -15,7 +16,11 @@
  *     [CLS] (position 0), dropout, classifier with bias;
  *   GPT2ForSequenceClassification: pre-LN blocks with causal attention,
  *     tanh GELU, ln_f, bias-free score head on the last non-padding token
- *     (position lengths[b]-1; right padding).
+ *     (position lengths[b]-1; right padding);
+ *   LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM, Phi3ForCausalLM
+ *     (MODEL_ARCH_LLAMA, llama.c): pre-RMSNorm blocks, RoPE, causal
+ *     grouped-query attention, SwiGLU MLP, logits for every position and
+ *     the masked next-token loss; float32 on the CPU back end only.
  * Token type ids are all 0 (single-segment classification).
  *
  * Freezing: model_freeze_below(m, k) freezes the embeddings and blocks
@@ -33,7 +38,40 @@
 #include "ft_error.h"
 #include "ops.h"
 
-typedef enum model_arch { MODEL_ARCH_BERT, MODEL_ARCH_GPT2 } model_arch;
+/* MODEL_ARCH_LLAMA: the decoder LLMs (llama.c): LlamaForCausalLM,
+ * Qwen2ForCausalLM, MistralForCausalLM and Phi3ForCausalLM, one computation
+ * with the differences in model_llm_config. */
+typedef enum model_arch { MODEL_ARCH_BERT, MODEL_ARCH_GPT2, MODEL_ARCH_LLAMA } model_arch;
+
+/* How a decoder's RoPE frequencies are scaled (transformers' rope_type). */
+typedef enum model_rope_type {
+    MODEL_ROPE_DEFAULT, /* none */
+    MODEL_ROPE_LINEAR,  /* inv_freq / factor */
+    MODEL_ROPE_LLAMA3   /* Llama 3.1's smooth interpolation */
+} model_rope_type;
+
+/* Which names a decoder's tensors go by: Llama / Qwen2 / Mistral keep
+ * q_proj, k_proj, v_proj and gate_proj, up_proj apart; Phi-3 fuses them
+ * into qkv_proj and gate_up_proj. Either way the buffer holds them fused
+ * (llama.c), so only the names differ. */
+typedef enum model_llm_names { MODEL_LLM_NAMES_LLAMA, MODEL_LLM_NAMES_PHI3 } model_llm_names;
+
+/* The decoder LLMs' part of model_config (arch MODEL_ARCH_LLAMA; the shared
+ * fields: vocab_size, max_positions, hidden, layers, heads (query heads),
+ * intermediate, layer_norm_eps (RMSNorm's eps), initializer_range,
+ * pad_token_id; num_labels is vocab_size). */
+typedef struct model_llm_config {
+    int kv_heads, head_dim;
+    model_llm_names names;
+    bool qkv_bias;  /* q/k/v projections with biases (Qwen2; Llama's attention_bias) */
+    bool o_bias;    /* o_proj with a bias (Llama's attention_bias) */
+    bool tie_word_embeddings; /* lm_head is model.embed_tokens.weight */
+    int sliding_window;       /* 0: none; else batches longer are refused */
+    double rope_theta;
+    model_rope_type rope_type;
+    double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+    int rope_original_max_positions; /* llama3 */
+} model_llm_config;
 
 typedef struct model_config {
     model_arch arch;
@@ -45,6 +83,7 @@ typedef struct model_config {
     float hidden_dropout, attention_dropout, classifier_dropout;
     int pad_token_id;
     ops_gelu_kind gelu;
+    model_llm_config llm; /* MODEL_ARCH_LLAMA only */
 } model_config;
 
 /* One parameter tensor: its Hugging Face name, shape and place. */
@@ -69,6 +108,10 @@ typedef struct model_batch {
     const int32_t *labels;
     const int64_t *example_index;
 } model_batch;
+/* For a decoder LLM (MODEL_ARCH_LLAMA) labels holds b*t TOKEN labels, as
+ * transformers' labels: OPS_IGNORE_INDEX (-100) where a token counts for no
+ * loss (prompt, padding); the logits at position j are scored against the
+ * label of position j+1, and the loss is the mean over counted tokens. */
 
 /* Dropout for one forward pass: off (evaluation) or keyed by (seed, step). */
 typedef struct model_dropout {
@@ -130,6 +173,7 @@ ft_status model_plan_inference(model *m, int b, int t, ft_error *err);
 ft_status model_forward(model *m, const model_batch *batch,
                         const model_dropout *dropout, double *loss,
                         ft_error *err);
+/* [b, num_labels] for the classifiers; [b, t, vocab_size] for a decoder. */
 const float *model_logits(const model *m);
 
 /* Backward from the mean loss of the last forward, scaled by loss_scale

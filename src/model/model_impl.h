@@ -103,6 +103,8 @@ struct model {
     /* the last forward */
     int b, t;
     model_dropout dropout;
+    /* decoder LLMs (llama.c): their pointers, plan and activations */
+    struct llama_state *llm;
 };
 
 /* Tell the grad-ready hook (if any) that the tensors of `layer` and above
@@ -184,6 +186,21 @@ ft_status gpt2_add_tensors(model *m, ft_error *err);
 void gpt2_bind(model *m, model_ptrs *p, float *base);
 void gpt2_forward(model *m);
 void gpt2_backward(model *m, float loss_scale);
+
+/* Decoder LLMs (llama.c): they keep their own pointers and activations in
+ * m->llm, so the classifiers' structs stay as they are. */
+ft_status llama_config_validate(const model_config *c, ft_error *err);
+ft_status llama_add_tensors(model *m, ft_error *err);
+ft_status llama_bind(model *m, ft_error *err);
+void llama_free(model *m);
+ft_status llama_plan(model *m, int b, int t, bool inference, ft_error *err);
+void llama_free_plan(model *m);
+ft_status llama_forward(model *m, const model_batch *x, double *loss, ft_error *err);
+void llama_backward(model *m, float loss_scale);
+const float *llama_logits(const model *m);
+/* RoPE's inverse frequencies [head_dim/2] for c's rope type, in float32 as
+ * transformers computes them. */
+void llama_rope_inv_freq(const model_config *c, float *inv_freq);
 
 /* Shared pieces of forward/backward. */
 uint64_t model_site(const model *m, int layer, int site);

@@ -79,6 +79,9 @@ static ft_status set_precision(model *m, model_precision precision, bool on, ft_
     if (on == (m->precision == precision)) return FT_OK;
     if (on && m->precision != MODEL_FP32)
         return ft_fail(err, FT_EINVAL, "model: bf16 and fp16 at once: choose one");
+    if (on && m->cfg.arch == MODEL_ARCH_LLAMA)
+        return ft_fail(err, FT_EINVAL, "model: %s is not available for the decoder LLMs yet "
+                       "(float32 only)", precision == MODEL_BF16 ? "bf16" : "fp16");
     if (on) {
         ft_status st = require_ops(m, precision, err);
         if (st != FT_OK) return st;

@@ -104,6 +104,7 @@ static size_t int_bytes(size_t B, size_t T)
 
 void model_free_plan(model *m)
 {
+    llama_free_plan(m);
     size_t ib = int_bytes((size_t)m->plan_b, (size_t)m->plan_t);
     if (m->act_mem) m->be->free(m->act_mem, m->act_floats * sizeof(float));
     if (m->int_mem) m->be->free(m->int_mem, ib);
@@ -128,6 +129,7 @@ static int64_t *index_part(int32_t *base, size_t B, size_t T)
 
 static ft_status plan(model *m, int b, int t, bool inference, ft_error *err)
 {
+    if (m->cfg.arch == MODEL_ARCH_LLAMA) return llama_plan(m, b, t, inference, err);
     if (b < 1 || t < 1 || t > m->cfg.max_positions)
         return ft_fail(err, FT_EINVAL,
                        "model_plan: batch %d x %d tokens: need b >= 1 and 1 <= t <= "
@@ -238,6 +240,7 @@ static void copy_batch(model *m, const model_batch *x)
 ft_status model_forward(model *m, const model_batch *x, const model_dropout *d,
                         double *loss, ft_error *err)
 {
+    if (m->cfg.arch == MODEL_ARCH_LLAMA) return llama_forward(m, x, loss, err);
     if (!m->act_mem) return ft_fail(err, FT_EINVAL, "model: model_plan() not called");
     ft_status st = check_batch(m, x, d, err);
     if (st != FT_OK) return st;
@@ -261,7 +264,9 @@ ft_status model_forward(model *m, const model_batch *x, const model_dropout *d,
 void model_backward(model *m, float loss_scale)
 {
     FT_CHECK_MSG(!m->plan_inference, "model_backward after model_plan_inference");
-    if (m->cfg.arch == MODEL_ARCH_BERT)
+    if (m->cfg.arch == MODEL_ARCH_LLAMA)
+        llama_backward(m, loss_scale);
+    else if (m->cfg.arch == MODEL_ARCH_BERT)
         bert_backward(m, loss_scale);
     else
         gpt2_backward(m, loss_scale);

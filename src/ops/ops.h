@@ -100,6 +100,20 @@ typedef struct ops_attention_shape {
     uint64_t seed, site;
 } ops_attention_shape;
 
+/* Causal grouped-query attention of the decoder LLMs: nh query heads share
+ * nkv key/value heads (nkv divides nh; query head h reads kv head
+ * h / (nh / nkv)), head size d. qkv rows hold the nh query heads, then the
+ * nkv key heads, then the nkv value heads. Keys j > t and j >= lengths[b]
+ * are masked; scores are q·k / sqrt(d). No dropout, no sliding window (the
+ * model refuses windows shorter than the sequence). */
+typedef struct ops_gqa_shape {
+    int b, t, nh, nkv, d;
+    const int32_t *lengths;
+} ops_gqa_shape;
+
+/* The label of a token that counts for no loss (transformers' -100). */
+enum { OPS_IGNORE_INDEX = -100 };
+
 /* A stretch [offset, offset + n) of an array. */
 typedef struct ops_span {
     size_t offset, n;

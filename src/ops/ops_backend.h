@@ -61,6 +61,17 @@ typedef enum ops_op {
     OPS_OP_COUNT
 } ops_op;
 
+/* The operations every back end does (OPS_LIST_CORE) come first: ops below
+ * OPS_OP_CORE_COUNT; the decoder LLMs' (OPS_LIST_LLM) follow. */
+enum ops_op_core_count {
+#define OPS_CORE(name, params, args) OPS_CORE_##name,
+#define OPS_CORE_RET(ret, name, params, args) OPS_CORE_##name,
+    OPS_LIST_CORE(OPS_CORE, OPS_CORE_RET)
+#undef OPS_CORE
+#undef OPS_CORE_RET
+    OPS_OP_CORE_COUNT
+};
+
 /* "linear_forward" for OPS_OP_linear_forward. */
 const char *ops_op_name(ops_op op);
 /* Whether b does op (its pointer is not NULL). */

@@ -1,6 +1,7 @@
 /* ops_list: every operation of ops.h, declared once (an X-macro).
  *
- * OPS_LIST(OP, OP_RET) expands to one entry per operation:
+ * OPS_LIST(OP, OP_RET) expands to one entry per operation (OPS_LIST_CORE,
+ * which every back end does, then OPS_LIST_LLM, which some leave out):
  *   OP(name, (parameters), (arguments))          returns nothing;
  *   OP_RET(type, name, (parameters), (arguments)) returns `type`.
  * The arguments are the parameters' names (C macros cannot derive them).
@@ -18,7 +19,7 @@
 #define OPS_LIST_H
 
 /* clang-format off */
-#define OPS_LIST(OP, OP_RET)                                                          \
+#define OPS_LIST_CORE(OP, OP_RET)                                                          \
     /* ---- matrix products (one sgemm on the CPU, ops_cpu_gemm.c) ---- */            \
     /* out[N,OC] = inp[N,C] · W + bias[OC] (bias may be NULL). */                     \
     OP(linear_forward,                                                                \
@@ -179,6 +180,70 @@
        (float *param, const float *grad, float *m, float *v,                          \
         const ops_adamw_span *spans, int count, const ops_adamw_hparams *h),          \
        (param, grad, m, v, spans, count, h))
+
+/* The decoder LLMs' operations (ops_cpu_llm.c). Only the CPU back end does
+ * them so far: the CUDA and simulated back ends fill their tables from
+ * OPS_LIST_CORE, so these pointers are NULL there and a decoder model on
+ * them fails with "unsupported op ..." (ops_backend_require). */
+#define OPS_LIST_LLM(OP, OP_RET)                                                      \
+    /* ---- decoder LLMs (Llama, Qwen2, Mistral, Phi-3; ops_cpu_llm.c) ---- */       \
+    /* out[N,C] = weight * (inp * rstd), rstd[N] = 1/sqrt(mean(inp²) + eps)        \
+     * saved for backward (RMSNorm, in transformers' order of operations). */       \
+    OP(rmsnorm_forward,                                                               \
+       (float *out, float *rstd, const float *inp, const float *weight, int n, int c, \
+        float eps),                                                                   \
+       (out, rstd, inp, weight, n, c, eps))                                           \
+    /* dinp[N,C] += ..., dweight[C] += ... (either may be NULL). */                  \
+    OP(rmsnorm_backward,                                                              \
+       (float *dinp, float *dweight, const float *dout, const float *inp,             \
+        const float *weight, const float *rstd, int n, int c),                        \
+       (dinp, dweight, dout, inp, weight, rstd, n, c))                                \
+    /* Rotary embedding, rotate-half convention, IN PLACE on n rows of `stride`     \
+     * floats: the first heads*d columns of each row are heads of d; element i <    \
+     * d/2 of a head pairs with i + d/2 and turns by positions[row] * inv_freq[i]   \
+     * (inv_freq[d/2] is the host's table for the rope type, llama.c).             \
+     * A rotation's gradient is the opposite rotation, so backward turns the        \
+     * gradient rows back IN PLACE (a transform, not an accumulation). */           \
+    OP(rope_forward,                                                                  \
+       (float *x, const float *inv_freq, const int32_t *positions, int n, int heads,  \
+        int d, int stride),                                                           \
+       (x, inv_freq, positions, n, heads, d, stride))                                 \
+    OP(rope_backward,                                                                 \
+       (float *dx, const float *inv_freq, const int32_t *positions, int n, int heads, \
+        int d, int stride),                                                           \
+       (dx, inv_freq, positions, n, heads, d, stride))                                \
+    /* SwiGLU: act[N,I] = silu(gu[:, :I]) * gu[:, I:] from gu[N,2I] (gate, up). */   \
+    OP(silu_mul_forward, (float *act, const float *gu, int n, int i),                 \
+       (act, gu, n, i))                                                               \
+    /* dgu[N,2I] += the gate's and the up half's gradients from dact[N,I]. */         \
+    OP(silu_mul_backward, (float *dgu, const float *dact, const float *gu, int n,     \
+       int i),                                                                        \
+       (dgu, dact, gu, n, i))                                                         \
+    /* Causal grouped-query attention (ops_gqa_shape: ops.h) from                   \
+     * qkv[B,T,(NH+2NKV)D]; out[B,T,NH*D]; probs[B,NH,T,T] saved. */                 \
+    OP(gqa_attention_forward,                                                         \
+       (float *out, float *probs, const float *qkv, const ops_gqa_shape *s),          \
+       (out, probs, qkv, s))                                                          \
+    /* dqkv[B,T,(NH+2NKV)D] += ... from dout[B,T,NH*D]. */                           \
+    OP(gqa_attention_backward,                                                        \
+       (float *dqkv, const float *dout, const float *qkv, const float *probs,         \
+        const ops_gqa_shape *s),                                                      \
+       (dqkv, dout, qkv, probs, s))                                                   \
+    /* Token-level cross-entropy: rows i with targets[i] >= 0 (the next token's     \
+     * label, already shifted; OPS_IGNORE_INDEX rows count for nothing) get         \
+     * losses[i] = lse[i] - logits[i, targets[i]], lse[N] saved; returns the mean   \
+     * over counted rows (0 when none), final. */                                   \
+    OP_RET(double, lm_crossentropy_forward,                                           \
+           (float *losses, float *lse, const float *logits, const int32_t *targets,   \
+            int n, int v),                                                            \
+           (losses, lse, logits, targets, n, v))                                      \
+    /* dlogits[N,V] += dloss * (softmax - onehot) on counted rows. */                \
+    OP(lm_crossentropy_backward,                                                      \
+       (float *dlogits, const float *logits, const float *lse, const int32_t *targets,\
+        int n, int v, float dloss),                                                   \
+       (dlogits, logits, lse, targets, n, v, dloss))
+
+#define OPS_LIST(OP, OP_RET) OPS_LIST_CORE(OP, OP_RET) OPS_LIST_LLM(OP, OP_RET)
 /* clang-format on */
 
 #endif

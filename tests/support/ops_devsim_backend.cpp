@@ -853,7 +853,13 @@ const ops_backend table = {
     .synchronize = ds_synchronize,
 #define DS_ENTRY(name, params, args) .name = ds_##name,
 #define DS_ENTRY_RET(ret, name, params, args) .name = ds_##name,
-    OPS_LIST(DS_ENTRY, DS_ENTRY_RET)
+    OPS_LIST_CORE(DS_ENTRY, DS_ENTRY_RET)
+/* The decoder LLMs' operations: not simulated (NULL, ops_list.h). */
+#define DS_NONE(name, params, args) .name = NULL,
+#define DS_NONE_RET(ret, name, params, args) .name = NULL,
+    OPS_LIST_LLM(DS_NONE, DS_NONE_RET)
+#undef DS_NONE
+#undef DS_NONE_RET
 #undef DS_ENTRY
 #undef DS_ENTRY_RET
 };

@@ -309,7 +309,7 @@ int main(int argc, char **argv)
     gpu = ops_cuda_backend();
     ops_compare_verbose = true; /* every error in the log of a GPU run */
     fprintf(stderr, "GPU back end: %s, bf16: %s\n", gpu->name, gpu->bf16_isa());
-    for (int op = 0; op < OPS_OP_COUNT; op++)
+    for (int op = 0; op < OPS_OP_CORE_COUNT; op++) /* OPS_LIST_LLM: CPU only */
         CHECK_MSG(ops_backend_has(gpu, (ops_op)op), "the GPU lacks %s", ops_op_name((ops_op)op));
     for (int bf = 0; bf < 2; bf++)
         for (int shift = 0; shift < 2; shift++) {
