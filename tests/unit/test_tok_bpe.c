@@ -452,7 +452,7 @@ static void check_hostile_json(void)
                                     "{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], "
                                     "\"special_tokens\": {}}",
                                     &err),
-                  &err, "post_processor TemplateProcessing adds tokens");
+                  &err, "special token \"<s>\" has no entry with \"ids\" in special_tokens");
     expect_format(open_json_variant("j-suffix", "model.end_of_word_suffix", "\"</w>\"", &err),
                   &err, "model.end_of_word_suffix must be null");
     expect_format(open_json_variant("j-added", "added_tokens", "[{\"id\": 3}]", &err), &err,
