@@ -81,6 +81,8 @@ typedef struct hf_config {
                            multi_label_classification, regression */
     char *path;         /* where it was loaded from (for messages) */
     void *json;         /* the parsed document (cJSON *), for round trips */
+    bool decoder;       /* a decoder LLM's config.json (hf_llm.h): only path and
+                           json are set; the model's model_config has the sizes */
 } hf_config;
 
 /* Read and validate path. On failure cfg is left empty and err names the

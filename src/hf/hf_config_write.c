@@ -6,8 +6,10 @@
  * value and its place. Keys that hold a default in the loaded file as null
  * or by absence (GPT-2's n_inner, BERT's classifier_dropout) stay that way
  * when the value is still the default, so a load/write round trip changes
- * nothing it need not. "num_labels" is dropped: transformers derives it from
- * id2label and does not write it either.
+ * nothing it need not. A decoder LLM's document (hf_config.decoder) is
+ * written as loaded, but for the dtype of the weights ftune writes.
+ * "num_labels" is dropped: transformers derives it from id2label and does
+ * not write it either.
  *
  * Not here: reading (hf_config.c). */
 #include <cjson/cJSON.h>
@@ -120,13 +122,24 @@ static bool put_identity(cJSON *doc, const hf_keys *k)
            put(doc, "model_type", cJSON_CreateString(k->model_type));
 }
 
+/* The classifier's fields over the document; a decoder's document is its
+ * own (ftune changes none of its keys). */
+static bool put_fields(cJSON *doc, const hf_config *c)
+{
+    if (c->decoder) return true;
+    const hf_keys *k = hf_keys_of(c->arch);
+    return put_identity(doc, k) && put_sizes(doc, c, k) && put_rates(doc, c, k) &&
+           put_labels(doc, c);
+}
+
 char *hf_config_to_json_dtype(const hf_config *c, const char *torch_dtype)
 {
-    const hf_keys *k = hf_keys_of(c->arch);
     cJSON *doc = c->json ? cJSON_Duplicate(c->json, 1) : cJSON_CreateObject();
-    bool ok = doc && put_identity(doc, k) && put_sizes(doc, c, k) && put_rates(doc, c, k) &&
-              put_labels(doc, c);
+    bool ok = doc && put_fields(doc, c);
     if (ok && torch_dtype) ok = put(doc, "torch_dtype", cJSON_CreateString(torch_dtype));
+    /* transformers 5 writes "dtype" where 4 wrote "torch_dtype" */
+    if (ok && torch_dtype && cJSON_GetObjectItemCaseSensitive(doc, "dtype"))
+        ok = put(doc, "dtype", cJSON_CreateString(torch_dtype));
     char *text = ok ? cJSON_Print(doc) : NULL;
     cJSON_Delete(doc);
     if (!text) return NULL;

@@ -8,9 +8,12 @@
  * first and removes it only after the new one is in place; a folder that
  * does not look like a model folder (no config.json, not empty) is never
  * replaced. The tensors are written under their Hugging Face names in the
- * model's own shapes, which are Hugging Face's (see hf_model.c).
+ * model's own shapes, which are Hugging Face's (see hf_model.c); a decoder
+ * LLM's too (Phi-3's fused qkv_proj / gate_up_proj as stored, no
+ * lm_head.weight when tied), with its config.json written back as loaded.
  *
  * Not here: loading (hf_model.c). */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,7 @@
 #include "ft_fs.h"
 #include "ft_log.h"
 #include "hf_impl.h"
+#include "hf_llm.h"
 #include "hf_model.h"
 
 /* Tokenizer files transformers' AutoTokenizer reads, whichever exist. */
@@ -30,11 +34,38 @@ static const char *const tokenizer_files[] = {
     "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
 };
 
+/* A decoder's config must describe m: its document parsed again. */
+static ft_status decoder_config(const model *m, const hf_config *cfg, model_config *want,
+                                ft_error *err)
+{
+    bool model_decoder = model_get_config(m)->arch == MODEL_ARCH_LLAMA;
+    if (model_decoder != cfg->decoder || (cfg->decoder && !cfg->json))
+        return ft_fail(err, FT_EINVAL, "export: the model is %s but the config (%s) is %s",
+                       model_decoder ? "a decoder LLM" : "a classifier",
+                       cfg->path ? cfg->path : "built in",
+                       cfg->decoder ? "a decoder LLM's" : "a classifier's");
+    char *text = cJSON_PrintUnformatted(cfg->json);
+    ft_status st = text ? hf_llm_config_parse(text, strlen(text), cfg->path ? cfg->path : "config",
+                                              want, err)
+                        : ft_fail(err, FT_ENOMEM, "out of memory");
+    cJSON_free(text);
+    const model_llm_config *h = &model_get_config(m)->llm, *w = &want->llm;
+    if (st == FT_OK && (w->kv_heads != h->kv_heads || w->head_dim != h->head_dim ||
+                        w->tie_word_embeddings != h->tie_word_embeddings))
+        return ft_fail(err, FT_EINVAL, "export: %s: num_key_value_heads %d, head_dim %d, "
+                       "tie_word_embeddings %d do not describe the model (%d, %d, %d)",
+                       cfg->path ? cfg->path : "config", w->kv_heads, w->head_dim,
+                       w->tie_word_embeddings, h->kv_heads, h->head_dim, h->tie_word_embeddings);
+    return st;
+}
+
 /* cfg must describe m: same architecture, sizes and labels. */
 static ft_status check_config_matches(const model *m, const hf_config *cfg, ft_error *err)
 {
     model_config want;
-    ft_status st = hf_config_to_model_config(cfg, &want, err);
+    bool decoder = cfg->decoder || model_get_config(m)->arch == MODEL_ARCH_LLAMA;
+    ft_status st = decoder ? decoder_config(m, cfg, &want, err)
+                           : hf_config_to_model_config(cfg, &want, err);
     if (st != FT_OK) return st;
     const model_config *have = model_get_config(m);
     if (want.arch != have->arch || want.vocab_size != have->vocab_size ||

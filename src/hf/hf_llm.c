@@ -141,21 +141,37 @@ static const st_tensor_info *find_tensor(const weights *w, const char *name, st_
     return st_find(w->files[i], name);
 }
 
-static ft_status load_tensor(model *m, const model_tensor *t, const weights *w, ft_error *err)
+/* t's entry in the weights: present, in t's shape, a float type; else an
+ * error naming the file and the tensor. */
+static ft_status check_tensor(const model_tensor *t, const weights *w, st_file **file,
+                              ft_error *err)
 {
-    st_file *f = NULL;
-    const st_tensor_info *info = find_tensor(w, t->name, &f);
+    *file = NULL;
+    const st_tensor_info *info = find_tensor(w, t->name, file);
+    if (!info && !*file) /* not in the index's weight_map */
+        return ft_fail(err, FT_ENOTFOUND, "%s: tensor '%s' not found in the index's weight_map",
+                       w->count ? st_path(w->files[0]) : "weights", t->name);
     if (!info)
         return ft_fail(err, FT_ENOTFOUND, "%s: tensor '%s' not found in the weights",
-                       w->count ? st_path(w->files[0]) : "weights", t->name);
+                       st_path(*file), t->name);
     bool same = info->ndim == t->ndim && info->shape[0] == t->shape[0] &&
                 (t->ndim == 1 || info->shape[1] == t->shape[1]);
     if (!same)
         return ft_fail(err, FT_EINVAL, "%s: tensor '%s' has shape [%lld, %lld] (%d dims); the "
-                       "config asks for [%lld, %lld]", st_path(f), t->name,
+                       "config asks for [%lld, %lld]", st_path(*file), t->name,
                        (long long)info->shape[0], (long long)(info->ndim > 1 ? info->shape[1] : 0),
                        info->ndim, (long long)t->shape[0], (long long)t->shape[1]);
-    return st_read_f32(f, t->name, model_params(m) + t->offset, t->numel, err);
+    if (info->dtype != ST_F32 && info->dtype != ST_F16 && info->dtype != ST_BF16)
+        return ft_fail(err, FT_EINVAL, "%s: tensor '%s' has dtype %s; expected F32, F16 or "
+                       "BF16", st_path(*file), t->name, st_dtype_name(info->dtype));
+    return FT_OK;
+}
+
+static ft_status load_tensor(model *m, const model_tensor *t, const weights *w, ft_error *err)
+{
+    st_file *f = NULL;
+    ft_status st = check_tensor(t, w, &f, err);
+    return st == FT_OK ? st_read_f32(f, t->name, model_params(m) + t->offset, t->numel, err) : st;
 }
 
 static ft_status load_weights(model *m, const weights *w, ft_error *err)
@@ -172,16 +188,52 @@ static ft_status load_weights(model *m, const weights *w, ft_error *err)
     return FT_OK;
 }
 
-ft_status hf_llm_load(const char *dir, bool allow_random_init, uint64_t init_seed, model **out,
-                      ft_error *err)
+/* DIR/config.json into *cfg; with keep, the parsed document and the path
+ * go into *keep (hf_config.decoder), for hf_model_export to write back. */
+static ft_status read_config(const char *dir, model_config *cfg, hf_config *keep, ft_error *err)
 {
-    *out = NULL;
     char *text = NULL, *path = NULL;
     size_t len = 0;
+    ft_status st = read_text(dir, "config.json", &text, &len, &path, err);
+    if (st == FT_OK) st = hf_llm_config_parse(text, len, path, cfg, err);
+    if (st == FT_OK && keep) {
+        memset(keep, 0, sizeof *keep);
+        keep->decoder = true;
+        keep->json = cJSON_ParseWithLength(text, len);
+        keep->path = path;
+        path = NULL;
+        if (!keep->json) st = ft_fail(err, FT_ENOMEM, "%s: out of memory", keep->path);
+    }
+    free(text);
+    free(path);
+    return st;
+}
+
+ft_status hf_llm_check_weights(const char *dir, ft_error *err)
+{
+    model_config cfg;
+    model *m = NULL; /* for its tensor table; the buffer's pages are never touched */
+    weights w = {0};
+    ft_status st = read_config(dir, &cfg, NULL, err);
+    if (st == FT_OK) st = model_create(&m, &cfg, err);
+    if (st == FT_OK) st = open_weights(dir, &w, err);
+    for (int i = 0; st == FT_OK && i < model_tensor_count(m); i++) {
+        st_file *f = NULL;
+        st = check_tensor(model_tensor_at(m, i), &w, &f, err);
+    }
+    weights_close(&w);
+    model_free(m);
+    return st;
+}
+
+ft_status hf_llm_load(const char *dir, bool allow_random_init, uint64_t init_seed, model **out,
+                      hf_config *keep, ft_error *err)
+{
+    *out = NULL;
+    if (keep) memset(keep, 0, sizeof *keep);
     model_config cfg;
     weights w = {0};
-    ft_status st = read_text(dir, "config.json", &text, &len, &path, err);
-    if (st == FT_OK) st = hf_llm_config_parse(text, len, path, &cfg, err);
+    ft_status st = read_config(dir, &cfg, keep, err);
     if (st == FT_OK) st = model_create(out, &cfg, err);
     if (st == FT_OK) st = open_weights(dir, &w, err);
     if (st == FT_ENOTFOUND && allow_random_init) {
@@ -193,11 +245,10 @@ ft_status hf_llm_load(const char *dir, bool allow_random_init, uint64_t init_see
         st = load_weights(*out, &w, err);
     }
     weights_close(&w);
-    free(text);
-    free(path);
     if (st != FT_OK) {
         model_free(*out);
         *out = NULL;
+        if (keep) hf_config_free(keep);
     }
     return st;
 }

@@ -172,17 +172,28 @@ ft_status hf_model_check_weights(const char *dir, bool training, ft_error *err)
     char *path = ft_path_join(dir, "model.safetensors");
     char *bin = ft_path_join(dir, "pytorch_model.bin");
     char *index = ft_path_join(dir, "model.safetensors.index.json");
+    /* A decoder's weights, one file or sharded, are checked tensor by tensor. */
+    bool decoder = hf_llm_folder_is_decoder(dir);
     ft_status st = FT_OK;
     if (!path || !bin || !index) {
         st = ft_fail(err, FT_ENOMEM, "out of memory");
+    } else if (decoder && (ft_path_exists(path) || ft_path_exists(index))) {
+        st = hf_llm_check_weights(dir, err);
     } else if (!ft_path_exists(path)) {
         const char *hint = "";
         if (ft_path_exists(index))
-            hint = " (sharded checkpoints are not supported: merge the shards into one file)";
+            hint = " (sharded checkpoints of classifiers are not supported: merge the shards "
+                   "into one file)";
+        else if (decoder && !ft_path_exists(bin))
+            hint = " (nor model.safetensors.index.json)";
         else if (ft_path_exists(bin))
-            hint = " (pytorch_model.bin is a pickle, which ftune never loads: convert the "
-                   "folder with transformers, AutoModelForSequenceClassification"
-                   ".from_pretrained(DIR).save_pretrained(DIR), which writes model.safetensors)";
+            hint = decoder ? " (pytorch_model.bin is a pickle, which ftune never loads: convert "
+                             "the folder with transformers, AutoModelForCausalLM"
+                             ".from_pretrained(DIR).save_pretrained(DIR))"
+                           : " (pytorch_model.bin is a pickle, which ftune never loads: convert "
+                             "the folder with transformers, AutoModelForSequenceClassification"
+                             ".from_pretrained(DIR).save_pretrained(DIR), which writes "
+                             "model.safetensors)";
         st = ft_fail(err, FT_ENOTFOUND, "%s: not found%s%s", path, hint,
                      training ? "; to train from scratch, allow random initialisation" : "");
     }
@@ -223,9 +234,9 @@ ft_status hf_model_load(const char *dir, const hf_model_load_options *opt, model
     *out = NULL;
     memset(cfg, 0, sizeof *cfg);
     /* Decoder LLMs (Llama, Qwen2, Mistral, Phi-3) have their own config
-     * reading (hf_llm.h); cfg stays empty for them (model_get_config). */
+     * reading (hf_llm.h); cfg keeps only their document (cfg->decoder). */
     if (hf_llm_folder_is_decoder(dir))
-        return hf_llm_load(dir, o->allow_random_init, o->init_seed, out, err);
+        return hf_llm_load(dir, o->allow_random_init, o->init_seed, out, cfg, err);
     char *config_path = ft_path_join(dir, "config.json");
     if (!config_path) return ft_fail(err, FT_ENOMEM, "out of memory");
     ft_status st = hf_config_load(config_path, cfg, err);

@@ -16,7 +16,11 @@
  * layout) and the tokenizer files found in tokenizer_dir, written into a
  * temporary sibling folder and renamed into place.
  *
- * Not here: sharded checkpoints, pytorch_model.bin, optimizer state. */
+ * Decoder LLMs (Llama, Qwen2, Mistral, Phi-3) go through hf_llm.h on the
+ * way in and through the same export on the way out.
+ *
+ * Not here: sharded classifier checkpoints, writing shards,
+ * pytorch_model.bin, optimizer state. */
 #ifndef HF_MODEL_H
 #define HF_MODEL_H
 
@@ -44,15 +48,17 @@ typedef struct hf_model_load_options {
  * transformers does with ignore_mismatched_sizes. Fills *cfg (caller frees
  * with hf_config_free). opt may be NULL (all zero). A decoder LLM's folder
  * (Llama, Qwen2, Mistral, Phi-3; single or sharded weights) is loaded by
- * hf_llm_load (hf_llm.h) instead: labels do not apply, and cfg stays empty
- * (the model's own model_get_config describes it). */
+ * hf_llm_load (hf_llm.h) instead: labels do not apply, and cfg holds only
+ * config.json's document (cfg->decoder, for hf_model_export; the model's
+ * own model_get_config has the sizes). */
 ft_status hf_model_load(const char *dir, const hf_model_load_options *opt,
                         model **out, hf_config *cfg, ft_error *err);
 
 /* FT_OK when DIR/model.safetensors exists; else FT_ENOTFOUND with what the
  * folder holds instead (pytorch_model.bin: how to convert it, never
  * unpickled; sharded weights), and with training, how to start from
- * scratch. */
+ * scratch. A decoder LLM's folder may be sharded; its weights are checked
+ * tensor by tensor (hf_llm_check_weights: name, shape, float dtype). */
 ft_status hf_model_check_weights(const char *dir, bool training, ft_error *err);
 
 /* Write OUT_DIR as a Hugging Face folder loadable by
@@ -63,7 +69,11 @@ ft_status hf_model_check_weights(const char *dir, bool training, ft_error *err);
  * vocab.json+merges.txt / tokenizer.json / tokenizer_config.json /
  * special_tokens_map.json whichever exist; tokenizer_dir may be NULL).
  * Written into a temporary sibling folder, then renamed; an existing
- * OUT_DIR is refused (FT_EEXIST) unless overwrite. */
+ * OUT_DIR is refused (FT_EEXIST) unless overwrite. A decoder LLM (cfg from
+ * hf_model_load, cfg->decoder) becomes a folder AutoModelForCausalLM
+ * loads: config.json as loaded but torch_dtype (and dtype) float32,
+ * model.safetensors (F32, the names and shapes it was loaded with, one
+ * file even when the source was sharded; no lm_head.weight when tied). */
 ft_status hf_model_export(const model *m, const hf_config *cfg,
                           const char *tokenizer_dir, const char *out_dir,
                           bool overwrite, ft_error *err);

@@ -20,3 +20,17 @@ add_test(NAME reference_llm_fixtures
                  ${FTUNE_TEST_DIR}/reference/make_llm_fixtures.py --check)
 set_tests_properties(reference_llm_fixtures PROPERTIES LABELS reference TIMEOUT 300
                      SKIP_RETURN_CODE 77)
+
+# Decoder folders out (hf_model_export) and checked (hf_model_check_weights):
+# each fixture exported, reloaded, logits bit for bit; broken folders named.
+ftune_unit_test(test_hf_llm_export ${FTUNE_TEST_DIR}/unit/test_hf_llm_export.c)
+
+# The exports of test_hf_llm_export loaded by transformers'
+# AutoModelForCausalLM / AutoConfig (label reference; 77 without the
+# reference environment).
+add_test(NAME reference_llm_export
+         COMMAND ${FTUNE_TEST_DIR}/reference/run_reference.sh ${ftune_llm_ref_python}
+                 ${FTUNE_TEST_DIR}/reference/test_llm_export.py
+                 $<TARGET_FILE:test_hf_llm_export> ${FTUNE_FIXTURES}/llm)
+set_tests_properties(reference_llm_export PROPERTIES LABELS reference TIMEOUT 300
+                     SKIP_RETURN_CODE 77)
