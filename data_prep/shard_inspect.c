@@ -69,8 +69,61 @@ static void print_split(const shard_manifest *m, int s, int32_t *lengths, const 
            n ? 100.0 * (double)m->split_truncated[s] / (double)n : 0.0);
 }
 
+/* Examples (segments) and trained tokens of a causal_lm file's rows. */
+static void count_lm(const shard_rows *rows, const shard_lm *lm, uint64_t *examples, uint64_t *trained)
+{
+    size_t L = (size_t)rows->max_length;
+    for (uint64_t i = 0; i < rows->rows; i++) {
+        *examples += lm->packed ? (uint64_t)lm->segment_ids[i * L + (size_t)rows->lengths[i] - 1] : 1;
+        for (size_t j = 0; j < L; j++) *trained += lm->labels[i * L + j] != SHARD_IGNORE_INDEX;
+    }
+}
+
+/* A causal_lm split: every file through the one reader, rows, examples
+ * (checked against the manifest), trained tokens, token percentiles. */
+static ft_status inspect_lm_split(const char *dir, const shard_manifest *m, int s, ft_error *err)
+{
+    int32_t *lengths = ft_malloc_array(m->split_rows[s] + 1, sizeof *lengths);
+    shard_reader r;
+    ft_status st = lengths ? shard_reader_open(dir, m, s, &r, err) : ft_fail(err, FT_ENOMEM, "out of memory");
+    if (st != FT_OK) {
+        free(lengths);
+        return st;
+    }
+    uint64_t examples = 0, trained = 0;
+    for (int f = 0; st == FT_OK && f < r.n_files; f++) {
+        shard_rows rows;
+        shard_lm lm;
+        st = shard_reader_load_lm(&r, f, true, &rows, &lm, err);
+        if (st == FT_OK) {
+            count_lm(&rows, &lm, &examples, &trained);
+            memcpy(lengths + r.first_row[f], rows.lengths, rows.rows * sizeof *lengths);
+        }
+        shard_rows_free(&rows);
+        shard_lm_free(&lm);
+    }
+    if (st == FT_OK && examples != m->split_examples[s])
+        st = ft_fail(err, FT_EFORMAT, "%s: split %s holds %llu examples, the manifest says %llu", dir,
+                     shard_split_name(s), (unsigned long long)examples, (unsigned long long)m->split_examples[s]);
+    uint64_t n = m->split_rows[s];
+    if (st == FT_OK && n) {
+        qsort(lengths, n, sizeof *lengths, cmp_i32);
+        printf("%s: %llu rows, %llu examples in %d file%s; %llu trained tokens\n", shard_split_name(s),
+               (unsigned long long)n, (unsigned long long)examples, r.n_files, r.n_files == 1 ? "" : "s",
+               (unsigned long long)trained);
+        printf("  tokens per row: p50 %d  p90 %d  p99 %d  max %d (max_length %d)\n", percentile(lengths, n, 50),
+               percentile(lengths, n, 90), percentile(lengths, n, 99), lengths[n - 1], m->max_length);
+        printf("  truncated: %llu, dropped (no completion token left): %llu\n",
+               (unsigned long long)m->split_truncated[s], (unsigned long long)m->split_dropped[s]);
+    }
+    shard_reader_close(&r);
+    free(lengths);
+    return st;
+}
+
 static ft_status inspect_split(const char *dir, const shard_manifest *m, int s, ft_error *err)
 {
+    if (m->task == SHARD_TASK_CAUSAL_LM) return inspect_lm_split(dir, m, s, err);
     int32_t *lengths = ft_malloc_array(m->split_rows[s] + 1, sizeof *lengths);
     uint64_t *class_rows = ft_calloc_array((size_t)m->n_labels, sizeof *class_rows);
     ft_status st = lengths && class_rows ? FT_OK : ft_fail(err, FT_ENOMEM, "out of memory");
@@ -93,10 +146,15 @@ ft_status shard_inspect(const char *dir, ft_error *err)
     if (st != FT_OK) return st;
     printf("dataset %s: %s tokenizer %s (%s), max_length %d, %d labels, seed %llu\n", dir, m.tokenizer_kind,
            m.tokenizer_path, m.tokenizer_fingerprint, m.max_length, m.n_labels, (unsigned long long)m.seed);
+    if (m.task == SHARD_TASK_CAUSAL_LM)
+        printf("task causal_lm: %s, completion_only_loss %s, eos id %d, truncation %s, packing %s\n", m.lm_mode,
+               m.completion_only_loss ? "yes" : "no", m.eos_id, shard_truncation_name(m.truncation),
+               m.packed ? "yes" : "no");
     for (int k = 0; k < m.n_sources; k++)
         printf("source %s: %s (%s), %llu records, %llu bytes, text '%s', label '%s'\n", m.sources[k].role,
                m.sources[k].path, m.sources[k].format, (unsigned long long)m.sources[k].records,
-               (unsigned long long)m.sources[k].bytes, m.sources[k].text_field, m.sources[k].label_field);
+               (unsigned long long)m.sources[k].bytes, m.sources[k].text_field,
+               m.sources[k].label_field ? m.sources[k].label_field : "");
     for (int s = 0; st == FT_OK && s < SHARD_N_SPLITS; s++) st = inspect_split(dir, &m, s, err);
     uint64_t bad = 0;
     for (int r = 0; r < m.n_skip_reasons; r++) bad += m.skipped[r];

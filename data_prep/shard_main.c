@@ -18,7 +18,8 @@
 const char SHARD_USAGE[] =
     "usage: ftune-shard --input PATH --tokenizer MODEL_DIR --output DIR [options]\n"
     "       ftune-shard --inspect DIR\n"
-    "Turns labelled text into tokenized, split HDF5 shards plus manifest.json.\n"
+    "Turns labelled text (or language-model data: --task causal_lm) into tokenized,\n"
+    "split HDF5 shards plus manifest.json.\n"
     "Run under mpirun/srun: ranks share the reading, tokenizing and writing; the\n"
     "output is byte-identical whatever the number of ranks.\n"
     "  --input PATH          JSONL, JSON array, CSV, TSV file, or a folder with one\n"
@@ -46,6 +47,21 @@ const char SHARD_USAGE[] =
     "  --force               replace DIR when it holds an earlier ftune dataset\n"
     "  --skip-bad            skip bad records, counting them per reason, instead of\n"
     "                        stopping at the first one (file:line, exit 2)\n"
+    "Language-model data (--task causal_lm):\n"
+    "  --task T              sequence_classification (default) | causal_lm\n"
+    "  --prompt-field NAME   with --completion-field: the prompt and completion\n"
+    "                        fields (default: detected: prompt/completion,\n"
+    "                        instruction[+input]/output, question/answer; else\n"
+    "                        a 'text' field, or --text-field, for plain text)\n"
+    "  --completion-field NAME\n"
+    "  --completion-only-loss yes|no  labels -100 on the prompt (default yes, as\n"
+    "                        TRL's SFTConfig.completion_only_loss)\n"
+    "  --truncation prompt_left|right  prompt_left (default): cut the prompt's\n"
+    "                        start, then the completion's end; right: cut the\n"
+    "                        end (TRL's keep_start); an example left without a\n"
+    "                        completion token is dropped and counted\n"
+    "  --packing             pack examples into rows of --max-length tokens\n"
+    "                        (position ids restart, segment ids per example)\n"
     "  --inspect DIR         print counts, token length percentiles and truncation of\n"
     "                        a prepared dataset and check its files' checksums\n"
     "  -h, --help            this text\n"
@@ -103,6 +119,20 @@ static int parse_enum(const char *opt, const char *v, shard_args *a, ft_error *e
         else if (!strcmp(v, "no")) a->header = DATASET_HEADER_NO;
         else if (!strcmp(v, "auto")) a->header = DATASET_HEADER_AUTO;
         else return usage_error(err, "--header: expected yes, no or auto, got \"%s\"", v);
+    } else if (!strcmp(opt, "--task")) {
+        if (shard_task_of_name(v) < 0)
+            return usage_error(err, "--task: expected sequence_classification or causal_lm, got \"%s\"", v);
+        a->lm = shard_task_of_name(v) == SHARD_TASK_CAUSAL_LM;
+    } else if (!strcmp(opt, "--truncation")) {
+        if (shard_truncation_of_name(v) < 0)
+            return usage_error(err, "--truncation: expected prompt_left or right, got \"%s\"", v);
+        a->truncation = shard_truncation_of_name(v);
+        a->lm_flag_given = true;
+    } else if (!strcmp(opt, "--completion-only-loss")) {
+        if (strcmp(v, "yes") && strcmp(v, "no"))
+            return usage_error(err, "--completion-only-loss: expected yes or no, got \"%s\"", v);
+        a->completion_only_loss = !strcmp(v, "yes");
+        a->lm_flag_given = true;
     } else if (!strcmp(opt, "--balance")) {
         if (strcmp(v, "undersample") && strcmp(v, "none"))
             return usage_error(err, "--balance: expected undersample (or none), got \"%s\"", v);
@@ -130,32 +160,53 @@ static int parse_number(const char *opt, const char *v, shard_args *a, ft_error 
 }
 
 /* The options that take a value: the first N_STRING_OPTS are kept as given. */
-enum { N_STRING_OPTS = 8 };
+enum { N_STRING_OPTS = 10 };
 static const char *const VALUED[] = {"--input", "--test-file", "--text-field", "--label-field",
-                                     "--tokenizer", "--output", "--inspect", "--split", "--format",
-                                     "--header", "--balance", "--seed", "--max-length", "--shards"};
+                                     "--tokenizer", "--output", "--inspect", "--split",
+                                     "--prompt-field", "--completion-field", "--format",
+                                     "--header", "--balance", "--seed", "--max-length", "--shards",
+                                     "--task", "--truncation", "--completion-only-loss"};
 
 /* One option with a value. 0 taken, 2 usage error, -1 not one of these. */
 static int parse_valued(const char *opt, const char *v, shard_args *a, const char **split, ft_error *err)
 {
     const char **slots[N_STRING_OPTS] = {&a->input, &a->test_file, &a->text_field, &a->label_field,
-                                         &a->tokenizer, &a->output, &a->inspect, split};
+                                         &a->tokenizer, &a->output, &a->inspect, split,
+                                         &a->prompt_field, &a->completion_field};
     for (size_t i = 0; i < N_STRING_OPTS; i++)
         if (!strcmp(opt, VALUED[i])) {
             if (!v[0]) return usage_error(err, "%s needs a non-empty value", opt);
             *slots[i] = v;
             return 0;
         }
-    if (!strcmp(opt, "--format") || !strcmp(opt, "--header") || !strcmp(opt, "--balance"))
+    if (!strcmp(opt, "--format") || !strcmp(opt, "--header") || !strcmp(opt, "--balance") ||
+        !strcmp(opt, "--task") || !strcmp(opt, "--truncation") || !strcmp(opt, "--completion-only-loss"))
         return parse_enum(opt, v, a, err);
     if (!strcmp(opt, "--seed") || !strcmp(opt, "--max-length") || !strcmp(opt, "--shards"))
         return parse_number(opt, v, a, err);
     return -1;
 }
 
+/* Flags of one task only. */
+static int check_task_flags(const shard_args *a, ft_error *err)
+{
+    if (!a->lm && (a->prompt_field || a->completion_field || a->packing || a->lm_flag_given))
+        return usage_error(err, "%s", "--prompt-field, --completion-field, --completion-only-loss, --truncation "
+                           "and --packing need --task causal_lm");
+    if (a->lm && (a->stratify || a->undersample || a->label_field || a->header != DATASET_HEADER_AUTO))
+        return usage_error(err, "%s", "--stratify, --balance, --label-field and --header are for "
+                           "sequence_classification, not --task causal_lm");
+    if (a->lm && a->text_field && (a->prompt_field || a->completion_field))
+        return usage_error(err, "%s", "--text-field (plain text) and --prompt-field/--completion-field "
+                           "(prompt/completion pairs) exclude each other");
+    return 0;
+}
+
 static int check_required(shard_args *a, const char *split, ft_error *err)
 {
     if (a->inspect) return 0;
+    int rc = check_task_flags(a, err);
+    if (rc) return rc;
     if (!a->input) return usage_error(err, "%s", "--input PATH is required");
     if (!a->tokenizer) return usage_error(err, "%s", "--tokenizer MODEL_DIR is required");
     if (!a->output) return usage_error(err, "%s", "--output DIR is required");
@@ -180,6 +231,7 @@ int shard_args_parse(int argc, char **argv, shard_args *a, ft_error *err)
     a->seed = 42;
     a->max_length = 128;
     a->shards = 1;
+    a->completion_only_loss = true;
     const char *split = NULL;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
@@ -187,6 +239,7 @@ int shard_args_parse(int argc, char **argv, shard_args *a, ft_error *err)
         if (!strcmp(opt, "--stratify")) a->stratify = true;
         else if (!strcmp(opt, "--force")) a->force = true;
         else if (!strcmp(opt, "--skip-bad")) a->skip_bad = true;
+        else if (!strcmp(opt, "--packing")) a->packing = true;
         else if (!takes_value(opt)) return usage_error(err, "unknown option or stray argument \"%s\"", opt);
         else if (i + 1 >= argc) return usage_error(err, "%s needs a value", opt);
         else {

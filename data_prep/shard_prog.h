@@ -6,7 +6,8 @@
  * shard_write.c  tokenize, exchange rows so each file has one writer, write
  *                the files, the manifest, and publish the folder
  * shard_labels.c the label set agreed by all ranks (sorted, numerically when
- *                every label is an integer)
+ *                every label is an integer); causal_lm data has no labels
+ *                (every record one class of the plan)
  * shard_inspect.c --inspect DIR
  * Not a library: the reusable parts live in src/dataset and src/shard. */
 #ifndef SHARD_PROG_H
@@ -31,6 +32,11 @@ typedef struct shard_args {
     uint64_t seed;
     int32_t max_length;
     int shards;
+    /* --task causal_lm (language-model data, shard_lm.c). */
+    bool lm, packing, completion_only_loss;
+    const char *prompt_field, *completion_field;
+    int truncation;     /* shard_truncation */
+    bool lm_flag_given; /* --packing, --truncation or --completion-only-loss */
 } shard_args;
 
 /* 0: parsed, 1: help printed, 2: usage error (message in err). */
@@ -86,6 +92,16 @@ typedef struct shard_job {
     int *owner;          /* rank writing each plan file */
     shard_rows *rows;    /* per plan file; allocated where owned */
     uint64_t truncated[SHARD_N_SPLITS];
+    /* causal_lm: the EOS id (-1: none); per plan file the examples' token
+     * labels and whether each was kept (owned files), the rows written
+     * (rank 0); examples dropped per split (completion truncated away). */
+    int32_t eos_id;
+    struct chat_template *chat;  /* messages data: the tokenizer's chat template */
+    char *chat_bos, *chat_eos;   /* its bos_token, eos_token texts (NULL: none) */
+    shard_lm *lm;
+    bool **kept;
+    uint64_t *file_rows;
+    uint64_t dropped[SHARD_N_SPLITS];
     uint32_t *file_crc;  /* per plan file (rank 0, after writing) */
     uint64_t *file_bytes;
     char *tmp_dir;       /* the output being built (a sibling of --output) */

@@ -30,6 +30,30 @@ static void fill_source(const shard_job *job, int k, shard_manifest_source *s)
     s->crc32 = p->crc32;
 }
 
+/* The skip reasons a task's manifest lists: classification's six as
+ * before language-model data existed (so its manifests keep their bytes). */
+static bool reason_applies(const shard_job *job, int r)
+{
+    if (!job->a->lm) return r <= DATASET_MISSING_LABEL;
+    return r != DATASET_MALFORMED_CSV && r != DATASET_MISSING_LABEL;
+}
+
+static void fill_lm(const shard_job *job, shard_manifest *m)
+{
+    m->task = SHARD_TASK_CAUSAL_LM;
+    snprintf(m->lm_mode, sizeof m->lm_mode, "%s", dataset_lm_mode(job->parts[0].src));
+    m->completion_only_loss = job->a->completion_only_loss;
+    m->packed = job->a->packing;
+    m->eos_id = job->eos_id;
+    m->truncation = job->a->truncation;
+    m->n_labels = 0;
+    m->labels = NULL;
+    for (int s = 0; s < SHARD_N_SPLITS; s++) {
+        m->split_examples[s] = job->plan.split_rows[s] - job->dropped[s];
+        m->split_dropped[s] = job->dropped[s];
+    }
+}
+
 /* The manifest's text; the struct borrows everything from job. */
 static char *manifest_text(const shard_job *job)
 {
@@ -44,6 +68,7 @@ static char *manifest_text(const shard_job *job)
     m.max_length = job->a->max_length;
     m.n_labels = job->labels.n;
     m.labels = job->labels.names;
+    if (job->a->lm) fill_lm(job, &m);
     m.n_sources = job->n_parts;
     for (int k = 0; k < job->n_parts; k++) fill_source(job, k, &m.sources[k]);
     m.seed = job->a->seed;
@@ -55,7 +80,7 @@ static char *manifest_text(const shard_job *job)
     uint64_t skipped[DATASET_N_REASONS];
     FT_CHECK_MSG(files != NULL, "out of memory");
     for (int s = 0; s < SHARD_N_SPLITS; s++) {
-        m.split_rows[s] = job->plan.split_rows[s];
+        m.split_rows[s] = job->a->lm ? 0 : job->plan.split_rows[s];
         m.split_truncated[s] = job->truncated[s];
         m.class_rows[s] = job->plan.class_rows[s];
     }
@@ -64,11 +89,13 @@ static char *manifest_text(const shard_job *job)
     for (int f = 0; f < job->plan.n_files; f++) {
         shard_file_name(&job->plan.files[f], files[f].name, sizeof files[f].name);
         files[f].split = job->plan.files[f].split;
-        files[f].rows = job->plan.files[f].rows;
+        files[f].rows = job->a->lm ? job->file_rows[f] : job->plan.files[f].rows;
         files[f].bytes = job->file_bytes[f];
         files[f].crc32 = job->file_crc[f];
+        if (job->a->lm) m.split_rows[files[f].split] += files[f].rows;
     }
     for (int r = 1; r < DATASET_N_REASONS; r++) {
+        if (!reason_applies(job, r)) continue;
         names[m.n_skip_reasons] = (char *)dataset_reason_name((dataset_reason)r);
         skipped[m.n_skip_reasons++] = job->parts[0].bad[r] + (job->n_parts > 1 ? job->parts[1].bad[r] : 0);
     }
@@ -120,8 +147,28 @@ ft_status shard_publish(shard_job *job, ft_error *err)
     return st == FT_OK ? swap_into_place(job, err) : st;
 }
 
+/* causal_lm: rows, examples, truncated and dropped examples. */
+static void print_lm_split(const shard_job *job, int s)
+{
+    uint64_t rows = 0, examples = job->plan.split_rows[s] - job->dropped[s];
+    int files = 0;
+    for (int f = 0; f < job->plan.n_files; f++)
+        if (job->plan.files[f].split == s) {
+            files++;
+            rows += job->file_rows[f];
+        }
+    printf("  %-10s %9llu rows (%llu examples%s) in %d file%s, %llu truncated, %llu dropped (no completion token "
+           "left)\n", shard_split_name(s), (unsigned long long)rows, (unsigned long long)examples,
+           job->a->packing ? ", packed" : "", files, files == 1 ? "" : "s", (unsigned long long)job->truncated[s],
+           (unsigned long long)job->dropped[s]);
+}
+
 static void print_split(const shard_job *job, int s)
 {
+    if (job->a->lm) {
+        print_lm_split(job, s);
+        return;
+    }
     const shard_plan *p = &job->plan;
     uint64_t rows = p->split_rows[s];
     int files = 0;
@@ -143,9 +190,15 @@ void shard_print_summary(const shard_job *job, double seconds)
         bytes += p->bytes;
         for (int r = 1; r < DATASET_N_REASONS; r++) bad += p->bad[r];
     }
-    printf("labels (%d, ids in this order):", job->labels.n);
-    for (int c = 0; c < job->labels.n && c < 20; c++) printf(" %s", job->labels.names[c]);
-    printf("%s\n", job->labels.n > 20 ? " ..." : "");
+    if (job->a->lm)
+        printf("causal_lm: %s, completion_only_loss %s, eos id %d, truncation %s%s\n",
+               dataset_lm_mode(job->parts[0].src), job->a->completion_only_loss ? "yes" : "no", job->eos_id,
+               shard_truncation_name(job->a->truncation), job->a->packing ? ", packed" : "");
+    else {
+        printf("labels (%d, ids in this order):", job->labels.n);
+        for (int c = 0; c < job->labels.n && c < 20; c++) printf(" %s", job->labels.names[c]);
+        printf("%s\n", job->labels.n > 20 ? " ..." : "");
+    }
     for (int s = 0; s < SHARD_N_SPLITS; s++)
         if (job->plan.split_rows[s]) print_split(job, s);
     if (job->plan.balanced_out)

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "chat_template.h"
 #include "ft_alloc.h"
 #include "ft_fs.h"
 #include "ft_log.h"
@@ -45,16 +48,67 @@ static ft_status check_output(const shard_args *a, ft_error *err)
     return FT_OK;
 }
 
+/* A special token's text in tokenizer_config.json: a string, or an object
+ * with "content" (AddedToken); NULL when absent. */
+static char *token_text(const cJSON *root, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (cJSON_IsObject(v)) v = cJSON_GetObjectItemCaseSensitive(v, "content");
+    return cJSON_IsString(v) ? ft_strdup(v->valuestring) : NULL;
+}
+
+/* Messages data: the chat template of the tokenizer folder
+ * (tokenizer_config.json's "chat_template" string, as transformers reads
+ * it), compiled once, and its bos_token/eos_token texts. */
+static ft_status load_chat(shard_job *job, ft_error *err)
+{
+    char *path = ft_path_join(job->a->tokenizer, "tokenizer_config.json"), *text = NULL;
+    size_t len = 0;
+    ft_status st = !path ? ft_fail(err, FT_ENOMEM, "out of memory")
+                   : ft_path_exists(path) ? ft_read_file(path, &text, &len, err) : FT_ENOTFOUND;
+    cJSON *root = st == FT_OK ? cJSON_ParseWithLength(text, len) : NULL;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "chat_template");
+    if (st == FT_OK && !root) st = ft_fail(err, FT_EFORMAT, "%s: not valid JSON", path);
+    else if ((st == FT_OK || st == FT_ENOTFOUND) && !cJSON_IsString(t))
+        st = ft_fail(err, FT_EINVAL, "%s: messages data needs a tokenizer with a chat_template (a string in "
+                     "%s/tokenizer_config.json); there is none", job->a->input, job->a->tokenizer);
+    if (st == FT_OK && !(job->chat = chat_template_compile(t->valuestring, strlen(t->valuestring), err))) {
+        ft_error_prefix(err, "%s", path);
+        st = err->code != FT_OK ? err->code : FT_EINVAL;
+    }
+    if (st == FT_OK) {
+        job->chat_bos = token_text(root, "bos_token");
+        job->chat_eos = token_text(root, "eos_token");
+    }
+    cJSON_Delete(root);
+    free(text);
+    free(path);
+    return st;
+}
+
 static ft_status open_all(shard_job *job, ft_error *err)
 {
     const shard_args *a = job->a;
     ft_status st = job->rank == 0 ? check_output(a, err) : FT_OK;
     if ((st = comm_agree(MPI_COMM_WORLD, st, err)) != FT_OK) return st;
     st = tok_open(a->tokenizer, &job->tok, err);
+    if (st == FT_OK && a->lm && tok_get_kind(job->tok) != TOK_BYTE_BPE)
+        st = ft_fail(err, FT_EINVAL, "%s: --task causal_lm needs a decoder's byte-level BPE tokenizer (GPT-2 "
+                     "style); this one is WordPiece (BERT)", a->tokenizer);
+    /* GPT-2's EOS (= BOS = unk) is <|endoftext|>; TRL appends the EOS to
+     * every completion (and text) that does not end with it. */
+    job->eos_id = st == FT_OK && a->lm ? tok_token_to_id(job->tok, "<|endoftext|>") : -1;
     dataset_options opt = {a->format, a->text_field, a->label_field, a->header};
+    dataset_lm_options lm = {a->prompt_field, a->completion_field};
     const char *paths[2] = {a->input, a->test_file};
     job->n_parts = a->test_file ? 2 : 1;
-    for (int p = 0; st == FT_OK && p < job->n_parts; p++) st = dataset_open(paths[p], &opt, &job->parts[p].src, err);
+    for (int p = 0; st == FT_OK && p < job->n_parts; p++)
+        st = a->lm ? dataset_open_lm(paths[p], &opt, &lm, &job->parts[p].src, err)
+                   : dataset_open(paths[p], &opt, &job->parts[p].src, err);
+    bool chat = false;
+    for (int p = 0; st == FT_OK && a->lm && p < job->n_parts; p++)
+        chat = chat || !strcmp(dataset_lm_mode(job->parts[p].src), "messages");
+    if (chat) st = load_chat(job, err);
     st = comm_agree(MPI_COMM_WORLD, st, err);
     for (int p = 0; st == FT_OK && p < job->n_parts && job->rank == 0; p++)
         ft_log_info("%s: %s", dataset_get_path(job->parts[p].src), dataset_fields_summary(job->parts[p].src));
@@ -120,8 +174,27 @@ static ft_status map_labels(shard_job *job, shard_part *p, bool is_test, ft_erro
     return comm_agree(MPI_COMM_WORLD, st, err);
 }
 
+/* Language-model data has no labels: every good record is "class" 0 of
+ * the plan (which then only shuffles and cuts). */
+static ft_status lm_ids(shard_job *job, ft_error *err)
+{
+    uint64_t good = 0, all = 0;
+    for (int k = 0; k < job->n_parts; k++) {
+        shard_part *p = &job->parts[k];
+        p->ids = ft_malloc_array(p->recs.n + 1, sizeof *p->ids);
+        FT_CHECK_MSG(p->ids != NULL, "out of memory");
+        for (size_t i = 0; i < p->recs.n; i++) {
+            p->ids[i] = p->recs.items[i].reason == DATASET_OK ? 0 : -1;
+            good += k == 0 && p->ids[i] == 0;
+        }
+    }
+    MPI_Allreduce(&good, &all, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    return all ? FT_OK : ft_fail(err, FT_EINVAL, "%s: no usable records", job->a->input);
+}
+
 static ft_status agree_labels(shard_job *job, ft_error *err)
 {
+    if (job->a->lm) return lm_ids(job, err);
     ft_status st = shard_labels_agree(&job->parts[0].recs, &job->labels, err);
     if (st == FT_OK && job->labels.n == 0)
         st = ft_fail(err, FT_EINVAL, "%s: no usable records", job->a->input);
@@ -157,7 +230,8 @@ static ft_status make_plan(shard_job *job, ft_error *err)
     int32_t *main_ids = gather_ids(job, &job->parts[0]);
     int32_t *test_ids = job->n_parts > 1 ? gather_ids(job, &job->parts[1]) : NULL;
     ft_status st = shard_plan_make(main_ids, job->parts[0].n_total, test_ids,
-                                   job->n_parts > 1 ? job->parts[1].n_total : 0, job->labels.n, &opt, &job->plan, err);
+                                   job->n_parts > 1 ? job->parts[1].n_total : 0, job->a->lm ? 1 : job->labels.n,
+                                   &opt, &job->plan, err);
     free(main_ids);
     free(test_ids);
     return comm_agree(MPI_COMM_WORLD, st, err);
@@ -187,6 +261,9 @@ static ft_status make_tmp_dir(shard_job *job, ft_error *err)
 static void job_free(shard_job *job)
 {
     tok_close(job->tok);
+    chat_template_free(job->chat);
+    free(job->chat_bos);
+    free(job->chat_eos);
     for (int p = 0; p < 2; p++) {
         dataset_close(job->parts[p].src);
         dataset_records_free(&job->parts[p].recs);
@@ -194,6 +271,11 @@ static void job_free(shard_job *job)
     }
     shard_labels_free(&job->labels);
     for (int f = 0; job->rows && f < job->plan.n_files; f++) shard_rows_free(&job->rows[f]);
+    for (int f = 0; job->lm && f < job->plan.n_files; f++) shard_lm_free(&job->lm[f]);
+    for (int f = 0; job->kept && f < job->plan.n_files; f++) free(job->kept[f]);
+    free(job->lm);
+    free(job->kept);
+    free(job->file_rows);
     free(job->rows);
     free(job->owner);
     free(job->file_crc);

@@ -9,12 +9,20 @@
  * receiver places it without any ordering between ranks, and the file's
  * bytes depend only on the plan. Rank 0 writes manifest.json last, into the
  * temporary folder, and renames the folder into place.
+ * causal_lm (--task causal_lm): a row is one example (ids and per-token
+ * labels, shard_lm_example) or a placeholder for one dropped by truncation;
+ * the owner then makes the file's rows from its examples in plan order
+ * (shard_lm_pack: dropped ones left out, packed with --packing), so a file's
+ * rows depend only on the plan and the examples, never on the rank count.
  * Not here: reading and planning (shard_run.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "chat_template.h"
 #include "ft_alloc.h"
 #include "ft_fs.h"
 #include "ft_log.h"
@@ -22,19 +30,27 @@
 
 enum { ROUND_BYTES = 1 << 28 };
 
-/* What travels before each row's ids. */
+/* What travels before each row's ids (and, for causal_lm, its labels). */
 typedef struct row_head {
     int32_t file, length, label, truncated;
     uint64_t row;
     int64_t example_index;
+    int32_t dropped, pad; /* causal_lm: no completion token left */
 } row_head;
 
 static bool wide(const shard_job *job) { return shard_needs_wide_ids(tok_vocab_size(job->tok)); }
 
-static size_t row_bytes(const shard_job *job)
+/* Bytes of a row's ids in the file's encoding, rounded up to 8. */
+static size_t id_bytes(const shard_job *job)
 {
     size_t ids = (size_t)job->a->max_length * (wide(job) ? 4 : 2);
-    return sizeof(row_head) + ((ids + 7) & ~(size_t)7);
+    return (ids + 7) & ~(size_t)7;
+}
+
+static size_t row_bytes(const shard_job *job)
+{
+    size_t labels = job->a->lm ? (size_t)job->a->max_length * sizeof(int32_t) : 0;
+    return sizeof(row_head) + id_bytes(job) + labels;
 }
 
 /* Largest file first onto the least-loaded rank (ties: lower numbers). */
@@ -63,6 +79,11 @@ static void alloc_owned(shard_job *job)
 {
     job->rows = ft_calloc_array((size_t)job->plan.n_files + 1, sizeof *job->rows);
     FT_CHECK_MSG(job->rows != NULL, "out of memory");
+    if (job->a->lm) {
+        job->lm = ft_calloc_array((size_t)job->plan.n_files + 1, sizeof *job->lm);
+        job->kept = ft_calloc_array((size_t)job->plan.n_files + 1, sizeof *job->kept);
+        FT_CHECK_MSG(job->lm && job->kept, "out of memory");
+    }
     for (int f = 0; f < job->plan.n_files; f++) {
         if (job->owner[f] != job->rank) continue;
         shard_rows *r = &job->rows[f];
@@ -74,6 +95,11 @@ static void alloc_owned(shard_job *job)
         r->example_index = ft_malloc_array(n, sizeof *r->example_index);
         FT_CHECK_MSG(r->input_ids && r->lengths && r->labels && r->example_index, "out of memory for a shard");
         for (uint64_t i = 0; i < n; i++) r->example_index[i] = -1; /* filled check */
+        if (!job->a->lm) continue;
+        FT_CHECK_MSG(shard_lm_alloc(&job->lm[f], n, job->a->max_length, false, NULL) == FT_OK,
+                     "out of memory for a shard's labels");
+        job->kept[f] = ft_calloc_array(n + 1, sizeof *job->kept[f]);
+        FT_CHECK_MSG(job->kept[f] != NULL, "out of memory");
     }
 }
 
@@ -99,6 +125,8 @@ typedef struct pack_ctx {
     size_t *next;   /* per destination: next row slot */
     char *buf;      /* rows grouped by destination */
     int32_t *ids;   /* max_length scratch */
+    int32_t *labels;              /* causal_lm: max_length scratch */
+    tok_ids prompt, completion;   /* causal_lm: the tokens of one record */
 } pack_ctx;
 
 /* Rows for this rank's own files skip the exchange: counted as 0 here and
@@ -124,17 +152,70 @@ static void store_ids(const shard_job *job, const int32_t *ids, char *dst)
     }
 }
 
-/* A row of a file this rank owns: its head into the columns; returns where
- * its ids go (already in the file's encoding, as store_ids writes them). */
-static char *place_local(shard_job *job, const row_head *h)
+/* A row of a file this rank owns: its head (and causal_lm labels) into the
+ * columns; returns where its ids go (already in the file's encoding, as
+ * store_ids writes them). A dropped example only counts. */
+static char *place_local(shard_job *job, const row_head *h, const int32_t *labels)
 {
     shard_rows *r = &job->rows[h->file];
+    int split = job->plan.files[h->file].split;
     FT_CHECK(h->row < r->rows && r->example_index[h->row] == -1);
     r->lengths[h->row] = h->length;
     r->labels[h->row] = h->label;
     r->example_index[h->row] = h->example_index;
-    job->truncated[job->plan.files[h->file].split] += (uint64_t)h->truncated;
+    job->truncated[split] += (uint64_t)(h->truncated && !h->dropped);
+    if (job->a->lm) {
+        size_t L = (size_t)job->a->max_length;
+        job->dropped[split] += (uint64_t)h->dropped;
+        job->kept[h->file][h->row] = !h->dropped;
+        memcpy(job->lm[h->file].labels + h->row * L, labels, L * sizeof(int32_t));
+    }
     return (char *)r->input_ids + h->row * (size_t)job->a->max_length * (wide(job) ? 4 : 2);
+}
+
+/* A messages record rendered by the chat template (as apply_chat_template
+ * with add_generation_prompt false) and tokenized without special tokens
+ * (the template writes them), into out. */
+static ft_status encode_chat(shard_job *job, const char *json, size_t len, tok_ids *out, ft_error *err)
+{
+    cJSON *messages = cJSON_ParseWithLength(json, len);
+    if (!messages) return ft_fail(err, FT_ENOMEM, "out of memory parsing messages");
+    chat_render_opts o = {false, job->chat_bos, job->chat_eos, NULL};
+    char *text = NULL;
+    size_t text_len = 0;
+    ft_status st = chat_template_render(job->chat, messages, &o, &text, &text_len, err);
+    if (st == FT_OK) st = tok_encode(job->tok, text, text_len, out, err);
+    free(text);
+    cJSON_Delete(messages);
+    return st;
+}
+
+/* A record's prompt and completion tokens (text data: the text as the
+ * completion, no prompt; messages: the rendered conversation, every token
+ * trained and no EOS added, as TRL does with assistant_only_loss off) into
+ * ids and labels (shard_lm_example). */
+static ft_status encode_lm(shard_job *job, const shard_part *p, const dataset_record *rec, pack_ctx *c,
+                           row_head *h, ft_error *err)
+{
+    const char *a = p->recs.arena;
+    bool text = !strcmp(dataset_lm_mode(p->src), "text"), chat = !strcmp(dataset_lm_mode(p->src), "messages");
+    c->prompt.len = c->completion.len = 0;
+    ft_status st = text || chat ? FT_OK : tok_encode(job->tok, a + rec->text_off, rec->text_len, &c->prompt, err);
+    if (chat) st = encode_chat(job, a + rec->text_off, rec->text_len, &c->completion, err);
+    else if (st == FT_OK)
+        st = text ? tok_encode(job->tok, a + rec->text_off, rec->text_len, &c->completion, err)
+                  : tok_encode(job->tok, a + rec->label_off, rec->label_len, &c->completion, err);
+    if (st != FT_OK) return st;
+    if (c->prompt.len + c->completion.len > (size_t)INT32_MAX / 2)
+        return ft_fail(err, FT_EINVAL, "a record of more than 2^30 tokens");
+    shard_lm_options o = {job->a->max_length, tok_pad_id(job->tok), chat ? -1 : job->eos_id,
+                          job->a->completion_only_loss, (shard_truncation)job->a->truncation};
+    bool truncated = false;
+    h->dropped = !shard_lm_example(c->prompt.ids, (int32_t)c->prompt.len, c->completion.ids,
+                                   (int32_t)c->completion.len, &o, c->ids, c->labels, &h->length, &truncated);
+    h->truncated = truncated;
+    if (h->dropped) h->length = 1; /* a placeholder the file never holds */
+    return FT_OK;
 }
 
 static ft_status pack_one(shard_job *job, const shard_part *p, size_t i, int file, uint64_t row, void *ctx,
@@ -142,24 +223,27 @@ static ft_status pack_one(shard_job *job, const shard_part *p, size_t i, int fil
 {
     pack_ctx *c = ctx;
     const dataset_record *rec = &p->recs.items[i];
-    row_head h = {file, 0, p->ids[i], 0, row, (int64_t)(p->first + i)};
+    row_head h = {file, 0, p->ids[i], 0, row, (int64_t)(p->first + i), 0, 0};
     bool truncated = false;
-    ft_status st = tok_encode_for_model(job->tok, p->recs.arena + rec->text_off, rec->text_len, job->a->max_length,
-                                        c->ids, &h.length, &truncated, err);
+    ft_status st = job->a->lm ? encode_lm(job, p, rec, c, &h, err)
+                              : tok_encode_for_model(job->tok, p->recs.arena + rec->text_off, rec->text_len,
+                                                     job->a->max_length, c->ids, &h.length, &truncated, err);
     if (st != FT_OK) {
         char where[FT_ERROR_MSG_BYTES / 2];
         dataset_record_where(p->src, rec, where, sizeof where);
         ft_error_prefix(err, "%s", where);
         return st;
     }
-    h.truncated = truncated;
+    if (!job->a->lm) h.truncated = truncated;
     if (job->owner[file] == job->rank) {
-        store_ids(job, c->ids, place_local(job, &h));
+        store_ids(job, c->ids, place_local(job, &h, c->labels));
         return FT_OK;
     }
     char *slot = c->buf + c->next[job->owner[file]]++ * row_bytes(job);
     memcpy(slot, &h, sizeof h);
     store_ids(job, c->ids, slot + sizeof h);
+    if (job->a->lm)
+        memcpy(slot + sizeof h + id_bytes(job), c->labels, (size_t)job->a->max_length * sizeof(int32_t));
     return FT_OK;
 }
 
@@ -173,11 +257,15 @@ static ft_status pack_rows(shard_job *job, size_t *counts, char **buf, ft_error 
         total += counts[r];
     }
     pack_ctx c = {next, ft_malloc_array(total + 1, row_bytes(job)),
-                  ft_malloc_array((size_t)job->a->max_length, sizeof(int32_t))};
-    FT_CHECK_MSG(next && c.buf && c.ids, "out of memory for tokenized rows");
+                  ft_malloc_array((size_t)job->a->max_length, sizeof(int32_t)),
+                  ft_malloc_array((size_t)job->a->max_length, sizeof(int32_t)), {0}, {0}};
+    FT_CHECK_MSG(next && c.buf && c.ids && c.labels, "out of memory for tokenized rows");
     ft_status st = for_used_records(job, pack_one, &c, err);
     free(next);
     free(c.ids);
+    free(c.labels);
+    tok_ids_free(&c.prompt);
+    tok_ids_free(&c.completion);
     *buf = c.buf;
     return st;
 }
@@ -185,13 +273,18 @@ static ft_status pack_rows(shard_job *job, size_t *counts, char **buf, ft_error 
 static void place_rows(shard_job *job, const char *buf, size_t n)
 {
     /* The ids travel in the file's encoding (store_ids): copied as they are. */
-    size_t rb = row_bytes(job), id_bytes = (size_t)job->a->max_length * (wide(job) ? 4 : 2);
+    size_t rb = row_bytes(job), n_id_bytes = (size_t)job->a->max_length * (wide(job) ? 4 : 2);
+    int32_t *labels = job->a->lm ? ft_malloc_array((size_t)job->a->max_length, sizeof(int32_t)) : NULL;
+    FT_CHECK_MSG(!job->a->lm || labels, "out of memory");
     for (size_t k = 0; k < n; k++) {
         row_head h;
         memcpy(&h, buf + k * rb, sizeof h);
         FT_CHECK(h.file >= 0 && h.file < job->plan.n_files && job->owner[h.file] == job->rank);
-        memcpy(place_local(job, &h), buf + k * rb + sizeof h, id_bytes);
+        if (labels) /* copied out: the buffer gives no alignment guarantee */
+            memcpy(labels, buf + k * rb + sizeof h + id_bytes(job), (size_t)job->a->max_length * sizeof(int32_t));
+        memcpy(place_local(job, &h, labels), buf + k * rb + sizeof h, n_id_bytes);
     }
+    free(labels);
 }
 
 /* Rounds of MPI_Alltoallv until every rank has sent all its rows. */
@@ -235,14 +328,39 @@ static void exchange_rows(shard_job *job, const size_t *counts, const char *buf)
 
 static const char *kind_name(const tok_tokenizer *t) { return tok_get_kind(t) == TOK_BYTE_BPE ? "byte_bpe" : "wordpiece"; }
 
+/* A causal_lm file: its kept examples, packed or one per row
+ * (shard_lm_pack), written; *rows the rows written. */
+static ft_status write_lm(shard_job *job, int f, const char *path, const shard_meta *meta, uint64_t *rows,
+                          ft_error *err)
+{
+    shard_rows out;
+    shard_lm out_lm;
+    ft_status st = shard_lm_pack(&job->rows[f], &job->lm[f], job->kept[f], job->a->packing, tok_pad_id(job->tok),
+                                 &out, &out_lm, err);
+    if (st != FT_OK) return st;
+    *rows = out.rows;
+    if (out.rows == 0)
+        st = ft_fail(err, FT_EINVAL, "%s: every one of its %llu examples lost its whole completion to truncation "
+                     "at --max-length %d (try --truncation prompt_left or a larger --max-length)", path,
+                     (unsigned long long)job->rows[f].rows, job->a->max_length);
+    else
+        st = shard_write_lm_file(path, meta, &out, &out_lm, err);
+    shard_rows_free(&out);
+    shard_lm_free(&out_lm);
+    shard_lm_free(&job->lm[f]);
+    return st;
+}
+
 /* Writes the owned files; rank 0 gets every file's crc32 and size. */
 static ft_status write_owned(shard_job *job, ft_error *err)
 {
     int n = job->plan.n_files;
     uint64_t *crc = ft_calloc_array((size_t)n + 1, sizeof *crc), *bytes = ft_calloc_array((size_t)n + 1, sizeof *bytes);
+    uint64_t *rows = ft_calloc_array((size_t)n + 1, sizeof *rows);
     job->file_crc = ft_calloc_array((size_t)n + 1, sizeof *job->file_crc);
     job->file_bytes = ft_calloc_array((size_t)n + 1, sizeof *job->file_bytes);
-    FT_CHECK_MSG(crc && bytes && job->file_crc && job->file_bytes, "out of memory");
+    job->file_rows = ft_calloc_array((size_t)n + 1, sizeof *job->file_rows);
+    FT_CHECK_MSG(crc && bytes && rows && job->file_crc && job->file_bytes && job->file_rows, "out of memory");
     char fp[17];
     snprintf(fp, sizeof fp, "%016llx", (unsigned long long)tok_fingerprint(job->tok));
     ft_status st = FT_OK;
@@ -254,10 +372,13 @@ static ft_status write_owned(shard_job *job, ft_error *err)
         char *path = ft_path_join(job->tmp_dir, name);
         shard_meta meta = {shard_split_name(pf->split), pf->index, pf->count, job->a->max_length,
                            tok_pad_id(job->tok), tok_vocab_size(job->tok), kind_name(job->tok), fp,
-                           job->labels.n, (const char *const *)job->labels.names, job->a->seed};
+                           job->a->lm ? 0 : job->labels.n, (const char *const *)job->labels.names, job->a->seed};
         for (uint64_t i = 0; i < pf->rows; i++) FT_CHECK(job->rows[f].example_index[i] >= 0);
         uint32_t c = 0;
-        st = path ? shard_write_file(path, &meta, &job->rows[f], err) : ft_fail(err, FT_ENOMEM, "out of memory");
+        rows[f] = pf->rows;
+        if (!path) st = ft_fail(err, FT_ENOMEM, "out of memory");
+        else if (job->a->lm) st = write_lm(job, f, path, &meta, &rows[f], err);
+        else st = shard_write_file(path, &meta, &job->rows[f], err);
         if (st == FT_OK) st = shard_file_crc32(path, &c, &bytes[f], err);
         crc[f] = c;
         free(path);
@@ -267,9 +388,12 @@ static ft_status write_owned(shard_job *job, ft_error *err)
     MPI_Reduce(crc, job->file_bytes, n, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
     for (int f = 0; f < n; f++) job->file_crc[f] = (uint32_t)job->file_bytes[f];
     MPI_Reduce(bytes, job->file_bytes, n, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
+    MPI_Reduce(rows, job->file_rows, n, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
     MPI_Allreduce(MPI_IN_PLACE, job->truncated, SHARD_N_SPLITS, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, job->dropped, SHARD_N_SPLITS, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
     free(crc);
     free(bytes);
+    free(rows);
     return st;
 }
 

@@ -25,7 +25,7 @@
 
 static const char *const REASON_NAMES[DATASET_N_REASONS] = {
     "ok", "malformed_json", "malformed_csv", "invalid_utf8",
-    "missing_text", "empty_text", "missing_label"};
+    "missing_text", "empty_text", "missing_label", "missing_completion"};
 
 const char *dataset_reason_name(dataset_reason r)
 {
@@ -273,8 +273,8 @@ static ft_status index_json_array(dataset_source *src, ft_error *err)
     return FT_OK;
 }
 
-ft_status dataset_open(const char *path, const dataset_options *opt, dataset_source **out,
-                       ft_error *err)
+static ft_status open_any(const char *path, const dataset_options *opt, const dataset_lm_options *lm,
+                          dataset_source **out, ft_error *err)
 {
     *out = NULL;
     dataset_source *src = ft_calloc_array(1, sizeof *src);
@@ -290,6 +290,8 @@ ft_status dataset_open(const char *path, const dataset_options *opt, dataset_sou
     else if (is_dir && src->format != DATASET_AUTO && src->format != DATASET_FOLDER)
         st = ft_fail(err, FT_EINVAL, "%s: is a folder, not a %s file", path,
                      dataset_format_name(src->format));
+    else if (is_dir && lm)
+        st = ft_fail(err, FT_EINVAL, "%s: language-model data must be JSONL or a JSON array, not a folder", path);
     else if (is_dir) {
         src->format = DATASET_FOLDER;
         st = open_folder(src, err);
@@ -298,8 +300,11 @@ ft_status dataset_open(const char *path, const dataset_options *opt, dataset_sou
         if (st == FT_OK && src->format == DATASET_AUTO) src->format = sniff_format(src);
         src->sep = src->format == DATASET_TSV ? '\t' : ',';
         src->quoting = src->format == DATASET_CSV;
+        if (st == FT_OK && lm && src->format != DATASET_JSON && src->format != DATASET_JSONL)
+            st = ft_fail(err, FT_EINVAL, "%s: language-model data must be JSONL or a JSON array, not %s", path,
+                         dataset_format_name(src->format));
         if (st == FT_OK && src->format == DATASET_JSON) st = index_json_array(src, err);
-        if (st == FT_OK) st = dataset_detect_fields(src, opt, err);
+        if (st == FT_OK) st = dataset_detect_fields(src, opt, lm, err);
     }
     if (st != FT_OK) {
         dataset_close(src);
@@ -307,6 +312,17 @@ ft_status dataset_open(const char *path, const dataset_options *opt, dataset_sou
     }
     *out = src;
     return FT_OK;
+}
+
+ft_status dataset_open(const char *path, const dataset_options *opt, dataset_source **out, ft_error *err)
+{
+    return open_any(path, opt, NULL, out, err);
+}
+
+ft_status dataset_open_lm(const char *path, const dataset_options *opt, const dataset_lm_options *lm,
+                          dataset_source **out, ft_error *err)
+{
+    return open_any(path, opt, lm, out, err);
 }
 
 void dataset_close(dataset_source *src)
@@ -332,6 +348,16 @@ dataset_format dataset_get_format(const dataset_source *src) { return src->forma
 const char *dataset_get_path(const dataset_source *src) { return src->path; }
 const char *dataset_fields_summary(const dataset_source *src) { return src->summary; }
 size_t dataset_file_count(const dataset_source *src) { return src->n_files; }
+
+const char *dataset_lm_mode(const dataset_source *src)
+{
+    switch (src->lm_mode) {
+    case DATASET_LM_PROMPT_COMPLETION: return "prompt_completion";
+    case DATASET_LM_TEXT: return "text";
+    case DATASET_LM_MESSAGES: return "messages";
+    default: return NULL;
+    }
+}
 
 const char *dataset_text_field(const dataset_source *src)
 {

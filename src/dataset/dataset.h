@@ -37,6 +37,12 @@
  * A record that cannot be used is kept with a reason (dataset_reason) and a
  * message "file:line: why"; the caller decides to stop or to skip it.
  *
+ * Language-model data (dataset_open_lm): JSON records with a prompt and a
+ * completion field (detected from the pairs prompt/completion,
+ * instruction[+input]/output, question/answer, else given), or one text
+ * field ("text", or given) for continued pre-training, or chat data (a
+ * "messages" list of {role, content}) for a chat template to render.
+ *
  * Not done here: tokenizing, label ids, splitting (shard module), MPI. */
 #ifndef DATASET_H
 #define DATASET_H
@@ -65,6 +71,7 @@ typedef enum dataset_reason {
     DATASET_MISSING_TEXT,    /* no text field, or it is not a string */
     DATASET_EMPTY_TEXT,      /* only white space */
     DATASET_MISSING_LABEL,   /* no label field, null, or empty */
+    DATASET_MISSING_COMPLETION, /* language-model data: no completion, not a string, or empty */
     DATASET_N_REASONS
 } dataset_reason;
 
@@ -85,12 +92,22 @@ typedef struct dataset_options {
     dataset_header header;     /* CSV/TSV only */
 } dataset_options;
 
+/* Language-model data (dataset_open_lm; JSONL or a JSON array only):
+ * prompt/completion pairs, or plain text (dataset_options.text_field given,
+ * or a field "text" detected). */
+typedef struct dataset_lm_options {
+    const char *prompt_field, *completion_field; /* NULL: detect */
+} dataset_lm_options;
+
 typedef struct dataset_source dataset_source;
 
 /* Opens path (a file or a folder), detects the format and the fields. Every
  * rank opens the same source and gets the same answers. */
 ft_status dataset_open(const char *path, const dataset_options *opt,
                        dataset_source **out, ft_error *err);
+/* dataset_open for language-model data (see dataset_lm_options). */
+ft_status dataset_open_lm(const char *path, const dataset_options *opt, const dataset_lm_options *lm,
+                          dataset_source **out, ft_error *err);
 void dataset_close(dataset_source *src);
 
 dataset_format dataset_get_format(const dataset_source *src);
@@ -101,6 +118,14 @@ const char *dataset_fields_summary(const dataset_source *src);
 /* Names of the chosen fields (a column is named "column N" without header). */
 const char *dataset_text_field(const dataset_source *src);
 const char *dataset_label_field(const dataset_source *src);
+/* Language-model data: "prompt_completion", "text" or "messages"; NULL for
+ * labelled data. Its records hold the prompt as text and the completion as
+ * label (text data: the text, an empty label; messages: the list as compact
+ * JSON, an empty label, each message checked to be an object with string
+ * "role" and "content"). With instruction/input/output
+ * data, a non-empty "input" is appended to the instruction after a blank
+ * line (the Alpaca layout without its template). */
+const char *dataset_lm_mode(const dataset_source *src);
 /* Number of files (1 unless a folder). */
 size_t dataset_file_count(const dataset_source *src);
 

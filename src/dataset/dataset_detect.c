@@ -274,8 +274,93 @@ cleanup:
     return st;
 }
 
-ft_status dataset_detect_fields(dataset_source *src, const dataset_options *opt, ft_error *err)
+/* Language-model field pairs, tried in this order: prompt, completion and
+ * an optional second prompt part (Alpaca's "input"). */
+static const char *const LM_PAIRS[][3] = {
+    {"prompt", "completion", ""}, {"instruction", "output", "input"}, {"question", "answer", ""}};
+
+static bool has_key(const key_stats *keys, size_t n, const char *name)
 {
+    for (size_t k = 0; k < n; k++)
+        if (!strcmp(keys[k].name, name)) return true;
+    return false;
+}
+
+static void copy_key(char *dst, const char *src)
+{
+    snprintf(dst, DATASET_NAME_BYTES, "%s", src);
+}
+
+/* The fields of language-model data: given, else the first pair of
+ * LM_PAIRS present in the sample, else "text". */
+static ft_status pick_lm_fields(dataset_source *src, const dataset_options *opt, const dataset_lm_options *lm,
+                                const key_stats *keys, size_t n, ft_error *err)
+{
+    char names[512];
+    list_keys(keys, n, names, sizeof names);
+    if (lm->prompt_field || lm->completion_field) {
+        if (!lm->prompt_field || !lm->completion_field)
+            return ft_fail(err, FT_EINVAL, "%s: --prompt-field and --completion-field go together", src->path);
+        src->lm_mode = DATASET_LM_PROMPT_COMPLETION;
+        copy_key(src->text_key, lm->prompt_field);
+        copy_key(src->label_key, lm->completion_field);
+        return FT_OK;
+    }
+    if (opt->text_field) {
+        src->lm_mode = DATASET_LM_TEXT;
+        copy_key(src->text_key, opt->text_field);
+        return FT_OK;
+    }
+    for (size_t p = 0; p < sizeof LM_PAIRS / sizeof LM_PAIRS[0]; p++)
+        if (has_key(keys, n, LM_PAIRS[p][0]) && has_key(keys, n, LM_PAIRS[p][1])) {
+            src->lm_mode = DATASET_LM_PROMPT_COMPLETION;
+            copy_key(src->text_key, LM_PAIRS[p][0]);
+            copy_key(src->label_key, LM_PAIRS[p][1]);
+            if (LM_PAIRS[p][2][0] && has_key(keys, n, LM_PAIRS[p][2])) copy_key(src->input_key, LM_PAIRS[p][2]);
+            return FT_OK;
+        }
+    if (has_key(keys, n, "messages")) {
+        src->lm_mode = DATASET_LM_MESSAGES;
+        copy_key(src->text_key, "messages");
+        return FT_OK;
+    }
+    if (has_key(keys, n, "text")) {
+        src->lm_mode = DATASET_LM_TEXT;
+        copy_key(src->text_key, "text");
+        return FT_OK;
+    }
+    return ft_fail(err, FT_EINVAL, "%s: cannot detect the language-model fields (no prompt/completion, "
+                   "instruction/output, question/answer or text in the first records; fields: %s): pass "
+                   "--prompt-field and --completion-field, or --text-field", src->path, n ? names : "none");
+}
+
+static ft_status detect_lm(dataset_source *src, const dataset_options *opt, const dataset_lm_options *lm,
+                           ft_error *err)
+{
+    key_stats *keys = ft_calloc_array(MAX_KEYS, sizeof *keys);
+    if (!keys) return ft_fail(err, FT_ENOMEM, "out of memory");
+    size_t n = 0;
+    sample_json(src, keys, &n);
+    ft_status st = pick_lm_fields(src, opt, lm, keys, n, err);
+    const char *how = lm->prompt_field || opt->text_field ? "given" : "detected";
+    if (src->lm_mode == DATASET_LM_MESSAGES)
+        snprintf(src->summary, sizeof src->summary, "messages field '%.200s' (%s; chat, rendered by the chat "
+                 "template)", src->text_key, how);
+    else if (src->lm_mode == DATASET_LM_TEXT)
+        snprintf(src->summary, sizeof src->summary, "text field '%.200s' (%s; continued pre-training)", src->text_key,
+                 how);
+    else
+        snprintf(src->summary, sizeof src->summary, "prompt field '%.200s'%s%.200s%s, completion field '%.200s' (%s)",
+                 src->text_key, src->input_key[0] ? " + '" : "", src->input_key, src->input_key[0] ? "'" : "",
+                 src->label_key, how);
+    free(keys);
+    return st;
+}
+
+ft_status dataset_detect_fields(dataset_source *src, const dataset_options *opt, const dataset_lm_options *lm,
+                                ft_error *err)
+{
+    if (lm) return detect_lm(src, opt, lm, err);
     if (src->format == DATASET_CSV || src->format == DATASET_TSV) return detect_csv(src, opt, err);
     return detect_json(src, opt, err);
 }

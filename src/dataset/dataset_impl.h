@@ -8,6 +8,7 @@
 #include "dataset.h"
 
 enum { DATASET_NAME_BYTES = 256, DATASET_SAMPLE_RECORDS = 200 };
+enum { DATASET_LM_NONE = 0, DATASET_LM_PROMPT_COMPLETION = 1, DATASET_LM_TEXT = 2, DATASET_LM_MESSAGES = 3 };
 
 struct dataset_source {
     char *path;
@@ -34,6 +35,10 @@ struct dataset_source {
     size_t text_col, label_col; /* 0-based */
     /* JSON, JSONL. */
     char text_key[DATASET_NAME_BYTES], label_key[DATASET_NAME_BYTES];
+    /* Language-model data: DATASET_LM_NONE for labelled data; input_key a
+     * second prompt part (instruction/input/output), empty when none. */
+    int lm_mode;
+    char input_key[DATASET_NAME_BYTES];
     char summary[3 * DATASET_NAME_BYTES];
 };
 
@@ -78,6 +83,7 @@ ft_status dataset_parse_record(const dataset_source *src, const dataset_raw *raw
                                dataset_fields *scratch, dataset_records *out, ft_error *err);
 
 /* Detection of the fields from the first records (dataset_parse.c). */
-ft_status dataset_detect_fields(dataset_source *src, const dataset_options *opt, ft_error *err);
+ft_status dataset_detect_fields(dataset_source *src, const dataset_options *opt, const dataset_lm_options *lm,
+                                ft_error *err);
 
 #endif

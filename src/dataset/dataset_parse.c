@@ -130,6 +130,98 @@ static bool json_label_text(const cJSON *v, char *buf, size_t size, const char *
     return true;
 }
 
+/* What kind of JSON value v is, for messages. */
+static const char *json_kind(const cJSON *v)
+{
+    return cJSON_IsNumber(v) ? "a number" : cJSON_IsBool(v) ? "a boolean" : cJSON_IsNull(v) ? "null"
+           : cJSON_IsArray(v) ? "an array" : cJSON_IsObject(v) ? "an object" : "a string";
+}
+
+/* A string field of a language-model record, or a bad record naming the
+ * key (and what it holds instead). *bad set when the record was pushed bad. */
+static ft_status lm_string(const dataset_source *src, const dataset_raw *raw, const cJSON *obj, const char *key,
+                           const char *role, dataset_reason why, const char **out, bool *bad,
+                           dataset_records *recs, ft_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    char what[DATASET_NAME_BYTES + 96];
+    *bad = true;
+    if (!v) snprintf(what, sizeof what, "no %s field '%s'", role, key);
+    else if (!cJSON_IsString(v)) snprintf(what, sizeof what, "%s field '%s' is %s, not a string", role, key, json_kind(v));
+    else if (!dataset_utf8_valid(v->valuestring, strlen(v->valuestring), NULL))
+        return push_bad(src, raw, DATASET_INVALID_UTF8, recs, err, "%s field decodes to invalid UTF-8", role);
+    else {
+        *bad = false;
+        *out = v->valuestring;
+        return FT_OK;
+    }
+    return push_bad(src, raw, why, recs, err, "%s", what);
+}
+
+/* Chat records: a non-empty array of objects with string role and content,
+ * stored as compact JSON for the chat template (ftune-shard renders it). */
+static ft_status parse_messages(const dataset_source *src, const dataset_raw *raw, const cJSON *obj,
+                                dataset_records *out, ft_error *err)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, src->text_key);
+    char what[DATASET_NAME_BYTES + 128];
+    what[0] = '\0';
+    if (!m) snprintf(what, sizeof what, "no messages field '%s'", src->text_key);
+    else if (!cJSON_IsArray(m) || !cJSON_GetArraySize(m))
+        snprintf(what, sizeof what, "messages field '%s' is %s, not a non-empty list", src->text_key,
+                 cJSON_IsArray(m) ? "an empty list" : json_kind(m));
+    int i = 0;
+    for (const cJSON *e = m && !what[0] ? m->child : NULL; e && !what[0]; e = e->next, i++) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(e, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(e, "content");
+        if (!cJSON_IsObject(e) || !cJSON_IsString(role) || !cJSON_IsString(content))
+            snprintf(what, sizeof what, "%s[%d]: a message must be an object with string 'role' and 'content'",
+                     src->text_key, i);
+        else if (!dataset_utf8_valid(content->valuestring, strlen(content->valuestring), NULL))
+            return push_bad(src, raw, DATASET_INVALID_UTF8, out, err, "%s", "a message decodes to invalid UTF-8");
+    }
+    if (what[0]) return push_bad(src, raw, DATASET_MISSING_TEXT, out, err, "%s", what);
+    char *json = cJSON_PrintUnformatted(m);
+    if (!json) return ft_fail(err, FT_ENOMEM, "out of memory");
+    ft_status st = push_good(out, raw, json, strlen(json), "", 0, err);
+    cJSON_free(json);
+    return st;
+}
+
+/* Language-model records: text = the prompt (+ "\n\n" + a non-empty input),
+ * label = the completion; text data: text = the text, label empty. */
+static ft_status parse_lm(const dataset_source *src, const dataset_raw *raw, const cJSON *obj,
+                          dataset_records *out, ft_error *err)
+{
+    if (src->lm_mode == DATASET_LM_MESSAGES) return parse_messages(src, raw, obj, out, err);
+    const char *prompt = NULL, *completion = "", *input = NULL;
+    bool bad = false, text = src->lm_mode == DATASET_LM_TEXT;
+    ft_status st = lm_string(src, raw, obj, src->text_key, text ? "text" : "prompt", DATASET_MISSING_TEXT, &prompt,
+                             &bad, out, err);
+    if (st == FT_OK && !bad && !text)
+        st = lm_string(src, raw, obj, src->label_key, "completion", DATASET_MISSING_COMPLETION, &completion, &bad,
+                       out, err);
+    const cJSON *in = src->input_key[0] ? cJSON_GetObjectItemCaseSensitive(obj, src->input_key) : NULL;
+    if (st == FT_OK && !bad && in && !cJSON_IsNull(in))
+        st = lm_string(src, raw, obj, src->input_key, "input", DATASET_MISSING_TEXT, &input, &bad, out, err);
+    if (st != FT_OK || bad) return st;
+    if (text && is_blank(prompt, strlen(prompt)))
+        return push_bad(src, raw, DATASET_EMPTY_TEXT, out, err, "text field '%s' is empty", src->text_key);
+    if (!text && is_blank(completion, strlen(completion)))
+        return push_bad(src, raw, DATASET_MISSING_COMPLETION, out, err, "completion field '%s' is empty",
+                        src->label_key);
+    if (!input || !input[0]) return push_good(out, raw, prompt, strlen(prompt), completion, strlen(completion), err);
+    size_t np = strlen(prompt), ni = strlen(input);
+    char *joined = ft_malloc_array(np + ni + 3, 1);
+    if (!joined) return ft_fail(err, FT_ENOMEM, "out of memory");
+    memcpy(joined, prompt, np);
+    memcpy(joined + np, "\n\n", 2);
+    memcpy(joined + np + 2, input, ni + 1);
+    st = push_good(out, raw, joined, np + ni + 2, completion, strlen(completion), err);
+    free(joined);
+    return st;
+}
+
 static ft_status parse_json(const dataset_source *src, const dataset_raw *raw, dataset_records *out,
                             ft_error *err)
 {
@@ -143,6 +235,11 @@ static ft_status parse_json(const dataset_source *src, const dataset_raw *raw, d
         st = push_bad(src, raw, DATASET_MALFORMED_JSON, out, err,
                       obj && !cJSON_IsObject(obj) ? "not a JSON object%.0s"
                                                   : "malformed JSON at column %s", at);
+        cJSON_Delete(obj);
+        return st;
+    }
+    if (src->lm_mode) {
+        st = parse_lm(src, raw, obj, out, err);
         cJSON_Delete(obj);
         return st;
     }

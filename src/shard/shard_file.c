@@ -63,7 +63,7 @@ static char *label_buffer(const shard_meta *meta, size_t *width)
     *width = 1;
     for (int i = 0; i < meta->n_labels; i++)
         if (strlen(meta->label_names[i]) > *width) *width = strlen(meta->label_names[i]);
-    char *buf = ft_calloc_array((size_t)meta->n_labels, *width);
+    char *buf = ft_calloc_array(meta->n_labels > 0 ? (size_t)meta->n_labels : 1, *width);
     if (!buf) return NULL;
     for (int i = 0; i < meta->n_labels; i++)
         memcpy(buf + (size_t)i * *width, meta->label_names[i], strlen(meta->label_names[i]));
@@ -80,13 +80,14 @@ static herr_t put_labels(hid_t loc, int n_labels, const char *names, size_t widt
 }
 
 static herr_t put_meta(hid_t root, const shard_meta *meta, uint64_t rows, const char *names,
-                       size_t width)
+                       size_t width, const shard_lm *lm)
 {
     int32_t version = SHARD_FORMAT_VERSION, shard = meta->shard, num = meta->num_shards;
     int32_t n_labels = meta->n_labels;
     herr_t rc = 0;
     rc |= put_string(root, "format", SHARD_FORMAT_NAME);
     rc |= put_scalar(root, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT32, &version);
+    if (lm) rc |= put_string(root, "task", shard_task_name(SHARD_TASK_CAUSAL_LM));
     rc |= put_string(root, "split", meta->split);
     rc |= put_scalar(root, "shard", H5T_STD_I32LE, H5T_NATIVE_INT32, &shard);
     rc |= put_scalar(root, "num_shards", H5T_STD_I32LE, H5T_NATIVE_INT32, &num);
@@ -96,8 +97,13 @@ static herr_t put_meta(hid_t root, const shard_meta *meta, uint64_t rows, const 
     rc |= put_scalar(root, "vocab_size", H5T_STD_I32LE, H5T_NATIVE_INT32, &meta->vocab_size);
     rc |= put_string(root, "tokenizer_kind", meta->tokenizer_kind);
     rc |= put_string(root, "tokenizer_fingerprint", meta->tokenizer_fingerprint);
-    rc |= put_scalar(root, "n_labels", H5T_STD_I32LE, H5T_NATIVE_INT32, &n_labels);
-    rc |= put_labels(root, meta->n_labels, names, width);
+    if (lm) {
+        int32_t packed = lm->packed;
+        rc |= put_scalar(root, "packed", H5T_STD_I32LE, H5T_NATIVE_INT32, &packed);
+    } else {
+        rc |= put_scalar(root, "n_labels", H5T_STD_I32LE, H5T_NATIVE_INT32, &n_labels);
+        rc |= put_labels(root, meta->n_labels, names, width);
+    }
     rc |= put_scalar(root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &meta->seed);
     return rc < 0 ? -1 : 0;
 }
@@ -114,7 +120,23 @@ static herr_t put_dataset(hid_t file, hid_t dcpl, const char *name, int rank, co
     return rc;
 }
 
-static herr_t put_columns(hid_t file, const shard_rows *rows)
+/* A causal_lm file's token columns (after lengths). */
+static herr_t put_lm_columns(hid_t file, hid_t dcpl, const shard_rows *rows, const shard_lm *lm)
+{
+    hsize_t dims[2] = {rows->rows, (hsize_t)rows->max_length};
+    herr_t rc = put_dataset(file, dcpl, "labels", 2, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, lm->labels);
+    if (rc >= 0 && lm->packed)
+        rc = put_dataset(file, dcpl, "position_ids", 2, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, lm->position_ids);
+    if (rc >= 0 && lm->packed)
+        rc = put_dataset(file, dcpl, "segment_ids", 2, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, lm->segment_ids);
+    hsize_t seg_dims[1] = {lm->segments};
+    if (rc >= 0 && lm->packed)
+        rc = put_dataset(file, dcpl, "segment_example_index", 1, seg_dims, H5T_STD_I64LE, H5T_NATIVE_INT64,
+                         lm->segment_example_index);
+    return rc;
+}
+
+static herr_t put_columns(hid_t file, const shard_rows *rows, const shard_lm *lm)
 {
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (dcpl < 0) return -1;
@@ -125,7 +147,8 @@ static herr_t put_columns(hid_t file, const shard_rows *rows)
         rc = put_dataset(file, dcpl, "input_ids", 2, ids_dims, rows->wide_ids ? H5T_STD_I32LE : H5T_STD_U16LE,
                          rows->wide_ids ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT16, rows->input_ids);
     if (rc >= 0) rc = put_dataset(file, dcpl, "lengths", 1, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, rows->lengths);
-    if (rc >= 0) rc = put_dataset(file, dcpl, "labels", 1, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, rows->labels);
+    if (rc >= 0 && lm) rc = put_lm_columns(file, dcpl, rows, lm);
+    else if (rc >= 0) rc = put_dataset(file, dcpl, "labels", 1, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, rows->labels);
     if (rc >= 0)
         rc = put_dataset(file, dcpl, "example_index", 1, dims, H5T_STD_I64LE, H5T_NATIVE_INT64,
                          rows->example_index);
@@ -134,7 +157,7 @@ static herr_t put_columns(hid_t file, const shard_rows *rows)
 }
 
 static ft_status check_write_args(const char *path, const shard_meta *meta, const shard_rows *rows,
-                                  ft_error *err)
+                                  const shard_lm *lm, ft_error *err)
 {
     size_t width = 1;
     for (int i = 0; i < meta->n_labels; i++)
@@ -144,7 +167,10 @@ static ft_status check_write_args(const char *path, const shard_meta *meta, cons
                        rows->max_length, meta->max_length);
     if (rows->wide_ids != shard_needs_wide_ids(meta->vocab_size))
         return ft_fail(err, FT_EINVAL, "%s: input id width does not fit vocab_size %d", path, meta->vocab_size);
-    if (meta->n_labels < 1 || width * (size_t)meta->n_labels > ATTR_BYTES_MAX)
+    if (lm && meta->n_labels != 0)
+        return ft_fail(err, FT_EINVAL, "%s: a causal_lm file has no class labels (n_labels %d)", path,
+                       meta->n_labels);
+    if (!lm && (meta->n_labels < 1 || width * (size_t)meta->n_labels > ATTR_BYTES_MAX))
         return ft_fail(err, FT_EINVAL, "%s: %d labels: need at least one, and their names must fit "
                        "in %d bytes of HDF5 attribute", path, meta->n_labels, ATTR_BYTES_MAX);
     if (ft_path_exists(path)) return ft_fail(err, FT_EEXIST, "%s: exists; not overwriting it", path);
@@ -172,9 +198,10 @@ static ft_status publish(const char *tmp, const char *path, ft_error *err)
     return ft_fsync_parent(path, err);
 }
 
-ft_status shard_write_file(const char *path, const shard_meta *meta, const shard_rows *rows, ft_error *err)
+static ft_status write_any(const char *path, const shard_meta *meta, const shard_rows *rows,
+                           const shard_lm *lm, ft_error *err)
 {
-    ft_status st = check_write_args(path, meta, rows, err);
+    ft_status st = check_write_args(path, meta, rows, lm, err);
     if (st != FT_OK) return st;
     size_t width;
     char *tmp = ft_temp_sibling(path), *names = label_buffer(meta, &width);
@@ -190,8 +217,8 @@ ft_status shard_write_file(const char *path, const shard_meta *meta, const shard
     if (rc >= 0) rc = H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_V18);
     if (rc >= 0) file = H5Fcreate(tmp, H5F_ACC_EXCL, fcpl, fapl);
     if (file < 0) rc = -1;
-    if (rc >= 0) rc = put_meta(file, meta, rows->rows, names, width);
-    if (rc >= 0) rc = put_columns(file, rows);
+    if (rc >= 0) rc = put_meta(file, meta, rows->rows, names, width, lm);
+    if (rc >= 0) rc = put_columns(file, rows, lm);
     if (file >= 0 && H5Fclose(file) < 0) rc = -1;
     if (fapl >= 0) H5Pclose(fapl);
     if (fcpl >= 0) H5Pclose(fcpl);
@@ -202,6 +229,17 @@ ft_status shard_write_file(const char *path, const shard_meta *meta, const shard
     free(tmp);
     free(names);
     return st;
+}
+
+ft_status shard_write_file(const char *path, const shard_meta *meta, const shard_rows *rows, ft_error *err)
+{
+    return write_any(path, meta, rows, NULL, err);
+}
+
+ft_status shard_write_lm_file(const char *path, const shard_meta *meta, const shard_rows *rows,
+                              const shard_lm *lm, ft_error *err)
+{
+    return write_any(path, meta, rows, lm, err);
 }
 
 /* --- reading ------------------------------------------------------------- */
@@ -289,25 +327,53 @@ static ft_status read_column(hid_t file, const char *path, const char *name, int
     return st;
 }
 
-/* The attributes that give the shapes, checked. */
-static ft_status read_shape(hid_t root, const char *path, int64_t *rows, int64_t *max_length,
-                            int64_t *n_labels, int64_t *vocab_size, ft_error *err)
+/* The task attribute: absent in classification files (format version 1 as
+ * first written), "causal_lm" in causal_lm files. */
+static ft_status read_task(hid_t root, const char *path, int *task, ft_error *err)
 {
-    int64_t version = 0;
+    *task = SHARD_TASK_CLASSIFICATION;
+    if (H5Aexists(root, "task") <= 0) return FT_OK;
+    char *got = NULL;
+    ft_status st = ft_h5_attr_read_string(root, path, "task", &got, err);
+    if (st == FT_OK && shard_task_of_name(got) < 0)
+        st = ft_fail(err, FT_EFORMAT, "%s: attribute 'task' is \"%.40s\", not \"sequence_classification\" or "
+                     "\"causal_lm\"", path, got);
+    if (st == FT_OK) *task = shard_task_of_name(got);
+    free(got);
+    return st;
+}
+
+/* What the attributes say about the shapes, checked. */
+typedef struct file_shape {
+    int64_t rows, max_length, n_labels, vocab_size;
+    int task;
+    bool packed;
+} file_shape;
+
+static ft_status read_shape(hid_t root, const char *path, file_shape *f, ft_error *err)
+{
+    int64_t version = 0, packed = 0;
     ft_status st = check_str_attr(root, path, "format", SHARD_FORMAT_NAME, err);
     if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "format_version", &version, err);
     if (st == FT_OK && version != SHARD_FORMAT_VERSION)
         st = ft_fail(err, FT_EFORMAT, "%s: format_version %lld, this build reads %d", path, (long long)version,
                      SHARD_FORMAT_VERSION);
-    if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "rows", rows, err);
-    if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "max_length", max_length, err);
-    if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "n_labels", n_labels, err);
-    if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "vocab_size", vocab_size, err);
-    if (st == FT_OK && (*rows < 0 || *max_length < 1 || *max_length > MAX_LENGTH_LIMIT || *n_labels < 1 ||
-                        *n_labels > INT32_MAX || *vocab_size < 1 || *vocab_size > INT32_MAX))
+    if (st == FT_OK) st = read_task(root, path, &f->task, err);
+    bool lm = f->task == SHARD_TASK_CAUSAL_LM;
+    if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "rows", &f->rows, err);
+    if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "max_length", &f->max_length, err);
+    if (st == FT_OK && !lm) st = ft_h5_attr_read_int(root, path, "n_labels", &f->n_labels, err);
+    if (st == FT_OK && lm) st = ft_h5_attr_read_int(root, path, "packed", &packed, err);
+    if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "vocab_size", &f->vocab_size, err);
+    if (st == FT_OK && lm && packed != 0 && packed != 1)
+        st = ft_fail(err, FT_EFORMAT, "%s: attribute 'packed' is %lld, not 0 or 1", path, (long long)packed);
+    f->packed = packed == 1;
+    if (st == FT_OK && (f->rows < 0 || f->max_length < 1 || f->max_length > MAX_LENGTH_LIMIT ||
+                        (!lm && f->n_labels < 1) || f->n_labels > INT32_MAX || f->vocab_size < 1 ||
+                        f->vocab_size > INT32_MAX))
         st = ft_fail(err, FT_EFORMAT, "%s: impossible attributes rows=%lld max_length=%lld n_labels=%lld "
-                     "vocab_size=%lld", path, (long long)*rows, (long long)*max_length, (long long)*n_labels,
-                     (long long)*vocab_size);
+                     "vocab_size=%lld", path, (long long)f->rows, (long long)f->max_length,
+                     (long long)f->n_labels, (long long)f->vocab_size);
     return st;
 }
 
@@ -343,7 +409,7 @@ ft_status shard_rows_check(const char *path, const shard_rows *r, int32_t n_labe
         if (r->lengths[i] < 1 || r->lengths[i] > r->max_length)
             return ft_fail(err, FT_EFORMAT, "%s: row %llu: length %d not in [1, %d]", path,
                            (unsigned long long)i, r->lengths[i], r->max_length);
-        if (r->labels[i] < 0 || r->labels[i] >= n_labels)
+        if (n_labels > 0 && (r->labels[i] < 0 || r->labels[i] >= n_labels))
             return ft_fail(err, FT_EFORMAT, "%s: row %llu: label %d not in [0, %d)", path,
                            (unsigned long long)i, r->labels[i], n_labels);
         if (r->example_index[i] < 0)
@@ -380,30 +446,79 @@ static ft_status check_expected(const char *path, const char *name, int64_t got,
                    (long long)got, (long long)want);
 }
 
-static ft_status check_shape(const char *path, const int64_t shape[4], const shard_expect *want,
+static ft_status check_shape(const char *path, const file_shape *f, const shard_expect *want,
                              ft_error *err)
 {
     if (!want) return FT_OK;
-    ft_status st = check_expected(path, "rows", shape[0], (int64_t)want->rows, err);
-    if (st == FT_OK) st = check_expected(path, "max_length", shape[1], want->max_length, err);
-    if (st == FT_OK) st = check_expected(path, "n_labels", shape[2], want->n_labels, err);
-    if (st == FT_OK) st = check_expected(path, "vocab_size", shape[3], want->vocab_size, err);
+    ft_status st = check_expected(path, "rows", f->rows, (int64_t)want->rows, err);
+    if (st == FT_OK) st = check_expected(path, "max_length", f->max_length, want->max_length, err);
+    if (st == FT_OK) st = check_expected(path, "n_labels", f->n_labels, want->n_labels, err);
+    if (st == FT_OK) st = check_expected(path, "vocab_size", f->vocab_size, want->vocab_size, err);
+    if (st == FT_OK && f->task == SHARD_TASK_CAUSAL_LM)
+        st = check_expected(path, "packed", f->packed, want->packed, err);
+    return st;
+}
+
+/* A file of the other task than the reader's is an error naming both. */
+static ft_status check_task(const char *path, const file_shape *f, bool lm, ft_error *err)
+{
+    int want = lm ? SHARD_TASK_CAUSAL_LM : SHARD_TASK_CLASSIFICATION;
+    if (f->task == want) return FT_OK;
+    return ft_fail(err, FT_EFORMAT, "%s: a %s shard (attribute 'task'), but this reader reads %s data", path,
+                   shard_task_name(f->task), shard_task_name(want));
+}
+
+/* The segments of packed rows (each row's last segment id), before the
+ * validator has seen the columns: a length or id out of range is an error
+ * here already. */
+static ft_status count_segments(const char *path, const int32_t *lengths, const hsize_t *dims, shard_lm *lm,
+                                ft_error *err)
+{
+    lm->segments = 0;
+    for (hsize_t i = 0; i < dims[0]; i++) {
+        int32_t n = lengths[i], seg = n >= 1 && (hsize_t)n <= dims[1] ? lm->segment_ids[i * dims[1] + (hsize_t)n - 1] : -1;
+        if (seg < 1 || (hsize_t)seg > dims[1])
+            return ft_fail(err, FT_EFORMAT, "%s: row %llu: length %d or its last segment id %d out of range", path,
+                           (unsigned long long)i, n, seg);
+        lm->segments += (uint64_t)seg;
+    }
+    return FT_OK;
+}
+
+static ft_status read_lm_columns(hid_t file, const char *path, const hsize_t *dims, bool packed,
+                                 const int32_t *lengths, shard_lm *lm, ft_error *err)
+{
+    lm->packed = packed;
+    ft_status st = read_column(file, path, "labels", 2, dims, 4, true, H5T_NATIVE_INT32, (void **)&lm->labels, err);
+    if (st == FT_OK && packed)
+        st = read_column(file, path, "position_ids", 2, dims, 4, true, H5T_NATIVE_INT32,
+                         (void **)&lm->position_ids, err);
+    if (st == FT_OK && packed)
+        st = read_column(file, path, "segment_ids", 2, dims, 4, true, H5T_NATIVE_INT32,
+                         (void **)&lm->segment_ids, err);
+    if (st == FT_OK && packed) st = count_segments(path, lengths, dims, lm, err);
+    hsize_t seg_dims[1] = {lm->segments};
+    if (st == FT_OK && packed)
+        st = read_column(file, path, "segment_example_index", 1, seg_dims, 8, true, H5T_NATIVE_INT64,
+                         (void **)&lm->segment_example_index, err);
     return st;
 }
 
 static ft_status read_all(hid_t file, const char *path, bool with_ids, const shard_expect *want,
-                          shard_rows *out, ft_error *err)
+                          shard_rows *out, shard_lm *lm, ft_error *err)
 {
-    int64_t shape[4] = {0, 0, 0, 0}; /* rows, max_length, n_labels, vocab_size */
-    ft_status st = read_shape(file, path, &shape[0], &shape[1], &shape[2], &shape[3], err);
-    if (st == FT_OK) st = check_shape(path, shape, want, err);
+    file_shape f = {0};
+    ft_status st = read_shape(file, path, &f, err);
+    if (st == FT_OK) st = check_task(path, &f, lm != NULL, err);
+    if (st == FT_OK) st = check_shape(path, &f, want, err);
     if (st != FT_OK) return st;
-    out->rows = (uint64_t)shape[0];
-    out->max_length = (int32_t)shape[1];
-    out->wide_ids = shard_needs_wide_ids((int32_t)shape[3]);
-    hsize_t dims[2] = {(hsize_t)shape[0], (hsize_t)shape[1]};
+    out->rows = (uint64_t)f.rows;
+    out->max_length = (int32_t)f.max_length;
+    out->wide_ids = shard_needs_wide_ids((int32_t)f.vocab_size);
+    hsize_t dims[2] = {(hsize_t)f.rows, (hsize_t)f.max_length};
     st = read_column(file, path, "lengths", 1, dims, 4, true, H5T_NATIVE_INT32, (void **)&out->lengths, err);
-    if (st == FT_OK)
+    if (st == FT_OK && lm) st = read_lm_columns(file, path, dims, f.packed, out->lengths, lm, err);
+    else if (st == FT_OK)
         st = read_column(file, path, "labels", 1, dims, 4, true, H5T_NATIVE_INT32, (void **)&out->labels, err);
     if (st == FT_OK)
         st = read_column(file, path, "example_index", 1, dims, 8, true, H5T_NATIVE_INT64,
@@ -411,7 +526,8 @@ static ft_status read_all(hid_t file, const char *path, bool with_ids, const sha
     if (st == FT_OK && with_ids)
         st = read_column(file, path, "input_ids", 2, dims, out->wide_ids ? 4 : 2, out->wide_ids,
                          out->wide_ids ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT16, &out->input_ids, err);
-    if (st == FT_OK) st = shard_rows_check(path, out, (int32_t)shape[2], (int32_t)shape[3], err);
+    if (st == FT_OK) st = shard_rows_check(path, out, (int32_t)f.n_labels, (int32_t)f.vocab_size, err);
+    if (st == FT_OK && lm) st = shard_lm_check(path, out, lm, (int32_t)f.vocab_size, err);
     return st;
 }
 
@@ -420,10 +536,11 @@ ft_status shard_read_file(const char *path, bool with_ids, shard_rows *out, ft_e
     return shard_read_expected(path, with_ids, NULL, out, err);
 }
 
-ft_status shard_read_expected(const char *path, bool with_ids, const shard_expect *want,
-                              shard_rows *out, ft_error *err)
+static ft_status read_any(const char *path, bool with_ids, const shard_expect *want, shard_rows *out,
+                          shard_lm *lm, ft_error *err)
 {
     memset(out, 0, sizeof *out);
+    if (lm) memset(lm, 0, sizeof *lm);
     if (!ft_path_exists(path)) return ft_fail(err, FT_ENOTFOUND, "%s: no such shard file", path);
     ft_h5_quiet q = ft_h5_quiet_begin();
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -431,12 +548,27 @@ ft_status shard_read_expected(const char *path, bool with_ids, const shard_expec
     hid_t file = fapl < 0 || H5Fis_hdf5(path) <= 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
     ft_status st = file < 0 ? ft_fail(err, FT_EFORMAT, "%s: not a readable HDF5 file (damaged, or a "
                                       "half-written copy?)", path)
-                            : read_all(file, path, with_ids, want, out, err);
+                            : read_all(file, path, with_ids, want, out, lm, err);
     if (file >= 0) H5Fclose(file);
     if (fapl >= 0) H5Pclose(fapl);
     ft_h5_quiet_end(q);
-    if (st != FT_OK) shard_rows_free(out);
+    if (st != FT_OK) {
+        shard_rows_free(out);
+        shard_lm_free(lm);
+    }
     return st;
+}
+
+ft_status shard_read_expected(const char *path, bool with_ids, const shard_expect *want,
+                              shard_rows *out, ft_error *err)
+{
+    return read_any(path, with_ids, want, out, NULL, err);
+}
+
+ft_status shard_read_lm(const char *path, bool with_ids, const shard_expect *want, shard_rows *out,
+                        shard_lm *lm, ft_error *err)
+{
+    return read_any(path, with_ids, want, out, lm, err);
 }
 
 ft_status shard_file_crc32(const char *path, uint32_t *crc, uint64_t *bytes, ft_error *err)

@@ -11,6 +11,13 @@
  *   splits {train|validation|test: {rows, truncated, class_rows [per label],
  *           files [{name, rows, bytes, crc32}]}},
  *   skipped {reason: count}.
+ * A causal_lm dataset has "task": "causal_lm" after version, an object
+ *   lm {mode "prompt_completion"|"text", completion_only_loss, eos_id,
+ *       truncation "prompt_left"|"right", packing} after max_length,
+ *   no labels; its sources name prompt_field and completion_field (text
+ *   data: text_field), its splits {rows, examples, truncated, dropped,
+ *   files} (no class_rows). A manifest without "task" is a classification
+ *   one, which is why the classification writer leaves the key out.
  *
  * Design: the reader treats the file as hostile input. Every key is checked
  * for presence, type and range, and the message names the key by its path
@@ -64,14 +71,25 @@ static cJSON *tokenizer_json(const shard_manifest *m)
     return t;
 }
 
-static cJSON *source_json(const shard_manifest_source *s)
+/* The names of a source's two field keys (the second NULL: none). */
+static void field_keys(const shard_manifest *m, const char **k1, const char **k2)
+{
+    bool lm = m->task == SHARD_TASK_CAUSAL_LM, text = lm && !strcmp(m->lm_mode, "text");
+    bool chat = lm && !strcmp(m->lm_mode, "messages");
+    *k1 = chat ? "messages_field" : lm && !text ? "prompt_field" : "text_field";
+    *k2 = text || chat ? NULL : lm ? "completion_field" : "label_field";
+}
+
+static cJSON *source_json(const shard_manifest *m, const shard_manifest_source *s)
 {
     cJSON *o = cJSON_CreateObject();
+    const char *k1, *k2;
+    field_keys(m, &k1, &k2);
     cJSON_AddStringToObject(o, "role", s->role);
     cJSON_AddStringToObject(o, "path", s->path ? s->path : "");
     cJSON_AddStringToObject(o, "format", s->format);
-    cJSON_AddStringToObject(o, "text_field", s->text_field ? s->text_field : "");
-    cJSON_AddStringToObject(o, "label_field", s->label_field ? s->label_field : "");
+    cJSON_AddStringToObject(o, k1, s->text_field ? s->text_field : "");
+    if (k2) cJSON_AddStringToObject(o, k2, s->label_field ? s->label_field : "");
     cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
     cJSON_AddNumberToObject(o, "files", (double)s->files);
     cJSON_AddNumberToObject(o, "records", (double)s->records);
@@ -79,12 +97,26 @@ static cJSON *source_json(const shard_manifest_source *s)
     return o;
 }
 
+static cJSON *lm_json(const shard_manifest *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "mode", m->lm_mode);
+    cJSON_AddBoolToObject(o, "completion_only_loss", m->completion_only_loss);
+    cJSON_AddNumberToObject(o, "eos_id", m->eos_id);
+    cJSON_AddStringToObject(o, "truncation", shard_truncation_name(m->truncation));
+    cJSON_AddBoolToObject(o, "packing", m->packed);
+    return o;
+}
+
 static cJSON *split_json(const shard_manifest *m, int split)
 {
     cJSON *o = cJSON_CreateObject();
+    bool lm = m->task == SHARD_TASK_CAUSAL_LM;
     cJSON_AddNumberToObject(o, "rows", (double)m->split_rows[split]);
+    if (lm) cJSON_AddNumberToObject(o, "examples", (double)m->split_examples[split]);
     cJSON_AddNumberToObject(o, "truncated", (double)m->split_truncated[split]);
-    cJSON_AddItemToObject(o, "class_rows", u64_array(m->class_rows[split], m->class_rows[split] ? m->n_labels : 0));
+    if (lm) cJSON_AddNumberToObject(o, "dropped", (double)m->split_dropped[split]);
+    else cJSON_AddItemToObject(o, "class_rows", u64_array(m->class_rows[split], m->class_rows[split] ? m->n_labels : 0));
     cJSON *files = cJSON_AddArrayToObject(o, "files");
     for (int f = 0; f < m->n_files; f++) {
         if (m->files[f].split != split) continue;
@@ -103,11 +135,14 @@ char *shard_manifest_to_json(const shard_manifest *m)
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "format", SHARD_FORMAT_NAME);
     cJSON_AddNumberToObject(root, "version", SHARD_FORMAT_VERSION);
+    bool lm = m->task == SHARD_TASK_CAUSAL_LM;
+    if (lm) cJSON_AddStringToObject(root, "task", shard_task_name(m->task));
     cJSON_AddItemToObject(root, "tokenizer", tokenizer_json(m));
     cJSON_AddNumberToObject(root, "max_length", m->max_length);
-    cJSON_AddItemToObject(root, "labels", cJSON_CreateStringArray((const char *const *)m->labels, m->n_labels));
+    if (lm) cJSON_AddItemToObject(root, "lm", lm_json(m));
+    else cJSON_AddItemToObject(root, "labels", cJSON_CreateStringArray((const char *const *)m->labels, m->n_labels));
     cJSON *sources = cJSON_AddArrayToObject(root, "sources");
-    for (int s = 0; s < m->n_sources; s++) cJSON_AddItemToArray(sources, source_json(&m->sources[s]));
+    for (int s = 0; s < m->n_sources; s++) cJSON_AddItemToArray(sources, source_json(m, &m->sources[s]));
     cJSON_AddNumberToObject(root, "seed", (double)m->seed);
     cJSON *split = cJSON_AddObjectToObject(root, "split");
     cJSON_AddItemToObject(split, "fractions", cJSON_CreateDoubleArray(m->fractions, SHARD_N_SPLITS));
@@ -279,16 +314,19 @@ static ft_status read_labels(const reader *r, const cJSON *root, shard_manifest 
     return check_distinct_labels(r, a, m);
 }
 
-static ft_status read_source(const reader *r, const cJSON *o, const char *key, shard_manifest_source *s)
+static ft_status read_source(const reader *r, const shard_manifest *m, const cJSON *o, const char *key,
+                             shard_manifest_source *s)
 {
+    const char *k1, *k2;
+    field_keys(m, &k1, &k2);
     if (!cJSON_IsObject(o)) return bad_key(r, key, "an object", o);
     ft_status st = get_str(r, o, key, "role", s->role, sizeof s->role, NULL);
     if (st == FT_OK && strcmp(s->role, "input") && strcmp(s->role, "test"))
         st = bad_key(r, key, "a role \"input\" or \"test\"", item(o, "role"));
     if (st == FT_OK) st = get_str(r, o, key, "path", NULL, 0, &s->path);
     if (st == FT_OK) st = get_str(r, o, key, "format", s->format, sizeof s->format, NULL);
-    if (st == FT_OK) st = get_str(r, o, key, "text_field", NULL, 0, &s->text_field);
-    if (st == FT_OK) st = get_str(r, o, key, "label_field", NULL, 0, &s->label_field);
+    if (st == FT_OK) st = get_str(r, o, key, k1, NULL, 0, &s->text_field);
+    if (st == FT_OK && k2) st = get_str(r, o, key, k2, NULL, 0, &s->label_field);
     if (st == FT_OK) st = get_u64(r, o, key, "bytes", UINT64_MAX, &s->bytes);
     if (st == FT_OK) st = get_u64(r, o, key, "files", UINT64_MAX, &s->files);
     if (st == FT_OK) st = get_u64(r, o, key, "records", UINT64_MAX, &s->records);
@@ -306,7 +344,7 @@ static ft_status read_sources(const reader *r, const cJSON *root, shard_manifest
         char key[32];
         snprintf(key, sizeof key, "sources[%d]", i);
         m->n_sources = i + 1;
-        st = read_source(r, cJSON_GetArrayItem(a, i), key, &m->sources[i]);
+        st = read_source(r, m, cJSON_GetArrayItem(a, i), key, &m->sources[i]);
     }
     return st;
 }
@@ -380,6 +418,31 @@ static ft_status read_files(const reader *r, const cJSON *a, const char *key, in
     return st;
 }
 
+/* The files of a split, adding up to its rows. */
+static ft_status read_split_files(const reader *r, const cJSON *o, const char *key, int split, shard_manifest *m)
+{
+    char fkey[96];
+    key_path(fkey, sizeof fkey, key, "files");
+    uint64_t rows_sum = 0;
+    ft_status st = read_files(r, item(o, "files"), fkey, split, m, &rows_sum);
+    if (st == FT_OK && rows_sum != m->split_rows[split])
+        st = bad_key(r, fkey, "files whose rows add up to the split's 'rows'", item(o, "files"));
+    return st;
+}
+
+/* A causal_lm split: rows (of the files), examples in them (a packed row
+ * holds one or more), truncated (at most the examples), dropped. */
+static ft_status read_lm_split(const reader *r, const cJSON *o, const char *key, int split, shard_manifest *m,
+                               ft_status st)
+{
+    if (st == FT_OK) st = get_u64(r, o, key, "examples", UINT64_MAX, &m->split_examples[split]);
+    if (st == FT_OK && m->split_examples[split] < m->split_rows[split])
+        st = bad_key(r, key, "at least as many 'examples' as 'rows'", item(o, "examples"));
+    if (st == FT_OK) st = get_u64(r, o, key, "truncated", m->split_examples[split], &m->split_truncated[split]);
+    if (st == FT_OK) st = get_u64(r, o, key, "dropped", UINT64_MAX, &m->split_dropped[split]);
+    return st == FT_OK ? read_split_files(r, o, key, split, m) : st;
+}
+
 static ft_status read_split(const reader *r, const cJSON *splits, int split, shard_manifest *m)
 {
     const char *name = shard_split_name(split);
@@ -388,6 +451,7 @@ static ft_status read_split(const reader *r, const cJSON *splits, int split, sha
     const cJSON *o = NULL;
     ft_status st = get_obj(r, splits, "splits", name, &o);
     if (st == FT_OK) st = get_u64(r, o, key, "rows", UINT64_MAX, &m->split_rows[split]);
+    if (m->task == SHARD_TASK_CAUSAL_LM) return read_lm_split(r, o, key, split, m, st);
     if (st == FT_OK) st = get_u64(r, o, key, "truncated", m->split_rows[split], &m->split_truncated[split]);
     if (st != FT_OK) return st;
     char ckey[96];
@@ -405,13 +469,7 @@ static ft_status read_split(const reader *r, const cJSON *splits, int split, sha
         sum += m->class_rows[split][i] = (uint64_t)d;
     }
     if (sum != m->split_rows[split]) return bad_key(r, ckey, "counts adding up to the split's 'rows'", cr);
-    char fkey[96];
-    key_path(fkey, sizeof fkey, key, "files");
-    uint64_t rows_sum = 0;
-    st = read_files(r, item(o, "files"), fkey, split, m, &rows_sum);
-    if (st == FT_OK && rows_sum != m->split_rows[split])
-        st = bad_key(r, fkey, "files whose rows add up to the split's 'rows'", item(o, "files"));
-    return st;
+    return read_split_files(r, o, key, split, m);
 }
 
 static ft_status read_skipped(const reader *r, const cJSON *root, shard_manifest *m)
@@ -432,6 +490,48 @@ static ft_status read_skipped(const reader *r, const cJSON *root, shard_manifest
     return st;
 }
 
+/* "task": absent or "sequence_classification" (classification), or
+ * "causal_lm". */
+static ft_status read_task(const reader *r, const cJSON *root, shard_manifest *m)
+{
+    const cJSON *t = item(root, "task");
+    m->task = SHARD_TASK_CLASSIFICATION;
+    if (!t) return FT_OK;
+    if (!cJSON_IsString(t) || shard_task_of_name(t->valuestring) < 0)
+        return bad_key(r, "task", "\"sequence_classification\" or \"causal_lm\"", t);
+    m->task = shard_task_of_name(t->valuestring);
+    return FT_OK;
+}
+
+static ft_status get_bool(const reader *r, const cJSON *obj, const char *key, const char *name, bool *out)
+{
+    const cJSON *v = item(obj, name);
+    char k[64];
+    key_path(k, sizeof k, key, name);
+    if (!cJSON_IsBool(v)) return bad_key(r, k, "true or false", v);
+    *out = cJSON_IsTrue(v);
+    return FT_OK;
+}
+
+/* The lm object of a causal_lm manifest. */
+static ft_status read_lm(const reader *r, const cJSON *root, shard_manifest *m)
+{
+    const cJSON *o = NULL;
+    ft_status st = get_obj(r, root, "", "lm", &o);
+    if (st == FT_OK) st = get_str(r, o, "lm", "mode", m->lm_mode, sizeof m->lm_mode, NULL);
+    if (st == FT_OK && strcmp(m->lm_mode, "prompt_completion") && strcmp(m->lm_mode, "text") &&
+        strcmp(m->lm_mode, "messages"))
+        st = bad_key(r, "lm.mode", "\"prompt_completion\", \"text\" or \"messages\"", item(o, "mode"));
+    if (st == FT_OK) st = get_bool(r, o, "lm", "completion_only_loss", &m->completion_only_loss);
+    if (st == FT_OK) st = get_i32(r, o, "lm", "eos_id", -1, m->vocab_size - 1, &m->eos_id);
+    const cJSON *t = item(o, "truncation");
+    if (st == FT_OK && (!cJSON_IsString(t) || shard_truncation_of_name(t->valuestring) < 0))
+        st = bad_key(r, "lm.truncation", "\"prompt_left\" or \"right\"", t);
+    if (st == FT_OK) m->truncation = shard_truncation_of_name(t->valuestring);
+    if (st == FT_OK) st = get_bool(r, o, "lm", "packing", &m->packed);
+    return st;
+}
+
 static ft_status read_root(const reader *r, const cJSON *root, shard_manifest *m)
 {
     if (!cJSON_IsObject(root)) return ft_fail(r->err, FT_EFORMAT, "%s: expected a JSON object", r->file);
@@ -443,8 +543,10 @@ static ft_status read_root(const reader *r, const cJSON *root, shard_manifest *m
     if (st == FT_OK && version != SHARD_FORMAT_VERSION)
         return ft_fail(r->err, FT_EFORMAT, "%s: key 'version': this build reads format version %d, the dataset "
                        "has %d (prepare it again with this build's ftune-shard)", r->file, SHARD_FORMAT_VERSION, version);
+    if (st == FT_OK) st = read_task(r, root, m);
     if (st == FT_OK) st = read_tokenizer(r, root, m);
-    if (st == FT_OK) st = read_labels(r, root, m);
+    if (st == FT_OK && m->task == SHARD_TASK_CAUSAL_LM) st = read_lm(r, root, m);
+    else if (st == FT_OK) st = read_labels(r, root, m);
     if (st == FT_OK) st = read_sources(r, root, m);
     if (st == FT_OK) st = read_split_options(r, root, m);
     const cJSON *splits = NULL;

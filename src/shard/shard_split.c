@@ -90,16 +90,30 @@ void shard_reader_close(shard_reader *r)
     memset(r, 0, sizeof *r);
 }
 
-ft_status shard_reader_load(const shard_reader *r, int file, bool with_ids, shard_rows *out,
-                            ft_error *err)
+static ft_status load_any(const shard_reader *r, int file, bool with_ids, shard_rows *out, shard_lm *lm,
+                          ft_error *err)
 {
     const char *path = r->paths[file];
     shard_expect want = {r->files[file]->rows, r->man->max_length, r->man->n_labels,
-                         r->man->vocab_size};
+                         r->man->vocab_size, r->man->task, r->man->packed};
     memset(out, 0, sizeof *out);
     /* One more read of the bytes (page cache), about 0.3 s per GB. */
     ft_status st = shard_file_check(path, r->files[file], err);
-    return st == FT_OK ? shard_read_expected(path, with_ids, &want, out, err) : st;
+    if (st != FT_OK) return st;
+    return lm ? shard_read_lm(path, with_ids, &want, out, lm, err)
+              : shard_read_expected(path, with_ids, &want, out, err);
+}
+
+ft_status shard_reader_load(const shard_reader *r, int file, bool with_ids, shard_rows *out,
+                            ft_error *err)
+{
+    return load_any(r, file, with_ids, out, NULL, err);
+}
+
+ft_status shard_reader_load_lm(const shard_reader *r, int file, bool with_ids, shard_rows *out,
+                               shard_lm *lm, ft_error *err)
+{
+    return load_any(r, file, with_ids, out, lm, err);
 }
 
 /* Rows of f appended to all at row `at`, ids widened. */
@@ -123,6 +137,47 @@ ft_status shard_reader_load_all(const shard_reader *r, shard_rows *out, ft_error
         shard_rows_free(&rows);
     }
     if (st != FT_OK) shard_rows_free(out);
+    return st;
+}
+
+/* Token columns of f appended to all at row `at`. */
+static void append_lm(shard_lm *all, uint64_t at, const shard_lm *f, uint64_t rows, int32_t max_length)
+{
+    size_t n = (size_t)rows * (size_t)max_length, off = (size_t)at * (size_t)max_length;
+    memcpy(all->labels + off, f->labels, n * sizeof(int32_t));
+    if (!all->packed) return;
+    memcpy(all->position_ids + off, f->position_ids, n * sizeof(int32_t));
+    memcpy(all->segment_ids + off, f->segment_ids, n * sizeof(int32_t));
+}
+
+ft_status shard_reader_load_all_lm(const shard_reader *r, shard_rows *out, shard_lm *lm, ft_error *err)
+{
+    *lm = (shard_lm){0};
+    ft_status st = shard_rows_alloc(out, r->rows, r->man->max_length, true, err);
+    if (st == FT_OK) st = shard_lm_alloc(lm, r->rows, r->man->max_length, r->man->packed, err);
+    if (st == FT_OK) {
+        free(out->labels); /* no class labels */
+        out->labels = NULL;
+    }
+    for (int f = 0; st == FT_OK && f < r->n_files; f++) {
+        shard_rows rows;
+        shard_lm flm;
+        st = shard_reader_load_lm(r, f, true, &rows, &flm, err);
+        if (st == FT_OK) {
+            for (uint64_t i = 0; i < rows.rows; i++)
+                shard_rows_copy_ids(&rows, i, rows.max_length,
+                                    (int32_t *)out->input_ids + (r->first_row[f] + i) * (uint64_t)out->max_length);
+            memcpy(out->lengths + r->first_row[f], rows.lengths, rows.rows * sizeof(int32_t));
+            memcpy(out->example_index + r->first_row[f], rows.example_index, rows.rows * sizeof(int64_t));
+            append_lm(lm, r->first_row[f], &flm, rows.rows, out->max_length);
+        }
+        shard_rows_free(&rows);
+        shard_lm_free(&flm);
+    }
+    if (st != FT_OK) {
+        shard_rows_free(out);
+        shard_lm_free(lm);
+    }
     return st;
 }
 

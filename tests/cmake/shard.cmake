@@ -4,6 +4,7 @@ ftune_unit_test(test_shard ${FTUNE_TEST_DIR}/unit/test_shard.c)
 ftune_unit_test(test_shard_plan ${FTUNE_TEST_DIR}/unit/test_shard_plan.c)
 ftune_unit_test(test_shard_split ${FTUNE_TEST_DIR}/unit/test_shard_split.c)
 ftune_unit_test(test_dataset ${FTUNE_TEST_DIR}/unit/test_dataset.c)
+ftune_unit_test(test_shard_lm ${FTUNE_TEST_DIR}/unit/test_shard_lm.c)
 
 # ftune-shard end to end under mpiexec (tests/integration/shard_cli.sh): one
 # CTest test per case; label mpi (they run mpiexec with up to 4 ranks).
@@ -20,6 +21,25 @@ foreach(case ranks-jsonl ranks-bpe ranks-csv ranks-tsv ranks-folder ranks-json
     set(labels "mpi;slow")
   endif()
   set_tests_properties(shard_cli_${case} PROPERTIES LABELS "${labels}" TIMEOUT 300 ENVIRONMENT "${env}")
+endforeach()
+
+# ftune-shard --task causal_lm end to end (tests/integration/shard_sft.sh) on
+# the committed SotU prompt/completion fixture (tests/fixtures/sft, made by
+# data_prep/recipes/sotu_sft.sh): one CTest test per case; label mpi (up to 4
+# ranks). "fixture" also compares every row with TRL's tokenization where the
+# reference python has transformers and h5py.
+foreach(case fixture ranks truncation formats chat bad usage)
+  add_test(NAME shard_sft_${case}
+           COMMAND bash ${FTUNE_TEST_DIR}/integration/shard_sft.sh ${CMAKE_BINARY_DIR} ${case})
+  set(env "MPIEXEC=${MPIEXEC_EXECUTABLE}")
+  if(FTUNE_SANITIZE)
+    list(APPEND env "LSAN_OPTIONS=suppressions=${FTUNE_TEST_DIR}/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0")
+  endif()
+  set(labels mpi)
+  if(FTUNE_SANITIZE)
+    set(labels "mpi;slow")
+  endif()
+  set_tests_properties(shard_sft_${case} PROPERTIES LABELS "${labels}" TIMEOUT 300 ENVIRONMENT "${env}")
 endforeach()
 
 # The SpamAssassin recipe on the real corpus: an unpacked copy named by

@@ -309,6 +309,84 @@ static void test_empty_file(void)
     free(path);
 }
 
+/* Language-model data (dataset_open_lm) read in 1..9 parts: records as
+ * "line|reason|completion|prompt"; the first bad record's message. */
+static char *lm_parts(const char *name, const char *text, const dataset_lm_options *lm, char *first_bad,
+                      size_t size)
+{
+    char *path = put(name, text, strlen(text));
+    dataset_source *src = NULL;
+    dataset_options opt = {0};
+    ft_error err = {0};
+    CHECK_MSG(dataset_open_lm(path, &opt, lm, &src, &err) == FT_OK, "%s", err.msg);
+    free(path);
+    if (!src) return strdup("");
+    char *one = read_in_parts(src, 1);
+    for (int p = 2; p <= 9; p++) {
+        char *many = read_in_parts(src, p);
+        CHECK_MSG(!strcmp(one, many), "%s in %d parts differs", name, p);
+        free(many);
+    }
+    dataset_records recs = {0};
+    dataset_prefix prefix = {0, 0};
+    CHECK(dataset_read_part(src, 0, 1, &prefix, &recs, NULL) == FT_OK);
+    snprintf(first_bad, size, "%s", recs.bad_count ? recs.first_bad_msg : "");
+    dataset_records_free(&recs);
+    dataset_close(src);
+    return one;
+}
+
+static void test_lm(void)
+{
+    dataset_lm_options detect = {NULL, NULL};
+    char bad[FT_ERROR_MSG_BYTES];
+    /* Detected pairs; an Alpaca input joined after a blank line, null or "" ignored. */
+    char *got = lm_parts("pc.jsonl", "{\"prompt\": \"Q\", \"completion\": \" A\"}\n"
+                         "{\"prompt\": \"\", \"completion\": \" B\"}\n", &detect, bad, sizeof bad);
+    CHECK_MSG(!strcmp(got, "1|ok| A|Q\n2|ok| B|\n"), "%s", got);
+    free(got);
+    got = lm_parts("alpaca.jsonl", "{\"instruction\": \"Add\", \"input\": \"2 3\", \"output\": \"5\"}\n"
+                   "{\"instruction\": \"Hi\", \"input\": null, \"output\": \"Hello\"}\n", &detect, bad, sizeof bad);
+    CHECK_MSG(!strcmp(got, "1|ok|5|Add\n\n2 3\n2|ok|Hello|Hi\n"), "%s", got);
+    free(got);
+    /* Hostile records: each names its line and key. */
+    const char *hostile = "{\"prompt\": \"Q\", \"completion\": \" A\"}\n"
+                          "{\"prompt\": true, \"completion\": \" A\"}\n"
+                          "{\"prompt\": \"Q\"}\n"
+                          "{\"prompt\": \"Q\", \"completion\": {}}\n"
+                          "{\"prompt\": \"Q\", \"completion\": \"\"}\n"
+                          "[1]\n"
+                          "{\"prompt\": \"Q\", \"completion\n";
+    got = lm_parts("hostile.jsonl", hostile, &detect, bad, sizeof bad);
+    CHECK_MSG(!strcmp(got, "1|ok| A|Q\n2|missing_text||\n3|missing_completion||\n4|missing_completion||\n"
+                           "5|missing_completion||\n6|malformed_json||\n7|malformed_json||\n"), "%s", got);
+    CHECK_STR_CONTAINS(bad, "hostile.jsonl:2: prompt field 'prompt' is a boolean, not a string (missing_text)");
+    free(got);
+    /* Given fields; text data; messages refused. */
+    dataset_lm_options given = {"q", "a"};
+    got = lm_parts("given.jsonl", "{\"q\": \"x\", \"a\": \"y\", \"prompt\": 1}\n", &given, bad, sizeof bad);
+    CHECK_MSG(!strcmp(got, "1|ok|y|x\n"), "%s", got);
+    free(got);
+    got = lm_parts("text.jsonl", "{\"text\": \"abc\"}\n{\"text\": \" \"}\n", &detect, bad, sizeof bad);
+    CHECK_MSG(!strcmp(got, "1|ok||abc\n2|empty_text||\n"), "%s", got);
+    free(got);
+    got = lm_parts("chat.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\", \"x\": null}]}\n"
+                   "{\"messages\": []}\n{\"messages\": [{\"role\": \"user\", \"content\": 3}]}\n"
+                   "{\"messages\": \"Hi\"}\n", &detect, bad, sizeof bad);
+    CHECK_MSG(!strcmp(got, "1|ok||[{\"role\":\"user\",\"content\":\"Hi\",\"x\":null}]\n2|missing_text||\n"
+                           "3|missing_text||\n4|missing_text||\n"), "%s", got);
+    CHECK_STR_CONTAINS(bad, "chat.jsonl:2: messages field 'messages' is an empty list, not a non-empty list");
+    free(got);
+    dataset_source *src = NULL;
+    dataset_options opt = {0};
+    ft_error err = {0};
+    char *path = put("none.jsonl", "{\"body\": \"x\"}\n", 14);
+    CHECK(dataset_open_lm(path, &opt, &detect, &src, &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "cannot detect the language-model fields");
+    CHECK_STR_CONTAINS(err.msg, "fields: 'body'");
+    free(path);
+}
+
 int main(void)
 {
     snprintf(work, sizeof work, "/tmp/test_dataset.%d", (int)getpid());
@@ -322,6 +400,7 @@ int main(void)
     test_parts_many();
     test_utf8();
     test_empty_file();
+    test_lm();
     ft_remove_tree(work, NULL);
     return check_finish();
 }
