@@ -22,8 +22,9 @@
  *
  * Not here: sliding-window attention (a window shorter than the batch is
  * refused when planning), dropout (the configs' dropout keys must be 0:
- * hf_config_llm.c), bf16/fp16 and the GPU (the decoder operations are CPU
- * only so far: ops_list.h's OPS_LIST_LLM). */
+ * hf_config_llm.c), fp16 and the GPU (the decoder operations are CPU only
+ * so far: ops_list.h's OPS_LIST_LLM). bf16 and gradient checkpointing are
+ * llama_run.c's. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -23,7 +23,9 @@ typedef struct llama_ptrs {
     float *head; /* [V, C]: lm_head, or embed when tied */
 } llama_ptrs;
 
-/* Saved activations of one block (N = B*T rows, W = (NH+2NKV)D, Q = NH D). */
+/* Saved activations of one block (N = B*T rows, W = (NH+2NKV)D, Q = NH D).
+ * With gradient checkpointing every block's fields but res2 point into one
+ * shared set, refilled by recomputing the block in backward. */
 typedef struct llama_block_acts {
     float *norm1, *rstd1; /* [N,C], [N] */
     float *qkv;           /* [N,W], q and k rotated */
@@ -42,6 +44,8 @@ typedef struct llama_state {
     /* the plan: one float buffer and one int32 buffer of the back end */
     int plan_b, plan_t;
     bool inference;
+    bool checkpointing; /* model_set_gradient_checkpointing */
+    int shared_layer;   /* checkpointing: the block whose activations the shared set holds */
     float *act_mem;
     size_t act_floats;
     int32_t *int_mem, *int_host;
@@ -57,9 +61,23 @@ typedef struct llama_state {
     float *d_qkv, *d_ctx;              /* [N,W], [N,Q] */
     float *d_gate_up, *d_act;          /* [N,2I], [N,I] */
     float *d_logits;                   /* [N,V] */
+    /* bf16 mode only (else NULL), handed to model_linear_*: a block
+     * product's input and output gradient rounded to bf16,
+     * [N, max(C, Q, I)] and [N, max(W, C, 2I)] */
+    ops_bf16 *x16, *d16;
     /* the last forward */
     int b, t;
     long counted; /* tokens with a label */
 } llama_state;
+
+/* The floats of the activation plan for a b x t batch: training
+ * (inference false) or inference, with or without gradient checkpointing,
+ * float32 or bf16 products; what llama_plan allocates, computed without a
+ * model (so the size of a large model's plan can be known without it). */
+size_t llama_plan_floats(const model_config *c, int b, int t, bool inference,
+                         bool checkpointing, bool bf16);
+/* Plan again for the current plan's shape (after a change of precision or
+ * checkpointing); nothing when there is no plan. */
+ft_status llama_replan(model *m, ft_error *err);
 
 #endif

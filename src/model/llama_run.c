@@ -8,6 +8,20 @@
  * An inference plan has no gradient scratch (it keeps every block's
  * activations: the decoder's plan does not yet share them between blocks).
  *
+ * Gradient checkpointing (model_set_gradient_checkpointing, after
+ * transformers' gradient_checkpointing): a training plan keeps only each
+ * block's output (the next block's input) per block, and ONE set of the
+ * other activations that every block writes in turn; backward recomputes
+ * block l from its saved input with the same operations in the same order
+ * (all but the down projection, whose output is the saved one), so the
+ * gradients are bit-identical to the plan without it. The cost: one more
+ * forward of every block but the last.
+ *
+ * bf16 (model_set_bf16): the blocks' seven products (q/k/v, o, gate/up,
+ * down) go through model_linear_fwd/bwd (model_precision.c) with the
+ * plan's bf16 rounding scratch; embedding, norms, RoPE, attention, SwiGLU,
+ * lm_head and the loss stay float32.
+ *
  * The loss is transformers' causal-LM loss: position j's logits are scored
  * against the label of token j+1 (labels -100 on the prompt and padding
  * count for nothing), the mean over counted tokens; the shift is done on
@@ -49,6 +63,12 @@ static size_t width_qkv(const model_config *c)
     return (size_t)(c->heads + 2 * c->llm.kv_heads) * c->llm.head_dim;
 }
 
+/* What a plan holds. */
+typedef struct plan_kind {
+    bool inference, checkpointing, bf16;
+} plan_kind;
+
+/* A block's activations but its output (res2, the caller's). */
 static void layout_block(bump *k, llama_block_acts *a, const model_config *c, size_t B,
                          size_t T)
 {
@@ -63,22 +83,49 @@ static void layout_block(bump *k, llama_block_acts *a, const model_config *c, si
     a->rstd2 = take(k, N);
     a->gate_up = take(k, N * 2 * I);
     a->act = take(k, N * I);
-    a->res2 = take(k, N * C);
 }
 
-static void layout(const model_config *c, llama_state *s, bump *k, size_t B, size_t T)
+static size_t max3(size_t a, size_t b, size_t c)
+{
+    size_t ab = a > b ? a : b;
+    return ab > c ? ab : c;
+}
+
+/* Every block's activations, or (checkpointing) one shared set and every
+ * block's output. s->blocks may be NULL (counting only). */
+static void layout_blocks(const model_config *c, llama_state *s, bump *k, size_t B, size_t T,
+                          plan_kind pk)
+{
+    size_t NC = B * T * (size_t)c->hidden;
+    llama_block_acts shared = {0}, scratch;
+    if (pk.checkpointing) layout_block(k, &shared, c, B, T);
+    for (int l = 0; l < c->layers; l++) {
+        llama_block_acts *a = s->blocks ? &s->blocks[l] : &scratch;
+        if (pk.checkpointing)
+            *a = shared;
+        else
+            layout_block(k, a, c, B, T);
+        a->res2 = take(k, NC);
+    }
+}
+
+static void layout(const model_config *c, llama_state *s, bump *k, size_t B, size_t T,
+                   plan_kind pk)
 {
     size_t N = B * T, C = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t V = (size_t)c->vocab_size;
     s->inv_freq = take(k, (size_t)c->llm.head_dim / 2);
     s->emb = take(k, N * C);
-    for (int l = 0; l < c->layers; l++) layout_block(k, &s->blocks[l], c, B, T);
+    layout_blocks(c, s, k, B, T, pk);
     s->norm_f = take(k, N * C);
     s->rstd_f = take(k, N);
     s->logits = take(k, N * V);
     s->lse = take(k, N);
     s->losses = take(k, N);
-    if (s->inference) return;
+    size_t wide_in = max3(C, width_q(c), I), wide_out = max3(width_qkv(c), C, 2 * I);
+    s->x16 = pk.bf16 ? (ops_bf16 *)take(k, (N * wide_in + 1) / 2) : NULL;
+    s->d16 = pk.bf16 && !pk.inference ? (ops_bf16 *)take(k, (N * wide_out + 1) / 2) : NULL;
+    if (pk.inference) return;
     s->d_x = take(k, N * C);
     s->d_y = take(k, N * C);
     s->d_norm = take(k, N * C);
@@ -100,6 +147,9 @@ void llama_free_plan(model *m)
     free(s->blocks);
     s->act_mem = NULL, s->int_mem = NULL, s->int_host = NULL, s->logits_host = NULL;
     s->blocks = NULL;
+    s->x16 = s->d16 = NULL;
+    m->a.x16 = m->a.d16 = NULL;
+    s->shared_layer = -1;
     s->plan_b = s->plan_t = 0;
 }
 
@@ -124,6 +174,42 @@ static ft_status check_plan(const model *m, int b, int t, ft_error *err)
     return st;
 }
 
+static plan_kind kind_of(const model *m, bool inference)
+{
+    plan_kind pk = {inference, !inference && m->llm->checkpointing,
+                    m->precision == MODEL_BF16};
+    return pk;
+}
+
+size_t llama_plan_floats(const model_config *c, int b, int t, bool inference,
+                         bool checkpointing, bool bf16)
+{
+    llama_state s = {0};
+    plan_kind pk = {inference, !inference && checkpointing, bf16};
+    bump k = {NULL, 0};
+    layout(c, &s, &k, (size_t)b, (size_t)t, pk);
+    return k.used;
+}
+
+ft_status llama_replan(model *m, ft_error *err)
+{
+    const llama_state *s = m->llm;
+    return s->act_mem ? llama_plan(m, s->plan_b, s->plan_t, s->inference, err) : FT_OK;
+}
+
+ft_status model_set_gradient_checkpointing(model *m, bool on, ft_error *err)
+{
+    if (m->cfg.arch != MODEL_ARCH_LLAMA)
+        return !on ? FT_OK
+                   : ft_fail(err, FT_EINVAL, "model: gradient_checkpointing is available for "
+                             "the decoder LLMs only (not BERT or GPT-2)");
+    if (m->llm->checkpointing == on) return FT_OK;
+    m->llm->checkpointing = on;
+    ft_status st = llama_replan(m, err);
+    if (st != FT_OK) m->llm->checkpointing = !on;
+    return st;
+}
+
 ft_status llama_plan(model *m, int b, int t, bool inference, ft_error *err)
 {
     const model_config *c = &m->cfg;
@@ -132,10 +218,11 @@ ft_status llama_plan(model *m, int b, int t, bool inference, ft_error *err)
     llama_free_plan(m);
     llama_state *s = m->llm;
     size_t B = (size_t)b, T = (size_t)t, N = B * T;
+    plan_kind pk = kind_of(m, inference);
     s->inference = inference;
     s->blocks = ft_calloc_array((size_t)c->layers, sizeof(llama_block_acts));
     bump k = {NULL, 0};
-    if (s->blocks) layout(c, s, &k, B, T);
+    if (s->blocks) layout(c, s, &k, B, T, pk);
     s->act_floats = k.used;
     s->int_count = 3 * N + B;
     s->act_mem = s->blocks ? m->be->alloc(k.used * sizeof(float)) : NULL;
@@ -156,7 +243,9 @@ ft_status llama_plan(model *m, int b, int t, bool inference, ft_error *err)
     }
     k.base = s->act_mem;
     k.used = 0;
-    layout(c, s, &k, B, T);
+    layout(c, s, &k, B, T, pk);
+    /* model_linear_fwd/bwd (model_precision.c) round into m->a's scratch */
+    m->a.x16 = s->x16, m->a.d16 = s->d16;
     s->ids = s->int_mem;
     s->positions = s->ids + N;
     s->targets = s->positions + N;
@@ -234,8 +323,10 @@ static ops_gqa_shape gqa_shape(const model *m)
     return g;
 }
 
-/* out = x + attention(rms1(x)); then out += mlp(rms2(out)) (llama.c). */
-static void block_forward(model *m, int l, const float *x)
+/* out = x + attention(rms1(x)); then out += mlp(rms2(out)) (llama.c).
+ * A recompute (gradient checkpointing) stops before the down projection:
+ * backward needs everything but the block's output, which is saved. */
+static void block_forward(model *m, int l, const float *x, bool recompute)
 {
     const model_config *c = &m->cfg;
     llama_state *s = m->llm;
@@ -246,16 +337,18 @@ static void block_forward(model *m, int l, const float *x)
     size_t NC = (size_t)N * C;
     ops_gqa_shape g = gqa_shape(m);
     ops_rmsnorm_forward(a->norm1, a->rstd1, x, w->norm1, N, C, c->layer_norm_eps);
-    ops_linear_forward(a->qkv, a->norm1, w->qkv_w, w->qkv_b, N, C, W, OPS_W_OUT_IN);
+    model_linear_fwd(m, a->qkv, a->norm1, w->qkv_w, w->qkv_b, N, C, W);
     ops_rope_forward(a->qkv, s->inv_freq, s->positions, N, c->heads, D, W);
     ops_rope_forward(a->qkv + Q, s->inv_freq, s->positions, N, c->llm.kv_heads, D, W);
     ops_gqa_attention_forward(a->ctx, a->probs, a->qkv, &g);
-    ops_linear_forward(a->res1, a->ctx, w->o_w, w->o_b, N, Q, C, OPS_W_OUT_IN);
+    model_linear_fwd(m, a->res1, a->ctx, w->o_w, w->o_b, N, Q, C);
     ops_add(a->res1, a->res1, x, NC);
     ops_rmsnorm_forward(a->norm2, a->rstd2, a->res1, w->norm2, N, C, c->layer_norm_eps);
-    ops_linear_forward(a->gate_up, a->norm2, w->gate_up_w, NULL, N, C, 2 * I, OPS_W_OUT_IN);
+    model_linear_fwd(m, a->gate_up, a->norm2, w->gate_up_w, NULL, N, C, 2 * I);
     ops_silu_mul_forward(a->act, a->gate_up, N, I);
-    ops_linear_forward(a->res2, a->act, w->down_w, NULL, N, I, C, OPS_W_OUT_IN);
+    s->shared_layer = l;
+    if (recompute) return;
+    model_linear_fwd(m, a->res2, a->act, w->down_w, NULL, N, I, C);
     ops_add(a->res2, a->res2, a->res1, NC);
 }
 
@@ -273,11 +366,12 @@ ft_status llama_forward(model *m, const model_batch *x, double *loss, ft_error *
     s->counted = copy_batch(m, x);
     m->b = x->b, m->t = x->t;
     ops_mirror_device_read(&m->pm); /* parameters the host wrote */
+    model_bf16_refresh(m);
     int N = s->b * s->t, C = c->hidden, V = c->vocab_size;
     ops_embedding_forward(s->emb, s->ids, s->p.embed, N, C, false);
     const float *h = s->emb;
     for (int l = 0; l < c->layers; l++) {
-        block_forward(m, l, h);
+        block_forward(m, l, h, false);
         h = s->blocks[l].res2;
     }
     ops_rmsnorm_forward(s->norm_f, s->rstd_f, h, s->p.norm, N, C, c->layer_norm_eps);
@@ -310,13 +404,12 @@ static void mlp_backward(model *m, int l)
     const llama_block_acts *a = &s->blocks[l];
     int N = s->b * s->t, C = c->hidden, I = c->intermediate;
     model_zero(m, s->d_act, (size_t)N * I);
-    ops_linear_backward(s->d_act, g->down_w, NULL, s->d_x, a->act, w->down_w, N, I, C,
-                        OPS_W_OUT_IN);
+    model_linear_bwd(m, s->d_act, g->down_w, NULL, s->d_x, a->act, w->down_w, N, I, C);
     model_zero(m, s->d_gate_up, (size_t)N * 2 * I);
     ops_silu_mul_backward(s->d_gate_up, s->d_act, a->gate_up, N, I);
     model_zero(m, s->d_y, (size_t)N * C);
-    ops_linear_backward(s->d_y, g->gate_up_w, NULL, s->d_gate_up, a->norm2, w->gate_up_w, N,
-                        C, 2 * I, OPS_W_OUT_IN);
+    model_linear_bwd(m, s->d_y, g->gate_up_w, NULL, s->d_gate_up, a->norm2, w->gate_up_w, N,
+                     C, 2 * I);
     ops_rmsnorm_backward(s->d_x, g->norm2, s->d_y, a->res1, w->norm2, a->rstd2, N, C);
 }
 
@@ -333,15 +426,13 @@ static void attn_backward(model *m, int l, const float *x, bool need_dinp)
     int Q = (int)width_q(c), W = (int)width_qkv(c);
     ops_gqa_shape shape = gqa_shape(m);
     model_zero(m, s->d_ctx, (size_t)N * Q);
-    ops_linear_backward(s->d_ctx, g->o_w, g->o_b, s->d_x, a->ctx, w->o_w, N, Q, C,
-                        OPS_W_OUT_IN);
+    model_linear_bwd(m, s->d_ctx, g->o_w, g->o_b, s->d_x, a->ctx, w->o_w, N, Q, C);
     model_zero(m, s->d_qkv, (size_t)N * W);
     ops_gqa_attention_backward(s->d_qkv, s->d_ctx, a->qkv, a->probs, &shape);
     ops_rope_backward(s->d_qkv, s->inv_freq, s->positions, N, c->heads, D, W);
     ops_rope_backward(s->d_qkv + Q, s->inv_freq, s->positions, N, c->llm.kv_heads, D, W);
     model_zero(m, s->d_y, (size_t)N * C);
-    ops_linear_backward(s->d_y, g->qkv_w, g->qkv_b, s->d_qkv, a->norm1, w->qkv_w, N, C, W,
-                        OPS_W_OUT_IN);
+    model_linear_bwd(m, s->d_y, g->qkv_w, g->qkv_b, s->d_qkv, a->norm1, w->qkv_w, N, C, W);
     ops_rmsnorm_backward(need_dinp ? s->d_x : NULL, g->norm1, s->d_y, x, w->norm1, a->rstd1,
                          N, C);
 }
@@ -377,6 +468,9 @@ void llama_backward(model *m, float loss_scale)
     int first = m->first_trainable;
     for (int l = c->layers - 1; l >= first; l--) {
         const float *x = l == 0 ? s->emb : s->blocks[l - 1].res2;
+        /* checkpointing: the shared activations hold the last block the
+         * forward (or this backward) ran, so the last block is not rerun */
+        if (s->checkpointing && s->shared_layer != l) block_forward(m, l, x, true);
         mlp_backward(m, l);
         attn_backward(m, l, x, l > first || first == 0);
         model_grads_ready_from(m, l);

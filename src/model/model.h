@@ -198,6 +198,12 @@ ft_status model_set_bf16(model *m, bool on, ft_error *err);
  * rounded to IEEE fp16 (inf beyond its range), float32 sums and master
  * weights. Train it with loss scaling (optim.h, scaler_). Not with bf16. */
 ft_status model_set_fp16(model *m, bool on, ft_error *err);
+/* Gradient checkpointing (transformers' gradient_checkpointing), decoder
+ * LLMs only (llama_run.c): a training plan keeps each block's input, not
+ * its activations, and backward recomputes each block before its gradient;
+ * gradients bit-identical to the plan without it, at one more forward of
+ * the blocks. Re-plans if a plan exists. FT_EINVAL for BERT and GPT-2. */
+ft_status model_set_gradient_checkpointing(model *m, bool on, ft_error *err);
 
 /* Zero the gradients of trainable tensors. */
 void model_zero_grads(model *m);

@@ -23,9 +23,14 @@
  * significands multiply into 22 bits), so the result is that of an fp16
  * product with float32 accumulation on any back end. Values beyond fp16's
  * range become inf; with loss scaling (optim.h, scaler_) that is how a step
- * with too large a scale is detected and skipped. */
+ * with too large a scale is detected and skipped.
+ *
+ * The decoder LLMs (llama_run.c) take bf16 the same way, on their seven
+ * block products (q/k/v, o, gate/up, down; the blocks' 2-D tensors), with
+ * the rounding scratch in their own plan; fp16 is refused for them. */
 #include "ft_alloc.h"
 #include "ft_log.h"
+#include "llama_impl.h"
 #include "model_impl.h"
 
 static bool is_block_matrix(const model *m, const model_tensor *t)
@@ -79,9 +84,9 @@ static ft_status set_precision(model *m, model_precision precision, bool on, ft_
     if (on == (m->precision == precision)) return FT_OK;
     if (on && m->precision != MODEL_FP32)
         return ft_fail(err, FT_EINVAL, "model: bf16 and fp16 at once: choose one");
-    if (on && m->cfg.arch == MODEL_ARCH_LLAMA)
-        return ft_fail(err, FT_EINVAL, "model: %s is not available for the decoder LLMs yet "
-                       "(float32 only)", precision == MODEL_BF16 ? "bf16" : "fp16");
+    if (on && precision == MODEL_FP16 && m->cfg.arch == MODEL_ARCH_LLAMA)
+        return ft_fail(err, FT_EINVAL, "model: fp16 is not available for the decoder LLMs yet "
+                       "(float32 or bf16)");
     if (on) {
         ft_status st = require_ops(m, precision, err);
         if (st != FT_OK) return st;
@@ -96,7 +101,7 @@ static ft_status set_precision(model *m, model_precision precision, bool on, ft_
     m->mirror_filled = false;
     if (on) log_precision(precision);
     /* The plan holds the rounding scratch only in these modes: lay it out again. */
-    return model_replan(m, err);
+    return m->cfg.arch == MODEL_ARCH_LLAMA ? llama_replan(m, err) : model_replan(m, err);
 }
 
 ft_status model_set_bf16(model *m, bool on, ft_error *err)

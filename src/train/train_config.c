@@ -44,6 +44,9 @@ static const cfg_key_spec TRAIN_KEYS[] = {
     {"seed", CFG_INT, "42", 0, 9.0e15, NULL, "data order, dropout and head initialisation"},
     {"bf16", CFG_BOOL, "false", 1, 0, NULL, "bf16 mixed precision: the blocks' matrix products in bf16, float32 master weights"},
     {"fp16", CFG_BOOL, "false", 1, 0, NULL, "fp16 mixed precision with dynamic loss scaling (on a CPU: exact, slower than fp32)"},
+    {"gradient_checkpointing", CFG_BOOL, "false", 1, 0, NULL,
+     "decoder LLMs: keep each block's input, recompute its activations in backward "
+     "(less memory, one more forward; the same gradients)"},
     {"load_best_model_at_end", CFG_BOOL, "false", 1, 0, NULL,
      "export the best checkpoint's weights instead of the last"},
     {"metric_for_best_model", CFG_STRING, "loss", 1, 0, NULL,
@@ -120,6 +123,7 @@ static const struct { const char *key; size_t off; opt_kind kind; } TRAIN_FIELDS
     OPT("seed", seed, OPT_U64),
     OPT("bf16", bf16, OPT_BOOL),
     OPT("fp16", fp16, OPT_BOOL),
+    OPT("gradient_checkpointing", gradient_checkpointing, OPT_BOOL),
     OPT("use_cpu", use_cpu, OPT_BOOL),
     OPT("save_async", save_async, OPT_BOOL),
     OPT("load_best_model_at_end", load_best_model_at_end, OPT_BOOL),

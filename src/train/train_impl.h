@@ -29,6 +29,7 @@ typedef struct train_opts {
     uint64_t seed;
     bool do_eval, do_save, bf16, fp16, load_best_model_at_end, dropout;
     bool allow_random_init, disable_tqdm, use_cpu, save_async;
+    bool gradient_checkpointing; /* decoder LLMs only (model_set_gradient_checkpointing) */
     sched_kind scheduler;
     char metric[32];        /* "loss", "accuracy", "f1", "precision", "recall", "roc_auc" */
     bool greater_is_better;

@@ -159,6 +159,8 @@ ft_status train_setup(train_ctx *t, const cfg *c, ft_error *err)
         st = ckpt_async_create(&t->saver, model_param_count(t->m), err);
     if (st == FT_OK && t->o.bf16) st = model_set_bf16(t->m, true, err);
     if (st == FT_OK && t->o.fp16) st = model_set_fp16(t->m, true, err);
+    if (st == FT_OK && t->o.gradient_checkpointing)
+        st = model_set_gradient_checkpointing(t->m, true, err);
     t->scaler = scaler_make(t->o.fp16);
     device_mixed_precision(&t->dev, t->o.bf16 || t->o.fp16);
     if (t->o.fp16 && !t->dev.gpu && t->rank == 0)

@@ -44,9 +44,18 @@ What is written, per case (float32 little-endian safetensors, int32 ids):
   batch.safetensors        input_ids [MICRO*B, T], lengths, labels [MICRO*B, T]
   reference.safetensors    logits [B, T, V], loss [1], grad.NAME for every
                            parameter, of micro-batch 0
+  reference_bf16.safetensors
+                           as reference.safetensors, with the blocks' linear
+                           layers (q/k/v/o, gate/up/down; Phi-3's fused
+                           qkv_proj and gate_up_proj) in ftune's bf16 mixed
+                           precision: their forward patched (bf16_blocks) to
+                           make_model_fixtures.py's Bf16Product, operands
+                           rounded to bf16 (nearest even), float32
+                           accumulation, biases and everything else float32
   trained.safetensors      every parameter after STEPS steps, lr [STEPS],
                            grad_norm [STEPS]
 """
+import contextlib
 import json
 import os
 import struct
@@ -55,12 +64,13 @@ import tempfile
 
 import numpy as np
 import torch
+from torch import nn
 from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
                           Phi3Config, Phi3ForCausalLM, Qwen2Config, Qwen2ForCausalLM)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_model_fixtures import (BETAS, EPS, GRAD_ACCUM, LR, MAX_GRAD_NORM,  # noqa: E402
-                                 STEPS, TOTAL, WARMUP, WEIGHT_DECAY, Trainer,
+                                 STEPS, TOTAL, WARMUP, WEIGHT_DECAY, Bf16Product, Trainer,
                                  get_linear_schedule_with_warmup, save_safetensors)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -175,6 +185,42 @@ def train(model, ids, lengths, labels):
     return lrs, norms
 
 
+def bf16_linear_forward(m, x):
+    """nn.Linear (weight [out, in], bias optional) with its product in bf16
+    and the bias added in float32."""
+    y = Bf16Product.apply(x, m.weight.t())
+    return y if m.bias is None else y + m.bias
+
+
+@contextlib.contextmanager
+def bf16_blocks(model, case):
+    """Patch the forward of every linear layer inside the decoder blocks
+    (model.layers.*; not the embedding or lm_head) to bf16_linear_forward."""
+    patched = [m for n, m in model.named_modules()
+               if n.startswith("model.layers.") and isinstance(m, nn.Linear)]
+    assert len(patched) == LAYERS * (4 if case == "phi3" else 7), len(patched)
+    for m in patched:
+        m.forward = bf16_linear_forward.__get__(m)
+    try:
+        yield
+    finally:
+        for m in patched:
+            del m.forward
+
+
+def reference_dump(model, ids, lengths, labels):
+    """logits, loss and every gradient of micro-batch 0 (grads cleared after)."""
+    model.zero_grad(set_to_none=True)
+    logits, loss = run(model, ids, lengths, labels, 0)
+    loss.backward()
+    ref = {"logits": logits, "loss": loss.reshape(1)}
+    for n, p in model.named_parameters():
+        ref["grad." + n] = p.grad
+    ref = {k: v.detach().clone() for k, v in ref.items()}
+    model.zero_grad(set_to_none=True)
+    return ref, loss
+
+
 def save_weights(out, initial, sharded):
     if not sharded:
         save_safetensors(os.path.join(out, "model.safetensors"), initial, {"format": "pt"})
@@ -211,15 +257,11 @@ def make(case):
     save_safetensors(os.path.join(out, "batch.safetensors"),
                      {"input_ids": ids, "lengths": lengths, "labels": labels})
 
-    model.zero_grad(set_to_none=True)
-    logits, loss = run(model, ids, lengths, labels, 0)
-    loss.backward()
-    ref = {"logits": logits, "loss": loss.reshape(1)}
-    for n, p in model.named_parameters():
-        ref["grad." + n] = p.grad
-    save_safetensors(os.path.join(out, "reference.safetensors"),
-                     {k: v.detach().clone() for k, v in ref.items()})
-    model.zero_grad(set_to_none=True)
+    ref, loss = reference_dump(model, ids, lengths, labels)
+    save_safetensors(os.path.join(out, "reference.safetensors"), ref)
+    with bf16_blocks(model, case):
+        ref_bf16, _ = reference_dump(model, ids, lengths, labels)
+    save_safetensors(os.path.join(out, "reference_bf16.safetensors"), ref_bf16)
 
     lrs, norms = train(model, ids, lengths, labels)
     trained = {n: p.detach().clone() for n, p in model.named_parameters()}

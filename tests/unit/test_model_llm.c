@@ -26,6 +26,28 @@
  *    adamw_allowance.h (AdamW divides by sqrt(v), so a gradient at the
  *    noise floor may become a step of up to lr either way), with ftune's
  *    own per-step gradients.
+ *  - bf16 (model_set_bf16) against reference_bf16.safetensors, transformers'
+ *    classes with the blocks' nn.Linear products patched to bf16 operands
+ *    and float32 sums (make_llm_fixtures.py), test_model.c's derivation:
+ *    both sides round the same operands the same way, so the products
+ *    agree up to float32 summation order, but an operand that lands within
+ *    float32's noise (RMSNorm, attention, SiLU computed in another order)
+ *    of a bf16 rounding midpoint rounds the other way: one bf16 step,
+ *    2^-8 relative, on that element. These models are small (C = 64) and
+ *    the final RMSNorm rescales the residual stream, so one flip moves its
+ *    token's logits by up to ~1e-3 of the largest: rounding every operand
+ *    of transformers' own run after moving it by +-1 float32 ulp gave
+ *    logits 7.6e-4 (mistral), 2.4e-4 (phi3), 0 (the others), loss 3e-6,
+ *    gradients 3.9e-3. So: every token's logits within TOL_LOGITS_BF16 =
+ *    2e-3 (2^-9, half a bf16 step) and all but BF16_FLIP_TOKENS of the 48
+ *    tokens within float32's TOL_LOGITS (a wrong product moves them all);
+ *    loss 1e-4; gradients (every output gradient rounded too, 7 products
+ *    x 2 blocks, RMSNorm's gradient cancelling) TOL_GRAD_BF16 = 1e-2 of
+ *    each tensor's largest. A bf16 run must also differ from the float32
+ *    reference by more than BF16_MIN_SHIFT (bf16 really ran).
+ *  - gradient checkpointing: logits, loss and every gradient BIT-IDENTICAL
+ *    to the run without it (the same operations in the same order), in
+ *    float32 and bf16, all blocks trainable and frozen below 1.
  * Every check prints the worst offender. */
 #include <math.h>
 #include <stdbool.h>
@@ -40,6 +62,7 @@
 #include "ft_fs.h"
 #include "hf_llm.h"
 #include "hf_model.h"
+#include "llama_impl.h"
 #include "model.h"
 #include "model_fixture.h"
 #include "ops_backend.h"
@@ -49,6 +72,9 @@
 enum { B = 3, T = 16, MICRO = 6, GRAD_ACCUM = 2, STEPS = 3, WARMUP = 2, TOTAL = 5 };
 static const float LR = 1e-3f, WEIGHT_DECAY = 0.01f, MAX_GRAD_NORM = 1.0f;
 static const double TOL_LOGITS = 1e-5, TOL_GRAD = 1e-4;
+static const double TOL_LOGITS_BF16 = 2e-3, TOL_LOSS_BF16 = 1e-4, TOL_GRAD_BF16 = 1e-2,
+                    BF16_MIN_SHIFT = 1e-4;
+enum { BF16_FLIP_TOKENS = 6 };
 
 typedef struct batches {
     int32_t *ids, *lengths, *labels; /* [MICRO*B*T], [MICRO*B], [MICRO*B*T] */
@@ -97,14 +123,49 @@ static model *load(const char *dir)
 
 /* ---- logits, loss, gradients ------------------------------------------------------- */
 
-static void check_gradients(const char *name, const char *dir)
+/* bf16: the logits must have moved from float32's reference. */
+static double bf16_shift(const char *dir, const float *logits, size_t nl)
+{
+    fixture ref32;
+    size_t n = 0;
+    CHECK(fixture_open(&ref32, dir, "reference.safetensors"));
+    float *logits32 = fixture_get(&ref32, "logits", &n, NULL);
+    double shift = n == nl ? rel_error(logits, logits32, nl) : 0.0;
+    free(logits32);
+    fixture_close(&ref32);
+    return shift;
+}
+
+/* Tokens whose logits [V] differ from the reference's by more than tol of
+ * the reference's largest magnitude. */
+static int tokens_beyond(const float *logits, const float *ref, size_t tokens, size_t V,
+                         double tol)
+{
+    double top = 0.0;
+    for (size_t i = 0; i < tokens * V; i++) top = fmax(top, fabs((double)ref[i]));
+    int count = 0;
+    for (size_t k = 0; k < tokens; k++) {
+        bool beyond = false;
+        for (size_t v = 0; v < V; v++)
+            beyond |= fabs((double)logits[k * V + v] - ref[k * V + v]) > tol * top;
+        count += beyond;
+    }
+    return count;
+}
+
+static void check_gradients(const char *name, const char *dir, bool bf16)
 {
     model *m = load(dir);
     if (!m) return;
+    ft_error err0 = {0};
+    CHECK_MSG(model_set_bf16(m, bf16, &err0) == FT_OK, "%s: %s", name, err0.msg);
+    double tol_logits = bf16 ? TOL_LOGITS_BF16 : TOL_LOGITS;
+    double tol_loss = bf16 ? TOL_LOSS_BF16 : TOL_LOGITS;
+    double tol_grad = bf16 ? TOL_GRAD_BF16 : TOL_GRAD;
     batches bt;
     load_batches(&bt, dir);
     fixture ref;
-    CHECK(fixture_open(&ref, dir, "reference.safetensors"));
+    CHECK(fixture_open(&ref, dir, bf16 ? "reference_bf16.safetensors" : "reference.safetensors"));
     size_t n = 0;
     float *ref_logits = fixture_get(&ref, "logits", &n, NULL);
     float *ref_loss = fixture_get(&ref, "loss", &n, NULL);
@@ -116,6 +177,9 @@ static void check_gradients(const char *name, const char *dir)
     size_t nl = (size_t)B * T * model_get_config(m)->vocab_size;
     double e_logits = rel_error(model_logits(m), ref_logits, nl);
     double e_loss = fabs(loss - ref_loss[0]) / fabs(ref_loss[0]);
+    double shift = bf16 ? bf16_shift(dir, model_logits(m), nl) : 1.0;
+    size_t V = (size_t)model_get_config(m)->vocab_size;
+    int off_tokens = tokens_beyond(model_logits(m), ref_logits, (size_t)B * T, V, TOL_LOGITS);
     model_zero_grads(m);
     model_backward(m, 1.0f);
     double worst = 0.0;
@@ -134,11 +198,18 @@ static void check_gradients(const char *name, const char *dir)
         if (e > worst || e != e) worst = e, worst_name = t->name;
         free(g);
     }
-    fprintf(stderr, "%s: logits rel err %.3g, loss %.9g rel err %.3g, worst gradient %s %.3g\n",
-            name, e_logits, loss, e_loss, worst_name, worst);
-    CHECK_MSG(e_logits <= TOL_LOGITS, "%s: logits rel err %.3g", name, e_logits);
-    CHECK_MSG(e_loss <= TOL_LOGITS, "%s: loss rel err %.3g", name, e_loss);
-    CHECK_MSG(worst <= TOL_GRAD, "%s: gradient of %s rel err %.3g", name, worst_name, worst);
+    fprintf(stderr, "%s%s: logits rel err %.3g, loss %.9g rel err %.3g, worst gradient %s %.3g",
+            name, bf16 ? " bf16" : "", e_logits, loss, e_loss, worst_name, worst);
+    if (bf16)
+        fprintf(stderr, "; %d of %d tokens' logits beyond %.0e; logits moved %.3g from "
+                "float32's", off_tokens, B * T, TOL_LOGITS, shift);
+    fprintf(stderr, "\n");
+    CHECK_MSG(e_logits <= tol_logits, "%s: logits rel err %.3g", name, e_logits);
+    CHECK_MSG(e_loss <= tol_loss, "%s: loss rel err %.3g", name, e_loss);
+    CHECK_MSG(off_tokens <= (bf16 ? BF16_FLIP_TOKENS : 0), "%s: %d tokens' logits beyond %.0e",
+              name, off_tokens, TOL_LOGITS);
+    CHECK_MSG(worst <= tol_grad, "%s: gradient of %s rel err %.3g", name, worst_name, worst);
+    CHECK_MSG(shift > BF16_MIN_SHIFT, "%s: bf16 logits within %.3g of float32", name, shift);
     free(ref_logits);
     free(ref_loss);
     fixture_close(&ref);
@@ -193,6 +264,100 @@ static void check_frozen_and_inference(const char *name, const char *dir)
     fixture_close(&ref);
     free_batches(&bt);
     model_free(m);
+}
+
+/* ---- gradient checkpointing ------------------------------------------------------------ */
+
+/* One forward and backward of micro-batch k: the loss, a copy of the logits
+ * and of the gradient buffer (the caller frees them). */
+static double run_once(model *m, const batches *bt, int k, float **logits, float **grads)
+{
+    model_batch x = micro(bt, k);
+    model_dropout off = {false, 0, 0};
+    ft_error err = {0};
+    double loss = 0.0;
+    size_t nl = (size_t)B * T * model_get_config(m)->vocab_size, np = model_param_count(m);
+    CHECK_MSG(model_forward(m, &x, &off, &loss, &err) == FT_OK, "%s", err.msg);
+    *logits = malloc(nl * sizeof(float));
+    *grads = malloc(np * sizeof(float));
+    if (!*logits || !*grads) return loss;
+    memcpy(*logits, model_logits(m), nl * sizeof(float));
+    model_zero_grads(m);
+    model_backward(m, 1.0f);
+    memcpy(*grads, model_grads(m), np * sizeof(float));
+    return loss;
+}
+
+/* Checkpointed against not, on one model toggled between the two (the
+ * same weights, the same bf16 mirror): logits, loss and gradients bit for
+ * bit, on two micro-batches in a row (the second reruns blocks the first
+ * backward left in the shared set). */
+static void check_checkpointing(const char *name, const char *dir, bool bf16, int frozen_below)
+{
+    model *m = load(dir);
+    if (!m) return;
+    batches bt;
+    load_batches(&bt, dir);
+    ft_error err = {0};
+    CHECK(model_set_bf16(m, bf16, &err) == FT_OK);
+    model_freeze_below(m, frozen_below);
+    size_t nl = (size_t)B * T * model_get_config(m)->vocab_size, np = model_param_count(m);
+    size_t plain_floats = m->llm->act_floats;
+    long differ = 0;
+    size_t ckpt_floats = 0;
+    for (int k = 0; k < 2; k++) {
+        float *l0 = NULL, *g0 = NULL, *l1 = NULL, *g1 = NULL;
+        CHECK(model_set_gradient_checkpointing(m, false, &err) == FT_OK);
+        double loss0 = run_once(m, &bt, k, &l0, &g0);
+        CHECK(model_set_gradient_checkpointing(m, true, &err) == FT_OK);
+        ckpt_floats = m->llm->act_floats;
+        double loss1 = run_once(m, &bt, k, &l1, &g1);
+        if (l0 && l1 && g0 && g1) {
+            differ += loss0 != loss1;
+            differ += memcmp(l0, l1, nl * sizeof(float)) != 0;
+            for (size_t i = 0; i < np; i++) differ += memcmp(&g0[i], &g1[i], sizeof(float)) != 0;
+        }
+        free(l0), free(g0), free(l1), free(g1);
+    }
+    fprintf(stderr, "%s%s checkpointed (frozen below %d): %ld values differ from the plain "
+            "run's (of %zu gradients, 2 batches); activations %zu -> %zu floats\n", name,
+            bf16 ? " bf16" : "", frozen_below, differ, np, plain_floats, ckpt_floats);
+    CHECK_MSG(differ == 0, "%s: checkpointed gradients differ in %ld values", name, differ);
+    CHECK(ckpt_floats < plain_floats);
+    CHECK(llama_plan_floats(model_get_config(m), B, T, false, true, bf16) == ckpt_floats);
+    CHECK(llama_plan_floats(model_get_config(m), B, T, false, false, bf16) == plain_floats);
+    free_batches(&bt);
+    model_free(m);
+}
+
+/* The activation plan of a Qwen2.5-0.5B-shaped model (its config.json's
+ * shape) for 4 x 512 tokens, with and without checkpointing, from the plan
+ * sizes alone (the model is not made). */
+static void check_checkpointing_memory(void)
+{
+    static const char *const qwen05 =
+        "{\"architectures\": [\"Qwen2ForCausalLM\"], \"model_type\": \"qwen2\", "
+        "\"vocab_size\": 151936, \"hidden_size\": 896, \"intermediate_size\": 4864, "
+        "\"num_hidden_layers\": 24, \"num_attention_heads\": 14, \"num_key_value_heads\": 2, "
+        "\"max_position_embeddings\": 32768, \"rope_theta\": 1000000.0, \"rms_norm_eps\": 1e-6, "
+        "\"tie_word_embeddings\": true, \"use_sliding_window\": false, "
+        "\"sliding_window\": 32768, \"max_window_layers\": 21}";
+    model_config c;
+    ft_error err = {0};
+    ft_status st = hf_llm_config_parse(qwen05, strlen(qwen05), "config.json", &c, &err);
+    CHECK_MSG(st == FT_OK, "Qwen2.5-0.5B config: %s", err.msg);
+    if (st != FT_OK) return;
+    for (int bf16 = 0; bf16 < 2; bf16++) {
+        double plain = 4.0 * (double)llama_plan_floats(&c, 4, 512, false, false, bf16);
+        double ckpt = 4.0 * (double)llama_plan_floats(&c, 4, 512, false, true, bf16);
+        double gib = 1024.0 * 1024.0 * 1024.0;
+        fprintf(stderr, "Qwen2.5-0.5B shape (24 x 896, 14/2 heads, I 4864, V 151936), 4 x 512 "
+                "tokens%s: activation plan %.0f bytes (%.2f GiB) -> %.0f bytes (%.2f GiB) "
+                "with gradient_checkpointing: %.2f GiB saved (%.1f%%)\n",
+                bf16 ? ", bf16" : "", plain, plain / gib, ckpt, ckpt / gib,
+                (plain - ckpt) / gib, 100.0 * (plain - ckpt) / plain);
+        CHECK(ckpt < plain);
+    }
 }
 
 /* ---- 3 AdamW steps ------------------------------------------------------------------- */
@@ -465,6 +630,39 @@ static void check_init_random(void)
     model_free(m);
 }
 
+/* What the decoders refuse: fp16; and gradient checkpointing is theirs
+ * only (a BERT classifier refuses it). Switching either off is no error. */
+static void check_precision_refusals(void)
+{
+    model_config c;
+    ft_error err = {0};
+    CHECK(parse("LlamaForCausalLM", "llama", 2, "", &c, &err) == FT_OK);
+    model *m = NULL;
+    CHECK(model_create(&m, &c, &err) == FT_OK);
+    if (m) {
+        CHECK(model_set_fp16(m, true, &err) == FT_EINVAL);
+        CHECK_STR_CONTAINS(err.msg, "fp16 is not available for the decoder LLMs");
+        fprintf(stderr, "refused: %s\n", err.msg);
+        CHECK(model_set_gradient_checkpointing(m, true, &err) == FT_OK);
+        CHECK(model_set_gradient_checkpointing(m, false, &err) == FT_OK);
+        model_free(m);
+    }
+    model_config bert = {0};
+    bert.arch = MODEL_ARCH_BERT;
+    bert.vocab_size = 50, bert.max_positions = 16, bert.type_vocab_size = 2;
+    bert.hidden = 16, bert.layers = 1, bert.heads = 2, bert.intermediate = 32;
+    bert.num_labels = 2, bert.layer_norm_eps = 1e-12f, bert.initializer_range = 0.02f;
+    bert.gelu = OPS_GELU_ERF;
+    m = NULL;
+    CHECK(model_create(&m, &bert, &err) == FT_OK);
+    if (!m) return;
+    CHECK(model_set_gradient_checkpointing(m, false, &err) == FT_OK);
+    CHECK(model_set_gradient_checkpointing(m, true, &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "decoder LLMs only");
+    fprintf(stderr, "refused: %s\n", err.msg);
+    model_free(m);
+}
+
 /* A back end without the decoder operations (the CUDA back end today):
  * planning fails naming the first missing operation. */
 static void check_unsupported_backend(void)
@@ -492,13 +690,19 @@ int main(void)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char dir[512];
         snprintf(dir, sizeof dir, "%s/llm/%s", FTUNE_FIXTURES, cases[i]);
-        check_gradients(cases[i], dir);
+        check_gradients(cases[i], dir, false);
+        check_gradients(cases[i], dir, true);
+        check_checkpointing(cases[i], dir, false, 0);
+        check_checkpointing(cases[i], dir, true, 0);
+        check_checkpointing(cases[i], dir, false, 1);
         check_training(cases[i], dir);
         check_frozen_and_inference(cases[i], dir);
     }
+    check_checkpointing_memory();
     check_hostile_configs();
     check_hostile_folders();
     check_init_random();
+    check_precision_refusals();
     check_unsupported_backend();
     return check_finish();
 }
