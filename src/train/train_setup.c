@@ -41,6 +41,11 @@ static ft_status read_manifest(train_ctx *t, ft_error *err)
 {
     ft_status st = shard_manifest_read(t->o.data_dir, &t->man, err);
     if (st != FT_OK) return st == FT_EIO ? FT_ENOTFOUND : st;
+    if (t->man.task != SHARD_TASK_CLASSIFICATION)
+        return ft_fail(err, FT_EINVAL,
+                       "%s/manifest.json: task '%s': ftune-train fine-tunes sequence "
+                       "classifiers only so far (causal-LM training is not there yet)",
+                       t->o.data_dir, shard_task_name(t->man.task));
     st = shard_manifest_fingerprint(t->o.data_dir, t->data_fingerprint, err);
     if (st == FT_OK && t->o.num_labels > 0 && t->o.num_labels != t->man.n_labels)
         st = ft_fail(err, FT_EINVAL, "key 'num_labels' is %d but %s/manifest.json has %d labels",

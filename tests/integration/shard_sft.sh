@@ -78,6 +78,14 @@ fixture)
     expect_in "$work/out.txt" "train             33 rows (33 examples) in 1 file, 0 truncated, 0 dropped"
     [ "$(json_get "$work/d/manifest.json" 'm["task"], m["lm"]["mode"], m["splits"]["test"]["examples"]')" = \
       "causal_lm prompt_completion 4" ] || fail "manifest: $(head -c 400 "$work/d/manifest.json")"
+    # ftune-train does not train causal LMs yet: it must say so by name, not
+    # read the dataset as a classifier's.
+    rc=0
+    "$build/ftune-train" --data_dir "$work/d" --model_name_or_path "$gpt2" \
+        --output_dir "$work/run" >"$work/train.txt" 2>&1 || rc=$?
+    [ "$rc" = 2 ] || fail "ftune-train on a causal_lm dataset: exit $rc, wanted 2"
+    expect_in "$work/train.txt" "task 'causal_lm': ftune-train fine-tunes sequence classifiers only"
+    [ ! -e "$work/run" ] || fail "ftune-train left $work/run behind"
     expect_rc 0 0 --inspect "$work/d" || true
     expect_in "$work/out.txt" "all 3 files match the manifest"
     expect_in "$work/out.txt" "train: 33 rows, 33 examples in 1 file"
