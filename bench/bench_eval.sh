@@ -24,9 +24,17 @@
 # The user's environment: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset
 # unless FTUNE_BENCH_KEEP_OPENBLAS_ENV=1.
 # FTUNE_BENCH_BATCHES: PyTorch batches timed (default 3).
+# PyTorch's settings: FTUNE_BENCH_TORCH_SETTINGS, a settings string or per
+# case "eval-fp32:...;eval-bf16:..." (bench/bench_torch_settings.py -h:
+# threads, OpenMP policy, mkldnn, attention, flush-denormal, torch.compile,
+# no_grad or inference_mode, bf16 cast or autocast), or "auto": its sweep
+# picks them first on a small shape (FTUNE_BENCH_SWEEP_ARGS: its options).
+# With settings, PyTorch runs once per precision with them (bf16: the cast
+# or autocast they name) instead of the two OpenMP policies and both bf16
+# forms above; the settings that ran are printed with every PyTorch line.
 set -euo pipefail
 if [[ "${1:-}" == "-h" ]]; then
-  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -57,6 +65,9 @@ py="$(bench_torch_python)"
 echo "# CPU: $(bench_cpu)"
 have_torch=1
 bench_say_torch "$py" || have_torch=0
+if [[ "$have_torch" = 1 ]]; then
+  bench_resolve_torch_settings eval-fp32,eval-bf16 env FTUNE_BENCH_THREADS=2 "$py" || exit 1
+fi
 json_eps() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["throughput"]["examples_per_s"])' "$1"; }
 json_precision() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["precision"])' "$1"; }
 max() { printf '%s\n%s\n' "$1" "$2" | sort -g | tail -1; }
@@ -80,18 +91,19 @@ for policy in default PASSIVE; do
     best[ftune-$prec]="$(max "${best[ftune-$prec]}" "$eps")"
   done
 done
-for policy in default PASSIVE; do
+torch_runs=("default fp32" "default autocast" "default bf16" "PASSIVE fp32" "PASSIVE autocast" "PASSIVE bf16")
+[[ -n "${FTUNE_BENCH_TORCH_SETTINGS:-}" ]] && torch_runs=("settings fp32" "settings bf16")
+for run in "${torch_runs[@]}"; do
   [[ "$have_torch" = 1 ]] || break
+  read -r policy prec <<<"$run"
   env_args=(FTUNE_BENCH_THREADS=2)
   [[ "$policy" = PASSIVE ]] && env_args+=(OMP_WAIT_POLICY=PASSIVE)
-  for prec in fp32 autocast bf16; do
-    line="$(env "${env_args[@]}" "$py" "$here/bench_eval.py" "$batch" 128 \
-      "${FTUNE_BENCH_BATCHES:-3}" 1 "$prec")"
-    echo "$line omp=$policy"
-    key=torch-bf16
-    [[ "$prec" = fp32 ]] && key=torch-fp32
-    best[$key]="$(max "${best[$key]}" "$(field "$line" examples_per_s)")"
-  done
+  line="$(env "${env_args[@]}" "$py" "$here/bench_eval.py" "$batch" 128 \
+    "${FTUNE_BENCH_BATCHES:-3}" 1 "$prec")"
+  echo "$line omp=$policy"
+  key=torch-bf16
+  [[ "$prec" = fp32 ]] && key=torch-fp32
+  best[$key]="$(max "${best[$key]}" "$(field "$line" examples_per_s)")"
 done
 # Forward FLOPs of one BERT-base example at 128 tokens: the block products
 # 2·T·12·L·C² (qkv 3C², output C², MLP 8C²) and attention 4·L·T²·C.

@@ -35,3 +35,48 @@ bench_say_torch() {
     return 1
   fi
 }
+
+# bench_resolve_torch_settings CASES PYTHON_COMMAND...: where
+# FTUNE_BENCH_TORCH_SETTINGS is "auto", run bench_torch_settings.py's sweep of
+# CASES (comma-separated, e.g. train-fp32) with PYTHON_COMMAND (the python,
+# after an env prefix the PyTorch side runs with) first, print its table as
+# it goes, as comment lines, and export its winners in
+# FTUNE_BENCH_TORCH_SETTINGS; FTUNE_BENCH_SWEEP_ARGS adds options (e.g.
+# "--no-compile --train-shape 2x32"). Then one line naming the settings the
+# PyTorch side runs with. Status 1 when the sweep fails.
+bench_resolve_torch_settings() {
+  local here sweep=() line settings=""
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  if [[ "${FTUNE_BENCH_TORCH_SETTINGS:-}" = auto ]]; then
+    read -r -a sweep <<<"${FTUNE_BENCH_SWEEP_ARGS:-}"
+    while IFS= read -r line; do
+      [[ "$line" = "SETTINGS "* ]] && settings="${line#SETTINGS }"
+      echo "# sweep: ${line#"# sweep: "}"
+    done < <("${@:2}" "$here/bench_torch_settings.py" --cases "$1" "${sweep[@]}")
+    [[ -n "$settings" ]] || {
+      echo "# pytorch settings: the sweep failed" >&2
+      return 1
+    }
+    FTUNE_BENCH_TORCH_SETTINGS="$settings"
+  fi
+  export FTUNE_BENCH_TORCH_SETTINGS="${FTUNE_BENCH_TORCH_SETTINGS:-}"
+  echo "# pytorch settings: ${FTUNE_BENCH_TORCH_SETTINGS:-the defaults (threads=2 and the OpenMP policy as given; FTUNE_BENCH_TORCH_SETTINGS=auto sweeps)}"
+}
+
+# bench_settings_key SETTINGS KEY DEFAULT: KEY's value in a KEY=VALUE,...
+# settings string, else DEFAULT.
+bench_settings_key() {
+  local v
+  v="$(tr ',' '\n' <<<"$1" | sed -n "s/^$2=//p" | tail -1)"
+  echo "${v:-$3}"
+}
+
+# bench_settings_for SETTINGS CASE: CASE's part of a "case:..;case:.."
+# settings string (the whole string when it names no case).
+bench_settings_for() {
+  if [[ "$1" != *:* ]]; then
+    echo "$1"
+  else
+    tr ';' '\n' <<<"$1" | sed -n "s/^ *$2://p" | tail -1
+  fi
+}

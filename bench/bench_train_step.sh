@@ -28,9 +28,18 @@
 # warning, where this CPU's bf16 products are slower) against
 # torch.autocast(bfloat16), and the ceiling is the better of the bf16 and
 # float32 lines).
+# PyTorch's settings: FTUNE_BENCH_TORCH_SETTINGS, a settings string
+# ("threads=2,omp=PASSIVE,mkldnn=1,attn=sdpa,denormal=0,compile=none", or
+# per case "train-fp32:...;train-bf16:...": bench/bench_torch_settings.py -h)
+# or "auto": bench_torch_settings.py's sweep picks them for this precision
+# first, on a small shape (FTUNE_BENCH_SWEEP_ARGS: its options). Unset: the
+# defaults above. The settings that ran are printed with every PyTorch line.
+# Trainer: FTUNE_BENCH_TRAINER=1 (the default where the reference
+# environment exists) adds bench_trainer_step.py, the same step through
+# transformers.Trainer with the same settings, as one more column and ratio.
 set -euo pipefail
 if [[ "${1:-}" == "-h" ]]; then
-  sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -62,6 +71,18 @@ read -r -a torch_env <<<"OMP_WAIT_POLICY=PASSIVE FTUNE_BENCH_THREADS=2 ${FTUNE_B
 echo "# CPU: $(bench_cpu)"
 have_torch=1
 bench_say_torch "$py" || have_torch=0
+trainer="${FTUNE_BENCH_TRAINER:-}"
+if [[ -z "$trainer" ]]; then
+  trainer=0
+  [[ -x "${FTUNE_REF_VENV:-$HOME/.cache/ftune-ref}/bin/python" ]] && trainer=1
+fi
+[[ "$have_torch" = 1 ]] || trainer=0
+if [[ "$have_torch" = 1 ]]; then
+  bench_resolve_torch_settings "train-$prec" env "${torch_env[@]}" "$py" || exit 1
+  threads="$(bench_settings_key "$(bench_settings_for "$FTUNE_BENCH_TORCH_SETTINGS" "train-$prec")" threads 2)"
+  [[ "$threads" = 2 ]] || echo "# note: threads: pytorch $threads, ftune 2"
+  [[ "$trainer" = 1 ]] && echo "# trainer: transformers.Trainer column (bench/bench_trainer_step.py)"
+fi
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); steps $steps warm-up $warm rounds $rounds dropout $p precision $prec"
 IFS=';' read -r -a cases <<<"${FTUNE_BENCH_CASES:-bert 16 128;gpt2 8 128}"
 for case in "${cases[@]}"; do
@@ -76,7 +97,7 @@ for case in "${cases[@]}"; do
       peak="$bf" ceiling_name="bf16 product"
     fi
   fi
-  ours=() theirs=() ratios=()
+  ours=() theirs=() ratios=() trainers=() t_ratios=()
   for ((r = 1; r <= rounds; r++)); do
     o="$(env "${ftune_env[@]}" "$exe" "$arch" "$b" "$t" "$steps" "$warm" "$p" "$prec" 2>&1 | grep -v '^ftune warn')"
     echo "$o load=$(cut -d' ' -f1 /proc/loadavg)"
@@ -89,6 +110,13 @@ for case in "${cases[@]}"; do
     theirs+=("$(field "$th" step_s)")
     ratios+=("$(awk -v a="$(field "$th" step_s)" -v b="$(field "$o" step_s)" 'BEGIN {print a / b}')")
     t_rss="$(field "$th" peak_rss_mib)"
+    [[ "$trainer" = 1 ]] || continue
+    tr="$(env "${torch_env[@]}" "$py" "$here/bench_trainer_step.py" \
+      "$arch" "$b" "$t" "$steps" "$warm" "$p" "$prec" | grep '^impl=')"
+    echo "$tr load=$(cut -d' ' -f1 /proc/loadavg)"
+    trainers+=("$(field "$tr" step_s)")
+    t_ratios+=("$(awk -v a="$(field "$tr" step_s)" -v b="$(field "$o" step_s)" 'BEGIN {print a / b}')")
+    tr_rss="$(field "$tr" peak_rss_mib)"
   done
   mo="$(printf '%s\n' "${ours[@]}" | med)"
   ran="$(field "$o" precision)"
@@ -104,6 +132,12 @@ for case in "${cases[@]}"; do
              th, 100 * g / th / pk, trss, r, s }')"
   else
     summary+="; pytorch skipped"
+  fi
+  if [[ "$trainer" = 1 ]]; then
+    mtr="$(printf '%s\n' "${trainers[@]}" | med)" mtrr="$(printf '%s\n' "${t_ratios[@]}" | med)"
+    summary+="$(awk -v th="$mtr" -v r="$mtrr" -v g="$gflop" -v pk="$peak" -v trss="$tr_rss" 'BEGIN {
+      printf "; trainer %.3f s (%.0f%% of the ceiling, peak RSS %d MiB), speed-up %.2fx",
+             th, 100 * g / th / pk, trss, r }')"
   fi
   echo "$summary"
 done
