@@ -40,8 +40,6 @@ typedef struct comm comm;
 ft_status comm_create(MPI_Comm comm_world, size_t bucket_floats, comm **out, ft_error *err);
 void comm_free(comm *c);
 
-int comm_rank(const comm *c);
-int comm_size(const comm *c);
 MPI_Comm comm_mpi(const comm *c);
 
 /* Start a gradient reduction of buf[lo, hi). */
@@ -82,6 +80,5 @@ const comm_grad_engine *comm_grad_engine_current(const comm *c);
 void comm_sum_doubles(comm *c, double *v, int n);
 /* Broadcast bytes from root (in chunks below 2 GiB). */
 void comm_bcast(comm *c, void *data, size_t bytes, int root);
-void comm_barrier(comm *c);
 
 #endif

@@ -43,8 +43,6 @@ ft_status comm_create(MPI_Comm comm_world, size_t bucket_floats, comm **out, ft_
 
 void comm_free(comm *c) { free(c); }
 
-int comm_rank(const comm *c) { return c->rank; }
-int comm_size(const comm *c) { return c->size; }
 MPI_Comm comm_mpi(const comm *c) { return c->mpi; }
 
 void comm_use_grad_engine(comm *c, const comm_grad_engine *e, void *ctx)
@@ -156,10 +154,4 @@ void comm_bcast(comm *c, void *data, size_t bytes, int root)
         int rc = MPI_Bcast((char *)data + off, (int)n, MPI_BYTE, root, c->mpi);
         FT_CHECK_MSG(rc == MPI_SUCCESS, "MPI_Bcast");
     }
-}
-
-void comm_barrier(comm *c)
-{
-    int rc = MPI_Barrier(c->mpi);
-    FT_CHECK_MSG(rc == MPI_SUCCESS, "MPI_Barrier");
 }
