@@ -1,4 +1,6 @@
 /* eval: ftune-eval's work, collective over an MPI communicator (eval.h).
+ * A classifier feeds a metrics_acc and predictions.jsonl; a decoder on a
+ * causal_lm split feeds an eval_lm_sum (eval_lm.c) and its own report.
  *
  * The steps: open the split and the model on every rank (same checks, same
  * answer), refuse an existing report, score this rank's slice in batches,
@@ -46,6 +48,8 @@ typedef struct eval_ctx {
     tok_tokenizer *tok;
     metrics_acc *acc;
     eval_preds *preds;
+    bool lm;            /* a decoder on a causal_lm split: lm_sum, no acc or preds */
+    eval_lm_sum lm_sum;
     int64_t tokens; /* real tokens scored (sum of lengths) */
     double seconds;
 } eval_ctx;
@@ -84,7 +88,6 @@ static ft_status check_options(const eval_options *o, ft_error *err)
 static ft_status setup(eval_ctx *x, ft_error *err)
 {
     const eval_options *o = x->opt;
-    x->batch = o->batch_size > 0 ? o->batch_size : 16;
     int keep = o->keep_worst == 0 ? 10 : (o->keep_worst < 0 ? 0 : o->keep_worst);
     ft_status st = check_options(o, err);
     device_choice dev = {0}; /* read below even when check_options failed */
@@ -92,6 +95,9 @@ static ft_status setup(eval_ctx *x, ft_error *err)
     if (st == FT_OK) st = device_select(x->comm, o->use_cpu, &dev, err);
     st = comm_agree(x->comm, st, err);
     if (st == FT_OK) st = eval_split_open(o->data_dir, o->split, &x->split, err);
+    x->lm = st == FT_OK && x->split.manifest.task == SHARD_TASK_CAUSAL_LM;
+    /* A decoder's logits are [rows, max_length, vocab]: 4 rows by default. */
+    x->batch = o->batch_size > 0 ? o->batch_size : x->lm ? 4 : 16;
     if (st == FT_OK) st = eval_model_open(o->model_dir, o->checkpoint, &x->split.manifest, &x->m, &x->cfg,
                                           &x->tok, err);
     st = comm_agree(x->comm, st, err);
@@ -101,8 +107,9 @@ static ft_status setup(eval_ctx *x, ft_error *err)
     if (st == FT_OK && x->bf16) st = model_set_bf16(x->m, true, err);
     device_mixed_precision(&dev, x->bf16);
     if (st == FT_OK) st = model_plan_inference(x->m, x->batch, x->split.manifest.max_length, err);
-    if (st == FT_OK) st = metrics_acc_create(x->split.manifest.n_labels, keep, &x->acc, err);
-    if (st == FT_OK) {
+    if (st == FT_OK && !x->lm)
+        st = metrics_acc_create(x->split.manifest.n_labels, keep, &x->acc, err);
+    if (st == FT_OK && !x->lm) {
         char *path = ft_path_join(o->output_dir, "predictions.jsonl");
         st = path ? eval_preds_open(path, x->split.manifest.n_labels, o->force, x->rank,
                                     &x->preds, err)
@@ -138,6 +145,12 @@ static ft_status score_batch(eval_ctx *x, shard_batch *b, int first, int last, f
     model_dropout off = {false, 0, 0};
     ft_status st = model_forward(x->m, &mb, &off, NULL, err);
     const float *logits = model_logits(x->m);
+    if (x->lm) {
+        int vocab = model_get_config(x->m)->vocab_size;
+        if (st == FT_OK) eval_lm_add_rows(&x->lm_sum, logits, b, first, last, vocab);
+        for (int r = first; r < last; r++) x->tokens += b->lengths[r];
+        return st;
+    }
     float *probs = ft_malloc_array((size_t)k, sizeof *probs);
     if (st == FT_OK && !probs) st = ft_fail(err, FT_ENOMEM, "out of memory");
     for (int r = first; r < last && st == FT_OK; r++) {
@@ -159,7 +172,9 @@ static ft_status score_slice(eval_ctx *x, ft_error *err)
     shard_cursor cur;
     shard_cursor_init(&cur, &x->split.reader, begin, end);
     shard_batch b;
-    ft_status st = shard_batch_init(&b, x->batch, x->split.manifest.max_length, err);
+    int32_t max_length = x->split.manifest.max_length;
+    ft_status st = x->lm ? shard_batch_init_lm(&b, x->batch, max_length, false, err)
+                         : shard_batch_init(&b, x->batch, max_length, err);
     uint64_t log_every = (end - begin) / 10 + 1, next_log = log_every;
     for (uint64_t row0 = begin - begin % B; row0 < end && st == FT_OK; row0 += B) {
         uint64_t lo = begin > row0 ? begin : row0, hi = end < row0 + B ? end : row0 + B;
@@ -244,8 +259,47 @@ static ft_status finish(eval_ctx *x, eval_summary *sum, ft_error *err)
     st = comm_agree(x->comm, st, err);
     MPI_Bcast(figures, 5, MPI_DOUBLE, 0, x->comm);
     if (sum)
-        *sum = (eval_summary){(int64_t)figures[0], figures[1], figures[2], figures[3],
-                              figures[4]};
+        *sum = (eval_summary){.num_examples = (int64_t)figures[0], .accuracy = figures[1],
+                              .loss = figures[2], .eval_seconds = figures[3],
+                              .examples_per_s = figures[4]};
+    return st;
+}
+
+/* A causal LM: reduce the exact sums, rank 0 writes the report. */
+static ft_status finish_lm(eval_ctx *x, eval_summary *sum, ft_error *err)
+{
+    double secs = x->seconds;
+    int64_t tokens = x->tokens;
+    MPI_Allreduce(&x->seconds, &secs, 1, MPI_DOUBLE, MPI_MAX, x->comm);
+    MPI_Allreduce(&x->tokens, &tokens, 1, MPI_INT64_T, MPI_SUM, x->comm);
+    eval_lm_reduce(&x->lm_sum, x->comm);
+    double loss = eval_lm_mean_loss(&x->lm_sum);
+    const eval_split *s = &x->split;
+    report_lm lm = {.num_rows = x->lm_sum.rows,
+                    .num_examples = s->manifest.split_examples[s->split]
+                                        ? (int64_t)s->manifest.split_examples[s->split]
+                                        : x->lm_sum.rows,
+                    .num_tokens = x->lm_sum.tokens,
+                    .loss = loss,
+                    .perplexity = exp(loss),
+                    .eval_seconds = secs,
+                    .tokens_per_s = secs > 0 ? (double)tokens / secs : NAN};
+    ft_status st = FT_OK;
+    if (x->rank == 0) {
+        report_input in = {.lm = &lm,
+                           .model_path = x->opt->model_dir,
+                           .manifest_fingerprint = s->fingerprint,
+                           .command_line = x->opt->command_line,
+                           .precision = x->bf16 ? "bf16" : "float32"};
+        st = report_write_all(&in, x->opt->output_dir, x->opt->force, err);
+    }
+    st = comm_agree(x->comm, st, err);
+    if (sum)
+        *sum = (eval_summary){.num_examples = lm.num_examples, .accuracy = NAN, .loss = loss,
+                              .eval_seconds = secs,
+                              .examples_per_s = secs > 0 ? (double)lm.num_rows / secs : NAN,
+                              .causal_lm = true, .num_tokens = lm.num_tokens,
+                              .perplexity = lm.perplexity};
     return st;
 }
 
@@ -266,9 +320,14 @@ ft_status eval_run(const eval_options *opt, MPI_Comm comm, eval_summary *summary
         double t0 = MPI_Wtime();
         st = score_slice(&x, err);
         x.seconds = MPI_Wtime() - t0;
-        st = eval_preds_finish(x.preds, st, comm, err); /* collective; frees */
-        x.preds = NULL;
-        if (st == FT_OK) st = finish(&x, summary, err);
+        if (x.lm) {
+            st = comm_agree(comm, st, err);
+            if (st == FT_OK) st = finish_lm(&x, summary, err);
+        } else {
+            st = eval_preds_finish(x.preds, st, comm, err); /* collective; frees */
+            x.preds = NULL;
+            if (st == FT_OK) st = finish(&x, summary, err);
+        }
     }
     eval_preds_abort(x.preds); /* setup failed on some rank after opening */
     teardown(&x);

@@ -43,7 +43,18 @@
  *     decoded token ids of the shard (what the model saw, truncated to
  *     max_length), found by rank 0 after the reduction.
  *
- * Not here: multi-label or regression heads, GPU execution. */
+ * A decoder LLM (hf_llm.h) on a causal_lm dataset (unpacked rows) is scored
+ * the same way, batches aligned to the split, by its causal-LM loss: each
+ * row's sum of -log p(next token) over the tokens whose label is not -100
+ * (eval_token_loss, in double from the float logits) and their count. The
+ * row sums go into an exact fixed-point sum (metrics_fixed_sum) and the
+ * count is an int64, both reduced with integer all-reduces, so the mean
+ * token loss and perplexity = exp(loss) are the same bits for any number
+ * of ranks. Its report holds these instead of the classification metrics;
+ * no predictions.jsonl is written.
+ *
+ * Not here: multi-label or regression heads, packed causal_lm rows,
+ * generation and its metrics, GPU execution. */
 #ifndef EVAL_H
 #define EVAL_H
 
@@ -73,8 +84,11 @@ typedef struct eval_options {
 /* What a run measured (every rank gets the same figures). */
 typedef struct eval_summary {
     int64_t num_examples;
-    double accuracy, loss;
+    double accuracy, loss; /* a causal LM: accuracy NaN, loss the mean token loss */
     double eval_seconds, examples_per_s;
+    bool causal_lm;        /* the fields below are set */
+    int64_t num_tokens;    /* tokens scored (labels other than -100) */
+    double perplexity;     /* exp(loss) */
 } eval_summary;
 
 /* Evaluate; collective over comm. Input errors (bad folders, mismatched
@@ -89,6 +103,14 @@ ft_status eval_run(const eval_options *opt, MPI_Comm comm, eval_summary *summary
  * logsumexp - logit[label] (label < 0: returns 0). The argmax of probs
  * (first index of the largest) is *pred when pred is not NULL. */
 double eval_softmax(const float *logits, int k, int label, float *probs, int *pred);
+
+/* The causal-LM loss of one row of t tokens: the sum over positions j in
+ * [0, t-1) with labels[j+1] != -100 of logsumexp(logits[j]) -
+ * logits[j][labels[j+1]], each in double from the float logits ([t, vocab],
+ * row-major), added in position order; *tokens gets the number of such
+ * positions. transformers' shift: position j predicts token j+1. */
+double eval_token_loss(const float *logits, const int32_t *labels, int t, int vocab,
+                       int64_t *tokens);
 
 /* FT_EINVAL unless DIR/model.safetensors holds the classification head of
  * cfg's architecture (classifier.* / score.*): a base model's head would be

@@ -51,6 +51,23 @@ ft_status eval_preds_finish(eval_preds *p, ft_status st, MPI_Comm comm, ft_error
 /* Not collective: drop p (rank 0's temporary file removed). NULL: no-op. */
 void eval_preds_abort(eval_preds *p);
 
+/* ---- a causal LM's loss (eval_lm.c) ------------------------------------------- */
+
+/* Exact sums of a causal LM's evaluation (eval.h): row loss sums as an
+ * exact fixed-point sum, tokens scored and rows as int64. */
+typedef struct eval_lm_sum {
+    metrics_fixed_sum loss;
+    int64_t tokens, rows;
+} eval_lm_sum;
+
+/* Rows [first, last) of b scored from logits [b->cap, b->t, vocab]. */
+void eval_lm_add_rows(eval_lm_sum *s, const float *logits, const shard_batch *b, int first,
+                      int last, int vocab);
+/* Collective: every rank gets the sums over comm (integer all-reduce). */
+void eval_lm_reduce(eval_lm_sum *s, MPI_Comm comm);
+/* Sum of token losses / tokens (NaN without tokens). */
+double eval_lm_mean_loss(const eval_lm_sum *s);
+
 /* ---- pieces of eval.c shared with the others ------------------------------------ */
 
 /* Texts (decoded ids) of the mistakes of r, rank 0 only: texts[i] for

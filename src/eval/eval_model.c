@@ -9,7 +9,13 @@
  * evaluating that is meaningless, so it is refused here). Only then are the
  * weights converted (hf_model_load). With an ftune checkpoint (HDF5,
  * src/ckpt) the folder gives the architecture and tokenizer and the
- * checkpoint every weight, head included. */
+ * checkpoint every weight, head included.
+ *
+ * A decoder LLM's folder (hf_llm.h) goes with a causal_lm dataset only, and
+ * a classifier's with a classification dataset: the other pairings are
+ * refused naming both. A decoder needs no head check (its lm_head is part
+ * of the weights hf_llm_check_weights checks); its sizes are checked after
+ * loading, from the model's own config. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +26,7 @@
 #include "ft_fs.h"
 #include "ft_log.h"
 #include "ckpt.h"
+#include "hf_llm.h"
 #include "st.h"
 
 static ft_status check_labels(const char *dir, const hf_config *cfg,
@@ -107,12 +114,56 @@ static ft_status load_checkpoint(const char *path, model *m, ft_error *err)
     return st;
 }
 
-ft_status eval_model_open(const char *dir, const char *checkpoint, const shard_manifest *man,
-                          model **m, hf_config *cfg, tok_tokenizer **tok, ft_error *err)
+/* A decoder folder with a classification dataset, or the reverse. */
+static ft_status check_task(const char *dir, bool decoder, const shard_manifest *man,
+                            ft_error *err)
 {
-    *m = NULL;
-    *tok = NULL;
-    memset(cfg, 0, sizeof *cfg);
+    bool lm_data = man->task == SHARD_TASK_CAUSAL_LM;
+    if (decoder && !lm_data)
+        return ft_fail(err, FT_EINVAL, "%s is a decoder LLM (causal LM) but the dataset is "
+                       "a %s dataset: evaluate a decoder on a causal_lm dataset (ftune-shard "
+                       "--task causal_lm), a classifier on a classification one", dir,
+                       shard_task_name(man->task));
+    if (!decoder && lm_data)
+        return ft_fail(err, FT_EINVAL, "the dataset is a causal_lm dataset but %s is a "
+                       "sequence classifier, not a decoder LLM (Llama, Qwen2, Mistral, "
+                       "Phi-3): evaluate a causal_lm dataset with a decoder folder", dir);
+    return FT_OK;
+}
+
+static ft_status check_lm_sizes(const char *dir, const model *m, const shard_manifest *man,
+                                ft_error *err)
+{
+    const model_config *c = model_get_config(m);
+    if (man->max_length > c->max_positions)
+        return ft_fail(err, FT_EINVAL, "dataset max_length %d exceeds %s/config.json's "
+                       "max_position_embeddings %d", (int)man->max_length, dir,
+                       c->max_positions);
+    if (man->vocab_size > c->vocab_size)
+        return ft_fail(err, FT_EINVAL, "dataset vocab_size %d exceeds %s/config.json's "
+                       "vocab_size %d", (int)man->vocab_size, dir, c->vocab_size);
+    return FT_OK;
+}
+
+/* A decoder: the tokenizer, weights present (a random model is refused,
+ * unless a checkpoint brings them), then the load and the sizes. */
+static ft_status open_decoder(const char *dir, const char *checkpoint, const shard_manifest *man,
+                              model **m, hf_config *cfg, tok_tokenizer **tok, ft_error *err)
+{
+    ft_status st = tok_open(dir, tok, err);
+    if (st == FT_OK) st = check_tokenizer(dir, *tok, man, err);
+    if (st == FT_OK && !checkpoint) st = hf_model_check_weights(dir, false, err);
+    hf_model_load_options opt = {.allow_random_init = checkpoint != NULL};
+    if (st == FT_OK) st = hf_model_load(dir, &opt, m, cfg, err);
+    if (st == FT_OK) st = check_lm_sizes(dir, *m, man, err);
+    return st;
+}
+
+/* A classifier: labels, sizes, tokenizer and head checked before loading. */
+static ft_status open_classifier(const char *dir, const char *checkpoint,
+                                 const shard_manifest *man, model **m, hf_config *cfg,
+                                 tok_tokenizer **tok, ft_error *err)
+{
     char *config_path = ft_path_join(dir, "config.json");
     if (!config_path) return ft_fail(err, FT_ENOMEM, "out of memory");
     hf_config probe = {0};
@@ -135,6 +186,20 @@ ft_status eval_model_open(const char *dir, const char *checkpoint, const shard_m
         }
         st = hf_model_load(dir, &opt, m, cfg, err);
     }
+    return st;
+}
+
+ft_status eval_model_open(const char *dir, const char *checkpoint, const shard_manifest *man,
+                          model **m, hf_config *cfg, tok_tokenizer **tok, ft_error *err)
+{
+    *m = NULL;
+    *tok = NULL;
+    memset(cfg, 0, sizeof *cfg);
+    bool decoder = hf_llm_folder_is_decoder(dir);
+    ft_status st = check_task(dir, decoder, man, err);
+    if (st == FT_OK)
+        st = decoder ? open_decoder(dir, checkpoint, man, m, cfg, tok, err)
+                     : open_classifier(dir, checkpoint, man, m, cfg, tok, err);
     if (st == FT_OK && checkpoint) st = load_checkpoint(checkpoint, *m, err);
     if (st != FT_OK) {
         model_free(*m);

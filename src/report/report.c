@@ -180,6 +180,10 @@ static void header_section(report_buf *b, const report_input *in)
 
 void report_json_build(report_buf *b, const report_input *in)
 {
+    if (in->lm) {
+        report_lm_json_build(b, in);
+        return;
+    }
     const metrics_result *m = in->metrics;
     char tmp[24];
     header_section(b, in);
@@ -204,7 +208,7 @@ typedef void (*build_fn)(report_buf *, const report_input *);
 static ft_status write_with(build_fn build, const report_input *in,
                             const char *path, bool force, ft_error *err)
 {
-    if (!in || !in->metrics)
+    if (!in || (!in->metrics && !in->lm))
         return ft_fail(err, FT_EINVAL, "%s: no metrics to report", path);
     if (!force && ft_path_exists(path))
         return ft_fail(err, FT_EEXIST, "%s: already exists; not overwriting it "

@@ -13,6 +13,9 @@
  *                      log.jsonl, reliability diagram, most confident
  *                      mistakes with their (HTML-escaped, untrusted) text;
  *   predictions.jsonl  one line per example, written as a stream.
+ * For a causal LM (report_input.lm) the three reports hold the mean token
+ * loss, the perplexity and the token counts instead of the classification
+ * metrics (report_lm.c).
  *
  * Design: every writer builds the file in memory and hands it to
  * ft_write_file_atomic (temp + fsync + rename), so a killed job leaves no
@@ -62,6 +65,16 @@ void report_curves_free(report_curves *c);
 
 /* ---- the reports -------------------------------------------------------- */
 
+/* A causal LM's figures (ftune-eval on a causal_lm dataset), shown
+ * instead of the classification metrics. num_tokens: the tokens scored
+ * (labels other than -100 after the shift); loss: the mean token
+ * cross-entropy in nats; perplexity = exp(loss). */
+typedef struct report_lm {
+    int64_t num_rows, num_examples, num_tokens;
+    double loss, perplexity;
+    double eval_seconds, tokens_per_s; /* NaN when not measured */
+} report_lm;
+
 /* A misclassified example to show, with its text (untrusted; may be NULL). */
 typedef struct report_example {
     int64_t example_index;
@@ -71,7 +84,9 @@ typedef struct report_example {
 } report_example;
 
 typedef struct report_input {
-    const metrics_result *metrics;     /* required */
+    const metrics_result *metrics;     /* required unless lm is set */
+    const report_lm *lm;               /* a causal LM: these figures instead
+                                          of metrics (labels, examples unused) */
     const char *const *label_names;    /* num_classes names; NULL: "0", "1", ... */
     const char *model_path;            /* the strings below may be NULL */
     const char *manifest_fingerprint;

@@ -30,7 +30,7 @@ static void text(report_buf *b, const char *s)
     report_buf_html_text(b, s, 0);
 }
 
-static void head_and_meta(report_buf *b, const report_input *in)
+void report_html_head(report_buf *b, const report_input *in)
 {
     report_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
                        "<meta charset=\"utf-8\">\n<title>ftune evaluation "
@@ -382,7 +382,11 @@ static void mistakes_table(report_buf *b, const report_input *in)
 
 void report_html_build(report_buf *b, const report_input *in)
 {
-    head_and_meta(b, in);
+    if (in->lm) {
+        report_lm_html_build(b, in);
+        return;
+    }
+    report_html_head(b, in);
     overall_table(b, in->metrics);
     class_table(b, in);
     confusion_svg(b, in);

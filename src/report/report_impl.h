@@ -53,4 +53,11 @@ void report_html_build(report_buf *b, const report_input *in);
 void report_md_build(report_buf *b, const report_input *in);
 void report_json_build(report_buf *b, const report_input *in);
 
+/* The same three for a causal LM (in->lm; report_lm.c). */
+void report_lm_json_build(report_buf *b, const report_input *in);
+void report_lm_md_build(report_buf *b, const report_input *in);
+void report_lm_html_build(report_buf *b, const report_input *in);
+/* report.html's head, title and meta lines (report_html.c). */
+void report_html_head(report_buf *b, const report_input *in);
+
 #endif

@@ -94,6 +94,10 @@ static void confusion_table(report_buf *b, const report_input *in)
 
 void report_md_build(report_buf *b, const report_input *in)
 {
+    if (in->lm) {
+        report_lm_md_build(b, in);
+        return;
+    }
     report_buf_puts(b, "# Evaluation report\n\n");
     if (in->model_path) {
         report_buf_puts(b, "Model: ");

@@ -1,5 +1,6 @@
-/* ftune-eval: sharded evaluation of a fine-tuned classifier on a prepared
- * dataset, with exact metrics and a report (src/eval/eval.h).
+/* ftune-eval: sharded evaluation of a fine-tuned classifier (or a decoder
+ * LLM's perplexity) on a prepared dataset, with exact metrics and a report
+ * (src/eval/eval.h).
  *
  * A thin shell: parse the command line, start MPI, call eval_run, print
  * where the report is, turn the status into an exit code (0 done, 1 runtime
@@ -26,8 +27,13 @@ static const char USAGE[] =
     "  model.safetensors, tokenizer files; ftune-train writes OUTPUT/final) on every\n"
     "  MPI rank, each rank a contiguous slice (every example exactly once), and\n"
     "  writes DIR/report.json, report.md, report.html and predictions.jsonl.\n"
+    "  A decoder LLM folder (Llama, Qwen2, Mistral, Phi-3) on a causal_lm dataset\n"
+    "  (ftune-shard --task causal_lm, unpacked) is scored by its mean token loss\n"
+    "  and perplexity = exp(loss), reported instead of the classification metrics\n"
+    "  (no predictions.jsonl).\n"
     "  --split S       test (default) or validation\n"
-    "  --batch-size N  rows per model forward (default 16); memory grows with it:\n"
+    "  --batch-size N  rows per model forward (default 16; a decoder: 4, its\n"
+    "                  logits are rows x max_length x vocab floats); memory grows:\n"
     "                  about 14 MB per row for BERT-base at 128 tokens. The figures\n"
     "                  are bitwise the same for any number of ranks at one batch size\n"
     "                  and one OMP_NUM_THREADS\n"
@@ -174,7 +180,12 @@ int main(int argc, char **argv)
         ft_status st = cmd ? eval_run(&a.o, MPI_COMM_WORLD, &s, &err)
                            : ft_fail(&err, FT_ENOMEM, "out of memory");
         if (st != FT_OK && rank == 0) fprintf(stderr, "ftune-eval: %s\n", err.msg);
-        if (st == FT_OK && rank == 0) {
+        if (st == FT_OK && rank == 0 && s.causal_lm) {
+            fprintf(stderr, "ftune-eval: %lld examples, %lld tokens scored, mean token loss "
+                    "%.4f, perplexity %.4f\n", (long long)s.num_examples,
+                    (long long)s.num_tokens, s.loss, s.perplexity);
+            printf("%s/report.html\n", a.o.output_dir);
+        } else if (st == FT_OK && rank == 0) {
             fprintf(stderr, "ftune-eval: %lld examples, accuracy %.4f, loss %.4f, "
                     "%.1f examples/s\n", (long long)s.num_examples, s.accuracy, s.loss,
                     s.examples_per_s);

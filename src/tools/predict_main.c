@@ -23,7 +23,8 @@
  * The probabilities are eval_softmax's, the function ftune-eval uses. Texts
  * are batched (8 per forward) when they come from arguments, a file or a
  * pipe; from a terminal each line is answered as it is typed.
- * Not here: MPI, pairs of texts, GPU. */
+ * Not here: MPI, pairs of texts, GPU, decoder LLMs (refused by name: a
+ * generation program is to come). */
 #include <errno.h>
 #include <omp.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@
 #include "ft_alloc.h"
 #include "ft_fs.h"
 #include "ft_log.h"
+#include "hf_llm.h"
 #include "hf_model.h"
 #include "shard.h"
 #include "tok.h"
@@ -145,6 +147,13 @@ static ft_status predictor_open(predictor *p, const opts *o, ft_error *err)
     memset(p, 0, sizeof *p);
     p->json = o->json;
     p->threads = omp_get_max_threads();
+    /* A decoder's config.json is not a classifier's: say what it is rather
+     * than which classifier key it lacks. */
+    if (hf_llm_folder_is_decoder(o->model))
+        return ft_fail(err, FT_EINVAL, "%s is a decoder LLM (causal LM): ftune-predict "
+                       "scores sequence classifiers; for decoder LLMs use ftune-generate "
+                       "(not there yet); ftune-eval reports a decoder's perplexity on a "
+                       "causal_lm dataset", o->model);
     char *config_path = ft_path_join(o->model, "config.json");
     hf_config probe = {0};
     ft_status st = config_path ? hf_config_load(config_path, &probe, err)

@@ -1,7 +1,9 @@
 /* test_eval: the pure parts of src/eval: the softmax and cross-entropy
- * (against values computed by hand and by long double). The rank slices and
+ * (against values computed by hand and by long double), and a causal LM's
+ * token loss (the shift by one and the -100 mask). The rank slices and
  * the manifest fingerprint are the shard module's (test_shard_split.c). No
  * MPI here: eval_run is covered by tests/integration/test_eval_ranks.sh. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -30,8 +32,27 @@ static void test_softmax(void)
     CHECK_CLOSE(p[0] + p[1] + p[2] + p[3], 1.0, 1e-6);
 }
 
+/* Row of 4 positions over 3 tokens: position j predicts label j+1; label
+ * -100 counts nothing, and labels[0] (no position predicts it) is ignored
+ * even when set. */
+static void test_token_loss(void)
+{
+    const float logits[4 * 3] = {1, 2, 3,  0, 0, 0,  5, -5, 0,  9, 9, 9};
+    const int32_t labels[4] = {2, 0, -100, 1};
+    int64_t n = -1;
+    double loss = eval_token_loss(logits, labels, 4, 3, &n);
+    long double z0 = expl(1.0L) + expl(2.0L) + expl(3.0L);
+    long double z2 = expl(5.0L) + expl(-5.0L) + 1.0L;
+    long double want = (logl(z0) - 1.0L) + (logl(z2) + 5.0L);
+    CHECK_EQ_INT((int)n, 2);
+    CHECK_CLOSE(loss, (double)want, 1e-13);
+    const int32_t none[4] = {5, -100, -100, -100};
+    CHECK(eval_token_loss(logits, none, 4, 3, &n) == 0.0 && n == 0);
+}
+
 int main(void)
 {
     test_softmax();
+    test_token_loss();
     return check_finish();
 }

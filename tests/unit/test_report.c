@@ -205,12 +205,43 @@ static void check_predictions(const char *dir)
     free(path);
 }
 
+/* A causal LM's reports: its figures, no classification metrics. */
+static void check_lm(const char *dir)
+{
+    report_lm lm = {.num_rows = 41, .num_examples = 41, .num_tokens = 592,
+                    .loss = 11.300263400522730, .perplexity = exp(11.300263400522730),
+                    .eval_seconds = NAN, .tokens_per_s = NAN};
+    report_input in = {.lm = &lm, .model_path = hostile, .precision = "float32"};
+    ft_error err;
+    CHECK(report_write_all(&in, dir, true, &err) == FT_OK);
+    char *json = slurp(dir, "report.json");
+    cJSON *doc = cJSON_Parse(json);
+    CHECK(doc != NULL);
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "task")), "causal_lm"));
+    CHECK(cJSON_GetObjectItem(doc, "loss")->valuedouble == lm.loss);
+    CHECK(cJSON_GetObjectItem(doc, "perplexity")->valuedouble == lm.perplexity);
+    CHECK(cJSON_GetObjectItem(doc, "num_tokens")->valuedouble == 592);
+    CHECK(cJSON_GetObjectItem(doc, "accuracy") == NULL);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "throughput"),
+                                           "tokens_per_s")));
+    cJSON_Delete(doc);
+    free(json);
+    char *md = slurp(dir, "report.md"), *html = slurp(dir, "report.html");
+    CHECK(strstr(md, "| perplexity | 80842.9288 |") != NULL);
+    CHECK(strstr(md, "| tokens scored | 592 |") != NULL);
+    CHECK(strstr(html, "<th>perplexity</th><td class=\"num\">80842.9288</td>") != NULL);
+    CHECK(strstr(html, "<script>") == NULL && strstr(md, "<script>") == NULL);
+    free(md);
+    free(html);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/ftune-test-report-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     check_writers(dir);
     check_curves(dir);
+    check_lm(dir);
     int before = count_entries(dir);
     check_predictions(dir);
     CHECK_EQ_INT(count_entries(dir), before + 1); /* the abort left no temp file */
