@@ -16,8 +16,9 @@ static void usage(FILE *f)
     size_t n = 0;
     const cfg_key_spec *specs = train_key_specs(&n);
     fprintf(f, "usage: ftune-train [--config FILE.json] [--key value ...]\n"
-               "Fine-tunes a sequence classifier on a prepared dataset; exit 0 done, 1 runtime "
-               "failure, 2 usage or input error, 3 checkpointed for requeue.\nKeys:\n");
+               "Fine-tunes a sequence classifier, or a decoder LLM on a causal_lm dataset, on a\n"
+               "prepared dataset; exit 0 done, 1 runtime failure, 2 usage or input error, 3\n"
+               "checkpointed for requeue.\nKeys:\n");
     cfg_print_help(specs, n, f);
 }
 

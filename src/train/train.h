@@ -1,5 +1,6 @@
-/* train: data-parallel fine-tuning of a sequence classifier, the library
- * side of ftune-train.
+/* train: data-parallel fine-tuning of a sequence classifier, or of a
+ * decoder LLM on a causal_lm dataset (the manifest's task decides), the
+ * library side of ftune-train.
  *
  * One MPI rank per model replica. Each optimizer step reads its global batch
  * from the sampler (a pure function of seed, epoch and step), runs
@@ -8,6 +9,11 @@
  * last micro-batch's backward (comm), clips, and takes an AdamW step with
  * Trainer's schedule (optim). Dropout masks are keyed by (seed, step,
  * example index), so they do not depend on the rank that holds an example.
+ * A decoder's loss is normalised as Trainer's with num_items_in_batch: the
+ * token losses of the whole global batch over the tokens it counts
+ * (train_loop.c, global_lm_tokens); its evaluation reports the mean token
+ * loss and perplexity. Packed causal_lm rows are refused (the attention does
+ * not keep segments apart yet).
  * After every step one small all-reduce sums the loss, the token count and
  * the stop flag that SIGUSR1/SIGTERM set: all ranks see the same flag at the
  * same step boundary, rank 0 writes a checkpoint, and train_run returns

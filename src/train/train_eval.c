@@ -1,7 +1,9 @@
 /* train_eval.c: validation during training. Each rank scores a contiguous
  * slice of the validation split (no padding, no example twice), metrics are
  * reduced exactly (src/metrics), rank 0 logs them and every rank learns the
- * value of metric_for_best_model.
+ * value of metric_for_best_model. A causal LM's figures are the token-loss
+ * sum and the counted tokens, summed over ranks: mean token loss and
+ * perplexity (evaluate_lm).
  *
  * Stop requests: before every eval batch all ranks sum (stop flag, failed)
  * in one small all-reduce, as the training step does (every rank runs the
@@ -60,17 +62,36 @@ static void eval_signal_hook(const train_ctx *t, uint64_t round)
     if (t->rank == 0 && at >= 1 && round == (uint64_t)at) train_signal_self(SIGUSR1);
 }
 
-static ft_status score_slice(train_ctx *t, metrics_acc *acc, bool may_stop, ft_error *err)
+/* One eval batch's figures: a classifier's rows into acc; a causal LM's
+ * token-loss sum, counted tokens and rows into lm_sums[0..2] (the model's
+ * mean over the batch's counted tokens times their count). */
+static ft_status score_batch(train_ctx *t, metrics_acc *acc, double *lm_sums, const train_batch *b,
+                             float *probs, ft_error *err)
+{
+    const model_dropout off = {.enabled = false};
+    double loss = 0;
+    ft_status st = model_forward(t->m, &b->mb, &off, t->lm ? &loss : NULL, err);
+    if (st != FT_OK || !t->lm) return st == FT_OK ? add_rows(t, acc, b, probs, err) : st;
+    lm_sums[0] += loss * (double)b->counted;
+    lm_sums[1] += (double)b->counted;
+    lm_sums[2] += b->mb.b;
+    return FT_OK;
+}
+
+/* acc: a classifier's metrics; lm_sums: a causal LM's (score_batch). */
+static ft_status score_slice(train_ctx *t, metrics_acc *acc, double *lm_sums, bool may_stop,
+                             ft_error *err)
 {
     uint64_t lo, hi;
     shard_slice(t->val.rows, t->rank, t->world, &lo, &hi);
     int B = t->o.per_device_eval_batch_size;
     train_batch b;
     uint64_t *idx = ft_malloc_array((size_t)B, sizeof *idx);
-    float *probs = ft_malloc_array((size_t)model_get_config(t->m)->num_labels, sizeof *probs);
-    ft_status st = train_batch_init(&b, B, t->val.max_length, err);
+    /* a decoder's num_labels is its vocabulary: no probabilities kept */
+    size_t n_probs = t->lm ? 1 : (size_t)model_get_config(t->m)->num_labels;
+    float *probs = ft_malloc_array(n_probs, sizeof *probs);
+    ft_status st = train_batch_init(&b, B, t->val.max_length, t->lm, err);
     if (st == FT_OK && (!idx || !probs)) st = ft_fail(err, FT_ENOMEM, "out of memory");
-    model_dropout off = {.enabled = false};
     /* Rounds: the largest slice's batch count, the same on every rank. */
     uint64_t most = (t->val.rows + (uint64_t)t->world - 1) / (uint64_t)t->world;
     uint64_t rounds = (most + (uint64_t)B - 1) / (uint64_t)B, r = lo, round = 0;
@@ -86,9 +107,8 @@ static ft_status score_slice(train_ctx *t, metrics_acc *acc, bool may_stop, ft_e
         if (r >= hi) continue;
         int n = (int)(hi - r < (uint64_t)B ? hi - r : (uint64_t)B);
         for (int i = 0; i < n; i++) idx[i] = r + (uint64_t)i;
-        train_batch_fill(&b, &t->val, idx, n);
-        st = model_forward(t->m, &b.mb, &off, NULL, err);
-        if (st == FT_OK) st = add_rows(t, acc, &b, probs, err);
+        train_batch_fill(&b, &t->val, t->lm ? &t->val_lm : NULL, idx, n);
+        st = score_batch(t, acc, lm_sums, &b, probs, err);
     }
     if (t->eval_interrupted && t->rank == 0)
         ft_log_info("eval step %lld: stop requested after %llu of %llu batches: evaluation "
@@ -142,14 +162,46 @@ static ft_status mark_pending(train_ctx *t, ft_error *err)
     return train_share_status(t, e.code, &e, err);
 }
 
+/* A causal LM's evaluation: the mean token loss over the split (token
+ * losses summed over ranks, divided by the tokens counted: Trainer's
+ * eval_loss weighs batches equally instead, which differs when batches
+ * count different numbers of tokens) and perplexity = exp(mean loss). */
+static ft_status evaluate_lm(train_ctx *t, bool may_stop, ft_error *err)
+{
+    double t0 = MPI_Wtime(), sums[3] = {0, 0, 0}; /* loss sum, tokens, rows */
+    ft_status st = score_slice(t, NULL, sums, may_stop, err);
+    st = comm_agree(comm_mpi(t->comm), st, err);
+    if (st != FT_OK) return st;
+    if (t->eval_interrupted) return mark_pending(t, err);
+    comm_sum_doubles(t->comm, sums, 3);
+    double mean = sums[1] > 0 ? sums[0] / sums[1] : NAN;
+    /* rank 0's value on every rank: the best-checkpoint choice must agree */
+    MPI_Bcast(&mean, 1, MPI_DOUBLE, 0, comm_mpi(t->comm));
+    t->last_eval_metric = mean;
+    if (t->rank != 0) return FT_OK;
+    double seconds = MPI_Wtime() - t0, epoch = (double)t->step / (double)t->smp.steps_per_epoch;
+    char line[512];
+    snprintf(line, sizeof line,
+             "{\"step\": %lld, \"epoch\": %.6g, \"eval_loss\": %.17g, \"eval_perplexity\": "
+             "%.17g, \"eval_tokens\": %.0f, \"eval_samples\": %.0f, \"eval_runtime\": %.3f}",
+             (long long)t->step, epoch, mean, exp(mean), sums[1], sums[2], seconds);
+    train_log_json(t, line);
+    ft_log_info("eval step %lld: loss %.4f perplexity %.4f (%.0f tokens, %.1f s)",
+                (long long)t->step, mean, exp(mean), sums[1], seconds);
+    return FT_OK;
+}
+
 ft_status train_evaluate(train_ctx *t, bool may_stop, ft_error *err)
 {
+    t->eval_interrupted = false;
+    t->last_eval_metric = NAN;
+    if (t->lm) return evaluate_lm(t, may_stop, err);
     double t0 = MPI_Wtime();
     metrics_acc *acc = NULL;
     t->eval_interrupted = false;
     t->last_eval_metric = NAN;
     ft_status st = metrics_acc_create(model_get_config(t->m)->num_labels, 0, &acc, err);
-    if (st == FT_OK) st = score_slice(t, acc, may_stop, err);
+    if (st == FT_OK) st = score_slice(t, acc, NULL, may_stop, err);
     /* A failure on one rank must not leave the others in the reduce; the
      * agreement carries its message to every rank (rank 0 prints it). */
     st = comm_agree(comm_mpi(t->comm), st, err);

@@ -45,16 +45,29 @@ ft_status train_opts_read(const cfg *c, train_opts *o, ft_error *err);
  * shard_rows_free. */
 ft_status train_split_load(const char *data_dir, const shard_manifest *man, int split,
                            shard_rows *out, ft_error *err);
+/* The same for a causal_lm split: its token labels into lm
+ * (shard_reader_load_all_lm). Free with shard_rows_free and shard_lm_free. */
+ft_status train_split_load_lm(const char *data_dir, const shard_manifest *man, int split,
+                              shard_rows *out, shard_lm *lm, ft_error *err);
 
 /* A micro-batch of rows idx[0..n) in reusable buffers; t = the longest row. */
 typedef struct train_batch {
     shard_batch rows;
     model_batch mb; /* points into rows */
     int64_t tokens; /* real tokens in the batch */
+    /* causal_lm: the tokens the loss counts (a label other than -100 at
+     * positions 1..t-1 of a row: the model scores position j's logits
+     * against label j+1); 0 for classifiers. */
+    int64_t counted;
 } train_batch;
 
-ft_status train_batch_init(train_batch *b, int cap_b, int32_t max_length, ft_error *err);
-void train_batch_fill(train_batch *b, const shard_rows *s, const uint64_t *idx, int n);
+/* lm: a causal_lm batch (per-token labels; unpacked rows only). */
+ft_status train_batch_init(train_batch *b, int cap_b, int32_t max_length, bool lm,
+                           ft_error *err);
+/* Rows idx[0..n) of s; lm: s's token columns for a causal_lm split, else
+ * NULL. */
+void train_batch_fill(train_batch *b, const shard_rows *s, const shard_lm *lm,
+                      const uint64_t *idx, int n);
 void train_batch_free(train_batch *b);
 
 /* Everything a run holds. */
@@ -73,6 +86,8 @@ typedef struct train_ctx {
     scaler scaler;             /* fp16 loss scaling (disabled otherwise) */
     ckpt_async *saver;         /* rank 0 with save_async: background saves */
     shard_rows train, val;     /* the splits, in memory */
+    bool lm;                   /* a causal_lm dataset on a decoder LLM */
+    shard_lm train_lm, val_lm; /* lm: the splits' token labels */
     sampler smp;
     int accumulation;          /* may differ from the config after a resume */
     int64_t step, total_steps; /* optimizer steps done / to do */

@@ -125,7 +125,8 @@ static ft_status micro_forward(train_ctx *t, train_batch *b, uint64_t *idx, int 
                                const model_dropout *d, double *loss, ft_error *err)
 {
     sampler_micro_batch(&t->smp, (uint64_t)t->step, a, idx);
-    train_batch_fill(b, &t->train, idx, t->o.per_device_train_batch_size);
+    train_batch_fill(b, &t->train, t->lm ? &t->train_lm : NULL, idx,
+                     t->o.per_device_train_batch_size);
     bad_id_hook(t, b, a);
     ft_status st = model_forward(t->m, &b->mb, d, loss, err);
     kill_hook(t, a);
@@ -150,6 +151,43 @@ static void apply_step(train_ctx *t, double *grad_norm, double *lr)
                     t->step + 1, t->scaler.scale);
 }
 
+/* Causal LM: the tokens the loss counts in this step, over every
+ * micro-batch of every rank (one 8-byte all-reduce per step).
+ *
+ * Why: transformers' Trainer (trainer.py, _get_num_items_in_batch) counts
+ * num_items_in_batch, the labels other than -100 in labels[..., 1:] of all
+ * gradient_accumulation_steps micro-batches, and with
+ * average_tokens_across_devices (default True) sums it over ranks
+ * (accelerator.gather(...).sum()). The model then returns each micro-batch's
+ * SUM of token losses divided by that global count, and compute_loss
+ * multiplies it by the number of processes, which DDP's gradient average
+ * divides out again: the step's gradient is that of (sum of every token loss
+ * of the global batch) / (tokens counted in the global batch), whatever the
+ * split into ranks and micro-batches. A mean per micro-batch divided by A
+ * (the classifiers' rule) would weigh a token of a short micro-batch more. */
+static double global_lm_tokens(train_ctx *t, train_batch *b, uint64_t *idx)
+{
+    double counted = 0;
+    for (int a = 0; a < t->accumulation; a++) {
+        sampler_micro_batch(&t->smp, (uint64_t)t->step, a, idx);
+        train_batch_fill(b, &t->train, &t->train_lm, idx, t->o.per_device_train_batch_size);
+        counted += (double)b->counted;
+    }
+    comm_sum_doubles(t->comm, &counted, 1);
+    return counted;
+}
+
+/* A causal LM's backward scale for micro-batch b (the classifiers' is 1/A):
+ * counted_b * world / N on top of the model's mean over counted_b tokens
+ * (global_lm_tokens says why), so the all-reduce's 1/world average leaves
+ * sum(token losses) / N. Also the factor that turns the micro-batch's mean
+ * loss into its share of the step's loss as Trainer logs it (summed over
+ * ranks, then divided by world in after_step). */
+static double lm_scale(const train_ctx *t, const train_batch *b, double lm_tokens)
+{
+    return lm_tokens > 0 ? (double)b->counted * t->world / lm_tokens : 0.0;
+}
+
 /* One optimizer step: A micro-batches, all-reduce, clip, AdamW.
  * A forward that fails (bad data, a batch beyond the plan) may fail on one
  * rank only; that rank skips its remaining micro-batches (no collective runs
@@ -165,6 +203,7 @@ static ft_status train_step(train_ctx *t, train_batch *b, uint64_t *idx, step_su
     model_dropout d = {.enabled = t->o.dropout, .seed = t->o.seed, .step = (uint64_t)t->step};
     int A = t->accumulation;
     sums->loss = sums->tokens = 0;
+    double lm_tokens = t->lm ? global_lm_tokens(t, b, idx) : 0;
     ft_status st = FT_OK;
     for (int a = 0; a < A; a++) {
         double loss = 0;
@@ -176,8 +215,14 @@ static ft_status train_step(train_ctx *t, train_batch *b, uint64_t *idx, step_su
             model_set_grad_ready_hook(t->m, on_grads_ready, t->comm);
         }
         if (st != FT_OK) continue; /* failed here: on to the agreement */
-        model_backward(t->m, (float)t->scaler.scale / (float)A);
-        sums->loss += loss / A;
+        if (t->lm) {
+            double scale = lm_scale(t, b, lm_tokens);
+            model_backward(t->m, (float)(t->scaler.scale * scale));
+            sums->loss += loss * scale;
+        } else {
+            model_backward(t->m, (float)t->scaler.scale / (float)A);
+            sums->loss += loss / A;
+        }
         sums->tokens += (double)b->tokens;
     }
     model_set_grad_ready_hook(t->m, NULL, NULL);
@@ -234,7 +279,8 @@ static ft_status run_steps(train_ctx *t, ft_error *err)
 {
     train_batch b;
     uint64_t *idx = ft_malloc_array((size_t)t->o.per_device_train_batch_size, sizeof *idx);
-    ft_status st = train_batch_init(&b, t->o.per_device_train_batch_size, t->train.max_length, err);
+    ft_status st = train_batch_init(&b, t->o.per_device_train_batch_size, t->train.max_length,
+                                    t->lm, err);
     if (st == FT_OK && !idx) st = ft_fail(err, FT_ENOMEM, "out of memory");
     st = comm_agree(comm_mpi(t->comm), st, err); /* no rank may skip the loop alone */
     log_window w = {.t0 = MPI_Wtime()};

@@ -41,11 +41,23 @@ static ft_status read_manifest(train_ctx *t, ft_error *err)
 {
     ft_status st = shard_manifest_read(t->o.data_dir, &t->man, err);
     if (st != FT_OK) return st == FT_EIO ? FT_ENOTFOUND : st;
-    if (t->man.task != SHARD_TASK_CLASSIFICATION)
+    t->lm = t->man.task == SHARD_TASK_CAUSAL_LM;
+    /* The decoders' attention is causal over the whole row: it does not yet
+     * keep packed examples apart (segment ids) nor restart their positions,
+     * so a packed row would train each example on its neighbours. */
+    if (t->lm && t->man.packed)
         return ft_fail(err, FT_EINVAL,
-                       "%s/manifest.json: task '%s': ftune-train fine-tunes sequence "
-                       "classifiers only so far (causal-LM training is not there yet)",
-                       t->o.data_dir, shard_task_name(t->man.task));
+                       "%s/manifest.json: a packed causal_lm dataset: ftune-train does not "
+                       "train with packing yet (attention across packed examples): shard "
+                       "the data again without --packing",
+                       t->o.data_dir);
+    if (t->lm && strcmp(t->o.metric, "loss") != 0)
+        return ft_fail(err, FT_EINVAL,
+                       "key 'metric_for_best_model': \"%s\" does not apply to a causal_lm "
+                       "dataset (its evaluation reports loss and perplexity): use loss",
+                       t->o.metric);
+    if (t->lm && t->o.num_labels > 0)
+        return ft_fail(err, FT_EINVAL, "key 'num_labels' does not apply to a causal_lm dataset");
     st = shard_manifest_fingerprint(t->o.data_dir, t->data_fingerprint, err);
     if (st == FT_OK && t->o.num_labels > 0 && t->o.num_labels != t->man.n_labels)
         st = ft_fail(err, FT_EINVAL, "key 'num_labels' is %d but %s/manifest.json has %d labels",
@@ -65,6 +77,13 @@ static ft_status load_model(train_ctx *t, ft_error *err)
         return st == FT_EIO ? FT_ENOTFOUND : st;
     }
     const model_config *mc = model_get_config(t->m);
+    if (t->lm != (mc->arch == MODEL_ARCH_LLAMA))
+        return ft_fail(err, FT_EINVAL,
+                       t->lm ? "%s/manifest.json: a causal_lm dataset needs a decoder LLM "
+                               "(Llama, Qwen2, Mistral, Phi-3), and %s is a sequence classifier"
+                             : "%s/manifest.json: a sequence classification dataset, and %s is "
+                               "a decoder LLM (shard with --task causal_lm to train it)",
+                       t->o.data_dir, t->o.model_dir);
     if (t->man.max_length > mc->max_positions)
         return ft_fail(err, FT_EINVAL, "%s: max_length %d exceeds the model's %d positions",
                        t->o.data_dir, t->man.max_length, mc->max_positions);
@@ -111,9 +130,17 @@ static ft_status load_data(train_ctx *t, ft_error *err)
 {
     /* Token ids are checked against the manifest's vocabulary, which
      * load_model found within the model's. */
-    ft_status st = train_split_load(t->o.data_dir, &t->man, SHARD_TRAIN, &t->train, err);
-    if (st == FT_OK && t->o.do_eval)
-        st = train_split_load(t->o.data_dir, &t->man, SHARD_VALIDATION, &t->val, err);
+    ft_status st;
+    if (t->lm) {
+        st = train_split_load_lm(t->o.data_dir, &t->man, SHARD_TRAIN, &t->train, &t->train_lm, err);
+        if (st == FT_OK && t->o.do_eval)
+            st = train_split_load_lm(t->o.data_dir, &t->man, SHARD_VALIDATION, &t->val,
+                                     &t->val_lm, err);
+    } else {
+        st = train_split_load(t->o.data_dir, &t->man, SHARD_TRAIN, &t->train, err);
+        if (st == FT_OK && t->o.do_eval)
+            st = train_split_load(t->o.data_dir, &t->man, SHARD_VALIDATION, &t->val, err);
+    }
     if (st == FT_OK && t->o.do_eval && t->val.rows == 0)
         st = ft_fail(err, FT_EINVAL, "evaluation_strategy \"steps\" but %s has no validation split",
                      t->o.data_dir);
@@ -182,6 +209,8 @@ void train_teardown(train_ctx *t)
     sampler_free(&t->smp);
     shard_rows_free(&t->train);
     shard_rows_free(&t->val);
+    shard_lm_free(&t->train_lm);
+    shard_lm_free(&t->val_lm);
     optim_free(t->opt);
     model_free(t->m);
     hf_config_free(&t->hf);
