@@ -21,7 +21,7 @@
  * A device reducer plugs in underneath (comm_use_grad_engine): the same
  * buckets, cut at the same offsets and started at the same moments, are
  * handed to the engine instead of MPI, e.g. the NCCL engine
- * (src/cuda/comm_nccl.h) when the gradients live on a GPU. Without one the
+ * (comm_nccl.h, a CUDA build's) when the gradients live on a GPU. Without one the
  * MPI path runs unchanged. comm_mpi.c is the implementation.
  * Not here: what the gradients are (model), clipping (optim). */
 #ifndef COMM_H

@@ -10,9 +10,9 @@ extern "C" {
 #include <nccl.h>
 #include <stdlib.h>
 
-#include "ops_cuda_impl.h"
+#include <cuda_runtime.h>
 
-#include "kern_elementwise.cuh"
+#include "ft_error.h"
 
 struct comm_nccl {
     ncclComm_t comm;
@@ -27,8 +27,17 @@ struct comm_nccl {
 
 #define NCCL_OK(call) FT_CHECK((call) == ncclSuccess)
 
-/* x[0, n) *= s: the back end's grid-stride kernel, here on the NCCL stream. */
-KERN_GLOBAL(kern_scale)
+#define CUDA_OK(call) FT_CHECK((call) == cudaSuccess)
+
+enum { SCALE_THREADS = 256 };
+
+/* x[0, n) *= s on the NCCL stream, a grid-stride loop: the float product
+ * the MPI path's mean computes, so both paths give the same bits. */
+__global__ static void comm_nccl_scale(float *x, size_t n, float s)
+{
+    size_t stride = (size_t)gridDim.x * blockDim.x;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) x[i] *= s;
+}
 
 static void comm_nccl_start(void *ctx, float *bucket, size_t n)
 {
@@ -38,10 +47,10 @@ static void comm_nccl_start(void *ctx, float *bucket, size_t n)
     NCCL_OK(ncclAllReduce(bucket, bucket, n, ncclFloat, ncclSum, e->comm, e->stream));
     if (e->ranks > 1 && n > 0) {
         /* The MPI path's mean: the sum times 1.0f / ranks (not a division). */
-        size_t want = (n + OPS_THREADS - 1) / OPS_THREADS;
+        size_t want = (n + SCALE_THREADS - 1) / SCALE_THREADS;
         unsigned blocks = want < 4096 ? (unsigned)want : 4096u;
-        kern_scale_global<<<blocks, OPS_THREADS, 0, e->stream>>>(bucket, n,
-                                                                 1.0f / (float)e->ranks);
+        comm_nccl_scale<<<blocks, SCALE_THREADS, 0, e->stream>>>(bucket, n,
+                                                              1.0f / (float)e->ranks);
         CUDA_OK(cudaGetLastError());
     }
     e->buckets++;
