@@ -22,11 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm.h"
-#include "ft_error.h"
-#include "model.h"
-#include "optim.h"
-#include "rng.h"
+#include "comm/comm.h"
+#include "core/ft_error.h"
+#include "model/model.h"
+#include "optim/optim.h"
+#include "core/rng.h"
 #include "bench_util.h"
 
 static void on_grads_ready(void *ctx, size_t offset) { comm_grads_ready(ctx, offset); }

@@ -20,9 +20,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "ckpt.h"
-#include "model.h"
-#include "optim.h"
+#include "ckpt/ckpt.h"
+#include "model/model.h"
+#include "optim/optim.h"
 #include "bench_util.h"
 
 /* The training state written with the model: step 100 of a 2-rank run. */

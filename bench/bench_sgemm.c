@@ -21,8 +21,8 @@
 #include <time.h>
 
 #include "bench_util.h"
-#include "ops.h"
-#include "ops_cpu.h"
+#include "ops/ops.h"
+#include "ops/ops_cpu.h"
 
 enum { LIB_BF16 = 2 }; /* after OPS_GEMM_OPENBLAS and OPS_GEMM_ONEDNN */
 

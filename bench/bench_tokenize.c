@@ -14,8 +14,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "ft_fs.h"
-#include "tok.h"
+#include "core/ft_fs.h"
+#include "tok/tok.h"
 #include "bench_util.h"
 
 typedef struct corpus {

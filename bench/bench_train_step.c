@@ -24,12 +24,12 @@
 
 #include <mpi.h>
 
-#include "device.h"
-#include "ops_cpu.h"
-#include "model.h"
-#include "ops_backend.h"
-#include "optim.h"
-#include "rng.h"
+#include "device/device.h"
+#include "ops/ops_cpu.h"
+#include "model/model.h"
+#include "ops/ops_backend.h"
+#include "optim/optim.h"
+#include "core/rng.h"
 #include "bench_util.h"
 
 static double step_gflop(const model_config *c, int b, int t)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "model.h"
+#include "model/model.h"
 
 static inline double bench_now_s(void)
 {

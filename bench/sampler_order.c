@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ft_alloc.h"
-#include "sampler.h"
+#include "core/ft_alloc.h"
+#include "sampler/sampler.h"
 
 int main(int argc, char **argv)
 {

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
 #include "shard_prog.h"
 
 static int cmp_i32(const void *a, const void *b)

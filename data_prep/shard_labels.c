@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 #include "shard_prog.h"
 
 static bool is_integer(const char *s, long long *v)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_log.h"
+#include "core/ft_log.h"
 #include "shard_prog.h"
 
 const char SHARD_USAGE[] =

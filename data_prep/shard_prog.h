@@ -18,10 +18,10 @@
 
 #include <mpi.h>
 
-#include "comm_agree.h"
-#include "dataset.h"
-#include "ft_error.h"
-#include "shard.h"
+#include "comm/comm_agree.h"
+#include "dataset/dataset.h"
+#include "core/ft_error.h"
+#include "shard/shard.h"
 
 typedef struct shard_args {
     const char *input, *test_file, *text_field, *label_field, *tokenizer, *output, *inspect;
@@ -67,7 +67,7 @@ void shard_labels_free(shard_label_set *set);
 
 /* --- one run (shard_run.c, shard_write.c) ---------------------------------- */
 
-#include "tok.h"
+#include "tok/tok.h"
 
 /* One source (the input or the test file) and this rank's part of it. */
 typedef struct shard_part {

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
 #include "shard_prog.h"
 
 static void fill_source(const shard_job *job, int k, shard_manifest_source *s)

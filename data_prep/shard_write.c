@@ -22,10 +22,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "chat_template.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
+#include "chat/chat_template.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
 #include "shard_prog.h"
 
 enum { ROUND_BYTES = 1 << 28 };

@@ -12,7 +12,7 @@
 #   3. the unit tests of build-test/ under valgrind memcheck (no leaks, no
 #      invalid reads).
 #
-# The test builds are configured with FTUNE_TEST_HOOKS=ON (src/core/ft_hook.h):
+# The test builds are configured with FTUNE_TEST_HOOKS=ON (src/core/include/core/ft_hook.h):
 # only they read the variables that make a run fail on purpose.
 #
 # Every stage runs even when an earlier one failed; each prints its result and
@@ -76,7 +76,7 @@ for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
 PY
 }
 
-# The hook variables' names (src/core/ft_hook.h readers): present in a test
+# The hook variables' names (src/core/include/core/ft_hook.h readers): present in a test
 # build's programs, absent from build/'s.
 hook_names='FTUNE_ALLOC_FAIL_AT|FTUNE_CKPT_CRASH_AFTER_TENSORS|FTUNE_TRAIN_SIGNAL_AT_STEP|FTUNE_TRAIN_SIGNAL_AT_EVAL_BATCH|FTUNE_TRAIN_BAD_ID_AT|FTUNE_TRAIN_KILL_AT|FTUNE_TRAIN_LOSS_SCALE_START'
 

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "chat_impl.h"
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 enum { FLOW_OK, FLOW_BREAK, FLOW_CONTINUE, FLOW_ERROR };
 

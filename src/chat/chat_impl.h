@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chat_template.h"
-#include "ft_error.h"
+#include "chat/chat_template.h"
+#include "core/ft_error.h"
 
 enum { CHAT_MAX_DEPTH = 128 }; /* nesting of tags, expressions and data */
 enum { CHAT_MAX_HEIGHT = 2000 }; /* operator chains: a + b + ... */

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "chat_impl.h"
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 typedef struct lexer {
     chat_arena *a;

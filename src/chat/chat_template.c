@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "chat_impl.h"
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 chat_template *chat_template_compile(const char *source, size_t len, ft_error *err)
 {

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "chat_impl.h"
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 struct chat_arena_block {
     chat_arena_block *next;

@@ -1,6 +1,6 @@
 /* ckpt.c: writing and reading one checkpoint file (see ckpt.h). */
 #define _GNU_SOURCE
-#include "ckpt.h"
+#include "ckpt/ckpt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "ckpt_impl.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_h5.h"
-#include "ft_hook.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_h5.h"
+#include "core/ft_hook.h"
 
 enum { CKPT_CHUNK_FLOATS = 1 << 20 };
 

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "ckpt.h"
-#include "ft_alloc.h"
-#include "ft_log.h"
+#include "ckpt/ckpt.h"
+#include "core/ft_alloc.h"
+#include "core/ft_log.h"
 
 struct ckpt_async {
     size_t n;

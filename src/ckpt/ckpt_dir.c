@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ckpt.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
+#include "ckpt/ckpt.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
 
 char *ckpt_path(const char *dir, int64_t step)
 {

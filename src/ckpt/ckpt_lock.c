@@ -24,10 +24,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ckpt.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
+#include "ckpt/ckpt.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
 
 struct ckpt_lock {
     int fd;

@@ -1,11 +1,11 @@
 /* comm_agree: see comm_agree.h. The programs' checks
  * run on every rank, and a failure on one must stop the others at the same
  * place with the message that names what failed (file, line, key). */
-#include "comm_agree.h"
+#include "comm/comm_agree.h"
 
 #include <string.h>
 
-#include "ft_log.h"
+#include "core/ft_log.h"
 
 ft_status comm_agree(MPI_Comm mpi_comm, ft_status st, ft_error *err)
 {

@@ -1,12 +1,12 @@
 /* comm_mpi.c: the implementation of comm.h: the bucket plan of the gradient
  * all-reduce started during backward, reduced by MPI (non-blocking, in
  * place) or by a plugged-in engine (comm_grad_engine, e.g. NCCL). */
-#include "comm.h"
+#include "comm/comm.h"
 
 #include <limits.h>
 #include <stdlib.h>
 
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 enum { COMM_MAX_BUCKETS = 4096 };
 

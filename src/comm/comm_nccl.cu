@@ -4,7 +4,7 @@
  * are bugs or a broken node: FT_CHECK aborts every rank. */
 #include <mpi.h> /* before extern "C": it pulls C++ headers */
 extern "C" {
-#include "comm_nccl.h"
+#include "comm/comm_nccl.h"
 }
 
 #include <nccl.h>
@@ -12,7 +12,7 @@ extern "C" {
 
 #include <cuda_runtime.h>
 
-#include "ft_error.h"
+#include "core/ft_error.h"
 
 struct comm_nccl {
     ncclComm_t comm;

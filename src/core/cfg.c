@@ -1,7 +1,7 @@
 /* cfg: see cfg.h. Values are kept typed; JSON values are converted to the
  * declared type strictly (a JSON string "3" for an integer key is accepted
  * only because users copy values from the command line; 3.5 is not an int). */
-#include "cfg.h"
+#include "core/cfg.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
 
 typedef struct cfg_value {
     int64_t i;

@@ -1,6 +1,6 @@
 /* ft_alloc: see ft_alloc.h. */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MADV_HUGEPAGE */
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "ft_hook.h"
+#include "core/ft_hook.h"
 
 enum { FT_HUGE_PAGE_BYTES = 2 * 1024 * 1024 };
 

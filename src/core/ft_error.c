@@ -1,6 +1,6 @@
 /* ft_error: see ft_error.h. The abort path calls MPI_Abort only when MPI is
  * initialised and not finalised, so unit tests without MPI abort normally. */
-#include "ft_error.h"
+#include "core/ft_error.h"
 
 #include <mpi.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /* ft_fs: see ft_fs.h. */
 #define _GNU_SOURCE
-#include "ft_fs.h"
+#include "core/ft_fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 ft_status ft_read_file(const char *path, char **data, size_t *len,
                        ft_error *err)

@@ -1,10 +1,10 @@
 /* ft_h5: HDF5 attribute helpers (see ft_h5.h). */
-#include "ft_h5.h"
+#include "core/ft_h5.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 ft_h5_quiet ft_h5_quiet_begin(void)
 {

@@ -1,5 +1,5 @@
 /* ft_json: JSON field readers (see ft_json.h). */
-#include "ft_json.h"
+#include "core/ft_json.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* ft_log: see ft_log.h. One fprintf per line so lines from threads do not
  * interleave mid-line. */
-#include "ft_log.h"
+#include "core/ft_log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

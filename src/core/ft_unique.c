@@ -5,12 +5,12 @@
  * sit together in index order and a pointer's distance from names[0] is the
  * name's index. C11 qsort has no context argument; pointers into one array
  * carry the index without one. */
-#include "ft_unique.h"
+#include "core/ft_unique.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 /* By string, then by position in the caller's array (equal names keep their
  * order, so the first of a run is the earliest). */

@@ -1,7 +1,7 @@
 /* rng: Philox4x32-10. See rng.h for why ftune draws from a counter-based
  * generator. Constants are those of Random123 (multipliers from the paper,
  * Weyl increments from the golden ratio and sqrt(3)). */
-#include "rng.h"
+#include "core/rng.h"
 
 #include <math.h>
 

@@ -3,8 +3,8 @@
  * wait in a collective); a missing GPU is an ordinary status. */
 #include <mpi.h> /* before extern "C": it pulls C++ headers */
 extern "C" {
-#include "gpu_device.h"
-#include "ft_alloc.h"
+#include "cuda/gpu_device.h"
+#include "core/ft_alloc.h"
 }
 
 #include <cublas_v2.h>

@@ -16,7 +16,7 @@
 #include "kern_common.cuh"
 
 extern "C" {
-#include "ops.h"
+#include "ops/ops.h"
 }
 
 struct kern_dropout_args {

@@ -18,7 +18,7 @@
 #include "kern_common.cuh"
 
 extern "C" {
-#include "ops.h"
+#include "ops/ops.h"
 }
 
 enum { KERN_TILE = 32, KERN_SUBROWS = 8, KERN_CHUNK_ROWS = 64 };

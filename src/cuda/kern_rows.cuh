@@ -15,7 +15,7 @@
 #include "kern_common.cuh"
 
 extern "C" {
-#include "ops.h"
+#include "ops/ops.h"
 }
 
 /* out[N,C] = (accumulate ? out : 0) + table[ids[i], :]. */

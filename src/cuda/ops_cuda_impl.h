@@ -20,9 +20,9 @@
 #include <cuda_runtime.h>
 
 extern "C" {
-#include "ft_error.h"
-#include "ops_backend.h"
-#include "ops_cuda.h"
+#include "core/ft_error.h"
+#include "ops/ops_backend.h"
+#include "cuda/ops_cuda.h"
 }
 #include "kern_common.cuh"
 #include "kern_reduce.cuh"

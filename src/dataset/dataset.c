@@ -20,8 +20,8 @@
 #include <zlib.h>
 
 #include "dataset_impl.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
 
 static const char *const REASON_NAMES[DATASET_N_REASONS] = {
     "ok", "malformed_json", "malformed_csv", "invalid_utf8",

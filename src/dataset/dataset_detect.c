@@ -18,7 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "dataset_impl.h"
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 enum { MAX_KEYS = 64 };
 

@@ -5,7 +5,7 @@
 #ifndef DATASET_IMPL_H
 #define DATASET_IMPL_H
 
-#include "dataset.h"
+#include "dataset/dataset.h"
 
 enum { DATASET_NAME_BYTES = 256, DATASET_SAMPLE_RECORDS = 200 };
 enum { DATASET_LM_NONE = 0, DATASET_LM_PROMPT_COMPLETION = 1, DATASET_LM_TEXT = 2, DATASET_LM_MESSAGES = 3 };

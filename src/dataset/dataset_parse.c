@@ -15,7 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "dataset_impl.h"
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 bool dataset_utf8_valid(const char *text, size_t len, size_t *bad_offset)
 {

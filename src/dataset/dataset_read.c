@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "dataset_impl.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
 
 void dataset_cursor_align(const dataset_source *src, dataset_cursor *c)
 {

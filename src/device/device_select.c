@@ -1,18 +1,18 @@
 /* device_select: the CPU or this rank's GPU (see device.h). */
-#include "device.h"
+#include "device/device.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm.h"
-#include "ft_log.h"
-#include "ops_backend.h"
-#include "ops_cpu.h"
+#include "comm/comm.h"
+#include "core/ft_log.h"
+#include "ops/ops_backend.h"
+#include "ops/ops_cpu.h"
 #ifdef FTUNE_HAVE_CUDA
-#include "comm_nccl.h"
-#include "gpu_device.h"
-#include "ops_cuda.h"
+#include "comm/comm_nccl.h"
+#include "cuda/gpu_device.h"
+#include "cuda/ops_cuda.h"
 #endif
 
 bool device_cuda_built(void)

@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device.h"
+#include "device/device.h"
 #include "eval_impl.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
 
 double eval_softmax(const float *logits, int k, int label, float *probs, int *pred)
 {

@@ -4,14 +4,14 @@
 
 #include <stdio.h>
 
-#include "comm_agree.h"
-#include "eval.h"
-#include "hf_model.h"
-#include "metrics.h"
-#include "model.h"
-#include "report.h"
-#include "shard.h"
-#include "tok.h"
+#include "comm/comm_agree.h"
+#include "eval/eval.h"
+#include "hf/hf_model.h"
+#include "metrics/metrics.h"
+#include "model/model.h"
+#include "report/report.h"
+#include "shard/shard.h"
+#include "tok/tok.h"
 
 /* ---- the split (eval_data.c) ------------------------------------------------ */
 

@@ -14,7 +14,7 @@
 #include <math.h>
 
 #include "eval_impl.h"
-#include "ops.h"
+#include "ops/ops.h"
 
 double eval_token_loss(const float *logits, const int32_t *labels, int t, int vocab,
                        int64_t *tokens)

@@ -22,12 +22,12 @@
 #include <strings.h>
 
 #include "eval_impl.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
-#include "ckpt.h"
-#include "hf_llm.h"
-#include "st.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
+#include "ckpt/ckpt.h"
+#include "hf/hf_llm.h"
+#include "st/st.h"
 
 static ft_status check_labels(const char *dir, const hf_config *cfg,
                               const shard_manifest *man, ft_error *err)

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "eval_impl.h"
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 enum { EVAL_CHUNK_RECORDS = 4096, TAG_COUNT = 7101, TAG_DATA = 7102, TAG_STATUS = 7103 };
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "eval_impl.h"
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 /* Index in r->worst of example ex, or -1. */
 static int worst_slot(const metrics_result *r, int64_t ex)

@@ -8,7 +8,7 @@
  * given twice is refused: cJSON would use the first, Python the last.
  *
  * Not here: writing (hf_config_write.c), parameter names (hf_params.c). */
-#include "hf_config.h"
+#include "hf/hf_config.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_json.h"
-#include "ft_log.h"
-#include "ft_unique.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_json.h"
+#include "core/ft_log.h"
+#include "core/ft_unique.h"
 #include "hf_impl.h"
 
 static const hf_keys bert_keys = {
@@ -49,7 +49,7 @@ typedef struct parser {
     ft_error *err;
 } parser;
 
-/* The shared readers' view of the document (src/core/ft_json.h): a bad
+/* The shared readers' view of the document (src/core/include/core/ft_json.h): a bad
  * value in a model's config is the user's input, hence FT_EINVAL. */
 static ft_json_src src_of(const parser *p)
 {

@@ -23,8 +23,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ft_json.h"
-#include "hf_llm.h"
+#include "core/ft_json.h"
+#include "hf/hf_llm.h"
 
 /* The four families: model_type, architecture, defaults that differ. */
 typedef struct family {

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "hf_config.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "hf/hf_config.h"
 #include "hf_impl.h"
 
 /* Replace key's value in place (keeping its position) or append it. Takes

@@ -21,12 +21,12 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
 #include "hf_impl.h"
-#include "hf_llm.h"
-#include "hf_model.h"
+#include "hf/hf_llm.h"
+#include "hf/hf_model.h"
 
 /* Tokenizer files transformers' AutoTokenizer reads, whichever exist. */
 static const char *const tokenizer_files[] = {

@@ -2,7 +2,7 @@
 #ifndef HF_IMPL_H
 #define HF_IMPL_H
 
-#include "hf_config.h"
+#include "hf/hf_config.h"
 
 /* The config's spellings of the fields hf_config holds, per architecture. */
 typedef struct hf_keys {

@@ -1,16 +1,16 @@
 /* hf_llm: a decoder LLM's Hugging Face folder into an ftune model (see
  * hf_llm.h). */
-#include "hf_llm.h"
+#include "hf/hf_llm.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
-#include "st.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
+#include "st/st.h"
 
 enum { MAX_SHARDS = 4096 };
 

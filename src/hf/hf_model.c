@@ -11,17 +11,17 @@
  * labels is drawn exactly as model_init_random would draw it.
  *
  * Not here: writing the folder (hf_export.c). */
-#include "hf_model.h"
+#include "hf/hf_model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
-#include "hf_llm.h"
-#include "rng.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
+#include "hf/hf_llm.h"
+#include "core/rng.h"
 
 ft_status hf_config_to_model_config(const hf_config *c, model_config *out, ft_error *err)
 {

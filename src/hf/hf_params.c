@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "hf_config.h"
+#include "core/ft_alloc.h"
+#include "hf/hf_config.h"
 
 typedef struct table {
     hf_param *p;

@@ -5,14 +5,14 @@
  * MPI_Allreduce, so it is exact and order-free; the two-class scores and the
  * mistakes are gathered to rank 0 in rank order. The formulas live in
  * metrics_compute.c. Not here: anything that reads or writes files. */
-#include "metrics.h"
+#include "metrics/metrics.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 #include "metrics_impl.h"
 
 #define LIMB_MASK ((int64_t)0xffffffff)

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "metrics.h"
+#include "core/ft_alloc.h"
+#include "metrics/metrics.h"
 #include "metrics_impl.h"
 
 typedef struct scored {

@@ -3,7 +3,7 @@
 #ifndef METRICS_IMPL_H
 #define METRICS_IMPL_H
 
-#include "metrics.h"
+#include "metrics/metrics.h"
 
 struct metrics_acc {
     int num_classes, keep_worst;

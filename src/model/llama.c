@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 #include "llama_impl.h"
 
 ft_status llama_config_validate(const model_config *c, ft_error *err)

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 #include "llama_impl.h"
 
 /* The operations a decoder needs: a back end without them is refused when

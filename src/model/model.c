@@ -1,16 +1,16 @@
 /* model: the parameter table, buffers, activation plan and the forward /
  * backward entry points shared by BERT (bert.c) and GPT-2 (gpt2.c).
  * See model.h for the design. */
-#include "model.h"
+#include "model/model.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 #include "model_impl.h"
-#include "rng.h"
+#include "core/rng.h"
 
 ft_status model_config_validate(const model_config *c, ft_error *err)
 {

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#include "model.h"
-#include "ops_backend.h"
+#include "model/model.h"
+#include "ops/ops_backend.h"
 
 /* Pointers into the parameter (or gradient) buffer, one block's worth. */
 typedef struct model_block_ptrs {

@@ -28,8 +28,8 @@
  * The decoder LLMs (llama_run.c) take bf16 the same way, on their seven
  * block products (q/k/v, o, gate/up, down; the blocks' 2-D tensors), with
  * the rounding scratch in their own plan; fp16 is refused for them. */
-#include "ft_alloc.h"
-#include "ft_log.h"
+#include "core/ft_alloc.h"
+#include "core/ft_log.h"
 #include "llama_impl.h"
 #include "model_impl.h"
 

@@ -19,7 +19,7 @@
  * loops vectorise (if-conversion); results do not change. */
 #pragma GCC optimize("no-trapping-math")
 #endif
-#include "ops_cpu.h"
+#include "ops/ops_cpu.h"
 
 #include <math.h>
 #include <string.h>

@@ -18,7 +18,7 @@
 #endif
 #include <math.h>
 
-#include "ops_cpu.h"
+#include "ops/ops_cpu.h"
 #include "ops_cpu_simd.h"
 
 #ifdef _OPENMP

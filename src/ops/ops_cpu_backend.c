@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "ops_backend.h"
-#include "ops_cpu.h"
+#include "core/ft_alloc.h"
+#include "ops/ops_backend.h"
+#include "ops/ops_cpu.h"
 
 enum { LARGE_BYTES = 1 << 20 };
 

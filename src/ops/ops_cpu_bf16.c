@@ -27,9 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_error.h"
-#include "ft_alloc.h"
-#include "ops_cpu.h"
+#include "core/ft_error.h"
+#include "core/ft_alloc.h"
+#include "ops/ops_cpu.h"
 #include "ops_cpu_simd.h"
 
 /* ---- conversion ------------------------------------------------------------ */

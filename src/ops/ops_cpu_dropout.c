@@ -15,7 +15,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "ops_cpu.h"
+#include "ops/ops_cpu.h"
 #include "ops_cpu_simd.h"
 
 enum { DROPOUT_CHUNK = 2048 };

@@ -9,7 +9,7 @@
  * the midpoint above the largest fp16 value 65504, ties-to-even gives inf. */
 #include <string.h>
 
-#include "ops_cpu.h"
+#include "ops/ops_cpu.h"
 #include "ops_cpu_simd.h"
 
 static float round_one(float x)

@@ -22,7 +22,7 @@
  * FTUNE_GEMM=openblas|onednn|auto overrides it for every program.
  *
  * Not here: bf16 products (ops_cpu_bf16.c). */
-#include "ops_cpu.h"
+#include "ops/ops_cpu.h"
 
 #include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -32,8 +32,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ft_error.h"
-#include "ft_log.h"
+#include "core/ft_error.h"
+#include "core/ft_log.h"
 
 
 typedef enum isa_level { ISA_SSE, ISA_AVX, ISA_AVX2, ISA_AVX512 } isa_level;

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "ft_error.h"
-#include "ops_cpu.h"
+#include "core/ft_alloc.h"
+#include "core/ft_error.h"
+#include "ops/ops_cpu.h"
 
 /* ---- RMSNorm ---------------------------------------------------------------- */
 

@@ -3,8 +3,8 @@
  * until ops_backend_use says otherwise. An operation the back end does not do
  * (a NULL pointer) stops the process naming the operation and the back end:
  * a caller that can do without it asks ops_backend_require first. */
-#include "ops.h"
-#include "ops_backend.h"
+#include "ops/ops.h"
+#include "ops/ops_backend.h"
 
 static const ops_backend *current;
 

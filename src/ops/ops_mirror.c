@@ -1,8 +1,8 @@
 /* ops_mirror: a back-end float array with a host copy (see ops_backend.h).
  * The flags make every copy lazy: a checkpoint every 500 steps costs one
  * download of the parameters, not one per step. */
-#include "ft_alloc.h"
-#include "ops_backend.h"
+#include "core/ft_alloc.h"
+#include "ops/ops_backend.h"
 
 ft_status ops_mirror_create(ops_mirror *mr, size_t n, const char *what,
                             ft_error *err)

@@ -1,14 +1,14 @@
 /* optim: AdamW, HF schedules and clipping. See optim.h for the semantics. */
-#include "optim.h"
+#include "optim/optim.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "ft_hook.h"
-#include "ft_log.h"
-#include "ops_backend.h"
+#include "core/ft_alloc.h"
+#include "core/ft_hook.h"
+#include "core/ft_log.h"
+#include "ops/ops_backend.h"
 
 /* The moments live on the back end (next to the parameters AdamW updates),
  * with host copies for checkpoints (ops_mirror). */

@@ -6,12 +6,12 @@
  * through a double), reals in the shortest round-trip form. Equal metrics
  * give equal bytes. Not here: the Markdown and HTML layouts (report_md.c,
  * report_html.c). */
-#include "report.h"
+#include "report/report.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "ft_fs.h"
+#include "core/ft_fs.h"
 #include "report_impl.h"
 
 static void key(report_buf *b, int indent, const char *name, bool first)

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
 #include "report_impl.h"
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD in UTF-8 */

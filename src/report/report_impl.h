@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ft_error.h"
-#include "report.h"
+#include "core/ft_error.h"
+#include "report/report.h"
 
 /* A growable byte buffer; after a failed allocation it stops growing, sets
  * failed, and the writer reports FT_ENOMEM at the end. */

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
-#include "report.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
+#include "report/report.h"
 
 enum { WARN_LINES = 5 };
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
 #include "report_impl.h"
 
 struct report_predictions {

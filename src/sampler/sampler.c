@@ -1,13 +1,13 @@
 /* sampler.c: the epoch order and its split (see sampler.h). The permutation
  * of the current epoch is cached; moving to another epoch recomputes it from
  * (seed, epoch) alone. */
-#include "sampler.h"
+#include "sampler/sampler.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "rng.h"
+#include "core/ft_alloc.h"
+#include "core/rng.h"
 
 ft_status sampler_init(sampler *s, uint64_t n, uint64_t seed, int per_device,
                        int world, int rank, int accumulation, ft_error *err)

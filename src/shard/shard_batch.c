@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "shard.h"
+#include "core/ft_alloc.h"
+#include "shard/shard.h"
 
 ft_status shard_batch_init(shard_batch *b, int cap, int32_t max_length, ft_error *err)
 {

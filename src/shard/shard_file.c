@@ -21,10 +21,10 @@
 #include <hdf5.h>
 #include <zlib.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_h5.h"
-#include "shard.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_h5.h"
+#include "shard/shard.h"
 
 enum { ATTR_BYTES_MAX = 60000, MAX_LENGTH_LIMIT = 1 << 20 };
 

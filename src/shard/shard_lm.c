@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "shard.h"
+#include "core/ft_alloc.h"
+#include "shard/shard.h"
 
 const char *shard_task_name(int task)
 {

@@ -35,11 +35,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_json.h"
-#include "ft_unique.h"
-#include "shard.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_json.h"
+#include "core/ft_unique.h"
+#include "shard/shard.h"
 
 enum { MAX_FILES_PER_SPLIT = 99999, MAX_LENGTH_LIMIT = 1 << 20 };
 #define MAX_EXACT_INT 9007199254740992.0 /* 2^53: integers a JSON number holds exactly */

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "rng.h"
-#include "shard.h"
+#include "core/ft_alloc.h"
+#include "core/rng.h"
+#include "shard/shard.h"
 
 enum { STREAM_SHUFFLE = 1, STREAM_BALANCE = 2 };
 

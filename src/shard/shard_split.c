@@ -14,9 +14,9 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "shard.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "shard/shard.h"
 
 ft_status shard_manifest_fingerprint(const char *dir, char buf[SHARD_FINGERPRINT_BYTES],
                                      ft_error *err)

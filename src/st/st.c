@@ -8,7 +8,7 @@
  * name for lookups; both sorts also serve the duplicate and overlap checks.
  *
  * Not here: writing (st_write.c), number conversions (st_convert.c). */
-#include "st.h"
+#include "st/st.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "st reads and writes little-endian data by copying: a big-endian host needs byte swaps"

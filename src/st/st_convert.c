@@ -9,7 +9,7 @@
  * Not here: F8 formats; fp64 (a plain C cast). */
 #include <string.h>
 
-#include "st.h"
+#include "st/st.h"
 
 static uint32_t f32_bits(float f)
 {

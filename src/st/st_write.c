@@ -18,9 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "st.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "st/st.h"
 
 enum { CHUNK_ELEMS = 1 << 15 };
 

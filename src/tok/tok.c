@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_json.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_json.h"
 #include "tok_impl.h"
 
 ft_status tok_ids_push(tok_ids *ids, int32_t id, ft_error *err)

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 #include "tok_impl.h"
 
 void tok_added_free(tok_added *a)

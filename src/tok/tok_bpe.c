@@ -65,9 +65,9 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_json.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_json.h"
 #include "tok_impl.h"
 
 enum {

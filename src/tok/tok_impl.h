@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "tok.h"
+#include "tok/tok.h"
 
 typedef struct tok_wordpiece tok_wordpiece;
 typedef struct tok_bpe tok_bpe;

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "ft_alloc.h"
+#include "core/ft_alloc.h"
 #include "tok_impl.h"
 
 ft_status tok_nomem(ft_error *err)

@@ -1,6 +1,6 @@
 /* ftune-eval: sharded evaluation of a fine-tuned classifier (or a decoder
  * LLM's perplexity) on a prepared dataset, with exact metrics and a report
- * (src/eval/eval.h).
+ * (src/eval/include/eval/eval.h).
  *
  * A thin shell: parse the command line, start MPI, call eval_run, print
  * where the report is, turn the status into an exit code (0 done, 1 runtime
@@ -13,10 +13,10 @@
 
 #include <mpi.h>
 
-#include "eval.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
+#include "eval/eval.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
 
 static const char USAGE[] =
     "usage: ftune-eval --model DIR --data DIR --output DIR [--split test|validation]\n"

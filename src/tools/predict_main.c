@@ -33,15 +33,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "device.h"
-#include "eval.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
-#include "hf_llm.h"
-#include "hf_model.h"
-#include "shard.h"
-#include "tok.h"
+#include "device/device.h"
+#include "eval/eval.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
+#include "hf/hf_llm.h"
+#include "hf/hf_model.h"
+#include "shard/shard.h"
+#include "tok/tok.h"
 
 static const char USAGE[] =
     "usage: ftune-predict --model DIR [--json] [--bf16] [--max-length N] [--file PATH]\n"

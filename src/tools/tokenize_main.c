@@ -13,8 +13,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "ft_alloc.h"
-#include "tok.h"
+#include "core/ft_alloc.h"
+#include "tok/tok.h"
 
 static const char USAGE[] =
     "usage: ftune-tokenize --model DIR [--field NAME] [--max-length N] [--decode]\n"

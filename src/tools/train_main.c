@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cfg.h"
-#include "ft_log.h"
-#include "train.h"
+#include "core/cfg.h"
+#include "core/ft_log.h"
+#include "train/train.h"
 
 static void usage(FILE *f)
 {

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt.h"
-#include "ft_fs.h"
-#include "ft_log.h"
+#include "ckpt/ckpt.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
 #include "train_impl.h"
 
 /* What the ranks share after rank 0 has read a checkpoint. */

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "train.h"
+#include "train/train.h"
 #include "train_impl.h"
 
 static const cfg_key_spec TRAIN_KEYS[] = {

@@ -20,13 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm_agree.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_hook.h"
-#include "ft_log.h"
-#include "train.h"
-#include "metrics.h"
+#include "comm/comm_agree.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_hook.h"
+#include "core/ft_log.h"
+#include "train/train.h"
+#include "metrics/metrics.h"
 #include "train_impl.h"
 
 /* Softmax in double, per-example cross-entropy by a stable log-sum-exp. */

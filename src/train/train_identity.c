@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train.h"
+#include "train/train.h"
 #include "train_impl.h"
 
 /* How a key's value is read before comparing: some values mean the same

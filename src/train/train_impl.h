@@ -6,16 +6,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cfg.h"
-#include "ckpt.h"
-#include "comm.h"
-#include "device.h"
-#include "ft_error.h"
-#include "hf_config.h"
-#include "model.h"
-#include "optim.h"
-#include "sampler.h"
-#include "shard.h"
+#include "core/cfg.h"
+#include "ckpt/ckpt.h"
+#include "comm/comm.h"
+#include "device/device.h"
+#include "core/ft_error.h"
+#include "hf/hf_config.h"
+#include "model/model.h"
+#include "optim/optim.h"
+#include "sampler/sampler.h"
+#include "shard/shard.h"
 
 /* The config, read once into typed fields. */
 typedef struct train_opts {

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
 #include "train_impl.h"
 
 /* Keep the lines whose step is at most `step` (and malformed ones as they are). */

@@ -10,14 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ckpt.h"
-#include "comm_agree.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_hook.h"
-#include "ft_log.h"
-#include "hf_model.h"
-#include "train.h"
+#include "ckpt/ckpt.h"
+#include "comm/comm_agree.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_hook.h"
+#include "core/ft_log.h"
+#include "hf/hf_model.h"
+#include "train/train.h"
 #include "train_impl.h"
 
 /* Written by the signal thread (and by a handler on MPI's threads), read by

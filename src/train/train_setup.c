@@ -9,13 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ckpt.h"
-#include "comm_agree.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "ft_log.h"
-#include "hf_model.h"
-#include "tok.h"
+#include "ckpt/ckpt.h"
+#include "comm/comm_agree.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "core/ft_log.h"
+#include "hf/hf_model.h"
+#include "tok/tok.h"
 #include "train_impl.h"
 
 static ft_status check_tokenizer(train_ctx *t, ft_error *err)

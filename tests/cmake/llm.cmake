@@ -3,6 +3,8 @@
 # (transformers' own *ForCausalLM classes), hostile configs, and a back end
 # without the decoder operations.
 ftune_unit_test(test_model_llm ${FTUNE_TEST_DIR}/unit/test_model_llm.c)
+# White-box: it reads the decoder plan's size from src/model/llama_impl.h.
+target_include_directories(test_model_llm PRIVATE ${PROJECT_SOURCE_DIR}/src/model)
 
 # The committed fixtures against make_llm_fixtures.py run again by the
 # reference environment's python (label reference; exits 77, reported

@@ -20,7 +20,7 @@ if(COMMAND ftune_slurm_test)
 endif()
 
 # The end-to-end ftune-train tests below stop, crash or corrupt a run at an
-# exact point through the fault-injection hooks (src/core/ft_hook.h), which
+# exact point through the fault-injection hooks (src/core/include/core/ft_hook.h), which
 # only a test build has: env/test.sh runs them in build-test/ and build-asan/.
 if(NOT FTUNE_TEST_HOOKS)
   message(STATUS "  FTUNE_TEST_HOOKS=OFF: the fault-injection tests of ftune-train are not registered")

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfg.h"
+#include "core/cfg.h"
 #include "fuzz_util.h"
-#include "train.h"
+#include "train/train.h"
 
 enum { MAX_ARGS = 256 };
 

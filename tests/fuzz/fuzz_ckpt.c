@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt.h"
-#include "ft_fs.h"
+#include "ckpt/ckpt.h"
+#include "core/ft_fs.h"
 #include "fuzz_h5.h"
 #include "fuzz_util.h"
-#include "model.h"
+#include "model/model.h"
 
 static const char *const ATTRS[] = {"format", "version", "step", "epoch", "step_in_epoch",
                                     "optimizer_steps", "global_batch", "world_size", "seed",

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "dataset.h"
+#include "dataset/dataset.h"
 #include "fuzz_util.h"
 
 static void read_all(dataset_source *src, dataset_records *out)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "hf_config.h"
+#include "hf/hf_config.h"
 
 static void check_accepted(const hf_config *cfg)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "shard.h"
+#include "shard/shard.h"
 
 static void check_round_trip(const shard_manifest *m)
 {

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "ft_error.h"
-#include "ft_fs.h"
+#include "core/ft_error.h"
+#include "core/ft_fs.h"
 #include "fuzz_util.h"
 
 static int replay_file(const char *path)

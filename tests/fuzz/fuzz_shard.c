@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ft_fs.h"
+#include "core/ft_fs.h"
 #include "fuzz_h5.h"
 #include "fuzz_util.h"
-#include "shard.h"
+#include "shard/shard.h"
 
 static const char *const ATTRS[] = {"format", "format_version", "rows", "max_length", "n_labels",
                                     "vocab_size", "pad_id", "label_names", "split", "seed"};

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "st.h"
+#include "st/st.h"
 
 static void check_tensor(const st_file *f, const st_tensor_info *t, size_t data_bytes)
 {

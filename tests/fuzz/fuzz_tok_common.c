@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "tok.h"
+#include "tok/tok.h"
 
 static void fuzz_tok_encode_decode(tok_tokenizer *t, const char *text)
 {

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ft_error.h"
-#include "ft_fs.h"
+#include "core/ft_error.h"
+#include "core/ft_fs.h"
 
 static char temp_dir[256];
 

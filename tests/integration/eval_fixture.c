@@ -26,13 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "hf_model.h"
-#include "rng.h"
-#include "shard.h"
-#include "tok.h"
+#include "ckpt/ckpt.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "hf/hf_model.h"
+#include "core/rng.h"
+#include "shard/shard.h"
+#include "tok/tok.h"
 
 #ifndef FTUNE_SOURCE_DIR
 #define FTUNE_SOURCE_DIR "."

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_fs.h"
-#include "hf_model.h"
+#include "core/ft_fs.h"
+#include "hf/hf_model.h"
 
 static const char CONFIG[] =
     "{\n  \"architectures\": [\"LlamaForCausalLM\"],\n  \"model_type\": \"llama\",\n"

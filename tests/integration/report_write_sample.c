@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_fs.h"
-#include "metrics.h"
-#include "report.h"
+#include "core/ft_fs.h"
+#include "metrics/metrics.h"
+#include "report/report.h"
 
 enum { N = 600, K = 3 };
 

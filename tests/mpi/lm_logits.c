@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ft_alloc.h"
-#include "ft_error.h"
-#include "hf_model.h"
-#include "model.h"
+#include "core/ft_alloc.h"
+#include "core/ft_error.h"
+#include "hf/hf_model.h"
+#include "model/model.h"
 
 static ft_status run(const char *dir, const char *out, const int32_t *ids, int n, ft_error *err)
 {

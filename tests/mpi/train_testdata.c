@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_fs.h"
-#include "rng.h"
-#include "shard.h"
-#include "tok.h"
+#include "core/ft_fs.h"
+#include "core/rng.h"
+#include "shard/shard.h"
+#include "tok/tok.h"
 
 enum { VOCAB = 64, MAXLEN = 16, BAD_ROW = 5, BAD_POS = 2 };
 #define DAMAGED_FILE "train-00001-of-00002.h5"

@@ -24,7 +24,7 @@
 #include <vector>
 
 extern "C" {
-#include "ops_cpu.h"
+#include "ops/ops_cpu.h"
 }
 #include "kern_attention.cuh"
 #include "kern_dropout.cuh"

@@ -33,7 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "ops_backend.h"
+#include "ops/ops_backend.h"
 
 #ifdef __cplusplus
 extern "C" {

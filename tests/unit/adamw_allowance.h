@@ -65,7 +65,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "model.h"
+#include "model/model.h"
 
 enum { ADAMW_MAX_STEPS = 8, ADAMW_SUM_TERMS = 256, ADAMW_STEP_ARITH_U = 16 };
 static const double ADAMW_U = 0x1p-24; /* float32 unit roundoff */

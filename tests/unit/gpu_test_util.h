@@ -7,7 +7,7 @@
 #include <mpi.h>
 #include <stdio.h>
 
-#include "gpu_device.h"
+#include "cuda/gpu_device.h"
 
 /* 77 when any rank sees no GPU, or, if need_gpu_per_rank (NCCL: it refuses
  * two ranks of one communicator on one GPU), when any node has fewer GPUs

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ft_fs.h"
+#include "core/ft_fs.h"
 
 typedef struct fixture {
     char *data;

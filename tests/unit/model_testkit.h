@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "model.h"
+#include "model/model.h"
 #include "model_fixture.h"
 
 /* The fixtures' shapes: MICRO micro-batches of B examples of T tokens. */

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cfg.h"
+#include "core/cfg.h"
 #include "check.h"
-#include "ft_fs.h"
+#include "core/ft_fs.h"
 
 static const cfg_key_spec specs[] = {
     {"learning_rate", CFG_FLOAT, "5e-5", 0, 1, NULL, "peak learning rate"},

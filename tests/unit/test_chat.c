@@ -15,9 +15,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "chat_template.h"
+#include "chat/chat_template.h"
 #include "check.h"
-#include "ft_hook.h"
+#include "core/ft_hook.h"
 
 static char *read_file(const char *path, size_t *len)
 {

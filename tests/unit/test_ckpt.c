@@ -19,8 +19,8 @@
 #include <hdf5.h>
 
 #include "check.h"
-#include "ckpt.h"
-#include "ft_fs.h"
+#include "ckpt/ckpt.h"
+#include "core/ft_fs.h"
 
 static model_config tiny_config(void)
 {

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "comm.h"
-#include "rng.h"
+#include "comm/comm.h"
+#include "core/rng.h"
 
 enum { N = 50021, LO = 777, BUCKET = 1000, CHUNK = 3001, MAX_CALLS = 256 };
 

@@ -24,8 +24,8 @@
 #include <vector>
 
 extern "C" {
-#include "ops_backend.h"
-#include "rng.h"
+#include "ops/ops_backend.h"
+#include "core/rng.h"
 }
 #include "check.h"
 #include "kern_attention.cuh"

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "dataset.h"
-#include "ft_fs.h"
+#include "dataset/dataset.h"
+#include "core/ft_fs.h"
 
 static char work[256];
 

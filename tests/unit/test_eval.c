@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "eval.h"
+#include "eval/eval.h"
 
 static void test_softmax(void)
 {

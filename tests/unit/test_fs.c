@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "ft_fs.h"
+#include "core/ft_fs.h"
 
 static int count_entries(const char *dir)
 {

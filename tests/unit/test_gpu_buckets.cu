@@ -23,11 +23,11 @@
 
 extern "C" {
 #include "check.h"
-#include "comm.h"
-#include "comm_nccl.h"
-#include "gpu_device.h"
+#include "comm/comm.h"
+#include "comm/comm_nccl.h"
+#include "cuda/gpu_device.h"
 #include "gpu_test_util.h"
-#include "rng.h"
+#include "core/rng.h"
 }
 
 #define CUDA_OK(call) FT_CHECK_MSG((call) == cudaSuccess, #call)

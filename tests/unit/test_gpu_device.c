@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "gpu_device.h"
+#include "cuda/gpu_device.h"
 #include "gpu_test_util.h"
 
 int main(int argc, char **argv)

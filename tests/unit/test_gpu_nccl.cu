@@ -8,7 +8,7 @@
 #include <vector>
 
 extern "C" {
-#include "gpu_device.h"
+#include "cuda/gpu_device.h"
 #include "gpu_test_util.h"
 }
 

@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "ft_fs.h"
-#include "hf_config.h"
-#include "metrics.h"
-#include "shard.h"
+#include "core/ft_fs.h"
+#include "hf/hf_config.h"
+#include "metrics/metrics.h"
+#include "shard/shard.h"
 
 static char tmpdir[] = "/tmp/ftune_test_hf_config.XXXXXX";
 

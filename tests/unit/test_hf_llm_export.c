@@ -25,11 +25,11 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "ft_fs.h"
-#include "hf_model.h"
-#include "model.h"
+#include "core/ft_fs.h"
+#include "hf/hf_model.h"
+#include "model/model.h"
 #include "model_fixture.h"
-#include "st.h"
+#include "st/st.h"
 
 enum { B = 3, T = 16 }; /* make_llm_fixtures.py's micro-batch */
 /* test_model_llm.c's tolerance for ftune's logits against transformers'

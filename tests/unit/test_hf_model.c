@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "ft_fs.h"
-#include "hf_model.h"
+#include "core/ft_fs.h"
+#include "hf/hf_model.h"
 #include "model_fixture.h"
-#include "st.h"
+#include "st/st.h"
 
 #define FIX FTUNE_FIXTURES "/model"
 #define MODELS FTUNE_SOURCE_DIR "/models"

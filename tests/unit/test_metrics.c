@@ -14,10 +14,10 @@
 #include <string.h>
 
 #include "check.h"
-#include "ft_alloc.h"
-#include "ft_fs.h"
-#include "metrics.h"
-#include "report.h"
+#include "core/ft_alloc.h"
+#include "core/ft_fs.h"
+#include "metrics/metrics.h"
+#include "report/report.h"
 
 #define TOL 1e-12
 

@@ -12,10 +12,10 @@
 
 #include "adamw_allowance.h"
 #include "check.h"
-#include "model.h"
+#include "model/model.h"
 #include "model_testkit.h"
-#include "optim.h"
-#include "rng.h"
+#include "optim/optim.h"
+#include "core/rng.h"
 
 enum { GRAD_ACCUM = 2, STEPS = 3, WARMUP = 2, TOTAL = 5 };
 static const float LR = 1e-3f, WEIGHT_DECAY = 0.01f, MAX_GRAD_NORM = 1.0f;

@@ -42,18 +42,18 @@
 
 #include "adamw_allowance.h"
 #include "check.h"
-#include "ckpt.h"
-#include "model.h"
+#include "ckpt/ckpt.h"
+#include "model/model.h"
 #include "model_testkit.h"
-#include "ops_backend.h"
+#include "ops/ops_backend.h"
 #include "ops_devsim_backend.h"
-#include "optim.h"
+#include "optim/optim.h"
 
 #ifdef FTUNE_HAVE_CUDA
 #include <mpi.h>
 
-#include "gpu_device.h"
-#include "ops_cuda.h"
+#include "cuda/gpu_device.h"
+#include "cuda/ops_cuda.h"
 #endif
 
 enum { GRAD_ACCUM = 2, STEPS = 3, WARMUP = 2, TOTAL = 5 };

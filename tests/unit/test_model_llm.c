@@ -59,14 +59,14 @@
 
 #include "adamw_allowance.h"
 #include "check.h"
-#include "ft_fs.h"
-#include "hf_llm.h"
-#include "hf_model.h"
+#include "core/ft_fs.h"
+#include "hf/hf_llm.h"
+#include "hf/hf_model.h"
 #include "llama_impl.h"
-#include "model.h"
+#include "model/model.h"
 #include "model_fixture.h"
-#include "ops_backend.h"
-#include "optim.h"
+#include "ops/ops_backend.h"
+#include "optim/optim.h"
 
 /* make_llm_fixtures.py's constants */
 enum { B = 3, T = 16, MICRO = 6, GRAD_ACCUM = 2, STEPS = 3, WARMUP = 2, TOTAL = 5 };

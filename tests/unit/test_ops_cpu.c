@@ -21,11 +21,11 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "ops.h"
-#include "ops_backend.h"
-#include "ops_cpu.h"
+#include "ops/ops.h"
+#include "ops/ops_backend.h"
+#include "ops/ops_cpu.h"
 #include "ops_cpu_simd.h"
-#include "rng.h"
+#include "core/rng.h"
 
 #define PI 3.14159265358979323846
 

@@ -16,10 +16,10 @@
 
 #include <mpi.h> /* before extern "C": it pulls C++ headers */
 extern "C" {
-#include "gpu_device.h"
-#include "ops_backend.h"
-#include "ops_cuda.h"
-#include "rng.h"
+#include "cuda/gpu_device.h"
+#include "ops/ops_backend.h"
+#include "cuda/ops_cuda.h"
+#include "core/rng.h"
 }
 #include "check.h"
 #include "ops_compare.h"

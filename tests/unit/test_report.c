@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "ft_fs.h"
-#include "metrics.h"
-#include "report.h"
+#include "core/ft_fs.h"
+#include "metrics/metrics.h"
+#include "report/report.h"
 
 static const char *const hostile = "<script>alert(1)</script>";
 static const char *const labels[4] = {"sports", "<b>&\"x\"</b>|pipe", "world",

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "rng.h"
+#include "core/rng.h"
 
 static void check_kat(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
                       uint32_t k0, uint32_t k1, uint32_t e0, uint32_t e1,

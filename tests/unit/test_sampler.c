@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "sampler.h"
+#include "sampler/sampler.h"
 
 enum { N = 103, PD = 4 };
 

@@ -15,8 +15,8 @@
 #include <zlib.h>
 
 #include "check.h"
-#include "ft_fs.h"
-#include "shard.h"
+#include "core/ft_fs.h"
+#include "shard/shard.h"
 
 static char work[256];
 

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "ft_fs.h"
-#include "shard.h"
+#include "core/ft_fs.h"
+#include "shard/shard.h"
 
 enum { L = 8, VOCAB = 100, EOS = 99, PAD = 0, X = SHARD_IGNORE_INDEX };
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "shard.h"
+#include "shard/shard.h"
 
 /* Every used example has a distinct (file, row) inside its file; files of a
  * split are consecutive and their rows add up. Returns the used count. */

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "ft_fs.h"
-#include "shard.h"
+#include "core/ft_fs.h"
+#include "shard/shard.h"
 
 enum { LEN = 8, VOCAB = 50 };
 

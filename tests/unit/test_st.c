@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "ft_fs.h"
-#include "st.h"
+#include "core/ft_fs.h"
+#include "st/st.h"
 
 #define FIX FTUNE_FIXTURES "/safetensors"
 

@@ -16,8 +16,8 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
-#include "ft_fs.h"
-#include "tok.h"
+#include "core/ft_fs.h"
+#include "tok/tok.h"
 
 #define TOK_TEST_NAME "bpe"
 #include "tok_test_util.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ft_fs.h"
+#include "core/ft_fs.h"
 
 static char scratch_dir[] = "/tmp/ftune-test-" TOK_TEST_NAME "-XXXXXX";
 
