@@ -47,7 +47,7 @@ packages=(build-essential cmake pkg-config git
           openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
           libcjson-dev libopenblas-openmp-dev libdnnl-dev libutf8proc-dev zlib1g-dev
           slurmctld slurmd slurm-client munge libpmix-dev
-          python3 python3-venv valgrind shellcheck chromium)
+          python3 python3-venv valgrind shellcheck clang-format chromium)
 
 install_packages() {
     local missing=() p
