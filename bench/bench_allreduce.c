@@ -45,7 +45,8 @@ static double one_step(bench *b, int s, double *exposed, ft_error *err)
 {
     int B = b->B, T = b->T;
     for (int i = 0; i < B * T; i++)
-        b->ids[i] = 1000 + (int32_t)rng_below(3, (uint64_t)s, (uint64_t)(b->rank * B * T + i), 20000);
+        b->ids[i] =
+            1000 + (int32_t)rng_below(3, (uint64_t)s, (uint64_t)(b->rank * B * T + i), 20000);
     for (int i = 0; i < B; i++) {
         b->len[i] = T;
         b->lab[i] = i % 2;
@@ -110,8 +111,8 @@ static int run(bench *b, int steps, int warm)
     if (b->rank == 0)
         printf("ranks=%d params=%zu grad_mb=%.1f batch=%d seq=%d steps=%d step_s=%.4f "
                "exposed_s=%.4f share_pct=%.1f alone_s=%.4f alone_gbps=%.2f\n",
-               b->world, n, (double)n * 4 / 1e6, b->B, b->T, steps, mst, mex,
-               100.0 * mex / mst, alone, alone > 0 ? (double)n * 4 / 1e9 / alone : 0.0);
+               b->world, n, (double)n * 4 / 1e6, b->B, b->T, steps, mst, mex, 100.0 * mex / mst,
+               alone, alone > 0 ? (double)n * 4 / 1e9 / alone : 0.0);
     free(st);
     free(ex);
     return 0;
@@ -140,7 +141,8 @@ int main(int argc, char **argv)
     int rc = 1;
     size_t bucket = (size_t)a[6] * (1u << 20) / sizeof(float);
     if (model_create(&b.m, &cfg, &err) != FT_OK || model_plan(b.m, b.B, b.T, &err) != FT_OK ||
-        optim_create(&b.o, b.m, &h, &err) != FT_OK || comm_create(MPI_COMM_WORLD, bucket, &b.c, &err) != FT_OK) {
+        optim_create(&b.o, b.m, &h, &err) != FT_OK ||
+        comm_create(MPI_COMM_WORLD, bucket, &b.c, &err) != FT_OK) {
         fprintf(stderr, "bench_allreduce: %s\n", err.msg);
     } else {
         model_init_random(b.m, 1);

@@ -28,14 +28,19 @@
 /* The training state written with the model: step 100 of a 2-rank run. */
 static ckpt_state bench_state(void)
 {
-    ckpt_state s = {.step = 100, .optimizer_steps = 100, .global_batch = 32, .world_size = 2,
-                    .seed = 42, .loss_scale = 1.0, .best_metric = 0.5, .best_step = 100};
+    ckpt_state s = {.step = 100,
+                    .optimizer_steps = 100,
+                    .global_batch = 32,
+                    .world_size = 2,
+                    .seed = 42,
+                    .loss_scale = 1.0,
+                    .best_metric = 0.5,
+                    .best_step = 100};
     strcpy(s.data_fingerprint, "00000000");
     return s;
 }
 
-static ft_status timed(bool write, const char *path, model *m, optim *o, double *sec,
-                       ft_error *err)
+static ft_status timed(bool write, const char *path, model *m, optim *o, double *sec, ft_error *err)
 {
     ckpt_state s = bench_state();
     double t0 = bench_now_s();
@@ -64,8 +69,8 @@ static ft_status timed_async(const char *dir, model *m, optim *o, double *stall,
 
 int main(int argc, char **argv)
 {
-    if (argc < 3 || (strcmp(argv[1], "write") && strcmp(argv[1], "read") &&
-                      strcmp(argv[1], "async"))) {
+    if (argc < 3 ||
+        (strcmp(argv[1], "write") && strcmp(argv[1], "read") && strcmp(argv[1], "async"))) {
         fprintf(stderr, "usage: bench_ckpt write|read|async PATH [HIDDEN] [LAYERS]\n");
         return 2;
     }

@@ -92,8 +92,8 @@ static figures measure(int m, int reps, int lib)
             f.peak = g > f.peak ? g : f.peak;
             f.mean += g / 9.0;
             size_t len = strlen(f.shapes);
-            snprintf(f.shapes + len, sizeof f.shapes - len, " %s_%dx%d=%.1f", ps[i].name,
-                     in, out, g);
+            snprintf(f.shapes + len, sizeof f.shapes - len, " %s_%dx%d=%.1f", ps[i].name, in, out,
+                     g);
         }
     }
     return f;
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
            ops_cpu_gemm_current() == OPS_GEMM_ONEDNN ? "onednn" : "openblas",
            ops_cpu_gemm_openblas_core(), ops_cpu_gemm_describe());
     figures f = measure(m, reps, LIB_BF16);
-    printf("bf16_peak_gflops=%.1f bf16_mean_gflops=%.1f%s isa=%s\n", f.peak, f.mean,
-           f.shapes, ops_bf16_isa());
+    printf("bf16_peak_gflops=%.1f bf16_mean_gflops=%.1f%s isa=%s\n", f.peak, f.mean, f.shapes,
+           ops_bf16_isa());
     return 0;
 }

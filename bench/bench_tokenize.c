@@ -88,8 +88,8 @@ int main(int argc, char **argv)
     }
     printf("impl=ftune kind=%s texts=%zu bytes=%zu tokens=%zu passes=%zu seconds=%.3f "
            "mb_per_s=%.2f texts_per_s=%.0f failures=%zu\n",
-           tok_get_kind(t) == TOK_WORDPIECE ? "wordpiece" : "bpe", c.n, c.bytes, tokens,
-           passes, elapsed, (double)c.bytes * (double)passes / elapsed / 1e6,
+           tok_get_kind(t) == TOK_WORDPIECE ? "wordpiece" : "bpe", c.n, c.bytes, tokens, passes,
+           elapsed, (double)c.bytes * (double)passes / elapsed / 1e6,
            (double)c.n * (double)passes / elapsed, failures / (passes + 1));
     tok_ids_free(&ids);
     tok_close(t);

@@ -52,12 +52,13 @@ static int bench_use_device(int *argc, char ***argv, char *name, size_t name_byt
     snprintf(name, name_bytes, "cpu");
     if (!dev || !*dev || strcmp(dev, "cpu") == 0) return 0;
     if (strcmp(dev, "cuda") != 0) {
-        fprintf(stderr, "bench_train_step: FTUNE_BENCH_DEVICE must be cpu or cuda, got '%s'\n", dev);
+        fprintf(stderr, "bench_train_step: FTUNE_BENCH_DEVICE must be cpu or cuda, got '%s'\n",
+                dev);
         return 2;
     }
     if (!device_cuda_built()) {
         fprintf(stderr, "bench_train_step: FTUNE_BENCH_DEVICE=cuda, but this build has no CUDA "
-                "back end (configure with -DFTUNE_CUDA=ON)\n");
+                        "back end (configure with -DFTUNE_CUDA=ON)\n");
         return 2;
     }
     MPI_Init(argc, argv);
@@ -86,8 +87,8 @@ typedef struct bench_batch {
 
 /* warm + steps training steps; times[] gets the timed ones (seconds, each
  * ending when the back end has finished it). Returns 0 or 1. */
-static int run_steps(model *m, optim *o, const bench_batch *bb, int B, int T, float p,
-                     int warm, int steps, double *times, double *loss)
+static int run_steps(model *m, optim *o, const bench_batch *bb, int B, int T, float p, int warm,
+                     int steps, double *times, double *loss)
 {
     const ops_backend *be = ops_backend_current();
     ft_error err;
@@ -136,7 +137,7 @@ int main(int argc, char **argv)
     if (bad_arch || B < 1 || T < 1 || steps < 1 || steps > 100 || warm < 0 ||
         !(p >= 0.0f && p < 1.0f) || bad_precision) {
         fprintf(stderr, "usage: [FTUNE_BENCH_DEVICE=cpu|cuda] bench_train_step [bert|gpt2] [BATCH] "
-                "[SEQ] [STEPS 1..100] [WARMUP] [DROPOUT 0..<1] [fp32|bf16]\n");
+                        "[SEQ] [STEPS 1..100] [WARMUP] [DROPOUT 0..<1] [fp32|bf16]\n");
         return 2;
     }
     char device[256];
@@ -147,7 +148,8 @@ int main(int argc, char **argv)
     bool asked_bf16 = bf16;
     device_choice cpu = {.gpu = false, .gpu_index = -1, .name = "cpu"};
     ft_error derr;
-    if (strcmp(device, "cpu") == 0 && device_bf16_decide(MPI_COMM_NULL, &cpu, &bf16, &derr) != FT_OK) {
+    if (strcmp(device, "cpu") == 0 &&
+        device_bf16_decide(MPI_COMM_NULL, &cpu, &bf16, &derr) != FT_OK) {
         fprintf(stderr, "bench_train_step: %s\n", derr.msg);
         return bench_finish(mpi, 2);
     }
@@ -158,8 +160,7 @@ int main(int argc, char **argv)
     optim_hparams h = optim_default_hparams(2e-5f);
     h.weight_decay = 0.01f;
     if (model_create(&m, &cfg, &err) != FT_OK || model_set_bf16(m, bf16, &err) != FT_OK ||
-        model_plan(m, B, T, &err) != FT_OK ||
-        optim_create(&o, m, &h, &err) != FT_OK) {
+        model_plan(m, B, T, &err) != FT_OK || optim_create(&o, m, &h, &err) != FT_OK) {
         fprintf(stderr, "bench_train_step: %s\n", err.msg);
         model_free(m);
         return bench_finish(mpi, 1);

@@ -36,8 +36,10 @@ static ft_status read_split(const char *dir, const shard_manifest *m, int s, int
     shard_reader r;
     ft_status st = shard_reader_open(dir, m, s, &r, err);
     if (st == FT_OK && r.rows != m->split_rows[s]) /* lengths holds split_rows */
-        st = ft_fail(err, FT_EFORMAT, "%s/manifest.json: the %s files hold %llu rows, its "
-                     "split says %llu", dir, shard_split_name(s), (unsigned long long)r.rows,
+        st = ft_fail(err, FT_EFORMAT,
+                     "%s/manifest.json: the %s files hold %llu rows, its "
+                     "split says %llu",
+                     dir, shard_split_name(s), (unsigned long long)r.rows,
                      (unsigned long long)m->split_rows[s]);
     for (int f = 0; st == FT_OK && f < r.n_files; f++) {
         shard_rows rows;
@@ -52,12 +54,14 @@ static ft_status read_split(const char *dir, const shard_manifest *m, int s, int
     return st;
 }
 
-static void print_split(const shard_manifest *m, int s, int32_t *lengths, const uint64_t *class_rows)
+static void print_split(const shard_manifest *m, int s, int32_t *lengths,
+                        const uint64_t *class_rows)
 {
     uint64_t n = m->split_rows[s];
     int files = 0;
     for (int f = 0; f < m->n_files; f++) files += m->files[f].split == s;
-    printf("%s: %llu rows in %d file%s\n", shard_split_name(s), (unsigned long long)n, files, files == 1 ? "" : "s");
+    printf("%s: %llu rows in %d file%s\n", shard_split_name(s), (unsigned long long)n, files,
+           files == 1 ? "" : "s");
     for (int c = 0; c < m->n_labels; c++)
         printf("  %-24s %9llu  %5.1f%%\n", m->labels[c], (unsigned long long)class_rows[c],
                n ? 100.0 * (double)class_rows[c] / (double)n : 0.0);
@@ -70,11 +74,13 @@ static void print_split(const shard_manifest *m, int s, int32_t *lengths, const 
 }
 
 /* Examples (segments) and trained tokens of a causal_lm file's rows. */
-static void count_lm(const shard_rows *rows, const shard_lm *lm, uint64_t *examples, uint64_t *trained)
+static void count_lm(const shard_rows *rows, const shard_lm *lm, uint64_t *examples,
+                     uint64_t *trained)
 {
     size_t L = (size_t)rows->max_length;
     for (uint64_t i = 0; i < rows->rows; i++) {
-        *examples += lm->packed ? (uint64_t)lm->segment_ids[i * L + (size_t)rows->lengths[i] - 1] : 1;
+        *examples +=
+            lm->packed ? (uint64_t)lm->segment_ids[i * L + (size_t)rows->lengths[i] - 1] : 1;
         for (size_t j = 0; j < L; j++) *trained += lm->labels[i * L + j] != SHARD_IGNORE_INDEX;
     }
 }
@@ -85,7 +91,8 @@ static ft_status inspect_lm_split(const char *dir, const shard_manifest *m, int 
 {
     int32_t *lengths = ft_malloc_array(m->split_rows[s] + 1, sizeof *lengths);
     shard_reader r;
-    ft_status st = lengths ? shard_reader_open(dir, m, s, &r, err) : ft_fail(err, FT_ENOMEM, "out of memory");
+    ft_status st =
+        lengths ? shard_reader_open(dir, m, s, &r, err) : ft_fail(err, FT_ENOMEM, "out of memory");
     if (st != FT_OK) {
         free(lengths);
         return st;
@@ -103,16 +110,18 @@ static ft_status inspect_lm_split(const char *dir, const shard_manifest *m, int 
         shard_lm_free(&lm);
     }
     if (st == FT_OK && examples != m->split_examples[s])
-        st = ft_fail(err, FT_EFORMAT, "%s: split %s holds %llu examples, the manifest says %llu", dir,
-                     shard_split_name(s), (unsigned long long)examples, (unsigned long long)m->split_examples[s]);
+        st = ft_fail(err, FT_EFORMAT, "%s: split %s holds %llu examples, the manifest says %llu",
+                     dir, shard_split_name(s), (unsigned long long)examples,
+                     (unsigned long long)m->split_examples[s]);
     uint64_t n = m->split_rows[s];
     if (st == FT_OK && n) {
         qsort(lengths, n, sizeof *lengths, cmp_i32);
-        printf("%s: %llu rows, %llu examples in %d file%s; %llu trained tokens\n", shard_split_name(s),
-               (unsigned long long)n, (unsigned long long)examples, r.n_files, r.n_files == 1 ? "" : "s",
-               (unsigned long long)trained);
-        printf("  tokens per row: p50 %d  p90 %d  p99 %d  max %d (max_length %d)\n", percentile(lengths, n, 50),
-               percentile(lengths, n, 90), percentile(lengths, n, 99), lengths[n - 1], m->max_length);
+        printf("%s: %llu rows, %llu examples in %d file%s; %llu trained tokens\n",
+               shard_split_name(s), (unsigned long long)n, (unsigned long long)examples, r.n_files,
+               r.n_files == 1 ? "" : "s", (unsigned long long)trained);
+        printf("  tokens per row: p50 %d  p90 %d  p99 %d  max %d (max_length %d)\n",
+               percentile(lengths, n, 50), percentile(lengths, n, 90), percentile(lengths, n, 99),
+               lengths[n - 1], m->max_length);
         printf("  truncated: %llu, dropped (no completion token left): %llu\n",
                (unsigned long long)m->split_truncated[s], (unsigned long long)m->split_dropped[s]);
     }
@@ -130,7 +139,8 @@ static ft_status inspect_split(const char *dir, const shard_manifest *m, int s, 
     if (st == FT_OK) st = read_split(dir, m, s, lengths, class_rows, err);
     for (int c = 0; st == FT_OK && c < m->n_labels; c++)
         if (class_rows[c] != m->class_rows[s][c])
-            st = ft_fail(err, FT_EFORMAT, "%s: split %s has %llu rows of label '%s', the manifest says %llu", dir,
+            st = ft_fail(err, FT_EFORMAT,
+                         "%s: split %s has %llu rows of label '%s', the manifest says %llu", dir,
                          shard_split_name(s), (unsigned long long)class_rows[c], m->labels[c],
                          (unsigned long long)m->class_rows[s][c]);
     if (st == FT_OK && m->split_rows[s]) print_split(m, s, lengths, class_rows);
@@ -144,17 +154,19 @@ ft_status shard_inspect(const char *dir, ft_error *err)
     shard_manifest m;
     ft_status st = shard_manifest_read(dir, &m, err);
     if (st != FT_OK) return st;
-    printf("dataset %s: %s tokenizer %s (%s), max_length %d, %d labels, seed %llu\n", dir, m.tokenizer_kind,
-           m.tokenizer_path, m.tokenizer_fingerprint, m.max_length, m.n_labels, (unsigned long long)m.seed);
+    printf("dataset %s: %s tokenizer %s (%s), max_length %d, %d labels, seed %llu\n", dir,
+           m.tokenizer_kind, m.tokenizer_path, m.tokenizer_fingerprint, m.max_length, m.n_labels,
+           (unsigned long long)m.seed);
     if (m.task == SHARD_TASK_CAUSAL_LM)
-        printf("task causal_lm: %s, completion_only_loss %s, eos id %d, truncation %s, packing %s\n", m.lm_mode,
-               m.completion_only_loss ? "yes" : "no", m.eos_id, shard_truncation_name(m.truncation),
-               m.packed ? "yes" : "no");
+        printf(
+            "task causal_lm: %s, completion_only_loss %s, eos id %d, truncation %s, packing %s\n",
+            m.lm_mode, m.completion_only_loss ? "yes" : "no", m.eos_id,
+            shard_truncation_name(m.truncation), m.packed ? "yes" : "no");
     for (int k = 0; k < m.n_sources; k++)
-        printf("source %s: %s (%s), %llu records, %llu bytes, text '%s', label '%s'\n", m.sources[k].role,
-               m.sources[k].path, m.sources[k].format, (unsigned long long)m.sources[k].records,
-               (unsigned long long)m.sources[k].bytes, m.sources[k].text_field,
-               m.sources[k].label_field ? m.sources[k].label_field : "");
+        printf("source %s: %s (%s), %llu records, %llu bytes, text '%s', label '%s'\n",
+               m.sources[k].role, m.sources[k].path, m.sources[k].format,
+               (unsigned long long)m.sources[k].records, (unsigned long long)m.sources[k].bytes,
+               m.sources[k].text_field, m.sources[k].label_field ? m.sources[k].label_field : "");
     for (int s = 0; st == FT_OK && s < SHARD_N_SPLITS; s++) st = inspect_split(dir, &m, s, err);
     uint64_t bad = 0;
     for (int r = 0; r < m.n_skip_reasons; r++) bad += m.skipped[r];
@@ -162,7 +174,8 @@ ft_status shard_inspect(const char *dir, ft_error *err)
     for (int r = 0; r < m.n_skip_reasons; r++)
         if (m.skipped[r]) printf(" %s=%llu", m.skip_reasons[r], (unsigned long long)m.skipped[r]);
     printf("\n");
-    if (st == FT_OK) printf("all %d files match the manifest (size, crc32, rows, labels)\n", m.n_files);
+    if (st == FT_OK)
+        printf("all %d files match the manifest (size, crc32, rows, labels)\n", m.n_files);
     shard_manifest_free(&m);
     return st;
 }

@@ -108,8 +108,10 @@ ft_status shard_labels_agree(const dataset_records *recs, shard_label_set *out, 
     *out = (shard_label_set){0};
     char *mine = NULL, *all = NULL;
     int len = 0;
-    int *counts = ft_calloc_array((size_t)size, sizeof *counts), *displs = ft_calloc_array((size_t)size, sizeof *displs);
-    ft_status st = counts && displs ? local_names(recs, &mine, &len, err) : ft_fail(err, FT_ENOMEM, "out of memory");
+    int *counts = ft_calloc_array((size_t)size, sizeof *counts),
+        *displs = ft_calloc_array((size_t)size, sizeof *displs);
+    ft_status st = counts && displs ? local_names(recs, &mine, &len, err)
+                                    : ft_fail(err, FT_ENOMEM, "out of memory");
     st = comm_agree(MPI_COMM_WORLD, st, err);
     if (st != FT_OK) goto cleanup;
     MPI_Allgather(&len, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);

@@ -113,15 +113,21 @@ static int parse_enum(const char *opt, const char *v, shard_args *a, ft_error *e
 {
     if (!strcmp(opt, "--format")) {
         if (!dataset_format_parse(v, &a->format))
-            return usage_error(err, "--format: expected auto, json, jsonl, csv, tsv or folder, got \"%s\"", v);
+            return usage_error(
+                err, "--format: expected auto, json, jsonl, csv, tsv or folder, got \"%s\"", v);
     } else if (!strcmp(opt, "--header")) {
-        if (!strcmp(v, "yes")) a->header = DATASET_HEADER_YES;
-        else if (!strcmp(v, "no")) a->header = DATASET_HEADER_NO;
-        else if (!strcmp(v, "auto")) a->header = DATASET_HEADER_AUTO;
-        else return usage_error(err, "--header: expected yes, no or auto, got \"%s\"", v);
+        if (!strcmp(v, "yes"))
+            a->header = DATASET_HEADER_YES;
+        else if (!strcmp(v, "no"))
+            a->header = DATASET_HEADER_NO;
+        else if (!strcmp(v, "auto"))
+            a->header = DATASET_HEADER_AUTO;
+        else
+            return usage_error(err, "--header: expected yes, no or auto, got \"%s\"", v);
     } else if (!strcmp(opt, "--task")) {
         if (shard_task_of_name(v) < 0)
-            return usage_error(err, "--task: expected sequence_classification or causal_lm, got \"%s\"", v);
+            return usage_error(
+                err, "--task: expected sequence_classification or causal_lm, got \"%s\"", v);
         a->lm = shard_task_of_name(v) == SHARD_TASK_CAUSAL_LM;
     } else if (!strcmp(opt, "--truncation")) {
         if (shard_truncation_of_name(v) < 0)
@@ -149,7 +155,8 @@ static int parse_number(const char *opt, const char *v, shard_args *a, ft_error 
             return usage_error(err, "--seed: expected an integer in [0, 2^53), got \"%s\"", v);
     } else if (!strcmp(opt, "--max-length")) {
         if (!parse_u64(v, 1 << 20, &n) || n < 2)
-            return usage_error(err, "--max-length: expected an integer in [2, 1048576], got \"%s\"", v);
+            return usage_error(err, "--max-length: expected an integer in [2, 1048576], got \"%s\"",
+                               v);
         a->max_length = (int32_t)n;
     } else if (!strcmp(opt, "--shards")) {
         if (!parse_u64(v, 99999, &n) || n < 1)
@@ -161,18 +168,33 @@ static int parse_number(const char *opt, const char *v, shard_args *a, ft_error 
 
 /* The options that take a value: the first N_STRING_OPTS are kept as given. */
 enum { N_STRING_OPTS = 10 };
-static const char *const VALUED[] = {"--input", "--test-file", "--text-field", "--label-field",
-                                     "--tokenizer", "--output", "--inspect", "--split",
-                                     "--prompt-field", "--completion-field", "--format",
-                                     "--header", "--balance", "--seed", "--max-length", "--shards",
-                                     "--task", "--truncation", "--completion-only-loss"};
+static const char *const VALUED[] = {"--input",
+                                     "--test-file",
+                                     "--text-field",
+                                     "--label-field",
+                                     "--tokenizer",
+                                     "--output",
+                                     "--inspect",
+                                     "--split",
+                                     "--prompt-field",
+                                     "--completion-field",
+                                     "--format",
+                                     "--header",
+                                     "--balance",
+                                     "--seed",
+                                     "--max-length",
+                                     "--shards",
+                                     "--task",
+                                     "--truncation",
+                                     "--completion-only-loss"};
 
 /* One option with a value. 0 taken, 2 usage error, -1 not one of these. */
-static int parse_valued(const char *opt, const char *v, shard_args *a, const char **split, ft_error *err)
+static int parse_valued(const char *opt, const char *v, shard_args *a, const char **split,
+                        ft_error *err)
 {
-    const char **slots[N_STRING_OPTS] = {&a->input, &a->test_file, &a->text_field, &a->label_field,
-                                         &a->tokenizer, &a->output, &a->inspect, split,
-                                         &a->prompt_field, &a->completion_field};
+    const char **slots[N_STRING_OPTS] = {
+        &a->input,  &a->test_file, &a->text_field, &a->label_field,  &a->tokenizer,
+        &a->output, &a->inspect,   split,          &a->prompt_field, &a->completion_field};
     for (size_t i = 0; i < N_STRING_OPTS; i++)
         if (!strcmp(opt, VALUED[i])) {
             if (!v[0]) return usage_error(err, "%s needs a non-empty value", opt);
@@ -180,7 +202,8 @@ static int parse_valued(const char *opt, const char *v, shard_args *a, const cha
             return 0;
         }
     if (!strcmp(opt, "--format") || !strcmp(opt, "--header") || !strcmp(opt, "--balance") ||
-        !strcmp(opt, "--task") || !strcmp(opt, "--truncation") || !strcmp(opt, "--completion-only-loss"))
+        !strcmp(opt, "--task") || !strcmp(opt, "--truncation") ||
+        !strcmp(opt, "--completion-only-loss"))
         return parse_enum(opt, v, a, err);
     if (!strcmp(opt, "--seed") || !strcmp(opt, "--max-length") || !strcmp(opt, "--shards"))
         return parse_number(opt, v, a, err);
@@ -191,13 +214,18 @@ static int parse_valued(const char *opt, const char *v, shard_args *a, const cha
 static int check_task_flags(const shard_args *a, ft_error *err)
 {
     if (!a->lm && (a->prompt_field || a->completion_field || a->packing || a->lm_flag_given))
-        return usage_error(err, "%s", "--prompt-field, --completion-field, --completion-only-loss, --truncation "
-                           "and --packing need --task causal_lm");
-    if (a->lm && (a->stratify || a->undersample || a->label_field || a->header != DATASET_HEADER_AUTO))
-        return usage_error(err, "%s", "--stratify, --balance, --label-field and --header are for "
+        return usage_error(
+            err, "%s",
+            "--prompt-field, --completion-field, --completion-only-loss, --truncation "
+            "and --packing need --task causal_lm");
+    if (a->lm &&
+        (a->stratify || a->undersample || a->label_field || a->header != DATASET_HEADER_AUTO))
+        return usage_error(err, "%s",
+                           "--stratify, --balance, --label-field and --header are for "
                            "sequence_classification, not --task causal_lm");
     if (a->lm && a->text_field && (a->prompt_field || a->completion_field))
-        return usage_error(err, "%s", "--text-field (plain text) and --prompt-field/--completion-field "
+        return usage_error(err, "%s",
+                           "--text-field (plain text) and --prompt-field/--completion-field "
                            "(prompt/completion pairs) exclude each other");
     return 0;
 }
@@ -211,10 +239,13 @@ static int check_required(shard_args *a, const char *split, ft_error *err)
     if (!a->tokenizer) return usage_error(err, "%s", "--tokenizer MODEL_DIR is required");
     if (!a->output) return usage_error(err, "%s", "--output DIR is required");
     if (split && !parse_split(split, a->test_file != NULL, a->fractions))
-        return usage_error(err, a->test_file ? "--split: expected train,validation fractions adding up to 1 "
-                                               "(the test set is --test-file), got \"%s\""
-                                             : "--split: expected 2 (train,test) or 3 (train,validation,test) "
-                                               "fractions in [0, 1] adding up to 1, got \"%s\"", split);
+        return usage_error(err,
+                           a->test_file
+                               ? "--split: expected train,validation fractions adding up to 1 "
+                                 "(the test set is --test-file), got \"%s\""
+                               : "--split: expected 2 (train,test) or 3 (train,validation,test) "
+                                 "fractions in [0, 1] adding up to 1, got \"%s\"",
+                           split);
     return 0;
 }
 
@@ -236,12 +267,18 @@ int shard_args_parse(int argc, char **argv, shard_args *a, ft_error *err)
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) return 1;
-        if (!strcmp(opt, "--stratify")) a->stratify = true;
-        else if (!strcmp(opt, "--force")) a->force = true;
-        else if (!strcmp(opt, "--skip-bad")) a->skip_bad = true;
-        else if (!strcmp(opt, "--packing")) a->packing = true;
-        else if (!takes_value(opt)) return usage_error(err, "unknown option or stray argument \"%s\"", opt);
-        else if (i + 1 >= argc) return usage_error(err, "%s needs a value", opt);
+        if (!strcmp(opt, "--stratify"))
+            a->stratify = true;
+        else if (!strcmp(opt, "--force"))
+            a->force = true;
+        else if (!strcmp(opt, "--skip-bad"))
+            a->skip_bad = true;
+        else if (!strcmp(opt, "--packing"))
+            a->packing = true;
+        else if (!takes_value(opt))
+            return usage_error(err, "unknown option or stray argument \"%s\"", opt);
+        else if (i + 1 >= argc)
+            return usage_error(err, "%s needs a value", opt);
         else {
             int rc = parse_valued(opt, argv[++i], a, &split, err);
             if (rc) return rc;
@@ -255,7 +292,8 @@ int shard_args_parse(int argc, char **argv, shard_args *a, ft_error *err)
 /* The launcher's rank before MPI_Init (so usage errors need no MPI). */
 static int launcher_rank(void)
 {
-    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                       "SLURM_PROCID"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         if (getenv(vars[i])) return atoi(getenv(vars[i]));
     return 0;
@@ -277,8 +315,11 @@ int main(int argc, char **argv)
     ft_log_init_from_env();
     ft_log_set_rank(rank, size);
     ft_status st = FT_OK;
-    if (args.inspect) st = comm_agree(MPI_COMM_WORLD, rank == 0 ? shard_inspect(args.inspect, &err) : FT_OK, &err);
-    else st = shard_run(&args, &err);
+    if (args.inspect)
+        st =
+            comm_agree(MPI_COMM_WORLD, rank == 0 ? shard_inspect(args.inspect, &err) : FT_OK, &err);
+    else
+        st = shard_run(&args, &err);
     if (st != FT_OK && rank == 0) fprintf(stderr, "ftune-shard: error: %s\n", err.msg);
     MPI_Finalize();
     return ft_status_exit_code(st);

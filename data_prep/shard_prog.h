@@ -78,7 +78,7 @@ typedef struct shard_part {
     uint64_t bytes;   /* of the whole source */
     uint32_t crc32;
     uint64_t bad[DATASET_N_REASONS]; /* whole source */
-    int32_t *ids;     /* label id per local record, -1 for a bad one */
+    int32_t *ids;                    /* label id per local record, -1 for a bad one */
 } shard_part;
 
 typedef struct shard_job {
@@ -89,31 +89,39 @@ typedef struct shard_job {
     int n_parts;
     shard_label_set labels;
     shard_plan plan;
-    int *owner;          /* rank writing each plan file */
-    shard_rows *rows;    /* per plan file; allocated where owned */
+    int *owner;       /* rank writing each plan file */
+    shard_rows *rows; /* per plan file; allocated where owned */
     uint64_t truncated[SHARD_N_SPLITS];
     /* causal_lm: the EOS id (-1: none); per plan file the examples' token
      * labels and whether each was kept (owned files), the rows written
      * (rank 0); examples dropped per split (completion truncated away). */
     int32_t eos_id;
-    struct chat_template *chat;  /* messages data: the tokenizer's chat template */
-    char *chat_bos, *chat_eos;   /* its bos_token, eos_token texts (NULL: none) */
+    struct chat_template *chat; /* messages data: the tokenizer's chat template */
+    char *chat_bos, *chat_eos;  /* its bos_token, eos_token texts (NULL: none) */
     shard_lm *lm;
     bool **kept;
     uint64_t *file_rows;
     uint64_t dropped[SHARD_N_SPLITS];
-    uint32_t *file_crc;  /* per plan file (rank 0, after writing) */
+    uint32_t *file_crc; /* per plan file (rank 0, after writing) */
     uint64_t *file_bytes;
-    char *tmp_dir;       /* the output being built (a sibling of --output) */
-    double t_start;      /* MPI_Wtime at the start */
-    double phase_s[8];   /* seconds per phase (rank 0's clock), see shard_mark */
+    char *tmp_dir;               /* the output being built (a sibling of --output) */
+    double t_start;              /* MPI_Wtime at the start */
+    double phase_s[8];           /* seconds per phase (rank 0's clock), see shard_mark */
     double cpu_max_s, cpu_sum_s; /* CPU time (user + system): busiest rank, all ranks */
 } shard_job;
 
 /* Phases timed for the summary: open, read, labels+plan, tokenize,
  * exchange, write, manifest. shard_mark(job, k) ends phase k. */
-enum { SHARD_PH_OPEN, SHARD_PH_READ, SHARD_PH_PLAN, SHARD_PH_TOKENIZE, SHARD_PH_EXCHANGE, SHARD_PH_WRITE,
-       SHARD_PH_MANIFEST, SHARD_N_PHASES };
+enum {
+    SHARD_PH_OPEN,
+    SHARD_PH_READ,
+    SHARD_PH_PLAN,
+    SHARD_PH_TOKENIZE,
+    SHARD_PH_EXCHANGE,
+    SHARD_PH_WRITE,
+    SHARD_PH_MANIFEST,
+    SHARD_N_PHASES
+};
 void shard_mark(shard_job *job, int phase);
 
 /* Tokenizes the rows of the plan, sends each to its file's owner and

@@ -97,7 +97,8 @@ static char *manifest_text(const shard_job *job)
     for (int r = 1; r < DATASET_N_REASONS; r++) {
         if (!reason_applies(job, r)) continue;
         names[m.n_skip_reasons] = (char *)dataset_reason_name((dataset_reason)r);
-        skipped[m.n_skip_reasons++] = job->parts[0].bad[r] + (job->n_parts > 1 ? job->parts[1].bad[r] : 0);
+        skipped[m.n_skip_reasons++] =
+            job->parts[0].bad[r] + (job->n_parts > 1 ? job->parts[1].bad[r] : 0);
     }
     m.skip_reasons = names;
     m.skipped = skipped;
@@ -114,11 +115,13 @@ static ft_status swap_into_place(const shard_job *job, ft_error *err)
     const char *out = job->a->output;
     char *old = NULL;
     if (ft_path_exists(out)) {
-        if (!job->a->force) return ft_fail(err, FT_EEXIST, "%s appeared while sharding: not overwriting it", out);
+        if (!job->a->force)
+            return ft_fail(err, FT_EEXIST, "%s appeared while sharding: not overwriting it", out);
         old = ft_temp_sibling(out);
         if (!old || rename(out, old) != 0) {
             free(old);
-            return ft_fail(err, FT_EIO, "%s: cannot move the earlier dataset aside: %s", out, strerror(errno));
+            return ft_fail(err, FT_EIO, "%s: cannot move the earlier dataset aside: %s", out,
+                           strerror(errno));
         }
     }
     ft_status st = FT_OK;
@@ -131,7 +134,8 @@ static ft_status swap_into_place(const shard_job *job, ft_error *err)
      * not a failed run. */
     ft_error rm = {0};
     if (st == FT_OK && old && ft_remove_tree(old, &rm) != FT_OK)
-        ft_log_warn("the earlier dataset, moved aside to %s, could not be removed: %s", old, rm.msg);
+        ft_log_warn("the earlier dataset, moved aside to %s, could not be removed: %s", old,
+                    rm.msg);
     free(old);
     return st;
 }
@@ -157,10 +161,12 @@ static void print_lm_split(const shard_job *job, int s)
             files++;
             rows += job->file_rows[f];
         }
-    printf("  %-10s %9llu rows (%llu examples%s) in %d file%s, %llu truncated, %llu dropped (no completion token "
-           "left)\n", shard_split_name(s), (unsigned long long)rows, (unsigned long long)examples,
-           job->a->packing ? ", packed" : "", files, files == 1 ? "" : "s", (unsigned long long)job->truncated[s],
-           (unsigned long long)job->dropped[s]);
+    printf(
+        "  %-10s %9llu rows (%llu examples%s) in %d file%s, %llu truncated, %llu dropped (no completion token "
+        "left)\n",
+        shard_split_name(s), (unsigned long long)rows, (unsigned long long)examples,
+        job->a->packing ? ", packed" : "", files, files == 1 ? "" : "s",
+        (unsigned long long)job->truncated[s], (unsigned long long)job->dropped[s]);
 }
 
 static void print_split(const shard_job *job, int s)
@@ -173,8 +179,9 @@ static void print_split(const shard_job *job, int s)
     uint64_t rows = p->split_rows[s];
     int files = 0;
     for (int f = 0; f < p->n_files; f++) files += p->files[f].split == s;
-    printf("  %-10s %9llu rows in %d file%s, %.1f%% truncated:", shard_split_name(s), (unsigned long long)rows,
-           files, files == 1 ? "" : "s", rows ? 100.0 * (double)job->truncated[s] / (double)rows : 0.0);
+    printf("  %-10s %9llu rows in %d file%s, %.1f%% truncated:", shard_split_name(s),
+           (unsigned long long)rows, files, files == 1 ? "" : "s",
+           rows ? 100.0 * (double)job->truncated[s] / (double)rows : 0.0);
     for (int c = 0; c < job->labels.n && c < 12; c++)
         printf(" %s=%llu", job->labels.names[c], (unsigned long long)p->class_rows[s][c]);
     printf("%s\n", job->labels.n > 12 ? " ..." : "");
@@ -192,8 +199,9 @@ void shard_print_summary(const shard_job *job, double seconds)
     }
     if (job->a->lm)
         printf("causal_lm: %s, completion_only_loss %s, eos id %d, truncation %s%s\n",
-               dataset_lm_mode(job->parts[0].src), job->a->completion_only_loss ? "yes" : "no", job->eos_id,
-               shard_truncation_name(job->a->truncation), job->a->packing ? ", packed" : "");
+               dataset_lm_mode(job->parts[0].src), job->a->completion_only_loss ? "yes" : "no",
+               job->eos_id, shard_truncation_name(job->a->truncation),
+               job->a->packing ? ", packed" : "");
     else {
         printf("labels (%d, ids in this order):", job->labels.n);
         for (int c = 0; c < job->labels.n && c < 20; c++) printf(" %s", job->labels.names[c]);
@@ -202,20 +210,21 @@ void shard_print_summary(const shard_job *job, double seconds)
     for (int s = 0; s < SHARD_N_SPLITS; s++)
         if (job->plan.split_rows[s]) print_split(job, s);
     if (job->plan.balanced_out)
-        printf("balance undersample: %llu examples left out\n", (unsigned long long)job->plan.balanced_out);
+        printf("balance undersample: %llu examples left out\n",
+               (unsigned long long)job->plan.balanced_out);
     printf("skipped %llu bad record%s", (unsigned long long)bad, bad == 1 ? "" : "s");
     for (int r = 1; r < DATASET_N_REASONS; r++) {
         uint64_t n = job->parts[0].bad[r] + (job->n_parts > 1 ? job->parts[1].bad[r] : 0);
         if (n) printf(" %s=%llu", dataset_reason_name((dataset_reason)r), (unsigned long long)n);
     }
     printf("\nwrote %s: %d files + manifest.json\n", job->a->output, job->plan.n_files);
-    static const char *const phases[SHARD_N_PHASES] = {"open", "read", "labels+plan", "tokenize", "exchange",
-                                                       "write", "manifest"};
+    static const char *const phases[SHARD_N_PHASES] = {
+        "open", "read", "labels+plan", "tokenize", "exchange", "write", "manifest"};
     printf("time (s):");
     for (int k = 0; k < SHARD_N_PHASES; k++) printf(" %s %.3f", phases[k], job->phase_s[k]);
     printf("\ncpu (s): busiest rank %.3f, all ranks %.3f", job->cpu_max_s, job->cpu_sum_s);
-    printf("\n%llu records, %.2f MB in %.3f s on %d rank%s: %.0f examples/s, %.2f MB/s\n", (unsigned long long)records,
-           (double)bytes / 1e6, seconds, job->size, job->size == 1 ? "" : "s", (double)records / seconds,
-           (double)bytes / 1e6 / seconds);
+    printf("\n%llu records, %.2f MB in %.3f s on %d rank%s: %.0f examples/s, %.2f MB/s\n",
+           (unsigned long long)records, (double)bytes / 1e6, seconds, job->size,
+           job->size == 1 ? "" : "s", (double)records / seconds, (double)bytes / 1e6 / seconds);
     fflush(stdout);
 }

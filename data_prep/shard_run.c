@@ -22,7 +22,6 @@
 #include "core/ft_log.h"
 #include "shard_prog.h"
 
-
 /* Whether an existing output may be replaced: a folder with manifest.json
  * (an earlier dataset) or an empty folder. */
 static bool replaceable(const char *dir)
@@ -33,7 +32,8 @@ static bool replaceable(const char *dir)
     DIR *d = ok ? NULL : opendir(dir);
     if (!d) return ok;
     int entries = 0;
-    for (struct dirent *e; (e = readdir(d));) entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    for (struct dirent *e; (e = readdir(d));)
+        entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
     closedir(d);
     return entries == 0;
 }
@@ -41,10 +41,14 @@ static bool replaceable(const char *dir)
 static ft_status check_output(const shard_args *a, ft_error *err)
 {
     if (!ft_path_exists(a->output)) return FT_OK;
-    if (!a->force) return ft_fail(err, FT_EEXIST, "%s exists: not overwriting it (pass --force to replace it)", a->output);
+    if (!a->force)
+        return ft_fail(err, FT_EEXIST, "%s exists: not overwriting it (pass --force to replace it)",
+                       a->output);
     if (!replaceable(a->output))
-        return ft_fail(err, FT_EEXIST, "%s exists and is neither an ftune dataset (no manifest.json) nor an empty "
-                       "folder: not replacing it, even with --force", a->output);
+        return ft_fail(err, FT_EEXIST,
+                       "%s exists and is neither an ftune dataset (no manifest.json) nor an empty "
+                       "folder: not replacing it, even with --force",
+                       a->output);
     return FT_OK;
 }
 
@@ -64,15 +68,20 @@ static ft_status load_chat(shard_job *job, ft_error *err)
 {
     char *path = ft_path_join(job->a->tokenizer, "tokenizer_config.json"), *text = NULL;
     size_t len = 0;
-    ft_status st = !path ? ft_fail(err, FT_ENOMEM, "out of memory")
-                   : ft_path_exists(path) ? ft_read_file(path, &text, &len, err) : FT_ENOTFOUND;
+    ft_status st = !path                  ? ft_fail(err, FT_ENOMEM, "out of memory")
+                   : ft_path_exists(path) ? ft_read_file(path, &text, &len, err)
+                                          : FT_ENOTFOUND;
     cJSON *root = st == FT_OK ? cJSON_ParseWithLength(text, len) : NULL;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "chat_template");
-    if (st == FT_OK && !root) st = ft_fail(err, FT_EFORMAT, "%s: not valid JSON", path);
+    if (st == FT_OK && !root)
+        st = ft_fail(err, FT_EFORMAT, "%s: not valid JSON", path);
     else if ((st == FT_OK || st == FT_ENOTFOUND) && !cJSON_IsString(t))
-        st = ft_fail(err, FT_EINVAL, "%s: messages data needs a tokenizer with a chat_template (a string in "
-                     "%s/tokenizer_config.json); there is none", job->a->input, job->a->tokenizer);
-    if (st == FT_OK && !(job->chat = chat_template_compile(t->valuestring, strlen(t->valuestring), err))) {
+        st = ft_fail(err, FT_EINVAL,
+                     "%s: messages data needs a tokenizer with a chat_template (a string in "
+                     "%s/tokenizer_config.json); there is none",
+                     job->a->input, job->a->tokenizer);
+    if (st == FT_OK &&
+        !(job->chat = chat_template_compile(t->valuestring, strlen(t->valuestring), err))) {
         ft_error_prefix(err, "%s", path);
         st = err->code != FT_OK ? err->code : FT_EINVAL;
     }
@@ -93,8 +102,10 @@ static ft_status open_all(shard_job *job, ft_error *err)
     if ((st = comm_agree(MPI_COMM_WORLD, st, err)) != FT_OK) return st;
     st = tok_open(a->tokenizer, &job->tok, err);
     if (st == FT_OK && a->lm && tok_get_kind(job->tok) != TOK_BYTE_BPE)
-        st = ft_fail(err, FT_EINVAL, "%s: --task causal_lm needs a decoder's byte-level BPE tokenizer (GPT-2 "
-                     "style); this one is WordPiece (BERT)", a->tokenizer);
+        st = ft_fail(err, FT_EINVAL,
+                     "%s: --task causal_lm needs a decoder's byte-level BPE tokenizer (GPT-2 "
+                     "style); this one is WordPiece (BERT)",
+                     a->tokenizer);
     /* GPT-2's EOS (= BOS = unk) is <|endoftext|>; TRL appends the EOS to
      * every completion (and text) that does not end with it. */
     job->eos_id = st == FT_OK && a->lm ? tok_token_to_id(job->tok, "<|endoftext|>") : -1;
@@ -111,7 +122,8 @@ static ft_status open_all(shard_job *job, ft_error *err)
     if (chat) st = load_chat(job, err);
     st = comm_agree(MPI_COMM_WORLD, st, err);
     for (int p = 0; st == FT_OK && p < job->n_parts && job->rank == 0; p++)
-        ft_log_info("%s: %s", dataset_get_path(job->parts[p].src), dataset_fields_summary(job->parts[p].src));
+        ft_log_info("%s: %s", dataset_get_path(job->parts[p].src),
+                    dataset_fields_summary(job->parts[p].src));
     return st;
 }
 
@@ -120,9 +132,11 @@ static ft_status read_part(shard_job *job, shard_part *p, ft_error *err)
 {
     dataset_scan *scans = ft_calloc_array((size_t)job->size, sizeof *scans), mine = {0};
     FT_CHECK_MSG(scans != NULL, "out of memory");
-    ft_status st = comm_agree(MPI_COMM_WORLD, dataset_scan_part(p->src, job->rank, job->size, &mine, err), err);
+    ft_status st = comm_agree(MPI_COMM_WORLD,
+                              dataset_scan_part(p->src, job->rank, job->size, &mine, err), err);
     if (st == FT_OK) {
-        MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, scans, (int)sizeof mine, MPI_BYTE, MPI_COMM_WORLD);
+        MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, scans, (int)sizeof mine, MPI_BYTE,
+                      MPI_COMM_WORLD);
         dataset_prefix prefix = {0, 0};
         for (int r = 0; r < job->size; r++) {
             if (r < job->rank) {
@@ -132,7 +146,9 @@ static ft_status read_part(shard_job *job, shard_part *p, ft_error *err)
             p->bytes += scans[r].bytes;
         }
         p->crc32 = dataset_combine_crc(scans, job->size);
-        st = comm_agree(MPI_COMM_WORLD, dataset_read_part(p->src, job->rank, job->size, &prefix, &p->recs, err), err);
+        st = comm_agree(MPI_COMM_WORLD,
+                        dataset_read_part(p->src, job->rank, job->size, &prefix, &p->recs, err),
+                        err);
     }
     free(scans);
     if (st != FT_OK) return st;
@@ -144,7 +160,8 @@ static ft_status read_part(shard_job *job, shard_part *p, ft_error *err)
     MPI_Allreduce(local_bad, p->bad, DATASET_N_REASONS, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
     /* Without --skip-bad, the first bad record in source order stops the run. */
     if (!job->a->skip_bad && p->recs.bad_count)
-        st = ft_fail(err, FT_EINVAL, "%s (--skip-bad skips and counts such records)", p->recs.first_bad_msg);
+        st = ft_fail(err, FT_EINVAL, "%s (--skip-bad skips and counts such records)",
+                     p->recs.first_bad_msg);
     return comm_agree(MPI_COMM_WORLD, st, err);
 }
 
@@ -161,13 +178,17 @@ static ft_status map_labels(shard_job *job, shard_part *p, bool is_test, ft_erro
         const dataset_record *rec = &p->recs.items[i];
         const char *name = p->recs.arena + rec->label_off;
         bool same = rec->reason == DATASET_OK && last && !strcmp(last, name);
-        p->ids[i] = rec->reason != DATASET_OK ? -1 : same ? last_id : shard_labels_find(&job->labels, name);
+        p->ids[i] = rec->reason != DATASET_OK ? -1
+                    : same                    ? last_id
+                                              : shard_labels_find(&job->labels, name);
         if (rec->reason == DATASET_OK) last = name, last_id = p->ids[i];
         if (rec->reason == DATASET_OK && p->ids[i] < 0 && st == FT_OK) {
             char where[FT_ERROR_MSG_BYTES / 2];
             dataset_record_where(p->src, rec, where, sizeof where);
-            st = ft_fail(err, FT_EINVAL, "%s: label '%.100s' of the test data does not occur in the training "
-                         "data (%d labels, e.g. '%.60s')", where, name, job->labels.n, job->labels.names[0]);
+            st = ft_fail(err, FT_EINVAL,
+                         "%s: label '%.100s' of the test data does not occur in the training "
+                         "data (%d labels, e.g. '%.60s')",
+                         where, name, job->labels.n, job->labels.names[0]);
         }
         FT_CHECK(is_test || rec->reason != DATASET_OK || p->ids[i] >= 0);
     }
@@ -199,9 +220,11 @@ static ft_status agree_labels(shard_job *job, ft_error *err)
     if (st == FT_OK && job->labels.n == 0)
         st = ft_fail(err, FT_EINVAL, "%s: no usable records", job->a->input);
     else if (st == FT_OK && job->labels.n == 1)
-        st = ft_fail(err, FT_EINVAL, "%s: only one label, '%.100s': a classifier needs at least two",
-                     job->a->input, job->labels.names[0]);
-    for (int p = 0; st == FT_OK && p < job->n_parts; p++) st = map_labels(job, &job->parts[p], p == 1, err);
+        st =
+            ft_fail(err, FT_EINVAL, "%s: only one label, '%.100s': a classifier needs at least two",
+                    job->a->input, job->labels.names[0]);
+    for (int p = 0; st == FT_OK && p < job->n_parts; p++)
+        st = map_labels(job, &job->parts[p], p == 1, err);
     return st;
 }
 
@@ -225,13 +248,16 @@ static int32_t *gather_ids(const shard_job *job, const shard_part *p)
 static ft_status make_plan(shard_job *job, ft_error *err)
 {
     const shard_args *a = job->a;
-    shard_plan_options opt = {a->seed, {a->fractions[0], a->fractions[1], a->fractions[2]}, a->stratify,
-                              a->undersample, a->shards};
+    shard_plan_options opt = {a->seed,
+                              {a->fractions[0], a->fractions[1], a->fractions[2]},
+                              a->stratify,
+                              a->undersample,
+                              a->shards};
     int32_t *main_ids = gather_ids(job, &job->parts[0]);
     int32_t *test_ids = job->n_parts > 1 ? gather_ids(job, &job->parts[1]) : NULL;
     ft_status st = shard_plan_make(main_ids, job->parts[0].n_total, test_ids,
-                                   job->n_parts > 1 ? job->parts[1].n_total : 0, job->a->lm ? 1 : job->labels.n,
-                                   &opt, &job->plan, err);
+                                   job->n_parts > 1 ? job->parts[1].n_total : 0,
+                                   job->a->lm ? 1 : job->labels.n, &opt, &job->plan, err);
     free(main_ids);
     free(test_ids);
     return comm_agree(MPI_COMM_WORLD, st, err);
@@ -244,9 +270,12 @@ static ft_status make_tmp_dir(shard_job *job, ft_error *err)
     ft_status st = FT_OK;
     if (job->rank == 0) {
         char *tmp = ft_temp_sibling(job->a->output);
-        if (!tmp) st = ft_fail(err, FT_ENOMEM, "%s: out of memory", job->a->output);
-        else if (strlen(tmp) >= sizeof name) st = ft_fail(err, FT_EINVAL, "%s: path too long", job->a->output);
-        else st = ft_mkdir_p(tmp, err);
+        if (!tmp)
+            st = ft_fail(err, FT_ENOMEM, "%s: out of memory", job->a->output);
+        else if (strlen(tmp) >= sizeof name)
+            st = ft_fail(err, FT_EINVAL, "%s: path too long", job->a->output);
+        else
+            st = ft_mkdir_p(tmp, err);
         if (st == FT_OK) snprintf(name, sizeof name, "%s", tmp);
         free(tmp);
     }
@@ -297,8 +326,8 @@ static void reduce_cpu(shard_job *job)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double cpu = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
-                 1e-6 * (double)ru.ru_stime.tv_usec;
+    double cpu = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+                 (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
     MPI_Reduce(&cpu, &job->cpu_max_s, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     MPI_Reduce(&cpu, &job->cpu_sum_s, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
 }
@@ -317,7 +346,8 @@ ft_status shard_run(const shard_args *a, ft_error *err)
     if (st == FT_OK) st = make_tmp_dir(&job, err);
     shard_mark(&job, SHARD_PH_PLAN);
     if (st == FT_OK) st = shard_write_files(&job, err);
-    if (st == FT_OK) st = comm_agree(MPI_COMM_WORLD, job.rank == 0 ? shard_publish(&job, err) : FT_OK, err);
+    if (st == FT_OK)
+        st = comm_agree(MPI_COMM_WORLD, job.rank == 0 ? shard_publish(&job, err) : FT_OK, err);
     shard_mark(&job, SHARD_PH_MANIFEST);
     if (st != FT_OK && job.tmp_dir && job.rank == 0) ft_remove_tree(job.tmp_dir, NULL);
     reduce_cpu(&job);

@@ -93,7 +93,8 @@ static void alloc_owned(shard_job *job)
         r->lengths = ft_malloc_array(n, sizeof *r->lengths);
         r->labels = ft_malloc_array(n, sizeof *r->labels);
         r->example_index = ft_malloc_array(n, sizeof *r->example_index);
-        FT_CHECK_MSG(r->input_ids && r->lengths && r->labels && r->example_index, "out of memory for a shard");
+        FT_CHECK_MSG(r->input_ids && r->lengths && r->labels && r->example_index,
+                     "out of memory for a shard");
         for (uint64_t i = 0; i < n; i++) r->example_index[i] = -1; /* filled check */
         if (!job->a->lm) continue;
         FT_CHECK_MSG(shard_lm_alloc(&job->lm[f], n, job->a->max_length, false, NULL) == FT_OK,
@@ -104,8 +105,8 @@ static void alloc_owned(shard_job *job)
 }
 
 /* Calls fn for every record of this rank the plan uses. */
-typedef ft_status (*record_fn)(shard_job *job, const shard_part *p, size_t i, int file, uint64_t row,
-                               void *ctx, ft_error *err);
+typedef ft_status (*record_fn)(shard_job *job, const shard_part *p, size_t i, int file,
+                               uint64_t row, void *ctx, ft_error *err);
 
 static ft_status for_used_records(shard_job *job, record_fn fn, void *ctx, ft_error *err)
 {
@@ -122,17 +123,17 @@ static ft_status for_used_records(shard_job *job, record_fn fn, void *ctx, ft_er
 }
 
 typedef struct pack_ctx {
-    size_t *next;   /* per destination: next row slot */
-    char *buf;      /* rows grouped by destination */
-    int32_t *ids;   /* max_length scratch */
-    int32_t *labels;              /* causal_lm: max_length scratch */
-    tok_ids prompt, completion;   /* causal_lm: the tokens of one record */
+    size_t *next;               /* per destination: next row slot */
+    char *buf;                  /* rows grouped by destination */
+    int32_t *ids;               /* max_length scratch */
+    int32_t *labels;            /* causal_lm: max_length scratch */
+    tok_ids prompt, completion; /* causal_lm: the tokens of one record */
 } pack_ctx;
 
 /* Rows for this rank's own files skip the exchange: counted as 0 here and
  * tokenized straight into job->rows by pack_one. */
-static ft_status count_one(shard_job *job, const shard_part *p, size_t i, int file, uint64_t row, void *ctx,
-                           ft_error *err)
+static ft_status count_one(shard_job *job, const shard_part *p, size_t i, int file, uint64_t row,
+                           void *ctx, ft_error *err)
 {
     (void)p, (void)i, (void)row, (void)err;
     if (job->owner[file] != job->rank) ((size_t *)ctx)[job->owner[file]]++;
@@ -176,7 +177,8 @@ static char *place_local(shard_job *job, const row_head *h, const int32_t *label
 /* A messages record rendered by the chat template (as apply_chat_template
  * with add_generation_prompt false) and tokenized without special tokens
  * (the template writes them), into out. */
-static ft_status encode_chat(shard_job *job, const char *json, size_t len, tok_ids *out, ft_error *err)
+static ft_status encode_chat(shard_job *job, const char *json, size_t len, tok_ids *out,
+                             ft_error *err)
 {
     cJSON *messages = cJSON_ParseWithLength(json, len);
     if (!messages) return ft_fail(err, FT_ENOMEM, "out of memory parsing messages");
@@ -194,14 +196,18 @@ static ft_status encode_chat(shard_job *job, const char *json, size_t len, tok_i
  * completion, no prompt; messages: the rendered conversation, every token
  * trained and no EOS added, as TRL does with assistant_only_loss off) into
  * ids and labels (shard_lm_example). */
-static ft_status encode_lm(shard_job *job, const shard_part *p, const dataset_record *rec, pack_ctx *c,
-                           row_head *h, ft_error *err)
+static ft_status encode_lm(shard_job *job, const shard_part *p, const dataset_record *rec,
+                           pack_ctx *c, row_head *h, ft_error *err)
 {
     const char *a = p->recs.arena;
-    bool text = !strcmp(dataset_lm_mode(p->src), "text"), chat = !strcmp(dataset_lm_mode(p->src), "messages");
+    bool text = !strcmp(dataset_lm_mode(p->src), "text"),
+         chat = !strcmp(dataset_lm_mode(p->src), "messages");
     c->prompt.len = c->completion.len = 0;
-    ft_status st = text || chat ? FT_OK : tok_encode(job->tok, a + rec->text_off, rec->text_len, &c->prompt, err);
-    if (chat) st = encode_chat(job, a + rec->text_off, rec->text_len, &c->completion, err);
+    ft_status st = text || chat
+                       ? FT_OK
+                       : tok_encode(job->tok, a + rec->text_off, rec->text_len, &c->prompt, err);
+    if (chat)
+        st = encode_chat(job, a + rec->text_off, rec->text_len, &c->completion, err);
     else if (st == FT_OK)
         st = text ? tok_encode(job->tok, a + rec->text_off, rec->text_len, &c->completion, err)
                   : tok_encode(job->tok, a + rec->label_off, rec->label_len, &c->completion, err);
@@ -212,22 +218,24 @@ static ft_status encode_lm(shard_job *job, const shard_part *p, const dataset_re
                           job->a->completion_only_loss, (shard_truncation)job->a->truncation};
     bool truncated = false;
     h->dropped = !shard_lm_example(c->prompt.ids, (int32_t)c->prompt.len, c->completion.ids,
-                                   (int32_t)c->completion.len, &o, c->ids, c->labels, &h->length, &truncated);
+                                   (int32_t)c->completion.len, &o, c->ids, c->labels, &h->length,
+                                   &truncated);
     h->truncated = truncated;
     if (h->dropped) h->length = 1; /* a placeholder the file never holds */
     return FT_OK;
 }
 
-static ft_status pack_one(shard_job *job, const shard_part *p, size_t i, int file, uint64_t row, void *ctx,
-                          ft_error *err)
+static ft_status pack_one(shard_job *job, const shard_part *p, size_t i, int file, uint64_t row,
+                          void *ctx, ft_error *err)
 {
     pack_ctx *c = ctx;
     const dataset_record *rec = &p->recs.items[i];
     row_head h = {file, 0, p->ids[i], 0, row, (int64_t)(p->first + i), 0, 0};
     bool truncated = false;
-    ft_status st = job->a->lm ? encode_lm(job, p, rec, c, &h, err)
-                              : tok_encode_for_model(job->tok, p->recs.arena + rec->text_off, rec->text_len,
-                                                     job->a->max_length, c->ids, &h.length, &truncated, err);
+    ft_status st =
+        job->a->lm ? encode_lm(job, p, rec, c, &h, err)
+                   : tok_encode_for_model(job->tok, p->recs.arena + rec->text_off, rec->text_len,
+                                          job->a->max_length, c->ids, &h.length, &truncated, err);
     if (st != FT_OK) {
         char where[FT_ERROR_MSG_BYTES / 2];
         dataset_record_where(p->src, rec, where, sizeof where);
@@ -243,7 +251,8 @@ static ft_status pack_one(shard_job *job, const shard_part *p, size_t i, int fil
     memcpy(slot, &h, sizeof h);
     store_ids(job, c->ids, slot + sizeof h);
     if (job->a->lm)
-        memcpy(slot + sizeof h + id_bytes(job), c->labels, (size_t)job->a->max_length * sizeof(int32_t));
+        memcpy(slot + sizeof h + id_bytes(job), c->labels,
+               (size_t)job->a->max_length * sizeof(int32_t));
     return FT_OK;
 }
 
@@ -256,9 +265,12 @@ static ft_status pack_rows(shard_job *job, size_t *counts, char **buf, ft_error 
         next[r] = total;
         total += counts[r];
     }
-    pack_ctx c = {next, ft_malloc_array(total + 1, row_bytes(job)),
+    pack_ctx c = {next,
+                  ft_malloc_array(total + 1, row_bytes(job)),
                   ft_malloc_array((size_t)job->a->max_length, sizeof(int32_t)),
-                  ft_malloc_array((size_t)job->a->max_length, sizeof(int32_t)), {0}, {0}};
+                  ft_malloc_array((size_t)job->a->max_length, sizeof(int32_t)),
+                  {0},
+                  {0}};
     FT_CHECK_MSG(next && c.buf && c.ids && c.labels, "out of memory for tokenized rows");
     ft_status st = for_used_records(job, pack_one, &c, err);
     free(next);
@@ -274,14 +286,16 @@ static void place_rows(shard_job *job, const char *buf, size_t n)
 {
     /* The ids travel in the file's encoding (store_ids): copied as they are. */
     size_t rb = row_bytes(job), n_id_bytes = (size_t)job->a->max_length * (wide(job) ? 4 : 2);
-    int32_t *labels = job->a->lm ? ft_malloc_array((size_t)job->a->max_length, sizeof(int32_t)) : NULL;
+    int32_t *labels =
+        job->a->lm ? ft_malloc_array((size_t)job->a->max_length, sizeof(int32_t)) : NULL;
     FT_CHECK_MSG(!job->a->lm || labels, "out of memory");
     for (size_t k = 0; k < n; k++) {
         row_head h;
         memcpy(&h, buf + k * rb, sizeof h);
         FT_CHECK(h.file >= 0 && h.file < job->plan.n_files && job->owner[h.file] == job->rank);
         if (labels) /* copied out: the buffer gives no alignment guarantee */
-            memcpy(labels, buf + k * rb + sizeof h + id_bytes(job), (size_t)job->a->max_length * sizeof(int32_t));
+            memcpy(labels, buf + k * rb + sizeof h + id_bytes(job),
+                   (size_t)job->a->max_length * sizeof(int32_t));
         memcpy(place_local(job, &h, labels), buf + k * rb + sizeof h, n_id_bytes);
     }
     free(labels);
@@ -299,12 +313,14 @@ static void exchange_rows(shard_job *job, const size_t *counts, const char *buf)
     for (int r = 0; r < n; r++, start += counts[r - 1]) first[r] = start;
     uint64_t rounds = 0, mine = 0;
     for (int r = 0; r < n; r++)
-        if ((counts[r] + per_round - 1) / per_round > mine) mine = (counts[r] + per_round - 1) / per_round;
+        if ((counts[r] + per_round - 1) / per_round > mine)
+            mine = (counts[r] + per_round - 1) / per_round;
     MPI_Allreduce(&mine, &rounds, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
     for (uint64_t k = 0; k < rounds; k++) {
         size_t lo = (size_t)k * per_round;
         for (int r = 0; r < n; r++) {
-            size_t rows = counts[r] > lo ? (counts[r] - lo < per_round ? counts[r] - lo : per_round) : 0;
+            size_t rows =
+                counts[r] > lo ? (counts[r] - lo < per_round ? counts[r] - lo : per_round) : 0;
             sc[r] = (int)(rows * rb);
             sd[r] = r ? sd[r - 1] + sc[r - 1] : 0;
         }
@@ -326,23 +342,27 @@ static void exchange_rows(shard_job *job, const size_t *counts, const char *buf)
     free(sc), free(sd), free(rc), free(rd), free(first);
 }
 
-static const char *kind_name(const tok_tokenizer *t) { return tok_get_kind(t) == TOK_BYTE_BPE ? "byte_bpe" : "wordpiece"; }
+static const char *kind_name(const tok_tokenizer *t)
+{
+    return tok_get_kind(t) == TOK_BYTE_BPE ? "byte_bpe" : "wordpiece";
+}
 
 /* A causal_lm file: its kept examples, packed or one per row
  * (shard_lm_pack), written; *rows the rows written. */
-static ft_status write_lm(shard_job *job, int f, const char *path, const shard_meta *meta, uint64_t *rows,
-                          ft_error *err)
+static ft_status write_lm(shard_job *job, int f, const char *path, const shard_meta *meta,
+                          uint64_t *rows, ft_error *err)
 {
     shard_rows out;
     shard_lm out_lm;
-    ft_status st = shard_lm_pack(&job->rows[f], &job->lm[f], job->kept[f], job->a->packing, tok_pad_id(job->tok),
-                                 &out, &out_lm, err);
+    ft_status st = shard_lm_pack(&job->rows[f], &job->lm[f], job->kept[f], job->a->packing,
+                                 tok_pad_id(job->tok), &out, &out_lm, err);
     if (st != FT_OK) return st;
     *rows = out.rows;
     if (out.rows == 0)
-        st = ft_fail(err, FT_EINVAL, "%s: every one of its %llu examples lost its whole completion to truncation "
-                     "at --max-length %d (try --truncation prompt_left or a larger --max-length)", path,
-                     (unsigned long long)job->rows[f].rows, job->a->max_length);
+        st = ft_fail(err, FT_EINVAL,
+                     "%s: every one of its %llu examples lost its whole completion to truncation "
+                     "at --max-length %d (try --truncation prompt_left or a larger --max-length)",
+                     path, (unsigned long long)job->rows[f].rows, job->a->max_length);
     else
         st = shard_write_lm_file(path, meta, &out, &out_lm, err);
     shard_rows_free(&out);
@@ -355,12 +375,14 @@ static ft_status write_lm(shard_job *job, int f, const char *path, const shard_m
 static ft_status write_owned(shard_job *job, ft_error *err)
 {
     int n = job->plan.n_files;
-    uint64_t *crc = ft_calloc_array((size_t)n + 1, sizeof *crc), *bytes = ft_calloc_array((size_t)n + 1, sizeof *bytes);
+    uint64_t *crc = ft_calloc_array((size_t)n + 1, sizeof *crc),
+             *bytes = ft_calloc_array((size_t)n + 1, sizeof *bytes);
     uint64_t *rows = ft_calloc_array((size_t)n + 1, sizeof *rows);
     job->file_crc = ft_calloc_array((size_t)n + 1, sizeof *job->file_crc);
     job->file_bytes = ft_calloc_array((size_t)n + 1, sizeof *job->file_bytes);
     job->file_rows = ft_calloc_array((size_t)n + 1, sizeof *job->file_rows);
-    FT_CHECK_MSG(crc && bytes && rows && job->file_crc && job->file_bytes && job->file_rows, "out of memory");
+    FT_CHECK_MSG(crc && bytes && rows && job->file_crc && job->file_bytes && job->file_rows,
+                 "out of memory");
     char fp[17];
     snprintf(fp, sizeof fp, "%016llx", (unsigned long long)tok_fingerprint(job->tok));
     ft_status st = FT_OK;
@@ -370,15 +392,26 @@ static ft_status write_owned(shard_job *job, ft_error *err)
         char name[64];
         shard_file_name(pf, name, sizeof name);
         char *path = ft_path_join(job->tmp_dir, name);
-        shard_meta meta = {shard_split_name(pf->split), pf->index, pf->count, job->a->max_length,
-                           tok_pad_id(job->tok), tok_vocab_size(job->tok), kind_name(job->tok), fp,
-                           job->a->lm ? 0 : job->labels.n, (const char *const *)job->labels.names, job->a->seed};
+        shard_meta meta = {shard_split_name(pf->split),
+                           pf->index,
+                           pf->count,
+                           job->a->max_length,
+                           tok_pad_id(job->tok),
+                           tok_vocab_size(job->tok),
+                           kind_name(job->tok),
+                           fp,
+                           job->a->lm ? 0 : job->labels.n,
+                           (const char *const *)job->labels.names,
+                           job->a->seed};
         for (uint64_t i = 0; i < pf->rows; i++) FT_CHECK(job->rows[f].example_index[i] >= 0);
         uint32_t c = 0;
         rows[f] = pf->rows;
-        if (!path) st = ft_fail(err, FT_ENOMEM, "out of memory");
-        else if (job->a->lm) st = write_lm(job, f, path, &meta, &rows[f], err);
-        else st = shard_write_file(path, &meta, &job->rows[f], err);
+        if (!path)
+            st = ft_fail(err, FT_ENOMEM, "out of memory");
+        else if (job->a->lm)
+            st = write_lm(job, f, path, &meta, &rows[f], err);
+        else
+            st = shard_write_file(path, &meta, &job->rows[f], err);
         if (st == FT_OK) st = shard_file_crc32(path, &c, &bytes[f], err);
         crc[f] = c;
         free(path);
@@ -389,8 +422,10 @@ static ft_status write_owned(shard_job *job, ft_error *err)
     for (int f = 0; f < n; f++) job->file_crc[f] = (uint32_t)job->file_bytes[f];
     MPI_Reduce(bytes, job->file_bytes, n, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
     MPI_Reduce(rows, job->file_rows, n, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
-    MPI_Allreduce(MPI_IN_PLACE, job->truncated, SHARD_N_SPLITS, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
-    MPI_Allreduce(MPI_IN_PLACE, job->dropped, SHARD_N_SPLITS, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, job->truncated, SHARD_N_SPLITS, MPI_UINT64_T, MPI_SUM,
+                  MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, job->dropped, SHARD_N_SPLITS, MPI_UINT64_T, MPI_SUM,
+                  MPI_COMM_WORLD);
     free(crc);
     free(bytes);
     free(rows);

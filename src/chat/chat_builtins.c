@@ -23,25 +23,69 @@
 
 #include "chat_impl.h"
 
-static const char *const filters[] = {
-    "trim", "length", "count", "default", "d", "tojson", "upper", "lower",
-    "title", "capitalize", "string", "int", "join", "first", "last", "list",
-    "replace", "items", "safe", "abs", "select", "reject", "selectattr",
-    "rejectattr", NULL};
-enum { F_TRIM, F_LENGTH, F_COUNT, F_DEFAULT, F_D, F_TOJSON, F_UPPER, F_LOWER,
-       F_TITLE, F_CAPITALIZE, F_STRING, F_INT, F_JOIN, F_FIRST, F_LAST, F_LIST,
-       F_REPLACE, F_ITEMS, F_SAFE, F_ABS, F_SELECT, F_REJECT, F_SELECTATTR,
-       F_REJECTATTR };
+static const char *const filters[] = {"trim",   "length",  "count",      "default",    "d",
+                                      "tojson", "upper",   "lower",      "title",      "capitalize",
+                                      "string", "int",     "join",       "first",      "last",
+                                      "list",   "replace", "items",      "safe",       "abs",
+                                      "select", "reject",  "selectattr", "rejectattr", NULL};
+enum {
+    F_TRIM,
+    F_LENGTH,
+    F_COUNT,
+    F_DEFAULT,
+    F_D,
+    F_TOJSON,
+    F_UPPER,
+    F_LOWER,
+    F_TITLE,
+    F_CAPITALIZE,
+    F_STRING,
+    F_INT,
+    F_JOIN,
+    F_FIRST,
+    F_LAST,
+    F_LIST,
+    F_REPLACE,
+    F_ITEMS,
+    F_SAFE,
+    F_ABS,
+    F_SELECT,
+    F_REJECT,
+    F_SELECTATTR,
+    F_REJECTATTR
+};
 
-static const char *const tests[] = {
-    "defined", "undefined", "none", "string", "mapping", "iterable",
-    "sequence", "number", "integer", "float", "boolean", "true", "false",
-    "even", "odd", "divisibleby", "eq", "equalto", "ne", "in", "lt", "gt",
-    "le", "ge", NULL};
-enum { T_DEFINED, T_UNDEFINED, T_NONE, T_STRING, T_MAPPING, T_ITERABLE,
-       T_SEQUENCE, T_NUMBER, T_INTEGER, T_FLOAT, T_BOOLEAN, T_TRUE, T_FALSE,
-       T_EVEN, T_ODD, T_DIVISIBLEBY, T_EQ, T_EQUALTO, T_NE, T_IN, T_LT, T_GT,
-       T_LE, T_GE };
+static const char *const tests[] = {"defined",     "undefined", "none",    "string",  "mapping",
+                                    "iterable",    "sequence",  "number",  "integer", "float",
+                                    "boolean",     "true",      "false",   "even",    "odd",
+                                    "divisibleby", "eq",        "equalto", "ne",      "in",
+                                    "lt",          "gt",        "le",      "ge",      NULL};
+enum {
+    T_DEFINED,
+    T_UNDEFINED,
+    T_NONE,
+    T_STRING,
+    T_MAPPING,
+    T_ITERABLE,
+    T_SEQUENCE,
+    T_NUMBER,
+    T_INTEGER,
+    T_FLOAT,
+    T_BOOLEAN,
+    T_TRUE,
+    T_FALSE,
+    T_EVEN,
+    T_ODD,
+    T_DIVISIBLEBY,
+    T_EQ,
+    T_EQUALTO,
+    T_NE,
+    T_IN,
+    T_LT,
+    T_GT,
+    T_LE,
+    T_GE
+};
 
 static int find_name(const char *const *names, const char *s, size_t n)
 {
@@ -50,20 +94,13 @@ static int find_name(const char *const *names, const char *s, size_t n)
     return -1;
 }
 
-int chat_filter_index(const char *name, size_t n)
-{
-    return find_name(filters, name, n);
-}
+int chat_filter_index(const char *name, size_t n) { return find_name(filters, name, n); }
 
-int chat_test_index(const char *name, size_t n)
-{
-    return find_name(tests, name, n);
-}
+int chat_test_index(const char *name, size_t n) { return find_name(tests, name, n); }
 
 /* ---- arguments ---- */
 
-bool chat_eval_args(chat_ctx *c, const chat_node *call, const chat_node *args,
-                    chat_args *out)
+bool chat_eval_args(chat_ctx *c, const chat_node *call, const chat_node *args, chat_args *out)
 {
     memset(out, 0, sizeof(*out));
     for (const chat_node *a = args; a; a = a->next) {
@@ -98,14 +135,14 @@ static bool arg(const chat_args *a, size_t i, const char *name, chat_value *v)
 }
 
 /* Fail when there are more than npos positional or unknown keyword args. */
-static bool check_args(chat_ctx *c, const chat_node *at, const chat_args *a,
-                       size_t npos, const char *const *kw)
+static bool check_args(chat_ctx *c, const chat_node *at, const chat_args *a, size_t npos,
+                       const char *const *kw)
 {
     if (a->npos > npos) return chat_fail(c, at, "'%.*s': too many arguments", (int)at->n, at->s);
     for (size_t k = 0; k < a->nkw; k++)
         if (find_name(kw, a->kw[k], a->kwn[k]) < 0)
-            return chat_fail(c, at, "'%.*s': unsupported argument '%.*s'", (int)at->n,
-                             at->s, (int)a->kwn[k], a->kw[k]);
+            return chat_fail(c, at, "'%.*s': unsupported argument '%.*s'", (int)at->n, at->s,
+                             (int)a->kwn[k], a->kw[k]);
     return true;
 }
 
@@ -167,12 +204,13 @@ static bool length_of(chat_ctx *c, const chat_node *at, chat_value v, int64_t *n
 {
     *n = 0;
     if (v.kind == CV_STR)
-        for (size_t i = 0; i < v.u.str.n; i += chat_utf8_len((unsigned char)v.u.str.s[i]))
-            (*n)++;
+        for (size_t i = 0; i < v.u.str.n; i += chat_utf8_len((unsigned char)v.u.str.s[i])) (*n)++;
     else if (v.kind == CV_LIST && v.u.list->view == CHAT_VIEW_GEN)
         return chat_fail(c, at, "object of type 'generator' has no len()");
-    else if (v.kind == CV_LIST) *n = (int64_t)v.u.list->n;
-    else if (v.kind == CV_DICT && v.u.dict->kind == CD_PLAIN) *n = (int64_t)v.u.dict->n;
+    else if (v.kind == CV_LIST)
+        *n = (int64_t)v.u.list->n;
+    else if (v.kind == CV_DICT && v.u.dict->kind == CD_PLAIN)
+        *n = (int64_t)v.u.dict->n;
     else if (v.kind != CV_UNDEF)
         return chat_fail(c, at, "object of type '%s' has no len()", chat_type_name(v));
     return true;
@@ -324,8 +362,7 @@ static bool f_list(chat_ctx *c, const chat_node *f, chat_value v, chat_value *ou
     return true;
 }
 
-static bool f_first_last(chat_ctx *c, const chat_node *f, chat_value v, bool first,
-                         chat_value *out)
+static bool f_first_last(chat_ctx *c, const chat_node *f, chat_value v, bool first, chat_value *out)
 {
     chat_value l;
     if (!f_list(c, f, v, &l)) return false;
@@ -361,8 +398,7 @@ static bool f_replace(chat_ctx *c, const chat_node *f, chat_value v, const chat_
     return chat_replace(c, v, old, new_, n, out);
 }
 
-static bool f_case(chat_ctx *c, const chat_node *f, chat_value v, chat_case_kind k,
-                   chat_value *out)
+static bool f_case(chat_ctx *c, const chat_node *f, chat_value v, chat_case_kind k, chat_value *out)
 {
     return to_str(c, f, v, &v) && chat_case(c, f, v, k, out);
 }
@@ -460,8 +496,8 @@ static bool test_type(int builtin, chat_value v, bool *out)
     }
 }
 
-static bool test_with_arg(chat_ctx *c, const chat_node *t, int builtin, chat_value v,
-                          chat_value x, bool *out)
+static bool test_with_arg(chat_ctx *c, const chat_node *t, int builtin, chat_value v, chat_value x,
+                          bool *out)
 {
     static const char *const ops[] = {"==", "==", "!=", "in", "<", ">", "<=", ">="};
     if (builtin == T_DIVISIBLEBY) { /* value % num == 0, with Python's % */
@@ -522,8 +558,8 @@ static bool attr_path(chat_ctx *c, const chat_node *f, chat_value item, chat_val
         const char *dot = memchr(p, '.', (size_t)(end - p));
         size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
         if (item.kind == CV_UNDEF)
-            return chat_fail(c, f, "%.*s: attribute '%.*s' of an undefined value", (int)f->n,
-                             f->s, (int)n, p);
+            return chat_fail(c, f, "%.*s: attribute '%.*s' of an undefined value", (int)f->n, f->s,
+                             (int)n, p);
         chat_value *v = item.kind == CV_DICT ? chat_dict_get(item.u.dict, p, n) : NULL;
         item = v ? *v : (chat_value){.kind = CV_UNDEF};
         if (!dot) break;

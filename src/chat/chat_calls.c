@@ -23,8 +23,8 @@ static bool name_is(const char *s, size_t n, const char *name)
     return n == strlen(name) && memcmp(s, name, n) == 0;
 }
 
-static bool want(chat_ctx *c, const chat_node *at, const chat_args *a, size_t lo,
-                 size_t hi, const char *name)
+static bool want(chat_ctx *c, const chat_node *at, const chat_args *a, size_t lo, size_t hi,
+                 const char *name)
 {
     if (a->nkw == 0 && a->npos >= lo && a->npos <= hi) return true;
     return chat_fail(c, at, "%s(): takes %zu to %zu positional arguments", name, lo, hi);
@@ -33,12 +33,11 @@ static bool want(chat_ctx *c, const chat_node *at, const chat_args *a, size_t lo
 static bool str_arg(chat_ctx *c, const chat_node *at, chat_value v, const char *name)
 {
     if (v.kind == CV_STR) return true;
-    return chat_fail(c, at, "%s(): expected a string argument, got %s", name,
-                     chat_type_name(v));
+    return chat_fail(c, at, "%s(): expected a string argument, got %s", name, chat_type_name(v));
 }
 
-static bool m_strip(chat_ctx *c, const chat_node *at, chat_value s, const chat_args *a,
-                    int side, chat_value *out)
+static bool m_strip(chat_ctx *c, const chat_node *at, chat_value s, const chat_args *a, int side,
+                    chat_value *out)
 {
     if (!want(c, at, a, 0, 1, "strip")) return false;
     chat_value chars = a->npos ? a->pos[0] : (chat_value){.kind = CV_NONE};
@@ -56,8 +55,8 @@ static bool m_strip(chat_ctx *c, const chat_node *at, chat_value s, const chat_a
 }
 
 /* startswith / endswith with a string or a tuple of strings. */
-static bool m_affix(chat_ctx *c, const chat_node *at, chat_value s, const chat_args *a,
-                    bool start, chat_value *out)
+static bool m_affix(chat_ctx *c, const chat_node *at, chat_value s, const chat_args *a, bool start,
+                    chat_value *out)
 {
     const char *name = start ? "startswith" : "endswith";
     if (!want(c, at, a, 1, 1, name)) return false;
@@ -82,10 +81,12 @@ static bool m_split(chat_ctx *c, const chat_node *at, chat_value s, const chat_a
     chat_value sep = {.kind = CV_NONE};
     int64_t max = -1;
     for (size_t k = 0; k < a->nkw; k++) {
-        if (name_is(a->kw[k], a->kwn[k], "sep")) sep = a->kwv[k];
+        if (name_is(a->kw[k], a->kwn[k], "sep"))
+            sep = a->kwv[k];
         else if (name_is(a->kw[k], a->kwn[k], "maxsplit") && a->kwv[k].kind == CV_INT)
             max = a->kwv[k].u.i;
-        else return chat_fail(c, at, "split(): unsupported argument");
+        else
+            return chat_fail(c, at, "split(): unsupported argument");
     }
     if (a->npos > 2) return chat_fail(c, at, "split(): too many arguments");
     if (a->npos > 0) sep = a->pos[0];
@@ -110,12 +111,16 @@ static bool m_replace(chat_ctx *c, const chat_node *at, chat_value s, const chat
     return chat_replace(c, s, a->pos[0], a->pos[1], n, out);
 }
 
-static bool str_method(chat_ctx *c, const chat_node *at, chat_value s, const char *m,
-                       size_t n, const chat_args *a, chat_value *out)
+static bool str_method(chat_ctx *c, const chat_node *at, chat_value s, const char *m, size_t n,
+                       const chat_args *a, chat_value *out)
 {
-    static const struct { const char *name; chat_case_kind k; } cases[] = {
-        {"upper", CHAT_UPPER}, {"lower", CHAT_LOWER},
-        {"capitalize", CHAT_CAPITALIZE}, {"title", CHAT_STR_TITLE}};
+    static const struct {
+        const char *name;
+        chat_case_kind k;
+    } cases[] = {{"upper", CHAT_UPPER},
+                 {"lower", CHAT_LOWER},
+                 {"capitalize", CHAT_CAPITALIZE},
+                 {"title", CHAT_STR_TITLE}};
     if (name_is(m, n, "strip")) return m_strip(c, at, s, a, 0, out);
     if (name_is(m, n, "lstrip")) return m_strip(c, at, s, a, -1, out);
     if (name_is(m, n, "rstrip")) return m_strip(c, at, s, a, 1, out);
@@ -157,24 +162,25 @@ static bool dict_view(chat_ctx *c, const chat_dict *d, int which, chat_value *ou
     return true;
 }
 
-static bool dict_method(chat_ctx *c, const chat_node *at, const chat_dict *d,
-                        const char *m, size_t n, const chat_args *a, chat_value *out)
+static bool dict_method(chat_ctx *c, const chat_node *at, const chat_dict *d, const char *m,
+                        size_t n, const chat_args *a, chat_value *out)
 {
     if (name_is(m, n, "keys") || name_is(m, n, "values") || name_is(m, n, "items"))
-        return want(c, at, a, 0, 0, "items") &&
-               dict_view(c, d, name_is(m, n, "keys") ? 0 : name_is(m, n, "values") ? 1 : 2, out);
-    if (!name_is(m, n, "get"))
-        return chat_fail(c, at, "unsupported method 'dict.%.*s'", (int)n, m);
+        return want(c, at, a, 0, 0, "items") && dict_view(c, d,
+                                                          name_is(m, n, "keys")     ? 0
+                                                          : name_is(m, n, "values") ? 1
+                                                                                    : 2,
+                                                          out);
+    if (!name_is(m, n, "get")) return chat_fail(c, at, "unsupported method 'dict.%.*s'", (int)n, m);
     if (!want(c, at, a, 1, 2, "get")) return false;
-    chat_value *v = a->pos[0].kind == CV_STR
-                        ? chat_dict_get(d, a->pos[0].u.str.s, a->pos[0].u.str.n)
-                        : NULL;
+    chat_value *v =
+        a->pos[0].kind == CV_STR ? chat_dict_get(d, a->pos[0].u.str.s, a->pos[0].u.str.n) : NULL;
     *out = v ? *v : a->npos == 2 ? a->pos[1] : (chat_value){.kind = CV_NONE};
     return true;
 }
 
-bool chat_call_method(chat_ctx *c, const chat_node *call, chat_value obj,
-                      const char *name, size_t n, chat_value *out)
+bool chat_call_method(chat_ctx *c, const chat_node *call, chat_value obj, const char *name,
+                      size_t n, chat_value *out)
 {
     chat_args a;
     if (!chat_eval_args(c, call, call->b, &a)) return false;
@@ -193,20 +199,23 @@ static bool f_raise(chat_ctx *c, const chat_node *call, const chat_args *a)
     if (a->npos != 1 || a->nkw) return chat_fail(c, call, "raise_exception takes one argument");
     bool ok = chat_value_str(&b, a->pos[0], &why) && !b.oom;
     if (c->status == FT_OK) {
-        if (ok) c->status = ft_fail(c->err, FT_EINVAL, "%s", b.p ? b.p : "");
-        else c->status = ft_fail(c->err, FT_EINVAL, "chat template: raise_exception");
+        if (ok)
+            c->status = ft_fail(c->err, FT_EINVAL, "%s", b.p ? b.p : "");
+        else
+            c->status = ft_fail(c->err, FT_EINVAL, "chat template: raise_exception");
     }
     free(b.p);
     return false;
 }
 
-static bool f_namespace(chat_ctx *c, const chat_node *call, const chat_args *a,
-                        chat_func f, chat_value *out)
+static bool f_namespace(chat_ctx *c, const chat_node *call, const chat_args *a, chat_func f,
+                        chat_value *out)
 {
     chat_dict *d = chat_dict_new(&c->arena, a->nkw + 1);
     if (!d) return chat_oom(c);
     d->kind = f == CF_NAMESPACE ? CD_NAMESPACE : CD_PLAIN;
-    if (a->npos) return chat_fail(c, call, "namespace()/dict(): positional arguments are not supported");
+    if (a->npos)
+        return chat_fail(c, call, "namespace()/dict(): positional arguments are not supported");
     for (size_t k = 0; k < a->nkw; k++) {
         if (f == CF_NAMESPACE && a->kw[k][0] == '_')
             return chat_fail(c, call, "namespace attributes cannot start with '_'");
@@ -220,7 +229,8 @@ static bool f_namespace(chat_ctx *c, const chat_node *call, const chat_args *a,
 static bool f_range(chat_ctx *c, const chat_node *call, const chat_args *a, chat_value *out)
 {
     int64_t r[3] = {0, 0, 1};
-    if (a->nkw || a->npos < 1 || a->npos > 3) return chat_fail(c, call, "range(): 1 to 3 arguments");
+    if (a->nkw || a->npos < 1 || a->npos > 3)
+        return chat_fail(c, call, "range(): 1 to 3 arguments");
     for (size_t i = 0; i < a->npos; i++) {
         if (a->pos[i].kind != CV_INT) return chat_fail(c, call, "range(): integer arguments");
         r[a->npos == 1 ? 1 : i] = a->pos[i].u.i;

@@ -29,8 +29,8 @@ bool chat_fail(chat_ctx *c, const chat_node *n, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     if (n)
-        c->status = ft_fail(c->err, FT_EINVAL, "chat template: line %d, column %d: %s",
-                            n->line, n->col, what);
+        c->status = ft_fail(c->err, FT_EINVAL, "chat template: line %d, column %d: %s", n->line,
+                            n->col, what);
     else
         c->status = ft_fail(c->err, FT_EINVAL, "chat template: %s", what);
     return false;
@@ -38,8 +38,7 @@ bool chat_fail(chat_ctx *c, const chat_node *n, const char *fmt, ...)
 
 bool chat_oom(chat_ctx *c)
 {
-    if (c->status == FT_OK)
-        c->status = ft_fail(c->err, FT_ENOMEM, "chat template: out of memory");
+    if (c->status == FT_OK) c->status = ft_fail(c->err, FT_ENOMEM, "chat template: out of memory");
     return false;
 }
 
@@ -98,8 +97,7 @@ static int exec_set(chat_ctx *c, const chat_node *s)
     if (!s->s2) return set_var(c, s->s, s->n, v) ? FLOW_OK : FLOW_ERROR;
     chat_value *ns = lookup(c, s->s, s->n);
     if (!ns || ns->kind != CV_DICT || ns->u.dict->kind != CD_NAMESPACE) {
-        chat_fail(c, s, "cannot assign attribute on non-namespace object '%.*s'",
-                  (int)s->n, s->s);
+        chat_fail(c, s, "cannot assign attribute on non-namespace object '%.*s'", (int)s->n, s->s);
         return FLOW_ERROR;
     }
     if (!chat_dict_set(&c->arena, ns->u.dict, s->s2, s->n2, v)) {
@@ -110,8 +108,7 @@ static int exec_set(chat_ctx *c, const chat_node *s)
 }
 
 /* The items a for loop walks: list items, dict keys, string characters. */
-static bool iter_items(chat_ctx *c, const chat_node *at, chat_value v,
-                       chat_list **out)
+static bool iter_items(chat_ctx *c, const chat_node *at, chat_value v, chat_list **out)
 {
     chat_list *l;
     if (v.kind == CV_LIST) {
@@ -131,8 +128,7 @@ static bool iter_items(chat_ctx *c, const chat_node *at, chat_value v,
         for (size_t i = 0; i < v.u.str.n;) {
             size_t k = chat_utf8_len((unsigned char)v.u.str.s[i]);
             if (k > v.u.str.n - i) k = v.u.str.n - i;
-            if (!chat_list_push(&c->arena, l, chat_str(v.u.str.s + i, k)))
-                return chat_oom(c);
+            if (!chat_list_push(&c->arena, l, chat_str(v.u.str.s + i, k))) return chat_oom(c);
             i += k;
         }
         return true;
@@ -144,15 +140,12 @@ static bool bind_target(chat_ctx *c, const chat_node *s, chat_value item)
 {
     if (!s->s2) return set_var(c, s->s, s->n, item);
     if (item.kind != CV_LIST || item.u.list->n != 2)
-        return chat_fail(c, s, "cannot unpack a %s into two loop variables",
-                         chat_type_name(item));
-    return set_var(c, s->s, s->n, item.u.list->v[0]) &&
-           set_var(c, s->s2, s->n2, item.u.list->v[1]);
+        return chat_fail(c, s, "cannot unpack a %s into two loop variables", chat_type_name(item));
+    return set_var(c, s->s, s->n, item.u.list->v[0]) && set_var(c, s->s2, s->n2, item.u.list->v[1]);
 }
 
 /* The loop's items after its `if` filter. */
-static bool filter_items(chat_ctx *c, const chat_node *s, chat_list *all,
-                         chat_list **out)
+static bool filter_items(chat_ctx *c, const chat_node *s, chat_list *all, chat_list **out)
 {
     if (!s->d) {
         *out = all;
@@ -163,12 +156,10 @@ static bool filter_items(chat_ctx *c, const chat_node *s, chat_list *all,
     chat_frame *saved = c->scope;
     for (size_t i = 0; i < all->n; i++) {
         chat_value keep;
-        bool ok = push_frame(c) && bind_target(c, s, all->v[i]) &&
-                  chat_eval(c, s->d, &keep);
+        bool ok = push_frame(c) && bind_target(c, s, all->v[i]) && chat_eval(c, s->d, &keep);
         c->scope = saved;
         if (!ok) return false;
-        if (chat_truthy(keep) && !chat_list_push(&c->arena, l, all->v[i]))
-            return chat_oom(c);
+        if (chat_truthy(keep) && !chat_list_push(&c->arena, l, all->v[i])) return chat_oom(c);
     }
     *out = l;
     return true;
@@ -181,13 +172,20 @@ static bool loop_object(chat_ctx *c, const chat_list *l, size_t i)
     d->kind = CD_LOOP;
     int64_t n = (int64_t)l->n, k = (int64_t)i;
     chat_value undef = {.kind = CV_UNDEF};
-    struct { const char *name; chat_value v; } attrs[] = {
-        {"index", chat_int(k + 1)}, {"index0", chat_int(k)},
-        {"revindex", chat_int(n - k)}, {"revindex0", chat_int(n - k - 1)},
-        {"first", chat_bool(k == 0)}, {"last", chat_bool(k == n - 1)},
-        {"length", chat_int(n)}, {"depth", chat_int(1)}, {"depth0", chat_int(0)},
-        {"previtem", i > 0 ? l->v[i - 1] : undef},
-        {"nextitem", i + 1 < l->n ? l->v[i + 1] : undef}};
+    struct {
+        const char *name;
+        chat_value v;
+    } attrs[] = {{"index", chat_int(k + 1)},
+                 {"index0", chat_int(k)},
+                 {"revindex", chat_int(n - k)},
+                 {"revindex0", chat_int(n - k - 1)},
+                 {"first", chat_bool(k == 0)},
+                 {"last", chat_bool(k == n - 1)},
+                 {"length", chat_int(n)},
+                 {"depth", chat_int(1)},
+                 {"depth0", chat_int(0)},
+                 {"previtem", i > 0 ? l->v[i - 1] : undef},
+                 {"nextitem", i + 1 < l->n ? l->v[i + 1] : undef}};
     for (size_t a = 0; a < sizeof attrs / sizeof *attrs; a++)
         if (!chat_dict_set(&c->arena, d, attrs[a].name, strlen(attrs[a].name), attrs[a].v))
             return chat_oom(c);
@@ -205,8 +203,7 @@ static int exec_for(chat_ctx *c, const chat_node *s)
         return FLOW_ERROR;
     chat_frame *saved = c->scope;
     for (size_t i = 0; i < items->n; i++) {
-        if (!push_frame(c) || !bind_target(c, s, items->v[i]) ||
-            !loop_object(c, items, i)) {
+        if (!push_frame(c) || !bind_target(c, s, items->v[i]) || !loop_object(c, items, i)) {
             c->scope = saved;
             return FLOW_ERROR;
         }
@@ -258,12 +255,16 @@ static int exec_body(chat_ctx *c, const chat_node *s)
 
 /* ---- render entry ---- */
 
-static bool define_globals(chat_ctx *c, const cJSON *messages,
-                           const chat_render_opts *o)
+static bool define_globals(chat_ctx *c, const cJSON *messages, const chat_render_opts *o)
 {
-    static const struct { const char *name; chat_func f; } funcs[] = {
-        {"raise_exception", CF_RAISE}, {"namespace", CF_NAMESPACE},
-        {"dict", CF_DICT}, {"range", CF_RANGE}, {"strftime_now", CF_STRFTIME}};
+    static const struct {
+        const char *name;
+        chat_func f;
+    } funcs[] = {{"raise_exception", CF_RAISE},
+                 {"namespace", CF_NAMESPACE},
+                 {"dict", CF_DICT},
+                 {"range", CF_RANGE},
+                 {"strftime_now", CF_STRFTIME}};
     chat_value v = {.kind = CV_NONE};
     bool deep = false;
     for (size_t i = 0; i < sizeof funcs / sizeof *funcs; i++) {
@@ -276,8 +277,8 @@ static bool define_globals(chat_ctx *c, const cJSON *messages,
         for (const cJSON *e = o->extra->child; e; e = e->next)
             if (!chat_from_json(&c->arena, e, &v, 0, &deep) ||
                 !set_var(c, e->string, strlen(e->string), v))
-                return deep ? chat_fail(c, NULL, "variable '%s' nested deeper than %d",
-                                        e->string, CHAT_MAX_DEPTH)
+                return deep ? chat_fail(c, NULL, "variable '%s' nested deeper than %d", e->string,
+                                        CHAT_MAX_DEPTH)
                             : chat_oom(c);
     if (!chat_from_json(&c->arena, messages, &v, 0, &deep))
         return deep ? chat_fail(c, NULL, "messages nested deeper than %d", CHAT_MAX_DEPTH)
@@ -291,8 +292,8 @@ static bool define_globals(chat_ctx *c, const cJSON *messages,
 }
 
 ft_status chat_template_render(const chat_template *t, const cJSON *messages,
-                               const chat_render_opts *o, char **out,
-                               size_t *out_len, ft_error *err)
+                               const chat_render_opts *o, char **out, size_t *out_len,
+                               ft_error *err)
 {
     chat_ctx c = {.err = err, .status = FT_OK};
     chat_render_opts none = {0};

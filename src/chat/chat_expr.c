@@ -14,9 +14,8 @@
 
 static bool is_dict_method(const char *s, size_t n)
 {
-    static const char *const m[] = {"items", "keys", "values", "get", "pop",
-                                    "update", "copy", "setdefault", "clear",
-                                    "popitem", NULL};
+    static const char *const m[] = {"items", "keys",       "values", "get",     "pop", "update",
+                                    "copy",  "setdefault", "clear",  "popitem", NULL};
     for (int i = 0; m[i]; i++)
         if (strlen(m[i]) == n && memcmp(m[i], s, n) == 0) return true;
     return false;
@@ -24,13 +23,12 @@ static bool is_dict_method(const char *s, size_t n)
 
 static bool undefined_error(chat_ctx *c, const chat_node *e, chat_value v)
 {
-    if (v.u.str.s)
-        return chat_fail(c, e, "'%.*s' is undefined", (int)v.u.str.n, v.u.str.s);
+    if (v.u.str.s) return chat_fail(c, e, "'%.*s' is undefined", (int)v.u.str.n, v.u.str.s);
     return chat_fail(c, e, "use of an undefined value");
 }
 
-static bool get_key(chat_ctx *c, const chat_node *e, chat_value obj,
-                    const char *k, size_t kn, bool attr, chat_value *out)
+static bool get_key(chat_ctx *c, const chat_node *e, chat_value obj, const char *k, size_t kn,
+                    bool attr, chat_value *out)
 {
     chat_value *v = chat_dict_get(obj.u.dict, k, kn);
     out->kind = CV_UNDEF;
@@ -57,8 +55,8 @@ static bool name_in_list(const char *list, const char *s, size_t n)
 /* str or list .name without a call, or ["name"]: jinja2 gives Python's
  * bound method (printed as "<built-in method ...>": refused here), or
  * undefined for any other name. */
-static bool member_of_sequence(chat_ctx *c, const chat_node *e, chat_value obj,
-                               const char *s, size_t n, chat_value *out)
+static bool member_of_sequence(chat_ctx *c, const chat_node *e, chat_value obj, const char *s,
+                               size_t n, chat_value *out)
 {
     static const char str_methods[] =
         "capitalize casefold center count encode endswith expandtabs find format "
@@ -96,13 +94,11 @@ static bool eval_attr(chat_ctx *c, const chat_node *e, chat_value *out)
 static bool code_points(chat_ctx *c, chat_value s, size_t **off, size_t *n)
 {
     size_t count = 0;
-    for (size_t i = 0; i < s.u.str.n; i += chat_utf8_len((unsigned char)s.u.str.s[i]))
-        count++;
+    for (size_t i = 0; i < s.u.str.n; i += chat_utf8_len((unsigned char)s.u.str.s[i])) count++;
     size_t *o = chat_arena_alloc(&c->arena, (count + 1) * sizeof(*o));
     if (!o) return chat_oom(c);
     size_t k = 0;
-    for (size_t i = 0; i < s.u.str.n; i += chat_utf8_len((unsigned char)s.u.str.s[i]))
-        o[k++] = i;
+    for (size_t i = 0; i < s.u.str.n; i += chat_utf8_len((unsigned char)s.u.str.s[i])) o[k++] = i;
     o[k] = s.u.str.n;
     *off = o;
     *n = count;
@@ -114,18 +110,19 @@ static chat_value str_range(chat_value s, const size_t *off, size_t i, size_t j)
     return chat_str(s.u.str.s + off[i], off[j] - off[i]);
 }
 
-static bool eval_index(chat_ctx *c, const chat_node *e, chat_value obj,
-                       chat_value idx, chat_value *out)
+static bool eval_index(chat_ctx *c, const chat_node *e, chat_value obj, chat_value idx,
+                       chat_value *out)
 {
     size_t *off = NULL, n = 0;
     out->kind = CV_UNDEF;
     out->u.str.s = NULL;
     if (idx.kind == CV_BOOL) idx = chat_int(idx.u.b);
-    if (idx.kind == CV_STR)
-        return member_of_sequence(c, e, obj, idx.u.str.s, idx.u.str.n, out);
+    if (idx.kind == CV_STR) return member_of_sequence(c, e, obj, idx.u.str.s, idx.u.str.n, out);
     if (idx.kind != CV_INT) return true; /* jinja2: undefined */
-    if (obj.kind == CV_LIST) n = obj.u.list->n;
-    else if (!code_points(c, obj, &off, &n)) return false;
+    if (obj.kind == CV_LIST)
+        n = obj.u.list->n;
+    else if (!code_points(c, obj, &off, &n))
+        return false;
     int64_t i = idx.u.i < 0 ? idx.u.i + (int64_t)n : idx.u.i;
     if (i < 0 || i >= (int64_t)n) return true;
     *out = obj.kind == CV_LIST ? obj.u.list->v[i] : str_range(obj, off, (size_t)i, (size_t)i + 1);
@@ -151,8 +148,8 @@ static bool eval_item(chat_ctx *c, const chat_node *e, chat_value *out)
 }
 
 /* Python's slice.indices: one bound, or its default (def) when none. */
-static bool slice_bound(chat_ctx *c, const chat_node *e, int64_t len,
-                        int64_t step, bool start, int64_t *out)
+static bool slice_bound(chat_ctx *c, const chat_node *e, int64_t len, int64_t step, bool start,
+                        int64_t *out)
 {
     chat_value v = {.kind = CV_NONE};
     if (e && !chat_eval(c, e, &v)) return false;
@@ -165,7 +162,8 @@ static bool slice_bound(chat_ctx *c, const chat_node *e, int64_t len,
     if (x < 0) {
         x += len;
         if (x < 0) x = step < 0 ? -1 : 0;
-    } else if (x >= len) x = step < 0 ? len - 1 : len;
+    } else if (x >= len)
+        x = step < 0 ? len - 1 : len;
     *out = x;
     return true;
 }
@@ -191,10 +189,11 @@ static bool eval_slice(chat_ctx *c, const chat_node *e, chat_value *out)
     if (obj.kind == CV_UNDEF) return undefined_error(c, e, obj);
     if ((obj.kind != CV_LIST && obj.kind != CV_STR) || (obj.kind == CV_LIST && obj.u.list->view))
         return chat_fail(c, e, "cannot slice a %s", chat_type_name(obj));
-    if (obj.kind == CV_LIST) n = obj.u.list->n;
-    else if (!code_points(c, obj, &off, &n)) return false;
-    if (!slice_step(c, e->d, &step) ||
-        !slice_bound(c, e->b, (int64_t)n, step, true, &lo) ||
+    if (obj.kind == CV_LIST)
+        n = obj.u.list->n;
+    else if (!code_points(c, obj, &off, &n))
+        return false;
+    if (!slice_step(c, e->d, &step) || !slice_bound(c, e->b, (int64_t)n, step, true, &lo) ||
         !slice_bound(c, e->c, (int64_t)n, step, false, &hi))
         return false;
     if (obj.kind == CV_STR && step == 1) {
@@ -208,7 +207,8 @@ static bool eval_slice(chat_ctx *c, const chat_node *e, chat_value *out)
         if (obj.kind == CV_STR) {
             chat_value ch = str_range(obj, off, (size_t)i, (size_t)i + 1);
             chat_buf_put(&b, ch.u.str.s, ch.u.str.n);
-        } else if (!chat_list_push(&c->arena, l, obj.u.list->v[i])) return chat_oom(c);
+        } else if (!chat_list_push(&c->arena, l, obj.u.list->v[i]))
+            return chat_oom(c);
     }
     if (obj.kind == CV_LIST) {
         out->kind = CV_LIST;
@@ -241,8 +241,10 @@ static bool eval_seq(chat_ctx *c, const chat_node *e, chat_value *out)
         if (!chat_dict_set(&c->arena, d, k.u.str.s, k.u.str.n, v)) return chat_oom(c);
     }
     out->kind = d ? CV_DICT : CV_LIST;
-    if (d) out->u.dict = d;
-    else out->u.list = l;
+    if (d)
+        out->u.dict = d;
+    else
+        out->u.list = l;
     return true;
 }
 
@@ -257,8 +259,7 @@ static bool eval_call(chat_ctx *c, const chat_node *e, chat_value *out)
     }
     if (!chat_eval(c, e->a, &f)) return false;
     if (f.kind == CV_UNDEF) return undefined_error(c, e, f);
-    if (f.kind != CV_FUNC)
-        return chat_fail(c, e, "'%s' object is not callable", chat_type_name(f));
+    if (f.kind != CV_FUNC) return chat_fail(c, e, "'%s' object is not callable", chat_type_name(f));
     return chat_call_func(c, e, f.u.func, out);
 }
 
@@ -276,8 +277,7 @@ static bool eval_compare(chat_ctx *c, const chat_node *e, chat_value *out)
     bool r = true;
     if (!chat_eval(c, e->a, &left)) return false;
     for (const chat_node *op = e->b; op && r; op = op->next) {
-        if (!chat_eval(c, op->a, &right) || !chat_compare(c, op, left, right, &r))
-            return false;
+        if (!chat_eval(c, op->a, &right) || !chat_compare(c, op, left, right, &r)) return false;
         left = right;
     }
     *out = chat_bool(r);
@@ -339,8 +339,7 @@ static bool eval_filter_or_test(chat_ctx *c, const chat_node *e, chat_value *out
 static bool eval_binary(chat_ctx *c, const chat_node *e, chat_value *out)
 {
     chat_value a, b;
-    return chat_eval(c, e->a, &a) && chat_eval(c, e->b, &b) &&
-           chat_binary(c, e, a, b, out);
+    return chat_eval(c, e->a, &a) && chat_eval(c, e->b, &b) && chat_binary(c, e, a, b, out);
 }
 
 bool chat_eval(chat_ctx *c, const chat_node *e, chat_value *out)
@@ -348,7 +347,10 @@ bool chat_eval(chat_ctx *c, const chat_node *e, chat_value *out)
     switch (e->kind) {
     case N_STR: *out = chat_str(e->s, e->n); return true;
     case N_INT: *out = chat_int(e->ival); return true;
-    case N_FLOAT: out->kind = CV_FLOAT; out->u.f = e->fval; return true;
+    case N_FLOAT:
+        out->kind = CV_FLOAT;
+        out->u.f = e->fval;
+        return true;
     case N_BOOL: *out = chat_bool(e->ival != 0); return true;
     case N_NONE: out->kind = CV_NONE; return true;
     case N_LIST:

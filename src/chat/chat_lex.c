@@ -24,7 +24,7 @@ typedef struct lexer {
     chat_arena *a;
     const char *src; /* normalised source */
     size_t len, pos;
-    int line, col;   /* of pos */
+    int line, col; /* of pos */
     bool line_starting;
     bool strip_next; /* the last tag ended with '-' */
     chat_tokens *out;
@@ -33,8 +33,8 @@ typedef struct lexer {
 
 static ft_status lex_fail(lexer *L, const char *what)
 {
-    return ft_fail(L->err, FT_EINVAL, "chat template: line %d, column %d: %s",
-                   L->line, L->col, what);
+    return ft_fail(L->err, FT_EINVAL, "chat template: line %d, column %d: %s", L->line, L->col,
+                   what);
 }
 
 static void advance(lexer *L, size_t n)
@@ -80,7 +80,8 @@ static char *normalise(chat_arena *a, const char *src, size_t len, size_t *out)
         if (src[i] == '\r') {
             p[n++] = '\n';
             if (i + 1 < len && src[i + 1] == '\n') i++;
-        } else p[n++] = src[i];
+        } else
+            p[n++] = src[i];
     }
     if (n && p[n - 1] == '\n') n--;
     p[n] = 0;
@@ -119,13 +120,11 @@ static void cut_text(const lexer *L, size_t *s, size_t *e, size_t tag)
     char kind = L->src[tag + 1], sign = tag + 2 < L->len ? L->src[tag + 2] : 0;
     if (sign == '-') {
         size_t k;
-        while (*e > *s && (k = chat_space_len_back(L->src + *s, *e - *s)))
-            *e -= k;
+        while (*e > *s && (k = chat_space_len_back(L->src + *s, *e - *s))) *e -= k;
     } else if (sign != '+' && kind != '{') {
         size_t l = *e, k;
         while (l > *s && (k = lstrip_space_back(L->src + *s, l - *s))) l -= k;
-        bool at_line = (l > *s && L->src[l - 1] == '\n') ||
-                       (l == *s && L->line_starting);
+        bool at_line = (l > *s && L->src[l - 1] == '\n') || (l == *s && L->line_starting);
         if (at_line) *e = l;
     }
 }
@@ -174,17 +173,14 @@ static ft_status lex_tag(lexer *L)
     if (!push(L, block ? TK_BLOCK_BEGIN : TK_VAR_BEGIN, L->src + L->pos, 2))
         return ft_fail(L->err, FT_ENOMEM, "chat template: out of memory");
     size_t skip = 2;
-    if (L->pos + 2 < L->len && (L->src[L->pos + 2] == '-' || L->src[L->pos + 2] == '+'))
-        skip = 3;
+    if (L->pos + 2 < L->len && (L->src[L->pos + 2] == '-' || L->src[L->pos + 2] == '+')) skip = 3;
     advance(L, skip);
     return lex_expr(L, block);
 }
 
-ft_status chat_lex(chat_arena *a, const char *src, size_t len, chat_tokens *out,
-                   ft_error *err)
+ft_status chat_lex(chat_arena *a, const char *src, size_t len, chat_tokens *out, ft_error *err)
 {
-    lexer L = {.a = a, .line = 1, .col = 1, .line_starting = true, .out = out,
-               .err = err};
+    lexer L = {.a = a, .line = 1, .col = 1, .line_starting = true, .out = out, .err = err};
     memset(out, 0, sizeof(*out));
     L.src = normalise(a, src, len, &L.len);
     if (!L.src) return ft_fail(err, FT_ENOMEM, "chat template: out of memory");
@@ -235,7 +231,10 @@ static int hexval(char c)
 
 static size_t put_utf8(char *o, uint32_t cp)
 {
-    if (cp < 0x80) { o[0] = (char)cp; return 1; }
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
     if (cp < 0x800) {
         o[0] = (char)(0xc0 | (cp >> 6));
         o[1] = (char)(0x80 | (cp & 0x3f));
@@ -304,8 +303,7 @@ static ft_status lex_string(lexer *L)
             continue;
         }
         size_t used = decode_escape(L->src + k, i - k, o, &on);
-        if (!used)
-            return lex_fail(L, "unsupported escape in string literal");
+        if (!used) return lex_fail(L, "unsupported escape in string literal");
         k += used;
     }
     if (!push(L, TK_STRING, o, on))
@@ -336,8 +334,10 @@ static ft_status lex_number(lexer *L)
     if (!t) return ft_fail(L->err, FT_ENOMEM, "chat template: out of memory");
     char *end;
     errno = 0;
-    if (is_float) t->fval = strtod(p, &end);
-    else t->ival = strtoll(p, &end, 10);
+    if (is_float)
+        t->fval = strtod(p, &end);
+    else
+        t->ival = strtoll(p, &end, 10);
     if (!is_float && errno == ERANGE) return lex_fail(L, "integer literal too large");
     advance(L, n);
     return FT_OK;
@@ -368,8 +368,7 @@ static ft_status lex_one(lexer *L, int *braces)
     if (!n) return lex_fail(L, "unexpected character in tag");
     if (*p == '{' || *p == '(' || *p == '[') (*braces)++;
     if (*p == '}' || *p == ')' || *p == ']') (*braces)--;
-    if (!push(L, TK_OP, p, n))
-        return ft_fail(L->err, FT_ENOMEM, "chat template: out of memory");
+    if (!push(L, TK_OP, p, n)) return ft_fail(L->err, FT_ENOMEM, "chat template: out of memory");
     advance(L, n);
     return FT_OK;
 }
@@ -378,8 +377,7 @@ static ft_status lex_expr(lexer *L, bool block)
 {
     int braces = 0;
     for (;;) {
-        while (L->pos < L->len && isspace((unsigned char)L->src[L->pos]))
-            advance(L, 1);
+        while (L->pos < L->len && isspace((unsigned char)L->src[L->pos])) advance(L, 1);
         if (L->pos >= L->len)
             return lex_fail(L, block ? "unterminated tag '{%'" : "unterminated tag '{{'");
         bool minus;

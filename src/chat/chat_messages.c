@@ -37,8 +37,7 @@ static bool alias_reasoning(chat_ctx *c, chat_dict *m, chat_dict **out)
     chat_dict *d = chat_dict_new(&c->arena, m->n + 2);
     if (!d || !chat_dict_set(&c->arena, d, "thinking", 8, text)) return chat_oom(c);
     for (size_t i = 0; i < m->n; i++)
-        if (!chat_dict_set(&c->arena, d, m->keys[i], m->klen[i], m->vals[i]))
-            return chat_oom(c);
+        if (!chat_dict_set(&c->arena, d, m->keys[i], m->klen[i], m->vals[i])) return chat_oom(c);
     if (!chat_dict_set(&c->arena, d, "reasoning_content", 17, text)) return chat_oom(c);
     *out = d;
     return true;

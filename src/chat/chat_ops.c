@@ -31,17 +31,20 @@ static bool as_number(chat_value v, bool *is_int, int64_t *i, double *f)
     return true;
 }
 
-static bool int_op(chat_ctx *c, const chat_node *n, int64_t a, int64_t b,
-                   chat_value *out)
+static bool int_op(chat_ctx *c, const chat_node *n, int64_t a, int64_t b, chat_value *out)
 {
     int64_t r = 0;
     bool ovf = false;
-    if (op_is(n, "+")) ovf = __builtin_add_overflow(a, b, &r);
-    else if (op_is(n, "-")) ovf = __builtin_sub_overflow(a, b, &r);
-    else if (op_is(n, "*")) ovf = __builtin_mul_overflow(a, b, &r);
+    if (op_is(n, "+"))
+        ovf = __builtin_add_overflow(a, b, &r);
+    else if (op_is(n, "-"))
+        ovf = __builtin_sub_overflow(a, b, &r);
+    else if (op_is(n, "*"))
+        ovf = __builtin_mul_overflow(a, b, &r);
     else if (op_is(n, "//") || op_is(n, "%")) {
         if (b == 0) return chat_fail(c, n, "integer division or modulo by zero");
-        if (a == INT64_MIN && b == -1) ovf = true;
+        if (a == INT64_MIN && b == -1)
+            ovf = true;
         else {
             int64_t q = a / b, m = a % b;
             if (m != 0 && ((m < 0) != (b < 0))) {
@@ -59,18 +62,23 @@ static bool int_op(chat_ctx *c, const chat_node *n, int64_t a, int64_t b,
     return true;
 }
 
-static bool float_op(chat_ctx *c, const chat_node *n, double a, double b,
-                     chat_value *out)
+static bool float_op(chat_ctx *c, const chat_node *n, double a, double b, chat_value *out)
 {
     double r;
-    if (op_is(n, "+")) r = a + b;
-    else if (op_is(n, "-")) r = a - b;
-    else if (op_is(n, "*")) r = a * b;
-    else if (op_is(n, "**")) r = pow(a, b);
+    if (op_is(n, "+"))
+        r = a + b;
+    else if (op_is(n, "-"))
+        r = a - b;
+    else if (op_is(n, "*"))
+        r = a * b;
+    else if (op_is(n, "**"))
+        r = pow(a, b);
     else {
         if (b == 0) return chat_fail(c, n, "division by zero");
-        if (op_is(n, "/")) r = a / b;
-        else if (op_is(n, "//")) r = floor(a / b);
+        if (op_is(n, "/"))
+            r = a / b;
+        else if (op_is(n, "//"))
+            r = floor(a / b);
         else {
             r = fmod(a, b);
             if (r != 0 && ((r < 0) != (b < 0))) r += b;
@@ -81,8 +89,7 @@ static bool float_op(chat_ctx *c, const chat_node *n, double a, double b,
     return true;
 }
 
-static bool numeric(chat_ctx *c, const chat_node *n, chat_value a, chat_value b,
-                    chat_value *out)
+static bool numeric(chat_ctx *c, const chat_node *n, chat_value a, chat_value b, chat_value *out)
 {
     bool ints = true;
     int64_t ia = 0, ib = 0;
@@ -94,8 +101,7 @@ static bool numeric(chat_ctx *c, const chat_node *n, chat_value a, chat_value b,
     return float_op(c, n, fa, fb, out);
 }
 
-static bool concat(chat_ctx *c, const chat_node *n, chat_value a, chat_value b,
-                   chat_value *out)
+static bool concat(chat_ctx *c, const chat_node *n, chat_value a, chat_value b, chat_value *out)
 {
     chat_buf buf = {0};
     const char *why = NULL;
@@ -121,8 +127,7 @@ static bool join_lists(chat_ctx *c, chat_value a, chat_value b, chat_value *out)
     return true;
 }
 
-static bool repeat_list(chat_ctx *c, const chat_node *n, chat_value l, int64_t k,
-                        chat_value *out)
+static bool repeat_list(chat_ctx *c, const chat_node *n, chat_value l, int64_t k, chat_value *out)
 {
     if (k < 0) k = 0;
     if (k > 0 && l.u.list->n > (size_t)(1 << 20) / (size_t)k)
@@ -137,8 +142,7 @@ static bool repeat_list(chat_ctx *c, const chat_node *n, chat_value l, int64_t k
     return true;
 }
 
-static bool repeat(chat_ctx *c, const chat_node *n, chat_value s, int64_t k,
-                   chat_value *out)
+static bool repeat(chat_ctx *c, const chat_node *n, chat_value s, int64_t k, chat_value *out)
 {
     if (k < 0) k = 0;
     if (k > 0 && s.u.str.n > (size_t)(1 << 24) / (size_t)k)
@@ -152,8 +156,7 @@ static bool repeat(chat_ctx *c, const chat_node *n, chat_value s, int64_t k,
     return true;
 }
 
-bool chat_binary(chat_ctx *c, const chat_node *n, chat_value a, chat_value b,
-                 chat_value *out)
+bool chat_binary(chat_ctx *c, const chat_node *n, chat_value a, chat_value b, chat_value *out)
 {
     bool dummy = true;
     int64_t i = 0;
@@ -161,14 +164,12 @@ bool chat_binary(chat_ctx *c, const chat_node *n, chat_value a, chat_value b,
     if (op_is(n, "~")) return concat(c, n, a, b, out);
     if (a.kind == CV_UNDEF || b.kind == CV_UNDEF) {
         chat_value u = a.kind == CV_UNDEF ? a : b;
-        if (u.u.str.s)
-            return chat_fail(c, n, "'%.*s' is undefined", (int)u.u.str.n, u.u.str.s);
+        if (u.u.str.s) return chat_fail(c, n, "'%.*s' is undefined", (int)u.u.str.n, u.u.str.s);
         return chat_fail(c, n, "use of an undefined value");
     }
     if (as_number(a, &dummy, &i, &f) && as_number(b, &dummy, &i, &f))
         return numeric(c, n, a, b, out);
-    if (op_is(n, "+") && a.kind == CV_STR && b.kind == CV_STR)
-        return concat(c, n, a, b, out);
+    if (op_is(n, "+") && a.kind == CV_STR && b.kind == CV_STR) return concat(c, n, a, b, out);
     if (op_is(n, "+") && a.kind == CV_LIST && b.kind == CV_LIST && !a.u.list->view &&
         !b.u.list->view && a.u.list->tuple == b.u.list->tuple)
         return join_lists(c, a, b, out);
@@ -176,15 +177,16 @@ bool chat_binary(chat_ctx *c, const chat_node *n, chat_value a, chat_value b,
         return repeat(c, n, a, b.kind == CV_INT ? b.u.i : b.u.b, out);
     if (op_is(n, "*") && b.kind == CV_STR && (a.kind == CV_INT || a.kind == CV_BOOL))
         return repeat(c, n, b, a.kind == CV_INT ? a.u.i : a.u.b, out);
-    bool a_list = a.kind == CV_LIST && !a.u.list->view, b_list = b.kind == CV_LIST && !b.u.list->view;
+    bool a_list = a.kind == CV_LIST && !a.u.list->view,
+         b_list = b.kind == CV_LIST && !b.u.list->view;
     if (op_is(n, "*") && a_list && (b.kind == CV_INT || b.kind == CV_BOOL))
         return repeat_list(c, n, a, b.kind == CV_INT ? b.u.i : b.u.b, out);
     if (op_is(n, "*") && b_list && (a.kind == CV_INT || a.kind == CV_BOOL))
         return repeat_list(c, n, b, a.kind == CV_INT ? a.u.i : a.u.b, out);
     if (op_is(n, "%") && a.kind == CV_STR)
         return chat_fail(c, n, "unsupported construct '%%' string formatting");
-    return chat_fail(c, n, "unsupported operand types for %.*s: '%s' and '%s'",
-                     (int)n->n, n->s, chat_type_name(a), chat_type_name(b));
+    return chat_fail(c, n, "unsupported operand types for %.*s: '%s' and '%s'", (int)n->n, n->s,
+                     chat_type_name(a), chat_type_name(b));
 }
 
 bool chat_negate(chat_ctx *c, const chat_node *n, chat_value a, chat_value *out)
@@ -203,8 +205,7 @@ bool chat_negate(chat_ctx *c, const chat_node *n, chat_value a, chat_value *out)
     return chat_fail(c, n, "bad operand type for unary -: '%s'", chat_type_name(a));
 }
 
-static bool contains(chat_ctx *c, const chat_node *op, chat_value item,
-                     chat_value box, bool *out)
+static bool contains(chat_ctx *c, const chat_node *op, chat_value item, chat_value box, bool *out)
 {
     *out = false;
     if (box.kind == CV_STR) {
@@ -240,8 +241,7 @@ static int str_cmp(chat_value a, chat_value b)
     return a.u.str.n < b.u.str.n ? -1 : a.u.str.n > b.u.str.n;
 }
 
-static bool order(chat_ctx *c, const chat_node *op, chat_value a, chat_value b,
-                  int *out)
+static bool order(chat_ctx *c, const chat_node *op, chat_value a, chat_value b, int *out)
 {
     bool dummy = true;
     int64_t ia = 0, ib = 0;
@@ -251,17 +251,18 @@ static bool order(chat_ctx *c, const chat_node *op, chat_value a, chat_value b,
         return true;
     }
     if (as_number(a, &dummy, &ia, &fa) && as_number(b, &dummy, &ib, &fb)) {
-        if (a.kind != CV_FLOAT && b.kind != CV_FLOAT) *out = (ia > ib) - (ia < ib);
-        else *out = (fa > fb) - (fa < fb);
+        if (a.kind != CV_FLOAT && b.kind != CV_FLOAT)
+            *out = (ia > ib) - (ia < ib);
+        else
+            *out = (fa > fb) - (fa < fb);
         if (isnan(fa) || isnan(fb)) *out = 2; /* every ordering false */
         return true;
     }
-    return chat_fail(c, op, "'%.*s' not supported between '%s' and '%s'", (int)op->n,
-                     op->s, chat_type_name(a), chat_type_name(b));
+    return chat_fail(c, op, "'%.*s' not supported between '%s' and '%s'", (int)op->n, op->s,
+                     chat_type_name(a), chat_type_name(b));
 }
 
-bool chat_compare(chat_ctx *c, const chat_node *op, chat_value a, chat_value b,
-                  bool *out)
+bool chat_compare(chat_ctx *c, const chat_node *op, chat_value a, chat_value b, bool *out)
 {
     int r = 0;
     bool deep = false;
@@ -276,9 +277,13 @@ bool chat_compare(chat_ctx *c, const chat_node *op, chat_value a, chat_value b,
         return true;
     }
     if (!order(c, op, a, b, &r)) return false;
-    if (op_is(op, "<")) *out = r == -1;
-    else if (op_is(op, "<=")) *out = r == -1 || r == 0;
-    else if (op_is(op, ">")) *out = r == 1;
-    else *out = r == 1 || r == 0;
+    if (op_is(op, "<"))
+        *out = r == -1;
+    else if (op_is(op, "<="))
+        *out = r == -1 || r == 0;
+    else if (op_is(op, ">"))
+        *out = r == 1;
+    else
+        *out = r == 1 || r == 0;
     return true;
 }

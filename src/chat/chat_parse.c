@@ -28,16 +28,13 @@ typedef struct parser {
 } parser;
 
 static const char *const unsupported_tags[] = {
-    "macro", "call", "filter", "include", "import", "from", "extends",
-    "block", "raw", "with", "autoescape", "do", "endmacro", "trans", NULL};
+    "macro", "call", "filter",     "include", "import",   "from",  "extends", "block",
+    "raw",   "with", "autoescape", "do",      "endmacro", "trans", NULL};
 
-static const chat_token *cur(const parser *P)
-{
-    return &P->t[P->pos];
-}
+static const chat_token *cur(const parser *P) { return &P->t[P->pos]; }
 
-static __attribute__((format(printf, 3, 4))) chat_node *
-fail_at(parser *P, const chat_token *t, const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) chat_node *fail_at(parser *P, const chat_token *t,
+                                                                const char *fmt, ...)
 {
     if (P->failed) return NULL;
     char what[512];
@@ -45,8 +42,7 @@ fail_at(parser *P, const chat_token *t, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    ft_fail(P->err, FT_EINVAL, "chat template: line %d, column %d: %s",
-            t->line, t->col, what);
+    ft_fail(P->err, FT_EINVAL, "chat template: line %d, column %d: %s", t->line, t->col, what);
     P->failed = true;
     return NULL;
 }
@@ -63,15 +59,9 @@ static bool tok_is(const chat_token *t, chat_tok_kind k, const char *s)
     return t->kind == k && (!s || (t->n == strlen(s) && memcmp(t->s, s, t->n) == 0));
 }
 
-static bool is_op(const parser *P, const char *s)
-{
-    return tok_is(cur(P), TK_OP, s);
-}
+static bool is_op(const parser *P, const char *s) { return tok_is(cur(P), TK_OP, s); }
 
-static bool is_name(const parser *P, const char *s)
-{
-    return tok_is(cur(P), TK_NAME, s);
-}
+static bool is_name(const parser *P, const char *s) { return tok_is(cur(P), TK_NAME, s); }
 
 static bool skip_op(parser *P, const char *s)
 {
@@ -140,8 +130,8 @@ static bool enter(parser *P)
     return false;
 }
 
-static chat_node *binary(parser *P, chat_node_kind k, const chat_token *op,
-                         chat_node *l, chat_node *r)
+static chat_node *binary(parser *P, chat_node_kind k, const chat_token *op, chat_node *l,
+                         chat_node *r)
 {
     if (!l || !r) return NULL;
     chat_node *n = node(P, k, op);
@@ -164,8 +154,7 @@ static chat_node *parse_tuple(parser *P, bool condexpr)
     *tail = e;
     tail = &e->next;
     while (skip_op(P, ",")) {
-        if (is_op(P, ")") || cur(P)->kind == TK_VAR_END || cur(P)->kind == TK_BLOCK_END)
-            break;
+        if (is_op(P, ")") || cur(P)->kind == TK_VAR_END || cur(P)->kind == TK_BLOCK_END) break;
         if (!(*tail = condexpr ? parse_expr(P) : parse_or(P))) return NULL;
         tail = &(*tail)->next;
     }
@@ -333,8 +322,7 @@ static chat_node *parse_subscript(parser *P, chat_node *obj)
     chat_node *parts[3] = {NULL, NULL, NULL};
     int k = 0;
     for (;;) {
-        if (!is_op(P, ":") && !is_op(P, "]") && !(parts[k] = parse_expr(P)))
-            return NULL;
+        if (!is_op(P, ":") && !is_op(P, "]") && !(parts[k] = parse_expr(P))) return NULL;
         if (is_op(P, ",")) return fail_at(P, cur(P), "unsupported construct 'tuple subscript'");
         if (!skip_op(P, ":")) break;
         if (++k > 2) return fail_at(P, cur(P), "bad slice");
@@ -354,8 +342,7 @@ static chat_node *parse_postfix(parser *P, chat_node *e)
         if (is_op(P, ".")) {
             P->pos++;
             const chat_token *t = cur(P);
-            if (t->kind != TK_NAME)
-                return fail_at(P, t, "expected an attribute name after '.'");
+            if (t->kind != TK_NAME) return fail_at(P, t, "expected an attribute name after '.'");
             chat_node *n = node(P, N_ATTR, t);
             if (!n) return NULL;
             n->a = e;
@@ -363,9 +350,12 @@ static chat_node *parse_postfix(parser *P, chat_node *e)
             n->n = t->n;
             P->pos++;
             e = tall(P, n);
-        } else if (is_op(P, "[")) e = parse_subscript(P, e);
-        else if (is_op(P, "(")) e = parse_call(P, e);
-        else break;
+        } else if (is_op(P, "["))
+            e = parse_subscript(P, e);
+        else if (is_op(P, "("))
+            e = parse_call(P, e);
+        else
+            break;
     }
     return e;
 }
@@ -435,10 +425,14 @@ static chat_node *parse_test(parser *P, chat_node *e)
 static chat_node *parse_filters(parser *P, chat_node *e)
 {
     while (e) {
-        if (skip_op(P, "|")) e = parse_filter(P, e);
-        else if (skip_name(P, "is")) e = parse_test(P, e);
-        else if (is_op(P, "(")) e = parse_call(P, e);
-        else break;
+        if (skip_op(P, "|"))
+            e = parse_filter(P, e);
+        else if (skip_name(P, "is"))
+            e = parse_test(P, e);
+        else if (is_op(P, "("))
+            e = parse_call(P, e);
+        else
+            break;
     }
     return e;
 }
@@ -504,8 +498,7 @@ static chat_node *parse_string(parser *P)
 static chat_node *parse_name(parser *P)
 {
     const chat_token *t = cur(P);
-    static const char *const lits[] = {"true", "True", "false", "False",
-                                       "none", "None", NULL};
+    static const char *const lits[] = {"true", "True", "false", "False", "none", "None", NULL};
     for (int i = 0; lits[i]; i++)
         if (tok_is(t, TK_NAME, lits[i])) {
             chat_node *n = node(P, i < 4 ? N_BOOL : N_NONE, t);
@@ -610,11 +603,9 @@ static chat_node *parse_for(parser *P, const chat_token *at)
     static const char *const ends[] = {"else", "endfor", NULL};
     static const char *const endfor[] = {"endfor", NULL};
     chat_node *n = node(P, N_FOR, at);
-    if (!n || !parse_for_target(P, n) || !(n->a = parse_tuple(P, false)))
-        return NULL;
+    if (!n || !parse_for_target(P, n) || !(n->a = parse_tuple(P, false))) return NULL;
     if (skip_name(P, "if") && !(n->d = parse_expr(P))) return NULL;
-    if (is_name(P, "recursive"))
-        return fail_at(P, cur(P), "unsupported construct 'recursive'");
+    if (is_name(P, "recursive")) return fail_at(P, cur(P), "unsupported construct 'recursive'");
     if (!end_tag(P)) return NULL;
     P->loops++;
     n->b = parse_body(P, ends);
@@ -748,8 +739,7 @@ static chat_node *parse_body(parser *P, const char *const *ends)
     }
 }
 
-ft_status chat_parse(chat_arena *a, const chat_tokens *toks, chat_node **body,
-                     ft_error *err)
+ft_status chat_parse(chat_arena *a, const chat_tokens *toks, chat_node **body, ft_error *err)
 {
     parser P = {.a = a, .t = toks->v, .err = err};
     *body = parse_body(&P, NULL);

@@ -13,21 +13,24 @@
 
 #include "chat_impl.h"
 
-chat_value chat_strip(chat_value s, const char *chars, size_t nchars, bool left,
-                      bool right)
+chat_value chat_strip(chat_value s, const char *chars, size_t nchars, bool left, bool right)
 {
     const char *p = s.u.str.s;
     size_t n = s.u.str.n, k;
     while (left && n) {
-        if (chars) k = memchr(chars, p[0], nchars) ? 1 : 0;
-        else k = chat_space_len(p, n);
+        if (chars)
+            k = memchr(chars, p[0], nchars) ? 1 : 0;
+        else
+            k = chat_space_len(p, n);
         if (!k) break;
         p += k;
         n -= k;
     }
     while (right && n) {
-        if (chars) k = memchr(chars, p[n - 1], nchars) ? 1 : 0;
-        else k = chat_space_len_back(p, n);
+        if (chars)
+            k = memchr(chars, p[n - 1], nchars) ? 1 : 0;
+        else
+            k = chat_space_len_back(p, n);
         if (!k) break;
         n -= k;
     }
@@ -41,20 +44,11 @@ static bool ascii_only(const char *s, size_t n)
     return true;
 }
 
-static char up(char ch)
-{
-    return ch >= 'a' && ch <= 'z' ? (char)(ch - 32) : ch;
-}
+static char up(char ch) { return ch >= 'a' && ch <= 'z' ? (char)(ch - 32) : ch; }
 
-static char down(char ch)
-{
-    return ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
-}
+static char down(char ch) { return ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch; }
 
-static bool is_alpha(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
+static bool is_alpha(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'); }
 
 /* jinja2's title filter: words start after runs of [-\s[](){}]. */
 static bool title_break(char ch)
@@ -62,8 +56,7 @@ static bool title_break(char ch)
     return strchr("-[](){} \t\n\r\f\v", ch) != NULL || (ch >= 0x1c && ch <= 0x1f);
 }
 
-bool chat_case(chat_ctx *c, const chat_node *at, chat_value s, chat_case_kind k,
-               chat_value *out)
+bool chat_case(chat_ctx *c, const chat_node *at, chat_value s, chat_case_kind k, chat_value *out)
 {
     if (!ascii_only(s.u.str.s, s.u.str.n))
         return chat_fail(c, at, "case change of non-ASCII text is not supported");
@@ -120,8 +113,8 @@ static const char *find_bytes(const char *h, size_t hn, const char *nd, size_t n
     return NULL;
 }
 
-bool chat_split(chat_ctx *c, const chat_node *at, chat_value s, chat_value sep,
-                int64_t maxsplit, chat_value *out)
+bool chat_split(chat_ctx *c, const chat_node *at, chat_value s, chat_value sep, int64_t maxsplit,
+                chat_value *out)
 {
     chat_list *l = chat_list_new(&c->arena, 0);
     if (!l) return chat_oom(c);
@@ -139,8 +132,8 @@ bool chat_split(chat_ctx *c, const chat_node *at, chat_value s, chat_value sep,
     return push_piece(c, l, p, (size_t)(end - p));
 }
 
-bool chat_replace(chat_ctx *c, chat_value s, chat_value old, chat_value new_,
-                  int64_t count, chat_value *out)
+bool chat_replace(chat_ctx *c, chat_value s, chat_value old, chat_value new_, int64_t count,
+                  chat_value *out)
 {
     chat_buf b = {0};
     const char *p = s.u.str.s, *end = p + s.u.str.n;
@@ -179,8 +172,7 @@ bool chat_affix(chat_value s, chat_value affix, bool start)
     return memcmp(at, affix.u.str.s, affix.u.str.n) == 0;
 }
 
-bool chat_join(chat_ctx *c, const chat_node *at, chat_value items, chat_value sep,
-               chat_value *out)
+bool chat_join(chat_ctx *c, const chat_node *at, chat_value items, chat_value sep, chat_value *out)
 {
     chat_buf b = {0};
     const char *why = NULL;

@@ -27,8 +27,7 @@ enum { CHAT_ARENA_BLOCK = 64 * 1024 };
 
 void *chat_arena_alloc(chat_arena *a, size_t bytes)
 {
-    bytes = (bytes + sizeof(max_align_t) - 1) / sizeof(max_align_t) *
-            sizeof(max_align_t);
+    bytes = (bytes + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
     chat_arena_block *b = a->head;
     if (!b || b->cap - b->used < bytes) {
         size_t cap = bytes > CHAT_ARENA_BLOCK ? bytes : CHAT_ARENA_BLOCK;
@@ -106,8 +105,7 @@ chat_dict *chat_dict_new(chat_arena *a, size_t cap)
 chat_value *chat_dict_get(const chat_dict *d, const char *k, size_t kn)
 {
     for (size_t i = 0; i < d->n; i++)
-        if (d->klen[i] == kn && memcmp(d->keys[i], k, kn) == 0)
-            return &d->vals[i];
+        if (d->klen[i] == kn && memcmp(d->keys[i], k, kn) == 0) return &d->vals[i];
     return NULL;
 }
 
@@ -128,8 +126,7 @@ static bool dict_grow(chat_arena *a, chat_dict *d)
     return true;
 }
 
-bool chat_dict_set(chat_arena *a, chat_dict *d, const char *k, size_t kn,
-                   chat_value v)
+bool chat_dict_set(chat_arena *a, chat_dict *d, const char *k, size_t kn, chat_value v)
 {
     chat_value *old = chat_dict_get(d, k, kn);
     if (old) {
@@ -163,10 +160,14 @@ bool chat_truthy(chat_value v)
 
 static bool is_number(chat_value v, double *x)
 {
-    if (v.kind == CV_INT) *x = (double)v.u.i;
-    else if (v.kind == CV_BOOL) *x = v.u.b;
-    else if (v.kind == CV_FLOAT) *x = v.u.f;
-    else return false;
+    if (v.kind == CV_INT)
+        *x = (double)v.u.i;
+    else if (v.kind == CV_BOOL)
+        *x = v.u.b;
+    else if (v.kind == CV_FLOAT)
+        *x = v.u.f;
+    else
+        return false;
     return true;
 }
 
@@ -175,8 +176,7 @@ static bool equal_at(chat_value a, chat_value b, int depth, bool *too_deep);
 static bool dict_equal(const chat_dict *a, const chat_dict *b, int depth, bool *too_deep)
 {
     if (a == b) return true;
-    if (a->kind != CD_PLAIN || b->kind != CD_PLAIN || a->n != b->n)
-        return false;
+    if (a->kind != CD_PLAIN || b->kind != CD_PLAIN || a->n != b->n) return false;
     for (size_t i = 0; i < a->n; i++) {
         chat_value *o = chat_dict_get(b, a->keys[i], a->klen[i]);
         if (!o || !equal_at(a->vals[i], *o, depth + 1, too_deep)) return false;
@@ -203,9 +203,7 @@ static bool equal_at(chat_value a, chat_value b, int depth, bool *too_deep)
     switch (a.kind) {
     case CV_UNDEF:
     case CV_NONE: return true;
-    case CV_STR:
-        return a.u.str.n == b.u.str.n &&
-               memcmp(a.u.str.s, b.u.str.s, a.u.str.n) == 0;
+    case CV_STR: return a.u.str.n == b.u.str.n && memcmp(a.u.str.s, b.u.str.s, a.u.str.n) == 0;
     case CV_LIST:
         if (a.u.list->view || b.u.list->view) return a.u.list == b.u.list;
         if (a.u.list->n != b.u.list->n) return false;
@@ -220,13 +218,11 @@ static bool equal_at(chat_value a, chat_value b, int depth, bool *too_deep)
 
 const char *chat_type_name(chat_value v)
 {
-    static const char *names[] = {"Undefined", "NoneType", "bool", "int",
-                                  "float", "str", "list", "dict",
-                                  "function"};
+    static const char *names[] = {"Undefined", "NoneType", "bool", "int",     "float",
+                                  "str",       "list",     "dict", "function"};
     if (v.kind == CV_LIST && v.u.list->tuple) return "tuple";
     if (v.kind == CV_LIST && v.u.list->view) return "generator";
-    if (v.kind == CV_DICT && v.u.dict->kind == CD_NAMESPACE)
-        return "Namespace";
+    if (v.kind == CV_DICT && v.u.dict->kind == CD_NAMESPACE) return "Namespace";
     if (v.kind == CV_DICT && v.u.dict->kind == CD_LOOP) return "LoopContext";
     return names[v.kind];
 }
@@ -245,8 +241,8 @@ static bool json_number(const cJSON *j, chat_value *out)
     return true;
 }
 
-static bool json_container(chat_arena *a, const cJSON *j, chat_value *out,
-                           int depth, bool *too_deep)
+static bool json_container(chat_arena *a, const cJSON *j, chat_value *out, int depth,
+                           bool *too_deep)
 {
     bool obj = cJSON_IsObject(j);
     chat_list *l = obj ? NULL : chat_list_new(a, 0);
@@ -255,26 +251,29 @@ static bool json_container(chat_arena *a, const cJSON *j, chat_value *out,
     for (const cJSON *c = j->child; c; c = c->next) {
         chat_value v;
         if (!chat_from_json(a, c, &v, depth + 1, too_deep)) return false;
-        bool ok = obj ? chat_dict_set(a, d, c->string, strlen(c->string), v)
-                      : chat_list_push(a, l, v);
+        bool ok =
+            obj ? chat_dict_set(a, d, c->string, strlen(c->string), v) : chat_list_push(a, l, v);
         if (!ok) return false;
     }
     out->kind = obj ? CV_DICT : CV_LIST;
-    if (obj) out->u.dict = d;
-    else out->u.list = l;
+    if (obj)
+        out->u.dict = d;
+    else
+        out->u.list = l;
     return true;
 }
 
-bool chat_from_json(chat_arena *a, const cJSON *j, chat_value *out, int depth,
-                    bool *too_deep)
+bool chat_from_json(chat_arena *a, const cJSON *j, chat_value *out, int depth, bool *too_deep)
 {
     if (depth > CHAT_MAX_DEPTH) {
         *too_deep = true;
         return false;
     }
     out->kind = CV_NONE;
-    if (cJSON_IsBool(j)) *out = chat_bool(cJSON_IsTrue(j));
-    else if (cJSON_IsNumber(j)) return json_number(j, out);
+    if (cJSON_IsBool(j))
+        *out = chat_bool(cJSON_IsTrue(j));
+    else if (cJSON_IsNumber(j))
+        return json_number(j, out);
     else if (cJSON_IsString(j))
         *out = chat_str(j->valuestring, strlen(j->valuestring));
     else if (cJSON_IsArray(j) || cJSON_IsObject(j))
@@ -309,18 +308,14 @@ void chat_buf_put(chat_buf *b, const char *s, size_t n)
     b->p[b->n] = 0;
 }
 
-void chat_buf_putc(chat_buf *b, char c)
-{
-    chat_buf_put(b, &c, 1);
-}
+void chat_buf_putc(chat_buf *b, char c) { chat_buf_put(b, &c, 1); }
 
 /* ---- Python's whitespace (str.isspace) in UTF-8 ---- */
 
 static bool is_py_space(uint32_t cp)
 {
-    return (cp >= 9 && cp <= 13) || (cp >= 0x1c && cp <= 0x20) ||
-           cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
-           (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
+    return (cp >= 9 && cp <= 13) || (cp >= 0x1c && cp <= 0x20) || cp == 0x85 || cp == 0xa0 ||
+           cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
            cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
@@ -374,11 +369,12 @@ static void float_fixed(chat_buf *b, const char *digits, size_t nd, int exp)
         chat_buf_put(b, digits, nd);
         return;
     }
-    for (int i = 0; i <= exp; i++)
-        chat_buf_putc(b, (size_t)i < nd ? digits[i] : '0');
+    for (int i = 0; i <= exp; i++) chat_buf_putc(b, (size_t)i < nd ? digits[i] : '0');
     chat_buf_putc(b, '.');
-    if ((size_t)exp + 1 >= nd) chat_buf_putc(b, '0');
-    else chat_buf_put(b, digits + exp + 1, nd - (size_t)exp - 1);
+    if ((size_t)exp + 1 >= nd)
+        chat_buf_putc(b, '0');
+    else
+        chat_buf_put(b, digits + exp + 1, nd - (size_t)exp - 1);
 }
 
 /* Python's repr(float): the shortest digits that read back, fixed notation
@@ -434,13 +430,17 @@ static bool str_repr(chat_buf *b, const char *s, size_t n, const char **why)
         if (ch == '\\' || ch == (unsigned char)quote) {
             chat_buf_putc(b, '\\');
             chat_buf_putc(b, (char)ch);
-        } else if (ch == '\n') chat_buf_put(b, "\\n", 2);
-        else if (ch == '\r') chat_buf_put(b, "\\r", 2);
-        else if (ch == '\t') chat_buf_put(b, "\\t", 2);
+        } else if (ch == '\n')
+            chat_buf_put(b, "\\n", 2);
+        else if (ch == '\r')
+            chat_buf_put(b, "\\r", 2);
+        else if (ch == '\t')
+            chat_buf_put(b, "\\t", 2);
         else if (ch < 0x20 || ch == 0x7f) {
             snprintf(tmp, sizeof tmp, "\\x%02x", ch);
             chat_buf_put(b, tmp, 4);
-        } else chat_buf_putc(b, (char)ch);
+        } else
+            chat_buf_putc(b, (char)ch);
     }
     chat_buf_putc(b, quote);
     return true;
@@ -503,9 +503,7 @@ bool chat_value_str(chat_buf *b, chat_value v, const char **why)
     switch (v.kind) {
     case CV_UNDEF: return true;
     case CV_NONE: chat_buf_put(b, "None", 4); return true;
-    case CV_BOOL:
-        chat_buf_put(b, v.u.b ? "True" : "False", v.u.b ? 4 : 5);
-        return true;
+    case CV_BOOL: chat_buf_put(b, v.u.b ? "True" : "False", v.u.b ? 4 : 5); return true;
     case CV_INT:
         chat_buf_put(b, tmp, (size_t)snprintf(tmp, sizeof tmp, "%" PRId64, v.u.i));
         return true;
@@ -539,7 +537,8 @@ static void json_string(chat_buf *b, const char *s, size_t n)
             if (ch < 0x20) {
                 snprintf(tmp, sizeof tmp, "\\u%04x", ch);
                 chat_buf_put(b, tmp, 6);
-            } else chat_buf_putc(b, (char)ch);
+            } else
+                chat_buf_putc(b, (char)ch);
         }
     }
     chat_buf_putc(b, '"');
@@ -551,8 +550,7 @@ static void json_newline(chat_buf *b, int indent, int level)
     for (int i = 0; i < indent * level; i++) chat_buf_putc(b, ' ');
 }
 
-static bool json_items(chat_buf *b, chat_value v, int indent, int level,
-                       const char **why)
+static bool json_items(chat_buf *b, chat_value v, int indent, int level, const char **why)
 {
     bool is_list = v.kind == CV_LIST;
     size_t n = is_list ? v.u.list->n : v.u.dict->n;
@@ -572,8 +570,7 @@ static bool json_items(chat_buf *b, chat_value v, int indent, int level,
     return true;
 }
 
-bool chat_value_json(chat_buf *b, chat_value v, int indent, int level,
-                     const char **why)
+bool chat_value_json(chat_buf *b, chat_value v, int indent, int level, const char **why)
 {
     if (level > CHAT_MAX_VALUE_DEPTH) {
         *why = "tojson: nesting too deep";
@@ -581,15 +578,15 @@ bool chat_value_json(chat_buf *b, chat_value v, int indent, int level,
     }
     switch (v.kind) {
     case CV_NONE: chat_buf_put(b, "null", 4); return true;
-    case CV_BOOL:
-        chat_buf_put(b, v.u.b ? "true" : "false", v.u.b ? 4 : 5);
-        return true;
+    case CV_BOOL: chat_buf_put(b, v.u.b ? "true" : "false", v.u.b ? 4 : 5); return true;
     case CV_INT: return chat_value_str(b, v, why);
     case CV_FLOAT:
-        if (isnan(v.u.f)) chat_buf_put(b, "NaN", 3);
+        if (isnan(v.u.f))
+            chat_buf_put(b, "NaN", 3);
         else if (isinf(v.u.f))
             chat_buf_put(b, v.u.f < 0 ? "-Infinity" : "Infinity", v.u.f < 0 ? 9 : 8);
-        else float_repr(b, v.u.f);
+        else
+            float_repr(b, v.u.f);
         return true;
     case CV_STR: json_string(b, v.u.str.s, v.u.str.n); return true;
     case CV_LIST:

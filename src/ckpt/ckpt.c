@@ -202,11 +202,14 @@ static const char *errno_symbol(int e)
 static ft_status write_failed(const char *path, const char *tmp, ft_error *err)
 {
     if (write_errno == 0)
-        return ft_fail(err, FT_EIO, "%s: writing the checkpoint (as %s) failed; the partial file "
-                       "was removed", path, tmp);
-    return ft_fail(err, FT_EIO, "%s: writing the checkpoint (as %s) failed: %s (%s); the partial "
-                   "file was removed, earlier checkpoints and 'latest' are unchanged", path, tmp,
-                   strerror(write_errno), errno_symbol(write_errno));
+        return ft_fail(err, FT_EIO,
+                       "%s: writing the checkpoint (as %s) failed; the partial file "
+                       "was removed",
+                       path, tmp);
+    return ft_fail(err, FT_EIO,
+                   "%s: writing the checkpoint (as %s) failed: %s (%s); the partial "
+                   "file was removed, earlier checkpoints and 'latest' are unchanged",
+                   path, tmp, strerror(write_errno), errno_symbol(write_errno));
 }
 
 /* Close a file being written; rc < 0: a write already failed. A close that
@@ -217,10 +220,12 @@ static ft_status write_failed(const char *path, const char *tmp, ft_error *err)
  * can flush what little it still holds, and close again. */
 static herr_t close_file(hid_t f, const char *tmp, herr_t rc)
 {
-    if (rc < 0 && truncate(tmp, 0) != 0) { /* best effort: the close decides */ }
+    if (rc < 0 && truncate(tmp, 0) != 0) { /* best effort: the close decides */
+    }
     if (H5Fclose(f) >= 0) return rc;
     if (H5Iis_valid(f) > 0) {
-        if (truncate(tmp, 0) != 0) { /* as above */ }
+        if (truncate(tmp, 0) != 0) { /* as above */
+        }
         H5Fclose(f);
     }
     return -1;
@@ -241,8 +246,7 @@ static ft_status write_hdf5(const char *path, const char *tmp, const model *m,
     return fsync_path(tmp, err);
 }
 
-ft_status ckpt_write(const char *path, const model *m, optim *o, const ckpt_state *s,
-                     ft_error *err)
+ft_status ckpt_write(const char *path, const model *m, optim *o, const ckpt_state *s, ft_error *err)
 {
     const float *bufs[3] = {model_params_read(m), o ? optim_exp_avg(o) : NULL,
                             o ? optim_exp_avg_sq(o) : NULL};
@@ -279,7 +283,11 @@ static ft_status read_attrs(hid_t f, const char *path, ckpt_state *s, ft_error *
     if (st == FT_OK && version != CKPT_FORMAT_VERSION)
         st = ft_fail(err, FT_EFORMAT, "%s: version %lld, this program reads %d", path,
                      (long long)version, CKPT_FORMAT_VERSION);
-    struct { const char *name; hid_t type; void *v; } fields[] = {
+    struct {
+        const char *name;
+        hid_t type;
+        void *v;
+    } fields[] = {
         {"step", H5T_NATIVE_INT64, &s->step},
         {"epoch", H5T_NATIVE_INT64, &s->epoch},
         {"step_in_epoch", H5T_NATIVE_INT64, &s->step_in_epoch},
@@ -314,8 +322,8 @@ static ft_status read_attrs(hid_t f, const char *path, ckpt_state *s, ft_error *
 }
 
 /* Read group/NAME into dst after checking its shape; Fletcher32 verifies. */
-static ft_status read_tensor(hid_t f, const char *path, const char *group,
-                             const model_tensor *t, float *dst, ft_error *err)
+static ft_status read_tensor(hid_t f, const char *path, const char *group, const model_tensor *t,
+                             float *dst, ft_error *err)
 {
     char name[160];
     snprintf(name, sizeof name, "%s/%s", group, t->name);
@@ -329,7 +337,8 @@ static ft_status read_tensor(hid_t f, const char *path, const char *group,
               (nd == 1 || dims[1] == (hsize_t)t->shape[1]);
     herr_t rc = ok ? H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) : -1;
     H5Dclose(d);
-    if (!ok) return ft_fail(err, FT_EFORMAT, "%s: /%s has another shape than the model's", path, name);
+    if (!ok)
+        return ft_fail(err, FT_EFORMAT, "%s: /%s has another shape than the model's", path, name);
     if (rc < 0)
         return ft_fail(err, FT_EFORMAT, "%s: /%s fails its checksum or is cut short", path, name);
     return FT_OK;
@@ -360,10 +369,14 @@ ft_status ckpt_read(const char *path, model *m, optim *o, ckpt_state *s, ft_erro
     ckpt_state tmp = {0};
     ft_status st = FT_OK;
     for (int b = 0; b < (o ? 3 : 1); b++) {
-        const float *src = b == 0 ? model_params(m) : b == 1 ? optim_exp_avg(o) : optim_exp_avg_sq(o);
+        const float *src = b == 0   ? model_params(m)
+                           : b == 1 ? optim_exp_avg(o)
+                                    : optim_exp_avg_sq(o);
         bufs[b] = ft_malloc_array(n, sizeof(float));
-        if (!bufs[b]) st = ft_fail(err, FT_ENOMEM, "out of memory reading %s", path);
-        else memcpy(bufs[b], src, n * sizeof(float)); /* frozen tensors keep their values */
+        if (!bufs[b])
+            st = ft_fail(err, FT_ENOMEM, "out of memory reading %s", path);
+        else
+            memcpy(bufs[b], src, n * sizeof(float)); /* frozen tensors keep their values */
     }
     hid_t f = st == FT_OK ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
     if (st == FT_OK && f < 0)
@@ -395,7 +408,8 @@ ft_status ckpt_read_state(const char *path, ckpt_state *s, ft_error *err)
     ckpt_state tmp = {0};
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
-        return ft_fail(err, FT_EFORMAT, "%s: not a readable HDF5 file (truncated or damaged)", path);
+        return ft_fail(err, FT_EFORMAT, "%s: not a readable HDF5 file (truncated or damaged)",
+                       path);
     ft_status st = read_attrs(f, path, &tmp, err);
     H5Fclose(f);
     if (st == FT_OK) {

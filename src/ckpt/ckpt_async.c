@@ -16,16 +16,16 @@
 
 struct ckpt_async {
     size_t n;
-    float *copy[3];     /* parameters, exp_avg, exp_avg_sq */
+    float *copy[3]; /* parameters, exp_avg, exp_avg_sq */
     bool has_moments;
     pthread_t thread;
     bool running;
     /* the write in flight */
     const model *m;
-    ckpt_state s;       /* config_json owned here */
+    ckpt_state s; /* config_json owned here */
     char *dir;
     int keep;
-    ft_error err;       /* its outcome, read after the join */
+    ft_error err; /* its outcome, read after the join */
 };
 
 ft_status ckpt_async_create(ckpt_async **out, size_t n, ft_error *err)
@@ -37,8 +37,10 @@ ft_status ckpt_async_create(ckpt_async **out, size_t n, ft_error *err)
     for (int i = 0; i < 3; i++) a->copy[i] = ft_calloc_large(n, sizeof(float));
     if (!a->copy[0] || !a->copy[1] || !a->copy[2]) {
         ckpt_async_free(a);
-        return ft_fail(err, FT_ENOMEM, "checkpoint: cannot allocate the copies of %zu "
-                       "parameters for background saving (save_async false avoids them)", n);
+        return ft_fail(err, FT_ENOMEM,
+                       "checkpoint: cannot allocate the copies of %zu "
+                       "parameters for background saving (save_async false avoids them)",
+                       n);
     }
     /* Touch every page now, at set-up: the first save would otherwise pay
      * the page faults while every rank waits. */

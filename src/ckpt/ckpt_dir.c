@@ -52,7 +52,10 @@ ft_status ckpt_list(const char *dir, int64_t **steps, int *n, ft_error *err)
         if (step < 0) continue;
         if (*n == cap) {
             int64_t *grown = ft_realloc_array(*steps, (size_t)(cap ? cap * 2 : 16), sizeof **steps);
-            if (!grown) { st = ft_fail(err, FT_ENOMEM, "out of memory"); break; }
+            if (!grown) {
+                st = ft_fail(err, FT_ENOMEM, "out of memory");
+                break;
+            }
             *steps = grown;
             cap = cap ? cap * 2 : 16;
         }
@@ -101,14 +104,18 @@ ft_status ckpt_load_newest(const char *dir, model *m, optim *o, ckpt_state *s, b
     int64_t latest = read_latest(dir);
     for (int i = 0; st == FT_OK && i < n && !*found; i++) {
         char *path = ckpt_path(dir, steps[i]);
-        if (!path) { st = ft_fail(err, FT_ENOMEM, "out of memory"); break; }
+        if (!path) {
+            st = ft_fail(err, FT_ENOMEM, "out of memory");
+            break;
+        }
         ft_error e;
         if (ckpt_read(path, m, o, s, &e) == FT_OK) {
             *found = true;
             *loaded_step = steps[i];
             if (latest >= 0 && latest != steps[i])
                 ft_log_warn("%s/latest names checkpoint-%" PRId64 ".h5; resuming from %s, the "
-                            "newest that verifies", dir, latest, path);
+                            "newest that verifies",
+                            dir, latest, path);
         } else {
             ft_log_warn("skipping damaged or incomplete checkpoint: %s", e.msg);
         }
@@ -126,7 +133,8 @@ static void remove_temps(const char *dir)
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
         if (strncmp(e->d_name, "checkpoint-", 11) != 0 || !strstr(e->d_name, ".h5.tmp.")) continue;
         char *path = ft_path_join(dir, e->d_name);
-        if (path && unlink(path) == 0) ft_log_info("removed %s (left by an interrupted save)", path);
+        if (path && unlink(path) == 0)
+            ft_log_info("removed %s (left by an interrupted save)", path);
         free(path);
     }
     closedir(d);
@@ -147,7 +155,10 @@ ft_status ckpt_prune(const char *dir, int keep, int64_t saved_step, int64_t best
     for (int i = 0; st == FT_OK && i < n; i++) {
         if (steps[i] > saved_step || rank++ < keep || steps[i] == best_step) continue;
         char *path = ckpt_path(dir, steps[i]);
-        if (!path) { st = ft_fail(err, FT_ENOMEM, "out of memory"); break; }
+        if (!path) {
+            st = ft_fail(err, FT_ENOMEM, "out of memory");
+            break;
+        }
         if (unlink(path) != 0 && errno != ENOENT)
             st = ft_fail(err, FT_EIO, "%s: cannot delete: %s", path, strerror(errno));
         free(path);

@@ -63,9 +63,12 @@ static bool owner_read(int fd, lock_owner *o)
 
 static void owner_describe(const lock_owner *o, bool known, char *buf, size_t n)
 {
-    if (!known) snprintf(buf, n, "an unknown owner (the file is empty or garbled)");
-    else if (strcmp(o->job, "-") == 0) snprintf(buf, n, "pid %ld on host %s (no Slurm job)", o->pid, o->host);
-    else snprintf(buf, n, "Slurm job %s, pid %ld on host %s", o->job, o->pid, o->host);
+    if (!known)
+        snprintf(buf, n, "an unknown owner (the file is empty or garbled)");
+    else if (strcmp(o->job, "-") == 0)
+        snprintf(buf, n, "pid %ld on host %s (no Slurm job)", o->pid, o->host);
+    else
+        snprintf(buf, n, "Slurm job %s, pid %ld on host %s", o->job, o->pid, o->host);
 }
 
 static flock_result try_flock(int fd)
@@ -110,10 +113,12 @@ static ft_status refuse(const char *path, const lock_owner *o, bool known, bool 
     owner_describe(o, known, who, sizeof who);
     return ft_fail(err, FT_EEXIST,
                    "%s is held by %s: another job is using this output_dir. Wait for it to end, "
-                   "or use another output_dir%s", path, who,
+                   "or use another output_dir%s",
+                   path, who,
                    no_flock ? " (this file system has no flock, so a crash on another host "
                               "cannot be told from a live job: delete the file once that job "
-                              "is known to be gone)" : "");
+                              "is known to be gone)"
+                            : "");
 }
 
 /* The lock file is held by a live process: refuse, unless it is this same
@@ -127,7 +132,8 @@ static ft_status busy(const char *path, const lock_owner *me, const lock_owner *
         strcmp(o->host, me->host) == 0)
         return refuse(path, o, known, false, err);
     ft_log_warn("%s: taking over the lock of this same Slurm job %s from host %s (a requeue; "
-                "the file server still holds the earlier run's lock)", path, o->job, o->host);
+                "the file server still holds the earlier run's lock)",
+                path, o->job, o->host);
     if (unlink(path) != 0 && errno != ENOENT)
         return ft_fail(err, FT_EIO, "%s: cannot remove: %s", path, strerror(errno));
     *retry = true;
@@ -144,17 +150,20 @@ static ft_status take_once(const char *path, const lock_owner *me, int *fd_out, 
     if (!created && errno == EEXIST) fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         *retry = errno == ENOENT; /* removed between the two opens */
-        return *retry ? FT_OK : ft_fail(err, FT_EIO, "%s: cannot create the lock file: %s",
-                                        path, strerror(errno));
+        return *retry ? FT_OK
+                      : ft_fail(err, FT_EIO, "%s: cannot create the lock file: %s", path,
+                                strerror(errno));
     }
     lock_owner old = {0};
     bool known = !created && owner_read(fd, &old);
     flock_result r = try_flock(fd);
     ft_status st = FT_OK;
-    if (r == FLOCK_BUSY) st = busy(path, me, &old, known, retry, err);
+    if (r == FLOCK_BUSY)
+        st = busy(path, me, &old, known, retry, err);
     else if (r == FLOCK_UNSUPPORTED && !created && !owner_gone(me, &old, known))
         st = refuse(path, &old, known, true, err);
-    else if (!same_file(fd, path)) *retry = true;
+    else if (!same_file(fd, path))
+        *retry = true;
     if (st != FT_OK || *retry) {
         close(fd);
         return st;
@@ -165,8 +174,10 @@ static ft_status take_once(const char *path, const lock_owner *me, int *fd_out, 
         ft_log_warn("%s: recovered a stale lock left by %s, which is gone", path, who);
     }
     st = write_owner(fd, path, me, err);
-    if (st != FT_OK) close(fd);
-    else *fd_out = fd;
+    if (st != FT_OK)
+        close(fd);
+    else
+        *fd_out = fd;
     return st;
 }
 
@@ -189,8 +200,10 @@ ft_status ckpt_lock_take(const char *dir, ckpt_lock **out, ft_error *err)
         st = take_once(l->path, &me, &l->fd, &retry, err);
     }
     if (st == FT_OK && l->fd < 0)
-        st = ft_fail(err, FT_EEXIST, "%s: the lock kept changing hands; is another job "
-                     "starting in this output_dir?", l->path);
+        st = ft_fail(err, FT_EEXIST,
+                     "%s: the lock kept changing hands; is another job "
+                     "starting in this output_dir?",
+                     l->path);
     if (st != FT_OK) {
         free(l->path);
         free(l);

@@ -27,8 +27,7 @@ ft_status comm_agree(MPI_Comm mpi_comm, ft_status st, ft_error *err)
      * here, with its rank (ft_log prints errors on every rank), so no
      * failure goes unreported; the same message on every rank (bad input
      * all ranks read) prints once. */
-    if (st != FT_OK && rank != first && strcmp(err->msg, e.msg) != 0)
-        ft_log_error("%s", err->msg);
+    if (st != FT_OK && rank != first && strcmp(err->msg, e.msg) != 0) ft_log_error("%s", err->msg);
     *err = e;
     return e.code;
 }

@@ -15,22 +15,21 @@ struct comm {
     int rank, size;
     size_t bucket_floats;
     float *buf;
-    size_t lo, hi;      /* the range being reduced */
-    size_t next_top;    /* buckets cover [next_top, hi) already started */
+    size_t lo, hi;   /* the range being reduced */
+    size_t next_top; /* buckets cover [next_top, hi) already started */
     int n_req;
     MPI_Request req[COMM_MAX_BUCKETS];
     double seconds;
     const comm_grad_engine *engine; /* NULL: MPI */
     void *engine_ctx;
-    bool reducing;                  /* between comm_grads_begin and _finish */
+    bool reducing; /* between comm_grads_begin and _finish */
 };
 
 ft_status comm_create(MPI_Comm comm_world, size_t bucket_floats, comm **out, ft_error *err)
 {
     *out = NULL;
     if (bucket_floats == 0 || bucket_floats > INT_MAX)
-        return ft_fail(err, FT_EINVAL, "comm: bucket size %zu floats out of range",
-                       bucket_floats);
+        return ft_fail(err, FT_EINVAL, "comm: bucket size %zu floats out of range", bucket_floats);
     comm *c = ft_calloc_array(1, sizeof *c);
     if (!c) return ft_fail(err, FT_ENOMEM, "comm: out of memory");
     c->mpi = comm_world;
@@ -81,8 +80,8 @@ static void start_bucket(comm *c)
         c->engine->start(c->engine_ctx, c->buf + bottom, top - bottom);
         return;
     }
-    int rc = MPI_Iallreduce(MPI_IN_PLACE, c->buf + bottom, (int)(top - bottom), MPI_FLOAT,
-                            MPI_SUM, c->mpi, &c->req[c->n_req++]);
+    int rc = MPI_Iallreduce(MPI_IN_PLACE, c->buf + bottom, (int)(top - bottom), MPI_FLOAT, MPI_SUM,
+                            c->mpi, &c->req[c->n_req++]);
     FT_CHECK_MSG(rc == MPI_SUCCESS, "MPI_Iallreduce of a gradient bucket");
 }
 
@@ -94,8 +93,8 @@ void comm_grads_ready(comm *c, size_t offset)
     if (offset < c->lo) offset = c->lo;
     /* A bucket starts when its bottom is final. */
     while (c->next_top > c->lo) {
-        size_t bottom = c->next_top - c->lo > c->bucket_floats
-                            ? c->next_top - c->bucket_floats : c->lo;
+        size_t bottom =
+            c->next_top - c->lo > c->bucket_floats ? c->next_top - c->bucket_floats : c->lo;
         if (bottom < offset) break;
         start_bucket(c);
     }

@@ -49,8 +49,7 @@ static void comm_nccl_start(void *ctx, float *bucket, size_t n)
         /* The MPI path's mean: the sum times 1.0f / ranks (not a division). */
         size_t want = (n + SCALE_THREADS - 1) / SCALE_THREADS;
         unsigned blocks = want < 4096 ? (unsigned)want : 4096u;
-        comm_nccl_scale<<<blocks, SCALE_THREADS, 0, e->stream>>>(bucket, n,
-                                                              1.0f / (float)e->ranks);
+        comm_nccl_scale<<<blocks, SCALE_THREADS, 0, e->stream>>>(bucket, n, 1.0f / (float)e->ranks);
         CUDA_OK(cudaGetLastError());
     }
     e->buckets++;

@@ -65,8 +65,7 @@ static long find_key(const cfg *c, const char *key)
     return -1;
 }
 
-static ft_status unknown_key(const cfg *c, const char *key, const char *origin,
-                             ft_error *err)
+static ft_status unknown_key(const cfg *c, const char *key, const char *origin, ft_error *err)
 {
     size_t best = (size_t)-1, best_i = 0;
     for (size_t i = 0; i < c->n; i++) {
@@ -77,10 +76,10 @@ static ft_status unknown_key(const cfg *c, const char *key, const char *origin,
         }
     }
     if (c->n && best <= 3)
-        return ft_fail(err, FT_EINVAL, "%s: unknown key '%s' (did you mean '%s'?)",
-                       origin, key, c->specs[best_i].name);
-    return ft_fail(err, FT_EINVAL, "%s: unknown key '%s' (run with --help for the keys)",
-                   origin, key);
+        return ft_fail(err, FT_EINVAL, "%s: unknown key '%s' (did you mean '%s'?)", origin, key,
+                       c->specs[best_i].name);
+    return ft_fail(err, FT_EINVAL, "%s: unknown key '%s' (run with --help for the keys)", origin,
+                   key);
 }
 
 static bool choice_allowed(const char *choices, const char *value)
@@ -96,33 +95,30 @@ static bool choice_allowed(const char *choices, const char *value)
     return false;
 }
 
-static ft_status check_range(const cfg_key_spec *s, double v, const char *origin,
-                             ft_error *err)
+static ft_status check_range(const cfg_key_spec *s, double v, const char *origin, ft_error *err)
 {
     if (s->min <= s->max && (v < s->min || v > s->max))
-        return ft_fail(err, FT_EINVAL, "%s: key '%s': expected a value in [%g, %g], got %g",
-                       origin, s->name, s->min, s->max, v);
+        return ft_fail(err, FT_EINVAL, "%s: key '%s': expected a value in [%g, %g], got %g", origin,
+                       s->name, s->min, s->max, v);
     return FT_OK;
 }
 
-static ft_status parse_into(const cfg_key_spec *s, const char *text,
-                            const char *origin, cfg_value *out, ft_error *err)
+static ft_status parse_into(const cfg_key_spec *s, const char *text, const char *origin,
+                            cfg_value *out, ft_error *err)
 {
     char *end = NULL;
     errno = 0;
     switch (s->type) {
     case CFG_INT: {
         long long v = strtoll(text, &end, 10);
-        if (!*text || *end || errno)
-            break;
+        if (!*text || *end || errno) break;
         ft_status st = check_range(s, (double)v, origin, err);
         if (st == FT_OK) out->i = v;
         return st;
     }
     case CFG_FLOAT: {
         double v = strtod(text, &end);
-        if (!*text || *end || errno || !isfinite(v))
-            break;
+        if (!*text || *end || errno || !isfinite(v)) break;
         ft_status st = check_range(s, v, origin, err);
         if (st == FT_OK) out->f = v;
         return st;
@@ -139,8 +135,8 @@ static ft_status parse_into(const cfg_key_spec *s, const char *text,
         break;
     case CFG_STRING: {
         if (s->choices && !choice_allowed(s->choices, text))
-            return ft_fail(err, FT_EINVAL, "%s: key '%s': expected one of %s, got \"%s\"",
-                           origin, s->name, s->choices, text);
+            return ft_fail(err, FT_EINVAL, "%s: key '%s': expected one of %s, got \"%s\"", origin,
+                           s->name, s->choices, text);
         char *copy = ft_strdup(text);
         if (!copy) return ft_fail(err, FT_ENOMEM, "out of memory");
         free(out->s);
@@ -148,12 +144,11 @@ static ft_status parse_into(const cfg_key_spec *s, const char *text,
         return FT_OK;
     }
     }
-    return ft_fail(err, FT_EINVAL, "%s: key '%s': expected %s, got \"%s\"", origin,
-                   s->name, type_name(s->type), text);
+    return ft_fail(err, FT_EINVAL, "%s: key '%s': expected %s, got \"%s\"", origin, s->name,
+                   type_name(s->type), text);
 }
 
-ft_status cfg_create(const cfg_key_spec *specs, size_t n_specs, cfg **out,
-                     ft_error *err)
+ft_status cfg_create(const cfg_key_spec *specs, size_t n_specs, cfg **out, ft_error *err)
 {
     *out = NULL;
     cfg *c = ft_calloc_array(1, sizeof *c);
@@ -167,8 +162,7 @@ ft_status cfg_create(const cfg_key_spec *specs, size_t n_specs, cfg **out,
     c->n = n_specs;
     c->values = values;
     for (size_t i = 0; i < n_specs; i++) {
-        ft_status st = parse_into(&specs[i], specs[i].default_value, "default",
-                                  &values[i], err);
+        ft_status st = parse_into(&specs[i], specs[i].default_value, "default", &values[i], err);
         if (st != FT_OK) {
             cfg_free(c);
             return st;
@@ -186,8 +180,7 @@ void cfg_free(cfg *c)
     free(c);
 }
 
-ft_status cfg_set(cfg *c, const char *key, const char *value,
-                  const char *origin, ft_error *err)
+ft_status cfg_set(cfg *c, const char *key, const char *value, const char *origin, ft_error *err)
 {
     long i = find_key(c, key);
     if (i < 0) return unknown_key(c, key, origin, err);
@@ -195,9 +188,8 @@ ft_status cfg_set(cfg *c, const char *key, const char *value,
 }
 
 /* A JSON value as the text a user would type for it, checked for type. */
-static ft_status json_value_text(const cfg_key_spec *s, const cJSON *item,
-                                 const char *origin, char *buf, size_t size,
-                                 ft_error *err)
+static ft_status json_value_text(const cfg_key_spec *s, const cJSON *item, const char *origin,
+                                 char *buf, size_t size, ft_error *err)
 {
     if (cJSON_IsString(item) && s->type != CFG_BOOL) {
         snprintf(buf, size, "%s", item->valuestring);
@@ -210,8 +202,8 @@ static ft_status json_value_text(const cfg_key_spec *s, const cJSON *item,
     if (cJSON_IsNumber(item) && (s->type == CFG_INT || s->type == CFG_FLOAT)) {
         double v = item->valuedouble;
         if (s->type == CFG_INT && (v != floor(v) || fabs(v) > 9.0e15))
-            return ft_fail(err, FT_EINVAL, "%s: key '%s': expected an integer, got %g",
-                           origin, s->name, v);
+            return ft_fail(err, FT_EINVAL, "%s: key '%s': expected an integer, got %g", origin,
+                           s->name, v);
         snprintf(buf, size, s->type == CFG_INT ? "%.0f" : "%.17g", v);
         return FT_OK;
     }
@@ -219,14 +211,12 @@ static ft_status json_value_text(const cfg_key_spec *s, const cJSON *item,
                    type_name(s->type));
 }
 
-ft_status cfg_load_json_text(cfg *c, const char *text, const char *origin,
-                             ft_error *err)
+ft_status cfg_load_json_text(cfg *c, const char *text, const char *origin, ft_error *err)
 {
     cJSON *root = cJSON_Parse(text);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
-        return ft_fail(err, FT_EINVAL, "%s: expected a JSON object of config keys",
-                       origin);
+        return ft_fail(err, FT_EINVAL, "%s: expected a JSON object of config keys", origin);
     }
     ft_status st = FT_OK;
     for (const cJSON *item = root->child; item && st == FT_OK; item = item->next) {
@@ -254,8 +244,7 @@ ft_status cfg_load_json_file(cfg *c, const char *path, ft_error *err)
     return st;
 }
 
-ft_status cfg_apply_args(cfg *c, int argc, char **argv, int first,
-                         ft_error *err)
+ft_status cfg_apply_args(cfg *c, int argc, char **argv, int first, ft_error *err)
 {
     for (int a = first; a < argc; a++) {
         const char *arg = argv[a];
@@ -302,8 +291,10 @@ ft_status cfg_load_command_line(cfg *c, int argc, char **argv, int first, ft_err
     int n = 0;
     for (int i = first; i < argc; i++) {
         int used = config_arg(argc, argv, i, &file);
-        if (used == 0) rest[n++] = argv[i];
-        else i += used - 1;
+        if (used == 0)
+            rest[n++] = argv[i];
+        else
+            i += used - 1;
     }
     ft_status st = file ? cfg_load_json_file(c, file, err) : FT_OK;
     if (st == FT_OK) st = cfg_apply_args(c, n, rest, 0, err);
@@ -322,7 +313,10 @@ static const cfg_value *typed_value(const cfg *c, const char *key, cfg_type t)
 int64_t cfg_get_int(const cfg *c, const char *key) { return typed_value(c, key, CFG_INT)->i; }
 double cfg_get_float(const cfg *c, const char *key) { return typed_value(c, key, CFG_FLOAT)->f; }
 bool cfg_get_bool(const cfg *c, const char *key) { return typed_value(c, key, CFG_BOOL)->b; }
-const char *cfg_get_string(const cfg *c, const char *key) { return typed_value(c, key, CFG_STRING)->s; }
+const char *cfg_get_string(const cfg *c, const char *key)
+{
+    return typed_value(c, key, CFG_STRING)->s;
+}
 
 char *cfg_to_json(const cfg *c)
 {
@@ -348,7 +342,7 @@ void cfg_print_help(const cfg_key_spec *specs, size_t n_specs, void *file)
     for (size_t i = 0; i < n_specs; i++) {
         const cfg_key_spec *s = &specs[i];
         fprintf(f, "  --%-30s %s (default %s%s%s)\n", s->name, s->help,
-                s->default_value[0] ? s->default_value : "\"\"",
-                s->choices ? "; one of " : "", s->choices ? s->choices : "");
+                s->default_value[0] ? s->default_value : "\"\"", s->choices ? "; one of " : "",
+                s->choices ? s->choices : "");
     }
 }

@@ -58,10 +58,7 @@ void *ft_realloc_array(void *p, size_t n, size_t size)
     return realloc(p, bytes ? bytes : 1);
 }
 
-char *ft_strdup(const char *s)
-{
-    return s ? ft_strndup(s, strlen(s)) : NULL;
-}
+char *ft_strdup(const char *s) { return s ? ft_strndup(s, strlen(s)) : NULL; }
 
 char *ft_strndup(const char *s, size_t n)
 {
@@ -78,8 +75,7 @@ char *ft_strndup(const char *s, size_t n)
 static size_t large_mapping_bytes(size_t n, size_t size)
 {
     size_t bytes;
-    if (ft_mul_overflows(n, size, &bytes) || bytes > SIZE_MAX - FT_HUGE_PAGE_BYTES)
-        return 0;
+    if (ft_mul_overflows(n, size, &bytes) || bytes > SIZE_MAX - FT_HUGE_PAGE_BYTES) return 0;
     if (bytes == 0) bytes = 1;
     return (bytes + FT_HUGE_PAGE_BYTES - 1) / FT_HUGE_PAGE_BYTES * FT_HUGE_PAGE_BYTES;
 }
@@ -93,7 +89,8 @@ void *ft_calloc_large(size_t n, size_t size)
     size_t over = bytes + FT_HUGE_PAGE_BYTES;
     char *raw = mmap(NULL, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) return NULL;
-    uintptr_t start = ((uintptr_t)raw + FT_HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(FT_HUGE_PAGE_BYTES - 1);
+    uintptr_t start =
+        ((uintptr_t)raw + FT_HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(FT_HUGE_PAGE_BYTES - 1);
     char *p = (char *)start;
     size_t head = (size_t)(p - raw), tail = over - head - bytes;
     if (head) munmap(raw, head);

@@ -83,15 +83,14 @@ int ft_status_exit_code(ft_status code)
     return 1;
 }
 
-void ft_check_failed(const char *file, int line, const char *expr,
-                     const char *what)
+void ft_check_failed(const char *file, int line, const char *expr, const char *what)
 {
     int initialised = 0, finalised = 0, rank = -1;
     MPI_Initialized(&initialised);
     MPI_Finalized(&finalised);
     if (initialised && !finalised) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    fprintf(stderr, "ftune: rank %d: %s:%d: check failed: %s%s%s\n", rank,
-            file, line, expr, what ? ": " : "", what ? what : "");
+    fprintf(stderr, "ftune: rank %d: %s:%d: check failed: %s%s%s\n", rank, file, line, expr,
+            what ? ": " : "", what ? what : "");
     fflush(stderr);
     if (initialised && !finalised) MPI_Abort(MPI_COMM_WORLD, 1);
     abort();

@@ -15,14 +15,14 @@
 
 #include "core/ft_alloc.h"
 
-ft_status ft_read_file(const char *path, char **data, size_t *len,
-                       ft_error *err)
+ft_status ft_read_file(const char *path, char **data, size_t *len, ft_error *err)
 {
     *data = NULL;
     *len = 0;
     FILE *f = fopen(path, "rb");
-    if (!f) return ft_fail(err, errno == ENOENT ? FT_ENOTFOUND : FT_EIO,
-                           "%s: cannot open: %s", path, strerror(errno));
+    if (!f)
+        return ft_fail(err, errno == ENOENT ? FT_ENOTFOUND : FT_EIO, "%s: cannot open: %s", path,
+                       strerror(errno));
     ft_status st = FT_OK;
     size_t cap = 1 << 16, used = 0;
     char *buf = ft_malloc_array(cap, 1);
@@ -37,8 +37,10 @@ ft_status ft_read_file(const char *path, char **data, size_t *len,
         used += got;
         if (got == 0) break;
     }
-    if (!buf || used + 1 >= cap) st = ft_fail(err, FT_ENOMEM, "%s: out of memory reading the file", path);
-    else if (ferror(f)) st = ft_fail(err, FT_EIO, "%s: read failed: %s", path, strerror(errno));
+    if (!buf || used + 1 >= cap)
+        st = ft_fail(err, FT_ENOMEM, "%s: out of memory reading the file", path);
+    else if (ferror(f))
+        st = ft_fail(err, FT_EIO, "%s: read failed: %s", path, strerror(errno));
     fclose(f);
     if (st != FT_OK) {
         free(buf);
@@ -67,35 +69,30 @@ ft_status ft_fsync_parent(const char *path, ft_error *err)
     int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
     ft_status st = FT_OK;
     if (fd < 0 || fsync(fd) != 0)
-        st = ft_fail(err, FT_EIO, "%s: cannot sync its folder: %s", path,
-                     strerror(errno));
+        st = ft_fail(err, FT_EIO, "%s: cannot sync its folder: %s", path, strerror(errno));
     if (fd >= 0) close(fd);
     free(copy);
     return st;
 }
 
-static ft_status write_all(int fd, const char *path, const void *data,
-                           size_t len, ft_error *err)
+static ft_status write_all(int fd, const char *path, const void *data, size_t len, ft_error *err)
 {
     const char *p = data;
     while (len > 0) {
         ssize_t put = write(fd, p, len);
         if (put < 0 && errno == EINTR) continue;
-        if (put <= 0)
-            return ft_fail(err, FT_EIO, "%s: write failed: %s", path,
-                           strerror(errno));
+        if (put <= 0) return ft_fail(err, FT_EIO, "%s: write failed: %s", path, strerror(errno));
         p += put;
         len -= (size_t)put;
     }
     return FT_OK;
 }
 
-ft_status ft_write_file_atomic(const char *path, const void *data, size_t len,
-                               bool overwrite, ft_error *err)
+ft_status ft_write_file_atomic(const char *path, const void *data, size_t len, bool overwrite,
+                               ft_error *err)
 {
     if (!overwrite && ft_path_exists(path))
-        return ft_fail(err, FT_EEXIST, "%s: already exists; not overwriting it",
-                       path);
+        return ft_fail(err, FT_EEXIST, "%s: already exists; not overwriting it", path);
     char *tmp = ft_temp_sibling(path);
     if (!tmp) return ft_fail(err, FT_ENOMEM, "out of memory");
     ft_status st = FT_OK;
@@ -110,8 +107,7 @@ ft_status ft_write_file_atomic(const char *path, const void *data, size_t len,
     if (close(fd) != 0 && st == FT_OK)
         st = ft_fail(err, FT_EIO, "%s: close failed: %s", tmp, strerror(errno));
     if (st == FT_OK && rename(tmp, path) != 0)
-        st = ft_fail(err, FT_EIO, "%s: cannot rename into place: %s", path,
-                     strerror(errno));
+        st = ft_fail(err, FT_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
     if (st == FT_OK) st = ft_fsync_parent(path, err);
     if (st != FT_OK) unlink(tmp);
 cleanup:
@@ -129,8 +125,7 @@ ft_status ft_mkdir_p(const char *path, ft_error *err)
         if (*p != '/' && !end) continue;
         *p = '\0';
         if (mkdir(copy, 0755) != 0 && errno != EEXIST)
-            st = ft_fail(err, FT_EIO, "%s: cannot create folder: %s", copy,
-                         strerror(errno));
+            st = ft_fail(err, FT_EIO, "%s: cannot create folder: %s", copy, strerror(errno));
         else if (!ft_is_dir(copy))
             st = ft_fail(err, FT_EIO, "%s: exists and is not a folder", copy);
         if (end) break;
@@ -140,8 +135,7 @@ ft_status ft_mkdir_p(const char *path, ft_error *err)
     return st;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag,
-                        struct FTW *ftw)
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;
     (void)flag;
@@ -153,8 +147,7 @@ ft_status ft_remove_tree(const char *path, ft_error *err)
 {
     if (!ft_path_exists(path)) return FT_OK;
     if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        return ft_fail(err, FT_EIO, "%s: cannot remove: %s", path,
-                       strerror(errno));
+        return ft_fail(err, FT_EIO, "%s: cannot remove: %s", path, strerror(errno));
     return FT_OK;
 }
 

@@ -31,8 +31,8 @@ static hid_t open_counted(hid_t loc, const char *path, const char *name, size_t 
     if (s >= 0) H5Sclose(s);
     if (n == (hssize_t)count) return a;
     H5Aclose(a);
-    ft_fail(err, FT_EFORMAT, "%s: attribute '%s' holds %lld element(s), expected %zu", path,
-            name, (long long)n, count);
+    ft_fail(err, FT_EFORMAT, "%s: attribute '%s' holds %lld element(s), expected %zu", path, name,
+            (long long)n, count);
     return -1;
 }
 
@@ -44,8 +44,10 @@ ft_status ft_h5_attr_read(hid_t loc, const char *path, const char *name, hid_t m
     herr_t rc = H5Aread(a, mem_type, v);
     H5Aclose(a);
     if (rc < 0)
-        return ft_fail(err, FT_EFORMAT, "%s: attribute '%s' cannot be read as the format's "
-                       "type (another type in the file?)", path, name);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: attribute '%s' cannot be read as the format's "
+                       "type (another type in the file?)",
+                       path, name);
     return FT_OK;
 }
 
@@ -84,7 +86,8 @@ ft_status ft_h5_attr_read_string(hid_t loc, const char *path, const char *name, 
         return FT_OK;
     }
     free(buf);
-    if (fixed && !buf) return ft_fail(err, FT_ENOMEM, "%s: out of memory for attribute '%s'", path, name);
+    if (fixed && !buf)
+        return ft_fail(err, FT_ENOMEM, "%s: out of memory for attribute '%s'", path, name);
     return ft_fail(err, FT_EFORMAT, "%s: attribute '%s' is not a fixed-length string", path, name);
 }
 

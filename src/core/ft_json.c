@@ -7,8 +7,7 @@
 
 enum { SHOWN_CHARS = 80 };
 
-ft_status ft_json_bad(const ft_json_src *s, const char *key, const cJSON *got,
-                      const char *expected)
+ft_status ft_json_bad(const ft_json_src *s, const char *key, const cJSON *got, const char *expected)
 {
     char *shown = got ? cJSON_PrintUnformatted(got) : NULL;
     ft_fail(s->err, s->code, "%s: key '%s': expected %s, got %.*s%s", s->origin, key, expected,
@@ -18,8 +17,8 @@ ft_status ft_json_bad(const ft_json_src *s, const char *key, const cJSON *got,
     return s->code;
 }
 
-ft_status ft_json_int(const ft_json_src *s, const char *key, const cJSON *v, int64_t lo,
-                      int64_t hi, int64_t *out)
+ft_status ft_json_int(const ft_json_src *s, const char *key, const cJSON *v, int64_t lo, int64_t hi,
+                      int64_t *out)
 {
     double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
     if (d >= (double)lo && d <= (double)hi && d == floor(d)) {
@@ -27,8 +26,7 @@ ft_status ft_json_int(const ft_json_src *s, const char *key, const cJSON *v, int
         return FT_OK;
     }
     char expected[96];
-    snprintf(expected, sizeof expected, "an integer in [%lld, %lld]", (long long)lo,
-             (long long)hi);
+    snprintf(expected, sizeof expected, "an integer in [%lld, %lld]", (long long)lo, (long long)hi);
     return ft_json_bad(s, key, v, expected);
 }
 
@@ -52,8 +50,7 @@ ft_status ft_json_bool(const ft_json_src *s, const char *key, const cJSON *v, bo
     return FT_OK;
 }
 
-ft_status ft_json_string(const ft_json_src *s, const char *key, const cJSON *v,
-                         const char **out)
+ft_status ft_json_string(const ft_json_src *s, const char *key, const cJSON *v, const char **out)
 {
     if (!cJSON_IsString(v)) return ft_json_bad(s, key, v, "a string");
     *out = v->valuestring;

@@ -23,10 +23,14 @@ void ft_log_init_from_env(void)
 {
     const char *level = getenv("FTUNE_LOG_LEVEL");
     if (level) {
-        if (!strcasecmp(level, "debug")) log_threshold = FT_LOG_DEBUG;
-        else if (!strcasecmp(level, "info")) log_threshold = FT_LOG_INFO;
-        else if (!strcasecmp(level, "warn")) log_threshold = FT_LOG_WARN;
-        else if (!strcasecmp(level, "error")) log_threshold = FT_LOG_ERROR;
+        if (!strcasecmp(level, "debug"))
+            log_threshold = FT_LOG_DEBUG;
+        else if (!strcasecmp(level, "info"))
+            log_threshold = FT_LOG_INFO;
+        else if (!strcasecmp(level, "warn"))
+            log_threshold = FT_LOG_WARN;
+        else if (!strcasecmp(level, "error"))
+            log_threshold = FT_LOG_ERROR;
     }
     const char *all = getenv("FTUNE_LOG_ALL_RANKS");
     log_all_ranks = all && all[0] == '1';
@@ -53,8 +57,7 @@ void ft_log(ft_log_level level, const char *fmt, ...)
     vsnprintf(body, sizeof body, fmt, ap);
     va_end(ap);
     if (log_rank >= 0 && log_world > 1)
-        fprintf(stderr, "ftune[%d/%d] %s: %s\n", log_rank, log_world,
-                level_name(level), body);
+        fprintf(stderr, "ftune[%d/%d] %s: %s\n", log_rank, log_world, level_name(level), body);
     else
         fprintf(stderr, "ftune %s: %s\n", level_name(level), body);
 }

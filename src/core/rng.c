@@ -12,8 +12,7 @@ enum {
     PHILOX_W1 = 0xBB67AE85u
 };
 
-static inline void mulhilo32(uint32_t a, uint32_t b, uint32_t *hi,
-                             uint32_t *lo)
+static inline void mulhilo32(uint32_t a, uint32_t b, uint32_t *hi, uint32_t *lo)
 {
     uint64_t product = (uint64_t)a * (uint64_t)b;
     *hi = (uint32_t)(product >> 32);
@@ -43,8 +42,8 @@ rng_philox_out rng_philox4x32(const uint32_t ctr_in[4], const uint32_t key_in[2]
 rng_philox_out rng_block(uint64_t seed, uint64_t stream, uint64_t counter)
 {
     uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
-    uint32_t ctr[4] = {(uint32_t)counter, (uint32_t)(counter >> 32),
-                       (uint32_t)stream, (uint32_t)(stream >> 32)};
+    uint32_t ctr[4] = {(uint32_t)counter, (uint32_t)(counter >> 32), (uint32_t)stream,
+                       (uint32_t)(stream >> 32)};
     return rng_philox4x32(ctr, key);
 }
 
@@ -65,8 +64,7 @@ static uint64_t retry_stream(uint64_t stream, uint64_t attempt)
     return (stream ^ (attempt << 56)) | (1ull << 63);
 }
 
-uint64_t rng_below(uint64_t seed, uint64_t stream, uint64_t index,
-                   uint64_t bound)
+uint64_t rng_below(uint64_t seed, uint64_t stream, uint64_t index, uint64_t bound)
 {
     if (bound <= 1) return 0;
     uint64_t threshold = (0 - bound) % bound;
@@ -83,15 +81,12 @@ float rng_normal(uint64_t seed, uint64_t stream, uint64_t index)
 {
     rng_philox_out b = rng_block(seed, stream, index);
     /* u1 in (0, 1] so log(u1) is finite; 53-bit uniforms from two words. */
-    double u1 = ((double)(((uint64_t)b.v[0] << 21) ^ (b.v[1] >> 11)) + 1.0) /
-                9007199254740992.0;
-    double u2 = (double)(((uint64_t)b.v[2] << 21) ^ (b.v[3] >> 11)) /
-                9007199254740992.0;
+    double u1 = ((double)(((uint64_t)b.v[0] << 21) ^ (b.v[1] >> 11)) + 1.0) / 9007199254740992.0;
+    double u2 = (double)(((uint64_t)b.v[2] << 21) ^ (b.v[3] >> 11)) / 9007199254740992.0;
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
-void rng_permutation(uint64_t seed, uint64_t stream, uint64_t *perm,
-                     uint64_t n)
+void rng_permutation(uint64_t seed, uint64_t stream, uint64_t *perm, uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++) perm[i] = i;
     for (uint64_t i = n; i > 1; i--) {

@@ -41,20 +41,20 @@ static int count_sharing(MPI_Comm node, int local_size, const char uuid[16])
     return same - 1;
 }
 
-extern "C" ft_status gpu_device_select(MPI_Comm comm, gpu_device_info *info,
-                                       ft_error *err)
+extern "C" ft_status gpu_device_select(MPI_Comm comm, gpu_device_info *info, ft_error *err)
 {
     memset(info, 0, sizeof *info);
     info->device = -1;
     MPI_Comm node;
-    FT_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL,
-                                 &node) == MPI_SUCCESS);
+    FT_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
+             MPI_SUCCESS);
     MPI_Comm_rank(node, &info->local_rank);
     MPI_Comm_size(node, &info->local_size);
     info->count = gpu_device_count();
     if (info->count == 0) {
         MPI_Comm_free(&node);
-        return ft_fail(err, FT_ENOTFOUND, "no CUDA GPU visible to this process "
+        return ft_fail(err, FT_ENOTFOUND,
+                       "no CUDA GPU visible to this process "
                        "(CUDA_VISIBLE_DEVICES='%s')",
                        getenv("CUDA_VISIBLE_DEVICES") ? getenv("CUDA_VISIBLE_DEVICES") : "");
     }
@@ -92,16 +92,16 @@ extern "C" ft_status gpu_nccl_create(MPI_Comm comm, gpu_nccl **out, ft_error *er
     return FT_OK;
 }
 
-extern "C" ft_status gpu_nccl_allreduce_sum(gpu_nccl *nccl, float *device_buffer,
-                                            size_t n, ft_error *err)
+extern "C" ft_status gpu_nccl_allreduce_sum(gpu_nccl *nccl, float *device_buffer, size_t n,
+                                            ft_error *err)
 {
     (void)err;
     /* nccl->stream is non-blocking: it would not wait for copies the caller
      * made on the legacy stream (a cudaMemcpy from pageable memory may
      * return before its data has landed). A reference, not a fast path. */
     FT_CHECK(cudaDeviceSynchronize() == cudaSuccess);
-    FT_CHECK(ncclAllReduce(device_buffer, device_buffer, n, ncclFloat, ncclSum,
-                           nccl->comm, nccl->stream) == ncclSuccess);
+    FT_CHECK(ncclAllReduce(device_buffer, device_buffer, n, ncclFloat, ncclSum, nccl->comm,
+                           nccl->stream) == ncclSuccess);
     FT_CHECK(cudaStreamSynchronize(nccl->stream) == cudaSuccess);
     return FT_OK;
 }

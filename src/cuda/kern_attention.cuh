@@ -41,10 +41,7 @@ struct kern_heads {
     int b, t, c, nh, parts;
 };
 
-KERN_HD size_t kern_heads_count(const kern_heads &s)
-{
-    return (size_t)s.parts * s.b * s.t * s.c;
-}
+KERN_HD size_t kern_heads_count(const kern_heads &s) { return (size_t)s.parts * s.b * s.t * s.c; }
 
 /* Token-major index (b, t, part, h, d) of head-major index i of
  * [parts, B, NH, T, D]. */
@@ -71,7 +68,8 @@ KERN_HD void kern_heads_split(kern_idx ix, float *dst, const float *src, kern_he
 KERN_HD void kern_heads_merge(kern_idx ix, float *dst, const float *src, kern_heads s,
                               bool accumulate)
 {
-    KERN_FOR(ix, i, kern_heads_count(s)) {
+    KERN_FOR(ix, i, kern_heads_count(s))
+    {
         size_t j = kern_heads_token_index(s, i);
         dst[j] = accumulate ? dst[j] + src[i] : src[i];
     }
@@ -126,9 +124,9 @@ void kern_attention_backward_plan(float *dqkv, const float *dout, const float *q
     softmax_backward_rows(ds, pd, probs, a);
     float scale = 1.0f / sqrtf((float)D);
     kern_mat p = {a.drop ? pd : probs, T, tt}, dsm = {ds, T, tt};
-    gemm(true, false, T, D, T, 1.0f, p, dy, 0.0f, dvh, D, td, BH);     /* dv = Pdᵀ dy */
-    gemm(false, false, T, D, T, scale, dsm, k, 0.0f, dqh, D, td, BH);  /* dq = dS k/√D */
-    gemm(true, false, T, D, T, scale, dsm, q, 0.0f, dkh, D, td, BH);   /* dk = dSᵀ q/√D */
+    gemm(true, false, T, D, T, 1.0f, p, dy, 0.0f, dvh, D, td, BH);    /* dv = Pdᵀ dy */
+    gemm(false, false, T, D, T, scale, dsm, k, 0.0f, dqh, D, td, BH); /* dq = dS k/√D */
+    gemm(true, false, T, D, T, scale, dsm, q, 0.0f, dkh, D, td, BH);  /* dk = dSᵀ q/√D */
     merge(dqkv, dqh, three, true);
 }
 

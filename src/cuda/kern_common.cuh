@@ -189,8 +189,7 @@ KERN_HD bool kern_keep(uint32_t word, uint32_t threshold) { return (word >> 8) >
 /* The last i < count with a[i].*key <= x (0 when none): a binary search
  * over ascending keys, to find the span of a table that holds item x (an
  * empty span shares its start with the next one, so it is never chosen). */
-template <class T, class K>
-KERN_HD int kern_last_at_most(const T *a, int count, K T::*key, K x)
+template <class T, class K> KERN_HD int kern_last_at_most(const T *a, int count, K T::*key, K x)
 {
     int lo = 0, hi = count - 1;
     while (lo < hi) {
@@ -209,11 +208,12 @@ KERN_HD int kern_last_at_most(const T *a, int count, K T::*key, K x)
          i += (size_t)(ix).nblocks * (ix).nthreads)
 
 /* for (row over [0, n) one group at a time) */
-#define KERN_FOR_GROUP(ix, row, n) for (size_t row = (size_t)(ix).block; row < (n); row += (size_t)(ix).nblocks)
+#define KERN_FOR_GROUP(ix, row, n) \
+    for (size_t row = (size_t)(ix).block; row < (n); row += (size_t)(ix).nblocks)
 
 /* ---- small maths ---------------------------------------------------------------- */
 
-#define KERN_GELU_TANH_K 0.7978845608028654f /* sqrt(2/pi) */
+#define KERN_GELU_TANH_K  0.7978845608028654f /* sqrt(2/pi) */
 #define KERN_INV_SQRT_2PI 0.3989422804014327f
 
 #endif

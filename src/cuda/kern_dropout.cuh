@@ -31,7 +31,8 @@ KERN_HD void kern_dropout(kern_idx ix, float *out, const float *inp, int b, size
                           const int64_t *example_index, kern_dropout_args a)
 {
     size_t quads = (per + 3) / 4;
-    KERN_FOR(ix, it, (size_t)b * quads) {
+    KERN_FOR(ix, it, (size_t)b * quads)
+    {
         size_t e = it / quads, k0 = (it % quads) * 4;
         uint64_t counter = (uint64_t)example_index[e] * a.stride + k0;
         kern_philox4 w = kern_philox(a.seed, a.site, counter >> 2);
@@ -55,8 +56,8 @@ struct kern_attn_args {
 static inline kern_dropout_args kern_dropout_args_for(float p, uint64_t seed, uint64_t site,
                                                       size_t per_example)
 {
-    kern_dropout_args a = {seed, site, ops_dropout_stride(per_example),
-                           ops_dropout_threshold(p), 1.0f / (1.0f - p)};
+    kern_dropout_args a = {seed, site, ops_dropout_stride(per_example), ops_dropout_threshold(p),
+                           1.0f / (1.0f - p)};
     return a;
 }
 
@@ -110,7 +111,8 @@ KERN_HD void kern_dropout_row(kern_idx ix, float *y, const float *x, float *y2, 
 KERN_HD void kern_attn_softmax(kern_idx ix, float *probs, float *scores, kern_attn_args s)
 {
     int T = s.t;
-    KERN_FOR_GROUP(ix, row, (size_t)s.b * s.nh * T) {
+    KERN_FOR_GROUP(ix, row, (size_t)s.b * s.nh * T)
+    {
         size_t b = row / ((size_t)s.nh * T);
         int h = (int)(row / T % s.nh), t = (int)(row % T);
         float *z = scores + row * T, *p = probs + row * T;
@@ -133,11 +135,12 @@ KERN_HD void kern_attn_softmax(kern_idx ix, float *probs, float *scores, kern_at
 /* Row (b, h, t) of backward: ds holds dPd = dY Vᵀ. With dropout, pd = the
  * dropped-out probabilities and dP = dPd ⊙ mask; then the softmax backward
  * ds = p (dP - <dP, p>) on the visible part, 0 beyond. */
-KERN_HD void kern_attn_softmax_backward(kern_idx ix, float *ds, float *pd,
-                                        const float *probs, kern_attn_args s)
+KERN_HD void kern_attn_softmax_backward(kern_idx ix, float *ds, float *pd, const float *probs,
+                                        kern_attn_args s)
 {
     int T = s.t;
-    KERN_FOR_GROUP(ix, row, (size_t)s.b * s.nh * T) {
+    KERN_FOR_GROUP(ix, row, (size_t)s.b * s.nh * T)
+    {
         size_t b = row / ((size_t)s.nh * T);
         int h = (int)(row / T % s.nh), t = (int)(row % T);
         float *d = ds + row * T;
@@ -152,7 +155,8 @@ KERN_HD void kern_attn_softmax_backward(kern_idx ix, float *ds, float *pd,
         float dot = 0.0f;
         for (int j = ix.thread; j < lim; j += ix.nthreads) dot += d[j] * p[j];
         dot = kern_warp_sum(dot);
-        for (int j = ix.thread; j < T; j += ix.nthreads) d[j] = j < lim ? p[j] * (d[j] - dot) : 0.0f;
+        for (int j = ix.thread; j < T; j += ix.nthreads)
+            d[j] = j < lim ? p[j] * (d[j] - dot) : 0.0f;
     }
 }
 

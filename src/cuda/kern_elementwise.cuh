@@ -20,10 +20,7 @@ KERN_HD void kern_add(kern_idx ix, float *out, const float *a, const float *b, s
     KERN_FOR(ix, i, n) out[i] = a[i] + b[i];
 }
 
-KERN_HD void kern_scale(kern_idx ix, float *x, size_t n, float s)
-{
-    KERN_FOR(ix, i, n) x[i] *= s;
-}
+KERN_HD void kern_scale(kern_idx ix, float *x, size_t n, float s) { KERN_FOR(ix, i, n) x[i] *= s; }
 
 /* Φ(x) = erfc(-x/√2)/2 (accurate in both tails). */
 KERN_HD float kern_phi(float x) { return 0.5f * erfcf(-x * 0.70710678118654752f); }
@@ -45,7 +42,8 @@ KERN_HD float kern_gelu(float v, bool erf_kind)
 KERN_HD void kern_bias_gelu_forward(kern_idx ix, float *act, float *pre, const float *bias,
                                     size_t n, int c, bool erf_kind)
 {
-    KERN_FOR(ix, i, n * (size_t)c) {
+    KERN_FOR(ix, i, n * (size_t)c)
+    {
         float v = pre[i];
         if (bias) {
             v += bias[i % (size_t)c];
@@ -68,8 +66,8 @@ KERN_HD float kern_gelu_grad(float v, bool erf_kind)
 }
 
 /* dinp = gelu'(inp) dout, written (ops_gelu_bias_backward without a bias). */
-KERN_HD void kern_gelu_backward(kern_idx ix, float *dinp, const float *inp,
-                                const float *dout, size_t n, bool erf_kind)
+KERN_HD void kern_gelu_backward(kern_idx ix, float *dinp, const float *inp, const float *dout,
+                                size_t n, bool erf_kind)
 {
     KERN_FOR(ix, i, n) dinp[i] = kern_gelu_grad(inp[i], erf_kind) * dout[i];
 }
@@ -100,8 +98,8 @@ KERN_HD void kern_tanh_forward(kern_idx ix, float *out, const float *inp, size_t
     KERN_FOR(ix, i, n) out[i] = tanhf(inp[i]);
 }
 
-KERN_HD void kern_tanh_backward(kern_idx ix, float *dinp, const float *out,
-                                const float *dout, size_t n)
+KERN_HD void kern_tanh_backward(kern_idx ix, float *dinp, const float *out, const float *dout,
+                                size_t n)
 {
     KERN_FOR(ix, i, n) dinp[i] += (1.0f - out[i] * out[i]) * dout[i];
 }

@@ -9,10 +9,11 @@
 #include "kern_common.cuh"
 
 KERN_HD void kern_layernorm_forward(kern_idx ix, float *out, float *mean, float *rstd,
-                                    const float *inp, const float *weight,
-                                    const float *bias, int n, int c, float eps)
+                                    const float *inp, const float *weight, const float *bias, int n,
+                                    int c, float eps)
 {
-    KERN_FOR_GROUP(ix, row, (size_t)n) {
+    KERN_FOR_GROUP(ix, row, (size_t)n)
+    {
         const float *x = inp + row * c;
         float *y = out + row * c;
         float sum = 0.0f;
@@ -32,10 +33,10 @@ KERN_HD void kern_layernorm_forward(kern_idx ix, float *out, float *mean, float 
 
 KERN_HD void kern_layernorm_backward_inputs(kern_idx ix, float *dinp, const float *dout,
                                             const float *inp, const float *weight,
-                                            const float *mean, const float *rstd, int n,
-                                            int c)
+                                            const float *mean, const float *rstd, int n, int c)
 {
-    KERN_FOR_GROUP(ix, row, (size_t)n) {
+    KERN_FOR_GROUP(ix, row, (size_t)n)
+    {
         const float *x = inp + row * c, *dy = dout + row * c;
         float *dx = dinp + row * c, mu = mean[row], r = rstd[row];
         float g_sum = 0.0f, gx_sum = 0.0f;

@@ -70,12 +70,13 @@ KERN_HD void kern_colsum_partial(kern_idx ix, float *partial, V value, int n, in
 
 /* dst_a[j] += Σ_chunk partial[0][chunk][j] (and dst_b from plane 1), in
  * chunk order. dst_a or dst_b may be NULL. */
-KERN_HD void kern_colsum_finish(kern_idx ix, float *dst_a, float *dst_b,
-                                const float *partial, int n, int c)
+KERN_HD void kern_colsum_finish(kern_idx ix, float *dst_a, float *dst_b, const float *partial,
+                                int n, int c)
 {
     int chunks = kern_colsum_chunks(n);
     size_t plane = (size_t)chunks * c;
-    KERN_FOR(ix, j, (size_t)c) {
+    KERN_FOR(ix, j, (size_t)c)
+    {
         float sa = 0.0f, sb = 0.0f;
         for (int ch = 0; ch < chunks; ch++) {
             if (dst_a) sa += partial[(size_t)ch * c + j];

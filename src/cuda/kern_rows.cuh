@@ -19,10 +19,11 @@ extern "C" {
 }
 
 /* out[N,C] = (accumulate ? out : 0) + table[ids[i], :]. */
-KERN_HD void kern_embedding_forward(kern_idx ix, float *out, const int32_t *ids,
-                                    const float *table, int n, int c, bool accumulate)
+KERN_HD void kern_embedding_forward(kern_idx ix, float *out, const int32_t *ids, const float *table,
+                                    int n, int c, bool accumulate)
 {
-    KERN_FOR(ix, i, (size_t)n * c) {
+    KERN_FOR(ix, i, (size_t)n * c)
+    {
         size_t row = i / (size_t)c, j = i % (size_t)c;
         float v = table[(size_t)ids[row] * c + j];
         out[i] = accumulate ? out[i] + v : v;
@@ -44,13 +45,13 @@ KERN_HD size_t kern_embedding_backward_groups(int n, int c)
  * row) is thus spread over c/KERN_EMB_COLS groups, on as many SMs, instead
  * of one block reading every row alone; each column still adds its rows
  * in row order, so the sums are the CPU's bit for bit. */
-KERN_HD void kern_embedding_backward_sorted(kern_idx ix, float *dtable,
-                                            const int32_t *sorted_ids,
-                                            const int32_t *sorted_rows,
-                                            const float *dout, int n, int c)
+KERN_HD void kern_embedding_backward_sorted(kern_idx ix, float *dtable, const int32_t *sorted_ids,
+                                            const int32_t *sorted_rows, const float *dout, int n,
+                                            int c)
 {
     size_t slices = (size_t)((c + KERN_EMB_COLS - 1) / KERN_EMB_COLS);
-    KERN_FOR_GROUP(ix, g, kern_embedding_backward_groups(n, c)) {
+    KERN_FOR_GROUP(ix, g, kern_embedding_backward_groups(n, c))
+    {
         size_t p = g / slices;
         int j0 = (int)(g % slices) * KERN_EMB_COLS;
         int j1 = j0 + KERN_EMB_COLS < c ? j0 + KERN_EMB_COLS : c;
@@ -77,7 +78,8 @@ KERN_HD void kern_gather_rows_forward(kern_idx ix, float *out, const float *inp,
 KERN_HD void kern_gather_rows_backward(kern_idx ix, float *dinp, const float *dout,
                                        const int32_t *rows, int r, int c)
 {
-    KERN_FOR(ix, j, (size_t)c) {
+    KERN_FOR(ix, j, (size_t)c)
+    {
         for (int i = 0; i < r; i++) dinp[(size_t)rows[i] * c + j] += dout[(size_t)i * c + j];
     }
 }
@@ -87,10 +89,10 @@ KERN_HD void kern_gather_rows_backward(kern_idx ix, float *dinp, const float *do
 /* Per example (one thread each; L is a classifier's label count):
  * probs = softmax(z), loss = logsumexp(z) - z[label], in double as the CPU. */
 KERN_HD void kern_crossentropy_forward(kern_idx ix, float *losses, float *probs,
-                                       const float *logits, const int32_t *labels,
-                                       int b, int l)
+                                       const float *logits, const int32_t *labels, int b, int l)
 {
-    KERN_FOR(ix, i, (size_t)b) {
+    KERN_FOR(ix, i, (size_t)b)
+    {
         const float *z = logits + i * l;
         float *pr = probs + i * l;
         float zmax = z[0];
@@ -114,7 +116,8 @@ KERN_HD void kern_mean_losses(kern_idx ix, double *mean, const float *losses, in
 KERN_HD void kern_crossentropy_backward(kern_idx ix, float *dlogits, const float *probs,
                                         const int32_t *labels, int b, int l, float dloss)
 {
-    KERN_FOR(ix, i, (size_t)b * l) {
+    KERN_FOR(ix, i, (size_t)b * l)
+    {
         size_t e = i / l;
         int j = (int)(i % l);
         dlogits[i] += dloss * (probs[i] - (j == labels[e] ? 1.0f : 0.0f));
@@ -165,8 +168,8 @@ static inline size_t kern_adamw_spans_table(kern_adamw_span *table, const ops_ad
     return total;
 }
 
-KERN_HD void kern_adamw_element(float *param, const float *grad, float *m, float *v,
-                                size_t i, float decay, const kern_adamw_step &s)
+KERN_HD void kern_adamw_element(float *param, const float *grad, float *m, float *v, size_t i,
+                                float decay, const kern_adamw_step &s)
 {
     float g = grad[i];
     float p = param[i] * decay;
@@ -180,11 +183,12 @@ KERN_HD void kern_adamw_element(float *param, const float *grad, float *m, float
 
 /* All spans in one launch: element e of the concatenation finds its span
  * by binary search over the starts. */
-KERN_HD void kern_adamw_spans(kern_idx ix, float *param, const float *grad, float *m,
-                              float *v, const kern_adamw_span *spans, int count,
-                              size_t total, kern_adamw_step s)
+KERN_HD void kern_adamw_spans(kern_idx ix, float *param, const float *grad, float *m, float *v,
+                              const kern_adamw_span *spans, int count, size_t total,
+                              kern_adamw_step s)
 {
-    KERN_FOR(ix, e, total) {
+    KERN_FOR(ix, e, total)
+    {
         int at = kern_last_at_most(spans, count, &kern_adamw_span::start, e);
         const kern_adamw_span &sp = spans[at];
         kern_adamw_element(param, grad, m, v, sp.offset + (e - sp.start), sp.decay, s);

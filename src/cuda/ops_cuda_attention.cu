@@ -18,8 +18,7 @@ KERN_GLOBAL(kern_heads_split)
 KERN_GLOBAL(kern_heads_merge)
 
 static void dropout_pass(float *out, const float *inp, int b, size_t per,
-                         const int64_t *example_index, float p, uint64_t seed,
-                         uint64_t site)
+                         const int64_t *example_index, float p, uint64_t seed, uint64_t site)
 {
     size_t quads = (size_t)b * ((per + 3) / 4);
     OPS_LAUNCH(kern_dropout, ops_cuda_grid(quads, OPS_THREADS), OPS_THREADS, out, inp, b, per,
@@ -27,8 +26,7 @@ static void dropout_pass(float *out, const float *inp, int b, size_t per,
 }
 
 void ops_cuda_dropout_forward(float *out, const float *inp, int b, size_t per_example,
-                              const int64_t *example_index, float p, uint64_t seed,
-                              uint64_t site)
+                              const int64_t *example_index, float p, uint64_t seed, uint64_t site)
 {
     size_t n = (size_t)b * per_example;
     if (p <= 0.0f) {
@@ -48,13 +46,12 @@ size_t ops_cuda_attention_scratch_floats(int b, int t, int c, int nh)
 }
 
 /* The batched product of kern_attention.cuh as one cuBLAS call. */
-static void gemm_batched(bool ta, bool tb, int m, int n, int k, float alpha, kern_mat a,
-                         kern_mat b, float beta, float *c, int ldc, long long sc, int batch)
+static void gemm_batched(bool ta, bool tb, int m, int n, int k, float alpha, kern_mat a, kern_mat b,
+                         float beta, float *c, int ldc, long long sc, int batch)
 {
     CUBLAS_OK(cublasSgemmStridedBatched(ops_cuda_ctx_get()->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                        ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b.p,
-                                        b.ld, b.stride, a.p, a.ld, a.stride, &beta, c, ldc, sc,
-                                        batch));
+                                        ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b.p, b.ld,
+                                        b.stride, a.p, a.ld, a.stride, &beta, c, ldc, sc, batch));
 }
 
 static int row_grid(const kern_attn_args &a)
@@ -67,22 +64,21 @@ static void softmax_rows(float *probs, float *scores, const kern_attn_args &a)
     OPS_LAUNCH(kern_attn_softmax, row_grid(a), OPS_THREADS, probs, scores, a);
 }
 
-static void softmax_backward_rows(float *ds, float *pd, const float *probs,
-                                  const kern_attn_args &a)
+static void softmax_backward_rows(float *ds, float *pd, const float *probs, const kern_attn_args &a)
 {
     OPS_LAUNCH(kern_attn_softmax_backward, row_grid(a), OPS_THREADS, ds, pd, probs, a);
 }
 
 static void heads_split(float *dst, const float *src, kern_heads s)
 {
-    OPS_LAUNCH(kern_heads_split, ops_cuda_grid(kern_heads_count(s), OPS_THREADS), OPS_THREADS,
-               dst, src, s);
+    OPS_LAUNCH(kern_heads_split, ops_cuda_grid(kern_heads_count(s), OPS_THREADS), OPS_THREADS, dst,
+               src, s);
 }
 
 static void heads_merge(float *dst, const float *src, kern_heads s, bool accumulate)
 {
-    OPS_LAUNCH(kern_heads_merge, ops_cuda_grid(kern_heads_count(s), OPS_THREADS), OPS_THREADS,
-               dst, src, s, accumulate);
+    OPS_LAUNCH(kern_heads_merge, ops_cuda_grid(kern_heads_count(s), OPS_THREADS), OPS_THREADS, dst,
+               src, s, accumulate);
 }
 
 void ops_cuda_attention_forward(float *out, float *probs, const float *qkv,
@@ -93,8 +89,7 @@ void ops_cuda_attention_forward(float *out, float *probs, const float *qkv,
 }
 
 void ops_cuda_attention_backward(float *dqkv, const float *dout, const float *qkv,
-                                 const float *probs, const ops_attention_shape *s,
-                                 float *scratch)
+                                 const float *probs, const ops_attention_shape *s, float *scratch)
 {
     kern_attention_backward_plan(dqkv, dout, qkv, probs, kern_attn_args_for(s), s->c, scratch,
                                  gemm_batched, softmax_backward_rows, heads_split, heads_merge);

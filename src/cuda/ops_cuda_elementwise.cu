@@ -47,14 +47,14 @@ void ops_cuda_scale(float *x, size_t n, float s)
 void ops_cuda_bias_gelu_forward(float *act, float *pre, const float *bias, int n, int c,
                                 ops_gelu_kind kind)
 {
-    OPS_LAUNCH(kern_bias_gelu_forward, grid((size_t)n * c), OPS_THREADS, act, pre, bias,
-               (size_t)n, c, kind == OPS_GELU_ERF);
+    OPS_LAUNCH(kern_bias_gelu_forward, grid((size_t)n * c), OPS_THREADS, act, pre, bias, (size_t)n,
+               c, kind == OPS_GELU_ERF);
 }
 
 /* With a bias: GELU's backward inside the column-sum partial pass
  * (kern_colvalue_gelu), then the partials' sum: two launches in all. */
-void ops_cuda_gelu_bias_backward(float *dpre, float *dbias, const float *pre,
-                                 const float *dact, int n, int c, ops_gelu_kind kind)
+void ops_cuda_gelu_bias_backward(float *dpre, float *dbias, const float *pre, const float *dact,
+                                 int n, int c, ops_gelu_kind kind)
 {
     bool erf_kind = kind == OPS_GELU_ERF;
     if (n == 0 || c == 0) return;
@@ -90,20 +90,19 @@ void ops_cuda_round_fp16(float *out, const float *in, size_t n)
 /* ---- LayerNorm ------------------------------------------------------------------- */
 
 void ops_cuda_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
-                                const float *weight, const float *bias, int n, int c,
-                                float eps)
+                                const float *weight, const float *bias, int n, int c, float eps)
 {
-    OPS_LAUNCH(kern_layernorm_forward, warp_grid((size_t)n), OPS_THREADS, out, mean, rstd,
-               inp, weight, bias, n, c, eps);
+    OPS_LAUNCH(kern_layernorm_forward, warp_grid((size_t)n), OPS_THREADS, out, mean, rstd, inp,
+               weight, bias, n, c, eps);
 }
 
-void ops_cuda_layernorm_backward(float *dinp, float *dweight, float *dbias,
-                                 const float *dout, const float *inp, const float *weight,
-                                 const float *mean, const float *rstd, int n, int c)
+void ops_cuda_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                                 const float *inp, const float *weight, const float *mean,
+                                 const float *rstd, int n, int c)
 {
     if (dinp)
-        OPS_LAUNCH(kern_layernorm_backward_inputs, warp_grid((size_t)n), OPS_THREADS, dinp,
-                   dout, inp, weight, mean, rstd, n, c);
+        OPS_LAUNCH(kern_layernorm_backward_inputs, warp_grid((size_t)n), OPS_THREADS, dinp, dout,
+                   inp, weight, mean, rstd, n, c);
     if (!dweight && !dbias) return;
     kern_colvalue_layernorm v = {dout, inp, mean, rstd, c};
     ops_cuda_column_sums(dweight, dbias, v, n, c);
@@ -111,25 +110,22 @@ void ops_cuda_layernorm_backward(float *dinp, float *dweight, float *dbias,
 
 /* ---- embeddings and gathers --------------------------------------------------------- */
 
-void ops_cuda_embedding_forward(float *out, const int32_t *ids, const float *table, int n,
-                                int c, bool accumulate)
+void ops_cuda_embedding_forward(float *out, const int32_t *ids, const float *table, int n, int c,
+                                bool accumulate)
 {
-    OPS_LAUNCH(kern_embedding_forward, grid((size_t)n * c), OPS_THREADS, out, ids, table, n,
-               c, accumulate);
+    OPS_LAUNCH(kern_embedding_forward, grid((size_t)n * c), OPS_THREADS, out, ids, table, n, c,
+               accumulate);
 }
 
-void ops_cuda_gather_rows_forward(float *out, const float *inp, const int32_t *rows, int r,
-                                  int c)
+void ops_cuda_gather_rows_forward(float *out, const float *inp, const int32_t *rows, int r, int c)
 {
-    OPS_LAUNCH(kern_gather_rows_forward, grid((size_t)r * c), OPS_THREADS, out, inp, rows, r,
-               c);
+    OPS_LAUNCH(kern_gather_rows_forward, grid((size_t)r * c), OPS_THREADS, out, inp, rows, r, c);
 }
 
-void ops_cuda_gather_rows_backward(float *dinp, const float *dout, const int32_t *rows,
-                                   int r, int c)
+void ops_cuda_gather_rows_backward(float *dinp, const float *dout, const int32_t *rows, int r,
+                                   int c)
 {
-    OPS_LAUNCH(kern_gather_rows_backward, grid((size_t)c), OPS_THREADS, dinp, dout, rows, r,
-               c);
+    OPS_LAUNCH(kern_gather_rows_backward, grid((size_t)c), OPS_THREADS, dinp, dout, rows, r, c);
 }
 
 /* ---- loss ---------------------------------------------------------------------------- */
@@ -147,11 +143,11 @@ double ops_cuda_crossentropy_forward(float *losses, float *probs, const float *l
     return host;
 }
 
-void ops_cuda_crossentropy_backward(float *dlogits, const float *probs,
-                                    const int32_t *labels, int b, int l, float dloss)
+void ops_cuda_crossentropy_backward(float *dlogits, const float *probs, const int32_t *labels,
+                                    int b, int l, float dloss)
 {
-    OPS_LAUNCH(kern_crossentropy_backward, grid((size_t)b * l), OPS_THREADS, dlogits, probs,
-               labels, b, l, dloss);
+    OPS_LAUNCH(kern_crossentropy_backward, grid((size_t)b * l), OPS_THREADS, dlogits, probs, labels,
+               b, l, dloss);
 }
 
 /* ---- optimiser ------------------------------------------------------------------------ */
@@ -173,8 +169,8 @@ double ops_cuda_sum_squares_spans(const float *x, const ops_span *spans, int cou
     double *sums = (double *)ops_cuda_scratch(((size_t)count + total) * sizeof(double));
     double *partial = sums + count;
     if (total > 0)
-        OPS_LAUNCH(kern_ssq_spans_partial, grid((size_t)total * OPS_THREADS), OPS_THREADS,
-                   partial, x, dplan, count, total);
+        OPS_LAUNCH(kern_ssq_spans_partial, grid((size_t)total * OPS_THREADS), OPS_THREADS, partial,
+                   x, dplan, count, total);
     OPS_LAUNCH(kern_ssq_spans_finish, grid((size_t)count * OPS_THREADS), OPS_THREADS, sums,
                (const double *)partial, dplan, count);
     CUDA_OK(cudaMemcpyAsync(host, sums, (size_t)count * sizeof(double), cudaMemcpyDeviceToHost,
@@ -189,8 +185,7 @@ double ops_cuda_sum_squares_spans(const float *x, const ops_span *spans, int cou
 
 /* The span table goes to the device through ops_cuda_upload. */
 void ops_cuda_adamw_spans(float *param, const float *grad, float *m, float *v,
-                          const ops_adamw_span *spans, int count,
-                          const ops_adamw_hparams *h)
+                          const ops_adamw_span *spans, int count, const ops_adamw_hparams *h)
 {
     if (count <= 0) return;
     kern_adamw_span *table = (kern_adamw_span *)malloc((size_t)count * sizeof *table);

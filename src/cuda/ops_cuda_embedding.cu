@@ -22,14 +22,13 @@ __global__ static void iota_rows(int32_t *rows, int n)
 /* Bytes rounded up to 256 so that the pieces of the scratch stay aligned. */
 static size_t aligned(size_t bytes) { return (bytes + 255) & ~(size_t)255; }
 
-void ops_cuda_embedding_backward(float *dtable, const int32_t *ids, const float *dout,
-                                 int n, int c)
+void ops_cuda_embedding_backward(float *dtable, const int32_t *ids, const float *dout, int n, int c)
 {
     if (n == 0 || c == 0) return;
     size_t ints = aligned((size_t)n * sizeof(int32_t)), temp_bytes = 0;
     CUDA_OK(cub::DeviceRadixSort::SortPairs(NULL, temp_bytes, (const int32_t *)NULL,
-                                            (int32_t *)NULL, (const int32_t *)NULL,
-                                            (int32_t *)NULL, n, 0, 32, ops_cuda_s()));
+                                            (int32_t *)NULL, (const int32_t *)NULL, (int32_t *)NULL,
+                                            n, 0, 32, ops_cuda_s()));
     char *base = (char *)ops_cuda_scratch(3 * ints + aligned(temp_bytes));
     int32_t *rows = (int32_t *)base, *sorted_ids = (int32_t *)(base + ints);
     int32_t *sorted_rows = (int32_t *)(base + 2 * ints);
@@ -43,6 +42,6 @@ void ops_cuda_embedding_backward(float *dtable, const int32_t *ids, const float 
      * slice); most return at once */
     size_t groups = kern_embedding_backward_groups(n, c);
     OPS_LAUNCH(kern_embedding_backward_sorted, groups < 65535 * 16 ? (int)groups : 65535 * 16,
-               KERN_EMB_COLS, dtable, (const int32_t *)sorted_ids,
-               (const int32_t *)sorted_rows, dout, n, c);
+               KERN_EMB_COLS, dtable, (const int32_t *)sorted_ids, (const int32_t *)sorted_rows,
+               dout, n, c);
 }

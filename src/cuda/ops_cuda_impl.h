@@ -56,7 +56,7 @@ void *ops_cuda_scratch(size_t bytes);
  * bytes are taken at once (src may be freed on return). */
 const void *ops_cuda_upload(const void *src, size_t bytes);
 
-#define CUDA_OK(call) FT_CHECK((call) == cudaSuccess)
+#define CUDA_OK(call)   FT_CHECK((call) == cudaSuccess)
 #define CUBLAS_OK(call) FT_CHECK((call) == CUBLAS_STATUS_SUCCESS)
 
 enum { OPS_THREADS = 256, OPS_WARPS = OPS_THREADS / 32 };
@@ -83,16 +83,10 @@ __device__ inline kern_idx kern_warp_idx(void)
     return ix;
 }
 
-#define KERN_GLOBAL(body)                                                      \
-    template <class... A> __global__ void body##_global(A... a)                \
-    {                                                                          \
-        body(kern_block_idx(), a...);                                          \
-    }
-#define KERN_GLOBAL_WARP(body)                                                 \
-    template <class... A> __global__ void body##_global(A... a)                \
-    {                                                                          \
-        body(kern_warp_idx(), a...);                                           \
-    }
+#define KERN_GLOBAL(body) \
+    template <class... A> __global__ void body##_global(A... a) { body(kern_block_idx(), a...); }
+#define KERN_GLOBAL_WARP(body) \
+    template <class... A> __global__ void body##_global(A... a) { body(kern_warp_idx(), a...); }
 
 #define OPS_LAUNCH(body, grid, threads, ...)                                   \
     do {                                                                       \
@@ -115,16 +109,16 @@ inline void ops_cuda_column_sums(float *dst_a, float *dst_b, V value, int n, int
     if (n == 0 || c == 0) return;
     int chunks = kern_colsum_chunks(n);
     float *partial = (float *)ops_cuda_scratch((size_t)V::outs * chunks * c * sizeof(float));
-    OPS_LAUNCH(kern_colsum_partial, chunks * kern_colsum_tiles(c), OPS_THREADS, partial, value,
-               n, c);
-    OPS_LAUNCH(kern_colsum_finish, ops_cuda_grid((size_t)c, OPS_THREADS), OPS_THREADS, dst_a,
-               dst_b, (const float *)partial, n, c);
+    OPS_LAUNCH(kern_colsum_partial, chunks * kern_colsum_tiles(c), OPS_THREADS, partial, value, n,
+               c);
+    OPS_LAUNCH(kern_colsum_finish, ops_cuda_grid((size_t)c, OPS_THREADS), OPS_THREADS, dst_a, dst_b,
+               (const float *)partial, n, c);
 }
 
 /* ---- the operations: ops_cuda_<name> for each entry of ops_list.h, in
  * ops_cuda_{matmul,elementwise,embedding,attention}.cu; the table is in
  * ops_cuda_memory.cu ---- */
-#define OPS_CUDA_PROTO(name, params, args) void ops_cuda_##name params;
+#define OPS_CUDA_PROTO(name, params, args)          void ops_cuda_##name params;
 #define OPS_CUDA_PROTO_RET(ret, name, params, args) ret ops_cuda_##name params;
 OPS_LIST_CORE(OPS_CUDA_PROTO, OPS_CUDA_PROTO_RET)
 #undef OPS_CUDA_PROTO

@@ -22,14 +22,14 @@
 KERN_GLOBAL(kern_fill_rows)
 
 /* Row-major c[M,N] (+)= op(a)·op(b) as one cuBLAS call. */
-static void matmul(float *c, const float *a, const float *b, int m, int n, int k,
-                   bool trans_a, bool trans_b, bool accumulate)
+static void matmul(float *c, const float *a, const float *b, int m, int n, int k, bool trans_a,
+                   bool trans_b, bool accumulate)
 {
     if (m == 0 || n == 0) return;
     float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     CUBLAS_OK(cublasSgemm(ops_cuda_ctx_get()->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                          trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one, b,
-                          trans_b ? k : n, a, trans_a ? m : k, &beta, c, n));
+                          trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one, b, trans_b ? k : n, a,
+                          trans_a ? m : k, &beta, c, n));
 }
 
 /* dst[C] += column sums of x[N,C]. */
@@ -46,21 +46,20 @@ void ops_cuda_bias_backward(float *dbias, const float *dout, int n, int c)
 
 static void fill_rows(float *out, const float *bias, int n, int oc)
 {
-    OPS_LAUNCH(kern_fill_rows, ops_cuda_grid((size_t)n * oc, OPS_THREADS), OPS_THREADS, out,
-               bias, (size_t)n, oc);
+    OPS_LAUNCH(kern_fill_rows, ops_cuda_grid((size_t)n * oc, OPS_THREADS), OPS_THREADS, out, bias,
+               (size_t)n, oc);
 }
 
-void ops_cuda_linear_forward(float *out, const float *inp, const float *weight,
-                             const float *bias, int n, int c, int oc,
-                             ops_weight_layout layout)
+void ops_cuda_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
+                             int n, int c, int oc, ops_weight_layout layout)
 {
     if (bias) fill_rows(out, bias, n, oc);
     matmul(out, inp, weight, n, oc, c, false, layout == OPS_W_OUT_IN, bias != NULL);
 }
 
-void ops_cuda_linear_backward(float *dinp, float *dweight, float *dbias,
-                              const float *dout, const float *inp, const float *weight,
-                              int n, int c, int oc, ops_weight_layout layout)
+void ops_cuda_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                              const float *inp, const float *weight, int n, int c, int oc,
+                              ops_weight_layout layout)
 {
     bool out_in = layout == OPS_W_OUT_IN;
     if (dinp) matmul(dinp, dout, weight, n, c, oc, false, !out_in, true);
@@ -75,15 +74,15 @@ void ops_cuda_linear_backward(float *dinp, float *dweight, float *dbias,
 
 /* ---- bf16 ------------------------------------------------------------------------ */
 
-static void matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m, int n,
-                        int k, bool trans_a, bool trans_b, bool accumulate)
+static void matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m, int n, int k,
+                        bool trans_a, bool trans_b, bool accumulate)
 {
     if (m == 0 || n == 0) return;
     float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     CUBLAS_OK(cublasGemmEx(ops_cuda_ctx_get()->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                           trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one, b,
-                           CUDA_R_16BF, trans_b ? k : n, a, CUDA_R_16BF, trans_a ? m : k,
-                           &beta, c, CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                           trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one, b, CUDA_R_16BF,
+                           trans_b ? k : n, a, CUDA_R_16BF, trans_a ? m : k, &beta, c, CUDA_R_32F,
+                           n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
 bool ops_cuda_bf16_native(void)
@@ -133,7 +132,8 @@ static void lt_plan_create(lt_plan *p)
     CUBLAS_OK(cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
     CUBLAS_OK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &tw, sizeof tw));
     CUBLAS_OK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tx, sizeof tx));
-    CUBLAS_OK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    CUBLAS_OK(
+        cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
     CUBLAS_OK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
                                              &bias_type, sizeof bias_type));
     /* column-major view: out_cm[oc, n] = op(W)_cm[oc, c] · x_cm[c, n] */
@@ -150,12 +150,13 @@ static void lt_plan_create(lt_plan *p)
         CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
         CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
     for (int i = 0; i < 4; i++)
-        CUBLAS_OK(cublasLtMatmulPreferenceSetAttribute(pref, aligns[i], &p->align, sizeof p->align));
+        CUBLAS_OK(
+            cublasLtMatmulPreferenceSetAttribute(pref, aligns[i], &p->align, sizeof p->align));
     cublasLtMatmulHeuristicResult_t result;
     int found = 0;
-    cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(cx->lt, p->desc, p->w_layout, p->x_layout,
-                                                       p->out_layout, p->out_layout, pref, 1,
-                                                       &result, &found);
+    cublasStatus_t st =
+        cublasLtMatmulAlgoGetHeuristic(cx->lt, p->desc, p->w_layout, p->x_layout, p->out_layout,
+                                       p->out_layout, pref, 1, &result, &found);
     cublasLtMatmulPreferenceDestroy(pref);
     p->usable = st == CUBLAS_STATUS_SUCCESS && found > 0;
     if (p->usable) p->algo = result.algo;
@@ -176,8 +177,8 @@ static lt_plan *lt_plan_get(int n, int c, int oc, bool trans_w, uint32_t align)
 }
 
 /* out = x · W + bias through cuBLASLt; false when it has no algorithm. */
-static bool linear_lt(float *out, const ops_bf16 *x, const ops_bf16 *w, const float *bias,
-                      int n, int c, int oc, bool trans_w)
+static bool linear_lt(float *out, const ops_bf16 *x, const ops_bf16 *w, const float *bias, int n,
+                      int c, int oc, bool trans_w)
 {
     uint32_t align = pointer_alignment(out);
     const void *ptrs[3] = {x, w, bias};
@@ -199,8 +200,8 @@ static bool linear_lt(float *out, const ops_bf16 *x, const ops_bf16 *w, const fl
 }
 
 void ops_cuda_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp_bf16,
-                                  const ops_bf16 *weight, const float *bias, int n,
-                                  int c, int oc, ops_weight_layout layout)
+                                  const ops_bf16 *weight, const float *bias, int n, int c, int oc,
+                                  ops_weight_layout layout)
 {
     bool trans_w = layout == OPS_W_OUT_IN;
     ops_cuda_to_bf16(inp_bf16, inp, (size_t)n * c);
@@ -210,9 +211,8 @@ void ops_cuda_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp_bf
     matmul_bf16(out, inp_bf16, weight, n, oc, c, false, trans_w, bias != NULL);
 }
 
-void ops_cuda_linear_backward_bf16(float *dinp, float *dweight, float *dbias,
-                                   const float *dout, ops_bf16 *dout_bf16,
-                                   const float *inp, ops_bf16 *inp_bf16,
+void ops_cuda_linear_backward_bf16(float *dinp, float *dweight, float *dbias, const float *dout,
+                                   ops_bf16 *dout_bf16, const float *inp, ops_bf16 *inp_bf16,
                                    const ops_bf16 *weight, int n, int c, int oc,
                                    ops_weight_layout layout)
 {

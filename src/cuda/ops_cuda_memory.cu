@@ -87,8 +87,8 @@ extern "C" void *ops_cuda_stream(void) { return (void *)ops_cuda_s(); }
 
 extern "C" void ops_cuda_allow_tf32(bool allow)
 {
-    CUBLAS_OK(cublasSetMathMode(ops_cuda_ctx_get()->blas, allow ? CUBLAS_TF32_TENSOR_OP_MATH
-                                                                 : CUBLAS_DEFAULT_MATH));
+    CUBLAS_OK(cublasSetMathMode(ops_cuda_ctx_get()->blas,
+                                allow ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 }
 
 /* ---- memory ------------------------------------------------------------------- */
@@ -118,14 +118,12 @@ static void cuda_zero(void *p, size_t bytes)
 static void cuda_to_device(void *dst, const void *host_src, size_t bytes)
 {
     /* from pageable memory the copy has taken the bytes when it returns */
-    if (bytes)
-        CUDA_OK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, ops_cuda_s()));
+    if (bytes) CUDA_OK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, ops_cuda_s()));
 }
 
 static void cuda_to_host(void *host_dst, const void *src, size_t bytes)
 {
-    if (bytes)
-        CUDA_OK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, ops_cuda_s()));
+    if (bytes) CUDA_OK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, ops_cuda_s()));
     CUDA_OK(cudaStreamSynchronize(ops_cuda_s()));
 }
 
@@ -137,23 +135,22 @@ static void cuda_copy(void *dst, const void *src, size_t bytes)
 
 static void cuda_synchronize(void) { CUDA_OK(cudaStreamSynchronize(ops_cuda_s())); }
 
-static const ops_backend cuda_backend = {
-    .name = "cuda",
-    .host_memory = false,
-    .alloc = cuda_alloc,
-    .free = cuda_free,
-    .zero = cuda_zero,
-    .to_device = cuda_to_device,
-    .to_host = cuda_to_host,
-    .copy = cuda_copy,
-    .synchronize = cuda_synchronize,
-#define OPS_CUDA_ENTRY(name, params, args) .name = ops_cuda_##name,
+static const ops_backend cuda_backend = {.name = "cuda",
+                                         .host_memory = false,
+                                         .alloc = cuda_alloc,
+                                         .free = cuda_free,
+                                         .zero = cuda_zero,
+                                         .to_device = cuda_to_device,
+                                         .to_host = cuda_to_host,
+                                         .copy = cuda_copy,
+                                         .synchronize = cuda_synchronize,
+#define OPS_CUDA_ENTRY(name, params, args)          .name = ops_cuda_##name,
 #define OPS_CUDA_ENTRY_RET(ret, name, params, args) .name = ops_cuda_##name,
-    OPS_LIST_CORE(OPS_CUDA_ENTRY, OPS_CUDA_ENTRY_RET)
+                                         OPS_LIST_CORE(OPS_CUDA_ENTRY, OPS_CUDA_ENTRY_RET)
 /* The decoder LLMs' operations: not on the GPU yet (NULL, ops_list.h). */
-#define OPS_CUDA_NONE(name, params, args) .name = NULL,
+#define OPS_CUDA_NONE(name, params, args)          .name = NULL,
 #define OPS_CUDA_NONE_RET(ret, name, params, args) .name = NULL,
-    OPS_LIST_LLM(OPS_CUDA_NONE, OPS_CUDA_NONE_RET)
+                                             OPS_LIST_LLM(OPS_CUDA_NONE, OPS_CUDA_NONE_RET)
 #undef OPS_CUDA_NONE
 #undef OPS_CUDA_NONE_RET
 #undef OPS_CUDA_ENTRY

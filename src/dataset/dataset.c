@@ -24,8 +24,8 @@
 #include "core/ft_fs.h"
 
 static const char *const REASON_NAMES[DATASET_N_REASONS] = {
-    "ok", "malformed_json", "malformed_csv", "invalid_utf8",
-    "missing_text", "empty_text", "missing_label", "missing_completion"};
+    "ok",           "malformed_json", "malformed_csv", "invalid_utf8",
+    "missing_text", "empty_text",     "missing_label", "missing_completion"};
 
 const char *dataset_reason_name(dataset_reason r)
 {
@@ -109,8 +109,7 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* The visible entries of dir of one kind (folders or regular files), sorted. */
-static ft_status list_dir(const char *dir, bool want_dirs, char ***names, size_t *n,
-                          ft_error *err)
+static ft_status list_dir(const char *dir, bool want_dirs, char ***names, size_t *n, ft_error *err)
 {
     *names = NULL;
     *n = 0;
@@ -123,18 +122,23 @@ static ft_status list_dir(const char *dir, bool want_dirs, char ***names, size_t
         if (e->d_name[0] == '.') continue;
         char *full = ft_path_join(dir, e->d_name);
         struct stat sb;
-        bool keep = full && stat(full, &sb) == 0 &&
-                    (want_dirs ? S_ISDIR(sb.st_mode) : S_ISREG(sb.st_mode));
+        bool keep =
+            full && stat(full, &sb) == 0 && (want_dirs ? S_ISDIR(sb.st_mode) : S_ISREG(sb.st_mode));
         free(full);
         if (!keep) continue;
         if (*n == cap) {
             cap = cap ? 2 * cap : 64;
             char **grown = ft_realloc_array(*names, cap, sizeof *grown);
-            if (!grown) { st = ft_fail(err, FT_ENOMEM, "%s: out of memory listing", dir); break; }
+            if (!grown) {
+                st = ft_fail(err, FT_ENOMEM, "%s: out of memory listing", dir);
+                break;
+            }
             *names = grown;
         }
-        if (!((*names)[*n] = ft_strdup(e->d_name))) st = ft_fail(err, FT_ENOMEM, "out of memory");
-        else (*n)++;
+        if (!((*names)[*n] = ft_strdup(e->d_name)))
+            st = ft_fail(err, FT_ENOMEM, "out of memory");
+        else
+            (*n)++;
     }
     closedir(d);
     if (*n) qsort(*names, *n, sizeof **names, cmp_names);
@@ -153,7 +157,8 @@ static ft_status add_class_files(dataset_source *src, size_t c, size_t *cap, ft_
     char *dir = ft_path_join(src->path, src->classes[c]);
     char **names = NULL;
     size_t n = 0;
-    ft_status st = dir ? list_dir(dir, false, &names, &n, err) : ft_fail(err, FT_ENOMEM, "out of memory");
+    ft_status st =
+        dir ? list_dir(dir, false, &names, &n, err) : ft_fail(err, FT_ENOMEM, "out of memory");
     for (size_t i = 0; st == FT_OK && i < n; i++) {
         if (src->n_files == *cap) {
             *cap = *cap ? 2 * *cap : 256;
@@ -163,14 +168,23 @@ static ft_status add_class_files(dataset_source *src, size_t c, size_t *cap, ft_
             if (fn) src->file_names = fn;
             const char **fc = ft_realloc_array(src->file_class, *cap, sizeof *fc);
             if (fc) src->file_class = fc;
-            if (!f || !fn || !fc) { st = ft_fail(err, FT_ENOMEM, "out of memory listing %s", dir); break; }
+            if (!f || !fn || !fc) {
+                st = ft_fail(err, FT_ENOMEM, "out of memory listing %s", dir);
+                break;
+            }
         }
         char *full = ft_path_join(dir, names[i]);
         char *rel = ft_path_join(src->classes[c], names[i]);
         struct stat sb;
-        if (!full || !rel) st = ft_fail(err, FT_ENOMEM, "out of memory");
-        else if (stat(full, &sb) != 0) st = ft_fail(err, FT_EIO, "%s: cannot stat: %s", full, strerror(errno));
-        if (st != FT_OK) { free(full); free(rel); break; }
+        if (!full || !rel)
+            st = ft_fail(err, FT_ENOMEM, "out of memory");
+        else if (stat(full, &sb) != 0)
+            st = ft_fail(err, FT_EIO, "%s: cannot stat: %s", full, strerror(errno));
+        if (st != FT_OK) {
+            free(full);
+            free(rel);
+            break;
+        }
         src->files[src->n_files] = full;
         src->file_names[src->n_files] = rel;
         src->file_class[src->n_files] = src->classes[c];
@@ -185,10 +199,13 @@ static ft_status open_folder(dataset_source *src, ft_error *err)
 {
     ft_status st = list_dir(src->path, true, &src->classes, &src->n_classes, err);
     size_t cap = 0;
-    for (size_t c = 0; st == FT_OK && c < src->n_classes; c++) st = add_class_files(src, c, &cap, err);
+    for (size_t c = 0; st == FT_OK && c < src->n_classes; c++)
+        st = add_class_files(src, c, &cap, err);
     if (st == FT_OK && src->n_files == 0)
-        st = ft_fail(err, FT_EINVAL, "%s: no CLASS/FILE examples: a folder input holds one folder "
-                     "per class with one text file per example", src->path);
+        st = ft_fail(err, FT_EINVAL,
+                     "%s: no CLASS/FILE examples: a folder input holds one folder "
+                     "per class with one text file per example",
+                     src->path);
     if (st == FT_OK)
         snprintf(src->summary, sizeof src->summary,
                  "text: each file's contents; label: its folder's name (%zu classes, %zu files)",
@@ -206,22 +223,27 @@ static size_t skip_json_value(const char *data, size_t size, size_t i, uint64_t 
         char ch = data[i];
         if (ch == '\n') (*line)++;
         if (in_string) {
-            if (ch == '\\') i++;
-            else if (ch == '"') in_string = false;
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_string = false;
             continue;
         }
-        if (ch == '"') in_string = true;
-        else if (ch == '{' || ch == '[') depth++;
+        if (ch == '"')
+            in_string = true;
+        else if (ch == '{' || ch == '[')
+            depth++;
         else if (ch == '}' || ch == ']') {
             if (depth == 0) return i;
             depth--;
-        } else if (ch == ',' && depth == 0) return i;
+        } else if (ch == ',' && depth == 0)
+            return i;
     }
     return size;
 }
 
-static ft_status push_elem(dataset_source *src, size_t *cap, size_t off, size_t len,
-                           uint64_t line, ft_error *err)
+static ft_status push_elem(dataset_source *src, size_t *cap, size_t off, size_t len, uint64_t line,
+                           ft_error *err)
 {
     if (src->n_elems == *cap) {
         *cap = *cap ? 2 * *cap : 1024;
@@ -273,8 +295,8 @@ static ft_status index_json_array(dataset_source *src, ft_error *err)
     return FT_OK;
 }
 
-static ft_status open_any(const char *path, const dataset_options *opt, const dataset_lm_options *lm,
-                          dataset_source **out, ft_error *err)
+static ft_status open_any(const char *path, const dataset_options *opt,
+                          const dataset_lm_options *lm, dataset_source **out, ft_error *err)
 {
     *out = NULL;
     dataset_source *src = ft_calloc_array(1, sizeof *src);
@@ -291,7 +313,8 @@ static ft_status open_any(const char *path, const dataset_options *opt, const da
         st = ft_fail(err, FT_EINVAL, "%s: is a folder, not a %s file", path,
                      dataset_format_name(src->format));
     else if (is_dir && lm)
-        st = ft_fail(err, FT_EINVAL, "%s: language-model data must be JSONL or a JSON array, not a folder", path);
+        st = ft_fail(err, FT_EINVAL,
+                     "%s: language-model data must be JSONL or a JSON array, not a folder", path);
     else if (is_dir) {
         src->format = DATASET_FOLDER;
         st = open_folder(src, err);
@@ -301,7 +324,8 @@ static ft_status open_any(const char *path, const dataset_options *opt, const da
         src->sep = src->format == DATASET_TSV ? '\t' : ',';
         src->quoting = src->format == DATASET_CSV;
         if (st == FT_OK && lm && src->format != DATASET_JSON && src->format != DATASET_JSONL)
-            st = ft_fail(err, FT_EINVAL, "%s: language-model data must be JSONL or a JSON array, not %s", path,
+            st = ft_fail(err, FT_EINVAL,
+                         "%s: language-model data must be JSONL or a JSON array, not %s", path,
                          dataset_format_name(src->format));
         if (st == FT_OK && src->format == DATASET_JSON) st = index_json_array(src, err);
         if (st == FT_OK) st = dataset_detect_fields(src, opt, lm, err);
@@ -314,13 +338,14 @@ static ft_status open_any(const char *path, const dataset_options *opt, const da
     return FT_OK;
 }
 
-ft_status dataset_open(const char *path, const dataset_options *opt, dataset_source **out, ft_error *err)
+ft_status dataset_open(const char *path, const dataset_options *opt, dataset_source **out,
+                       ft_error *err)
 {
     return open_any(path, opt, NULL, out, err);
 }
 
-ft_status dataset_open_lm(const char *path, const dataset_options *opt, const dataset_lm_options *lm,
-                          dataset_source **out, ft_error *err)
+ft_status dataset_open_lm(const char *path, const dataset_options *opt,
+                          const dataset_lm_options *lm, dataset_source **out, ft_error *err)
 {
     return open_any(path, opt, lm, out, err);
 }
@@ -371,7 +396,8 @@ const char *dataset_label_field(const dataset_source *src)
 
 static void scan_bytes(const char *p, size_t n, dataset_scan *s)
 {
-    for (const char *q = p, *end = p + n; (q = memchr(q, '\n', (size_t)(end - q))); q++) s->newlines++;
+    for (const char *q = p, *end = p + n; (q = memchr(q, '\n', (size_t)(end - q))); q++)
+        s->newlines++;
     size_t quotes = 0;
     for (const char *q = p, *end = p + n; (q = memchr(q, '"', (size_t)(end - q))); q++) quotes++;
     s->quotes_odd ^= (uint32_t)(quotes & 1);
@@ -385,7 +411,8 @@ ft_status dataset_scan_part(dataset_source *src, int part, int n_parts, dataset_
     *out = (dataset_scan){0, 0, (uint32_t)crc32_z(0, NULL, 0), 0};
     if (src->format != DATASET_FOLDER) {
         size_t a = (size_t)((unsigned __int128)src->size * (unsigned)part / (unsigned)n_parts);
-        size_t b = (size_t)((unsigned __int128)src->size * (unsigned)(part + 1) / (unsigned)n_parts);
+        size_t b =
+            (size_t)((unsigned __int128)src->size * (unsigned)(part + 1) / (unsigned)n_parts);
         /* An empty file has no mapping: data is NULL, and NULL + 0 is
          * undefined, so an empty range is not scanned (it adds nothing). */
         if (b > a) scan_bytes(src->data + a, b - a, out);
@@ -408,6 +435,7 @@ ft_status dataset_scan_part(dataset_source *src, int part, int n_parts, dataset_
 uint32_t dataset_combine_crc(const dataset_scan *scans, int n_parts)
 {
     uLong crc = crc32_z(0, NULL, 0);
-    for (int p = 0; p < n_parts; p++) crc = crc32_combine64(crc, scans[p].crc32, (z_off64_t)scans[p].bytes);
+    for (int p = 0; p < n_parts; p++)
+        crc = crc32_combine64(crc, scans[p].crc32, (z_off64_t)scans[p].bytes);
     return (uint32_t)crc;
 }

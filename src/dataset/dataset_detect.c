@@ -22,12 +22,12 @@
 
 enum { MAX_KEYS = 64 };
 
-static const char *const LABEL_NAMES[] = {"label", "labels", "class", "category", "target",
-                                          "y", "sentiment", "party", NULL};
+static const char *const LABEL_NAMES[] = {"label", "labels",    "class", "category", "target",
+                                          "y",     "sentiment", "party", NULL};
 static const char *const LABEL_PARTS[] = {"label", "class", "category", NULL};
-static const char *const TEXT_NAMES[] = {"text", "sentence", "review", "message", "content", "body",
-                                         "response", "document", "email", "sms", "comment",
-                                         "tweet", "prompt", NULL};
+static const char *const TEXT_NAMES[] = {"text",    "sentence", "review",   "message", "content",
+                                         "body",    "response", "document", "email",   "sms",
+                                         "comment", "tweet",    "prompt",   NULL};
 
 static bool in_list(const char *name, size_t len, const char *const *list, bool part)
 {
@@ -100,24 +100,38 @@ static ft_status detect_json(dataset_source *src, const dataset_options *opt, ft
     int label_best_score = 0;
     sample_json(src, keys, &n);
     for (size_t k = 0; k < n; k++)
-        if (keys[k].chars && (best_text == SIZE_MAX || keys[k].chars > keys[best_text].chars)) best_text = k;
-    if (opt->text_field) snprintf(src->text_key, sizeof src->text_key, "%s", opt->text_field);
-    else if (best_text != SIZE_MAX) snprintf(src->text_key, sizeof src->text_key, "%s", keys[best_text].name);
+        if (keys[k].chars && (best_text == SIZE_MAX || keys[k].chars > keys[best_text].chars))
+            best_text = k;
+    if (opt->text_field)
+        snprintf(src->text_key, sizeof src->text_key, "%s", opt->text_field);
+    else if (best_text != SIZE_MAX)
+        snprintf(src->text_key, sizeof src->text_key, "%s", keys[best_text].name);
     for (size_t k = 0; k < n; k++) {
-        int s = strcmp(keys[k].name, src->text_key) ? label_score(keys[k].name, strlen(keys[k].name)) : 0;
-        if (s > label_best_score) { label_best_score = s; best_label = k; }
+        int s = strcmp(keys[k].name, src->text_key)
+                    ? label_score(keys[k].name, strlen(keys[k].name))
+                    : 0;
+        if (s > label_best_score) {
+            label_best_score = s;
+            best_label = k;
+        }
     }
-    if (opt->label_field) snprintf(src->label_key, sizeof src->label_key, "%s", opt->label_field);
-    else if (best_label != SIZE_MAX) snprintf(src->label_key, sizeof src->label_key, "%s", keys[best_label].name);
+    if (opt->label_field)
+        snprintf(src->label_key, sizeof src->label_key, "%s", opt->label_field);
+    else if (best_label != SIZE_MAX)
+        snprintf(src->label_key, sizeof src->label_key, "%s", keys[best_label].name);
     ft_status st = FT_OK;
     char names[512];
     list_keys(keys, n, names, sizeof names);
     if (!src->text_key[0])
-        st = ft_fail(err, FT_EINVAL, "%s: cannot detect the text field (no string field in the first "
-                     "records; fields: %s): pass --text-field", src->path, n ? names : "none");
+        st = ft_fail(err, FT_EINVAL,
+                     "%s: cannot detect the text field (no string field in the first "
+                     "records; fields: %s): pass --text-field",
+                     src->path, n ? names : "none");
     else if (!src->label_key[0])
-        st = ft_fail(err, FT_EINVAL, "%s: cannot detect the label field (none named like label, class "
-                     "or category; fields: %s): pass --label-field", src->path, names);
+        st = ft_fail(err, FT_EINVAL,
+                     "%s: cannot detect the label field (none named like label, class "
+                     "or category; fields: %s): pass --label-field",
+                     src->path, names);
     snprintf(src->summary, sizeof src->summary, "text field '%s' (%s), label field '%s' (%s)",
              src->text_key, opt->text_field ? "given" : "detected: the longest strings",
              src->label_key, opt->label_field ? "given" : "detected: named like a label");
@@ -126,11 +140,12 @@ static ft_status detect_json(dataset_source *src, const dataset_options *opt, ft
 }
 
 /* A given CSV/TSV field: a header name, else a 1-based column number. */
-static bool find_column(const char *given, const dataset_fields *head, bool header, size_t n_columns,
-                        size_t *col)
+static bool find_column(const char *given, const dataset_fields *head, bool header,
+                        size_t n_columns, size_t *col)
 {
     for (size_t i = 0; header && i < head->n; i++)
-        if (strlen(given) == head->lens[i] && !memcmp(given, head->buf + head->offs[i], head->lens[i])) {
+        if (strlen(given) == head->lens[i] &&
+            !memcmp(given, head->buf + head->offs[i], head->lens[i])) {
             *col = i;
             return true;
         }
@@ -147,7 +162,8 @@ static bool header_auto(const dataset_options *opt, const dataset_fields *head)
         const char *f = head->buf + head->offs[i];
         size_t n = head->lens[i];
         if ((opt->text_field && strlen(opt->text_field) == n && !memcmp(f, opt->text_field, n)) ||
-            (opt->label_field && strlen(opt->label_field) == n && !memcmp(f, opt->label_field, n)) ||
+            (opt->label_field && strlen(opt->label_field) == n &&
+             !memcmp(f, opt->label_field, n)) ||
             label_score(f, n) == 2 || in_list(f, n, TEXT_NAMES, false))
             return true;
     }
@@ -178,7 +194,8 @@ static bool sample_columns(const dataset_source *src, column_stats *cols, datase
             cs->chars += f->lens[i];
             bool dup = false;
             for (size_t k = 0; k < cs->distinct && !dup; k++)
-                dup = strlen(cs->seen[k]) == f->lens[i] && !memcmp(cs->seen[k], f->buf + f->offs[i], f->lens[i]);
+                dup = strlen(cs->seen[k]) == f->lens[i] &&
+                      !memcmp(cs->seen[k], f->buf + f->offs[i], f->lens[i]);
             if (!dup && !(cs->seen[cs->distinct++] = ft_strndup(f->buf + f->offs[i], f->lens[i])))
                 return false;
         }
@@ -187,21 +204,24 @@ static bool sample_columns(const dataset_source *src, column_stats *cols, datase
     return true;
 }
 
-static void column_name(const dataset_source *src, const dataset_fields *head, size_t col, char *buf)
+static void column_name(const dataset_source *src, const dataset_fields *head, size_t col,
+                        char *buf)
 {
     if (src->has_header)
-        snprintf(buf, DATASET_NAME_BYTES, "%.*s", (int)(head->lens[col] < 200 ? head->lens[col] : 200),
-                 head->buf + head->offs[col]);
-    else snprintf(buf, DATASET_NAME_BYTES, "column %zu", col + 1);
+        snprintf(buf, DATASET_NAME_BYTES, "%.*s",
+                 (int)(head->lens[col] < 200 ? head->lens[col] : 200), head->buf + head->offs[col]);
+    else
+        snprintf(buf, DATASET_NAME_BYTES, "column %zu", col + 1);
 }
 
-static ft_status pick_columns(dataset_source *src, const dataset_options *opt, const dataset_fields *head,
-                              const column_stats *cols, ft_error *err)
+static ft_status pick_columns(dataset_source *src, const dataset_options *opt,
+                              const dataset_fields *head, const column_stats *cols, ft_error *err)
 {
     size_t nc = src->n_columns, text = 0, label = SIZE_MAX;
     if (opt->text_field) {
         if (!find_column(opt->text_field, head, src->has_header, nc, &text))
-            return ft_fail(err, FT_EINVAL, "%s: --text-field '%s' is not a column name%s or a number in [1, %zu]",
+            return ft_fail(err, FT_EINVAL,
+                           "%s: --text-field '%s' is not a column name%s or a number in [1, %zu]",
                            src->path, opt->text_field, src->has_header ? "" : " (no header)", nc);
     } else {
         for (size_t i = 1; i < nc; i++)
@@ -209,30 +229,39 @@ static ft_status pick_columns(dataset_source *src, const dataset_options *opt, c
     }
     if (opt->label_field) {
         if (!find_column(opt->label_field, head, src->has_header, nc, &label))
-            return ft_fail(err, FT_EINVAL, "%s: --label-field '%s' is not a column name%s or a number in [1, %zu]",
+            return ft_fail(err, FT_EINVAL,
+                           "%s: --label-field '%s' is not a column name%s or a number in [1, %zu]",
                            src->path, opt->label_field, src->has_header ? "" : " (no header)", nc);
     } else {
         int best = 0;
         for (size_t i = 0; src->has_header && i < nc; i++) {
             int s = i == text ? 0 : label_score(head->buf + head->offs[i], head->lens[i]);
-            if (s > best) { best = s; label = i; }
+            if (s > best) {
+                best = s;
+                label = i;
+            }
         }
         /* No header name like a label: the other column with the fewest distinct values. */
         for (size_t j = 0; best == 0 && j < nc; j++)
-            if (j != text && (label == SIZE_MAX || cols[j].distinct < cols[label].distinct)) label = j;
+            if (j != text && (label == SIZE_MAX || cols[j].distinct < cols[label].distinct))
+                label = j;
     }
     if (label == SIZE_MAX || label == text)
-        return ft_fail(err, FT_EINVAL, "%s: cannot tell the label column from the text column (%zu "
-                       "column%s): pass --label-field", src->path, nc, nc == 1 ? "" : "s");
+        return ft_fail(err, FT_EINVAL,
+                       "%s: cannot tell the label column from the text column (%zu "
+                       "column%s): pass --label-field",
+                       src->path, nc, nc == 1 ? "" : "s");
     src->text_col = text;
     src->label_col = label;
     column_name(src, head, text, src->text_key);
     column_name(src, head, label, src->label_key);
-    snprintf(src->summary, sizeof src->summary, "%s %s, text field '%s' (%s), label field '%s' (%s)",
-             dataset_format_name(src->format), src->has_header ? "with header" : "without header",
-             src->text_key, opt->text_field ? "given" : "detected: the longest strings", src->label_key,
-             opt->label_field ? "given" : src->has_header ? "detected: named like a label"
-                                                           : "detected: fewest distinct values");
+    snprintf(src->summary, sizeof src->summary,
+             "%s %s, text field '%s' (%s), label field '%s' (%s)", dataset_format_name(src->format),
+             src->has_header ? "with header" : "without header", src->text_key,
+             opt->text_field ? "given" : "detected: the longest strings", src->label_key,
+             opt->label_field  ? "given"
+             : src->has_header ? "detected: named like a label"
+                               : "detected: fewest distinct values");
     return FT_OK;
 }
 
@@ -246,13 +275,15 @@ static ft_status detect_csv(dataset_source *src, const dataset_options *opt, ft_
     ft_status st = FT_OK;
     if (src->size) dataset_cursor_next(src, &c, &raw);
     if (raw.len == 0) {
-        st = ft_fail(err, FT_EINVAL, "%s:1: %s", src->path,
-                     src->size ? "the first line is empty (a CSV/TSV starts with its header or first record)"
-                               : "the file is empty");
+        st = ft_fail(
+            err, FT_EINVAL, "%s:1: %s", src->path,
+            src->size ? "the first line is empty (a CSV/TSV starts with its header or first record)"
+                      : "the file is empty");
         goto cleanup;
     }
     st = dataset_split_fields(src, raw.bytes, raw.len, &head, &why, err);
-    if (st == FT_OK && why) st = ft_fail(err, FT_EINVAL, "%s:%llu: %s", src->path, (unsigned long long)raw.line, why);
+    if (st == FT_OK && why)
+        st = ft_fail(err, FT_EINVAL, "%s:%llu: %s", src->path, (unsigned long long)raw.line, why);
     if (st != FT_OK) goto cleanup;
     src->n_columns = head.n;
     src->has_header = opt->header == DATASET_HEADER_YES ||
@@ -286,21 +317,20 @@ static bool has_key(const key_stats *keys, size_t n, const char *name)
     return false;
 }
 
-static void copy_key(char *dst, const char *src)
-{
-    snprintf(dst, DATASET_NAME_BYTES, "%s", src);
-}
+static void copy_key(char *dst, const char *src) { snprintf(dst, DATASET_NAME_BYTES, "%s", src); }
 
 /* The fields of language-model data: given, else the first pair of
  * LM_PAIRS present in the sample, else "text". */
-static ft_status pick_lm_fields(dataset_source *src, const dataset_options *opt, const dataset_lm_options *lm,
-                                const key_stats *keys, size_t n, ft_error *err)
+static ft_status pick_lm_fields(dataset_source *src, const dataset_options *opt,
+                                const dataset_lm_options *lm, const key_stats *keys, size_t n,
+                                ft_error *err)
 {
     char names[512];
     list_keys(keys, n, names, sizeof names);
     if (lm->prompt_field || lm->completion_field) {
         if (!lm->prompt_field || !lm->completion_field)
-            return ft_fail(err, FT_EINVAL, "%s: --prompt-field and --completion-field go together", src->path);
+            return ft_fail(err, FT_EINVAL, "%s: --prompt-field and --completion-field go together",
+                           src->path);
         src->lm_mode = DATASET_LM_PROMPT_COMPLETION;
         copy_key(src->text_key, lm->prompt_field);
         copy_key(src->label_key, lm->completion_field);
@@ -316,7 +346,8 @@ static ft_status pick_lm_fields(dataset_source *src, const dataset_options *opt,
             src->lm_mode = DATASET_LM_PROMPT_COMPLETION;
             copy_key(src->text_key, LM_PAIRS[p][0]);
             copy_key(src->label_key, LM_PAIRS[p][1]);
-            if (LM_PAIRS[p][2][0] && has_key(keys, n, LM_PAIRS[p][2])) copy_key(src->input_key, LM_PAIRS[p][2]);
+            if (LM_PAIRS[p][2][0] && has_key(keys, n, LM_PAIRS[p][2]))
+                copy_key(src->input_key, LM_PAIRS[p][2]);
             return FT_OK;
         }
     if (has_key(keys, n, "messages")) {
@@ -329,13 +360,16 @@ static ft_status pick_lm_fields(dataset_source *src, const dataset_options *opt,
         copy_key(src->text_key, "text");
         return FT_OK;
     }
-    return ft_fail(err, FT_EINVAL, "%s: cannot detect the language-model fields (no prompt/completion, "
-                   "instruction/output, question/answer or text in the first records; fields: %s): pass "
-                   "--prompt-field and --completion-field, or --text-field", src->path, n ? names : "none");
+    return ft_fail(
+        err, FT_EINVAL,
+        "%s: cannot detect the language-model fields (no prompt/completion, "
+        "instruction/output, question/answer or text in the first records; fields: %s): pass "
+        "--prompt-field and --completion-field, or --text-field",
+        src->path, n ? names : "none");
 }
 
-static ft_status detect_lm(dataset_source *src, const dataset_options *opt, const dataset_lm_options *lm,
-                           ft_error *err)
+static ft_status detect_lm(dataset_source *src, const dataset_options *opt,
+                           const dataset_lm_options *lm, ft_error *err)
 {
     key_stats *keys = ft_calloc_array(MAX_KEYS, sizeof *keys);
     if (!keys) return ft_fail(err, FT_ENOMEM, "out of memory");
@@ -344,21 +378,24 @@ static ft_status detect_lm(dataset_source *src, const dataset_options *opt, cons
     ft_status st = pick_lm_fields(src, opt, lm, keys, n, err);
     const char *how = lm->prompt_field || opt->text_field ? "given" : "detected";
     if (src->lm_mode == DATASET_LM_MESSAGES)
-        snprintf(src->summary, sizeof src->summary, "messages field '%.200s' (%s; chat, rendered by the chat "
-                 "template)", src->text_key, how);
+        snprintf(src->summary, sizeof src->summary,
+                 "messages field '%.200s' (%s; chat, rendered by the chat "
+                 "template)",
+                 src->text_key, how);
     else if (src->lm_mode == DATASET_LM_TEXT)
-        snprintf(src->summary, sizeof src->summary, "text field '%.200s' (%s; continued pre-training)", src->text_key,
-                 how);
+        snprintf(src->summary, sizeof src->summary,
+                 "text field '%.200s' (%s; continued pre-training)", src->text_key, how);
     else
-        snprintf(src->summary, sizeof src->summary, "prompt field '%.200s'%s%.200s%s, completion field '%.200s' (%s)",
-                 src->text_key, src->input_key[0] ? " + '" : "", src->input_key, src->input_key[0] ? "'" : "",
+        snprintf(src->summary, sizeof src->summary,
+                 "prompt field '%.200s'%s%.200s%s, completion field '%.200s' (%s)", src->text_key,
+                 src->input_key[0] ? " + '" : "", src->input_key, src->input_key[0] ? "'" : "",
                  src->label_key, how);
     free(keys);
     return st;
 }
 
-ft_status dataset_detect_fields(dataset_source *src, const dataset_options *opt, const dataset_lm_options *lm,
-                                ft_error *err)
+ft_status dataset_detect_fields(dataset_source *src, const dataset_options *opt,
+                                const dataset_lm_options *lm, ft_error *err)
 {
     if (lm) return detect_lm(src, opt, lm, err);
     if (src->format == DATASET_CSV || src->format == DATASET_TSV) return detect_csv(src, opt, err);

@@ -8,7 +8,12 @@
 #include "dataset/dataset.h"
 
 enum { DATASET_NAME_BYTES = 256, DATASET_SAMPLE_RECORDS = 200 };
-enum { DATASET_LM_NONE = 0, DATASET_LM_PROMPT_COMPLETION = 1, DATASET_LM_TEXT = 2, DATASET_LM_MESSAGES = 3 };
+enum {
+    DATASET_LM_NONE = 0,
+    DATASET_LM_PROMPT_COMPLETION = 1,
+    DATASET_LM_TEXT = 2,
+    DATASET_LM_MESSAGES = 3
+};
 
 struct dataset_source {
     char *path;
@@ -18,8 +23,8 @@ struct dataset_source {
     size_t size;
     /* Folder: files in order, each with its class (label) name. */
     size_t n_files;
-    char **files;       /* full paths */
-    char **file_names;  /* "CLASS/FILE" for messages */
+    char **files;      /* full paths */
+    char **file_names; /* "CLASS/FILE" for messages */
     const char **file_class;
     char **classes;
     size_t n_classes;
@@ -83,7 +88,7 @@ ft_status dataset_parse_record(const dataset_source *src, const dataset_raw *raw
                                dataset_fields *scratch, dataset_records *out, ft_error *err);
 
 /* Detection of the fields from the first records (dataset_parse.c). */
-ft_status dataset_detect_fields(dataset_source *src, const dataset_options *opt, const dataset_lm_options *lm,
-                                ft_error *err);
+ft_status dataset_detect_fields(dataset_source *src, const dataset_options *opt,
+                                const dataset_lm_options *lm, ft_error *err);
 
 #endif

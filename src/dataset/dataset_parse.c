@@ -23,17 +23,28 @@ bool dataset_utf8_valid(const char *text, size_t len, size_t *bad_offset)
     size_t i = 0;
     while (i < len) {
         unsigned c = s[i];
-        if (c < 0x80) { i++; continue; }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
         size_t n;
         unsigned min;
-        if (c >= 0xC2 && c <= 0xDF) { n = 1; min = 0x80; }
-        else if (c >= 0xE0 && c <= 0xEF) { n = 2; min = 0x800; }
-        else if (c >= 0xF0 && c <= 0xF4) { n = 3; min = 0x10000; }
-        else break;
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            min = 0x10000;
+        } else
+            break;
         if (i + n >= len) break;
         unsigned cp = c & (0x3Fu >> n);
         size_t k = 1;
-        for (; k <= n && i + k < len && (s[i + k] & 0xC0) == 0x80; k++) cp = (cp << 6) | (s[i + k] & 0x3F);
+        for (; k <= n && i + k < len && (s[i + k] & 0xC0) == 0x80; k++)
+            cp = (cp << 6) | (s[i + k] & 0x3F);
         if (k <= n || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) break;
         i += n + 1;
     }
@@ -48,7 +59,8 @@ static bool is_blank(const char *s, size_t n)
     return true;
 }
 
-static ft_status arena_put(dataset_records *out, const char *s, size_t n, size_t *off, ft_error *err)
+static ft_status arena_put(dataset_records *out, const char *s, size_t n, size_t *off,
+                           ft_error *err)
 {
     if (out->arena_len + n + 1 > out->arena_cap) {
         size_t cap = out->arena_cap ? out->arena_cap : 1 << 16;
@@ -78,7 +90,8 @@ static ft_status push_record(dataset_records *out, const dataset_record *rec, ft
     return FT_OK;
 }
 
-void dataset_record_where(const dataset_source *src, const dataset_record *rec, char *buf, size_t size)
+void dataset_record_where(const dataset_source *src, const dataset_record *rec, char *buf,
+                          size_t size)
 {
     if (src->format == DATASET_FOLDER)
         snprintf(buf, size, "%s/%s", src->path, src->file_names[rec->file]);
@@ -124,8 +137,10 @@ static bool json_label_text(const cJSON *v, char *buf, size_t size, const char *
     }
     if (!cJSON_IsNumber(v)) return false;
     double d = v->valuedouble;
-    if (d == floor(d) && fabs(d) < 9007199254740992.0) snprintf(buf, size, "%lld", (long long)d);
-    else snprintf(buf, size, "%.17g", d);
+    if (d == floor(d) && fabs(d) < 9007199254740992.0)
+        snprintf(buf, size, "%lld", (long long)d);
+    else
+        snprintf(buf, size, "%.17g", d);
     *text = buf;
     return true;
 }
@@ -133,23 +148,30 @@ static bool json_label_text(const cJSON *v, char *buf, size_t size, const char *
 /* What kind of JSON value v is, for messages. */
 static const char *json_kind(const cJSON *v)
 {
-    return cJSON_IsNumber(v) ? "a number" : cJSON_IsBool(v) ? "a boolean" : cJSON_IsNull(v) ? "null"
-           : cJSON_IsArray(v) ? "an array" : cJSON_IsObject(v) ? "an object" : "a string";
+    return cJSON_IsNumber(v)   ? "a number"
+           : cJSON_IsBool(v)   ? "a boolean"
+           : cJSON_IsNull(v)   ? "null"
+           : cJSON_IsArray(v)  ? "an array"
+           : cJSON_IsObject(v) ? "an object"
+                               : "a string";
 }
 
 /* A string field of a language-model record, or a bad record naming the
  * key (and what it holds instead). *bad set when the record was pushed bad. */
-static ft_status lm_string(const dataset_source *src, const dataset_raw *raw, const cJSON *obj, const char *key,
-                           const char *role, dataset_reason why, const char **out, bool *bad,
-                           dataset_records *recs, ft_error *err)
+static ft_status lm_string(const dataset_source *src, const dataset_raw *raw, const cJSON *obj,
+                           const char *key, const char *role, dataset_reason why, const char **out,
+                           bool *bad, dataset_records *recs, ft_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     char what[DATASET_NAME_BYTES + 96];
     *bad = true;
-    if (!v) snprintf(what, sizeof what, "no %s field '%s'", role, key);
-    else if (!cJSON_IsString(v)) snprintf(what, sizeof what, "%s field '%s' is %s, not a string", role, key, json_kind(v));
+    if (!v)
+        snprintf(what, sizeof what, "no %s field '%s'", role, key);
+    else if (!cJSON_IsString(v))
+        snprintf(what, sizeof what, "%s field '%s' is %s, not a string", role, key, json_kind(v));
     else if (!dataset_utf8_valid(v->valuestring, strlen(v->valuestring), NULL))
-        return push_bad(src, raw, DATASET_INVALID_UTF8, recs, err, "%s field decodes to invalid UTF-8", role);
+        return push_bad(src, raw, DATASET_INVALID_UTF8, recs, err,
+                        "%s field decodes to invalid UTF-8", role);
     else {
         *bad = false;
         *out = v->valuestring;
@@ -166,19 +188,22 @@ static ft_status parse_messages(const dataset_source *src, const dataset_raw *ra
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, src->text_key);
     char what[DATASET_NAME_BYTES + 128];
     what[0] = '\0';
-    if (!m) snprintf(what, sizeof what, "no messages field '%s'", src->text_key);
+    if (!m)
+        snprintf(what, sizeof what, "no messages field '%s'", src->text_key);
     else if (!cJSON_IsArray(m) || !cJSON_GetArraySize(m))
-        snprintf(what, sizeof what, "messages field '%s' is %s, not a non-empty list", src->text_key,
-                 cJSON_IsArray(m) ? "an empty list" : json_kind(m));
+        snprintf(what, sizeof what, "messages field '%s' is %s, not a non-empty list",
+                 src->text_key, cJSON_IsArray(m) ? "an empty list" : json_kind(m));
     int i = 0;
     for (const cJSON *e = m && !what[0] ? m->child : NULL; e && !what[0]; e = e->next, i++) {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(e, "role");
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(e, "content");
         if (!cJSON_IsObject(e) || !cJSON_IsString(role) || !cJSON_IsString(content))
-            snprintf(what, sizeof what, "%s[%d]: a message must be an object with string 'role' and 'content'",
+            snprintf(what, sizeof what,
+                     "%s[%d]: a message must be an object with string 'role' and 'content'",
                      src->text_key, i);
         else if (!dataset_utf8_valid(content->valuestring, strlen(content->valuestring), NULL))
-            return push_bad(src, raw, DATASET_INVALID_UTF8, out, err, "%s", "a message decodes to invalid UTF-8");
+            return push_bad(src, raw, DATASET_INVALID_UTF8, out, err, "%s",
+                            "a message decodes to invalid UTF-8");
     }
     if (what[0]) return push_bad(src, raw, DATASET_MISSING_TEXT, out, err, "%s", what);
     char *json = cJSON_PrintUnformatted(m);
@@ -196,21 +221,25 @@ static ft_status parse_lm(const dataset_source *src, const dataset_raw *raw, con
     if (src->lm_mode == DATASET_LM_MESSAGES) return parse_messages(src, raw, obj, out, err);
     const char *prompt = NULL, *completion = "", *input = NULL;
     bool bad = false, text = src->lm_mode == DATASET_LM_TEXT;
-    ft_status st = lm_string(src, raw, obj, src->text_key, text ? "text" : "prompt", DATASET_MISSING_TEXT, &prompt,
-                             &bad, out, err);
+    ft_status st = lm_string(src, raw, obj, src->text_key, text ? "text" : "prompt",
+                             DATASET_MISSING_TEXT, &prompt, &bad, out, err);
     if (st == FT_OK && !bad && !text)
-        st = lm_string(src, raw, obj, src->label_key, "completion", DATASET_MISSING_COMPLETION, &completion, &bad,
-                       out, err);
-    const cJSON *in = src->input_key[0] ? cJSON_GetObjectItemCaseSensitive(obj, src->input_key) : NULL;
+        st = lm_string(src, raw, obj, src->label_key, "completion", DATASET_MISSING_COMPLETION,
+                       &completion, &bad, out, err);
+    const cJSON *in =
+        src->input_key[0] ? cJSON_GetObjectItemCaseSensitive(obj, src->input_key) : NULL;
     if (st == FT_OK && !bad && in && !cJSON_IsNull(in))
-        st = lm_string(src, raw, obj, src->input_key, "input", DATASET_MISSING_TEXT, &input, &bad, out, err);
+        st = lm_string(src, raw, obj, src->input_key, "input", DATASET_MISSING_TEXT, &input, &bad,
+                       out, err);
     if (st != FT_OK || bad) return st;
     if (text && is_blank(prompt, strlen(prompt)))
-        return push_bad(src, raw, DATASET_EMPTY_TEXT, out, err, "text field '%s' is empty", src->text_key);
+        return push_bad(src, raw, DATASET_EMPTY_TEXT, out, err, "text field '%s' is empty",
+                        src->text_key);
     if (!text && is_blank(completion, strlen(completion)))
-        return push_bad(src, raw, DATASET_MISSING_COMPLETION, out, err, "completion field '%s' is empty",
-                        src->label_key);
-    if (!input || !input[0]) return push_good(out, raw, prompt, strlen(prompt), completion, strlen(completion), err);
+        return push_bad(src, raw, DATASET_MISSING_COMPLETION, out, err,
+                        "completion field '%s' is empty", src->label_key);
+    if (!input || !input[0])
+        return push_good(out, raw, prompt, strlen(prompt), completion, strlen(completion), err);
     size_t np = strlen(prompt), ni = strlen(input);
     char *joined = ft_malloc_array(np + ni + 3, 1);
     if (!joined) return ft_fail(err, FT_ENOMEM, "out of memory");
@@ -234,7 +263,8 @@ static ft_status parse_json(const dataset_source *src, const dataset_raw *raw, d
         snprintf(at, sizeof at, "%zu", col + 1);
         st = push_bad(src, raw, DATASET_MALFORMED_JSON, out, err,
                       obj && !cJSON_IsObject(obj) ? "not a JSON object%.0s"
-                                                  : "malformed JSON at column %s", at);
+                                                  : "malformed JSON at column %s",
+                      at);
         cJSON_Delete(obj);
         return st;
     }
@@ -252,15 +282,19 @@ static ft_status parse_json(const dataset_source *src, const dataset_raw *raw, d
         st = push_bad(src, raw, DATASET_MISSING_TEXT, out, err,
                       t ? "text field '%s' is not a string" : "no text field '%s'", src->text_key);
     else if (!dataset_utf8_valid(t->valuestring, text_len, &bad))
-        st = push_bad(src, raw, DATASET_INVALID_UTF8, out, err, "%s", "the text decodes to invalid UTF-8");
+        st = push_bad(src, raw, DATASET_INVALID_UTF8, out, err, "%s",
+                      "the text decodes to invalid UTF-8");
     else if (is_blank(t->valuestring, text_len))
-        st = push_bad(src, raw, DATASET_EMPTY_TEXT, out, err, "text field '%s' is empty", src->text_key);
+        st = push_bad(src, raw, DATASET_EMPTY_TEXT, out, err, "text field '%s' is empty",
+                      src->text_key);
     else if (!json_label_text(l, num, sizeof num, &label))
         st = push_bad(src, raw, DATASET_MISSING_LABEL, out, err,
                       l ? "label field '%s' is empty, null or not a string, number or boolean"
-                        : "no label field '%s'", src->label_key);
+                        : "no label field '%s'",
+                      src->label_key);
     else if (!dataset_utf8_valid(label, label_len = strlen(label), &bad))
-        st = push_bad(src, raw, DATASET_INVALID_UTF8, out, err, "%s", "the label decodes to invalid UTF-8");
+        st = push_bad(src, raw, DATASET_INVALID_UTF8, out, err, "%s",
+                      "the label decodes to invalid UTF-8");
     else
         st = push_good(out, raw, t->valuestring, text_len, label, label_len, err);
     cJSON_Delete(obj);
@@ -300,19 +334,30 @@ static bool split_one(const dataset_source *src, const char *b, size_t len, size
     size_t j = *i, n = 0;
     if (src->quoting && j < len && b[j] == '"') {
         for (j++;; j++) {
-            if (j >= len) { *why = "a quoted field does not end (missing '\"')"; return false; }
+            if (j >= len) {
+                *why = "a quoted field does not end (missing '\"')";
+                return false;
+            }
             if (b[j] == '"') {
-                if (j + 1 < len && b[j + 1] == '"') { dst[n++] = '"'; j++; continue; }
+                if (j + 1 < len && b[j + 1] == '"') {
+                    dst[n++] = '"';
+                    j++;
+                    continue;
+                }
                 j++;
                 break;
             }
             dst[n++] = b[j];
         }
-        if (j < len && b[j] != src->sep) { *why = "text after the closing '\"' of a quoted field"; return false; }
+        if (j < len && b[j] != src->sep) {
+            *why = "text after the closing '\"' of a quoted field";
+            return false;
+        }
     } else {
         for (; j < len && b[j] != src->sep; j++) {
             if (src->quoting && b[j] == '"') {
-                *why = "a '\"' inside an unquoted field (quote the whole field and double the '\"')";
+                *why =
+                    "a '\"' inside an unquoted field (quote the whole field and double the '\"')";
                 return false;
             }
             dst[n++] = b[j];
@@ -342,7 +387,7 @@ ft_status dataset_split_fields(const dataset_source *src, const char *bytes, siz
         if (st != FT_OK) return st;
         used += n;
         if (i >= len) break;
-        i++; /* the separator */
+        i++;            /* the separator */
         if (i == len) { /* a trailing separator: one more, empty field */
             st = fields_push(f, used, 0, err);
             if (st != FT_OK) return st;
@@ -367,9 +412,11 @@ static ft_status parse_csv(const dataset_source *src, const dataset_raw *raw, da
     const char *text = f->buf + f->offs[src->text_col], *label = f->buf + f->offs[src->label_col];
     size_t text_len = f->lens[src->text_col], label_len = f->lens[src->label_col];
     if (is_blank(text, text_len))
-        return push_bad(src, raw, DATASET_EMPTY_TEXT, out, err, "text field '%s' is empty", src->text_key);
+        return push_bad(src, raw, DATASET_EMPTY_TEXT, out, err, "text field '%s' is empty",
+                        src->text_key);
     if (is_blank(label, label_len))
-        return push_bad(src, raw, DATASET_MISSING_LABEL, out, err, "label field '%s' is empty", src->label_key);
+        return push_bad(src, raw, DATASET_MISSING_LABEL, out, err, "label field '%s' is empty",
+                        src->label_key);
     return push_good(out, raw, text, text_len, label, label_len, err);
 }
 

@@ -26,10 +26,14 @@ void dataset_cursor_align(const dataset_source *src, dataset_cursor *c)
         return;
     }
     for (; i < src->size; i++) {
-        if (d[i] == '"') c->quoted ^= 1;
+        if (d[i] == '"')
+            c->quoted ^= 1;
         else if (d[i] == '\n') {
             c->line++;
-            if (!c->quoted) { i++; break; }
+            if (!c->quoted) {
+                i++;
+                break;
+            }
         }
     }
     c->pos = i;
@@ -46,7 +50,8 @@ void dataset_cursor_next(const dataset_source *src, dataset_cursor *c, dataset_r
         c->line += nl != NULL;
     } else {
         for (; end < src->size; end++) {
-            if (d[end] == '"') c->quoted ^= 1;
+            if (d[end] == '"')
+                c->quoted ^= 1;
             else if (d[end] == '\n') {
                 c->line++;
                 if (!c->quoted) break;
@@ -67,8 +72,8 @@ void dataset_cursor_next(const dataset_source *src, dataset_cursor *c, dataset_r
     if (k == len) raw->len = 0;
 }
 
-static ft_status read_lines(dataset_source *src, int part, int n_parts, const dataset_prefix *prefix,
-                            dataset_records *out, ft_error *err)
+static ft_status read_lines(dataset_source *src, int part, int n_parts,
+                            const dataset_prefix *prefix, dataset_records *out, ft_error *err)
 {
     size_t a = (size_t)((unsigned __int128)src->size * (unsigned)part / (unsigned)n_parts);
     size_t b = (size_t)((unsigned __int128)src->size * (unsigned)(part + 1) / (unsigned)n_parts);
@@ -126,8 +131,8 @@ static ft_status read_files(dataset_source *src, int part, int n_parts, dataset_
     return st;
 }
 
-ft_status dataset_read_part(dataset_source *src, int part, int n_parts, const dataset_prefix *prefix,
-                            dataset_records *out, ft_error *err)
+ft_status dataset_read_part(dataset_source *src, int part, int n_parts,
+                            const dataset_prefix *prefix, dataset_records *out, ft_error *err)
 {
     out->n = 0;
     out->arena_len = 0;

@@ -24,10 +24,7 @@ bool device_cuda_built(void)
 #endif
 }
 
-ft_status device_cpu_gemm(ft_error *err)
-{
-    return ops_cpu_gemm_select(err);
-}
+ft_status device_cpu_gemm(ft_error *err) { return ops_cpu_gemm_select(err); }
 
 static ft_status use_cpu_backend(device_choice *out, ft_error *err)
 {
@@ -58,21 +55,21 @@ static ft_status use_gpu_backend(MPI_Comm mpi, device_choice *out, ft_error *err
         return ft_fail(err, FT_EINVAL,
                        "GPU %d (%s) is used by %d other rank(s) of this node: start one rank "
                        "per GPU (e.g. srun --ntasks-per-node=GPUs --gpus-per-task=1), or set "
-                       "use_cpu", info.device, info.name, info.sharing);
+                       "use_cpu",
+                       info.device, info.name, info.sharing);
     ops_backend_use(ops_cuda_backend());
     out->gpu = true;
     out->gpu_index = info.device;
     snprintf(out->name, sizeof out->name, "%s", info.name);
     ft_log_info("GPU %d of %d on this node: %s, %.1f GiB, compute capability %d.%d "
-                "(node-local rank %d of %d)", info.device, info.count, info.name,
-                (double)info.memory_bytes / (1u << 30), info.cc_major, info.cc_minor,
-                info.local_rank, info.local_size);
+                "(node-local rank %d of %d)",
+                info.device, info.count, info.name, (double)info.memory_bytes / (1u << 30),
+                info.cc_major, info.cc_minor, info.local_rank, info.local_size);
     return FT_OK;
 }
 #endif
 
-ft_status device_select(MPI_Comm mpi, bool use_cpu, device_choice *out,
-                        ft_error *err)
+ft_status device_select(MPI_Comm mpi, bool use_cpu, device_choice *out, ft_error *err)
 {
     memset(out, 0, sizeof *out);
     int rank = 0;
@@ -135,8 +132,7 @@ static ft_status bf16_forced(bool *forced, ft_error *err)
     return ft_fail(err, FT_EINVAL, "FTUNE_CPU_BF16: expected auto or on, got \"%s\"", e);
 }
 
-ft_status device_bf16_decide(MPI_Comm mpi, const device_choice *d, bool *bf16,
-                             ft_error *err)
+ft_status device_bf16_decide(MPI_Comm mpi, const device_choice *d, bool *bf16, ft_error *err)
 {
     bool forced = false;
     if (!*bf16 || d->gpu) return FT_OK;

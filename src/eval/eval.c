@@ -34,7 +34,6 @@ double eval_softmax(const float *logits, int k, int label, float *probs, int *pr
     return label < 0 ? 0.0 : log(sum) + mx - (double)logits[label];
 }
 
-
 /* ---- one run's state -------------------------------------------------------- */
 
 typedef struct eval_ctx {
@@ -48,7 +47,7 @@ typedef struct eval_ctx {
     tok_tokenizer *tok;
     metrics_acc *acc;
     eval_preds *preds;
-    bool lm;            /* a decoder on a causal_lm split: lm_sum, no acc or preds */
+    bool lm; /* a decoder on a causal_lm split: lm_sum, no acc or preds */
     eval_lm_sum lm_sum;
     int64_t tokens; /* real tokens scored (sum of lengths) */
     double seconds;
@@ -68,9 +67,10 @@ static ft_status prepare_output(const eval_ctx *x, ft_error *err)
         bool exists = ft_path_exists(p);
         free(p);
         if (exists)
-            return ft_fail(err, FT_EEXIST, "%s/%s already exists: not overwriting a report "
-                           "(use --force to replace it, or another --output)", dir,
-                           REPORT_FILES[i]);
+            return ft_fail(err, FT_EEXIST,
+                           "%s/%s already exists: not overwriting a report "
+                           "(use --force to replace it, or another --output)",
+                           dir, REPORT_FILES[i]);
     }
     return ft_mkdir_p(dir, err);
 }
@@ -78,7 +78,8 @@ static ft_status prepare_output(const eval_ctx *x, ft_error *err)
 static ft_status check_options(const eval_options *o, ft_error *err)
 {
     if (!o->model_dir || !o->data_dir || !o->output_dir)
-        return ft_fail(err, FT_EINVAL, "the model folder, the data folder and the output "
+        return ft_fail(err, FT_EINVAL,
+                       "the model folder, the data folder and the output "
                        "folder are all required");
     if (o->batch_size < 0)
         return ft_fail(err, FT_EINVAL, "the batch size must be positive, got %d", o->batch_size);
@@ -98,8 +99,9 @@ static ft_status setup(eval_ctx *x, ft_error *err)
     x->lm = st == FT_OK && x->split.manifest.task == SHARD_TASK_CAUSAL_LM;
     /* A decoder's logits are [rows, max_length, vocab]: 4 rows by default. */
     x->batch = o->batch_size > 0 ? o->batch_size : x->lm ? 4 : 16;
-    if (st == FT_OK) st = eval_model_open(o->model_dir, o->checkpoint, &x->split.manifest, &x->m, &x->cfg,
-                                          &x->tok, err);
+    if (st == FT_OK)
+        st = eval_model_open(o->model_dir, o->checkpoint, &x->split.manifest, &x->m, &x->cfg,
+                             &x->tok, err);
     st = comm_agree(x->comm, st, err);
     if (st == FT_OK) st = comm_agree(x->comm, prepare_output(x, err), err);
     x->bf16 = o->bf16;
@@ -111,8 +113,8 @@ static ft_status setup(eval_ctx *x, ft_error *err)
         st = metrics_acc_create(x->split.manifest.n_labels, keep, &x->acc, err);
     if (st == FT_OK && !x->lm) {
         char *path = ft_path_join(o->output_dir, "predictions.jsonl");
-        st = path ? eval_preds_open(path, x->split.manifest.n_labels, o->force, x->rank,
-                                    &x->preds, err)
+        st = path ? eval_preds_open(path, x->split.manifest.n_labels, o->force, x->rank, &x->preds,
+                                    err)
                   : ft_fail(err, FT_ENOMEM, "out of memory");
         free(path);
     }
@@ -259,8 +261,10 @@ static ft_status finish(eval_ctx *x, eval_summary *sum, ft_error *err)
     st = comm_agree(x->comm, st, err);
     MPI_Bcast(figures, 5, MPI_DOUBLE, 0, x->comm);
     if (sum)
-        *sum = (eval_summary){.num_examples = (int64_t)figures[0], .accuracy = figures[1],
-                              .loss = figures[2], .eval_seconds = figures[3],
+        *sum = (eval_summary){.num_examples = (int64_t)figures[0],
+                              .accuracy = figures[1],
+                              .loss = figures[2],
+                              .eval_seconds = figures[3],
                               .examples_per_s = figures[4]};
     return st;
 }
@@ -295,16 +299,18 @@ static ft_status finish_lm(eval_ctx *x, eval_summary *sum, ft_error *err)
     }
     st = comm_agree(x->comm, st, err);
     if (sum)
-        *sum = (eval_summary){.num_examples = lm.num_examples, .accuracy = NAN, .loss = loss,
+        *sum = (eval_summary){.num_examples = lm.num_examples,
+                              .accuracy = NAN,
+                              .loss = loss,
                               .eval_seconds = secs,
                               .examples_per_s = secs > 0 ? (double)lm.num_rows / secs : NAN,
-                              .causal_lm = true, .num_tokens = lm.num_tokens,
+                              .causal_lm = true,
+                              .num_tokens = lm.num_tokens,
                               .perplexity = lm.perplexity};
     return st;
 }
 
-ft_status eval_run(const eval_options *opt, MPI_Comm comm, eval_summary *summary,
-                   ft_error *err)
+ft_status eval_run(const eval_options *opt, MPI_Comm comm, eval_summary *summary, ft_error *err)
 {
     eval_ctx x = {.opt = opt, .comm = comm};
     MPI_Comm_rank(comm, &x.rank);
@@ -312,8 +318,8 @@ ft_status eval_run(const eval_options *opt, MPI_Comm comm, eval_summary *summary
     ft_status st = setup(&x, err);
     if (st == FT_OK) {
         ft_log_info("evaluating %s on the %s split of %s: %lld examples on %d rank(s), "
-                    "batches of %d x %d tokens", opt->model_dir,
-                    shard_split_name(x.split.split), opt->data_dir,
+                    "batches of %d x %d tokens",
+                    opt->model_dir, shard_split_name(x.split.split), opt->data_dir,
                     (long long)x.split.reader.rows, x.size, x.batch,
                     (int)x.split.manifest.max_length);
         MPI_Barrier(comm);

@@ -20,12 +20,12 @@
 typedef struct eval_split {
     shard_manifest manifest;
     shard_reader reader;
-    int split; /* SHARD_TEST or SHARD_VALIDATION */
+    int split;                                 /* SHARD_TEST or SHARD_VALIDATION */
     char fingerprint[SHARD_FINGERPRINT_BYTES]; /* shard_manifest_fingerprint */
 } eval_split;
 
-ft_status eval_split_open(const char *data_dir, const char *split_name,
-                          eval_split *s, ft_error *err);
+ft_status eval_split_open(const char *data_dir, const char *split_name, eval_split *s,
+                          ft_error *err);
 void eval_split_free(eval_split *s);
 
 /* ---- the model (eval_model.c) ---------------------------------------------- */
@@ -41,8 +41,8 @@ ft_status eval_model_open(const char *dir, const char *checkpoint, const shard_m
 typedef struct eval_preds eval_preds;
 
 /* Rank 0 streams into path; other ranks spool into a temporary file. */
-ft_status eval_preds_open(const char *path, int num_classes, bool force, int rank,
-                          eval_preds **out, ft_error *err);
+ft_status eval_preds_open(const char *path, int num_classes, bool force, int rank, eval_preds **out,
+                          ft_error *err);
 ft_status eval_preds_add(eval_preds *p, int64_t example_index, int label, int pred,
                          const float *probs, ft_error *err);
 /* Collective: the spools are sent to rank 0 in rank order and the file is
@@ -72,7 +72,7 @@ double eval_lm_mean_loss(const eval_lm_sum *s);
 
 /* Texts (decoded ids) of the mistakes of r, rank 0 only: texts[i] for
  * r->worst[i], NULL where it could not be found. Caller frees each. */
-ft_status eval_mistake_texts(const eval_split *s, tok_tokenizer *tok,
-                             const metrics_result *r, char **texts, ft_error *err);
+ft_status eval_mistake_texts(const eval_split *s, tok_tokenizer *tok, const metrics_result *r,
+                             char **texts, ft_error *err);
 
 #endif

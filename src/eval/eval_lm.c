@@ -42,8 +42,7 @@ void eval_lm_add_rows(eval_lm_sum *s, const float *logits, const shard_batch *b,
     for (int r = first; r < last; r++) {
         int64_t n = 0;
         double loss = eval_token_loss(logits + (size_t)r * row_floats,
-                                      b->token_labels + (size_t)r * (size_t)b->t, b->t, vocab,
-                                      &n);
+                                      b->token_labels + (size_t)r * (size_t)b->t, b->t, vocab, &n);
         /* A row's sum is below 2^31 (max_length tokens of a few tens of
          * nats at most), as metrics_fixed_add needs. */
         metrics_fixed_add(&s->loss, loss);

@@ -29,48 +29,55 @@
 #include "hf/hf_llm.h"
 #include "st/st.h"
 
-static ft_status check_labels(const char *dir, const hf_config *cfg,
-                              const shard_manifest *man, ft_error *err)
+static ft_status check_labels(const char *dir, const hf_config *cfg, const shard_manifest *man,
+                              ft_error *err)
 {
     if (cfg->num_labels != man->n_labels)
-        return ft_fail(err, FT_EINVAL, "%s/config.json: the model has %d labels but the "
+        return ft_fail(err, FT_EINVAL,
+                       "%s/config.json: the model has %d labels but the "
                        "dataset's manifest.json has %d: this model was not trained on "
-                       "this dataset", dir, cfg->num_labels, man->n_labels);
+                       "this dataset",
+                       dir, cfg->num_labels, man->n_labels);
     for (int i = 0; i < man->n_labels && cfg->id2label; i++) {
         if (cfg->id2label[i] && strcmp(cfg->id2label[i], man->labels[i]) != 0) {
             ft_log_warn("%s/config.json: label %d is \"%s\" but the dataset calls it \"%s\"; "
-                        "the report uses the dataset's names", dir, i, cfg->id2label[i],
-                        man->labels[i]);
+                        "the report uses the dataset's names",
+                        dir, i, cfg->id2label[i], man->labels[i]);
             break;
         }
     }
     return FT_OK;
 }
 
-static ft_status check_tokenizer(const char *dir, tok_tokenizer *tok,
-                                 const shard_manifest *man, ft_error *err)
+static ft_status check_tokenizer(const char *dir, tok_tokenizer *tok, const shard_manifest *man,
+                                 ft_error *err)
 {
     char fp[32];
     snprintf(fp, sizeof fp, "%016" PRIx64, tok_fingerprint(tok));
     if (strcasecmp(fp, man->tokenizer_fingerprint) != 0)
-        return ft_fail(err, FT_EINVAL, "%s: the model's tokenizer (fingerprint %s) is not "
+        return ft_fail(err, FT_EINVAL,
+                       "%s: the model's tokenizer (fingerprint %s) is not "
                        "the one the dataset was tokenized with (manifest.json: "
                        "tokenizer_fingerprint %s, from %s): re-shard the data with this "
-                       "model's tokenizer", dir, fp, man->tokenizer_fingerprint,
+                       "model's tokenizer",
+                       dir, fp, man->tokenizer_fingerprint,
                        man->tokenizer_path ? man->tokenizer_path : "?");
     return FT_OK;
 }
 
-static ft_status check_sizes(const char *dir, const hf_config *cfg,
-                             const shard_manifest *man, ft_error *err)
+static ft_status check_sizes(const char *dir, const hf_config *cfg, const shard_manifest *man,
+                             ft_error *err)
 {
     if (man->max_length > cfg->max_position_embeddings)
-        return ft_fail(err, FT_EINVAL, "dataset max_length %d exceeds %s/config.json's "
-                       "max_position_embeddings %d", (int)man->max_length, dir,
-                       cfg->max_position_embeddings);
+        return ft_fail(err, FT_EINVAL,
+                       "dataset max_length %d exceeds %s/config.json's "
+                       "max_position_embeddings %d",
+                       (int)man->max_length, dir, cfg->max_position_embeddings);
     if (man->vocab_size > cfg->vocab_size)
-        return ft_fail(err, FT_EINVAL, "dataset vocab_size %d exceeds %s/config.json's "
-                       "vocab_size %d", (int)man->vocab_size, dir, cfg->vocab_size);
+        return ft_fail(err, FT_EINVAL,
+                       "dataset vocab_size %d exceeds %s/config.json's "
+                       "vocab_size %d",
+                       (int)man->vocab_size, dir, cfg->vocab_size);
     return FT_OK;
 }
 
@@ -81,8 +88,8 @@ ft_status eval_check_head(const char *dir, const hf_config *cfg, ft_error *err)
     hf_param *params = NULL;
     size_t n = 0, missing = 0;
     long *index = NULL;
-    ft_status st = path ? hf_model_check_weights(dir, false, err)
-                        : ft_fail(err, FT_ENOMEM, "out of memory");
+    ft_status st =
+        path ? hf_model_check_weights(dir, false, err) : ft_fail(err, FT_ENOMEM, "out of memory");
     if (st == FT_OK) st = st_open(path, &f, err);
     if (st == FT_OK) st = hf_params_make(cfg, &params, &n, err);
     if (st == FT_OK) {
@@ -91,9 +98,11 @@ ft_status eval_check_head(const char *dir, const hf_config *cfg, ft_error *err)
                    : ft_fail(err, FT_ENOMEM, "out of memory");
     }
     if (st == FT_OK && missing > 0)
-        st = ft_fail(err, FT_EINVAL, "%s: no classification head (classifier / score "
+        st = ft_fail(err, FT_EINVAL,
+                     "%s: no classification head (classifier / score "
                      "weights): this is a base model, not a fine-tuned classifier; "
-                     "evaluate the folder ftune-train exported (OUTPUT/final)", path);
+                     "evaluate the folder ftune-train exported (OUTPUT/final)",
+                     path);
     free(index);
     free(params);
     st_close(f);
@@ -115,19 +124,21 @@ static ft_status load_checkpoint(const char *path, model *m, ft_error *err)
 }
 
 /* A decoder folder with a classification dataset, or the reverse. */
-static ft_status check_task(const char *dir, bool decoder, const shard_manifest *man,
-                            ft_error *err)
+static ft_status check_task(const char *dir, bool decoder, const shard_manifest *man, ft_error *err)
 {
     bool lm_data = man->task == SHARD_TASK_CAUSAL_LM;
     if (decoder && !lm_data)
-        return ft_fail(err, FT_EINVAL, "%s is a decoder LLM (causal LM) but the dataset is "
+        return ft_fail(err, FT_EINVAL,
+                       "%s is a decoder LLM (causal LM) but the dataset is "
                        "a %s dataset: evaluate a decoder on a causal_lm dataset (ftune-shard "
-                       "--task causal_lm), a classifier on a classification one", dir,
-                       shard_task_name(man->task));
+                       "--task causal_lm), a classifier on a classification one",
+                       dir, shard_task_name(man->task));
     if (!decoder && lm_data)
-        return ft_fail(err, FT_EINVAL, "the dataset is a causal_lm dataset but %s is a "
+        return ft_fail(err, FT_EINVAL,
+                       "the dataset is a causal_lm dataset but %s is a "
                        "sequence classifier, not a decoder LLM (Llama, Qwen2, Mistral, "
-                       "Phi-3): evaluate a causal_lm dataset with a decoder folder", dir);
+                       "Phi-3): evaluate a causal_lm dataset with a decoder folder",
+                       dir);
     return FT_OK;
 }
 
@@ -136,12 +147,15 @@ static ft_status check_lm_sizes(const char *dir, const model *m, const shard_man
 {
     const model_config *c = model_get_config(m);
     if (man->max_length > c->max_positions)
-        return ft_fail(err, FT_EINVAL, "dataset max_length %d exceeds %s/config.json's "
-                       "max_position_embeddings %d", (int)man->max_length, dir,
-                       c->max_positions);
+        return ft_fail(err, FT_EINVAL,
+                       "dataset max_length %d exceeds %s/config.json's "
+                       "max_position_embeddings %d",
+                       (int)man->max_length, dir, c->max_positions);
     if (man->vocab_size > c->vocab_size)
-        return ft_fail(err, FT_EINVAL, "dataset vocab_size %d exceeds %s/config.json's "
-                       "vocab_size %d", (int)man->vocab_size, dir, c->vocab_size);
+        return ft_fail(err, FT_EINVAL,
+                       "dataset vocab_size %d exceeds %s/config.json's "
+                       "vocab_size %d",
+                       (int)man->vocab_size, dir, c->vocab_size);
     return FT_OK;
 }
 
@@ -160,9 +174,8 @@ static ft_status open_decoder(const char *dir, const char *checkpoint, const sha
 }
 
 /* A classifier: labels, sizes, tokenizer and head checked before loading. */
-static ft_status open_classifier(const char *dir, const char *checkpoint,
-                                 const shard_manifest *man, model **m, hf_config *cfg,
-                                 tok_tokenizer **tok, ft_error *err)
+static ft_status open_classifier(const char *dir, const char *checkpoint, const shard_manifest *man,
+                                 model **m, hf_config *cfg, tok_tokenizer **tok, ft_error *err)
 {
     char *config_path = ft_path_join(dir, "config.json");
     if (!config_path) return ft_fail(err, FT_ENOMEM, "out of memory");

@@ -29,12 +29,12 @@ struct eval_preds {
     report_predictions *out; /* rank 0 */
     FILE *spool;             /* other ranks */
     int64_t count;
-    unsigned char *buf;      /* one record (other ranks) or a chunk */
-    float *probs;            /* one record's probabilities (rank 0) */
+    unsigned char *buf; /* one record (other ranks) or a chunk */
+    float *probs;       /* one record's probabilities (rank 0) */
 };
 
-ft_status eval_preds_open(const char *path, int num_classes, bool force, int rank,
-                          eval_preds **out, ft_error *err)
+ft_status eval_preds_open(const char *path, int num_classes, bool force, int rank, eval_preds **out,
+                          ft_error *err)
 {
     eval_preds *p = ft_calloc_array(1, sizeof *p);
     if (!p) return ft_fail(err, FT_ENOMEM, "out of memory");
@@ -47,8 +47,10 @@ ft_status eval_preds_open(const char *path, int num_classes, bool force, int ran
     if (st == FT_OK && rank == 0)
         st = report_predictions_open(path, num_classes, force, &p->out, err);
     if (st == FT_OK && rank != 0 && !(p->spool = tmpfile()))
-        st = ft_fail(err, FT_EIO, "cannot create a temporary file for predictions: %s "
-                     "(set TMPDIR to a writable folder)", strerror(errno));
+        st = ft_fail(err, FT_EIO,
+                     "cannot create a temporary file for predictions: %s "
+                     "(set TMPDIR to a writable folder)",
+                     strerror(errno));
     if (st != FT_OK) {
         eval_preds_abort(p);
         p = NULL;
@@ -91,8 +93,7 @@ static void send_spool(eval_preds *p, ft_status st, MPI_Comm comm)
 
 /* Rank 0: receive rank r's records and write them (or only drain them after
  * a failure). */
-static ft_status receive_rank(eval_preds *p, int r, ft_status st, MPI_Comm comm,
-                              ft_error *err)
+static ft_status receive_rank(eval_preds *p, int r, ft_status st, MPI_Comm comm, ft_error *err)
 {
     int64_t count = 0;
     MPI_Recv(&count, 1, MPI_INT64_T, r, TAG_COUNT, comm, MPI_STATUS_IGNORE);
@@ -106,8 +107,8 @@ static ft_status receive_rank(eval_preds *p, int r, ft_status st, MPI_Comm comm,
             record_head h;
             memcpy(&h, rec, sizeof h);
             memcpy(p->probs, rec + sizeof h, (size_t)p->k * sizeof(float));
-            st = report_predictions_write(p->out, h.example_index, h.true_label,
-                                          h.pred_label, p->probs, err);
+            st = report_predictions_write(p->out, h.example_index, h.true_label, h.pred_label,
+                                          p->probs, err);
         }
         done += n;
     }

@@ -21,8 +21,8 @@ static int worst_slot(const metrics_result *r, int64_t ex)
     return -1;
 }
 
-static ft_status decode_row(tok_tokenizer *tok, const shard_rows *rows, uint64_t i,
-                            char **text, ft_error *err)
+static ft_status decode_row(tok_tokenizer *tok, const shard_rows *rows, uint64_t i, char **text,
+                            ft_error *err)
 {
     int32_t n = rows->lengths[i], t = rows->max_length;
     int32_t *ids = ft_malloc_array((size_t)t, sizeof *ids);
@@ -49,8 +49,8 @@ static ft_status texts_of_file(const eval_split *s, int f, tok_tokenizer *tok,
     return st;
 }
 
-ft_status eval_mistake_texts(const eval_split *s, tok_tokenizer *tok,
-                             const metrics_result *r, char **texts, ft_error *err)
+ft_status eval_mistake_texts(const eval_split *s, tok_tokenizer *tok, const metrics_result *r,
+                             char **texts, ft_error *err)
 {
     for (int i = 0; i < r->num_worst; i++) texts[i] = NULL;
     int found = 0;

@@ -24,23 +24,36 @@
 #include "hf_impl.h"
 
 static const hf_keys bert_keys = {
-    "bert", "BertForSequenceClassification",
-    "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-    "max_position_embeddings", "layer_norm_eps", "hidden_act",
-    "hidden_dropout_prob", "hidden_dropout_prob", "attention_probs_dropout_prob",
+    "bert",
+    "BertForSequenceClassification",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "max_position_embeddings",
+    "layer_norm_eps",
+    "hidden_act",
+    "hidden_dropout_prob",
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
 };
 
 static const hf_keys gpt2_keys = {
-    "gpt2", "GPT2ForSequenceClassification",
-    "n_embd", "n_layer", "n_head", "n_inner",
-    "n_positions", "layer_norm_epsilon", "activation_function",
-    "resid_pdrop", "embd_pdrop", "attn_pdrop",
+    "gpt2",
+    "GPT2ForSequenceClassification",
+    "n_embd",
+    "n_layer",
+    "n_head",
+    "n_inner",
+    "n_positions",
+    "layer_norm_epsilon",
+    "activation_function",
+    "resid_pdrop",
+    "embd_pdrop",
+    "attn_pdrop",
 };
 
-const hf_keys *hf_keys_of(hf_arch arch)
-{
-    return arch == HF_ARCH_GPT2 ? &gpt2_keys : &bert_keys;
-}
+const hf_keys *hf_keys_of(hf_arch arch) { return arch == HF_ARCH_GPT2 ? &gpt2_keys : &bert_keys; }
 
 /* The parse in progress: the document, its name for messages, the error. */
 typedef struct parser {
@@ -51,10 +64,7 @@ typedef struct parser {
 
 /* The shared readers' view of the document (src/core/include/core/ft_json.h): a bad
  * value in a model's config is the user's input, hence FT_EINVAL. */
-static ft_json_src src_of(const parser *p)
-{
-    return (ft_json_src){p->src, FT_EINVAL, p->err};
-}
+static ft_json_src src_of(const parser *p) { return (ft_json_src){p->src, FT_EINVAL, p->err}; }
 
 static ft_status bad_value(const parser *p, const char *key, const cJSON *item,
                            const char *expected)
@@ -69,8 +79,7 @@ static const cJSON *item_of(const parser *p, const char *key)
 }
 
 /* An integer in [lo, hi]; absent: def. */
-static ft_status get_int(const parser *p, const char *key, int def, int lo, int hi,
-                         int *out)
+static ft_status get_int(const parser *p, const char *key, int def, int lo, int hi, int *out)
 {
     const cJSON *it = item_of(p, key);
     ft_json_src s = src_of(p);
@@ -81,8 +90,8 @@ static ft_status get_int(const parser *p, const char *key, int def, int lo, int 
 }
 
 /* A number in [lo, hi) (hi_open) or [lo, hi]; absent: def. */
-static ft_status get_number(const parser *p, const char *key, double def, double lo,
-                            double hi, bool hi_open, double *out)
+static ft_status get_number(const parser *p, const char *key, double def, double lo, double hi,
+                            bool hi_open, double *out)
 {
     const cJSON *it = item_of(p, key);
     ft_json_src s = src_of(p);
@@ -99,8 +108,7 @@ static ft_status get_bool(const parser *p, const char *key, bool def, bool *out)
 }
 
 /* A string or null (*out NULL); absent: def. Points into the document. */
-static ft_status get_string(const parser *p, const char *key, const char *def,
-                            const char **out)
+static ft_status get_string(const parser *p, const char *key, const char *def, const char **out)
 {
     const cJSON *it = item_of(p, key);
     ft_json_src s = src_of(p);
@@ -112,8 +120,8 @@ static ft_status unsupported(const parser *p, const char *key, const char *why)
 {
     const cJSON *it = item_of(p, key);
     char *text = it ? cJSON_PrintUnformatted(it) : NULL;
-    ft_status st = ft_fail(p->err, FT_EINVAL, "%s: key '%s' = %.60s is not supported: %s",
-                           p->src, key, text ? text : "?", why);
+    ft_status st = ft_fail(p->err, FT_EINVAL, "%s: key '%s' = %.60s is not supported: %s", p->src,
+                           key, text ? text : "?", why);
     free(text);
     return st;
 }
@@ -129,7 +137,8 @@ static ft_status check_unique_keys(const parser *p)
     for (const cJSON *a = p->doc->child; a && i < n; a = a->next) keys[i++] = a->string;
     bool found = false;
     ft_status st = ft_find_repeat(keys, i, &found, &first, &second);
-    if (st != FT_OK) st = ft_fail(p->err, FT_ENOMEM, "out of memory");
+    if (st != FT_OK)
+        st = ft_fail(p->err, FT_ENOMEM, "out of memory");
     else if (found)
         st = ft_fail(p->err, FT_EINVAL, "%s: key '%.100s' appears twice", p->src, keys[first]);
     free(keys);
@@ -143,9 +152,12 @@ static ft_status detect_arch(const parser *p, hf_arch *arch)
     const cJSON *archs = item_of(p, "architectures");
     if (mt && !cJSON_IsString(mt)) return bad_value(p, "model_type", mt, "a string");
     if (mt) {
-        if (strcmp(mt->valuestring, "bert") == 0) *arch = HF_ARCH_BERT;
-        else if (strcmp(mt->valuestring, "gpt2") == 0) *arch = HF_ARCH_GPT2;
-        else return unsupported(p, "model_type", "ftune computes \"bert\" and \"gpt2\"");
+        if (strcmp(mt->valuestring, "bert") == 0)
+            *arch = HF_ARCH_BERT;
+        else if (strcmp(mt->valuestring, "gpt2") == 0)
+            *arch = HF_ARCH_GPT2;
+        else
+            return unsupported(p, "model_type", "ftune computes \"bert\" and \"gpt2\"");
         return FT_OK;
     }
     const cJSON *first = cJSON_IsArray(archs) ? archs->child : NULL;
@@ -157,7 +169,8 @@ static ft_status detect_arch(const parser *p, hf_arch *arch)
         *arch = HF_ARCH_GPT2;
         return FT_OK;
     }
-    return ft_fail(p->err, FT_EINVAL, "%s: key 'model_type' is missing and 'architectures' "
+    return ft_fail(p->err, FT_EINVAL,
+                   "%s: key 'model_type' is missing and 'architectures' "
                    "names no Bert* or GPT2* class; expected model_type \"bert\" or \"gpt2\"",
                    p->src);
 }
@@ -168,8 +181,7 @@ static ft_status parse_act(const parser *p, hf_config *cfg)
 {
     const hf_keys *k = hf_keys_of(cfg->arch);
     const char *name = NULL;
-    ft_status st = get_string(p, k->act, cfg->arch == HF_ARCH_BERT ? "gelu" : "gelu_new",
-                              &name);
+    ft_status st = get_string(p, k->act, cfg->arch == HF_ARCH_BERT ? "gelu" : "gelu_new", &name);
     if (st != FT_OK) return st;
     if (name && (!strcmp(name, "gelu") || !strcmp(name, "gelu_python")))
         cfg->hidden_act = HF_ACT_GELU;
@@ -177,7 +189,8 @@ static ft_status parse_act(const parser *p, hf_config *cfg)
                       !strcmp(name, "gelu_fast")))
         cfg->hidden_act = HF_ACT_GELU_TANH;
     else
-        return unsupported(p, k->act, "ftune computes \"gelu\" (exact) and \"gelu_new\" / "
+        return unsupported(p, k->act,
+                           "ftune computes \"gelu\" (exact) and \"gelu_new\" / "
                            "\"gelu_pytorch_tanh\" / \"gelu_fast\" (tanh approximation)");
     cfg->hidden_act_name = ft_strdup(name);
     return cfg->hidden_act_name ? FT_OK : ft_fail(p->err, FT_ENOMEM, "out of memory");
@@ -226,23 +239,21 @@ static ft_status parse_sizes(const parser *p, hf_config *c)
 {
     const hf_keys *k = hf_keys_of(c->arch);
     bool bert = c->arch == HF_ARCH_BERT;
-    ft_status st = get_int(p, "vocab_size", bert ? 30522 : 50257, 1, HF_MAX_VOCAB,
-                           &c->vocab_size);
+    ft_status st = get_int(p, "vocab_size", bert ? 30522 : 50257, 1, HF_MAX_VOCAB, &c->vocab_size);
     if (st == FT_OK) st = get_int(p, k->hidden, 768, 1, 1 << 16, &c->hidden_size);
-    if (st == FT_OK)
-        st = get_int(p, k->layers, 12, 1, HF_MAX_LAYERS, &c->num_hidden_layers);
+    if (st == FT_OK) st = get_int(p, k->layers, 12, 1, HF_MAX_LAYERS, &c->num_hidden_layers);
     if (st == FT_OK) st = get_int(p, k->heads, 12, 1, 1 << 16, &c->num_attention_heads);
     if (st == FT_OK && c->hidden_size % c->num_attention_heads != 0)
-        return ft_fail(p->err, FT_EINVAL, "%s: key '%s': %d heads do not divide %s %d",
-                       p->src, k->heads, c->num_attention_heads, k->hidden, c->hidden_size);
+        return ft_fail(p->err, FT_EINVAL, "%s: key '%s': %d heads do not divide %s %d", p->src,
+                       k->heads, c->num_attention_heads, k->hidden, c->hidden_size);
     const cJSON *inner = item_of(p, k->inner);
     if (st == FT_OK && !bert && (!inner || cJSON_IsNull(inner)))
         c->intermediate_size = 4 * c->hidden_size;
     else if (st == FT_OK)
         st = get_int(p, k->inner, 3072, 1, HF_MAX_DIM, &c->intermediate_size);
     if (st == FT_OK)
-        st = get_int(p, k->positions, bert ? 512 : 1024, 1, HF_MAX_DIM,
-                     &c->max_position_embeddings);
+        st =
+            get_int(p, k->positions, bert ? 512 : 1024, 1, HF_MAX_DIM, &c->max_position_embeddings);
     if (st == FT_OK && bert) st = get_int(p, "type_vocab_size", 2, 1, 1 << 16, &c->type_vocab_size);
     return st;
 }
@@ -251,8 +262,7 @@ static ft_status parse_rates(const parser *p, hf_config *c)
 {
     const hf_keys *k = hf_keys_of(c->arch);
     bool bert = c->arch == HF_ARCH_BERT;
-    ft_status st = get_number(p, k->eps, bert ? 1e-12 : 1e-5, 1e-30, 1.0, true,
-                              &c->layer_norm_eps);
+    ft_status st = get_number(p, k->eps, bert ? 1e-12 : 1e-5, 1e-30, 1.0, true, &c->layer_norm_eps);
     if (st == FT_OK && c->layer_norm_eps <= 0)
         st = bad_value(p, k->eps, item_of(p, k->eps), "a positive number");
     if (st == FT_OK)
@@ -262,8 +272,8 @@ static ft_status parse_rates(const parser *p, hf_config *c)
     if (st == FT_OK)
         st = get_number(p, k->embedding_drop, 0.1, 0.0, 1.0, true, &c->embedding_dropout_prob);
     if (st == FT_OK)
-        st = get_number(p, k->attention_drop, 0.1, 0.0, 1.0, true,
-                        &c->attention_probs_dropout_prob);
+        st =
+            get_number(p, k->attention_drop, 0.1, 0.0, 1.0, true, &c->attention_probs_dropout_prob);
     if (st != FT_OK || !bert) return st; /* GPT-2's score head has no dropout */
     const cJSON *cd = item_of(p, "classifier_dropout");
     c->classifier_dropout = c->hidden_dropout_prob;
@@ -323,8 +333,10 @@ static ft_status check_distinct(const parser *p, char **names, int n)
     if (ft_find_repeat((const char *const *)names, (size_t)n, &found, &i, &j) != FT_OK)
         return ft_fail(p->err, FT_ENOMEM, "out of memory");
     if (!found) return FT_OK;
-    return ft_fail(p->err, FT_EINVAL, "%s: key 'id2label': label \"%.60s\" names both id %zu "
-                   "and id %zu", p->src, names[i], i, j);
+    return ft_fail(p->err, FT_EINVAL,
+                   "%s: key 'id2label': label \"%.60s\" names both id %zu "
+                   "and id %zu",
+                   p->src, names[i], i, j);
 }
 
 static ft_status parse_id2label(const parser *p, const cJSON *map, hf_config *c)
@@ -333,21 +345,24 @@ static ft_status parse_id2label(const parser *p, const cJSON *map, hf_config *c)
     if (!cJSON_IsObject(map) || n < 1)
         return bad_value(p, "id2label", map, "a non-empty object {\"0\": \"name\", ...}");
     if (n > HF_MAX_LABELS)
-        return ft_fail(p->err, FT_EINVAL, "%s: key 'id2label': %d labels, at most %d are "
-                       "supported (HF_MAX_LABELS, hf_config.h)", p->src, n, HF_MAX_LABELS);
+        return ft_fail(p->err, FT_EINVAL,
+                       "%s: key 'id2label': %d labels, at most %d are "
+                       "supported (HF_MAX_LABELS, hf_config.h)",
+                       p->src, n, HF_MAX_LABELS);
     char **names = ft_calloc_array((size_t)n, sizeof *names);
     if (!names) return ft_fail(p->err, FT_ENOMEM, "out of memory");
     ft_status st = FT_OK;
     for (const cJSON *kv = map->child; kv && st == FT_OK; kv = kv->next) {
         int id = label_id(kv->string, n);
         if (id < 0)
-            st = ft_fail(p->err, FT_EINVAL, "%s: key 'id2label': key \"%.40s\" is not a "
-                         "label id in [0, %d)", p->src, kv->string, n);
+            st = ft_fail(p->err, FT_EINVAL,
+                         "%s: key 'id2label': key \"%.40s\" is not a "
+                         "label id in [0, %d)",
+                         p->src, kv->string, n);
         else if (!cJSON_IsString(kv) || !kv->valuestring[0])
             st = bad_value(p, "id2label", kv, "non-empty label names");
         else if (names[id])
-            st = ft_fail(p->err, FT_EINVAL, "%s: key 'id2label': id %d appears twice",
-                         p->src, id);
+            st = ft_fail(p->err, FT_EINVAL, "%s: key 'id2label': id %d appears twice", p->src, id);
         else if (!(names[id] = ft_strdup(kv->valuestring)))
             st = ft_fail(p->err, FT_ENOMEM, "out of memory");
     }
@@ -376,7 +391,8 @@ static ft_status parse_labels(const parser *p, hf_config *c)
         st = parse_id2label(p, map, c);
         if (st == FT_OK && item_of(p, "num_labels") && n != c->num_labels)
             ft_log_warn("%s: num_labels %d disagrees with id2label's %d labels; using %d "
-                        "(as transformers does)", p->src, n, c->num_labels, c->num_labels);
+                        "(as transformers does)",
+                        p->src, n, c->num_labels, c->num_labels);
         return st;
     }
     c->num_labels = n;
@@ -416,8 +432,8 @@ static ft_status parse_doc(const parser *p, hf_config *cfg)
     return st;
 }
 
-ft_status hf_config_parse(const char *text, size_t len, const char *source,
-                          hf_config *cfg, ft_error *err)
+ft_status hf_config_parse(const char *text, size_t len, const char *source, hf_config *cfg,
+                          ft_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
     const char *end = NULL;
@@ -430,8 +446,8 @@ ft_status hf_config_parse(const char *text, size_t len, const char *source,
     for (const char *q = end; q && q < text + len; q++)
         if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '\r' && *q != 0) {
             hf_config_free(cfg);
-            return ft_fail(err, FT_EINVAL, "%s: bytes after the JSON object (byte %zu)",
-                           source, (size_t)(q - text));
+            return ft_fail(err, FT_EINVAL, "%s: bytes after the JSON object (byte %zu)", source,
+                           (size_t)(q - text));
         }
     parser p = {doc, source, err};
     ft_status st = cfg->path ? parse_doc(&p, cfg) : ft_fail(err, FT_ENOMEM, "out of memory");
@@ -453,21 +469,21 @@ ft_status hf_config_load(const char *path, hf_config *cfg, ft_error *err)
 
 ft_status hf_config_default(hf_arch arch, hf_config *cfg, ft_error *err)
 {
-    const char *text = arch == HF_ARCH_GPT2 ? "{\"model_type\":\"gpt2\"}"
-                                             : "{\"model_type\":\"bert\"}";
-    return hf_config_parse(text, strlen(text), arch == HF_ARCH_GPT2 ? "gpt2 defaults"
-                                                                    : "bert defaults",
-                           cfg, err);
+    const char *text =
+        arch == HF_ARCH_GPT2 ? "{\"model_type\":\"gpt2\"}" : "{\"model_type\":\"bert\"}";
+    return hf_config_parse(text, strlen(text),
+                           arch == HF_ARCH_GPT2 ? "gpt2 defaults" : "bert defaults", cfg, err);
 }
 
-ft_status hf_config_set_labels(hf_config *cfg, const char *const *names, int n,
-                               ft_error *err)
+ft_status hf_config_set_labels(hf_config *cfg, const char *const *names, int n, ft_error *err)
 {
     if (n < 1 || !names)
         return ft_fail(err, FT_EINVAL, "labels: need at least one label name, got %d", n);
     if (n > HF_MAX_LABELS)
-        return ft_fail(err, FT_EINVAL, "labels: %d labels, at most %d are supported "
-                       "(HF_MAX_LABELS, hf_config.h)", n, HF_MAX_LABELS);
+        return ft_fail(err, FT_EINVAL,
+                       "labels: %d labels, at most %d are supported "
+                       "(HF_MAX_LABELS, hf_config.h)",
+                       n, HF_MAX_LABELS);
     for (int i = 0; i < n; i++)
         if (!names[i] || !names[i][0])
             return ft_fail(err, FT_EINVAL, "labels: name of label %d is empty", i);

@@ -38,8 +38,7 @@ typedef struct family {
 static const family families[] = {
     {"llama", "LlamaForCausalLM", MODEL_LLM_NAMES_LLAMA, false, 10000.0, 1e-6, 2048, 0},
     {"qwen2", "Qwen2ForCausalLM", MODEL_LLM_NAMES_LLAMA, true, 10000.0, 1e-6, 32768, 0},
-    {"mistral", "MistralForCausalLM", MODEL_LLM_NAMES_LLAMA, false, 10000.0, 1e-6, 131072,
-     4096},
+    {"mistral", "MistralForCausalLM", MODEL_LLM_NAMES_LLAMA, false, 10000.0, 1e-6, 131072, 4096},
     {"phi3", "Phi3ForCausalLM", MODEL_LLM_NAMES_PHI3, false, 10000.0, 1e-5, 4096, 0},
 };
 enum { FAMILIES = sizeof families / sizeof families[0] };
@@ -100,8 +99,8 @@ static ft_status require_zero(const ft_json_src *s, const cJSON *obj, const char
     const cJSON *v = member(obj, key);
     if (!v || (cJSON_IsNumber(v) && v->valuedouble == 0.0) || cJSON_IsFalse(v)) return FT_OK;
     char *shown = cJSON_PrintUnformatted(v);
-    ft_status st = ft_fail(s->err, FT_EINVAL, "%s: key '%s' = %s is not supported: %s",
-                           s->origin, key, shown ? shown : "?", why);
+    ft_status st = ft_fail(s->err, FT_EINVAL, "%s: key '%s' = %s is not supported: %s", s->origin,
+                           key, shown ? shown : "?", why);
     cJSON_free(shown);
     return st;
 }
@@ -126,7 +125,8 @@ static ft_status parse_rope_scaling(const ft_json_src *s, const cJSON *obj, cons
     if (strcmp(type, "linear") != 0 && strcmp(type, "llama3") != 0)
         return ft_fail(s->err, FT_EINVAL,
                        "%s: key '%s' = \"%s\" is not supported (supported RoPE types: "
-                       "default, linear, llama3)", s->origin, key, type);
+                       "default, linear, llama3)",
+                       s->origin, key, type);
     l->rope_type = strcmp(type, "linear") == 0 ? MODEL_ROPE_LINEAR : MODEL_ROPE_LLAMA3;
     snprintf(key, sizeof key, "%s.factor", where);
     ft_status st = ft_json_number(s, key, member(obj, "factor"), 1e-6, 1e6, false, &l->rope_factor);
@@ -141,12 +141,13 @@ static ft_status parse_rope_scaling(const ft_json_src *s, const cJSON *obj, cons
     snprintf(key, sizeof key, "%s.original_max_position_embeddings", where);
     int64_t old = 0;
     if (st == FT_OK)
-        st = ft_json_int(s, key, member(obj, "original_max_position_embeddings"), 1, 1 << 30,
-                         &old);
+        st = ft_json_int(s, key, member(obj, "original_max_position_embeddings"), 1, 1 << 30, &old);
     l->rope_original_max_positions = (int)old;
     if (st == FT_OK && !(l->rope_high_freq_factor > l->rope_low_freq_factor))
-        return ft_fail(s->err, FT_EINVAL, "%s: key '%s.high_freq_factor' must exceed "
-                       "'low_freq_factor'", s->origin, where);
+        return ft_fail(s->err, FT_EINVAL,
+                       "%s: key '%s.high_freq_factor' must exceed "
+                       "'low_freq_factor'",
+                       s->origin, where);
     return st;
 }
 
@@ -169,8 +170,10 @@ static ft_status parse_rope(const ft_json_src *s, const cJSON *root, const famil
         double prf = 1.0;
         st = opt_number(s, root, "partial_rotary_factor", 1.0, 0.0, 1.0, &prf);
         if (st == FT_OK && prf != 1.0)
-            return ft_fail(s->err, FT_EINVAL, "%s: key 'partial_rotary_factor' = %g is not "
-                           "supported (RoPE on whole heads only: 1.0)", s->origin, prf);
+            return ft_fail(s->err, FT_EINVAL,
+                           "%s: key 'partial_rotary_factor' = %g is not "
+                           "supported (RoPE on whole heads only: 1.0)",
+                           s->origin, prf);
     }
     return st;
 }
@@ -191,16 +194,22 @@ static ft_status parse_sizes(const ft_json_src *s, const cJSON *root, const fami
     if (st == FT_OK)
         st = opt_int(s, root, "num_key_value_heads", c->heads, 1, 1024, &c->llm.kv_heads);
     if (st == FT_OK && c->heads % c->llm.kv_heads != 0)
-        return ft_fail(s->err, FT_EINVAL, "%s: key 'num_key_value_heads' = %d must divide "
-                       "'num_attention_heads' = %d", s->origin, c->llm.kv_heads, c->heads);
+        return ft_fail(s->err, FT_EINVAL,
+                       "%s: key 'num_key_value_heads' = %d must divide "
+                       "'num_attention_heads' = %d",
+                       s->origin, c->llm.kv_heads, c->heads);
     if (st == FT_OK && member(root, "head_dim") == NULL && hidden % c->heads != 0)
-        return ft_fail(s->err, FT_EINVAL, "%s: key 'num_attention_heads' = %d must divide "
-                       "'hidden_size' = %d (or give 'head_dim')", s->origin, c->heads, hidden);
+        return ft_fail(s->err, FT_EINVAL,
+                       "%s: key 'num_attention_heads' = %d must divide "
+                       "'hidden_size' = %d (or give 'head_dim')",
+                       s->origin, c->heads, hidden);
     if (st == FT_OK)
         st = opt_int(s, root, "head_dim", hidden / c->heads, 2, 4096, &c->llm.head_dim);
     if (st == FT_OK && c->llm.head_dim % 2 != 0)
-        return ft_fail(s->err, FT_EINVAL, "%s: key 'head_dim' = %d must be even (RoPE turns "
-                       "pairs)", s->origin, c->llm.head_dim);
+        return ft_fail(s->err, FT_EINVAL,
+                       "%s: key 'head_dim' = %d must be even (RoPE turns "
+                       "pairs)",
+                       s->origin, c->llm.head_dim);
     if (st == FT_OK)
         st = opt_int(s, root, "max_position_embeddings", f->max_positions, 1, 1 << 24,
                      &c->max_positions);
@@ -220,9 +229,11 @@ static ft_status check_layer_types(const ft_json_src *s, const cJSON *root)
     const cJSON *types = member(root, "layer_types"), *e;
     if (!types) return FT_OK;
     if (!cJSON_IsArray(types)) return ft_json_bad(s, "layer_types", types, "a list");
-    cJSON_ArrayForEach(e, types) {
+    cJSON_ArrayForEach(e, types)
+    {
         if (!cJSON_IsString(e) || strcmp(e->valuestring, "full_attention") != 0)
-            return ft_json_bad(s, "layer_types", e, "\"full_attention\" for every layer "
+            return ft_json_bad(s, "layer_types", e,
+                               "\"full_attention\" for every layer "
                                "(sliding-window layers are not supported)");
     }
     return FT_OK;
@@ -236,8 +247,10 @@ static ft_status parse_options(const ft_json_src *s, const cJSON *root, const fa
     const cJSON *a = member(root, "hidden_act");
     ft_status st = a ? ft_json_string(s, "hidden_act", a, &act) : FT_OK;
     if (st == FT_OK && strcmp(act, "silu") != 0)
-        return ft_fail(s->err, FT_EINVAL, "%s: key 'hidden_act' = \"%s\" is not supported "
-                       "(the gated MLP of these models uses silu)", s->origin, act);
+        return ft_fail(s->err, FT_EINVAL,
+                       "%s: key 'hidden_act' = \"%s\" is not supported "
+                       "(the gated MLP of these models uses silu)",
+                       s->origin, act);
     bool attention_bias = false, use_window;
     if (st == FT_OK)
         st = ft_json_opt_bool(s, root, "tie_word_embeddings", false, &l->tie_word_embeddings);
@@ -247,7 +260,8 @@ static ft_status parse_options(const ft_json_src *s, const cJSON *root, const fa
     if (st == FT_OK)
         st = require_zero(s, root, "mlp_bias", "the MLP's projections have no biases here");
     if (st == FT_OK && strcmp(f->model_type, "qwen2") == 0)
-        st = require_zero(s, root, "use_sliding_window", "sliding-window attention is not "
+        st = require_zero(s, root, "use_sliding_window",
+                          "sliding-window attention is not "
                           "supported");
     /* Llama's and Qwen2's (use_sliding_window false) attention ignores the key */
     use_window = f->names == MODEL_LLM_NAMES_PHI3 || strcmp(f->model_type, "mistral") == 0;
@@ -262,8 +276,8 @@ static ft_status parse_options(const ft_json_src *s, const cJSON *root, const fa
     return st;
 }
 
-ft_status hf_llm_config_parse(const char *text, size_t len, const char *source,
-                              model_config *out, ft_error *err)
+ft_status hf_llm_config_parse(const char *text, size_t len, const char *source, model_config *out,
+                              ft_error *err)
 {
     memset(out, 0, sizeof *out);
     ft_json_src s = {source, FT_EINVAL, err};
@@ -275,14 +289,17 @@ ft_status hf_llm_config_parse(const char *text, size_t len, const char *source,
     const family *f = find_family(root);
     ft_status st = FT_OK;
     if (!f)
-        st = ft_fail(err, FT_EINVAL, "%s: key 'model_type': expected llama, qwen2, mistral or "
-                     "phi3", source);
+        st = ft_fail(err, FT_EINVAL,
+                     "%s: key 'model_type': expected llama, qwen2, mistral or "
+                     "phi3",
+                     source);
     const cJSON *archs = cJSON_GetObjectItemCaseSensitive(root, "architectures");
     const cJSON *arch = cJSON_GetArrayItem(archs, 0);
     if (st == FT_OK && cJSON_IsString(arch) && strcmp(arch->valuestring, f->architecture) != 0)
-        st = ft_fail(err, FT_EINVAL, "%s: key 'architectures' = [\"%s\", ...] is not supported "
-                     "for model_type '%s' (ftune computes %s)", source, arch->valuestring,
-                     f->model_type, f->architecture);
+        st = ft_fail(err, FT_EINVAL,
+                     "%s: key 'architectures' = [\"%s\", ...] is not supported "
+                     "for model_type '%s' (ftune computes %s)",
+                     source, arch->valuestring, f->model_type, f->architecture);
     out->arch = MODEL_ARCH_LLAMA;
     if (st == FT_OK) out->llm.names = f->names;
     if (st == FT_OK) st = parse_sizes(&s, root, f, out);

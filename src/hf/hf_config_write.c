@@ -154,13 +154,9 @@ char *hf_config_to_json_dtype(const hf_config *c, const char *torch_dtype)
     return out;
 }
 
-char *hf_config_to_json(const hf_config *cfg)
-{
-    return hf_config_to_json_dtype(cfg, NULL);
-}
+char *hf_config_to_json(const hf_config *cfg) { return hf_config_to_json_dtype(cfg, NULL); }
 
-ft_status hf_config_write(const char *path, const hf_config *cfg, bool overwrite,
-                          ft_error *err)
+ft_status hf_config_write(const char *path, const hf_config *cfg, bool overwrite, ft_error *err)
 {
     char *text = hf_config_to_json(cfg);
     if (!text) return ft_fail(err, FT_ENOMEM, "%s: out of memory", path);

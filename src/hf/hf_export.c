@@ -30,8 +30,13 @@
 
 /* Tokenizer files transformers' AutoTokenizer reads, whichever exist. */
 static const char *const tokenizer_files[] = {
-    "vocab.txt",       "vocab.json",           "merges.txt",         "tokenizer.json",
-    "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
 };
 
 /* A decoder's config must describe m: its document parsed again. */
@@ -45,14 +50,15 @@ static ft_status decoder_config(const model *m, const hf_config *cfg, model_conf
                        cfg->path ? cfg->path : "built in",
                        cfg->decoder ? "a decoder LLM's" : "a classifier's");
     char *text = cJSON_PrintUnformatted(cfg->json);
-    ft_status st = text ? hf_llm_config_parse(text, strlen(text), cfg->path ? cfg->path : "config",
-                                              want, err)
-                        : ft_fail(err, FT_ENOMEM, "out of memory");
+    ft_status st =
+        text ? hf_llm_config_parse(text, strlen(text), cfg->path ? cfg->path : "config", want, err)
+             : ft_fail(err, FT_ENOMEM, "out of memory");
     cJSON_free(text);
     const model_llm_config *h = &model_get_config(m)->llm, *w = &want->llm;
     if (st == FT_OK && (w->kv_heads != h->kv_heads || w->head_dim != h->head_dim ||
                         w->tie_word_embeddings != h->tie_word_embeddings))
-        return ft_fail(err, FT_EINVAL, "export: %s: num_key_value_heads %d, head_dim %d, "
+        return ft_fail(err, FT_EINVAL,
+                       "export: %s: num_key_value_heads %d, head_dim %d, "
                        "tie_word_embeddings %d do not describe the model (%d, %d, %d)",
                        cfg->path ? cfg->path : "config", w->kv_heads, w->head_dim,
                        w->tie_word_embeddings, h->kv_heads, h->head_dim, h->tie_word_embeddings);
@@ -64,8 +70,8 @@ static ft_status check_config_matches(const model *m, const hf_config *cfg, ft_e
 {
     model_config want;
     bool decoder = cfg->decoder || model_get_config(m)->arch == MODEL_ARCH_LLAMA;
-    ft_status st = decoder ? decoder_config(m, cfg, &want, err)
-                           : hf_config_to_model_config(cfg, &want, err);
+    ft_status st =
+        decoder ? decoder_config(m, cfg, &want, err) : hf_config_to_model_config(cfg, &want, err);
     if (st != FT_OK) return st;
     const model_config *have = model_get_config(m);
     if (want.arch != have->arch || want.vocab_size != have->vocab_size ||
@@ -73,10 +79,11 @@ static ft_status check_config_matches(const model *m, const hf_config *cfg, ft_e
         want.layers != have->layers || want.heads != have->heads ||
         want.intermediate != have->intermediate || want.num_labels != have->num_labels ||
         (have->arch == MODEL_ARCH_BERT && want.type_vocab_size != have->type_vocab_size))
-        return ft_fail(err, FT_EINVAL, "export: the config (%d labels, hidden %d, %d layers) "
+        return ft_fail(err, FT_EINVAL,
+                       "export: the config (%d labels, hidden %d, %d layers) "
                        "does not describe the model (%d labels, hidden %d, %d layers)",
-                       want.num_labels, want.hidden, want.layers, have->num_labels,
-                       have->hidden, have->layers);
+                       want.num_labels, want.hidden, want.layers, have->num_labels, have->hidden,
+                       have->layers);
     return FT_OK;
 }
 
@@ -127,14 +134,17 @@ static ft_status copy_tokenizer(const char *tokenizer_dir, const char *dir, ft_e
     for (size_t i = 0; st == FT_OK && i < sizeof tokenizer_files / sizeof *tokenizer_files; i++) {
         char *from = ft_path_join(tokenizer_dir, tokenizer_files[i]);
         char *to = ft_path_join(dir, tokenizer_files[i]);
-        if (!from || !to) st = ft_fail(err, FT_ENOMEM, "out of memory");
-        else if (ft_path_exists(from) && (st = copy_file(from, to, err)) == FT_OK) copied++;
+        if (!from || !to)
+            st = ft_fail(err, FT_ENOMEM, "out of memory");
+        else if (ft_path_exists(from) && (st = copy_file(from, to, err)) == FT_OK)
+            copied++;
         free(from);
         free(to);
     }
     if (st == FT_OK && !copied)
         ft_log_warn("%s: no tokenizer files (vocab.txt, vocab.json + merges.txt, "
-                    "tokenizer.json); the exported folder has none", tokenizer_dir);
+                    "tokenizer.json); the exported folder has none",
+                    tokenizer_dir);
     return st;
 }
 
@@ -146,8 +156,7 @@ static ft_status check_replaceable(const char *out_dir, bool overwrite, ft_error
     if (!overwrite)
         return ft_fail(err, FT_EEXIST, "%s: already exists (refusing to overwrite it)", out_dir);
     if (!ft_is_dir(out_dir))
-        return ft_fail(err, FT_EEXIST, "%s: exists and is not a folder; not replacing it",
-                       out_dir);
+        return ft_fail(err, FT_EEXIST, "%s: exists and is not a folder; not replacing it", out_dir);
     char *config = ft_path_join(out_dir, "config.json");
     bool model_dir = config && ft_path_exists(config);
     free(config);
@@ -157,8 +166,10 @@ static ft_status check_replaceable(const char *out_dir, bool overwrite, ft_error
         entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
     if (d) closedir(d);
     if (!model_dir && entries)
-        return ft_fail(err, FT_EEXIST, "%s: exists and is not a model folder (no config.json); "
-                       "not replacing it", out_dir);
+        return ft_fail(err, FT_EEXIST,
+                       "%s: exists and is not a model folder (no config.json); "
+                       "not replacing it",
+                       out_dir);
     return FT_OK;
 }
 
@@ -169,8 +180,8 @@ static ft_status swap_into_place(const char *tmp, const char *out_dir, ft_error 
     if (ft_path_exists(out_dir)) {
         if (!(old = ft_temp_sibling(out_dir))) return ft_fail(err, FT_ENOMEM, "out of memory");
         if (rename(out_dir, old) != 0) {
-            ft_status st = ft_fail(err, FT_EIO, "%s: cannot move aside: %s", out_dir,
-                                   strerror(errno));
+            ft_status st =
+                ft_fail(err, FT_EIO, "%s: cannot move aside: %s", out_dir, strerror(errno));
             free(old);
             return st;
         }
@@ -217,8 +228,8 @@ ft_status hf_model_export(const model *m, const hf_config *cfg, const char *toke
     while (n > 1 && out_dir[n - 1] == '/') n--;
     char *dir = ft_strndup(out_dir, n);
     char *tmp = dir ? ft_temp_sibling(dir) : NULL;
-    ft_status st = tmp ? check_config_matches(m, cfg, err)
-                       : ft_fail(err, FT_ENOMEM, "out of memory");
+    ft_status st =
+        tmp ? check_config_matches(m, cfg, err) : ft_fail(err, FT_ENOMEM, "out of memory");
     if (st == FT_OK) st = check_replaceable(dir, overwrite, err);
     if (st == FT_OK) st = export_via(m, cfg, tokenizer_dir, dir, tmp, err);
     free(tmp);

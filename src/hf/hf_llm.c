@@ -18,9 +18,9 @@ enum { MAX_SHARDS = 4096 };
 typedef struct weights {
     st_file **files;
     int count;
-    cJSON *index;          /* the parsed index (NULL for one file) */
-    const cJSON *map;      /* its weight_map */
-    char **names;          /* shard file names, [count] */
+    cJSON *index;     /* the parsed index (NULL for one file) */
+    const cJSON *map; /* its weight_map */
+    char **names;     /* shard file names, [count] */
 } weights;
 
 static void weights_close(weights *w)
@@ -32,8 +32,8 @@ static void weights_close(weights *w)
     memset(w, 0, sizeof *w);
 }
 
-static ft_status read_text(const char *dir, const char *name, char **text, size_t *len,
-                           char **path, ft_error *err)
+static ft_status read_text(const char *dir, const char *name, char **text, size_t *len, char **path,
+                           ft_error *err)
 {
     *path = ft_path_join(dir, name);
     if (!*path) return ft_fail(err, FT_ENOMEM, "out of memory");
@@ -79,10 +79,13 @@ static ft_status open_shards(const char *dir, const char *path, const char *text
     w->names = ft_calloc_array((size_t)n + 1, sizeof *w->names);
     if (!w->files || !w->names) return ft_fail(err, FT_ENOMEM, "out of memory");
     const cJSON *e;
-    cJSON_ArrayForEach(e, w->map) {
+    cJSON_ArrayForEach(e, w->map)
+    {
         if (!cJSON_IsString(e) || !plain_name(e->valuestring))
-            return ft_fail(err, FT_EINVAL, "%s: weight_map['%s']: expected a file name in the "
-                           "folder", path, e->string);
+            return ft_fail(err, FT_EINVAL,
+                           "%s: weight_map['%s']: expected a file name in the "
+                           "folder",
+                           path, e->string);
         if (shard_of(w, e->valuestring) >= 0) continue;
         if (w->count == MAX_SHARDS)
             return ft_fail(err, FT_EINVAL, "%s: more than %d shard files", path, MAX_SHARDS);
@@ -120,8 +123,10 @@ static ft_status open_weights(const char *dir, weights *w, ft_error *err)
         if (st == FT_OK) st = open_shards(dir, index, text, len, w, err);
         free(text);
     } else {
-        st = ft_fail(err, FT_ENOTFOUND, "%s: neither model.safetensors nor "
-                     "model.safetensors.index.json found", dir);
+        st = ft_fail(err, FT_ENOTFOUND,
+                     "%s: neither model.safetensors nor "
+                     "model.safetensors.index.json found",
+                     dir);
     }
     free(one);
     free(index);
@@ -157,13 +162,17 @@ static ft_status check_tensor(const model_tensor *t, const weights *w, st_file *
     bool same = info->ndim == t->ndim && info->shape[0] == t->shape[0] &&
                 (t->ndim == 1 || info->shape[1] == t->shape[1]);
     if (!same)
-        return ft_fail(err, FT_EINVAL, "%s: tensor '%s' has shape [%lld, %lld] (%d dims); the "
-                       "config asks for [%lld, %lld]", st_path(*file), t->name,
-                       (long long)info->shape[0], (long long)(info->ndim > 1 ? info->shape[1] : 0),
-                       info->ndim, (long long)t->shape[0], (long long)t->shape[1]);
+        return ft_fail(err, FT_EINVAL,
+                       "%s: tensor '%s' has shape [%lld, %lld] (%d dims); the "
+                       "config asks for [%lld, %lld]",
+                       st_path(*file), t->name, (long long)info->shape[0],
+                       (long long)(info->ndim > 1 ? info->shape[1] : 0), info->ndim,
+                       (long long)t->shape[0], (long long)t->shape[1]);
     if (info->dtype != ST_F32 && info->dtype != ST_F16 && info->dtype != ST_BF16)
-        return ft_fail(err, FT_EINVAL, "%s: tensor '%s' has dtype %s; expected F32, F16 or "
-                       "BF16", st_path(*file), t->name, st_dtype_name(info->dtype));
+        return ft_fail(err, FT_EINVAL,
+                       "%s: tensor '%s' has dtype %s; expected F32, F16 or "
+                       "BF16",
+                       st_path(*file), t->name, st_dtype_name(info->dtype));
     return FT_OK;
 }
 
@@ -184,7 +193,8 @@ static ft_status load_weights(model *m, const weights *w, ft_error *err)
     }
     if (stored > (size_t)model_tensor_count(m))
         ft_log_info("%zu stored tensors not used by the model (a tied lm_head.weight, RoPE "
-                    "buffers)", stored - (size_t)model_tensor_count(m));
+                    "buffers)",
+                    stored - (size_t)model_tensor_count(m));
     return FT_OK;
 }
 

@@ -28,13 +28,16 @@ ft_status hf_config_to_model_config(const hf_config *c, model_config *out, ft_er
     memset(out, 0, sizeof *out);
     const char *src = c->path ? c->path : "config";
     if (c->problem_type && strcmp(c->problem_type, "single_label_classification") != 0)
-        return ft_fail(err, FT_EINVAL, "%s: key 'problem_type' = \"%s\" is not supported: "
+        return ft_fail(err, FT_EINVAL,
+                       "%s: key 'problem_type' = \"%s\" is not supported: "
                        "ftune trains single-label classification (cross-entropy)",
                        src, c->problem_type);
     if (c->arch == HF_ARCH_GPT2 && c->embedding_dropout_prob != c->hidden_dropout_prob)
-        return ft_fail(err, FT_EINVAL, "%s: key 'embd_pdrop' = %g differs from 'resid_pdrop' "
+        return ft_fail(err, FT_EINVAL,
+                       "%s: key 'embd_pdrop' = %g differs from 'resid_pdrop' "
                        "= %g: ftune applies one dropout rate to embeddings and residual "
-                       "branches", src, c->embedding_dropout_prob, c->hidden_dropout_prob);
+                       "branches",
+                       src, c->embedding_dropout_prob, c->hidden_dropout_prob);
     out->arch = c->arch == HF_ARCH_BERT ? MODEL_ARCH_BERT : MODEL_ARCH_GPT2;
     out->vocab_size = c->vocab_size;
     out->max_positions = c->max_position_embeddings;
@@ -61,8 +64,10 @@ static ft_status apply_labels(hf_config *cfg, const hf_model_load_options *o, ft
 {
     if (o->label_names) return hf_config_set_labels(cfg, o->label_names, o->num_labels, err);
     if (o->num_labels < 0 || o->num_labels > HF_MAX_LABELS) /* checked before allocating */
-        return ft_fail(err, FT_EINVAL, "num_labels must be positive and at most %d "
-                       "(HF_MAX_LABELS), got %d", HF_MAX_LABELS, o->num_labels);
+        return ft_fail(err, FT_EINVAL,
+                       "num_labels must be positive and at most %d "
+                       "(HF_MAX_LABELS), got %d",
+                       HF_MAX_LABELS, o->num_labels);
     if (o->num_labels == 0 || o->num_labels == cfg->num_labels) return FT_OK;
     char **names = ft_calloc_array((size_t)o->num_labels, sizeof *names);
     if (!names) return ft_fail(err, FT_ENOMEM, "out of memory");
@@ -72,8 +77,7 @@ static ft_status apply_labels(hf_config *cfg, const hf_model_load_options *o, ft
         snprintf(buf, sizeof buf, "LABEL_%d", i);
         if (!(names[i] = ft_strdup(buf))) st = ft_fail(err, FT_ENOMEM, "out of memory");
     }
-    if (st == FT_OK)
-        st = hf_config_set_labels(cfg, (const char *const *)names, o->num_labels, err);
+    if (st == FT_OK) st = hf_config_set_labels(cfg, (const char *const *)names, o->num_labels, err);
     for (int i = 0; i < o->num_labels; i++) free(names[i]);
     free(names);
     return st;
@@ -120,7 +124,8 @@ static void log_unused(const st_file *f, const long *index, size_t n)
     }
     if (ignored)
         ft_log_info("%s: %zu tensors loaded; %zu not used by the classifier (e.g. '%s': "
-                    "a pre-training head?)", st_path(f), used, ignored, example);
+                    "a pre-training head?)",
+                    st_path(f), used, ignored, example);
 }
 
 /* Copy every matched tensor in; initialise the heads the file lacks. */
@@ -132,8 +137,9 @@ static ft_status fill_from_file(model *m, const st_file *f, const hf_param *p, s
         if (index[i] < 0) {
             const st_tensor_info *had = hf_param_find(f, &p[i]);
             ft_log_warn("%s: %s '%s'; initialising it from seed %llu (a new head, as "
-                        "transformers' ignore_mismatched_sizes)", st_path(f),
-                        had ? "shape differs for" : "no", p[i].name, (unsigned long long)seed);
+                        "transformers' ignore_mismatched_sizes)",
+                        st_path(f), had ? "shape differs for" : "no", p[i].name,
+                        (unsigned long long)seed);
             init_head_tensor(m, (int)i, seed);
             continue;
         }
@@ -144,8 +150,8 @@ static ft_status fill_from_file(model *m, const st_file *f, const hf_param *p, s
     return FT_OK;
 }
 
-static ft_status load_weights(model *m, const hf_config *cfg, const char *path,
-                              uint64_t seed, ft_error *err)
+static ft_status load_weights(model *m, const hf_config *cfg, const char *path, uint64_t seed,
+                              ft_error *err)
 {
     st_file *f = NULL;
     hf_param *params = NULL;
@@ -216,8 +222,8 @@ static ft_status build_model(const char *dir, const hf_config *cfg, const hf_mod
         st = load_weights(*out, cfg, path, o->init_seed, err);
     } else if (o->allow_random_init) {
         ft_log_info("%s: no model.safetensors: training from scratch (every weight drawn "
-                    "from config.json's initializer_range, seed %llu)", dir,
-                    (unsigned long long)o->init_seed);
+                    "from config.json's initializer_range, seed %llu)",
+                    dir, (unsigned long long)o->init_seed);
         model_init_random(*out, o->init_seed);
     } else {
         st = hf_model_check_weights(dir, true, err);

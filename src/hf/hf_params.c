@@ -22,8 +22,7 @@ typedef struct table {
     size_t n, cap;
 } table;
 
-static bool add(table *t, int layer, bool head, int64_t d0, int64_t d1, const char *fmt,
-                int l)
+static bool add(table *t, int layer, bool head, int64_t d0, int64_t d1, const char *fmt, int l)
 {
     if (t->n == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 64;
@@ -93,8 +92,7 @@ static bool gpt2_table(table *t, const hf_config *c)
            add(t, h, true, c->num_labels, C, "score.weight", 0);
 }
 
-ft_status hf_params_make(const hf_config *cfg, hf_param **params, size_t *n,
-                         ft_error *err)
+ft_status hf_params_make(const hf_config *cfg, hf_param **params, size_t *n, ft_error *err)
 {
     table t = {0};
     bool ok = cfg->arch == HF_ARCH_BERT ? bert_table(&t, cfg) : gpt2_table(&t, cfg);
@@ -163,8 +161,7 @@ static bool same_shape(const hf_param *p, const st_tensor_info *t)
 }
 
 /* Names of the file no param matched, the first few, for a message. */
-static void unmatched_names(const st_file *f, const long *index, size_t n, char *out,
-                            size_t size)
+static void unmatched_names(const st_file *f, const long *index, size_t n, char *out, size_t size)
 {
     size_t used = 0, shown = 0;
     out[0] = 0;
@@ -172,8 +169,8 @@ static void unmatched_names(const st_file *f, const long *index, size_t n, char 
         bool hit = false;
         for (size_t j = 0; j < n && !hit; j++) hit = index[j] == (long)i;
         if (hit) continue;
-        int w = snprintf(out + used, size - used, "%s%.80s", shown ? ", " : "",
-                         st_info_at(f, i)->name);
+        int w =
+            snprintf(out + used, size - used, "%s%.80s", shown ? ", " : "", st_info_at(f, i)->name);
         if (w < 0 || (size_t)w >= size - used) break;
         used += (size_t)w;
         shown++;
@@ -185,9 +182,10 @@ static ft_status check_one(const hf_param *p, const st_file *f, const st_tensor_
                            bool reinit_head, long *index, size_t *heads, ft_error *err)
 {
     if (!st_dtype_is_float(t->dtype))
-        return ft_fail(err, FT_EINVAL, "%s: tensor '%s' is %s; expected a floating-point "
-                       "dtype (F32, F16, BF16 or F64)", st_path(f), t->name,
-                       st_dtype_name(t->dtype));
+        return ft_fail(err, FT_EINVAL,
+                       "%s: tensor '%s' is %s; expected a floating-point "
+                       "dtype (F32, F16, BF16 or F64)",
+                       st_path(f), t->name, st_dtype_name(t->dtype));
     if (same_shape(p, t)) {
         *index = (long)(t - st_info_at(f, 0));
         return FT_OK;
@@ -200,14 +198,14 @@ static ft_status check_one(const hf_param *p, const st_file *f, const st_tensor_
         (*heads)++;
         return FT_OK;
     }
-    return ft_fail(err, FT_EINVAL, "%s: tensor '%s' has shape %s; expected %s for %s%s",
-                   st_path(f), t->name, got, want, p->name,
+    return ft_fail(err, FT_EINVAL, "%s: tensor '%s' has shape %s; expected %s for %s%s", st_path(f),
+                   t->name, got, want, p->name,
                    p->head ? " (the number of labels differs)" : " (another model size?)");
 }
 
 ft_status hf_params_match(const hf_param *params, size_t n, const st_file *f,
-                          bool reinit_mismatched_head, long *index,
-                          size_t *heads_missing, ft_error *err)
+                          bool reinit_mismatched_head, long *index, size_t *heads_missing,
+                          ft_error *err)
 {
     size_t heads = 0, missing = 0;
     char names[400] = "";
@@ -216,21 +214,22 @@ ft_status hf_params_match(const hf_param *params, size_t n, const st_file *f,
         index[i] = -1;
         const st_tensor_info *t = hf_param_find(f, &params[i]);
         if (!t) {
-            if (params[i].head) heads++;
+            if (params[i].head)
+                heads++;
             else if (missing++ < 3 && used < sizeof names)
                 used += (size_t)snprintf(names + used, sizeof names - used, "%s'%s'",
                                          missing > 1 ? ", " : "", params[i].name);
             continue;
         }
-        ft_status st = check_one(&params[i], f, t, reinit_mismatched_head, &index[i],
-                                 &heads, err);
+        ft_status st = check_one(&params[i], f, t, reinit_mismatched_head, &index[i], &heads, err);
         if (st != FT_OK) return st;
     }
     if (heads_missing) *heads_missing = heads;
     if (!missing) return FT_OK;
     char other[400];
     unmatched_names(f, index, n, other, sizeof other);
-    return ft_fail(err, FT_ENOTFOUND, "%s: %zu of the model's %zu tensors are missing: %s%s "
-                   "(the file also holds: %s)", st_path(f), missing, n, names,
-                   missing > 3 ? ", ..." : "", other);
+    return ft_fail(err, FT_ENOTFOUND,
+                   "%s: %zu of the model's %zu tensors are missing: %s%s "
+                   "(the file also holds: %s)",
+                   st_path(f), missing, n, names, missing > 3 ? ", ..." : "", other);
 }

@@ -15,7 +15,7 @@
 #include "core/ft_alloc.h"
 #include "metrics_impl.h"
 
-#define LIMB_MASK ((int64_t)0xffffffff)
+#define LIMB_MASK  ((int64_t)0xffffffff)
 #define TWO_POW_32 4294967296.0
 
 /* ---- exact fixed-point sums ------------------------------------------- */
@@ -53,15 +53,9 @@ double metrics_fixed_value(const metrics_fixed_sum *s)
 
 /* ---- calibration bins --------------------------------------------------- */
 
-double metrics_bin_lo(int b)
-{
-    return (double)b * (1.0 / METRICS_ECE_BINS);
-}
+double metrics_bin_lo(int b) { return (double)b * (1.0 / METRICS_ECE_BINS); }
 
-double metrics_bin_hi(int b)
-{
-    return b + 1 == METRICS_ECE_BINS ? 1.0 : metrics_bin_lo(b + 1);
-}
+double metrics_bin_hi(int b) { return b + 1 == METRICS_ECE_BINS ? 1.0 : metrics_bin_lo(b + 1); }
 
 /* The bin (lo, hi] holding confidence c in [0, 1]; 0 goes to the first bin.
  * A first guess from c * 15, then corrected against the exact boundaries so
@@ -78,27 +72,22 @@ static int bin_of(double c)
 
 /* ---- the accumulator ---------------------------------------------------- */
 
-ft_status metrics_acc_create(int num_classes, int keep_worst,
-                             metrics_acc **out, ft_error *err)
+ft_status metrics_acc_create(int num_classes, int keep_worst, metrics_acc **out, ft_error *err)
 {
     *out = NULL;
     if (num_classes < 2 || num_classes > METRICS_MAX_CLASSES)
-        return ft_fail(err, FT_EINVAL,
-                       "metrics: num_classes must be in [2, %d], got %d",
+        return ft_fail(err, FT_EINVAL, "metrics: num_classes must be in [2, %d], got %d",
                        METRICS_MAX_CLASSES, num_classes);
     if (keep_worst < 0 || keep_worst > 1000000)
-        return ft_fail(err, FT_EINVAL,
-                       "metrics: keep_worst must be in [0, 1000000], got %d",
+        return ft_fail(err, FT_EINVAL, "metrics: keep_worst must be in [0, 1000000], got %d",
                        keep_worst);
     metrics_acc *acc = ft_calloc_array(1, sizeof *acc);
     size_t cells = (size_t)num_classes * (size_t)num_classes;
     if (acc) acc->confusion = ft_calloc_array(cells, sizeof *acc->confusion);
-    if (acc && keep_worst)
-        acc->worst = ft_calloc_array((size_t)keep_worst, sizeof *acc->worst);
+    if (acc && keep_worst) acc->worst = ft_calloc_array((size_t)keep_worst, sizeof *acc->worst);
     if (!acc || !acc->confusion || (keep_worst && !acc->worst)) {
         metrics_acc_free(acc);
-        return ft_fail(err, FT_ENOMEM, "metrics: out of memory for %d classes",
-                       num_classes);
+        return ft_fail(err, FT_ENOMEM, "metrics: out of memory for %d classes", num_classes);
     }
     acc->num_classes = num_classes;
     acc->keep_worst = keep_worst;
@@ -117,10 +106,7 @@ void metrics_acc_free(metrics_acc *acc)
     free(acc);
 }
 
-int64_t metrics_acc_count(const metrics_acc *acc)
-{
-    return acc->count;
-}
+int64_t metrics_acc_count(const metrics_acc *acc) { return acc->count; }
 
 bool metrics_mistake_before(const metrics_mistake *a, const metrics_mistake *b)
 {
@@ -132,9 +118,7 @@ bool metrics_mistake_before(const metrics_mistake *a, const metrics_mistake *b)
 static void keep_mistake(metrics_acc *acc, const metrics_mistake *m)
 {
     int n = acc->num_worst;
-    if (n == acc->keep_worst &&
-        (n == 0 || !metrics_mistake_before(m, &acc->worst[n - 1])))
-        return;
+    if (n == acc->keep_worst && (n == 0 || !metrics_mistake_before(m, &acc->worst[n - 1]))) return;
     if (n < acc->keep_worst) n++;
     int i = n - 1;
     for (; i > 0 && metrics_mistake_before(m, &acc->worst[i - 1]); i--)
@@ -143,8 +127,7 @@ static void keep_mistake(metrics_acc *acc, const metrics_mistake *m)
     acc->num_worst = n;
 }
 
-static ft_status push_score(metrics_acc *acc, float score, int label,
-                            ft_error *err)
+static ft_status push_score(metrics_acc *acc, float score, int label, ft_error *err)
 {
     if (acc->num_scores == acc->scores_cap) {
         size_t cap = acc->scores_cap ? (size_t)acc->scores_cap * 2 : 1024;
@@ -152,9 +135,7 @@ static ft_status push_score(metrics_acc *acc, float score, int label,
         if (s) acc->scores = s;
         uint8_t *l = s ? ft_realloc_array(acc->score_labels, cap, 1) : NULL;
         if (l) acc->score_labels = l;
-        if (!s || !l)
-            return ft_fail(err, FT_ENOMEM, "metrics: out of memory for %zu scores",
-                           cap);
+        if (!s || !l) return ft_fail(err, FT_ENOMEM, "metrics: out of memory for %zu scores", cap);
         acc->scores_cap = (int64_t)cap;
     }
     acc->scores[acc->num_scores] = score;
@@ -163,31 +144,35 @@ static ft_status push_score(metrics_acc *acc, float score, int label,
     return FT_OK;
 }
 
-static ft_status check_example(const metrics_acc *acc, int64_t example_index,
-                               int label, const float *probs, double loss,
-                               ft_error *err)
+static ft_status check_example(const metrics_acc *acc, int64_t example_index, int label,
+                               const float *probs, double loss, ft_error *err)
 {
     if (acc->reduced)
-        return ft_fail(err, FT_EINVAL, "metrics: example %lld added after "
-                       "metrics_reduce", (long long)example_index);
+        return ft_fail(err, FT_EINVAL,
+                       "metrics: example %lld added after "
+                       "metrics_reduce",
+                       (long long)example_index);
     if (label < 0 || label >= acc->num_classes)
-        return ft_fail(err, FT_EINVAL, "metrics: example %lld: label %d is not "
-                       "in [0, %d)", (long long)example_index, label,
-                       acc->num_classes);
+        return ft_fail(err, FT_EINVAL,
+                       "metrics: example %lld: label %d is not "
+                       "in [0, %d)",
+                       (long long)example_index, label, acc->num_classes);
     if (!isfinite(loss) || loss < 0 || loss >= 2147483648.0)
-        return ft_fail(err, FT_EINVAL, "metrics: example %lld: loss must be "
+        return ft_fail(err, FT_EINVAL,
+                       "metrics: example %lld: loss must be "
                        "finite, >= 0 and < 2^31, got %g",
                        (long long)example_index, loss);
     for (int c = 0; c < acc->num_classes; c++)
         if (!(probs[c] >= 0.0f && probs[c] <= 1.0f)) /* also catches NaN */
-            return ft_fail(err, FT_EINVAL, "metrics: example %lld: probability "
+            return ft_fail(err, FT_EINVAL,
+                           "metrics: example %lld: probability "
                            "of class %d must be in [0, 1], got %g",
                            (long long)example_index, c, (double)probs[c]);
     return FT_OK;
 }
 
-ft_status metrics_acc_add(metrics_acc *acc, int64_t example_index, int label,
-                          const float *probs, double loss, ft_error *err)
+ft_status metrics_acc_add(metrics_acc *acc, int64_t example_index, int label, const float *probs,
+                          double loss, ft_error *err)
 {
     ft_status st = check_example(acc, example_index, label, probs, loss, err);
     if (st != FT_OK) return st;
@@ -219,21 +204,22 @@ ft_status metrics_acc_add(metrics_acc *acc, int64_t example_index, int label,
 
 /* Same shape on every rank? One all-reduce of (x, -x) under MPI_MIN gives the
  * minimum and the maximum of each field. */
-static ft_status check_same_shape(const metrics_acc *acc, MPI_Comm comm,
-                                  ft_error *err)
+static ft_status check_same_shape(const metrics_acc *acc, MPI_Comm comm, ft_error *err)
 {
     int v[6] = {acc->num_classes, -acc->num_classes, acc->keep_worst,
-                -acc->keep_worst, !acc->reduced, acc->count <= INT_MAX};
+                -acc->keep_worst, !acc->reduced,     acc->count <= INT_MAX};
     MPI_OK(MPI_Allreduce(MPI_IN_PLACE, v, 6, MPI_INT, MPI_MIN, comm));
     if (v[0] != -v[1] || v[2] != -v[3])
-        return ft_fail(err, FT_EINVAL, "metrics_reduce: ranks disagree: "
-                       "num_classes %d..%d, keep_worst %d..%d", v[0], -v[1],
-                       v[2], -v[3]);
-    if (!v[4])
-        return ft_fail(err, FT_EINVAL, "metrics_reduce: called twice");
+        return ft_fail(err, FT_EINVAL,
+                       "metrics_reduce: ranks disagree: "
+                       "num_classes %d..%d, keep_worst %d..%d",
+                       v[0], -v[1], v[2], -v[3]);
+    if (!v[4]) return ft_fail(err, FT_EINVAL, "metrics_reduce: called twice");
     if (!v[5])
-        return ft_fail(err, FT_EINVAL, "metrics_reduce: a rank holds more than "
-                       "%d examples", INT_MAX);
+        return ft_fail(err, FT_EINVAL,
+                       "metrics_reduce: a rank holds more than "
+                       "%d examples",
+                       INT_MAX);
     return FT_OK;
 }
 
@@ -281,9 +267,8 @@ static ft_status reduce_counts(metrics_acc *acc, MPI_Comm comm, ft_error *err)
 
 /* Counts and displacements (in units of unit bytes) of each rank's share for
  * a Gatherv; fails on every rank alike when the total exceeds INT_MAX. */
-static ft_status gather_layout(int64_t mine, int unit, MPI_Comm comm,
-                               int **counts, int **displs, int *total,
-                               ft_error *err)
+static ft_status gather_layout(int64_t mine, int unit, MPI_Comm comm, int **counts, int **displs,
+                               int *total, ft_error *err)
 {
     int size;
     MPI_OK(MPI_Comm_size(comm, &size));
@@ -301,8 +286,10 @@ static ft_status gather_layout(int64_t mine, int unit, MPI_Comm comm,
     int64_t sum = 0;
     for (int r = 0; r < size; r++) sum += all[r];
     if (sum > INT_MAX / unit) {
-        st = ft_fail(err, FT_EINVAL, "metrics_reduce: more than %d values to "
-                     "gather on rank 0", INT_MAX / unit);
+        st = ft_fail(err, FT_EINVAL,
+                     "metrics_reduce: more than %d values to "
+                     "gather on rank 0",
+                     INT_MAX / unit);
         goto cleanup;
     }
     for (int r = 0, at = 0; r < size; r++) {
@@ -321,12 +308,10 @@ cleanup:
     return st;
 }
 
-static ft_status gather_scores(metrics_acc *acc, int rank, MPI_Comm comm,
-                               ft_error *err)
+static ft_status gather_scores(metrics_acc *acc, int rank, MPI_Comm comm, ft_error *err)
 {
     int *counts = NULL, *displs = NULL, total = 0;
-    ft_status st = gather_layout(acc->num_scores, 1, comm, &counts, &displs,
-                                 &total, err);
+    ft_status st = gather_layout(acc->num_scores, 1, comm, &counts, &displs, &total, err);
     if (st != FT_OK) return st;
     size_t room = rank == 0 && total > 0 ? (size_t)total : 1;
     float *scores = ft_malloc_array(room, sizeof *scores);
@@ -334,15 +319,16 @@ static ft_status gather_scores(metrics_acc *acc, int rank, MPI_Comm comm,
     int ok = scores && labels;
     MPI_OK(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm));
     if (!ok) {
-        st = ft_fail(err, FT_ENOMEM, "metrics_reduce: out of memory for %d "
-                     "scores", total);
+        st = ft_fail(err, FT_ENOMEM,
+                     "metrics_reduce: out of memory for %d "
+                     "scores",
+                     total);
         goto cleanup;
     }
     int mine = (int)acc->num_scores;
-    MPI_OK(MPI_Gatherv(acc->scores, mine, MPI_FLOAT, scores, counts, displs,
-                       MPI_FLOAT, 0, comm));
-    MPI_OK(MPI_Gatherv(acc->score_labels, mine, MPI_UINT8_T, labels, counts,
-                       displs, MPI_UINT8_T, 0, comm));
+    MPI_OK(MPI_Gatherv(acc->scores, mine, MPI_FLOAT, scores, counts, displs, MPI_FLOAT, 0, comm));
+    MPI_OK(MPI_Gatherv(acc->score_labels, mine, MPI_UINT8_T, labels, counts, displs, MPI_UINT8_T, 0,
+                       comm));
     free(acc->scores);
     free(acc->score_labels);
     acc->scores = scores;
@@ -364,13 +350,11 @@ static int mistake_order(const void *a, const void *b)
     return metrics_mistake_before(b, a) ? 1 : 0;
 }
 
-static ft_status gather_mistakes(metrics_acc *acc, int rank, MPI_Comm comm,
-                                 ft_error *err)
+static ft_status gather_mistakes(metrics_acc *acc, int rank, MPI_Comm comm, ft_error *err)
 {
     int unit = (int)sizeof(metrics_mistake);
     int *counts = NULL, *displs = NULL, total = 0;
-    ft_status st = gather_layout(acc->num_worst, unit, comm, &counts, &displs,
-                                 &total, err);
+    ft_status st = gather_layout(acc->num_worst, unit, comm, &counts, &displs, &total, err);
     if (st != FT_OK) return st;
     size_t room = rank == 0 && total > 0 ? (size_t)total : 1;
     metrics_mistake *all = ft_calloc_array(room, sizeof *all);
@@ -380,13 +364,12 @@ static ft_status gather_mistakes(metrics_acc *acc, int rank, MPI_Comm comm,
         st = ft_fail(err, FT_ENOMEM, "metrics_reduce: out of memory");
         goto cleanup;
     }
-    MPI_OK(MPI_Gatherv(acc->worst, acc->num_worst * unit, MPI_BYTE, all, counts,
-                       displs, MPI_BYTE, 0, comm));
+    MPI_OK(MPI_Gatherv(acc->worst, acc->num_worst * unit, MPI_BYTE, all, counts, displs, MPI_BYTE,
+                       0, comm));
     if (rank == 0) {
         qsort(all, (size_t)total, sizeof *all, mistake_order);
         acc->num_worst = total < acc->keep_worst ? total : acc->keep_worst;
-        if (acc->num_worst > 0)
-            memcpy(acc->worst, all, (size_t)acc->num_worst * sizeof *all);
+        if (acc->num_worst > 0) memcpy(acc->worst, all, (size_t)acc->num_worst * sizeof *all);
     }
 cleanup:
     free(all);
@@ -402,8 +385,7 @@ ft_status metrics_reduce(metrics_acc *acc, MPI_Comm comm, ft_error *err)
     ft_status st = check_same_shape(acc, comm, err);
     if (st != FT_OK) return st;
     st = reduce_counts(acc, comm, err);
-    if (st == FT_OK && acc->num_classes == 2)
-        st = gather_scores(acc, rank, comm, err);
+    if (st == FT_OK && acc->num_classes == 2) st = gather_scores(acc, rank, comm, err);
     if (st == FT_OK) st = gather_mistakes(acc, rank, comm, err);
     acc->reduced = true;
     acc->has_scores = st == FT_OK && rank == 0;

@@ -28,8 +28,7 @@ static int by_score_descending(const void *a, const void *b)
 /* ROC-AUC and average precision of the two-class scores (class 1 positive).
  * Walks the distinct thresholds from the highest score down; at each, tp and
  * fp count the examples scored at or above it. */
-static ft_status binary_curves(const metrics_acc *acc, metrics_result *r,
-                               ft_error *err)
+static ft_status binary_curves(const metrics_acc *acc, metrics_result *r, ft_error *err)
 {
     int64_t n = acc->num_scores, positives = 0;
     for (int64_t i = 0; i < n; i++) positives += acc->score_labels[i];
@@ -38,10 +37,12 @@ static ft_status binary_curves(const metrics_acc *acc, metrics_result *r,
     r->roc_auc = r->average_precision = NAN;
     if (positives == 0) return FT_OK; /* recall undefined: no curve at all */
     scored *s = ft_malloc_array((size_t)n, sizeof *s);
-    if (!s) return ft_fail(err, FT_ENOMEM, "metrics: out of memory sorting %lld "
-                           "scores", (long long)n);
-    for (int64_t i = 0; i < n; i++)
-        s[i] = (scored){acc->scores[i], acc->score_labels[i]};
+    if (!s)
+        return ft_fail(err, FT_ENOMEM,
+                       "metrics: out of memory sorting %lld "
+                       "scores",
+                       (long long)n);
+    for (int64_t i = 0; i < n; i++) s[i] = (scored){acc->scores[i], acc->score_labels[i]};
     qsort(s, (size_t)n, sizeof *s, by_score_descending);
     int64_t tp = 0, fp = 0, twice_area = 0;
     double ap = 0.0;
@@ -53,8 +54,7 @@ static ft_status binary_curves(const metrics_acc *acc, metrics_result *r,
             fp += !s[i].label;
         }
         twice_area += (fp - fp_before) * (tp + tp_before);
-        ap += (double)(tp - tp_before) / (double)positives *
-              ((double)tp / (double)(tp + fp));
+        ap += (double)(tp - tp_before) / (double)positives * ((double)tp / (double)(tp + fp));
     }
     if (r->has_roc_auc)
         r->roc_auc = (double)twice_area / (2.0 * (double)positives * (double)negatives);
@@ -86,10 +86,8 @@ static void per_class(const metrics_acc *acc, metrics_result *r)
             m->predicted += acc->confusion[(size_t)o * (size_t)k + (size_t)c];
         }
         m->true_positives = acc->confusion[(size_t)c * (size_t)k + (size_t)c];
-        m->precision = divide_or_zero(m->true_positives, m->predicted,
-                                      &m->precision_undefined);
-        m->recall = divide_or_zero(m->true_positives, m->support,
-                                   &m->recall_undefined);
+        m->precision = divide_or_zero(m->true_positives, m->predicted, &m->precision_undefined);
+        m->recall = divide_or_zero(m->true_positives, m->support, &m->recall_undefined);
         m->f1 = f1_of(m->precision, m->recall);
         m->f1_undefined = m->precision_undefined || m->recall_undefined;
         r->num_correct += m->true_positives;
@@ -116,8 +114,7 @@ static void averages(metrics_result *r)
     r->macro = (metrics_average){p / k, rc / k, f / k, r->num_examples};
     r->weighted = (metrics_average){wp / n, wr / n, wf / n, r->num_examples};
     double micro = (double)r->num_correct / n;
-    r->micro = (metrics_average){micro, micro, f1_of(micro, micro),
-                                 r->num_examples};
+    r->micro = (metrics_average){micro, micro, f1_of(micro, micro), r->num_examples};
 }
 
 static void calibration(const metrics_acc *acc, metrics_result *r)
@@ -138,16 +135,14 @@ static void calibration(const metrics_acc *acc, metrics_result *r)
     r->ece = ece;
 }
 
-static ft_status result_alloc(const metrics_acc *acc, metrics_result **out,
-                              ft_error *err)
+static ft_status result_alloc(const metrics_acc *acc, metrics_result **out, ft_error *err)
 {
     size_t k = (size_t)acc->num_classes;
     metrics_result *r = ft_calloc_array(1, sizeof *r);
     if (r) {
         r->confusion = ft_malloc_array(k * k, sizeof *r->confusion);
         r->classes = ft_calloc_array(k, sizeof *r->classes);
-        r->worst = ft_calloc_array(acc->num_worst ? (size_t)acc->num_worst : 1,
-                                   sizeof *r->worst);
+        r->worst = ft_calloc_array(acc->num_worst ? (size_t)acc->num_worst : 1, sizeof *r->worst);
     }
     if (!r || !r->confusion || !r->classes || !r->worst) {
         metrics_result_free(r);
@@ -157,15 +152,16 @@ static ft_status result_alloc(const metrics_acc *acc, metrics_result **out,
     return FT_OK;
 }
 
-ft_status metrics_compute(const metrics_acc *acc, metrics_result **out,
-                          ft_error *err)
+ft_status metrics_compute(const metrics_acc *acc, metrics_result **out, ft_error *err)
 {
     *out = NULL;
     if (!acc->has_scores)
-        return ft_fail(err, FT_EINVAL, "metrics_compute: after metrics_reduce "
+        return ft_fail(err, FT_EINVAL,
+                       "metrics_compute: after metrics_reduce "
                        "only rank 0 can compute the metrics");
     if (acc->count == 0)
-        return ft_fail(err, FT_EINVAL, "metrics_compute: no examples were "
+        return ft_fail(err, FT_EINVAL,
+                       "metrics_compute: no examples were "
                        "evaluated");
     metrics_result *r = NULL;
     ft_status st = result_alloc(acc, &r, err);
@@ -180,8 +176,7 @@ ft_status metrics_compute(const metrics_acc *acc, metrics_result **out,
     averages(r);
     calibration(acc, r);
     r->num_worst = acc->num_worst;
-    if (acc->num_worst)
-        memcpy(r->worst, acc->worst, (size_t)acc->num_worst * sizeof *r->worst);
+    if (acc->num_worst) memcpy(r->worst, acc->worst, (size_t)acc->num_worst * sizeof *r->worst);
     r->has_roc_auc = false;
     r->roc_auc = r->average_precision = NAN;
     if (acc->num_classes == 2) st = binary_curves(acc, r, err);

@@ -19,8 +19,8 @@ struct metrics_acc {
     int64_t num_scores, scores_cap;
     metrics_mistake *worst; /* sorted, most confident first */
     int num_worst;
-    bool reduced;     /* metrics_reduce ran: no more adds */
-    bool has_scores;  /* may compute (false on ranks other than 0 after reduce) */
+    bool reduced;    /* metrics_reduce ran: no more adds */
+    bool has_scores; /* may compute (false on ranks other than 0 after reduce) */
 };
 
 /* Lower and upper boundary of calibration bin b, as numpy.linspace(0, 1, 16). */

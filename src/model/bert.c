@@ -36,11 +36,11 @@ ft_status bert_add_tensors(model *m, ft_error *err)
 {
     const model_config *c = &m->cfg;
     int64_t C = c->hidden;
-    ft_status st = model_add_tensor(m, "bert.embeddings.word_embeddings.weight", -1,
-                                    c->vocab_size, C, err);
+    ft_status st =
+        model_add_tensor(m, "bert.embeddings.word_embeddings.weight", -1, c->vocab_size, C, err);
     if (st == FT_OK)
-        st = model_add_tensor(m, "bert.embeddings.position_embeddings.weight", -1,
-                              c->max_positions, C, err);
+        st = model_add_tensor(m, "bert.embeddings.position_embeddings.weight", -1, c->max_positions,
+                              C, err);
     if (st == FT_OK)
         st = model_add_tensor(m, "bert.embeddings.token_type_embeddings.weight", -1,
                               c->type_vocab_size, C, err);
@@ -81,11 +81,11 @@ static void block_forward(model *m, int l, const float *x)
     model_block_acts *a = &m->a.blocks[l];
     int N = m->b * m->t, C = c->hidden;
     model_attn_forward(m, l, x, x);
-    ops_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, a->res1, w->ln1_w,
-                          w->ln1_b, N, C, c->layer_norm_eps);
+    ops_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, a->res1, w->ln1_w, w->ln1_b, N, C,
+                          c->layer_norm_eps);
     model_mlp_forward(m, l, a->ln1, a->ln1);
-    ops_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, w->ln2_w,
-                          w->ln2_b, N, C, c->layer_norm_eps);
+    ops_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, w->ln2_w, w->ln2_b, N, C,
+                          c->layer_norm_eps);
 }
 
 void bert_forward(model *m)
@@ -98,8 +98,8 @@ void bert_forward(model *m)
     ops_embedding_forward(a->emb, a->ids, p->wte, N, C, false);
     ops_embedding_forward(a->emb, a->types, p->wtt, N, C, true);
     ops_embedding_forward(a->emb, a->positions, p->wpe, N, C, true);
-    ops_layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, p->emb_ln_w,
-                          p->emb_ln_b, N, C, c->layer_norm_eps);
+    ops_layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, p->emb_ln_w, p->emb_ln_b, N,
+                          C, c->layer_norm_eps);
     model_dropout_fwd(m, a->emb_ln, a->emb_ln, (size_t)m->t * C, c->hidden_dropout, -1, 0);
     const float *x = a->emb_ln;
     for (int l = 0; l < c->layers; l++) {
@@ -107,13 +107,11 @@ void bert_forward(model *m)
         x = a->blocks[l].ln2;
     }
     ops_gather_rows_forward(a->picked, x, a->pick, B, C);
-    ops_linear_forward(a->pooled_pre, a->picked, p->pool_w, p->pool_b, B, C, C,
-                       OPS_W_OUT_IN);
+    ops_linear_forward(a->pooled_pre, a->picked, p->pool_w, p->pool_b, B, C, C, OPS_W_OUT_IN);
     ops_tanh_forward(a->pooled, a->pooled_pre, (size_t)B * C);
-    model_dropout_fwd(m, a->pooled_drop, a->pooled, (size_t)C, c->classifier_dropout,
-                      c->layers, 0);
-    ops_linear_forward(a->logits, a->pooled_drop, p->head_w, p->head_b, B, C,
-                       c->num_labels, OPS_W_OUT_IN);
+    model_dropout_fwd(m, a->pooled_drop, a->pooled, (size_t)C, c->classifier_dropout, c->layers, 0);
+    ops_linear_forward(a->logits, a->pooled_drop, p->head_w, p->head_b, B, C, c->num_labels,
+                       OPS_W_OUT_IN);
 }
 
 /* ---- backward --------------------------------------------------------------- */
@@ -131,15 +129,15 @@ static void block_backward(model *m, int l, const float *x, bool need_dinp)
     int N = m->b * m->t, C = c->hidden;
     size_t NC = (size_t)N * C;
     model_zero(m, s->d_tmp, NC); /* d res2, then d ln1 */
-    ops_layernorm_backward(s->d_tmp, g->ln2_w, g->ln2_b, s->d_x, a->res2, w->ln2_w,
-                           a->ln2_mean, a->ln2_rstd, N, C);
+    ops_layernorm_backward(s->d_tmp, g->ln2_w, g->ln2_b, s->d_x, a->res2, w->ln2_w, a->ln2_mean,
+                           a->ln2_rstd, N, C);
     model_mlp_backward(m, l, s->d_tmp, s->d_tmp, a->ln1, s->d_x);
     model_zero(m, s->d_x, NC); /* d res1, then d x */
-    ops_layernorm_backward(s->d_x, g->ln1_w, g->ln1_b, s->d_tmp, a->res1, w->ln1_w,
-                           a->ln1_mean, a->ln1_rstd, N, C);
+    ops_layernorm_backward(s->d_x, g->ln1_w, g->ln1_b, s->d_tmp, a->res1, w->ln1_w, a->ln1_mean,
+                           a->ln1_rstd, N, C);
     model_attn_backward(m, l, s->d_x, s->d_y, s->d_tmp);
-    model_linear_bwd(m, need_dinp ? s->d_x : NULL, g->qkv_w, g->qkv_b, s->d_qkv, x,
-                     w->qkv_w, N, C, 3 * C);
+    model_linear_bwd(m, need_dinp ? s->d_x : NULL, g->qkv_w, g->qkv_b, s->d_qkv, x, w->qkv_w, N, C,
+                     3 * C);
 }
 
 static void head_backward(model *m)
@@ -149,15 +147,14 @@ static void head_backward(model *m)
     int B = m->b, C = c->hidden, N = m->b * m->t;
     size_t BC = (size_t)B * C;
     model_zero(m, a->d_head, BC);
-    ops_linear_backward(a->d_head, m->g.head_w, m->g.head_b, a->d_logits,
-                        a->pooled_drop, m->p.head_w, B, C, c->num_labels, OPS_W_OUT_IN);
-    model_dropout_bwd(m, a->d_head2, a->d_head, (size_t)C, c->classifier_dropout,
-                      c->layers, 0);
+    ops_linear_backward(a->d_head, m->g.head_w, m->g.head_b, a->d_logits, a->pooled_drop,
+                        m->p.head_w, B, C, c->num_labels, OPS_W_OUT_IN);
+    model_dropout_bwd(m, a->d_head2, a->d_head, (size_t)C, c->classifier_dropout, c->layers, 0);
     model_zero(m, a->d_head, BC);
     ops_tanh_backward(a->d_head, a->pooled, a->d_head2, BC);
     model_zero(m, a->d_head2, BC);
-    ops_linear_backward(a->d_head2, m->g.pool_w, m->g.pool_b, a->d_head,
-                        a->picked, m->p.pool_w, B, C, C, OPS_W_OUT_IN);
+    ops_linear_backward(a->d_head2, m->g.pool_w, m->g.pool_b, a->d_head, a->picked, m->p.pool_w, B,
+                        C, C, OPS_W_OUT_IN);
     model_zero(m, a->d_x, (size_t)N * C);
     ops_gather_rows_backward(a->d_x, a->d_head2, a->pick, B, C);
 }
@@ -180,8 +177,8 @@ void bert_backward(model *m, float loss_scale)
     if (first > 0) return;
     model_dropout_bwd(m, a->d_y, a->d_x, (size_t)m->t * C, c->hidden_dropout, -1, 0);
     model_zero(m, a->d_tmp, NC);
-    ops_layernorm_backward(a->d_tmp, m->g.emb_ln_w, m->g.emb_ln_b, a->d_y, a->emb,
-                           m->p.emb_ln_w, a->emb_mean, a->emb_rstd, N, C);
+    ops_layernorm_backward(a->d_tmp, m->g.emb_ln_w, m->g.emb_ln_b, a->d_y, a->emb, m->p.emb_ln_w,
+                           a->emb_mean, a->emb_rstd, N, C);
     ops_embedding_backward(m->g.wte, a->ids, a->d_tmp, N, C);
     ops_embedding_backward(m->g.wtt, a->types, a->d_tmp, N, C);
     ops_embedding_backward(m->g.wpe, a->positions, a->d_tmp, N, C);

@@ -67,11 +67,11 @@ static void block_forward(model *m, int l, const float *x)
     const model_block_ptrs *w = &m->p.blocks[l];
     model_block_acts *a = &m->a.blocks[l];
     int N = m->b * m->t, C = c->hidden;
-    ops_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, w->ln1_w, w->ln1_b,
-                          N, C, c->layer_norm_eps);
+    ops_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, w->ln1_w, w->ln1_b, N, C,
+                          c->layer_norm_eps);
     model_attn_forward(m, l, a->ln1, x);
-    ops_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, w->ln2_w,
-                          w->ln2_b, N, C, c->layer_norm_eps);
+    ops_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, w->ln2_w, w->ln2_b, N, C,
+                          c->layer_norm_eps);
     model_mlp_forward(m, l, a->ln2, a->res1);
 }
 
@@ -91,10 +91,9 @@ void gpt2_forward(model *m)
     }
     /* ln_f and the score only where the logits are read: the last token. */
     ops_gather_rows_forward(a->picked, x, a->pick, B, C);
-    ops_layernorm_forward(a->head_ln, a->head_mean, a->head_rstd, a->picked,
-                          p->lnf_w, p->lnf_b, B, C, c->layer_norm_eps);
-    ops_linear_forward(a->logits, a->head_ln, p->head_w, NULL, B, C, c->num_labels,
-                       OPS_W_OUT_IN);
+    ops_layernorm_forward(a->head_ln, a->head_mean, a->head_rstd, a->picked, p->lnf_w, p->lnf_b, B,
+                          C, c->layer_norm_eps);
+    ops_linear_forward(a->logits, a->head_ln, p->head_w, NULL, B, C, c->num_labels, OPS_W_OUT_IN);
 }
 
 /* ---- backward --------------------------------------------------------------- */
@@ -112,14 +111,13 @@ static void block_backward(model *m, int l, const float *x, bool need_dinp)
     size_t NC = (size_t)N * C;
     model_zero(m, s->d_y, NC); /* d ln2 */
     model_mlp_backward(m, l, s->d_y, s->d_x, a->ln2, s->d_tmp);
-    ops_layernorm_backward(s->d_x, g->ln2_w, g->ln2_b, s->d_y, a->res1, w->ln2_w,
-                           a->ln2_mean, a->ln2_rstd, N, C);
+    ops_layernorm_backward(s->d_x, g->ln2_w, g->ln2_b, s->d_y, a->res1, w->ln2_w, a->ln2_mean,
+                           a->ln2_rstd, N, C);
     model_attn_backward(m, l, s->d_x, s->d_tmp, s->d_y);
     model_zero(m, s->d_tmp, NC); /* d ln1 */
-    model_linear_bwd(m, s->d_tmp, g->qkv_w, g->qkv_b, s->d_qkv, a->ln1, w->qkv_w, N, C,
-                     3 * C);
-    ops_layernorm_backward(need_dinp ? s->d_x : NULL, g->ln1_w, g->ln1_b, s->d_tmp, x,
-                           w->ln1_w, a->ln1_mean, a->ln1_rstd, N, C);
+    model_linear_bwd(m, s->d_tmp, g->qkv_w, g->qkv_b, s->d_qkv, a->ln1, w->qkv_w, N, C, 3 * C);
+    ops_layernorm_backward(need_dinp ? s->d_x : NULL, g->ln1_w, g->ln1_b, s->d_tmp, x, w->ln1_w,
+                           a->ln1_mean, a->ln1_rstd, N, C);
 }
 
 void gpt2_backward(model *m, float loss_scale)
@@ -130,11 +128,11 @@ void gpt2_backward(model *m, float loss_scale)
     size_t NC = (size_t)N * C, BC = (size_t)B * C;
     model_loss_backward(m, loss_scale);
     model_zero(m, a->d_head, BC);
-    ops_linear_backward(a->d_head, m->g.head_w, NULL, a->d_logits, a->head_ln,
-                        m->p.head_w, B, C, c->num_labels, OPS_W_OUT_IN);
+    ops_linear_backward(a->d_head, m->g.head_w, NULL, a->d_logits, a->head_ln, m->p.head_w, B, C,
+                        c->num_labels, OPS_W_OUT_IN);
     model_zero(m, a->d_head2, BC);
-    ops_layernorm_backward(a->d_head2, m->g.lnf_w, m->g.lnf_b, a->d_head, a->picked,
-                           m->p.lnf_w, a->head_mean, a->head_rstd, B, C);
+    ops_layernorm_backward(a->d_head2, m->g.lnf_w, m->g.lnf_b, a->d_head, a->picked, m->p.lnf_w,
+                           a->head_mean, a->head_rstd, B, C);
     model_zero(m, a->d_x, NC);
     ops_gather_rows_backward(a->d_x, a->d_head2, a->pick, B, C);
     model_grads_ready_from(m, c->layers);

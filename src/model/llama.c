@@ -38,18 +38,26 @@ ft_status llama_config_validate(const model_config *c, ft_error *err)
 {
     const model_llm_config *l = &c->llm;
     const char *bad = NULL;
-    if (c->vocab_size < 1) bad = "vocab_size";
-    else if (c->max_positions < 1) bad = "max_position_embeddings";
-    else if (c->hidden < 1 || c->hidden > (1 << 16)) bad = "hidden_size";
-    else if (c->layers < 1 || c->layers > 1024) bad = "num_hidden_layers";
-    else if (c->heads < 1 || c->heads > 1024) bad = "num_attention_heads";
+    if (c->vocab_size < 1)
+        bad = "vocab_size";
+    else if (c->max_positions < 1)
+        bad = "max_position_embeddings";
+    else if (c->hidden < 1 || c->hidden > (1 << 16))
+        bad = "hidden_size";
+    else if (c->layers < 1 || c->layers > 1024)
+        bad = "num_hidden_layers";
+    else if (c->heads < 1 || c->heads > 1024)
+        bad = "num_attention_heads";
     else if (l->kv_heads < 1 || c->heads % l->kv_heads != 0)
         bad = "num_key_value_heads (must divide num_attention_heads)";
     else if (l->head_dim < 2 || l->head_dim % 2 != 0 || l->head_dim > 4096)
         bad = "head_dim (must be even)";
-    else if (c->intermediate < 1 || c->intermediate > (1 << 20)) bad = "intermediate_size";
-    else if (!(c->layer_norm_eps > 0.0f)) bad = "rms_norm_eps";
-    else if (!(l->rope_theta > 0.0)) bad = "rope_theta";
+    else if (c->intermediate < 1 || c->intermediate > (1 << 20))
+        bad = "intermediate_size";
+    else if (!(c->layer_norm_eps > 0.0f))
+        bad = "rms_norm_eps";
+    else if (!(l->rope_theta > 0.0))
+        bad = "rope_theta";
     else if (l->rope_type != MODEL_ROPE_DEFAULT && !(l->rope_factor > 0.0))
         bad = "rope_scaling.factor";
     else if (l->rope_type == MODEL_ROPE_LLAMA3 &&
@@ -57,20 +65,21 @@ ft_status llama_config_validate(const model_config *c, ft_error *err)
               !(l->rope_low_freq_factor > 0.0) || l->rope_original_max_positions < 1))
         bad = "rope_scaling (llama3: need 0 < low_freq_factor < high_freq_factor and "
               "original_max_position_embeddings >= 1)";
-    else if (l->sliding_window < 0) bad = "sliding_window";
+    else if (l->sliding_window < 0)
+        bad = "sliding_window";
     if (bad) return ft_fail(err, FT_EINVAL, "model config: invalid %s", bad);
     return FT_OK;
 }
 
 /* ---- the parameter table ------------------------------------------------------- */
 
-static ft_status add(model *m, int layer, int64_t d0, int64_t d1, ft_error *err,
-                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static ft_status add(model *m, int layer, int64_t d0, int64_t d1, ft_error *err, const char *fmt,
+                     ...) __attribute__((format(printf, 6, 7)));
 
 /* model_add_tensor with a formatted name; norms and biases take no weight
  * decay (HF Trainer's rule: "bias", "layernorm", ".norm." in the name). */
-static ft_status add(model *m, int layer, int64_t d0, int64_t d1, ft_error *err,
-                     const char *fmt, ...)
+static ft_status add(model *m, int layer, int64_t d0, int64_t d1, ft_error *err, const char *fmt,
+                     ...)
 {
     char name[96];
     va_list ap;
@@ -153,14 +162,14 @@ static void bind(model *m, llama_ptrs *p, llama_block_ptrs *blocks, float *base)
     for (int l = 0; l < m->cfg.layers; l++) {
         llama_block_ptrs *b = &blocks[l];
         b->norm1 = block_at(m, base, l, "input_layernorm.weight");
-        b->qkv_w = block_at(m, base, l,
-                            phi3 ? "self_attn.qkv_proj.weight" : "self_attn.q_proj.weight");
+        b->qkv_w =
+            block_at(m, base, l, phi3 ? "self_attn.qkv_proj.weight" : "self_attn.q_proj.weight");
         b->qkv_b = block_at(m, base, l, "self_attn.q_proj.bias");
         b->o_w = block_at(m, base, l, "self_attn.o_proj.weight");
         b->o_b = block_at(m, base, l, "self_attn.o_proj.bias");
         b->norm2 = block_at(m, base, l, "post_attention_layernorm.weight");
-        b->gate_up_w = block_at(m, base, l,
-                                phi3 ? "mlp.gate_up_proj.weight" : "mlp.gate_proj.weight");
+        b->gate_up_w =
+            block_at(m, base, l, phi3 ? "mlp.gate_up_proj.weight" : "mlp.gate_proj.weight");
         b->down_w = block_at(m, base, l, "mlp.down_proj.weight");
     }
 }

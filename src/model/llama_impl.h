@@ -52,15 +52,15 @@ typedef struct llama_state {
     size_t int_count;
     float *logits_host; /* [B*T*V] when the back end's memory is not the host's */
     int32_t *ids, *positions, *targets, *lengths; /* [N], [N], [N], [B] */
-    float *inv_freq;                               /* [D/2] */
+    float *inv_freq;                              /* [D/2] */
     llama_block_acts *blocks;
-    float *emb, *norm_f, *rstd_f;      /* [N,C], [N,C], [N] */
-    float *logits, *lse, *losses;      /* [N,V], [N], [N] */
+    float *emb, *norm_f, *rstd_f; /* [N,C], [N,C], [N] */
+    float *logits, *lse, *losses; /* [N,V], [N], [N] */
     /* gradient scratch, shared by the blocks (NULL in an inference plan) */
-    float *d_x, *d_y, *d_norm;         /* [N,C] */
-    float *d_qkv, *d_ctx;              /* [N,W], [N,Q] */
-    float *d_gate_up, *d_act;          /* [N,2I], [N,I] */
-    float *d_logits;                   /* [N,V] */
+    float *d_x, *d_y, *d_norm; /* [N,C] */
+    float *d_qkv, *d_ctx;      /* [N,W], [N,Q] */
+    float *d_gate_up, *d_act;  /* [N,2I], [N,I] */
+    float *d_logits;           /* [N,V] */
     /* bf16 mode only (else NULL), handed to model_linear_*: a block
      * product's input and output gradient rounded to bf16,
      * [N, max(C, Q, I)] and [N, max(W, C, 2I)] */
@@ -74,8 +74,8 @@ typedef struct llama_state {
  * (inference false) or inference, with or without gradient checkpointing,
  * float32 or bf16 products; what llama_plan allocates, computed without a
  * model (so the size of a large model's plan can be known without it). */
-size_t llama_plan_floats(const model_config *c, int b, int t, bool inference,
-                         bool checkpointing, bool bf16);
+size_t llama_plan_floats(const model_config *c, int b, int t, bool inference, bool checkpointing,
+                         bool bf16);
 /* Plan again for the current plan's shape (after a change of precision or
  * checkpointing); nothing when there is no plan. */
 ft_status llama_replan(model *m, ft_error *err);

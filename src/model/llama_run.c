@@ -37,7 +37,7 @@
 /* The operations a decoder needs: a back end without them is refused when
  * planning, naming the first it lacks. */
 static const ops_op llm_ops[] = {
-#define LLM_OP(name, params, args) OPS_OP_##name,
+#define LLM_OP(name, params, args)          OPS_OP_##name,
 #define LLM_OP_RET(ret, name, params, args) OPS_OP_##name,
     OPS_LIST_LLM(LLM_OP, LLM_OP_RET)
 #undef LLM_OP
@@ -69,8 +69,7 @@ typedef struct plan_kind {
 } plan_kind;
 
 /* A block's activations but its output (res2, the caller's). */
-static void layout_block(bump *k, llama_block_acts *a, const model_config *c, size_t B,
-                         size_t T)
+static void layout_block(bump *k, llama_block_acts *a, const model_config *c, size_t B, size_t T)
 {
     size_t N = B * T, C = (size_t)c->hidden, I = (size_t)c->intermediate;
     a->norm1 = take(k, N * C);
@@ -109,8 +108,7 @@ static void layout_blocks(const model_config *c, llama_state *s, bump *k, size_t
     }
 }
 
-static void layout(const model_config *c, llama_state *s, bump *k, size_t B, size_t T,
-                   plan_kind pk)
+static void layout(const model_config *c, llama_state *s, bump *k, size_t B, size_t T, plan_kind pk)
 {
     size_t N = B * T, C = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t V = (size_t)c->vocab_size;
@@ -161,28 +159,28 @@ static ft_status check_plan(const model *m, int b, int t, ft_error *err)
     if (b < 1 || t < 1 || t > c->max_positions)
         return ft_fail(err, FT_EINVAL,
                        "model_plan: batch %d x %d tokens: need b >= 1 and 1 <= t <= "
-                       "max_position_embeddings (%d)", b, t, c->max_positions);
+                       "max_position_embeddings (%d)",
+                       b, t, c->max_positions);
     if (c->llm.sliding_window > 0 && t > c->llm.sliding_window)
         return ft_fail(err, FT_EINVAL,
                        "model_plan: sequences of %d tokens exceed the config's "
                        "'sliding_window' (%d): sliding-window attention is not supported; "
-                       "use sequences of at most %d tokens", t, c->llm.sliding_window,
-                       c->llm.sliding_window);
-    ft_status st = ops_backend_require(m->be, llm_ops, (int)(sizeof llm_ops / sizeof *llm_ops),
-                                       err);
+                       "use sequences of at most %d tokens",
+                       t, c->llm.sliding_window, c->llm.sliding_window);
+    ft_status st =
+        ops_backend_require(m->be, llm_ops, (int)(sizeof llm_ops / sizeof *llm_ops), err);
     if (st != FT_OK) ft_error_prefix(err, "model: decoder LLM");
     return st;
 }
 
 static plan_kind kind_of(const model *m, bool inference)
 {
-    plan_kind pk = {inference, !inference && m->llm->checkpointing,
-                    m->precision == MODEL_BF16};
+    plan_kind pk = {inference, !inference && m->llm->checkpointing, m->precision == MODEL_BF16};
     return pk;
 }
 
-size_t llama_plan_floats(const model_config *c, int b, int t, bool inference,
-                         bool checkpointing, bool bf16)
+size_t llama_plan_floats(const model_config *c, int b, int t, bool inference, bool checkpointing,
+                         bool bf16)
 {
     llama_state s = {0};
     plan_kind pk = {inference, !inference && checkpointing, bf16};
@@ -201,7 +199,8 @@ ft_status model_set_gradient_checkpointing(model *m, bool on, ft_error *err)
 {
     if (m->cfg.arch != MODEL_ARCH_LLAMA)
         return !on ? FT_OK
-                   : ft_fail(err, FT_EINVAL, "model: gradient_checkpointing is available for "
+                   : ft_fail(err, FT_EINVAL,
+                             "model: gradient_checkpointing is available for "
                              "the decoder LLMs only (not BERT or GPT-2)");
     if (m->llm->checkpointing == on) return FT_OK;
     m->llm->checkpointing = on;
@@ -228,8 +227,8 @@ ft_status llama_plan(model *m, int b, int t, bool inference, ft_error *err)
     s->act_mem = s->blocks ? m->be->alloc(k.used * sizeof(float)) : NULL;
     s->int_mem = m->be->alloc(s->int_count * sizeof(int32_t));
     s->int_host = ft_calloc_array(s->int_count, sizeof(int32_t));
-    s->logits_host = m->be->host_memory ? NULL
-                                        : ft_calloc_array(N * (size_t)c->vocab_size, sizeof(float));
+    s->logits_host =
+        m->be->host_memory ? NULL : ft_calloc_array(N * (size_t)c->vocab_size, sizeof(float));
     float *inv = ft_calloc_array((size_t)c->llm.head_dim / 2, sizeof(float));
     s->plan_b = b, s->plan_t = t;
     if (!s->act_mem || !s->int_mem || !s->int_host || !inv ||
@@ -239,7 +238,8 @@ ft_status llama_plan(model *m, int b, int t, bool inference, ft_error *err)
         llama_free_plan(m);
         return ft_fail(err, FT_ENOMEM,
                        "model_plan: cannot allocate activations for %d x %d tokens "
-                       "(%zu floats) on the %s", b, t, floats, m->be->name);
+                       "(%zu floats) on the %s",
+                       b, t, floats, m->be->name);
     }
     k.base = s->act_mem;
     k.used = 0;
@@ -264,8 +264,8 @@ static ft_status check_batch(const model *m, const model_batch *x, ft_error *err
     int V = m->cfg.vocab_size;
     if (!s->act_mem) return ft_fail(err, FT_EINVAL, "model: model_plan() not called");
     if (x->b < 1 || x->t < 1 || x->b > s->plan_b || x->t > s->plan_t)
-        return ft_fail(err, FT_EINVAL, "model: batch %d x %d exceeds the plan %d x %d", x->b,
-                       x->t, s->plan_b, s->plan_t);
+        return ft_fail(err, FT_EINVAL, "model: batch %d x %d exceeds the plan %d x %d", x->b, x->t,
+                       s->plan_b, s->plan_t);
     for (int i = 0; i < x->b; i++) {
         if (x->lengths[i] < 1 || x->lengths[i] > x->t)
             return ft_fail(err, FT_EINVAL, "model: row %d: length %d not in [1, %d]", i,
@@ -276,12 +276,14 @@ static ft_status check_batch(const model *m, const model_batch *x, ft_error *err
             if (id < 0 || id >= V)
                 return ft_fail(err, FT_EINVAL,
                                "model: row %d position %d: token id %d outside the "
-                               "vocabulary [0, %d)", i, j, id, V);
+                               "vocabulary [0, %d)",
+                               i, j, id, V);
             int32_t y = x->labels ? x->labels[k] : OPS_IGNORE_INDEX;
             if (y != OPS_IGNORE_INDEX && (y < 0 || y >= V))
                 return ft_fail(err, FT_EINVAL,
                                "model: row %d position %d: label %d is neither -100 nor "
-                               "in [0, %d)", i, j, y, V);
+                               "in [0, %d)",
+                               i, j, y, V);
         }
     }
     return FT_OK;
@@ -318,8 +320,8 @@ static long copy_batch(model *m, const model_batch *x)
 
 static ops_gqa_shape gqa_shape(const model *m)
 {
-    ops_gqa_shape g = {m->llm->b, m->llm->t, m->cfg.heads, m->cfg.llm.kv_heads,
-                       m->cfg.llm.head_dim, m->llm->lengths};
+    ops_gqa_shape g = {m->llm->b,           m->llm->t,           m->cfg.heads,
+                       m->cfg.llm.kv_heads, m->cfg.llm.head_dim, m->llm->lengths};
     return g;
 }
 
@@ -352,10 +354,7 @@ static void block_forward(model *m, int l, const float *x, bool recompute)
     ops_add(a->res2, a->res2, a->res1, NC);
 }
 
-static const float *last_hidden(const model *m)
-{
-    return m->llm->blocks[m->cfg.layers - 1].res2;
-}
+static const float *last_hidden(const model *m) { return m->llm->blocks[m->cfg.layers - 1].res2; }
 
 ft_status llama_forward(model *m, const model_batch *x, double *loss, ft_error *err)
 {
@@ -408,8 +407,8 @@ static void mlp_backward(model *m, int l)
     model_zero(m, s->d_gate_up, (size_t)N * 2 * I);
     ops_silu_mul_backward(s->d_gate_up, s->d_act, a->gate_up, N, I);
     model_zero(m, s->d_y, (size_t)N * C);
-    model_linear_bwd(m, s->d_y, g->gate_up_w, NULL, s->d_gate_up, a->norm2, w->gate_up_w, N,
-                     C, 2 * I);
+    model_linear_bwd(m, s->d_y, g->gate_up_w, NULL, s->d_gate_up, a->norm2, w->gate_up_w, N, C,
+                     2 * I);
     ops_rmsnorm_backward(s->d_x, g->norm2, s->d_y, a->res1, w->norm2, a->rstd2, N, C);
 }
 
@@ -433,8 +432,7 @@ static void attn_backward(model *m, int l, const float *x, bool need_dinp)
     ops_rope_backward(s->d_qkv + Q, s->inv_freq, s->positions, N, c->llm.kv_heads, D, W);
     model_zero(m, s->d_y, (size_t)N * C);
     model_linear_bwd(m, s->d_y, g->qkv_w, g->qkv_b, s->d_qkv, a->norm1, w->qkv_w, N, C, W);
-    ops_rmsnorm_backward(need_dinp ? s->d_x : NULL, g->norm1, s->d_y, x, w->norm1, a->rstd1,
-                         N, C);
+    ops_rmsnorm_backward(need_dinp ? s->d_x : NULL, g->norm1, s->d_y, x, w->norm1, a->rstd1, N, C);
 }
 
 /* The head: d_logits from the loss, then lm_head and model.norm; leaves
@@ -451,11 +449,10 @@ static void head_backward(model *m, float loss_scale)
                                      loss_scale / (float)s->counted);
     bool head_trains = !c->llm.tie_word_embeddings || m->first_trainable == 0;
     model_zero(m, s->d_norm, (size_t)N * C);
-    ops_linear_backward(s->d_norm, head_trains ? s->g.head : NULL, NULL, s->d_logits,
-                        s->norm_f, s->p.head, N, C, V, OPS_W_OUT_IN);
+    ops_linear_backward(s->d_norm, head_trains ? s->g.head : NULL, NULL, s->d_logits, s->norm_f,
+                        s->p.head, N, C, V, OPS_W_OUT_IN);
     model_zero(m, s->d_x, (size_t)N * C);
-    ops_rmsnorm_backward(s->d_x, s->g.norm, s->d_norm, last_hidden(m), s->p.norm, s->rstd_f,
-                         N, C);
+    ops_rmsnorm_backward(s->d_x, s->g.norm, s->d_norm, last_hidden(m), s->p.norm, s->rstd_f, N, C);
 }
 
 void llama_backward(model *m, float loss_scale)

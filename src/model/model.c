@@ -16,25 +16,38 @@ ft_status model_config_validate(const model_config *c, ft_error *err)
 {
     const char *bad = NULL;
     if (c->arch == MODEL_ARCH_LLAMA) return llama_config_validate(c, err);
-    if (c->arch != MODEL_ARCH_BERT && c->arch != MODEL_ARCH_GPT2) bad = "arch";
-    else if (c->vocab_size < 1) bad = "vocab_size";
-    else if (c->max_positions < 1) bad = "max_positions";
-    else if (c->arch == MODEL_ARCH_BERT && c->type_vocab_size < 1) bad = "type_vocab_size";
-    else if (c->hidden < 1 || c->hidden > (1 << 16)) bad = "hidden_size";
-    else if (c->layers < 1 || c->layers > 1024) bad = "num_hidden_layers";
-    else if (c->heads < 1 || c->hidden % c->heads != 0) bad = "num_attention_heads (must divide hidden_size)";
-    else if (c->intermediate < 1 || c->intermediate > (1 << 20)) bad = "intermediate_size";
-    else if (c->num_labels < 1) bad = "num_labels";
-    else if (!(c->layer_norm_eps > 0.0f)) bad = "layer_norm_eps";
-    else if (!(c->hidden_dropout >= 0.0f && c->hidden_dropout < 1.0f)) bad = "hidden dropout";
-    else if (!(c->attention_dropout >= 0.0f && c->attention_dropout < 1.0f)) bad = "attention dropout";
-    else if (!(c->classifier_dropout >= 0.0f && c->classifier_dropout < 1.0f)) bad = "classifier dropout";
+    if (c->arch != MODEL_ARCH_BERT && c->arch != MODEL_ARCH_GPT2)
+        bad = "arch";
+    else if (c->vocab_size < 1)
+        bad = "vocab_size";
+    else if (c->max_positions < 1)
+        bad = "max_positions";
+    else if (c->arch == MODEL_ARCH_BERT && c->type_vocab_size < 1)
+        bad = "type_vocab_size";
+    else if (c->hidden < 1 || c->hidden > (1 << 16))
+        bad = "hidden_size";
+    else if (c->layers < 1 || c->layers > 1024)
+        bad = "num_hidden_layers";
+    else if (c->heads < 1 || c->hidden % c->heads != 0)
+        bad = "num_attention_heads (must divide hidden_size)";
+    else if (c->intermediate < 1 || c->intermediate > (1 << 20))
+        bad = "intermediate_size";
+    else if (c->num_labels < 1)
+        bad = "num_labels";
+    else if (!(c->layer_norm_eps > 0.0f))
+        bad = "layer_norm_eps";
+    else if (!(c->hidden_dropout >= 0.0f && c->hidden_dropout < 1.0f))
+        bad = "hidden dropout";
+    else if (!(c->attention_dropout >= 0.0f && c->attention_dropout < 1.0f))
+        bad = "attention dropout";
+    else if (!(c->classifier_dropout >= 0.0f && c->classifier_dropout < 1.0f))
+        bad = "classifier dropout";
     if (bad) return ft_fail(err, FT_EINVAL, "model config: invalid %s", bad);
     return FT_OK;
 }
 
-ft_status model_add_tensor(model *m, const char *name, int layer, int64_t d0,
-                           int64_t d1, ft_error *err)
+ft_status model_add_tensor(model *m, const char *name, int layer, int64_t d0, int64_t d1,
+                           ft_error *err)
 {
     if (m->tensor_count == m->tensor_cap) {
         int cap = m->tensor_cap ? 2 * m->tensor_cap : 64;
@@ -52,8 +65,7 @@ ft_status model_add_tensor(model *m, const char *name, int layer, int64_t d0,
     t->numel = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
     t->offset = m->param_count;
     t->layer = layer;
-    t->weight_decay = !strstr(name, "bias") && !strstr(name, "LayerNorm") &&
-                      !strstr(name, "ln_");
+    t->weight_decay = !strstr(name, "bias") && !strstr(name, "LayerNorm") && !strstr(name, "ln_");
     m->param_count += t->numel;
     return FT_OK;
 }
@@ -152,10 +164,7 @@ float *model_params(model *m)
 
 /* The host copy is a cache of the back end's parameters: filling it does not
  * change the model, so the model may be const here. */
-const float *model_params_read(const model *m)
-{
-    return ops_mirror_host_read(&((model *)m)->pm);
-}
+const float *model_params_read(const model *m) { return ops_mirror_host_read(&((model *)m)->pm); }
 
 float *model_params_for_step(model *m)
 {
@@ -169,8 +178,7 @@ const float *model_logits(const model *m)
 {
     if (m->cfg.arch == MODEL_ARCH_LLAMA) return llama_logits(m);
     if (m->be->host_memory) return m->a.logits;
-    m->be->to_host(m->logits_host, m->a.logits,
-                   (size_t)m->b * m->cfg.num_labels * sizeof(float));
+    m->be->to_host(m->logits_host, m->a.logits, (size_t)m->b * m->cfg.num_labels * sizeof(float));
     return m->logits_host;
 }
 
@@ -208,10 +216,9 @@ void model_init_random(model *m, uint64_t seed)
             float sd = c->initializer_range;
             if (c->arch == MODEL_ARCH_GPT2 && ends_with(t->name, "c_proj.weight"))
                 sd /= sqrtf(2.0f * (float)c->layers);
-            /* stream = tensor index: each tensor's draws are independent. */
+                /* stream = tensor index: each tensor's draws are independent. */
 #pragma omp parallel for
-            for (size_t j = 0; j < t->numel; j++)
-                x[j] = sd * rng_normal(seed, (uint64_t)i, j);
+            for (size_t j = 0; j < t->numel; j++) x[j] = sd * rng_normal(seed, (uint64_t)i, j);
         }
     }
     /* nn.Embedding(padding_idx): BERT's and the decoders' padding row is 0;

@@ -25,15 +25,14 @@ static int64_t dim(const model_config *c, model_dim d)
     }
 }
 
-ft_status model_add_block(model *m, int l, const char *prefix,
-                          const model_block_tensor *t, size_t n, ft_error *err)
+ft_status model_add_block(model *m, int l, const char *prefix, const model_block_tensor *t,
+                          size_t n, ft_error *err)
 {
     ft_status st = FT_OK;
     for (size_t i = 0; i < n && st == FT_OK; i++) {
         char name[96];
         snprintf(name, sizeof name, "%s.%d.%s", prefix, l, t[i].suffix);
-        st = model_add_tensor(m, name, l, dim(&m->cfg, t[i].d0), dim(&m->cfg, t[i].d1),
-                              err);
+        st = model_add_tensor(m, name, l, dim(&m->cfg, t[i].d0), dim(&m->cfg, t[i].d1), err);
     }
     return st;
 }
@@ -91,8 +90,8 @@ void model_mlp_forward(model *m, int l, const float *h, const float *resid)
 
 /* ---- backward ----------------------------------------------------------------- */
 
-void model_mlp_backward(model *m, int l, float *dh, const float *dout,
-                        const float *h, float *scratch)
+void model_mlp_backward(model *m, int l, float *dh, const float *dout, const float *h,
+                        float *scratch)
 {
     const model_config *c = &m->cfg;
     const model_block_ptrs *w = &m->p.blocks[l];
@@ -101,17 +100,16 @@ void model_mlp_backward(model *m, int l, float *dh, const float *dout,
     model_acts *s = &m->a;
     int N = m->b * m->t, C = c->hidden, I = c->intermediate;
     size_t NI = (size_t)N * I;
-    model_dropout_bwd(m, scratch, dout, /* d(fc_proj output) */ (size_t)m->t * C, c->hidden_dropout, l,
-                      MODEL_SITE_MLP_OUT);
+    model_dropout_bwd(m, scratch, dout, /* d(fc_proj output) */ (size_t)m->t * C, c->hidden_dropout,
+                      l, MODEL_SITE_MLP_OUT);
     model_zero(m, s->d_fc_act, NI);
-    model_linear_bwd(m, s->d_fc_act, g->fc_proj_w, g->fc_proj_b, scratch, a->fc_act,
-                     w->fc_proj_w, N, I, C);
+    model_linear_bwd(m, s->d_fc_act, g->fc_proj_w, g->fc_proj_b, scratch, a->fc_act, w->fc_proj_w,
+                     N, I, C);
     ops_gelu_bias_backward(s->d_fc, g->fc_b, a->fc, s->d_fc_act, N, I, c->gelu);
     model_linear_bwd(m, dh, g->fc_w, NULL, s->d_fc, h, w->fc_w, N, C, I);
 }
 
-void model_attn_backward(model *m, int l, const float *dout, float *d_proj,
-                         float *d_ctx)
+void model_attn_backward(model *m, int l, const float *dout, float *d_proj, float *d_ctx)
 {
     const model_config *c = &m->cfg;
     const model_block_ptrs *w = &m->p.blocks[l];
@@ -122,8 +120,8 @@ void model_attn_backward(model *m, int l, const float *dout, float *d_proj,
     model_dropout_bwd(m, d_proj, dout, (size_t)m->t * c->hidden, c->hidden_dropout, l,
                       MODEL_SITE_ATTN_OUT);
     model_zero(m, d_ctx, NC); /* dout is not read again: d_ctx may be dout */
-    model_linear_bwd(m, d_ctx, g->attn_proj_w, g->attn_proj_b, d_proj, a->ctx,
-                     w->attn_proj_w, m->b * m->t, c->hidden, c->hidden);
+    model_linear_bwd(m, d_ctx, g->attn_proj_w, g->attn_proj_b, d_proj, a->ctx, w->attn_proj_w,
+                     m->b * m->t, c->hidden, c->hidden);
     model_zero(m, s->d_qkv, 3 * NC);
     ops_attention_shape sh;
     model_attention_shape(m, l, &sh);

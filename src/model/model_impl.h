@@ -18,12 +18,12 @@ typedef struct model_block_ptrs {
 } model_block_ptrs;
 
 typedef struct model_ptrs {
-    float *wte, *wpe, *wtt;           /* [V,C], [P,C], BERT: [types,C] */
-    float *emb_ln_w, *emb_ln_b;       /* BERT embeddings.LayerNorm */
-    model_block_ptrs *blocks;         /* [layers] */
-    float *lnf_w, *lnf_b;             /* GPT-2 ln_f */
-    float *pool_w, *pool_b;           /* BERT pooler.dense */
-    float *head_w, *head_b;           /* classifier / score ([L,C]; bias BERT only) */
+    float *wte, *wpe, *wtt;     /* [V,C], [P,C], BERT: [types,C] */
+    float *emb_ln_w, *emb_ln_b; /* BERT embeddings.LayerNorm */
+    model_block_ptrs *blocks;   /* [layers] */
+    float *lnf_w, *lnf_b;       /* GPT-2 ln_f */
+    float *pool_w, *pool_b;     /* BERT pooler.dense */
+    float *head_w, *head_b;     /* classifier / score ([L,C]; bias BERT only) */
 } model_ptrs;
 
 /* Saved activations of one block (N = B*T rows). */
@@ -34,23 +34,23 @@ typedef struct model_block_acts {
     float *ctx;                       /* [N,C] */
     float *res1;                      /* [N,C] residual after attention */
     float *ln2, *ln2_mean, *ln2_rstd;
-    float *fc, *fc_act;               /* [N,I] before and after GELU */
-    float *res2;                      /* [N,C] residual after the MLP */
+    float *fc, *fc_act; /* [N,I] before and after GELU */
+    float *res2;        /* [N,C] residual after the MLP */
 } model_block_acts;
 
 typedef struct model_acts {
     int32_t *ids, *lengths, *labels, *positions, *types, *pick; /* batch copy */
     int64_t *example_index;
-    float *emb, *emb_ln, *emb_mean, *emb_rstd;   /* [N,C], [N,C], [N], [N] */
+    float *emb, *emb_ln, *emb_mean, *emb_rstd; /* [N,C], [N,C], [N], [N] */
     model_block_acts *blocks;
-    float *picked;                    /* [B,C] block output at [CLS]/last token */
-    float *head_ln, *head_mean, *head_rstd;      /* GPT-2 ln_f of picked */
-    float *pooled_pre, *pooled, *pooled_drop;    /* BERT pooler, [B,C] */
-    float *logits, *probs, *losses;   /* [B,L], [B,L], [B] */
+    float *picked;                            /* [B,C] block output at [CLS]/last token */
+    float *head_ln, *head_mean, *head_rstd;   /* GPT-2 ln_f of picked */
+    float *pooled_pre, *pooled, *pooled_drop; /* BERT pooler, [B,C] */
+    float *logits, *probs, *losses;           /* [B,L], [B,L], [B] */
     /* Gradient scratch, reused by every block. */
-    float *d_x, *d_y, *d_tmp;         /* [N,C] */
-    float *d_qkv;                     /* [N,3C] */
-    float *d_fc, *d_fc_act;           /* [N,I] */
+    float *d_x, *d_y, *d_tmp;           /* [N,C] */
+    float *d_qkv;                       /* [N,3C] */
+    float *d_fc, *d_fc_act;             /* [N,I] */
     float *d_head, *d_head2, *d_logits; /* [B,C], [B,C], [B,L] */
     float *attn_scratch;
     /* bf16 mode only (else NULL): a product's input and output gradient
@@ -112,8 +112,8 @@ struct model {
 void model_grads_ready_from(model *m, int layer);
 
 /* Append a tensor to the table (offset = current end). */
-ft_status model_add_tensor(model *m, const char *name, int layer, int64_t d0,
-                           int64_t d1, ft_error *err);
+ft_status model_add_tensor(model *m, const char *name, int layer, int64_t d0, int64_t d1,
+                           ft_error *err);
 
 /* Dropout sites within a block (model_site): attention probabilities, the
  * attention branch's output, the MLP branch's output. */
@@ -132,8 +132,8 @@ typedef struct model_block_tensor {
 } model_block_tensor;
 
 /* Add block l's tensors "<prefix>.<l>.<suffix>" in table order. */
-ft_status model_add_block(model *m, int l, const char *prefix,
-                          const model_block_tensor *t, size_t n, ft_error *err);
+ft_status model_add_block(model *m, int l, const char *prefix, const model_block_tensor *t,
+                          size_t n, ft_error *err);
 /* base + offset of the tensor called `name` (which must exist). */
 float *model_bind_at(model *m, float *base, const char *name);
 /* Point every block's p->blocks[l] fields into base. */
@@ -149,23 +149,21 @@ void model_mlp_forward(model *m, int l, const float *h, const float *resid);
 /* dh += d(h) through the MLP branch, from dout = d(a->res2) (the residual
  * part is the caller's); parameter gradients accumulated. dh may equal dout
  * (dout is read first); scratch [N,C] is overwritten. */
-void model_mlp_backward(model *m, int l, float *dh, const float *dout,
-                        const float *h, float *scratch);
+void model_mlp_backward(model *m, int l, float *dh, const float *dout, const float *h,
+                        float *scratch);
 /* The attention branch backward from dout = d(a->res1) down to d(qkv),
  * left in m->a.d_qkv (the qkv product's backward is the caller's, whose
  * input h differs). d_proj and d_ctx [N,C] are overwritten; d_ctx may
  * equal dout. */
-void model_attn_backward(model *m, int l, const float *dout, float *d_proj,
-                         float *d_ctx);
+void model_attn_backward(model *m, int l, const float *dout, float *d_proj, float *d_ctx);
 
 /* A block's linear layer (weights in the arch's layout) in the model's
  * precision: ops_linear_forward / ops_linear_backward, or their bf16 forms
  * with the mirror of w (model_bf16.c). */
-void model_linear_fwd(model *m, float *out, const float *inp, const float *w,
-                      const float *b, int n, int c, int oc);
-void model_linear_bwd(model *m, float *dinp, float *dw, float *db,
-                      const float *dout, const float *inp, const float *w, int n,
+void model_linear_fwd(model *m, float *out, const float *inp, const float *w, const float *b, int n,
                       int c, int oc);
+void model_linear_bwd(model *m, float *dinp, float *dw, float *db, const float *dout,
+                      const float *inp, const float *w, int n, int c, int oc);
 /* Lay the activations out again for the current plan's shape and kind
  * (after a change of precision); nothing when there is no plan. */
 ft_status model_replan(model *m, ft_error *err);
@@ -205,11 +203,11 @@ void llama_rope_inv_freq(const model_config *c, float *inv_freq);
 /* Shared pieces of forward/backward. */
 uint64_t model_site(const model *m, int layer, int site);
 float model_drop_p(const model *m, float p);
-void model_dropout_fwd(model *m, float *out, const float *inp, size_t per_example,
-                       float p, int layer, int site);
+void model_dropout_fwd(model *m, float *out, const float *inp, size_t per_example, float p,
+                       int layer, int site);
 /* dinp = dout through the forward's mask and scale: WRITTEN, not added. */
-void model_dropout_bwd(model *m, float *dinp, const float *dout,
-                       size_t per_example, float p, int layer, int site);
+void model_dropout_bwd(model *m, float *dinp, const float *dout, size_t per_example, float p,
+                       int layer, int site);
 void model_attention_shape(const model *m, int layer, ops_attention_shape *s);
 void model_loss_backward(model *m, float loss_scale);
 bool model_block_trainable(const model *m, int layer);

@@ -39,14 +39,13 @@ static bool is_block_matrix(const model *m, const model_tensor *t)
 }
 
 /* The mirror of one precision: allocated on first use, kept after. */
-static ft_status alloc_mirror(model *m, void **mirror, size_t elem, const char *what,
-                              ft_error *err)
+static ft_status alloc_mirror(model *m, void **mirror, size_t elem, const char *what, ft_error *err)
 {
     if (*mirror) return FT_OK;
     *mirror = m->be->alloc(m->param_count * elem);
     if (!*mirror)
-        return ft_fail(err, FT_ENOMEM, "model: cannot allocate %s weights (%zu) on the %s",
-                       what, m->param_count, m->be->name);
+        return ft_fail(err, FT_ENOMEM, "model: cannot allocate %s weights (%zu) on the %s", what,
+                       m->param_count, m->be->name);
     return FT_OK;
 }
 
@@ -56,10 +55,12 @@ static void log_precision(model_precision precision)
 {
     if (precision == MODEL_BF16 && !ops_bf16_native())
         ft_log_warn("bf16: this CPU has no bf16 instructions (%s): correct but slower "
-                    "than float32", ops_bf16_isa());
+                    "than float32",
+                    ops_bf16_isa());
     else if (precision == MODEL_BF16)
         ft_log_info("bf16 mixed precision: block products in bf16 (%s), float32 "
-                    "master weights", ops_bf16_isa());
+                    "master weights",
+                    ops_bf16_isa());
     else if (precision == MODEL_FP16)
         ft_log_info("fp16 mixed precision: block products of fp16 operands with float32 "
                     "sums, float32 master weights");
@@ -85,7 +86,8 @@ static ft_status set_precision(model *m, model_precision precision, bool on, ft_
     if (on && m->precision != MODEL_FP32)
         return ft_fail(err, FT_EINVAL, "model: bf16 and fp16 at once: choose one");
     if (on && precision == MODEL_FP16 && m->cfg.arch == MODEL_ARCH_LLAMA)
-        return ft_fail(err, FT_EINVAL, "model: fp16 is not available for the decoder LLMs yet "
+        return ft_fail(err, FT_EINVAL,
+                       "model: fp16 is not available for the decoder LLMs yet "
                        "(float32 or bf16)");
     if (on) {
         ft_status st = require_ops(m, precision, err);
@@ -172,34 +174,31 @@ static const ops_bf16 *weight_bf16(const model *m, const float *w)
     return m->params_bf16 + (w - m->params);
 }
 
-void model_linear_fwd(model *m, float *out, const float *inp, const float *w,
-                      const float *b, int n, int c, int oc)
+void model_linear_fwd(model *m, float *out, const float *inp, const float *w, const float *b, int n,
+                      int c, int oc)
 {
     if (m->precision == MODEL_FP16) {
         ops_round_fp16(m->a.x32, inp, (size_t)n * c);
-        ops_linear_forward(out, m->a.x32, m->params_fp16 + (w - m->params), b, n, c, oc,
-                           layout(m));
+        ops_linear_forward(out, m->a.x32, m->params_fp16 + (w - m->params), b, n, c, oc, layout(m));
     } else if (m->precision == MODEL_BF16)
-        ops_linear_forward_bf16(out, inp, m->a.x16, weight_bf16(m, w), b, n, c, oc,
-                                layout(m));
+        ops_linear_forward_bf16(out, inp, m->a.x16, weight_bf16(m, w), b, n, c, oc, layout(m));
     else
         ops_linear_forward(out, inp, w, b, n, c, oc, layout(m));
 }
 
-void model_linear_bwd(model *m, float *dinp, float *dw, float *db,
-                      const float *dout, const float *inp, const float *w, int n,
-                      int c, int oc)
+void model_linear_bwd(model *m, float *dinp, float *dw, float *db, const float *dout,
+                      const float *inp, const float *w, int n, int c, int oc)
 {
     if (m->precision == MODEL_FP16) {
         /* The bias gradient sums dout in float32, as in bf16. */
         if (db) ops_bias_backward(db, dout, n, oc);
         ops_round_fp16(m->a.d32, dout, (size_t)n * oc);
         if (dw) ops_round_fp16(m->a.x32, inp, (size_t)n * c);
-        ops_linear_backward(dinp, dw, NULL, m->a.d32, m->a.x32,
-                            m->params_fp16 + (w - m->params), n, c, oc, layout(m));
+        ops_linear_backward(dinp, dw, NULL, m->a.d32, m->a.x32, m->params_fp16 + (w - m->params), n,
+                            c, oc, layout(m));
     } else if (m->precision == MODEL_BF16)
-        ops_linear_backward_bf16(dinp, dw, db, dout, m->a.d16, inp, m->a.x16,
-                                 weight_bf16(m, w), n, c, oc, layout(m));
+        ops_linear_backward_bf16(dinp, dw, db, dout, m->a.d16, inp, m->a.x16, weight_bf16(m, w), n,
+                                 c, oc, layout(m));
     else
         ops_linear_backward(dinp, dw, db, dout, inp, w, n, c, oc, layout(m));
 }

@@ -29,8 +29,7 @@ static float *take(bump *b, size_t n)
     return p;
 }
 
-static void layout_block(bump *k, model_block_acts *a, const model_config *c,
-                         size_t B, size_t T)
+static void layout_block(bump *k, model_block_acts *a, const model_config *c, size_t B, size_t T)
 {
     size_t N = B * T, C = (size_t)c->hidden, I = (size_t)c->intermediate;
     a->ln1 = take(k, N * C);
@@ -133,7 +132,8 @@ static ft_status plan(model *m, int b, int t, bool inference, ft_error *err)
     if (b < 1 || t < 1 || t > m->cfg.max_positions)
         return ft_fail(err, FT_EINVAL,
                        "model_plan: batch %d x %d tokens: need b >= 1 and 1 <= t <= "
-                       "max_positions (%d)", b, t, m->cfg.max_positions);
+                       "max_positions (%d)",
+                       b, t, m->cfg.max_positions);
     model_free_plan(m);
     m->plan_inference = inference;
     size_t B = (size_t)b, T = (size_t)t, ib = int_bytes(B, T);
@@ -152,7 +152,8 @@ static ft_status plan(model *m, int b, int t, bool inference, ft_error *err)
         model_free_plan(m);
         return ft_fail(err, FT_ENOMEM,
                        "model_plan: cannot allocate activations for %d x %d tokens "
-                       "(%zu floats) on the %s", b, t, floats, m->be->name);
+                       "(%zu floats) on the %s",
+                       b, t, floats, m->be->name);
     }
     k.base = m->act_mem;
     k.used = 0;
@@ -169,10 +170,7 @@ static ft_status plan(model *m, int b, int t, bool inference, ft_error *err)
     return FT_OK;
 }
 
-ft_status model_plan(model *m, int b, int t, ft_error *err)
-{
-    return plan(m, b, t, false, err);
-}
+ft_status model_plan(model *m, int b, int t, ft_error *err) { return plan(m, b, t, false, err); }
 
 ft_status model_plan_inference(model *m, int b, int t, ft_error *err)
 {
@@ -186,28 +184,29 @@ ft_status model_replan(model *m, ft_error *err)
 
 /* ---- forward and backward ------------------------------------------------- */
 
-static ft_status check_batch(const model *m, const model_batch *x,
-                             const model_dropout *d, ft_error *err)
+static ft_status check_batch(const model *m, const model_batch *x, const model_dropout *d,
+                             ft_error *err)
 {
     const model_config *c = &m->cfg;
     if (x->b < 1 || x->t < 1 || x->b > m->plan_b || x->t > m->plan_t)
-        return ft_fail(err, FT_EINVAL, "model: batch %d x %d exceeds the plan %d x %d",
-                       x->b, x->t, m->plan_b, m->plan_t);
+        return ft_fail(err, FT_EINVAL, "model: batch %d x %d exceeds the plan %d x %d", x->b, x->t,
+                       m->plan_b, m->plan_t);
     if (d && d->enabled && !x->example_index)
         return ft_fail(err, FT_EINVAL, "model: dropout needs example indices");
     for (int i = 0; i < x->b; i++) {
         if (x->lengths[i] < 1 || x->lengths[i] > x->t)
-            return ft_fail(err, FT_EINVAL, "model: row %d: length %d not in [1, %d]",
-                           i, x->lengths[i], x->t);
+            return ft_fail(err, FT_EINVAL, "model: row %d: length %d not in [1, %d]", i,
+                           x->lengths[i], x->t);
         if (x->labels && (x->labels[i] < 0 || x->labels[i] >= c->num_labels))
-            return ft_fail(err, FT_EINVAL, "model: row %d: label %d not in [0, %d)",
-                           i, x->labels[i], c->num_labels);
+            return ft_fail(err, FT_EINVAL, "model: row %d: label %d not in [0, %d)", i,
+                           x->labels[i], c->num_labels);
         for (int j = 0; j < x->t; j++) {
             int32_t id = x->input_ids[(size_t)i * x->t + j];
             if (id < 0 || id >= c->vocab_size)
                 return ft_fail(err, FT_EINVAL,
                                "model: row %d position %d: token id %d outside the "
-                               "vocabulary [0, %d)", i, j, id, c->vocab_size);
+                               "vocabulary [0, %d)",
+                               i, j, id, c->vocab_size);
         }
     }
     return FT_OK;
@@ -237,8 +236,8 @@ static void copy_batch(model *m, const model_batch *x)
     m->t = x->t;
 }
 
-ft_status model_forward(model *m, const model_batch *x, const model_dropout *d,
-                        double *loss, ft_error *err)
+ft_status model_forward(model *m, const model_batch *x, const model_dropout *d, double *loss,
+                        ft_error *err)
 {
     if (m->cfg.arch == MODEL_ARCH_LLAMA) return llama_forward(m, x, loss, err);
     if (!m->act_mem) return ft_fail(err, FT_EINVAL, "model: model_plan() not called");
@@ -254,8 +253,8 @@ ft_status model_forward(model *m, const model_batch *x, const model_dropout *d,
     else
         gpt2_forward(m);
     if (x->labels) {
-        double mean = ops_crossentropy_forward(m->a.losses, m->a.probs, m->a.logits,
-                                               m->a.labels, m->b, m->cfg.num_labels);
+        double mean = ops_crossentropy_forward(m->a.losses, m->a.probs, m->a.logits, m->a.labels,
+                                               m->b, m->cfg.num_labels);
         if (loss) *loss = mean;
     }
     return FT_OK;
@@ -280,27 +279,24 @@ uint64_t model_site(const model *m, int layer, int site)
     return ops_dropout_site(m->dropout.step, layer + 1, site);
 }
 
-float model_drop_p(const model *m, float p)
-{
-    return m->dropout.enabled ? p : 0.0f;
-}
+float model_drop_p(const model *m, float p) { return m->dropout.enabled ? p : 0.0f; }
 
-void model_dropout_fwd(model *m, float *out, const float *inp, size_t per_example,
-                       float p, int layer, int site)
+void model_dropout_fwd(model *m, float *out, const float *inp, size_t per_example, float p,
+                       int layer, int site)
 {
-    ops_dropout_forward(out, inp, m->b, per_example, m->a.example_index,
-                        model_drop_p(m, p), m->dropout.seed, model_site(m, layer, site));
+    ops_dropout_forward(out, inp, m->b, per_example, m->a.example_index, model_drop_p(m, p),
+                        m->dropout.seed, model_site(m, layer, site));
 }
 
 /* Dropout's gradient is dout through the forward's mask and scale, which is
  * what a forward pass with the same keys computes: written with it, in one
  * pass (no zeroing, then adding onto zeros, as a separate backward would
  * need; on a GPU one launch instead of two). */
-void model_dropout_bwd(model *m, float *dinp, const float *dout,
-                       size_t per_example, float p, int layer, int site)
+void model_dropout_bwd(model *m, float *dinp, const float *dout, size_t per_example, float p,
+                       int layer, int site)
 {
-    ops_dropout_forward(dinp, dout, m->b, per_example, m->a.example_index,
-                        model_drop_p(m, p), m->dropout.seed, model_site(m, layer, site));
+    ops_dropout_forward(dinp, dout, m->b, per_example, m->a.example_index, model_drop_p(m, p),
+                        m->dropout.seed, model_site(m, layer, site));
 }
 
 void model_attention_shape(const model *m, int layer, ops_attention_shape *s)
@@ -321,6 +317,6 @@ void model_loss_backward(model *m, float loss_scale)
 {
     size_t n = (size_t)m->b * m->cfg.num_labels;
     model_zero(m, m->a.d_logits, n);
-    ops_crossentropy_backward(m->a.d_logits, m->a.probs, m->a.labels, m->b,
-                              m->cfg.num_labels, loss_scale / (float)m->b);
+    ops_crossentropy_backward(m->a.d_logits, m->a.probs, m->a.labels, m->b, m->cfg.num_labels,
+                              loss_scale / (float)m->b);
 }

@@ -28,32 +28,28 @@
 
 /* ---- matrix products ----------------------------------------------------- */
 
-void ops_cpu_matmul(float *c, const float *a, const float *b, int m, int n, int k,
-                bool trans_a, bool trans_b, bool accumulate)
+void ops_cpu_matmul(float *c, const float *a, const float *b, int m, int n, int k, bool trans_a,
+                    bool trans_b, bool accumulate)
 {
-    ops_cpu_sgemm(trans_a, trans_b, m, n, k, 1.0f, a, trans_a ? m : k, b,
-                  trans_b ? k : n, accumulate ? 1.0f : 0.0f, c, n);
+    ops_cpu_sgemm(trans_a, trans_b, m, n, k, 1.0f, a, trans_a ? m : k, b, trans_b ? k : n,
+                  accumulate ? 1.0f : 0.0f, c, n);
 }
 
-void ops_cpu_linear_forward(float *out, const float *inp, const float *weight,
-                        const float *bias, int n, int c, int oc,
-                        ops_weight_layout layout)
+void ops_cpu_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
+                            int n, int c, int oc, ops_weight_layout layout)
 {
     /* [out,in] weights: out = inp · Wᵀ; [in,out]: out = inp · W, added
      * onto rows of bias. */
     if (bias) {
 #pragma omp parallel for schedule(static)
-        for (int i = 0; i < n; i++)
-            memcpy(out + (size_t)i * oc, bias, (size_t)oc * sizeof(float));
+        for (int i = 0; i < n; i++) memcpy(out + (size_t)i * oc, bias, (size_t)oc * sizeof(float));
     }
-    ops_cpu_matmul(out, inp, weight, n, oc, c, false, layout == OPS_W_OUT_IN,
-               bias != NULL);
+    ops_cpu_matmul(out, inp, weight, n, oc, c, false, layout == OPS_W_OUT_IN, bias != NULL);
 }
 
-void ops_cpu_linear_backward(float *dinp, float *dweight, float *dbias,
-                         const float *dout, const float *inp,
-                         const float *weight, int n, int c, int oc,
-                         ops_weight_layout layout)
+void ops_cpu_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                             const float *inp, const float *weight, int n, int c, int oc,
+                             ops_weight_layout layout)
 {
     bool out_in = layout == OPS_W_OUT_IN;
     /* dinp[N,C] += dout[N,OC] · W as [OC,C]. */
@@ -75,8 +71,7 @@ static void bias_forward(float *out, const float *inp, const float *bias, int n,
 {
 #pragma omp parallel for
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < c; j++)
-            out[(size_t)i * c + j] = inp[(size_t)i * c + j] + bias[j];
+        for (int j = 0; j < c; j++) out[(size_t)i * c + j] = inp[(size_t)i * c + j] + bias[j];
 }
 
 enum { COLUMN_BLOCK = 64 };
@@ -117,7 +112,7 @@ void ops_cpu_scale(float *x, size_t n, float s)
     for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 
-#define GELU_TANH_K 0.7978845608028654f /* sqrt(2/pi) */
+#define GELU_TANH_K  0.7978845608028654f /* sqrt(2/pi) */
 #define INV_SQRT_2PI 0.3989422804014327f
 
 OPS_CLONES
@@ -149,8 +144,8 @@ void ops_cpu_bias_gelu_forward(float *out, float *inp, const float *bias, int ro
 
 /* d/dx x Φ(x) = Φ(x) + x φ(x). */
 OPS_CLONES
-static void gelu_erf_bwd(float *restrict dx, const float *restrict x,
-                         const float *restrict dy, size_t n)
+static void gelu_erf_bwd(float *restrict dx, const float *restrict x, const float *restrict dy,
+                         size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float pdf = INV_SQRT_2PI * ops_exp(-0.5f * x[i] * x[i]);
@@ -159,8 +154,8 @@ static void gelu_erf_bwd(float *restrict dx, const float *restrict x,
 }
 
 OPS_CLONES
-static void gelu_tanh_bwd(float *restrict dx, const float *restrict x,
-                          const float *restrict dy, size_t n)
+static void gelu_tanh_bwd(float *restrict dx, const float *restrict x, const float *restrict dy,
+                          size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
@@ -172,8 +167,8 @@ static void gelu_tanh_bwd(float *restrict dx, const float *restrict x,
     }
 }
 
-void ops_cpu_gelu_bias_backward(float *dinp, float *dbias, const float *inp,
-                                const float *dout, int rows, int c, ops_gelu_kind kind)
+void ops_cpu_gelu_bias_backward(float *dinp, float *dbias, const float *inp, const float *dout,
+                                int rows, int c, ops_gelu_kind kind)
 {
     size_t n = (size_t)rows * c;
     if (kind == OPS_GELU_ERF)
@@ -189,8 +184,7 @@ void ops_cpu_tanh_forward(float *out, const float *inp, size_t n)
     for (size_t i = 0; i < n; i++) out[i] = tanhf(inp[i]);
 }
 
-void ops_cpu_tanh_backward(float *dinp, const float *out, const float *dout,
-                       size_t n)
+void ops_cpu_tanh_backward(float *dinp, const float *out, const float *dout, size_t n)
 {
 #pragma omp parallel for
     for (size_t i = 0; i < n; i++) dinp[i] += (1.0f - out[i] * out[i]) * dout[i];
@@ -200,9 +194,8 @@ void ops_cpu_tanh_backward(float *dinp, const float *out, const float *dout,
 
 /* One row: mean and variance in double (as before: two passes). */
 OPS_CLONES
-static void layernorm_row(float *restrict y, float *mean, float *rstd,
-                          const float *restrict x, const float *restrict w,
-                          const float *restrict bias, int c, float eps)
+static void layernorm_row(float *restrict y, float *mean, float *rstd, const float *restrict x,
+                          const float *restrict w, const float *restrict bias, int c, float eps)
 {
     double sum = 0.0, sq = 0.0;
 #pragma omp simd reduction(+ : sum)
@@ -216,21 +209,20 @@ static void layernorm_row(float *restrict y, float *mean, float *rstd,
     *rstd = r;
 }
 
-void ops_cpu_layernorm_forward(float *out, float *mean, float *rstd,
-                           const float *inp, const float *weight,
-                           const float *bias, int n, int c, float eps)
+void ops_cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                               const float *weight, const float *bias, int n, int c, float eps)
 {
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++)
-        layernorm_row(out + (size_t)i * c, mean + i, rstd + i, inp + (size_t)i * c, weight,
-                      bias, c, eps);
+        layernorm_row(out + (size_t)i * c, mean + i, rstd + i, inp + (size_t)i * c, weight, bias, c,
+                      eps);
 }
 
 /* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dout * weight. */
 OPS_CLONES
 static void layernorm_row_backward(float *restrict dx, const float *restrict dy,
-                                   const float *restrict x, const float *restrict w,
-                                   float mean, float rstd, int c)
+                                   const float *restrict x, const float *restrict w, float mean,
+                                   float rstd, int c)
 {
     double g_sum = 0.0, gx_sum = 0.0;
 #pragma omp simd reduction(+ : g_sum, gx_sum)
@@ -246,21 +238,19 @@ static void layernorm_row_backward(float *restrict dx, const float *restrict dy,
     }
 }
 
-static void layernorm_backward_inputs(float *dinp, const float *dout,
-                                      const float *inp, const float *weight,
-                                      const float *mean, const float *rstd,
+static void layernorm_backward_inputs(float *dinp, const float *dout, const float *inp,
+                                      const float *weight, const float *mean, const float *rstd,
                                       int n, int c)
 {
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++)
-        layernorm_row_backward(dinp + (size_t)i * c, dout + (size_t)i * c,
-                               inp + (size_t)i * c, weight, mean[i], rstd[i], c);
+        layernorm_row_backward(dinp + (size_t)i * c, dout + (size_t)i * c, inp + (size_t)i * c,
+                               weight, mean[i], rstd[i], c);
 }
 
-void ops_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
-                            const float *dout, const float *inp,
-                            const float *weight, const float *mean,
-                            const float *rstd, int n, int c)
+void ops_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                                const float *inp, const float *weight, const float *mean,
+                                const float *rstd, int n, int c)
 {
     if (dinp) layernorm_backward_inputs(dinp, dout, inp, weight, mean, rstd, n, c);
     if (!dweight && !dbias) return;
@@ -286,8 +276,8 @@ void ops_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias,
 
 /* ---- embeddings ------------------------------------------------------------ */
 
-void ops_cpu_embedding_forward(float *out, const int32_t *ids, const float *table,
-                           int n, int c, bool accumulate)
+void ops_cpu_embedding_forward(float *out, const int32_t *ids, const float *table, int n, int c,
+                               bool accumulate)
 {
 #pragma omp parallel for
     for (int i = 0; i < n; i++) {
@@ -297,8 +287,7 @@ void ops_cpu_embedding_forward(float *out, const int32_t *ids, const float *tabl
     }
 }
 
-void ops_cpu_embedding_backward(float *dtable, const int32_t *ids,
-                            const float *dout, int n, int c)
+void ops_cpu_embedding_backward(float *dtable, const int32_t *ids, const float *dout, int n, int c)
 {
     int blocks = (c + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
 #pragma omp parallel for
@@ -313,27 +302,22 @@ void ops_cpu_embedding_backward(float *dtable, const int32_t *ids,
     }
 }
 
-void ops_cpu_gather_rows_forward(float *out, const float *inp, const int32_t *rows,
-                             int r, int c)
+void ops_cpu_gather_rows_forward(float *out, const float *inp, const int32_t *rows, int r, int c)
 {
     for (int i = 0; i < r; i++)
-        memcpy(out + (size_t)i * c, inp + (size_t)rows[i] * c,
-               (size_t)c * sizeof(float));
+        memcpy(out + (size_t)i * c, inp + (size_t)rows[i] * c, (size_t)c * sizeof(float));
 }
 
-void ops_cpu_gather_rows_backward(float *dinp, const float *dout,
-                              const int32_t *rows, int r, int c)
+void ops_cpu_gather_rows_backward(float *dinp, const float *dout, const int32_t *rows, int r, int c)
 {
     for (int i = 0; i < r; i++)
-        for (int j = 0; j < c; j++)
-            dinp[(size_t)rows[i] * c + j] += dout[(size_t)i * c + j];
+        for (int j = 0; j < c; j++) dinp[(size_t)rows[i] * c + j] += dout[(size_t)i * c + j];
 }
 
 /* ---- loss ------------------------------------------------------------------ */
 
-double ops_cpu_crossentropy_forward(float *losses, float *probs,
-                                const float *logits, const int32_t *labels,
-                                int b, int l)
+double ops_cpu_crossentropy_forward(float *losses, float *probs, const float *logits,
+                                    const int32_t *labels, int b, int l)
 {
     double total = 0.0;
     for (int i = 0; i < b; i++) {
@@ -350,9 +334,8 @@ double ops_cpu_crossentropy_forward(float *losses, float *probs,
     return total / b;
 }
 
-void ops_cpu_crossentropy_backward(float *dlogits, const float *probs,
-                               const int32_t *labels, int b, int l,
-                               float dloss)
+void ops_cpu_crossentropy_backward(float *dlogits, const float *probs, const int32_t *labels, int b,
+                                   int l, float dloss)
 {
     for (int i = 0; i < b; i++)
         for (int j = 0; j < l; j++)
@@ -384,9 +367,9 @@ static double sum_squares(const float *x, size_t n)
 }
 
 OPS_CLONES
-static void adamw_chunk(float *restrict param, const float *restrict grad,
-                        float *restrict m, float *restrict v, size_t n, float decay,
-                        float b1, float b2, float step_size, float bc2_sqrt, float eps)
+static void adamw_chunk(float *restrict param, const float *restrict grad, float *restrict m,
+                        float *restrict v, size_t n, float decay, float b1, float b2,
+                        float step_size, float bc2_sqrt, float eps)
 {
     for (size_t i = 0; i < n; i++) {
         float g = grad[i];
@@ -409,8 +392,8 @@ static void adamw(float *param, const float *grad, float *m, float *v, size_t n,
     float step_size = (float)(h->lr / bc1);
     float bc2_sqrt = (float)sqrt(bc2);
     float decay = (float)(1.0 - (double)h->lr * h->weight_decay);
-    CHUNKED(n, adamw_chunk(param + i0, grad + i0, m + i0, v + i0, len, decay, h->beta1,
-                           h->beta2, step_size, bc2_sqrt, h->eps));
+    CHUNKED(n, adamw_chunk(param + i0, grad + i0, m + i0, v + i0, len, decay, h->beta1, h->beta2,
+                           step_size, bc2_sqrt, h->eps));
 }
 
 double ops_cpu_sum_squares_spans(const float *x, const ops_span *spans, int count)
@@ -421,8 +404,7 @@ double ops_cpu_sum_squares_spans(const float *x, const ops_span *spans, int coun
 }
 
 void ops_cpu_adamw_spans(float *param, const float *grad, float *m, float *v,
-                         const ops_adamw_span *spans, int count,
-                         const ops_adamw_hparams *h)
+                         const ops_adamw_span *spans, int count, const ops_adamw_hparams *h)
 {
     for (int i = 0; i < count; i++) {
         ops_adamw_hparams hi = *h;

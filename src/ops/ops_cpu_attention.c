@@ -66,8 +66,8 @@ static void softmax_row(float *restrict p, const float *restrict z, int lim, int
 
 /* y[j] = x[j] * mask[j] (0 where dropped) for j < n. */
 OPS_CLONES
-static void masked_copy(float *restrict y, const float *restrict x,
-                        const float *restrict mask, int n)
+static void masked_copy(float *restrict y, const float *restrict x, const float *restrict mask,
+                        int n)
 {
     for (int j = 0; j < n; j++) y[j] = mask[j] != 0.0f ? x[j] * mask[j] : 0.0f;
 }
@@ -87,8 +87,8 @@ static uint64_t head_base(const ops_attention_shape *s, int b, int h)
 
 /* Dropout on a row's visible part: y[j] = x[j] * mask (and y2[j] *= mask
  * when y2 is given), zeros from lim on. */
-static void dropout_row(float *y, const float *x, float *y2, int lim, int T,
-                        uint64_t base, const ops_attention_shape *s)
+static void dropout_row(float *y, const float *x, float *y2, int lim, int T, uint64_t base,
+                        const ops_attention_shape *s)
 {
     uint32_t thr = ops_dropout_threshold(s->dropout_p);
     float scale = 1.0f / (1.0f - s->dropout_p), mask[MASK_CHUNK];
@@ -104,8 +104,8 @@ static void dropout_row(float *y, const float *x, float *y2, int lim, int T,
     }
 }
 
-static void head_forward(float *out, float *probs, const float *qkv,
-                         const ops_attention_shape *s, int b, int h, float *scratch)
+static void head_forward(float *out, float *probs, const float *qkv, const ops_attention_shape *s,
+                         int b, int h, float *scratch)
 {
     int T = s->t, C = s->c, D = C / s->nh, ld = 3 * C;
     const float *q = qkv + (size_t)b * T * ld + (size_t)h * D;
@@ -113,8 +113,7 @@ static void head_forward(float *out, float *probs, const float *qkv,
     float *p = probs + ((size_t)b * s->nh + h) * T * T, *sc = scratch;
     bool drop = s->dropout_p > 0.0f;
     uint64_t base = drop ? head_base(s, b, h) : 0;
-    ops_cpu_sgemm(false, true, T, T, D, 1.0f / sqrtf((float)D),
-                q, ld, k, ld, 0.0f, sc, T);
+    ops_cpu_sgemm(false, true, T, T, D, 1.0f / sqrtf((float)D), q, ld, k, ld, 0.0f, sc, T);
     for (int t = 0; t < T; t++) {
         float *z = sc + (size_t)t * T, *pr = p + (size_t)t * T;
         int lim = visible(s, b, t);
@@ -122,12 +121,12 @@ static void head_forward(float *out, float *probs, const float *qkv,
         /* the row's scores are spent: the dropped-out row goes in their place */
         if (drop) dropout_row(z, pr, NULL, lim, T, base + (uint64_t)t * T, s);
     }
-    ops_cpu_sgemm(false, false, T, D, T, 1.0f, drop ? sc : p, T,
-                v, ld, 0.0f, out + (size_t)b * T * C + (size_t)h * D, C);
+    ops_cpu_sgemm(false, false, T, D, T, 1.0f, drop ? sc : p, T, v, ld, 0.0f,
+                  out + (size_t)b * T * C + (size_t)h * D, C);
 }
 
 void ops_cpu_attention_forward(float *out, float *probs, const float *qkv,
-                           const ops_attention_shape *s, float *scratch)
+                               const ops_attention_shape *s, float *scratch)
 {
     int pairs = s->b * s->nh;
     size_t tt = (size_t)s->t * s->t;
@@ -148,9 +147,8 @@ static void softmax_backward_row(float *restrict ds, const float *restrict p, in
     for (int j = lim; j < T; j++) ds[j] = 0.0f;
 }
 
-static void head_backward(float *dqkv, const float *dout, const float *qkv,
-                          const float *probs, const ops_attention_shape *s, int b,
-                          int h, float *scratch)
+static void head_backward(float *dqkv, const float *dout, const float *qkv, const float *probs,
+                          const ops_attention_shape *s, int b, int h, float *scratch)
 {
     int T = s->t, C = s->c, D = C / s->nh, ld = 3 * C;
     size_t head = (size_t)b * T * ld + (size_t)h * D;
@@ -162,30 +160,24 @@ static void head_backward(float *dqkv, const float *dout, const float *qkv,
     bool drop = s->dropout_p > 0.0f;
     uint64_t base = drop ? head_base(s, b, h) : 0;
     /* dPd = dY Vᵀ into ds; then per row dP = dPd ⊙ mask, Pd = P ⊙ mask. */
-    ops_cpu_sgemm(false, true, T, T, D, 1.0f, dy, C, v, ld, 0.0f,
-                ds, T);
+    ops_cpu_sgemm(false, true, T, T, D, 1.0f, dy, C, v, ld, 0.0f, ds, T);
     for (int t = 0; t < T; t++) {
         const float *pr = p + (size_t)t * T;
         float *dsr = ds + (size_t)t * T;
         int lim = visible(s, b, t);
-        if (drop)
-            dropout_row(pd + (size_t)t * T, pr, dsr, lim, T, base + (uint64_t)t * T, s);
+        if (drop) dropout_row(pd + (size_t)t * T, pr, dsr, lim, T, base + (uint64_t)t * T, s);
         softmax_backward_row(dsr, pr, lim, T);
     }
     const float *pused = drop ? pd : p;
     float scale = 1.0f / sqrtf((float)D);
     /* dV += Pdᵀ dY; dQ += scale dS K; dK += scale dSᵀ Q. */
-    ops_cpu_sgemm(true, false, T, D, T, 1.0f, pused, T, dy, C,
-                1.0f, dv, ld);
-    ops_cpu_sgemm(false, false, T, D, T, scale, ds, T, k, ld,
-                1.0f, dq, ld);
-    ops_cpu_sgemm(true, false, T, D, T, scale, ds, T, q, ld,
-                1.0f, dk, ld);
+    ops_cpu_sgemm(true, false, T, D, T, 1.0f, pused, T, dy, C, 1.0f, dv, ld);
+    ops_cpu_sgemm(false, false, T, D, T, scale, ds, T, k, ld, 1.0f, dq, ld);
+    ops_cpu_sgemm(true, false, T, D, T, scale, ds, T, q, ld, 1.0f, dk, ld);
 }
 
 void ops_cpu_attention_backward(float *dqkv, const float *dout, const float *qkv,
-                            const float *probs, const ops_attention_shape *s,
-                            float *scratch)
+                                const float *probs, const ops_attention_shape *s, float *scratch)
 {
     int pairs = s->b * s->nh;
     size_t tt = (size_t)s->t * s->t;

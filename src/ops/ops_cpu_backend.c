@@ -38,19 +38,18 @@ static void cpu_move(void *dst, const void *src, size_t bytes)
 
 static void cpu_synchronize(void) {}
 
-static const ops_backend cpu_backend = {
-    .name = "cpu",
-    .host_memory = true,
-    .alloc = cpu_alloc,
-    .free = cpu_free,
-    .zero = cpu_zero,
-    .to_device = cpu_move,
-    .to_host = cpu_move,
-    .copy = cpu_move,
-    .synchronize = cpu_synchronize,
-#define OPS_CPU_ENTRY(name, params, args) .name = ops_cpu_##name,
+static const ops_backend cpu_backend = {.name = "cpu",
+                                        .host_memory = true,
+                                        .alloc = cpu_alloc,
+                                        .free = cpu_free,
+                                        .zero = cpu_zero,
+                                        .to_device = cpu_move,
+                                        .to_host = cpu_move,
+                                        .copy = cpu_move,
+                                        .synchronize = cpu_synchronize,
+#define OPS_CPU_ENTRY(name, params, args)          .name = ops_cpu_##name,
 #define OPS_CPU_ENTRY_RET(ret, name, params, args) .name = ops_cpu_##name,
-    OPS_LIST(OPS_CPU_ENTRY, OPS_CPU_ENTRY_RET)
+                                        OPS_LIST(OPS_CPU_ENTRY, OPS_CPU_ENTRY_RET)
 #undef OPS_CPU_ENTRY
 #undef OPS_CPU_ENTRY_RET
 };

@@ -96,8 +96,7 @@ static bool probe_bf16(void)
 static void dnnl_setup(void)
 {
     FT_CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success);
-    FT_CHECK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) ==
-             dnnl_success);
+    FT_CHECK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) == dnnl_success);
     dnnl_has_bf16 = probe_bf16();
 }
 
@@ -133,14 +132,12 @@ static void matrix_desc(dnnl_memory_desc_t *md, int rows, int cols, bool trans,
 {
     dnnl_dims_t dims = {rows, cols};
     dnnl_dims_t strides = {trans ? 1 : cols, trans ? rows : 1};
-    FT_CHECK(dnnl_memory_desc_init_by_strides(md, 2, dims, type, strides) ==
-             dnnl_success);
+    FT_CHECK(dnnl_memory_desc_init_by_strides(md, 2, dims, type, strides) == dnnl_success);
 }
 
 /* md: a, b, c and (when bias) the float32 bias row [1, n]. */
-static dnnl_primitive_t matmul_primitive(int m, int n, int k, bool trans_a,
-                                         bool trans_b, bool accumulate, bool bias,
-                                         dnnl_memory_desc_t md[4])
+static dnnl_primitive_t matmul_primitive(int m, int n, int k, bool trans_a, bool trans_b,
+                                         bool accumulate, bool bias, dnnl_memory_desc_t md[4])
 {
     matrix_desc(&md[0], m, k, trans_a, dnnl_bf16);
     matrix_desc(&md[1], k, n, trans_b, dnnl_bf16);
@@ -169,9 +166,8 @@ static dnnl_primitive_t matmul_primitive(int m, int n, int k, bool trans_a,
 }
 
 /* The emulation: both operands widened to float32, one sgemm. */
-static void matmul_emulated(float *c, const ops_bf16 *a, const ops_bf16 *b,
-                            const float *bias, int m, int n, int k, bool trans_a,
-                            bool trans_b, bool accumulate)
+static void matmul_emulated(float *c, const ops_bf16 *a, const ops_bf16 *b, const float *bias,
+                            int m, int n, int k, bool trans_a, bool trans_b, bool accumulate)
 {
     size_t na = (size_t)m * k, nb = (size_t)k * n;
     float *wide = ft_malloc_array(na + nb, sizeof(float));
@@ -188,8 +184,8 @@ static void matmul_emulated(float *c, const ops_bf16 *a, const ops_bf16 *b,
 }
 
 /* c = (accumulate ? c : 0) + op(a)·op(b) (+ bias on every row). */
-static void matmul(float *c, const ops_bf16 *a, const ops_bf16 *b, const float *bias,
-                   int m, int n, int k, bool trans_a, bool trans_b, bool accumulate)
+static void matmul(float *c, const ops_bf16 *a, const ops_bf16 *b, const float *bias, int m, int n,
+                   int k, bool trans_a, bool trans_b, bool accumulate)
 {
     pthread_once(&dnnl_once, dnnl_setup);
     if (!dnnl_has_bf16) {
@@ -200,8 +196,7 @@ static void matmul(float *c, const ops_bf16 *a, const ops_bf16 *b, const float *
     dnnl_primitive_t prim =
         matmul_primitive(m, n, k, trans_a, trans_b, accumulate, bias != NULL, md);
     /* oneDNN takes non-const handles; it only reads a, b and bias. */
-    void *handles[4] = {(void *)(uintptr_t)a, (void *)(uintptr_t)b, c,
-                        (void *)(uintptr_t)bias};
+    void *handles[4] = {(void *)(uintptr_t)a, (void *)(uintptr_t)b, c, (void *)(uintptr_t)bias};
     int count = bias ? 4 : 3;
     dnnl_memory_t mem[4];
     for (int i = 0; i < count; i++)
@@ -216,8 +211,8 @@ static void matmul(float *c, const ops_bf16 *a, const ops_bf16 *b, const float *
     dnnl_primitive_destroy(prim);
 }
 
-void ops_cpu_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m,
-                     int n, int k, bool trans_a, bool trans_b, bool accumulate)
+void ops_cpu_matmul_bf16(float *c, const ops_bf16 *a, const ops_bf16 *b, int m, int n, int k,
+                         bool trans_a, bool trans_b, bool accumulate)
 {
     matmul(c, a, b, NULL, m, n, k, trans_a, trans_b, accumulate);
 }
@@ -249,19 +244,18 @@ bool ops_cpu_bf16_pays(void)
 /* ---- linear layers ------------------------------------------------------------ */
 
 void ops_cpu_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp_bf16,
-                             const ops_bf16 *weight, const float *bias, int n,
-                             int c, int oc, ops_weight_layout layout)
+                                 const ops_bf16 *weight, const float *bias, int n, int c, int oc,
+                                 ops_weight_layout layout)
 {
     /* The bias is added by the product's own epilogue (one pass over out). */
     ops_cpu_to_bf16(inp_bf16, inp, (size_t)n * c);
     matmul(out, inp_bf16, weight, bias, n, oc, c, false, layout == OPS_W_OUT_IN, false);
 }
 
-void ops_cpu_linear_backward_bf16(float *dinp, float *dweight, float *dbias,
-                              const float *dout, ops_bf16 *dout_bf16,
-                              const float *inp, ops_bf16 *inp_bf16,
-                              const ops_bf16 *weight, int n, int c, int oc,
-                              ops_weight_layout layout)
+void ops_cpu_linear_backward_bf16(float *dinp, float *dweight, float *dbias, const float *dout,
+                                  ops_bf16 *dout_bf16, const float *inp, ops_bf16 *inp_bf16,
+                                  const ops_bf16 *weight, int n, int c, int oc,
+                                  ops_weight_layout layout)
 {
     bool out_in = layout == OPS_W_OUT_IN;
     if (dinp || dweight) ops_cpu_to_bf16(dout_bf16, dout, (size_t)n * oc);

@@ -29,26 +29,25 @@ static void mask_group(float *restrict mask, uint64_t block, size_t lo, size_t h
     uint32_t words[OPS_PHILOX_WORDS];
     ops_philox16(words, seed, site, block);
     int32_t thr = (int32_t)threshold;
-    for (size_t j = lo; j < hi; j++)
-        mask[j - lo] = (int32_t)(words[j] >> 8) >= thr ? scale : 0.0f;
+    for (size_t j = lo; j < hi; j++) mask[j - lo] = (int32_t)(words[j] >> 8) >= thr ? scale : 0.0f;
 }
 
-void ops_dropout_mask(float *mask, size_t n, uint64_t base, uint32_t threshold,
-                      float scale, uint64_t seed, uint64_t site)
+void ops_dropout_mask(float *mask, size_t n, uint64_t base, uint32_t threshold, float scale,
+                      uint64_t seed, uint64_t site)
 {
     uint64_t first = base & ~(uint64_t)3; /* first word of base's block */
     size_t skip = (size_t)(base - first), total = skip + n;
     for (size_t w0 = 0; w0 < total; w0 += OPS_PHILOX_WORDS) {
         size_t lo = w0 < skip ? skip - w0 : 0;
         size_t hi = total - w0 < OPS_PHILOX_WORDS ? total - w0 : OPS_PHILOX_WORDS;
-        mask_group(mask + (w0 + lo - skip), (first + w0) >> 2, lo, hi, threshold,
-                   scale, seed, site);
+        mask_group(mask + (w0 + lo - skip), (first + w0) >> 2, lo, hi, threshold, scale, seed,
+                   site);
     }
 }
 
 OPS_CLONES
-static void apply_mask(float *restrict out, const float *restrict x,
-                       const float *restrict mask, size_t n)
+static void apply_mask(float *restrict out, const float *restrict x, const float *restrict mask,
+                       size_t n)
 {
     for (size_t k = 0; k < n; k++) out[k] = mask[k] != 0.0f ? x[k] * mask[k] : 0.0f;
 }
@@ -62,8 +61,7 @@ static void mask_in_place(float *restrict x, const float *restrict mask, size_t 
 /* One pass over b examples in chunks, written; it may run in place (out ==
  * inp): a chunk reads its input before writing the same elements. */
 static void dropout_pass(float *out, const float *inp, int b, size_t per_example,
-                         const int64_t *example_index, float p, uint64_t seed,
-                         uint64_t site)
+                         const int64_t *example_index, float p, uint64_t seed, uint64_t site)
 {
     uint64_t stride = ops_dropout_stride(per_example);
     uint32_t threshold = ops_dropout_threshold(p);
@@ -77,8 +75,8 @@ static void dropout_pass(float *out, const float *inp, int b, size_t per_example
         size_t k0 = (size_t)(piece % chunks) * DROPOUT_CHUNK;
         size_t n = per_example - k0 < DROPOUT_CHUNK ? per_example - k0 : DROPOUT_CHUNK;
         size_t at = (size_t)e * per_example + k0;
-        ops_dropout_mask(mask, n, (uint64_t)example_index[e] * stride + k0, threshold,
-                         scale, seed, site);
+        ops_dropout_mask(mask, n, (uint64_t)example_index[e] * stride + k0, threshold, scale, seed,
+                         site);
         if (out == inp)
             mask_in_place(out + at, mask, n);
         else
@@ -86,9 +84,8 @@ static void dropout_pass(float *out, const float *inp, int b, size_t per_example
     }
 }
 
-void ops_cpu_dropout_forward(float *out, const float *inp, int b,
-                         size_t per_example, const int64_t *example_index,
-                         float p, uint64_t seed, uint64_t site)
+void ops_cpu_dropout_forward(float *out, const float *inp, int b, size_t per_example,
+                             const int64_t *example_index, float p, uint64_t seed, uint64_t site)
 {
     if (p <= 0.0f) {
         if (out != inp) memmove(out, inp, (size_t)b * per_example * sizeof(float));

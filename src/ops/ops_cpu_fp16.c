@@ -20,7 +20,7 @@ static float round_one(float x)
     if (a >= 0x7f800000u) return x; /* inf, NaN */
     if (a >= 0x477ff000u) {         /* 65520 */
         a = 0x7f800000u;
-    } else if (a < 0x38800000u) {   /* 2^-14 */
+    } else if (a < 0x38800000u) { /* 2^-14 */
         float f;
         memcpy(&f, &a, sizeof f);
         f = (f + 0.5f) - 0.5f;

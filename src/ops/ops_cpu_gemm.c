@@ -35,7 +35,6 @@
 #include "core/ft_error.h"
 #include "core/ft_log.h"
 
-
 typedef enum isa_level { ISA_SSE, ISA_AVX, ISA_AVX2, ISA_AVX512 } isa_level;
 
 static const char *const isa_names[] = {"SSE", "AVX", "AVX2", "AVX-512"};
@@ -62,8 +61,7 @@ static isa_level openblas_isa(const char *core)
 {
     static const char *const avx512[] = {"skylakex", "cooperlake", "sapphirerapids"};
     static const char *const avx2[] = {"haswell", "zen", "excavator"};
-    static const char *const avx[] = {"sandybridge", "bulldozer", "piledriver",
-                                      "steamroller"};
+    static const char *const avx[] = {"sandybridge", "bulldozer", "piledriver", "steamroller"};
     for (size_t i = 0; i < sizeof avx512 / sizeof *avx512; i++)
         if (!strcasecmp(core, avx512[i])) return ISA_AVX512;
     for (size_t i = 0; i < sizeof avx2 / sizeof *avx2; i++)
@@ -100,8 +98,8 @@ static ops_cpu_gemm_lib choose_auto(char *why, size_t size)
     return use_dnnl ? OPS_GEMM_ONEDNN : OPS_GEMM_OPENBLAS;
 }
 
-ft_status ops_cpu_gemm_parse(const char *request, ops_cpu_gemm_lib *lib, char *why,
-                             size_t why_size, ft_error *err)
+ft_status ops_cpu_gemm_parse(const char *request, ops_cpu_gemm_lib *lib, char *why, size_t why_size,
+                             ft_error *err)
 {
     if (!request || !*request || !strcmp(request, "auto")) {
         *lib = choose_auto(why, why_size);
@@ -112,8 +110,8 @@ ft_status ops_cpu_gemm_parse(const char *request, ops_cpu_gemm_lib *lib, char *w
         snprintf(why, why_size, "FTUNE_GEMM=%s", request);
         return FT_OK;
     }
-    return ft_fail(err, FT_EINVAL,
-                   "FTUNE_GEMM: expected auto, openblas or onednn, got \"%s\"", request);
+    return ft_fail(err, FT_EINVAL, "FTUNE_GEMM: expected auto, openblas or onednn, got \"%s\"",
+                   request);
 }
 
 /* First use without ops_cpu_gemm_select (tests, benchmarks): the
@@ -121,8 +119,8 @@ ft_status ops_cpu_gemm_parse(const char *request, ops_cpu_gemm_lib *lib, char *w
 static void choose_from_env(void)
 {
     ft_error err;
-    if (ops_cpu_gemm_parse(getenv("FTUNE_GEMM"), &chosen, chosen_why, sizeof chosen_why,
-                           &err) != FT_OK) {
+    if (ops_cpu_gemm_parse(getenv("FTUNE_GEMM"), &chosen, chosen_why, sizeof chosen_why, &err) !=
+        FT_OK) {
         ft_log_warn("%s: using auto", err.msg);
         chosen = choose_auto(chosen_why, sizeof chosen_why);
     }
@@ -155,26 +153,24 @@ const char *ops_cpu_gemm_describe(void)
     return text;
 }
 
-void ops_cpu_sgemm_with(ops_cpu_gemm_lib lib, bool trans_a, bool trans_b, int m, int n,
-                        int k, float alpha, const float *a, int lda, const float *b,
-                        int ldb, float beta, float *c, int ldc)
+void ops_cpu_sgemm_with(ops_cpu_gemm_lib lib, bool trans_a, bool trans_b, int m, int n, int k,
+                        float alpha, const float *a, int lda, const float *b, int ldb, float beta,
+                        float *c, int ldc)
 {
     if (lib == OPS_GEMM_ONEDNN) {
         /* dnnl_sgemm is row-major, like the CBLAS call below. */
-        dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k,
-                                      alpha, a, lda, b, ldb, beta, c, ldc);
+        dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a,
+                                      lda, b, ldb, beta, c, ldc);
         FT_CHECK_MSG(st == dnnl_success, "dnnl_sgemm failed");
         return;
     }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta,
-                c, ldc);
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-void ops_cpu_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                   const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                   int ldc)
+void ops_cpu_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+                   int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
-    ops_cpu_sgemm_with(ops_cpu_gemm_current(), trans_a, trans_b, m, n, k, alpha, a, lda,
-                       b, ldb, beta, c, ldc);
+    ops_cpu_sgemm_with(ops_cpu_gemm_current(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+                       beta, c, ldc);
 }

@@ -21,8 +21,8 @@
 
 /* ---- RMSNorm ---------------------------------------------------------------- */
 
-void ops_cpu_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight,
-                             int n, int c, float eps)
+void ops_cpu_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int n,
+                             int c, float eps)
 {
 #pragma omp parallel for if (n >= 64)
     for (int i = 0; i < n; i++) {
@@ -38,9 +38,8 @@ void ops_cpu_rmsnorm_forward(float *out, float *rstd, const float *inp, const fl
 
 /* y = w ⊙ x r, r = (mean x² + eps)^-1/2:
  * dx = r (w ⊙ dy) - r³ x · sum(w ⊙ dy ⊙ x) / C; dw = sum over rows of dy ⊙ x r. */
-void ops_cpu_rmsnorm_backward(float *dinp, float *dweight, const float *dout,
-                              const float *inp, const float *weight, const float *rstd,
-                              int n, int c)
+void ops_cpu_rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                              const float *weight, const float *rstd, int n, int c)
 {
     if (dinp) {
 #pragma omp parallel for if (n >= 64)
@@ -67,8 +66,8 @@ void ops_cpu_rmsnorm_backward(float *dinp, float *dweight, const float *dout,
 /* ---- rotary embedding --------------------------------------------------------- */
 
 /* Turn each head's (x_i, x_{i+d/2}) by +angle (sign 1) or -angle (sign -1). */
-static void rope_rows(float *x, const float *inv_freq, const int32_t *positions, int n,
-                      int heads, int d, int stride, float sign)
+static void rope_rows(float *x, const float *inv_freq, const int32_t *positions, int n, int heads,
+                      int d, int stride, float sign)
 {
     int half = d / 2;
 #pragma omp parallel for if (n >= 64)
@@ -94,8 +93,8 @@ void ops_cpu_rope_forward(float *x, const float *inv_freq, const int32_t *positi
     rope_rows(x, inv_freq, positions, n, heads, d, stride, 1.0f);
 }
 
-void ops_cpu_rope_backward(float *dx, const float *inv_freq, const int32_t *positions,
-                           int n, int heads, int d, int stride)
+void ops_cpu_rope_backward(float *dx, const float *inv_freq, const int32_t *positions, int n,
+                           int heads, int d, int stride)
 {
     rope_rows(dx, inv_freq, positions, n, heads, d, stride, -1.0f);
 }
@@ -190,9 +189,8 @@ void ops_cpu_gqa_attention_forward(float *out, float *probs, const float *qkv,
  * probabilities and dO the output gradient, dV += Pᵀ dO, dP = dO Vᵀ,
  * dS = P ⊙ (dP - rowsum(P ⊙ dP)), dQ += dS K / sqrt(D), dK += dSᵀ Q / sqrt(D).
  * dp: T floats of scratch. */
-static void gqa_head_backward(float *dqkv, const float *dout, const float *qkv,
-                              const float *probs, const ops_gqa_shape *s, int b, int h,
-                              float *dp)
+static void gqa_head_backward(float *dqkv, const float *dout, const float *qkv, const float *probs,
+                              const ops_gqa_shape *s, int b, int h, float *dp)
 {
     int T = s->t, NH = s->nh, D = s->d, g = h / (s->nh / s->nkv);
     size_t W = gqa_width(s), OC = (size_t)NH * D, kc = gqa_k_col(s, g), vc = gqa_v_col(s, g);

@@ -34,15 +34,15 @@ enum { ELEM_CHUNK = 16384 };
 
 /* Run body over [0, n) in chunks of ELEM_CHUNK on the OpenMP threads; body
  * sees its chunk as [i0, i0 + len). */
-#define CHUNKED(n, body)                                                      \
-    do {                                                                      \
-        size_t n_ = (n), chunks_ = (n_ + ELEM_CHUNK - 1) / ELEM_CHUNK;       \
-        _Pragma("omp parallel for schedule(static)")                          \
-        for (size_t c_ = 0; c_ < chunks_; c_++) {                             \
-            size_t i0 = c_ * ELEM_CHUNK;                                      \
-            size_t len = n_ - i0 < ELEM_CHUNK ? n_ - i0 : ELEM_CHUNK;         \
-            body;                                                             \
-        }                                                                     \
+#define CHUNKED(n, body)                                                                     \
+    do {                                                                                     \
+        size_t n_ = (n), chunks_ = (n_ + ELEM_CHUNK - 1) / ELEM_CHUNK;                       \
+        _Pragma("omp parallel for schedule(static)") for (size_t c_ = 0; c_ < chunks_; c_++) \
+        {                                                                                    \
+            size_t i0 = c_ * ELEM_CHUNK;                                                     \
+            size_t len = n_ - i0 < ELEM_CHUNK ? n_ - i0 : ELEM_CHUNK;                        \
+            body;                                                                            \
+        }                                                                                    \
     } while (0)
 
 static inline float ops_bits_to_float(uint32_t u)
@@ -95,8 +95,7 @@ enum { OPS_PHILOX_BLOCKS = 16, OPS_PHILOX_WORDS = 64 };
 
 /* words[4 i + j] = word j of Philox block (seed, stream, counter + i),
  * i < 16: the same numbers as rng_block, 16 blocks in vector lanes. */
-static inline void ops_philox16(uint32_t *words, uint64_t seed, uint64_t stream,
-                                uint64_t counter)
+static inline void ops_philox16(uint32_t *words, uint64_t seed, uint64_t stream, uint64_t counter)
 {
     uint32_t c0[OPS_PHILOX_BLOCKS], c1[OPS_PHILOX_BLOCKS];
     uint32_t c2[OPS_PHILOX_BLOCKS], c3[OPS_PHILOX_BLOCKS];
@@ -133,7 +132,7 @@ static inline void ops_philox16(uint32_t *words, uint64_t seed, uint64_t stream,
 /* Dropout multipliers of counter words base .. base+n-1 (ops_cpu_dropout.c):
  * mask[k] = keep ? 1/(1-p) : 0, keep = rng_uniform(seed, site, base+k) >= p,
  * the semantics of ops.h; threshold from ops_dropout_threshold(p) (ops.h). */
-void ops_dropout_mask(float *mask, size_t n, uint64_t base, uint32_t threshold,
-                      float scale, uint64_t seed, uint64_t site);
+void ops_dropout_mask(float *mask, size_t n, uint64_t base, uint32_t threshold, float scale,
+                      uint64_t seed, uint64_t site);
 
 #endif

@@ -17,7 +17,7 @@ const ops_backend *ops_backend_current(void)
 }
 
 static const char *const op_names[OPS_OP_COUNT] = {
-#define OPS_NAME(name, params, args) #name,
+#define OPS_NAME(name, params, args)          #name,
 #define OPS_NAME_RET(ret, name, params, args) #name,
     OPS_LIST(OPS_NAME, OPS_NAME_RET)
 #undef OPS_NAME
@@ -32,27 +32,24 @@ const char *ops_op_name(ops_op op)
 bool ops_backend_has(const ops_backend *b, ops_op op)
 {
     switch (op) {
-#define OPS_HAS(name, params, args)                                            \
-    case OPS_OP_##name:                                                        \
+#define OPS_HAS(name, params, args) \
+    case OPS_OP_##name:             \
         return b->name != NULL;
 #define OPS_HAS_RET(ret, name, params, args) OPS_HAS(name, params, args)
         OPS_LIST(OPS_HAS, OPS_HAS_RET)
 #undef OPS_HAS
 #undef OPS_HAS_RET
-    case OPS_OP_COUNT:
-        break;
+    case OPS_OP_COUNT: break;
     }
     return false;
 }
 
 static ft_status unsupported(const ops_backend *b, ops_op op, ft_error *err)
 {
-    return ft_fail(err, FT_EINVAL, "unsupported op %s on back end %s", ops_op_name(op),
-                   b->name);
+    return ft_fail(err, FT_EINVAL, "unsupported op %s on back end %s", ops_op_name(op), b->name);
 }
 
-ft_status ops_backend_require(const ops_backend *b, const ops_op *ops, int count,
-                              ft_error *err)
+ft_status ops_backend_require(const ops_backend *b, const ops_op *ops, int count, ft_error *err)
 {
     for (int i = 0; i < count; i++)
         if (!ops_backend_has(b, ops[i])) return unsupported(b, ops[i], err);
@@ -71,8 +68,8 @@ static const ops_backend *backend_for(ops_op op)
     return b;
 }
 
-#define OPS_DISPATCH(name, params, args)                                       \
+#define OPS_DISPATCH(name, params, args) \
     void ops_##name params { backend_for(OPS_OP_##name)->name args; }
-#define OPS_DISPATCH_RET(ret, name, params, args)                              \
+#define OPS_DISPATCH_RET(ret, name, params, args) \
     ret ops_##name params { return backend_for(OPS_OP_##name)->name args; }
 OPS_LIST(OPS_DISPATCH, OPS_DISPATCH_RET)

@@ -4,8 +4,7 @@
 #include "core/ft_alloc.h"
 #include "ops/ops_backend.h"
 
-ft_status ops_mirror_create(ops_mirror *mr, size_t n, const char *what,
-                            ft_error *err)
+ft_status ops_mirror_create(ops_mirror *mr, size_t n, const char *what, ft_error *err)
 {
     const ops_backend *be = ops_backend_current();
     *mr = (ops_mirror){.be = be, .n = n};
@@ -16,8 +15,8 @@ ft_status ops_mirror_create(ops_mirror *mr, size_t n, const char *what,
     mr->host = be->host_memory ? mr->device : ft_calloc_large(n, sizeof(float));
     if (!mr->device || !mr->host) {
         ops_mirror_free(mr);
-        return ft_fail(err, FT_ENOMEM, "%s: cannot allocate %zu floats on the %s",
-                       what, n, be->name);
+        return ft_fail(err, FT_ENOMEM, "%s: cannot allocate %zu floats on the %s", what, n,
+                       be->name);
     }
     return FT_OK;
 }

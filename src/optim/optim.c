@@ -22,14 +22,17 @@ struct optim {
 
 ft_status sched_parse(const char *name, sched_kind *out, ft_error *err)
 {
-    if (strcmp(name, "linear") == 0) *out = SCHED_LINEAR;
+    if (strcmp(name, "linear") == 0)
+        *out = SCHED_LINEAR;
     else if (strcmp(name, "constant_with_warmup") == 0 || strcmp(name, "constant") == 0)
         *out = SCHED_CONSTANT;
-    else if (strcmp(name, "cosine") == 0) *out = SCHED_COSINE;
+    else if (strcmp(name, "cosine") == 0)
+        *out = SCHED_COSINE;
     else
         return ft_fail(err, FT_EINVAL,
                        "lr_scheduler_type: expected \"linear\", \"cosine\", \"constant\" "
-                       "or \"constant_with_warmup\", got \"%s\"", name);
+                       "or \"constant_with_warmup\", got \"%s\"",
+                       name);
     return FT_OK;
 }
 
@@ -49,8 +52,7 @@ double sched_lr_factor(sched_kind kind, long step, long warmup, long total)
         return f > 0.0 ? f : 0.0;
     }
     case SCHED_CONSTANT:
-    default:
-        return 1.0;
+    default: return 1.0;
     }
 }
 
@@ -60,8 +62,7 @@ optim_hparams optim_default_hparams(float lr)
     return h;
 }
 
-ft_status optim_create(optim **out, const model *m, const optim_hparams *h,
-                       ft_error *err)
+ft_status optim_create(optim **out, const model *m, const optim_hparams *h, ft_error *err)
 {
     *out = NULL;
     optim *o = ft_calloc_array(1, sizeof *o);
@@ -187,13 +188,12 @@ void optim_step(optim *o, model *m, float lr)
     for (int i = 0; i < model_tensor_count(m) && count < o->span_cap; i++) {
         const model_tensor *t = model_tensor_at(m, i);
         if (!model_tensor_trainable(m, t)) continue;
-        o->spans[count++] = (ops_adamw_span){t->offset, t->numel,
-                                             t->weight_decay ? o->h.weight_decay : 0.0f};
+        o->spans[count++] =
+            (ops_adamw_span){t->offset, t->numel, t->weight_decay ? o->h.weight_decay : 0.0f};
     }
     if (count == 0) return;
     ops_adamw_hparams h = {lr, o->h.beta1, o->h.beta2, o->h.eps, 0.0f, o->steps};
-    ops_adamw_spans(p, g, ops_mirror_device(&o->m), ops_mirror_device(&o->v), o->spans,
-                    count, &h);
+    ops_adamw_spans(p, g, ops_mirror_device(&o->m), ops_mirror_device(&o->v), o->spans, count, &h);
 }
 
 long optim_step_count(const optim *o) { return o->steps; }

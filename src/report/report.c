@@ -19,22 +19,20 @@ static void key(report_buf *b, int indent, const char *name, bool first)
     report_buf_printf(b, "%s\n%*s\"%s\": ", first ? "" : ",", indent, "", name);
 }
 
-static void number_field(report_buf *b, int indent, const char *name,
-                         double v, bool first)
+static void number_field(report_buf *b, int indent, const char *name, double v, bool first)
 {
     key(b, indent, name, first);
     report_buf_json_number(b, v);
 }
 
-static void int_field(report_buf *b, int indent, const char *name, int64_t v,
-                      bool first)
+static void int_field(report_buf *b, int indent, const char *name, int64_t v, bool first)
 {
     key(b, indent, name, first);
     report_buf_printf(b, "%lld", (long long)v);
 }
 
-static void label_list(report_buf *b, const report_input *in, int indent,
-                       const char *name, bool (*pick)(const metrics_class *))
+static void label_list(report_buf *b, const report_input *in, int indent, const char *name,
+                       bool (*pick)(const metrics_class *))
 {
     const metrics_result *m = in->metrics;
     char tmp[24];
@@ -52,8 +50,7 @@ static bool precision_undefined(const metrics_class *c) { return c->precision_un
 static bool recall_undefined(const metrics_class *c) { return c->recall_undefined; }
 static bool f1_undefined(const metrics_class *c) { return c->f1_undefined; }
 
-static void average_object(report_buf *b, const char *name,
-                           const metrics_average *a)
+static void average_object(report_buf *b, const char *name, const metrics_average *a)
 {
     key(b, 2, name, false);
     report_buf_puts(b, "{");
@@ -104,8 +101,9 @@ static void confusion_section(report_buf *b, const metrics_result *m)
     for (int t = 0; t < m->num_classes; t++) {
         report_buf_puts(b, t ? ",\n      [" : "\n      [");
         for (int p = 0; p < m->num_classes; p++)
-            report_buf_printf(b, "%s%lld", p ? ", " : "",
-                              (long long)m->confusion[(size_t)t * (size_t)m->num_classes + (size_t)p]);
+            report_buf_printf(
+                b, "%s%lld", p ? ", " : "",
+                (long long)m->confusion[(size_t)t * (size_t)m->num_classes + (size_t)p]);
         report_buf_puts(b, "]");
     }
     report_buf_puts(b, "\n    ]\n  }");
@@ -205,14 +203,16 @@ void report_json_build(report_buf *b, const report_input *in)
 
 typedef void (*build_fn)(report_buf *, const report_input *);
 
-static ft_status write_with(build_fn build, const report_input *in,
-                            const char *path, bool force, ft_error *err)
+static ft_status write_with(build_fn build, const report_input *in, const char *path, bool force,
+                            ft_error *err)
 {
     if (!in || (!in->metrics && !in->lm))
         return ft_fail(err, FT_EINVAL, "%s: no metrics to report", path);
     if (!force && ft_path_exists(path))
-        return ft_fail(err, FT_EEXIST, "%s: already exists; not overwriting it "
-                       "(use --force to replace it)", path);
+        return ft_fail(err, FT_EEXIST,
+                       "%s: already exists; not overwriting it "
+                       "(use --force to replace it)",
+                       path);
     report_buf b = {0};
     build(&b, in);
     ft_status st = report_buf_write(&b, path, force, err);
@@ -220,38 +220,36 @@ static ft_status write_with(build_fn build, const report_input *in,
     return st;
 }
 
-ft_status report_write_json(const report_input *in, const char *path,
-                            bool force, ft_error *err)
+ft_status report_write_json(const report_input *in, const char *path, bool force, ft_error *err)
 {
     return write_with(report_json_build, in, path, force, err);
 }
 
-ft_status report_write_markdown(const report_input *in, const char *path,
-                                bool force, ft_error *err)
+ft_status report_write_markdown(const report_input *in, const char *path, bool force, ft_error *err)
 {
     return write_with(report_md_build, in, path, force, err);
 }
 
-ft_status report_write_html(const report_input *in, const char *path,
-                            bool force, ft_error *err)
+ft_status report_write_html(const report_input *in, const char *path, bool force, ft_error *err)
 {
     return write_with(report_html_build, in, path, force, err);
 }
 
-ft_status report_write_all(const report_input *in, const char *dir, bool force,
-                           ft_error *err)
+ft_status report_write_all(const report_input *in, const char *dir, bool force, ft_error *err)
 {
     static const char *const names[3] = {"report.json", "report.md", "report.html"};
-    static const build_fn builders[3] = {report_json_build, report_md_build,
-                                         report_html_build};
+    static const build_fn builders[3] = {report_json_build, report_md_build, report_html_build};
     char *paths[3] = {NULL, NULL, NULL};
     ft_status st = ft_mkdir_p(dir, err);
     for (int i = 0; i < 3 && st == FT_OK; i++) {
         paths[i] = ft_path_join(dir, names[i]);
-        if (!paths[i]) st = ft_fail(err, FT_ENOMEM, "out of memory");
+        if (!paths[i])
+            st = ft_fail(err, FT_ENOMEM, "out of memory");
         else if (!force && ft_path_exists(paths[i]))
-            st = ft_fail(err, FT_EEXIST, "%s: already exists; not overwriting "
-                         "it (use --force to replace it)", paths[i]);
+            st = ft_fail(err, FT_EEXIST,
+                         "%s: already exists; not overwriting "
+                         "it (use --force to replace it)",
+                         paths[i]);
     }
     for (int i = 0; i < 3 && st == FT_OK; i++)
         st = write_with(builders[i], in, paths[i], force, err);

@@ -55,10 +55,7 @@ void report_buf_append(report_buf *b, const char *s, size_t n)
     b->data[b->len] = '\0';
 }
 
-void report_buf_puts(report_buf *b, const char *s)
-{
-    report_buf_append(b, s, strlen(s));
-}
+void report_buf_puts(report_buf *b, const char *s) { report_buf_append(b, s, strlen(s)); }
 
 void report_buf_printf(report_buf *b, const char *fmt, ...)
 {
@@ -103,8 +100,10 @@ void report_buf_json_float(report_buf *b, float v)
 
 void report_buf_fixed4(report_buf *b, double v)
 {
-    if (isfinite(v)) report_buf_printf(b, "%.4f", v);
-    else report_buf_puts(b, "n/a");
+    if (isfinite(v))
+        report_buf_printf(b, "%.4f", v);
+    else
+        report_buf_puts(b, "n/a");
 }
 
 /* Decode the code point at s (n bytes left): its length, *cp = -1 when the
@@ -112,8 +111,7 @@ void report_buf_fixed4(report_buf *b, double v)
 static size_t next_code_point(const char *s, size_t n, int32_t *cp)
 {
     utf8proc_int32_t c;
-    utf8proc_ssize_t used = utf8proc_iterate((const utf8proc_uint8_t *)s,
-                                             (utf8proc_ssize_t)n, &c);
+    utf8proc_ssize_t used = utf8proc_iterate((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &c);
     if (used <= 0) {
         *cp = -1;
         return 1;
@@ -132,14 +130,22 @@ void report_buf_json_string(report_buf *b, const char *s)
     for (size_t i = 0, n = strlen(s); i < n;) {
         int32_t cp;
         size_t used = next_code_point(s + i, n - i, &cp);
-        if (cp < 0) report_buf_puts(b, REPLACEMENT);
-        else if (cp == '"') report_buf_puts(b, "\\\"");
-        else if (cp == '\\') report_buf_puts(b, "\\\\");
-        else if (cp == '\n') report_buf_puts(b, "\\n");
-        else if (cp == '\t') report_buf_puts(b, "\\t");
-        else if (cp == '\r') report_buf_puts(b, "\\r");
-        else if (cp < 0x20 || cp == 0x7f) report_buf_printf(b, "\\u%04x", (unsigned)cp);
-        else report_buf_append(b, s + i, used);
+        if (cp < 0)
+            report_buf_puts(b, REPLACEMENT);
+        else if (cp == '"')
+            report_buf_puts(b, "\\\"");
+        else if (cp == '\\')
+            report_buf_puts(b, "\\\\");
+        else if (cp == '\n')
+            report_buf_puts(b, "\\n");
+        else if (cp == '\t')
+            report_buf_puts(b, "\\t");
+        else if (cp == '\r')
+            report_buf_puts(b, "\\r");
+        else if (cp < 0x20 || cp == 0x7f)
+            report_buf_printf(b, "\\u%04x", (unsigned)cp);
+        else
+            report_buf_append(b, s + i, used);
         i += used;
     }
     report_buf_puts(b, "\"");
@@ -156,16 +162,22 @@ void report_buf_html_text(report_buf *b, const char *s, int max_chars)
         }
         int32_t cp;
         size_t used = next_code_point(s + i, n - i, &cp);
-        if (cp < 0) report_buf_puts(b, REPLACEMENT);
-        else if (cp == '&') report_buf_puts(b, "&amp;");
-        else if (cp == '<') report_buf_puts(b, "&lt;");
-        else if (cp == '>') report_buf_puts(b, "&gt;");
-        else if (cp == '"') report_buf_puts(b, "&quot;");
-        else if (cp == '\'') report_buf_puts(b, "&#39;");
-        else if ((cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7f ||
-                 (cp >= 0x80 && cp < 0xa0))
+        if (cp < 0)
+            report_buf_puts(b, REPLACEMENT);
+        else if (cp == '&')
+            report_buf_puts(b, "&amp;");
+        else if (cp == '<')
+            report_buf_puts(b, "&lt;");
+        else if (cp == '>')
+            report_buf_puts(b, "&gt;");
+        else if (cp == '"')
+            report_buf_puts(b, "&quot;");
+        else if (cp == '\'')
+            report_buf_puts(b, "&#39;");
+        else if ((cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
             report_buf_puts(b, " ");
-        else report_buf_append(b, s + i, used);
+        else
+            report_buf_append(b, s + i, used);
         i += used;
     }
 }
@@ -176,25 +188,31 @@ void report_buf_md_text(report_buf *b, const char *s)
     for (size_t i = 0, n = strlen(s); i < n;) {
         int32_t cp;
         size_t used = next_code_point(s + i, n - i, &cp);
-        if (cp < 0) report_buf_puts(b, REPLACEMENT);
-        else if (cp == '|') report_buf_puts(b, "\\|");
-        else if (cp == '\\') report_buf_puts(b, "\\\\");
-        else if (cp == '`') report_buf_puts(b, "\\`");
-        else if (cp == '&') report_buf_puts(b, "&amp;");
-        else if (cp == '<') report_buf_puts(b, "&lt;");
-        else if (cp == '>') report_buf_puts(b, "&gt;");
-        else if (cp < 0x20 || cp == 0x7f) report_buf_puts(b, " ");
-        else report_buf_append(b, s + i, used);
+        if (cp < 0)
+            report_buf_puts(b, REPLACEMENT);
+        else if (cp == '|')
+            report_buf_puts(b, "\\|");
+        else if (cp == '\\')
+            report_buf_puts(b, "\\\\");
+        else if (cp == '`')
+            report_buf_puts(b, "\\`");
+        else if (cp == '&')
+            report_buf_puts(b, "&amp;");
+        else if (cp == '<')
+            report_buf_puts(b, "&lt;");
+        else if (cp == '>')
+            report_buf_puts(b, "&gt;");
+        else if (cp < 0x20 || cp == 0x7f)
+            report_buf_puts(b, " ");
+        else
+            report_buf_append(b, s + i, used);
         i += used;
     }
 }
 
-ft_status report_buf_write(const report_buf *b, const char *path, bool force,
-                           ft_error *err)
+ft_status report_buf_write(const report_buf *b, const char *path, bool force, ft_error *err)
 {
-    if (b->failed)
-        return ft_fail(err, FT_ENOMEM, "%s: out of memory building the file",
-                       path);
+    if (b->failed) return ft_fail(err, FT_ENOMEM, "%s: out of memory building the file", path);
     return ft_write_file_atomic(path, b->data ? b->data : "", b->len, force, err);
 }
 

@@ -25,10 +25,7 @@ static const char *const style =
     ".undef{color:#9a6700}svg{display:block;margin:.5em 0}"
     "svg text{font-family:system-ui,sans-serif;font-size:11px;fill:#1b1f24}";
 
-static void text(report_buf *b, const char *s)
-{
-    report_buf_html_text(b, s, 0);
-}
+static void text(report_buf *b, const char *s) { report_buf_html_text(b, s, 0); }
 
 void report_html_head(report_buf *b, const report_input *in)
 {
@@ -38,9 +35,12 @@ void report_html_head(report_buf *b, const report_input *in)
     report_buf_puts(b, style);
     report_buf_puts(b, "</style>\n</head>\n<body>\n<h1>Evaluation report</h1>\n"
                        "<p class=\"meta\">");
-    const struct { const char *name, *value; } meta[] = {
-        {"model", in->model_path}, {"data manifest", in->manifest_fingerprint},
-        {"command", in->command_line}, {"precision", in->precision}};
+    const struct {
+        const char *name, *value;
+    } meta[] = {{"model", in->model_path},
+                {"data manifest", in->manifest_fingerprint},
+                {"command", in->command_line},
+                {"precision", in->precision}};
     for (int i = 0; i < 4; i++) {
         if (!meta[i].value) continue;
         report_buf_printf(b, "%s: <code>", meta[i].name);
@@ -80,7 +80,8 @@ static void overall_table(report_buf *b, const metrics_result *m)
 static void class_cell(report_buf *b, double v, bool undefined)
 {
     report_buf_puts(b, undefined ? "<td class=\"num undef\" title=\"undefined, "
-                                   "set to 0.0\">" : "<td class=\"num\">");
+                                   "set to 0.0\">"
+                                 : "<td class=\"num\">");
     report_buf_fixed4(b, v);
     report_buf_puts(b, undefined ? "*</td>" : "</td>");
 }
@@ -110,8 +111,7 @@ static void class_table(report_buf *b, const report_input *in)
         class_cell(b, avg[i]->precision, false);
         class_cell(b, avg[i]->recall, false);
         class_cell(b, avg[i]->f1, false);
-        report_buf_printf(b, "<td class=\"num\">%lld</td></tr>\n",
-                          (long long)avg[i]->support);
+        report_buf_printf(b, "<td class=\"num\">%lld</td></tr>\n", (long long)avg[i]->support);
     }
     report_buf_puts(b, "</table>\n");
     if (undefined)
@@ -127,45 +127,49 @@ static void heat_colour(report_buf *b, double share)
 {
     const double from[3] = {247, 251, 255}, to[3] = {8, 48, 107};
     int c[3];
-    for (int i = 0; i < 3; i++)
-        c[i] = (int)lround(from[i] + (to[i] - from[i]) * share);
+    for (int i = 0; i < 3; i++) c[i] = (int)lround(from[i] + (to[i] - from[i]) * share);
     report_buf_printf(b, "rgb(%d,%d,%d)", c[0], c[1], c[2]);
 }
 
-static void confusion_cell(report_buf *b, const report_input *in, int t, int p,
-                           double x, double y, double cell, int64_t row_sum)
+static void confusion_cell(report_buf *b, const report_input *in, int t, int p, double x, double y,
+                           double cell, int64_t row_sum)
 {
     const metrics_result *m = in->metrics;
     int64_t n = m->confusion[(size_t)t * (size_t)m->num_classes + (size_t)p];
     double share = row_sum ? (double)n / (double)row_sum : 0.0;
     char t1[24], t2[24];
-    report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                      "fill=\"", x, y, cell, cell);
+    report_buf_printf(b,
+                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                      "fill=\"",
+                      x, y, cell, cell);
     heat_colour(b, share);
     report_buf_puts(b, "\" stroke=\"#ffffff\"><title>true ");
     text(b, report_label(in, t, t1));
     report_buf_puts(b, ", predicted ");
     text(b, report_label(in, p, t2));
-    report_buf_printf(b, ": %lld (%.1f%% of the row)</title></rect>\n",
-                      (long long)n, 100.0 * share);
+    report_buf_printf(b, ": %lld (%.1f%% of the row)</title></rect>\n", (long long)n,
+                      100.0 * share);
     if (cell >= 28)
-        report_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-                          "style=\"fill:%s\">%lld</text>\n", x + cell / 2,
-                          y + cell / 2 + 4, share > 0.5 ? "#ffffff" : "#1b1f24",
+        report_buf_printf(b,
+                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+                          "style=\"fill:%s\">%lld</text>\n",
+                          x + cell / 2, y + cell / 2 + 4, share > 0.5 ? "#ffffff" : "#1b1f24",
                           (long long)n);
 }
 
-static void confusion_labels(report_buf *b, const report_input *in, double left,
-                             double top, double cell)
+static void confusion_labels(report_buf *b, const report_input *in, double left, double top,
+                             double cell)
 {
     char tmp[24];
     for (int c = 0; c < in->metrics->num_classes; c++) {
         double mid = c * cell + cell / 2;
-        report_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">",
-                          left - 6, top + mid + 4);
+        report_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", left - 6,
+                          top + mid + 4);
         report_buf_html_text(b, report_label(in, c, tmp), 18);
-        report_buf_printf(b, "</text>\n<text transform=\"translate(%.1f,%.1f) "
-                          "rotate(-45)\">", left + mid + 4, top - 6);
+        report_buf_printf(b,
+                          "</text>\n<text transform=\"translate(%.1f,%.1f) "
+                          "rotate(-45)\">",
+                          left + mid + 4, top - 6);
         report_buf_html_text(b, report_label(in, c, tmp), 18);
         report_buf_puts(b, "</text>\n");
     }
@@ -179,7 +183,8 @@ static void confusion_svg(report_buf *b, const report_input *in)
     bool labels = cell >= 12;
     double left = labels ? 130 : 30, top = labels ? 110 : 30;
     double width = fmax(left + k * cell + 20, 460), height = top + k * cell + 30;
-    report_buf_printf(b, "<h2>Confusion matrix</h2>\n<svg xmlns=\"http://www.w3.org"
+    report_buf_printf(b,
+                      "<h2>Confusion matrix</h2>\n<svg xmlns=\"http://www.w3.org"
                       "/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f "
                       "%.0f\" role=\"img\" aria-label=\"confusion matrix\">\n",
                       width, height, width, height);
@@ -189,7 +194,8 @@ static void confusion_svg(report_buf *b, const report_input *in)
             confusion_cell(b, in, t, p, left + p * cell, top + t * cell, cell, row_sum);
     }
     if (labels) confusion_labels(b, in, left, top, cell);
-    report_buf_printf(b, "<text x=\"10\" y=\"%.1f\">rows: true class, columns: "
+    report_buf_printf(b,
+                      "<text x=\"10\" y=\"%.1f\">rows: true class, columns: "
                       "predicted class, shade: share of the row</text>\n</svg>\n",
                       top + k * cell + 20);
 }
@@ -227,30 +233,34 @@ static void plot_ticks(report_buf *b, const plot *p, bool x_axis)
     for (double v = ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) {
         double t = fabs(v) < step * 1e-9 ? 0.0 : v; /* no "-0" */
         if (x_axis)
-            report_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
-                              "%.6g</text>\n", px(p, t), p->top + p->height + 15, t);
+            report_buf_printf(b,
+                              "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
+                              "%.6g</text>\n",
+                              px(p, t), p->top + p->height + 15, t);
         else
-            report_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.6g"
+            report_buf_printf(b,
+                              "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.6g"
                               "</text>\n<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" "
-                              "y2=\"%.1f\" stroke=\"#eaeef2\"/>\n", p->left - 5,
-                              py(p, t) + 4, t, p->left, p->left + p->width, py(p, t),
+                              "y2=\"%.1f\" stroke=\"#eaeef2\"/>\n",
+                              p->left - 5, py(p, t) + 4, t, p->left, p->left + p->width, py(p, t),
                               py(p, t));
     }
 }
 
-static void plot_axes(report_buf *b, const plot *p, const char *xlabel,
-                      const char *ylabel)
+static void plot_axes(report_buf *b, const plot *p, const char *xlabel, const char *ylabel)
 {
-    report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                      "fill=\"none\" stroke=\"#57606a\"/>\n", p->left, p->top,
-                      p->width, p->height);
+    report_buf_printf(b,
+                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                      "fill=\"none\" stroke=\"#57606a\"/>\n",
+                      p->left, p->top, p->width, p->height);
     plot_ticks(b, p, true);
     plot_ticks(b, p, false);
     report_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
                       p->left + p->width / 2, p->top + p->height + 34, xlabel);
-    report_buf_printf(b, "<text transform=\"translate(%.1f,%.1f) rotate(-90)\" "
-                      "text-anchor=\"middle\">%s</text>\n", p->left - 42,
-                      p->top + p->height / 2, ylabel);
+    report_buf_printf(b,
+                      "<text transform=\"translate(%.1f,%.1f) rotate(-90)\" "
+                      "text-anchor=\"middle\">%s</text>\n",
+                      p->left - 42, p->top + p->height / 2, ylabel);
 }
 
 /* ---- loss curves -------------------------------------------------------- */
@@ -267,16 +277,17 @@ static void range_of(const report_point *pts, int n, double r[4])
 
 /* A polyline of at most about 2000 points (a long log is thinned evenly;
  * the last point is always drawn). */
-static void curve(report_buf *b, const plot *p, const report_point *pts, int n,
-                  const char *colour, bool dots)
+static void curve(report_buf *b, const plot *p, const report_point *pts, int n, const char *colour,
+                  bool dots)
 {
     int stride = n > 2000 ? (n + 1999) / 2000 : 1;
-    report_buf_printf(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
-                      "points=\"", colour);
+    report_buf_printf(b,
+                      "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
+                      "points=\"",
+                      colour);
     for (int i = 0; i < n; i += stride) {
         int j = i + stride >= n ? n - 1 : i;
-        report_buf_printf(b, "%s%.1f,%.1f", i ? " " : "", px(p, pts[j].step),
-                          py(p, pts[j].value));
+        report_buf_printf(b, "%s%.1f,%.1f", i ? " " : "", px(p, pts[j].step), py(p, pts[j].value));
     }
     report_buf_puts(b, "\"/>\n");
     for (int i = 0; dots && i < n && n <= 200; i++)
@@ -288,10 +299,13 @@ static void loss_svg(report_buf *b, const report_curves *c)
 {
     report_buf_puts(b, "<h2>Loss curves</h2>\n");
     if (!c || c->num_train + c->num_eval == 0) {
-        report_buf_printf(b, "<p class=\"meta\">%s</p>\n", !c ? "No training log "
-                          "was given." : c->file_missing ? "The training log "
-                          "(log.jsonl) was not found." : "The training log holds "
-                          "no loss values.");
+        report_buf_printf(b, "<p class=\"meta\">%s</p>\n",
+                          !c                ? "No training log "
+                                              "was given."
+                          : c->file_missing ? "The training log "
+                                              "(log.jsonl) was not found."
+                                            : "The training log holds "
+                                              "no loss values.");
         return;
     }
     double r[4] = {INFINITY, -INFINITY, INFINITY, -INFINITY};
@@ -312,8 +326,10 @@ static void loss_svg(report_buf *b, const report_curves *c)
                        "<rect x=\"560\" y=\"46\" width=\"12\" height=\"3\" fill=\"#cf222e\"/>"
                        "<text x=\"578\" y=\"52\">validation loss</text>\n</svg>\n");
     if (c->malformed_lines)
-        report_buf_printf(b, "<p class=\"meta\">%d malformed line(s) of the log "
-                          "were skipped.</p>\n", c->malformed_lines);
+        report_buf_printf(b,
+                          "<p class=\"meta\">%d malformed line(s) of the log "
+                          "were skipped.</p>\n",
+                          c->malformed_lines);
 }
 
 /* ---- reliability diagram ------------------------------------------------ */
@@ -331,21 +347,26 @@ static void reliability_svg(report_buf *b, const metrics_result *m)
         double acc = (double)bin->correct / (double)bin->count;
         double conf = bin->confidence_sum / (double)bin->count;
         double x = px(&p, bin->lo), w = px(&p, bin->hi) - x;
-        report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+        report_buf_printf(b,
+                          "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                           "fill=\"#0969da\" fill-opacity=\"0.75\" stroke=\"#ffffff\">"
                           "<title>(%.3f, %.3f]: %lld examples, accuracy %.3f, mean "
-                          "confidence %.3f</title></rect>\n", x, py(&p, acc), w,
-                          py(&p, 0) - py(&p, acc), bin->lo, bin->hi,
+                          "confidence %.3f</title></rect>\n",
+                          x, py(&p, acc), w, py(&p, 0) - py(&p, acc), bin->lo, bin->hi,
                           (long long)bin->count, acc, conf);
-        report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                          "fill=\"#cf222e\" fill-opacity=\"0.3\"/>\n", x,
-                          py(&p, fmax(acc, conf)), w, fabs(py(&p, acc) - py(&p, conf)));
+        report_buf_printf(b,
+                          "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                          "fill=\"#cf222e\" fill-opacity=\"0.3\"/>\n",
+                          x, py(&p, fmax(acc, conf)), w, fabs(py(&p, acc) - py(&p, conf)));
     }
-    report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+    report_buf_printf(b,
+                      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                       "stroke=\"#57606a\" stroke-dasharray=\"4 3\"/>\n",
                       px(&p, 0), py(&p, 0), px(&p, 1), py(&p, 1));
-    report_buf_printf(b, "<text x=\"70\" y=\"38\">ECE %.4f (blue: accuracy, red: "
-                      "gap to confidence)</text>\n</svg>\n", m->ece);
+    report_buf_printf(b,
+                      "<text x=\"70\" y=\"38\">ECE %.4f (blue: accuracy, red: "
+                      "gap to confidence)</text>\n</svg>\n",
+                      m->ece);
 }
 
 /* ---- most confident mistakes -------------------------------------------- */
@@ -366,8 +387,10 @@ static void mistakes_table(report_buf *b, const report_input *in)
         const report_example *e = &in->examples[i];
         bool known = e->true_label >= 0 && e->true_label < in->metrics->num_classes &&
                      e->pred_label >= 0 && e->pred_label < in->metrics->num_classes;
-        report_buf_printf(b, "<tr><td class=\"num\">%d</td><td class=\"num\">%lld"
-                          "</td><td>", i + 1, (long long)e->example_index);
+        report_buf_printf(b,
+                          "<tr><td class=\"num\">%d</td><td class=\"num\">%lld"
+                          "</td><td>",
+                          i + 1, (long long)e->example_index);
         text(b, known ? report_label(in, e->true_label, t1) : "?");
         report_buf_puts(b, "</td><td>");
         text(b, known ? report_label(in, e->pred_label, t2) : "?");

@@ -22,8 +22,7 @@ typedef struct report_buf {
 void report_buf_free(report_buf *b);
 void report_buf_append(report_buf *b, const char *s, size_t n);
 void report_buf_puts(report_buf *b, const char *s);
-void report_buf_printf(report_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void report_buf_printf(report_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Shortest "%.Ng" that reads back to the same double; "null" when not finite. */
 void report_buf_json_number(report_buf *b, double v);
@@ -42,8 +41,7 @@ void report_buf_md_text(report_buf *b, const char *s);
 void report_buf_fixed4(report_buf *b, double v);
 
 /* Write b to path atomically (FT_ENOMEM when b failed to grow). */
-ft_status report_buf_write(const report_buf *b, const char *path, bool force,
-                           ft_error *err);
+ft_status report_buf_write(const report_buf *b, const char *path, bool force, ft_error *err);
 
 /* The name of class c: the caller's label name, or its number (in tmp). */
 const char *report_label(const report_input *in, int c, char tmp[24]);

@@ -73,8 +73,7 @@ void report_lm_md_build(report_buf *b, const report_input *in)
     report_buf_puts(b, " |\n| perplexity | ");
     report_buf_fixed4(b, lm->perplexity);
     report_buf_puts(b, " |\n");
-    if (isfinite(lm->tokens_per_s))
-        report_buf_printf(b, "| tokens/s | %.1f |\n", lm->tokens_per_s);
+    if (isfinite(lm->tokens_per_s)) report_buf_printf(b, "| tokens/s | %.1f |\n", lm->tokens_per_s);
 }
 
 static void figure_row(report_buf *b, const char *name, double v)
@@ -89,12 +88,14 @@ void report_lm_html_build(report_buf *b, const report_input *in)
     const report_lm *lm = in->lm;
     report_html_head(b, in);
     report_buf_puts(b, "<h2>Overall (causal LM)</h2>\n<table>\n");
-    const struct { const char *name; int64_t v; } counts[] = {
-        {"rows", lm->num_rows}, {"examples", lm->num_examples},
-        {"tokens scored", lm->num_tokens}};
+    const struct {
+        const char *name;
+        int64_t v;
+    } counts[] = {
+        {"rows", lm->num_rows}, {"examples", lm->num_examples}, {"tokens scored", lm->num_tokens}};
     for (int i = 0; i < 3; i++)
-        report_buf_printf(b, "<tr><th>%s</th><td class=\"num\">%lld</td></tr>\n",
-                          counts[i].name, (long long)counts[i].v);
+        report_buf_printf(b, "<tr><th>%s</th><td class=\"num\">%lld</td></tr>\n", counts[i].name,
+                          (long long)counts[i].v);
     figure_row(b, "mean token loss (nats)", lm->loss);
     figure_row(b, "perplexity", lm->perplexity);
     if (isfinite(lm->tokens_per_s))

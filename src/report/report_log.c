@@ -36,33 +36,28 @@ static bool push(series *s, double step, double value)
     return true;
 }
 
-static void malformed(report_curves *c, const char *path, int line,
-                      const char *why)
+static void malformed(report_curves *c, const char *path, int line, const char *why)
 {
     if (c->malformed_lines == 0)
-        snprintf(c->first_malformed, sizeof c->first_malformed, "%s:%d: %s",
-                 path, line, why);
-    if (c->malformed_lines < WARN_LINES)
-        ft_log_warn("%s:%d: %s; line skipped", path, line, why);
+        snprintf(c->first_malformed, sizeof c->first_malformed, "%s:%d: %s", path, line, why);
+    if (c->malformed_lines < WARN_LINES) ft_log_warn("%s:%d: %s; line skipped", path, line, why);
     c->malformed_lines++;
 }
 
 /* A finite number under key, or why not: NULL when the key is absent. */
-static const char *number_at(const cJSON *obj, const char *key, double *v,
-                             bool *present)
+static const char *number_at(const cJSON *obj, const char *key, double *v, bool *present)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
     *present = item != NULL;
     if (!item) return NULL;
-    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble))
-        return "expected a finite number";
+    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble)) return "expected a finite number";
     *v = item->valuedouble;
     return NULL;
 }
 
 /* Parse one line; returns false only when out of memory. */
-static bool read_line(report_curves *c, series *train, series *eval,
-                      const char *path, int line, const char *text, size_t len)
+static bool read_line(report_curves *c, series *train, series *eval, const char *path, int line,
+                      const char *text, size_t len)
 {
     const char *end = NULL;
     cJSON *obj = cJSON_ParseWithLengthOpts(text, len, &end, false);
@@ -77,8 +72,13 @@ static bool read_line(report_curves *c, series *train, series *eval,
         const char *e2 = number_at(obj, "loss", &loss, &has_loss);
         const char *e3 = number_at(obj, "eval_loss", &eval_loss, &has_eval);
         if (e1 || e2 || e3)
-            snprintf(why, sizeof why, "key '%s': %s", e1 ? "step" : e2 ? "loss"
-                     : "eval_loss", e1 ? e1 : e2 ? e2 : e3);
+            snprintf(why, sizeof why, "key '%s': %s",
+                     e1   ? "step"
+                     : e2 ? "loss"
+                          : "eval_loss",
+                     e1   ? e1
+                     : e2 ? e2
+                          : e3);
         else if ((has_loss || has_eval) && !has_step)
             snprintf(why, sizeof why, "a loss without a 'step'");
         else {
@@ -91,8 +91,7 @@ static bool read_line(report_curves *c, series *train, series *eval,
     return ok;
 }
 
-ft_status report_curves_read(const char *path, report_curves **out,
-                             ft_error *err)
+ft_status report_curves_read(const char *path, report_curves **out, ft_error *err)
 {
     *out = NULL;
     report_curves *c = ft_calloc_array(1, sizeof *c);

@@ -12,7 +12,10 @@ static void overall_table(report_buf *b, const metrics_result *m)
 {
     report_buf_puts(b, "## Overall\n\n| metric | value |\n| --- | ---: |\n");
     report_buf_printf(b, "| examples | %lld |\n", (long long)m->num_examples);
-    const struct { const char *name; double v; } rows[] = {
+    const struct {
+        const char *name;
+        double v;
+    } rows[] = {
         {"accuracy", m->accuracy},
         {"cross-entropy loss", m->loss},
         {"macro F1", m->macro.f1},
@@ -56,8 +59,10 @@ static int class_table(report_buf *b, const report_input *in)
         report_buf_printf(b, " %lld |\n", (long long)k->support);
         undefined += k->f1_undefined;
     }
-    const struct { const char *name; const metrics_average *a; } avg[] = {
-        {"macro avg", &m->macro}, {"weighted avg", &m->weighted}};
+    const struct {
+        const char *name;
+        const metrics_average *a;
+    } avg[] = {{"macro avg", &m->macro}, {"weighted avg", &m->weighted}};
     for (int i = 0; i < 2; i++) {
         report_buf_printf(b, "| **%s** |", avg[i].name);
         cell(b, avg[i].a->precision, false);
@@ -86,8 +91,9 @@ static void confusion_table(report_buf *b, const report_input *in)
         report_buf_md_text(b, report_label(in, t, tmp));
         report_buf_puts(b, " |");
         for (int p = 0; p < m->num_classes; p++)
-            report_buf_printf(b, " %lld |",
-                              (long long)m->confusion[(size_t)t * (size_t)m->num_classes + (size_t)p]);
+            report_buf_printf(
+                b, " %lld |",
+                (long long)m->confusion[(size_t)t * (size_t)m->num_classes + (size_t)p]);
     }
     report_buf_puts(b, "\n");
 }

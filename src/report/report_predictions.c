@@ -28,11 +28,12 @@ ft_status report_predictions_open(const char *path, int num_classes, bool force,
 {
     *out = NULL;
     if (num_classes < 2)
-        return ft_fail(err, FT_EINVAL, "%s: num_classes must be >= 2, got %d",
-                       path, num_classes);
+        return ft_fail(err, FT_EINVAL, "%s: num_classes must be >= 2, got %d", path, num_classes);
     if (!force && ft_path_exists(path))
-        return ft_fail(err, FT_EEXIST, "%s: already exists; not overwriting it "
-                       "(use --force to replace it)", path);
+        return ft_fail(err, FT_EEXIST,
+                       "%s: already exists; not overwriting it "
+                       "(use --force to replace it)",
+                       path);
     report_predictions *w = ft_calloc_array(1, sizeof *w);
     if (w) {
         w->path = ft_strdup(path);
@@ -45,8 +46,7 @@ ft_status report_predictions_open(const char *path, int num_classes, bool force,
     w->num_classes = num_classes;
     w->f = fopen(w->tmp, "wx");
     if (!w->f) {
-        ft_status st = ft_fail(err, FT_EIO, "%s: cannot create: %s", w->tmp,
-                               strerror(errno));
+        ft_status st = ft_fail(err, FT_EIO, "%s: cannot create: %s", w->tmp, strerror(errno));
         report_predictions_abort(w);
         return st;
     }
@@ -54,15 +54,15 @@ ft_status report_predictions_open(const char *path, int num_classes, bool force,
     return FT_OK;
 }
 
-ft_status report_predictions_write(report_predictions *w, int64_t example_index,
-                                   int true_label, int pred_label,
-                                   const float *probs, ft_error *err)
+ft_status report_predictions_write(report_predictions *w, int64_t example_index, int true_label,
+                                   int pred_label, const float *probs, ft_error *err)
 {
     report_buf *b = &w->line;
     b->len = 0;
-    report_buf_printf(b, "{\"example_index\":%lld,\"true_label\":%d,\"pred_label\""
-                      ":%d,\"probabilities\":[", (long long)example_index,
-                      true_label, pred_label);
+    report_buf_printf(b,
+                      "{\"example_index\":%lld,\"true_label\":%d,\"pred_label\""
+                      ":%d,\"probabilities\":[",
+                      (long long)example_index, true_label, pred_label);
     for (int c = 0; c < w->num_classes; c++) {
         if (c) report_buf_puts(b, ",");
         report_buf_json_float(b, probs[c]);
@@ -83,8 +83,7 @@ ft_status report_predictions_close(report_predictions *w, ft_error *err)
         st = ft_fail(err, FT_EIO, "%s: close failed: %s", w->tmp, strerror(errno));
     w->f = NULL;
     if (st == FT_OK && rename(w->tmp, w->path) != 0)
-        st = ft_fail(err, FT_EIO, "%s: cannot rename into place: %s", w->path,
-                     strerror(errno));
+        st = ft_fail(err, FT_EIO, "%s: cannot rename into place: %s", w->path, strerror(errno));
     if (st == FT_OK) st = ft_fsync_parent(w->path, err);
     report_predictions_abort(w); /* removes the temporary file if still there */
     return st;

@@ -9,8 +9,8 @@
 #include "core/ft_alloc.h"
 #include "core/rng.h"
 
-ft_status sampler_init(sampler *s, uint64_t n, uint64_t seed, int per_device,
-                       int world, int rank, int accumulation, ft_error *err)
+ft_status sampler_init(sampler *s, uint64_t n, uint64_t seed, int per_device, int world, int rank,
+                       int accumulation, ft_error *err)
 {
     memset(s, 0, sizeof *s);
     s->perm_epoch = -1;
@@ -28,8 +28,9 @@ ft_status sampler_init(sampler *s, uint64_t n, uint64_t seed, int per_device,
                        (unsigned long long)n, per_device, world, accumulation,
                        (unsigned long long)gb);
     s->perm = ft_malloc_array(n, sizeof *s->perm);
-    if (!s->perm) return ft_fail(err, FT_ENOMEM, "sampler: out of memory for %llu examples",
-                                 (unsigned long long)n);
+    if (!s->perm)
+        return ft_fail(err, FT_ENOMEM, "sampler: out of memory for %llu examples",
+                       (unsigned long long)n);
     s->n = n;
     s->seed = seed;
     s->per_device = per_device;
@@ -55,8 +56,8 @@ void sampler_micro_batch(sampler *s, uint64_t step, int micro, uint64_t *out)
         rng_permutation(s->seed, SAMPLER_STREAM_BASE + epoch, s->perm, s->n);
         s->perm_epoch = (int64_t)epoch;
     }
-    uint64_t base = sampler_step_in_epoch(s, step) * s->global_batch +
-                    ((uint64_t)micro * (uint64_t)s->world + (uint64_t)s->rank) *
-                        (uint64_t)s->per_device;
+    uint64_t base =
+        sampler_step_in_epoch(s, step) * s->global_batch +
+        ((uint64_t)micro * (uint64_t)s->world + (uint64_t)s->rank) * (uint64_t)s->per_device;
     for (int i = 0; i < s->per_device; i++) out[i] = s->perm[base + (uint64_t)i];
 }

@@ -28,11 +28,11 @@ ft_status shard_batch_init(shard_batch *b, int cap, int32_t max_length, ft_error
     b->example_index = ft_malloc_array((size_t)cap, sizeof(int64_t));
     if (b->ids && b->lengths && b->labels && b->example_index) return FT_OK;
     shard_batch_free(b);
-    return ft_fail(err, FT_ENOMEM, "out of memory for a batch of %d x %d tokens", cap,
-                   max_length);
+    return ft_fail(err, FT_ENOMEM, "out of memory for a batch of %d x %d tokens", cap, max_length);
 }
 
-ft_status shard_batch_init_lm(shard_batch *b, int cap, int32_t max_length, bool packed, ft_error *err)
+ft_status shard_batch_init_lm(shard_batch *b, int cap, int32_t max_length, bool packed,
+                              ft_error *err)
 {
     ft_status st = shard_batch_init(b, cap, max_length, err);
     if (st != FT_OK) return st;
@@ -127,8 +127,10 @@ ft_status shard_cursor_next(shard_cursor *c, shard_batch *b, ft_error *err)
             if (st != FT_OK) return st;
             c->file = f;
         }
-        if (lm) shard_batch_put_lm(b, &c->rows, &c->lm, c->next - c->r->first_row[f]);
-        else shard_batch_put(b, &c->rows, c->next - c->r->first_row[f]);
+        if (lm)
+            shard_batch_put_lm(b, &c->rows, &c->lm, c->next - c->r->first_row[f]);
+        else
+            shard_batch_put(b, &c->rows, c->next - c->r->first_row[f]);
         c->next++;
     }
     return FT_OK;

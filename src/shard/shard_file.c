@@ -30,7 +30,8 @@ enum { ATTR_BYTES_MAX = 60000, MAX_LENGTH_LIMIT = 1 << 20 };
 
 /* --- writing ------------------------------------------------------------- */
 
-static herr_t put_scalar(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, const void *v)
+static herr_t put_scalar(hid_t loc, const char *name, hid_t file_type, hid_t mem_type,
+                         const void *v)
 {
     return ft_h5_attr_write(loc, name, file_type, mem_type, 0, 1, v);
 }
@@ -74,7 +75,8 @@ static char *label_buffer(const shard_meta *meta, size_t *width)
 static herr_t put_labels(hid_t loc, int n_labels, const char *names, size_t width)
 {
     hid_t t = str_type(width);
-    herr_t rc = t < 0 ? -1 : ft_h5_attr_write(loc, "label_names", t, t, 1, (hsize_t)n_labels, names);
+    herr_t rc =
+        t < 0 ? -1 : ft_h5_attr_write(loc, "label_names", t, t, 1, (hsize_t)n_labels, names);
     if (t >= 0) H5Tclose(t);
     return rc;
 }
@@ -124,15 +126,18 @@ static herr_t put_dataset(hid_t file, hid_t dcpl, const char *name, int rank, co
 static herr_t put_lm_columns(hid_t file, hid_t dcpl, const shard_rows *rows, const shard_lm *lm)
 {
     hsize_t dims[2] = {rows->rows, (hsize_t)rows->max_length};
-    herr_t rc = put_dataset(file, dcpl, "labels", 2, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, lm->labels);
+    herr_t rc =
+        put_dataset(file, dcpl, "labels", 2, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, lm->labels);
     if (rc >= 0 && lm->packed)
-        rc = put_dataset(file, dcpl, "position_ids", 2, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, lm->position_ids);
+        rc = put_dataset(file, dcpl, "position_ids", 2, dims, H5T_STD_I32LE, H5T_NATIVE_INT32,
+                         lm->position_ids);
     if (rc >= 0 && lm->packed)
-        rc = put_dataset(file, dcpl, "segment_ids", 2, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, lm->segment_ids);
+        rc = put_dataset(file, dcpl, "segment_ids", 2, dims, H5T_STD_I32LE, H5T_NATIVE_INT32,
+                         lm->segment_ids);
     hsize_t seg_dims[1] = {lm->segments};
     if (rc >= 0 && lm->packed)
-        rc = put_dataset(file, dcpl, "segment_example_index", 1, seg_dims, H5T_STD_I64LE, H5T_NATIVE_INT64,
-                         lm->segment_example_index);
+        rc = put_dataset(file, dcpl, "segment_example_index", 1, seg_dims, H5T_STD_I64LE,
+                         H5T_NATIVE_INT64, lm->segment_example_index);
     return rc;
 }
 
@@ -141,14 +146,21 @@ static herr_t put_columns(hid_t file, const shard_rows *rows, const shard_lm *lm
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (dcpl < 0) return -1;
     herr_t rc = H5Pset_layout(dcpl, H5D_CONTIGUOUS) | H5Pset_obj_track_times(dcpl, 0) |
-                H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) | H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC);
+                H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) |
+                H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC);
     hsize_t ids_dims[2] = {rows->rows, (hsize_t)rows->max_length}, dims[1] = {rows->rows};
     if (rc >= 0)
-        rc = put_dataset(file, dcpl, "input_ids", 2, ids_dims, rows->wide_ids ? H5T_STD_I32LE : H5T_STD_U16LE,
+        rc = put_dataset(file, dcpl, "input_ids", 2, ids_dims,
+                         rows->wide_ids ? H5T_STD_I32LE : H5T_STD_U16LE,
                          rows->wide_ids ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT16, rows->input_ids);
-    if (rc >= 0) rc = put_dataset(file, dcpl, "lengths", 1, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, rows->lengths);
-    if (rc >= 0 && lm) rc = put_lm_columns(file, dcpl, rows, lm);
-    else if (rc >= 0) rc = put_dataset(file, dcpl, "labels", 1, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, rows->labels);
+    if (rc >= 0)
+        rc = put_dataset(file, dcpl, "lengths", 1, dims, H5T_STD_I32LE, H5T_NATIVE_INT32,
+                         rows->lengths);
+    if (rc >= 0 && lm)
+        rc = put_lm_columns(file, dcpl, rows, lm);
+    else if (rc >= 0)
+        rc = put_dataset(file, dcpl, "labels", 1, dims, H5T_STD_I32LE, H5T_NATIVE_INT32,
+                         rows->labels);
     if (rc >= 0)
         rc = put_dataset(file, dcpl, "example_index", 1, dims, H5T_STD_I64LE, H5T_NATIVE_INT64,
                          rows->example_index);
@@ -163,17 +175,22 @@ static ft_status check_write_args(const char *path, const shard_meta *meta, cons
     for (int i = 0; i < meta->n_labels; i++)
         if (strlen(meta->label_names[i]) > width) width = strlen(meta->label_names[i]);
     if (rows->max_length < 1 || rows->max_length != meta->max_length)
-        return ft_fail(err, FT_EINVAL, "%s: max_length %d of the rows does not match %d of the meta", path,
+        return ft_fail(err, FT_EINVAL,
+                       "%s: max_length %d of the rows does not match %d of the meta", path,
                        rows->max_length, meta->max_length);
     if (rows->wide_ids != shard_needs_wide_ids(meta->vocab_size))
-        return ft_fail(err, FT_EINVAL, "%s: input id width does not fit vocab_size %d", path, meta->vocab_size);
+        return ft_fail(err, FT_EINVAL, "%s: input id width does not fit vocab_size %d", path,
+                       meta->vocab_size);
     if (lm && meta->n_labels != 0)
-        return ft_fail(err, FT_EINVAL, "%s: a causal_lm file has no class labels (n_labels %d)", path,
-                       meta->n_labels);
+        return ft_fail(err, FT_EINVAL, "%s: a causal_lm file has no class labels (n_labels %d)",
+                       path, meta->n_labels);
     if (!lm && (meta->n_labels < 1 || width * (size_t)meta->n_labels > ATTR_BYTES_MAX))
-        return ft_fail(err, FT_EINVAL, "%s: %d labels: need at least one, and their names must fit "
-                       "in %d bytes of HDF5 attribute", path, meta->n_labels, ATTR_BYTES_MAX);
-    if (ft_path_exists(path)) return ft_fail(err, FT_EEXIST, "%s: exists; not overwriting it", path);
+        return ft_fail(err, FT_EINVAL,
+                       "%s: %d labels: need at least one, and their names must fit "
+                       "in %d bytes of HDF5 attribute",
+                       path, meta->n_labels, ATTR_BYTES_MAX);
+    if (ft_path_exists(path))
+        return ft_fail(err, FT_EEXIST, "%s: exists; not overwriting it", path);
     return FT_OK;
 }
 
@@ -193,8 +210,10 @@ static ft_status publish(const char *tmp, const char *path, ft_error *err)
         if (e == EEXIST) return ft_fail(err, FT_EEXIST, "%s: exists; not overwriting it", path);
         /* File systems without hard links: rename (path was checked absent). */
         if (rename(tmp, path) != 0)
-            return ft_fail(err, FT_EIO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-    } else unlink(tmp);
+            return ft_fail(err, FT_EIO, "%s: cannot rename %s into place: %s", path, tmp,
+                           strerror(errno));
+    } else
+        unlink(tmp);
     return ft_fsync_parent(path, err);
 }
 
@@ -223,7 +242,9 @@ static ft_status write_any(const char *path, const shard_meta *meta, const shard
     if (fapl >= 0) H5Pclose(fapl);
     if (fcpl >= 0) H5Pclose(fcpl);
     ft_h5_quiet_end(q);
-    if (rc < 0) st = ft_fail(err, FT_EIO, "%s: HDF5 failed writing the shard (temporary file %s)", path, tmp);
+    if (rc < 0)
+        st = ft_fail(err, FT_EIO, "%s: HDF5 failed writing the shard (temporary file %s)", path,
+                     tmp);
     if (st == FT_OK) st = publish(tmp, path, err);
     if (st != FT_OK) unlink(tmp);
     free(tmp);
@@ -231,7 +252,8 @@ static ft_status write_any(const char *path, const shard_meta *meta, const shard
     return st;
 }
 
-ft_status shard_write_file(const char *path, const shard_meta *meta, const shard_rows *rows, ft_error *err)
+ft_status shard_write_file(const char *path, const shard_meta *meta, const shard_rows *rows,
+                           ft_error *err)
 {
     return write_any(path, meta, rows, NULL, err);
 }
@@ -271,20 +293,24 @@ ft_status shard_rows_alloc(shard_rows *r, uint64_t rows, int32_t max_length, boo
 
 /* A string attribute equal to want (ft_h5_attr_read_string checks it is
  * one fixed-length string before the read). */
-static ft_status check_str_attr(hid_t root, const char *path, const char *name, const char *want, ft_error *err)
+static ft_status check_str_attr(hid_t root, const char *path, const char *name, const char *want,
+                                ft_error *err)
 {
     char *got = NULL;
     ft_status st = ft_h5_attr_read_string(root, path, name, &got, err);
     if (st == FT_OK && strcmp(got, want) != 0)
-        st = ft_fail(err, FT_EFORMAT, "%s: attribute '%s' is \"%.40s\", not \"%s\" (not an ftune shard "
-                     "of format version %d?)", path, name, got, want, SHARD_FORMAT_VERSION);
+        st = ft_fail(err, FT_EFORMAT,
+                     "%s: attribute '%s' is \"%.40s\", not \"%s\" (not an ftune shard "
+                     "of format version %d?)",
+                     path, name, got, want, SHARD_FORMAT_VERSION);
     free(got);
     return st;
 }
 
 /* Opens dataset name and checks its rank, shape and integer type. */
-static ft_status open_column(hid_t file, const char *path, const char *name, int rank, const hsize_t *want,
-                             hid_t *out, size_t *type_size, bool *is_signed, ft_error *err)
+static ft_status open_column(hid_t file, const char *path, const char *name, int rank,
+                             const hsize_t *want, hid_t *out, size_t *type_size, bool *is_signed,
+                             ft_error *err)
 {
     hid_t d = H5Lexists(file, name, H5P_DEFAULT) > 0 ? H5Dopen2(file, name, H5P_DEFAULT) : -1;
     if (d < 0) return ft_fail(err, FT_EFORMAT, "%s: no dataset '%s'", path, name);
@@ -299,7 +325,8 @@ static ft_status open_column(hid_t file, const char *path, const char *name, int
     if (s >= 0) H5Sclose(s);
     if (!ok) {
         H5Dclose(d);
-        return ft_fail(err, FT_EFORMAT, "%s: dataset '%s' must be an integer array of shape [%llu%s%llu]", path,
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: dataset '%s' must be an integer array of shape [%llu%s%llu]", path,
                        name, (unsigned long long)want[0], rank == 2 ? ", " : "",
                        rank == 2 ? (unsigned long long)want[1] : 0ULL);
     }
@@ -307,8 +334,9 @@ static ft_status open_column(hid_t file, const char *path, const char *name, int
     return FT_OK;
 }
 
-static ft_status read_column(hid_t file, const char *path, const char *name, int rank, const hsize_t *dims,
-                             size_t want_size, bool want_signed, hid_t mem_type, void **buf, ft_error *err)
+static ft_status read_column(hid_t file, const char *path, const char *name, int rank,
+                             const hsize_t *dims, size_t want_size, bool want_signed,
+                             hid_t mem_type, void **buf, ft_error *err)
 {
     hid_t d = -1;
     size_t size = 0;
@@ -336,8 +364,10 @@ static ft_status read_task(hid_t root, const char *path, int *task, ft_error *er
     char *got = NULL;
     ft_status st = ft_h5_attr_read_string(root, path, "task", &got, err);
     if (st == FT_OK && shard_task_of_name(got) < 0)
-        st = ft_fail(err, FT_EFORMAT, "%s: attribute 'task' is \"%.40s\", not \"sequence_classification\" or "
-                     "\"causal_lm\"", path, got);
+        st = ft_fail(err, FT_EFORMAT,
+                     "%s: attribute 'task' is \"%.40s\", not \"sequence_classification\" or "
+                     "\"causal_lm\"",
+                     path, got);
     if (st == FT_OK) *task = shard_task_of_name(got);
     free(got);
     return st;
@@ -356,8 +386,8 @@ static ft_status read_shape(hid_t root, const char *path, file_shape *f, ft_erro
     ft_status st = check_str_attr(root, path, "format", SHARD_FORMAT_NAME, err);
     if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "format_version", &version, err);
     if (st == FT_OK && version != SHARD_FORMAT_VERSION)
-        st = ft_fail(err, FT_EFORMAT, "%s: format_version %lld, this build reads %d", path, (long long)version,
-                     SHARD_FORMAT_VERSION);
+        st = ft_fail(err, FT_EFORMAT, "%s: format_version %lld, this build reads %d", path,
+                     (long long)version, SHARD_FORMAT_VERSION);
     if (st == FT_OK) st = read_task(root, path, &f->task, err);
     bool lm = f->task == SHARD_TASK_CAUSAL_LM;
     if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "rows", &f->rows, err);
@@ -366,14 +396,17 @@ static ft_status read_shape(hid_t root, const char *path, file_shape *f, ft_erro
     if (st == FT_OK && lm) st = ft_h5_attr_read_int(root, path, "packed", &packed, err);
     if (st == FT_OK) st = ft_h5_attr_read_int(root, path, "vocab_size", &f->vocab_size, err);
     if (st == FT_OK && lm && packed != 0 && packed != 1)
-        st = ft_fail(err, FT_EFORMAT, "%s: attribute 'packed' is %lld, not 0 or 1", path, (long long)packed);
+        st = ft_fail(err, FT_EFORMAT, "%s: attribute 'packed' is %lld, not 0 or 1", path,
+                     (long long)packed);
     f->packed = packed == 1;
     if (st == FT_OK && (f->rows < 0 || f->max_length < 1 || f->max_length > MAX_LENGTH_LIMIT ||
                         (!lm && f->n_labels < 1) || f->n_labels > INT32_MAX || f->vocab_size < 1 ||
                         f->vocab_size > INT32_MAX))
-        st = ft_fail(err, FT_EFORMAT, "%s: impossible attributes rows=%lld max_length=%lld n_labels=%lld "
-                     "vocab_size=%lld", path, (long long)f->rows, (long long)f->max_length,
-                     (long long)f->n_labels, (long long)f->vocab_size);
+        st = ft_fail(err, FT_EFORMAT,
+                     "%s: impossible attributes rows=%lld max_length=%lld n_labels=%lld "
+                     "vocab_size=%lld",
+                     path, (long long)f->rows, (long long)f->max_length, (long long)f->n_labels,
+                     (long long)f->vocab_size);
     return st;
 }
 
@@ -420,9 +453,11 @@ ft_status shard_rows_check(const char *path, const shard_rows *r, int32_t n_labe
     size_t n = (size_t)r->rows * (size_t)r->max_length;
     size_t i = first_bad_id(r, n, (uint32_t)vocab_size);
     if (i == n) return FT_OK;
-    return ft_fail(err, FT_EFORMAT, "%s: row %zu, position %zu: token id %lld not in the "
+    return ft_fail(err, FT_EFORMAT,
+                   "%s: row %zu, position %zu: token id %lld not in the "
                    "model's vocabulary [0, %d): the file is damaged or was made with another "
-                   "tokenizer", path, i / (size_t)r->max_length, i % (size_t)r->max_length,
+                   "tokenizer",
+                   path, i / (size_t)r->max_length, i % (size_t)r->max_length,
                    (long long)id_at(r, i), vocab_size);
 }
 
@@ -464,21 +499,25 @@ static ft_status check_task(const char *path, const file_shape *f, bool lm, ft_e
 {
     int want = lm ? SHARD_TASK_CAUSAL_LM : SHARD_TASK_CLASSIFICATION;
     if (f->task == want) return FT_OK;
-    return ft_fail(err, FT_EFORMAT, "%s: a %s shard (attribute 'task'), but this reader reads %s data", path,
+    return ft_fail(err, FT_EFORMAT,
+                   "%s: a %s shard (attribute 'task'), but this reader reads %s data", path,
                    shard_task_name(f->task), shard_task_name(want));
 }
 
 /* The segments of packed rows (each row's last segment id), before the
  * validator has seen the columns: a length or id out of range is an error
  * here already. */
-static ft_status count_segments(const char *path, const int32_t *lengths, const hsize_t *dims, shard_lm *lm,
-                                ft_error *err)
+static ft_status count_segments(const char *path, const int32_t *lengths, const hsize_t *dims,
+                                shard_lm *lm, ft_error *err)
 {
     lm->segments = 0;
     for (hsize_t i = 0; i < dims[0]; i++) {
-        int32_t n = lengths[i], seg = n >= 1 && (hsize_t)n <= dims[1] ? lm->segment_ids[i * dims[1] + (hsize_t)n - 1] : -1;
+        int32_t n = lengths[i], seg = n >= 1 && (hsize_t)n <= dims[1]
+                                          ? lm->segment_ids[i * dims[1] + (hsize_t)n - 1]
+                                          : -1;
         if (seg < 1 || (hsize_t)seg > dims[1])
-            return ft_fail(err, FT_EFORMAT, "%s: row %llu: length %d or its last segment id %d out of range", path,
+            return ft_fail(err, FT_EFORMAT,
+                           "%s: row %llu: length %d or its last segment id %d out of range", path,
                            (unsigned long long)i, n, seg);
         lm->segments += (uint64_t)seg;
     }
@@ -489,7 +528,8 @@ static ft_status read_lm_columns(hid_t file, const char *path, const hsize_t *di
                                  const int32_t *lengths, shard_lm *lm, ft_error *err)
 {
     lm->packed = packed;
-    ft_status st = read_column(file, path, "labels", 2, dims, 4, true, H5T_NATIVE_INT32, (void **)&lm->labels, err);
+    ft_status st = read_column(file, path, "labels", 2, dims, 4, true, H5T_NATIVE_INT32,
+                               (void **)&lm->labels, err);
     if (st == FT_OK && packed)
         st = read_column(file, path, "position_ids", 2, dims, 4, true, H5T_NATIVE_INT32,
                          (void **)&lm->position_ids, err);
@@ -499,8 +539,8 @@ static ft_status read_lm_columns(hid_t file, const char *path, const hsize_t *di
     if (st == FT_OK && packed) st = count_segments(path, lengths, dims, lm, err);
     hsize_t seg_dims[1] = {lm->segments};
     if (st == FT_OK && packed)
-        st = read_column(file, path, "segment_example_index", 1, seg_dims, 8, true, H5T_NATIVE_INT64,
-                         (void **)&lm->segment_example_index, err);
+        st = read_column(file, path, "segment_example_index", 1, seg_dims, 8, true,
+                         H5T_NATIVE_INT64, (void **)&lm->segment_example_index, err);
     return st;
 }
 
@@ -516,17 +556,22 @@ static ft_status read_all(hid_t file, const char *path, bool with_ids, const sha
     out->max_length = (int32_t)f.max_length;
     out->wide_ids = shard_needs_wide_ids((int32_t)f.vocab_size);
     hsize_t dims[2] = {(hsize_t)f.rows, (hsize_t)f.max_length};
-    st = read_column(file, path, "lengths", 1, dims, 4, true, H5T_NATIVE_INT32, (void **)&out->lengths, err);
-    if (st == FT_OK && lm) st = read_lm_columns(file, path, dims, f.packed, out->lengths, lm, err);
+    st = read_column(file, path, "lengths", 1, dims, 4, true, H5T_NATIVE_INT32,
+                     (void **)&out->lengths, err);
+    if (st == FT_OK && lm)
+        st = read_lm_columns(file, path, dims, f.packed, out->lengths, lm, err);
     else if (st == FT_OK)
-        st = read_column(file, path, "labels", 1, dims, 4, true, H5T_NATIVE_INT32, (void **)&out->labels, err);
+        st = read_column(file, path, "labels", 1, dims, 4, true, H5T_NATIVE_INT32,
+                         (void **)&out->labels, err);
     if (st == FT_OK)
         st = read_column(file, path, "example_index", 1, dims, 8, true, H5T_NATIVE_INT64,
                          (void **)&out->example_index, err);
     if (st == FT_OK && with_ids)
-        st = read_column(file, path, "input_ids", 2, dims, out->wide_ids ? 4 : 2, out->wide_ids,
-                         out->wide_ids ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT16, &out->input_ids, err);
-    if (st == FT_OK) st = shard_rows_check(path, out, (int32_t)f.n_labels, (int32_t)f.vocab_size, err);
+        st =
+            read_column(file, path, "input_ids", 2, dims, out->wide_ids ? 4 : 2, out->wide_ids,
+                        out->wide_ids ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT16, &out->input_ids, err);
+    if (st == FT_OK)
+        st = shard_rows_check(path, out, (int32_t)f.n_labels, (int32_t)f.vocab_size, err);
     if (st == FT_OK && lm) st = shard_lm_check(path, out, lm, (int32_t)f.vocab_size, err);
     return st;
 }
@@ -536,8 +581,8 @@ ft_status shard_read_file(const char *path, bool with_ids, shard_rows *out, ft_e
     return shard_read_expected(path, with_ids, NULL, out, err);
 }
 
-static ft_status read_any(const char *path, bool with_ids, const shard_expect *want, shard_rows *out,
-                          shard_lm *lm, ft_error *err)
+static ft_status read_any(const char *path, bool with_ids, const shard_expect *want,
+                          shard_rows *out, shard_lm *lm, ft_error *err)
 {
     memset(out, 0, sizeof *out);
     if (lm) memset(lm, 0, sizeof *lm);
@@ -546,8 +591,10 @@ static ft_status read_any(const char *path, bool with_ids, const shard_expect *w
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl >= 0) H5Pset_fapl_sec2(fapl);
     hid_t file = fapl < 0 || H5Fis_hdf5(path) <= 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    ft_status st = file < 0 ? ft_fail(err, FT_EFORMAT, "%s: not a readable HDF5 file (damaged, or a "
-                                      "half-written copy?)", path)
+    ft_status st = file < 0 ? ft_fail(err, FT_EFORMAT,
+                                      "%s: not a readable HDF5 file (damaged, or a "
+                                      "half-written copy?)",
+                                      path)
                             : read_all(file, path, with_ids, want, out, lm, err);
     if (file >= 0) H5Fclose(file);
     if (fapl >= 0) H5Pclose(fapl);
@@ -574,7 +621,9 @@ ft_status shard_read_lm(const char *path, bool with_ids, const shard_expect *wan
 ft_status shard_file_crc32(const char *path, uint32_t *crc, uint64_t *bytes, ft_error *err)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return ft_fail(err, errno == ENOENT ? FT_ENOTFOUND : FT_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (!f)
+        return ft_fail(err, errno == ENOENT ? FT_ENOTFOUND : FT_EIO, "%s: cannot open: %s", path,
+                       strerror(errno));
     unsigned char buf[1 << 16];
     uLong c = crc32_z(0, NULL, 0);
     uint64_t total = 0;
@@ -597,12 +646,14 @@ ft_status shard_file_check(const char *path, const shard_manifest_file *want, ft
     uint64_t bytes = 0;
     ft_status st = shard_file_crc32(path, &crc, &bytes, err);
     if (st == FT_OK && bytes != want->bytes)
-        st = ft_fail(err, FT_EFORMAT, "%s: %llu bytes, but manifest.json says %llu: the file is "
-                     "damaged or changed", path, (unsigned long long)bytes,
-                     (unsigned long long)want->bytes);
+        st = ft_fail(err, FT_EFORMAT,
+                     "%s: %llu bytes, but manifest.json says %llu: the file is "
+                     "damaged or changed",
+                     path, (unsigned long long)bytes, (unsigned long long)want->bytes);
     else if (st == FT_OK && crc != want->crc32)
-        st = ft_fail(err, FT_EFORMAT, "%s: crc32 %08x, but manifest.json says %08x: the file is "
-                     "damaged or changed, or from another dataset", path, (unsigned)crc,
-                     (unsigned)want->crc32);
+        st = ft_fail(err, FT_EFORMAT,
+                     "%s: crc32 %08x, but manifest.json says %08x: the file is "
+                     "damaged or changed, or from another dataset",
+                     path, (unsigned)crc, (unsigned)want->crc32);
     return st;
 }

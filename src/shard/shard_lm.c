@@ -22,8 +22,9 @@
 
 const char *shard_task_name(int task)
 {
-    return task == SHARD_TASK_CAUSAL_LM ? "causal_lm" : task == SHARD_TASK_CLASSIFICATION
-                                                            ? "sequence_classification" : "unknown";
+    return task == SHARD_TASK_CAUSAL_LM        ? "causal_lm"
+           : task == SHARD_TASK_CLASSIFICATION ? "sequence_classification"
+                                               : "unknown";
 }
 
 int shard_task_of_name(const char *name)
@@ -35,7 +36,9 @@ int shard_task_of_name(const char *name)
 
 const char *shard_truncation_name(int t)
 {
-    return t == SHARD_TRUNCATE_RIGHT ? "right" : t == SHARD_TRUNCATE_PROMPT_LEFT ? "prompt_left" : "unknown";
+    return t == SHARD_TRUNCATE_RIGHT         ? "right"
+           : t == SHARD_TRUNCATE_PROMPT_LEFT ? "prompt_left"
+                                             : "unknown";
 }
 
 int shard_truncation_of_name(const char *name)
@@ -45,7 +48,8 @@ int shard_truncation_of_name(const char *name)
     return -1;
 }
 
-ft_status shard_lm_alloc(shard_lm *lm, uint64_t rows, int32_t max_length, bool packed, ft_error *err)
+ft_status shard_lm_alloc(shard_lm *lm, uint64_t rows, int32_t max_length, bool packed,
+                         ft_error *err)
 {
     size_t n = rows ? (size_t)rows : 1;
     *lm = (shard_lm){.packed = packed};
@@ -77,7 +81,8 @@ bool shard_lm_example(const int32_t *prompt, int32_t n_prompt, const int32_t *co
                       int32_t *labels, int32_t *length, bool *truncated)
 {
     int32_t L = opt->max_length;
-    bool add_eos = opt->eos_id >= 0 && (n_completion == 0 || completion[n_completion - 1] != opt->eos_id);
+    bool add_eos =
+        opt->eos_id >= 0 && (n_completion == 0 || completion[n_completion - 1] != opt->eos_id);
     int32_t nc = n_completion + (add_eos ? 1 : 0), np = n_prompt;
     int32_t skip_p = 0, keep_p = np, keep_c = nc; /* prompt tokens cut at the start, kept */
     if ((int64_t)np + nc > L) {
@@ -105,7 +110,7 @@ bool shard_lm_example(const int32_t *prompt, int32_t n_prompt, const int32_t *co
         labels[j] = SHARD_IGNORE_INDEX;
     }
     if (*length > 0) labels[0] = SHARD_IGNORE_INDEX; /* nothing predicts the first token */
-    if (keep_c == 0) return false;                    /* the completion was cut away */
+    if (keep_c == 0) return false;                   /* the completion was cut away */
     for (int32_t j = 1; j < *length; j++)
         if (labels[j] != SHARD_IGNORE_INDEX) return true;
     return false;
@@ -120,8 +125,10 @@ static int32_t row_id(const shard_rows *r, size_t at)
 
 static void set_id(shard_rows *r, size_t at, int32_t v)
 {
-    if (r->wide_ids) ((int32_t *)r->input_ids)[at] = v;
-    else ((uint16_t *)r->input_ids)[at] = (uint16_t)v;
+    if (r->wide_ids)
+        ((int32_t *)r->input_ids)[at] = v;
+    else
+        ((uint16_t *)r->input_ids)[at] = (uint16_t)v;
 }
 
 /* Rows needed: kept examples, or next-fit bins of max_length tokens. */
@@ -169,7 +176,8 @@ ft_status shard_lm_pack(const shard_rows *ex, const shard_lm *ex_lm, const bool 
     if (packed && !(out_lm->segment_example_index = ft_malloc_array(kept + 1, sizeof(int64_t)))) {
         shard_rows_free(out);
         shard_lm_free(out_lm);
-        return ft_fail(err, FT_ENOMEM, "out of memory for %llu example indexes", (unsigned long long)kept);
+        return ft_fail(err, FT_ENOMEM, "out of memory for %llu example indexes",
+                       (unsigned long long)kept);
     }
     int64_t row = -1;
     int32_t fill = 0, segment = 0;
@@ -211,53 +219,63 @@ static ft_status bad_at(const char *path, uint64_t row, int32_t j, const char *w
 }
 
 /* Segment and position ids of one packed row. */
-static ft_status check_packed_row(const char *path, const shard_rows *r, const shard_lm *lm, uint64_t i,
-                                  ft_error *err)
+static ft_status check_packed_row(const char *path, const shard_rows *r, const shard_lm *lm,
+                                  uint64_t i, ft_error *err)
 {
     size_t base = (size_t)i * (size_t)r->max_length;
-    const int32_t *seg = lm->segment_ids + base, *pos = lm->position_ids + base, *lab = lm->labels + base;
+    const int32_t *seg = lm->segment_ids + base, *pos = lm->position_ids + base,
+                  *lab = lm->labels + base;
     for (int32_t j = 0; j < r->max_length; j++) {
         if (j >= r->lengths[i]) {
             if (seg[j] != 0 || pos[j] != 0)
-                return bad_at(path, i, j, "padding must have segment and position id 0", seg[j] ? seg[j] : pos[j], err);
+                return bad_at(path, i, j, "padding must have segment and position id 0",
+                              seg[j] ? seg[j] : pos[j], err);
             continue;
         }
         bool starts = j == 0 || seg[j] != seg[j - 1];
         int32_t want_seg = j == 0 ? 1 : seg[j - 1] + (starts ? 1 : 0);
-        if (seg[j] != want_seg) return bad_at(path, i, j, "segment ids must be 1, 2, ... in steps of one", seg[j], err);
+        if (seg[j] != want_seg)
+            return bad_at(path, i, j, "segment ids must be 1, 2, ... in steps of one", seg[j], err);
         if (pos[j] != (starts ? 0 : pos[j - 1] + 1))
-            return bad_at(path, i, j, "position ids must restart at 0 with each segment and count up by one", pos[j],
-                          err);
+            return bad_at(path, i, j,
+                          "position ids must restart at 0 with each segment and count up by one",
+                          pos[j], err);
         if (starts && lab[j] != SHARD_IGNORE_INDEX)
-            return bad_at(path, i, j, "the first token of a segment must have label -100", lab[j], err);
+            return bad_at(path, i, j, "the first token of a segment must have label -100", lab[j],
+                          err);
     }
     return FT_OK;
 }
 
 /* Segments counted from the (checked) segment ids against the example
  * indexes: one per segment, each row's first its example_index. */
-static ft_status check_segment_examples(const char *path, const shard_rows *r, const shard_lm *lm, ft_error *err)
+static ft_status check_segment_examples(const char *path, const shard_rows *r, const shard_lm *lm,
+                                        ft_error *err)
 {
     uint64_t k = 0;
     for (uint64_t i = 0; i < r->rows; i++) {
         size_t last = (size_t)i * (size_t)r->max_length + (size_t)r->lengths[i] - 1;
         if (k < lm->segments && lm->segment_example_index[k] != r->example_index[i])
-            return ft_fail(err, FT_EFORMAT, "%s: row %llu: segment_example_index[%llu] is %lld, not the row's "
-                           "example_index %lld", path, (unsigned long long)i, (unsigned long long)k,
+            return ft_fail(err, FT_EFORMAT,
+                           "%s: row %llu: segment_example_index[%llu] is %lld, not the row's "
+                           "example_index %lld",
+                           path, (unsigned long long)i, (unsigned long long)k,
                            (long long)lm->segment_example_index[k], (long long)r->example_index[i]);
         k += (uint64_t)lm->segment_ids[last];
     }
     if (k != lm->segments)
-        return ft_fail(err, FT_EFORMAT, "%s: %llu segments in the rows, but segment_example_index holds %llu", path,
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: %llu segments in the rows, but segment_example_index holds %llu", path,
                        (unsigned long long)k, (unsigned long long)lm->segments);
     for (uint64_t j = 0; j < k; j++)
         if (lm->segment_example_index[j] < 0)
-            return ft_fail(err, FT_EFORMAT, "%s: segment_example_index[%llu] is negative", path, (unsigned long long)j);
+            return ft_fail(err, FT_EFORMAT, "%s: segment_example_index[%llu] is negative", path,
+                           (unsigned long long)j);
     return FT_OK;
 }
 
-ft_status shard_lm_check(const char *path, const shard_rows *r, const shard_lm *lm, int32_t vocab_size,
-                         ft_error *err)
+ft_status shard_lm_check(const char *path, const shard_rows *r, const shard_lm *lm,
+                         int32_t vocab_size, ft_error *err)
 {
     int32_t L = r->max_length;
     for (uint64_t i = 0; i < r->rows; i++) {
@@ -265,12 +283,16 @@ ft_status shard_lm_check(const char *path, const shard_rows *r, const shard_lm *
         for (int32_t j = 0; j < L; j++) {
             if (lab[j] == SHARD_IGNORE_INDEX) continue;
             if (j >= r->lengths[i] || j == 0)
-                return bad_at(path, i, j, j ? "padding must have label -100" : "the first token must have label -100",
+                return bad_at(path, i, j,
+                              j ? "padding must have label -100"
+                                : "the first token must have label -100",
                               lab[j], err);
             if (lab[j] < 0 || lab[j] >= vocab_size)
-                return bad_at(path, i, j, "a label must be -100 or a token id of the vocabulary", lab[j], err);
+                return bad_at(path, i, j, "a label must be -100 or a token id of the vocabulary",
+                              lab[j], err);
             if (r->input_ids && lab[j] != row_id(r, (size_t)i * (size_t)L + (size_t)j))
-                return bad_at(path, i, j, "a label must be -100 or the token's own id (labels are unshifted)",
+                return bad_at(path, i, j,
+                              "a label must be -100 or the token's own id (labels are unshifted)",
                               lab[j], err);
         }
         if (lm->packed) {

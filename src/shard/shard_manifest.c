@@ -115,8 +115,12 @@ static cJSON *split_json(const shard_manifest *m, int split)
     cJSON_AddNumberToObject(o, "rows", (double)m->split_rows[split]);
     if (lm) cJSON_AddNumberToObject(o, "examples", (double)m->split_examples[split]);
     cJSON_AddNumberToObject(o, "truncated", (double)m->split_truncated[split]);
-    if (lm) cJSON_AddNumberToObject(o, "dropped", (double)m->split_dropped[split]);
-    else cJSON_AddItemToObject(o, "class_rows", u64_array(m->class_rows[split], m->class_rows[split] ? m->n_labels : 0));
+    if (lm)
+        cJSON_AddNumberToObject(o, "dropped", (double)m->split_dropped[split]);
+    else
+        cJSON_AddItemToObject(
+            o, "class_rows",
+            u64_array(m->class_rows[split], m->class_rows[split] ? m->n_labels : 0));
     cJSON *files = cJSON_AddArrayToObject(o, "files");
     for (int f = 0; f < m->n_files; f++) {
         if (m->files[f].split != split) continue;
@@ -139,18 +143,24 @@ char *shard_manifest_to_json(const shard_manifest *m)
     if (lm) cJSON_AddStringToObject(root, "task", shard_task_name(m->task));
     cJSON_AddItemToObject(root, "tokenizer", tokenizer_json(m));
     cJSON_AddNumberToObject(root, "max_length", m->max_length);
-    if (lm) cJSON_AddItemToObject(root, "lm", lm_json(m));
-    else cJSON_AddItemToObject(root, "labels", cJSON_CreateStringArray((const char *const *)m->labels, m->n_labels));
+    if (lm)
+        cJSON_AddItemToObject(root, "lm", lm_json(m));
+    else
+        cJSON_AddItemToObject(root, "labels",
+                              cJSON_CreateStringArray((const char *const *)m->labels, m->n_labels));
     cJSON *sources = cJSON_AddArrayToObject(root, "sources");
-    for (int s = 0; s < m->n_sources; s++) cJSON_AddItemToArray(sources, source_json(m, &m->sources[s]));
+    for (int s = 0; s < m->n_sources; s++)
+        cJSON_AddItemToArray(sources, source_json(m, &m->sources[s]));
     cJSON_AddNumberToObject(root, "seed", (double)m->seed);
     cJSON *split = cJSON_AddObjectToObject(root, "split");
-    cJSON_AddItemToObject(split, "fractions", cJSON_CreateDoubleArray(m->fractions, SHARD_N_SPLITS));
+    cJSON_AddItemToObject(split, "fractions",
+                          cJSON_CreateDoubleArray(m->fractions, SHARD_N_SPLITS));
     cJSON_AddBoolToObject(split, "stratify", m->stratify);
     cJSON_AddStringToObject(split, "balance", m->undersample ? "undersample" : "none");
     cJSON_AddNumberToObject(split, "balanced_out", (double)m->balanced_out);
     cJSON *splits = cJSON_AddObjectToObject(root, "splits");
-    for (int s = 0; s < SHARD_N_SPLITS; s++) cJSON_AddItemToObject(splits, shard_split_name(s), split_json(m, s));
+    for (int s = 0; s < SHARD_N_SPLITS; s++)
+        cJSON_AddItemToObject(splits, shard_split_name(s), split_json(m, s));
     cJSON *skipped = cJSON_AddObjectToObject(root, "skipped");
     for (int r = 0; r < m->n_skip_reasons; r++)
         cJSON_AddNumberToObject(skipped, m->skip_reasons[r], (double)m->skipped[r]);
@@ -193,20 +203,21 @@ static void key_path(char *buf, size_t size, const char *prefix, const char *nam
     snprintf(buf, size, "%s%s%s", prefix, *prefix ? "." : "", name);
 }
 
-static ft_status get_u64(const reader *r, const cJSON *obj, const char *prefix, const char *name, uint64_t max,
-                         uint64_t *out)
+static ft_status get_u64(const reader *r, const cJSON *obj, const char *prefix, const char *name,
+                         uint64_t max, uint64_t *out)
 {
     char key[160];
     key_path(key, sizeof key, prefix, name);
     ft_json_src s = {r->file, FT_EFORMAT, r->err};
     int64_t v = 0;
-    ft_status st = ft_json_int(&s, key, item(obj, name), 0, (int64_t)(max < MAX_EXACT_INT ? max : MAX_EXACT_INT), &v);
+    ft_status st = ft_json_int(&s, key, item(obj, name), 0,
+                               (int64_t)(max < MAX_EXACT_INT ? max : MAX_EXACT_INT), &v);
     *out = (uint64_t)v;
     return st;
 }
 
-static ft_status get_i32(const reader *r, const cJSON *obj, const char *prefix, const char *name, int32_t min,
-                         int32_t max, int32_t *out)
+static ft_status get_i32(const reader *r, const cJSON *obj, const char *prefix, const char *name,
+                         int32_t min, int32_t max, int32_t *out)
 {
     char key[160];
     key_path(key, sizeof key, prefix, name);
@@ -218,8 +229,8 @@ static ft_status get_i32(const reader *r, const cJSON *obj, const char *prefix, 
 }
 
 /* A string member: copied into buf (size bytes) or strdup'ed into *dup. */
-static ft_status get_str(const reader *r, const cJSON *obj, const char *prefix, const char *name, char *buf,
-                         size_t size, char **dup)
+static ft_status get_str(const reader *r, const cJSON *obj, const char *prefix, const char *name,
+                         char *buf, size_t size, char **dup)
 {
     char key[160];
     key_path(key, sizeof key, prefix, name);
@@ -229,12 +240,15 @@ static ft_status get_str(const reader *r, const cJSON *obj, const char *prefix, 
         snprintf(what, sizeof what, buf ? "a string of at most %zu bytes" : "a string", size - 1);
         return bad_key(r, key, what, v);
     }
-    if (buf) snprintf(buf, size, "%s", v->valuestring);
-    else if (!(*dup = ft_strdup(v->valuestring))) return ft_fail(r->err, FT_ENOMEM, "out of memory");
+    if (buf)
+        snprintf(buf, size, "%s", v->valuestring);
+    else if (!(*dup = ft_strdup(v->valuestring)))
+        return ft_fail(r->err, FT_ENOMEM, "out of memory");
     return FT_OK;
 }
 
-static ft_status get_obj(const reader *r, const cJSON *obj, const char *prefix, const char *name, const cJSON **out)
+static ft_status get_obj(const reader *r, const cJSON *obj, const char *prefix, const char *name,
+                         const cJSON **out)
 {
     char key[160];
     key_path(key, sizeof key, prefix, name);
@@ -265,13 +279,17 @@ static ft_status read_tokenizer(const reader *r, const cJSON *root, shard_manife
 {
     const cJSON *t = NULL;
     ft_status st = get_obj(r, root, "", "tokenizer", &t);
-    if (st == FT_OK) st = get_str(r, t, "tokenizer", "kind", m->tokenizer_kind, sizeof m->tokenizer_kind, NULL);
-    if (st == FT_OK && strcmp(m->tokenizer_kind, "wordpiece") && strcmp(m->tokenizer_kind, "byte_bpe"))
+    if (st == FT_OK)
+        st = get_str(r, t, "tokenizer", "kind", m->tokenizer_kind, sizeof m->tokenizer_kind, NULL);
+    if (st == FT_OK && strcmp(m->tokenizer_kind, "wordpiece") &&
+        strcmp(m->tokenizer_kind, "byte_bpe"))
         st = bad_key(r, "tokenizer.kind", "\"wordpiece\" or \"byte_bpe\"", item(t, "kind"));
     if (st == FT_OK)
-        st = get_str(r, t, "tokenizer", "fingerprint", m->tokenizer_fingerprint, sizeof m->tokenizer_fingerprint, NULL);
+        st = get_str(r, t, "tokenizer", "fingerprint", m->tokenizer_fingerprint,
+                     sizeof m->tokenizer_fingerprint, NULL);
     if (st == FT_OK && !all_hex(m->tokenizer_fingerprint, 16))
-        st = bad_key(r, "tokenizer.fingerprint", "16 lower-case hex digits", item(t, "fingerprint"));
+        st =
+            bad_key(r, "tokenizer.fingerprint", "16 lower-case hex digits", item(t, "fingerprint"));
     if (st == FT_OK) st = get_str(r, t, "tokenizer", "path", NULL, 0, &m->tokenizer_path);
     if (st == FT_OK) st = get_i32(r, t, "tokenizer", "vocab_size", 1, INT32_MAX, &m->vocab_size);
     if (st == FT_OK) st = get_i32(r, t, "tokenizer", "pad_id", 0, m->vocab_size - 1, &m->pad_id);
@@ -285,7 +303,8 @@ static ft_status check_distinct_labels(const reader *r, const cJSON *a, const sh
 {
     bool found = false;
     size_t first = 0, second = 0;
-    if (ft_find_repeat((const char *const *)m->labels, (size_t)m->n_labels, &found, &first, &second) != FT_OK)
+    if (ft_find_repeat((const char *const *)m->labels, (size_t)m->n_labels, &found, &first,
+                       &second) != FT_OK)
         return ft_fail(r->err, FT_ENOMEM, "out of memory");
     if (!found) return FT_OK;
     char key[32];
@@ -299,23 +318,27 @@ static ft_status read_labels(const reader *r, const cJSON *root, shard_manifest 
     int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
     if (n < 1 || n > SHARD_MAX_LABELS) {
         char what[64];
-        snprintf(what, sizeof what, "a non-empty array of at most %d label names", SHARD_MAX_LABELS);
+        snprintf(what, sizeof what, "a non-empty array of at most %d label names",
+                 SHARD_MAX_LABELS);
         return bad_key(r, "labels", what, a);
     }
-    if (!(m->labels = ft_calloc_array((size_t)n, sizeof *m->labels))) return ft_fail(r->err, FT_ENOMEM, "out of memory");
+    if (!(m->labels = ft_calloc_array((size_t)n, sizeof *m->labels)))
+        return ft_fail(r->err, FT_ENOMEM, "out of memory");
     m->n_labels = n;
     int i = 0;
     for (const cJSON *v = a->child; v; v = v->next, i++) {
         char key[32];
         snprintf(key, sizeof key, "labels[%d]", i);
-        if (!cJSON_IsString(v) || !v->valuestring[0]) return bad_key(r, key, "a non-empty string", v);
-        if (!(m->labels[i] = ft_strdup(v->valuestring))) return ft_fail(r->err, FT_ENOMEM, "out of memory");
+        if (!cJSON_IsString(v) || !v->valuestring[0])
+            return bad_key(r, key, "a non-empty string", v);
+        if (!(m->labels[i] = ft_strdup(v->valuestring)))
+            return ft_fail(r->err, FT_ENOMEM, "out of memory");
     }
     return check_distinct_labels(r, a, m);
 }
 
-static ft_status read_source(const reader *r, const shard_manifest *m, const cJSON *o, const char *key,
-                             shard_manifest_source *s)
+static ft_status read_source(const reader *r, const shard_manifest *m, const cJSON *o,
+                             const char *key, shard_manifest_source *s)
 {
     const char *k1, *k2;
     field_keys(m, &k1, &k2);
@@ -369,7 +392,8 @@ static ft_status read_split_options(const reader *r, const cJSON *root, shard_ma
     if (!cJSON_IsBool(b)) return bad_key(r, "split.stratify", "true or false", b);
     m->stratify = cJSON_IsTrue(b);
     b = item(s, "balance");
-    if (!cJSON_IsString(b) || (strcmp(b->valuestring, "none") && strcmp(b->valuestring, "undersample")))
+    if (!cJSON_IsString(b) ||
+        (strcmp(b->valuestring, "none") && strcmp(b->valuestring, "undersample")))
         return bad_key(r, "split.balance", "\"none\" or \"undersample\"", b);
     m->undersample = !strcmp(b->valuestring, "undersample");
     return get_u64(r, s, "split", "balanced_out", UINT64_MAX, &m->balanced_out);
@@ -384,12 +408,13 @@ static bool file_name_ok(const char *name, int split, int index, int count)
     return !strcmp(name, want);
 }
 
-static ft_status read_files(const reader *r, const cJSON *a, const char *key, int split, shard_manifest *m,
-                            uint64_t *rows_sum)
+static ft_status read_files(const reader *r, const cJSON *a, const char *key, int split,
+                            shard_manifest *m, uint64_t *rows_sum)
 {
     int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : -1;
     if (n < 0 || n > MAX_FILES_PER_SPLIT) return bad_key(r, key, "an array of files", a);
-    shard_manifest_file *grown = ft_realloc_array(m->files, (size_t)(m->n_files + n) + 1, sizeof *grown);
+    shard_manifest_file *grown =
+        ft_realloc_array(m->files, (size_t)(m->n_files + n) + 1, sizeof *grown);
     if (!grown) return ft_fail(r->err, FT_ENOMEM, "out of memory");
     m->files = grown;
     ft_status st = FT_OK;
@@ -405,9 +430,12 @@ static ft_status read_files(const reader *r, const cJSON *a, const char *key, in
         char nkey[128];
         key_path(nkey, sizeof nkey, fkey, "name");
         if (st == FT_OK && !file_name_ok(f->name, split, i, n))
-            st = bad_key(r, nkey, "the file name SPLIT-KKKKK-of-NNNNN.h5 of this split and position", item(o, "name"));
+            st =
+                bad_key(r, nkey, "the file name SPLIT-KKKKK-of-NNNNN.h5 of this split and position",
+                        item(o, "name"));
         if (st == FT_OK) st = get_u64(r, o, fkey, "rows", UINT64_MAX, &f->rows);
-        if (st == FT_OK && f->rows == 0) st = bad_key(r, nkey, "a file with at least one row", item(o, "rows"));
+        if (st == FT_OK && f->rows == 0)
+            st = bad_key(r, nkey, "a file with at least one row", item(o, "rows"));
         if (st == FT_OK) st = get_u64(r, o, fkey, "bytes", UINT64_MAX, &f->bytes);
         if (st == FT_OK) st = get_hex32(r, o, fkey, &f->crc32);
         if (st == FT_OK) {
@@ -419,7 +447,8 @@ static ft_status read_files(const reader *r, const cJSON *a, const char *key, in
 }
 
 /* The files of a split, adding up to its rows. */
-static ft_status read_split_files(const reader *r, const cJSON *o, const char *key, int split, shard_manifest *m)
+static ft_status read_split_files(const reader *r, const cJSON *o, const char *key, int split,
+                                  shard_manifest *m)
 {
     char fkey[96];
     key_path(fkey, sizeof fkey, key, "files");
@@ -432,13 +461,14 @@ static ft_status read_split_files(const reader *r, const cJSON *o, const char *k
 
 /* A causal_lm split: rows (of the files), examples in them (a packed row
  * holds one or more), truncated (at most the examples), dropped. */
-static ft_status read_lm_split(const reader *r, const cJSON *o, const char *key, int split, shard_manifest *m,
-                               ft_status st)
+static ft_status read_lm_split(const reader *r, const cJSON *o, const char *key, int split,
+                               shard_manifest *m, ft_status st)
 {
     if (st == FT_OK) st = get_u64(r, o, key, "examples", UINT64_MAX, &m->split_examples[split]);
     if (st == FT_OK && m->split_examples[split] < m->split_rows[split])
         st = bad_key(r, key, "at least as many 'examples' as 'rows'", item(o, "examples"));
-    if (st == FT_OK) st = get_u64(r, o, key, "truncated", m->split_examples[split], &m->split_truncated[split]);
+    if (st == FT_OK)
+        st = get_u64(r, o, key, "truncated", m->split_examples[split], &m->split_truncated[split]);
     if (st == FT_OK) st = get_u64(r, o, key, "dropped", UINT64_MAX, &m->split_dropped[split]);
     return st == FT_OK ? read_split_files(r, o, key, split, m) : st;
 }
@@ -452,7 +482,8 @@ static ft_status read_split(const reader *r, const cJSON *splits, int split, sha
     ft_status st = get_obj(r, splits, "splits", name, &o);
     if (st == FT_OK) st = get_u64(r, o, key, "rows", UINT64_MAX, &m->split_rows[split]);
     if (m->task == SHARD_TASK_CAUSAL_LM) return read_lm_split(r, o, key, split, m, st);
-    if (st == FT_OK) st = get_u64(r, o, key, "truncated", m->split_rows[split], &m->split_truncated[split]);
+    if (st == FT_OK)
+        st = get_u64(r, o, key, "truncated", m->split_rows[split], &m->split_truncated[split]);
     if (st != FT_OK) return st;
     char ckey[96];
     key_path(ckey, sizeof ckey, key, "class_rows");
@@ -465,10 +496,12 @@ static ft_status read_split(const reader *r, const cJSON *splits, int split, sha
     int i = 0;
     for (const cJSON *v = cr->child; v; v = v->next, i++) {
         double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
-        if (!(d >= 0 && d == floor(d) && d <= MAX_EXACT_INT)) return bad_key(r, ckey, "non-negative integers", cr);
+        if (!(d >= 0 && d == floor(d) && d <= MAX_EXACT_INT))
+            return bad_key(r, ckey, "non-negative integers", cr);
         sum += m->class_rows[split][i] = (uint64_t)d;
     }
-    if (sum != m->split_rows[split]) return bad_key(r, ckey, "counts adding up to the split's 'rows'", cr);
+    if (sum != m->split_rows[split])
+        return bad_key(r, ckey, "counts adding up to the split's 'rows'", cr);
     return read_split_files(r, o, key, split, m);
 }
 
@@ -503,7 +536,8 @@ static ft_status read_task(const reader *r, const cJSON *root, shard_manifest *m
     return FT_OK;
 }
 
-static ft_status get_bool(const reader *r, const cJSON *obj, const char *key, const char *name, bool *out)
+static ft_status get_bool(const reader *r, const cJSON *obj, const char *key, const char *name,
+                          bool *out)
 {
     const cJSON *v = item(obj, name);
     char k[64];
@@ -521,7 +555,8 @@ static ft_status read_lm(const reader *r, const cJSON *root, shard_manifest *m)
     if (st == FT_OK) st = get_str(r, o, "lm", "mode", m->lm_mode, sizeof m->lm_mode, NULL);
     if (st == FT_OK && strcmp(m->lm_mode, "prompt_completion") && strcmp(m->lm_mode, "text") &&
         strcmp(m->lm_mode, "messages"))
-        st = bad_key(r, "lm.mode", "\"prompt_completion\", \"text\" or \"messages\"", item(o, "mode"));
+        st = bad_key(r, "lm.mode", "\"prompt_completion\", \"text\" or \"messages\"",
+                     item(o, "mode"));
     if (st == FT_OK) st = get_bool(r, o, "lm", "completion_only_loss", &m->completion_only_loss);
     if (st == FT_OK) st = get_i32(r, o, "lm", "eos_id", -1, m->vocab_size - 1, &m->eos_id);
     const cJSON *t = item(o, "truncation");
@@ -534,19 +569,25 @@ static ft_status read_lm(const reader *r, const cJSON *root, shard_manifest *m)
 
 static ft_status read_root(const reader *r, const cJSON *root, shard_manifest *m)
 {
-    if (!cJSON_IsObject(root)) return ft_fail(r->err, FT_EFORMAT, "%s: expected a JSON object", r->file);
+    if (!cJSON_IsObject(root))
+        return ft_fail(r->err, FT_EFORMAT, "%s: expected a JSON object", r->file);
     const cJSON *f = item(root, "format");
     if (!cJSON_IsString(f) || strcmp(f->valuestring, SHARD_FORMAT_NAME))
-        return bad_key(r, "format", "\"" SHARD_FORMAT_NAME "\" (not an ftune dataset manifest?)", f);
+        return bad_key(r, "format", "\"" SHARD_FORMAT_NAME "\" (not an ftune dataset manifest?)",
+                       f);
     int32_t version = 0;
     ft_status st = get_i32(r, root, "", "version", 0, INT32_MAX, &version);
     if (st == FT_OK && version != SHARD_FORMAT_VERSION)
-        return ft_fail(r->err, FT_EFORMAT, "%s: key 'version': this build reads format version %d, the dataset "
-                       "has %d (prepare it again with this build's ftune-shard)", r->file, SHARD_FORMAT_VERSION, version);
+        return ft_fail(r->err, FT_EFORMAT,
+                       "%s: key 'version': this build reads format version %d, the dataset "
+                       "has %d (prepare it again with this build's ftune-shard)",
+                       r->file, SHARD_FORMAT_VERSION, version);
     if (st == FT_OK) st = read_task(r, root, m);
     if (st == FT_OK) st = read_tokenizer(r, root, m);
-    if (st == FT_OK && m->task == SHARD_TASK_CAUSAL_LM) st = read_lm(r, root, m);
-    else if (st == FT_OK) st = read_labels(r, root, m);
+    if (st == FT_OK && m->task == SHARD_TASK_CAUSAL_LM)
+        st = read_lm(r, root, m);
+    else if (st == FT_OK)
+        st = read_labels(r, root, m);
     if (st == FT_OK) st = read_sources(r, root, m);
     if (st == FT_OK) st = read_split_options(r, root, m);
     const cJSON *splits = NULL;

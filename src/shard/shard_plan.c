@@ -76,7 +76,8 @@ static ft_status shuffled_examples(const int32_t *labels, size_t n, int n_classe
         if (c >= 0 && kept_per[c] < limit) {
             kept_per[c]++;
             keep[perm[i]] = true;
-        } else if (c >= 0) (*dropped)++;
+        } else if (c >= 0)
+            (*dropped)++;
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -99,8 +100,9 @@ cleanup:
 }
 
 /* split_of[i] for each position of order: by global or per-class cuts. */
-static ft_status assign_splits(const int32_t *labels, const uint64_t *order, size_t k, int n_classes,
-                               const shard_plan_options *opt, int8_t *split_of, ft_error *err)
+static ft_status assign_splits(const int32_t *labels, const uint64_t *order, size_t k,
+                               int n_classes, const shard_plan_options *opt, int8_t *split_of,
+                               ft_error *err)
 {
     size_t groups = opt->stratify ? (size_t)n_classes : 1;
     uint64_t *size = ft_calloc_array(groups, sizeof *size);
@@ -129,15 +131,17 @@ cleanup:
 
 static ft_status plan_files(shard_plan *plan, const shard_plan_options *opt, ft_error *err)
 {
-    plan->files = ft_calloc_array((size_t)SHARD_N_SPLITS * (size_t)opt->shards, sizeof *plan->files);
+    plan->files =
+        ft_calloc_array((size_t)SHARD_N_SPLITS * (size_t)opt->shards, sizeof *plan->files);
     if (!plan->files) return ft_fail(err, FT_ENOMEM, "out of memory");
     for (int s = 0; s < SHARD_N_SPLITS; s++) {
         uint64_t rows = plan->split_rows[s];
         int count = rows < (uint64_t)opt->shards ? (int)rows : opt->shards;
         for (int k = 0; k < count; k++) {
             shard_plan_file *f = &plan->files[plan->n_files++];
-            *f = (shard_plan_file){s, k, count, rows * (uint64_t)(k + 1) / (uint64_t)count -
-                                                    rows * (uint64_t)k / (uint64_t)count};
+            *f = (shard_plan_file){s, k, count,
+                                   rows * (uint64_t)(k + 1) / (uint64_t)count -
+                                       rows * (uint64_t)k / (uint64_t)count};
         }
     }
     return FT_OK;
@@ -171,15 +175,18 @@ static ft_status check_options(const shard_plan_options *opt, size_t n_test, ft_
             return ft_fail(err, FT_EINVAL, "split fraction %g is not in [0, 1]", opt->fractions[s]);
         sum += opt->fractions[s];
     }
-    if (fabs(sum - 1) > 1e-6) return ft_fail(err, FT_EINVAL, "split fractions add up to %g, not 1", sum);
+    if (fabs(sum - 1) > 1e-6)
+        return ft_fail(err, FT_EINVAL, "split fractions add up to %g, not 1", sum);
     if (n_test && opt->fractions[SHARD_TEST] > 0)
         return ft_fail(err, FT_EINVAL, "a separate test source and a test fraction of the input");
-    if (opt->shards < 1) return ft_fail(err, FT_EINVAL, "shards must be at least 1, got %d", opt->shards);
+    if (opt->shards < 1)
+        return ft_fail(err, FT_EINVAL, "shards must be at least 1, got %d", opt->shards);
     return FT_OK;
 }
 
-ft_status shard_plan_make(const int32_t *labels, size_t n_main, const int32_t *test_labels, size_t n_test,
-                          int n_classes, const shard_plan_options *opt, shard_plan *out, ft_error *err)
+ft_status shard_plan_make(const int32_t *labels, size_t n_main, const int32_t *test_labels,
+                          size_t n_test, int n_classes, const shard_plan_options *opt,
+                          shard_plan *out, ft_error *err)
 {
     memset(out, 0, sizeof *out);
     ft_status st = check_options(opt, n_test, err);
@@ -221,7 +228,8 @@ ft_status shard_plan_make(const int32_t *labels, size_t n_main, const int32_t *t
     }
     for (int s = 0; s < SHARD_N_SPLITS && st == FT_OK; s++)
         if (out->split_rows[s] == 0 && (opt->fractions[s] > 0 || (s == SHARD_TEST && n_test)))
-            st = ft_fail(err, FT_EINVAL, "split '%s' gets no examples (%zu usable examples, fraction %g)",
+            st = ft_fail(err, FT_EINVAL,
+                         "split '%s' gets no examples (%zu usable examples, fraction %g)",
                          shard_split_name(s), k, opt->fractions[s]);
     if (st == FT_OK) st = plan_files(out, opt, err);
     if (st == FT_OK) place_rows(out, members, split_of, k);

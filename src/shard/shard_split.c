@@ -23,8 +23,8 @@ ft_status shard_manifest_fingerprint(const char *dir, char buf[SHARD_FINGERPRINT
 {
     char *path = ft_path_join(dir, "manifest.json"), *text = NULL;
     size_t len = 0;
-    ft_status st = path ? ft_read_file(path, &text, &len, err)
-                        : ft_fail(err, FT_ENOMEM, "out of memory");
+    ft_status st =
+        path ? ft_read_file(path, &text, &len, err) : ft_fail(err, FT_ENOMEM, "out of memory");
     if (st == FT_OK) /* crc32_z: a size_t length, the same value as crc32 below 4 GiB */
         snprintf(buf, SHARD_FINGERPRINT_BYTES, "crc32:%08lx",
                  (unsigned long)crc32_z(0L, (const Bytef *)text, len));
@@ -54,8 +54,8 @@ static int compare_files(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-ft_status shard_reader_open(const char *dir, const shard_manifest *man, int split,
-                            shard_reader *r, ft_error *err)
+ft_status shard_reader_open(const char *dir, const shard_manifest *man, int split, shard_reader *r,
+                            ft_error *err)
 {
     memset(r, 0, sizeof *r);
     r->man = man;
@@ -64,8 +64,8 @@ ft_status shard_reader_open(const char *dir, const shard_manifest *man, int spli
     r->files = ft_calloc_array(n + 1, sizeof *r->files);
     r->paths = ft_calloc_array(n + 1, sizeof *r->paths);
     r->first_row = ft_calloc_array(n + 1, sizeof *r->first_row);
-    ft_status st = r->files && r->paths && r->first_row ? FT_OK
-                                                        : ft_fail(err, FT_ENOMEM, "out of memory");
+    ft_status st =
+        r->files && r->paths && r->first_row ? FT_OK : ft_fail(err, FT_ENOMEM, "out of memory");
     for (int i = 0; st == FT_OK && i < man->n_files; i++)
         if (man->files[i].split == split) r->files[r->n_files++] = &man->files[i];
     /* Shard order (names are zero-padded), whatever order the manifest lists. */
@@ -90,12 +90,12 @@ void shard_reader_close(shard_reader *r)
     memset(r, 0, sizeof *r);
 }
 
-static ft_status load_any(const shard_reader *r, int file, bool with_ids, shard_rows *out, shard_lm *lm,
-                          ft_error *err)
+static ft_status load_any(const shard_reader *r, int file, bool with_ids, shard_rows *out,
+                          shard_lm *lm, ft_error *err)
 {
     const char *path = r->paths[file];
     shard_expect want = {r->files[file]->rows, r->man->max_length, r->man->n_labels,
-                         r->man->vocab_size, r->man->task, r->man->packed};
+                         r->man->vocab_size,   r->man->task,       r->man->packed};
     memset(out, 0, sizeof *out);
     /* One more read of the bytes (page cache), about 0.3 s per GB. */
     ft_status st = shard_file_check(path, r->files[file], err);
@@ -141,7 +141,8 @@ ft_status shard_reader_load_all(const shard_reader *r, shard_rows *out, ft_error
 }
 
 /* Token columns of f appended to all at row `at`. */
-static void append_lm(shard_lm *all, uint64_t at, const shard_lm *f, uint64_t rows, int32_t max_length)
+static void append_lm(shard_lm *all, uint64_t at, const shard_lm *f, uint64_t rows,
+                      int32_t max_length)
 {
     size_t n = (size_t)rows * (size_t)max_length, off = (size_t)at * (size_t)max_length;
     memcpy(all->labels + off, f->labels, n * sizeof(int32_t));
@@ -150,7 +151,8 @@ static void append_lm(shard_lm *all, uint64_t at, const shard_lm *f, uint64_t ro
     memcpy(all->segment_ids + off, f->segment_ids, n * sizeof(int32_t));
 }
 
-ft_status shard_reader_load_all_lm(const shard_reader *r, shard_rows *out, shard_lm *lm, ft_error *err)
+ft_status shard_reader_load_all_lm(const shard_reader *r, shard_rows *out, shard_lm *lm,
+                                   ft_error *err)
 {
     *lm = (shard_lm){0};
     ft_status st = shard_rows_alloc(out, r->rows, r->man->max_length, true, err);
@@ -166,9 +168,11 @@ ft_status shard_reader_load_all_lm(const shard_reader *r, shard_rows *out, shard
         if (st == FT_OK) {
             for (uint64_t i = 0; i < rows.rows; i++)
                 shard_rows_copy_ids(&rows, i, rows.max_length,
-                                    (int32_t *)out->input_ids + (r->first_row[f] + i) * (uint64_t)out->max_length);
+                                    (int32_t *)out->input_ids +
+                                        (r->first_row[f] + i) * (uint64_t)out->max_length);
             memcpy(out->lengths + r->first_row[f], rows.lengths, rows.rows * sizeof(int32_t));
-            memcpy(out->example_index + r->first_row[f], rows.example_index, rows.rows * sizeof(int64_t));
+            memcpy(out->example_index + r->first_row[f], rows.example_index,
+                   rows.rows * sizeof(int64_t));
             append_lm(lm, r->first_row[f], &flm, rows.rows, out->max_length);
         }
         shard_rows_free(&rows);
@@ -186,8 +190,10 @@ int shard_reader_file_of(const shard_reader *r, uint64_t row)
     int lo = 0, hi = r->n_files - 1;
     while (lo < hi) {
         int mid = (lo + hi + 1) / 2;
-        if (r->first_row[mid] <= row) lo = mid;
-        else hi = mid - 1;
+        if (r->first_row[mid] <= row)
+            lo = mid;
+        else
+            hi = mid - 1;
     }
     return lo;
 }

@@ -39,10 +39,7 @@ float st_f16_to_f32(uint16_t h)
     return bits_f32(sign | ((exp - 15 + 127) << 23) | (mant << 13));
 }
 
-float st_bf16_to_f32(uint16_t b)
-{
-    return bits_f32((uint32_t)b << 16);
-}
+float st_bf16_to_f32(uint16_t b) { return bits_f32((uint32_t)b << 16); }
 
 /* Round m >> shift to nearest, ties to even. */
 static uint32_t shift_round_even(uint32_t m, unsigned shift)

@@ -57,25 +57,25 @@ static int plan_order(const void *a, const void *b)
     return strcmp(x->t->name, y->t->name);
 }
 
-static ft_status plan_one(const char *path, const st_tensor_out *t, bool force_f32,
-                          out_plan *p, ft_error *err)
+static ft_status plan_one(const char *path, const st_tensor_out *t, bool force_f32, out_plan *p,
+                          ft_error *err)
 {
     p->t = t;
     p->dtype = force_f32 ? ST_F32 : t->dtype;
     if (!t->name || strcmp(t->name, "__metadata__") == 0)
-        return ft_fail(err, FT_EINVAL, "%s: a tensor needs a name other than '__metadata__'",
-                       path);
+        return ft_fail(err, FT_EINVAL, "%s: a tensor needs a name other than '__metadata__'", path);
     if (p->dtype != ST_F32 && p->dtype != ST_F16 && p->dtype != ST_BF16)
-        return ft_fail(err, FT_EINVAL, "%s: tensor '%s': can only write F32, F16 or BF16, "
-                       "not %s", path, t->name, st_dtype_name(p->dtype));
+        return ft_fail(err, FT_EINVAL,
+                       "%s: tensor '%s': can only write F32, F16 or BF16, "
+                       "not %s",
+                       path, t->name, st_dtype_name(p->dtype));
     if (t->ndim < 0 || t->ndim > ST_MAX_NDIM || (t->ndim > 0 && !t->shape))
-        return ft_fail(err, FT_EINVAL, "%s: tensor '%s': %d dimensions (0..%d allowed)",
-                       path, t->name, t->ndim, ST_MAX_NDIM);
+        return ft_fail(err, FT_EINVAL, "%s: tensor '%s': %d dimensions (0..%d allowed)", path,
+                       t->name, t->ndim, ST_MAX_NDIM);
     size_t numel = 1;
     for (int d = 0; d < t->ndim; d++)
         if (t->shape[d] < 0 || ft_mul_overflows(numel, (size_t)t->shape[d], &numel))
-            return ft_fail(err, FT_EINVAL, "%s: tensor '%s': bad dimension %d", path,
-                           t->name, d);
+            return ft_fail(err, FT_EINVAL, "%s: tensor '%s': bad dimension %d", path, t->name, d);
     if (ft_mul_overflows(numel, st_dtype_size(p->dtype), &p->nbytes))
         return ft_fail(err, FT_EINVAL, "%s: tensor '%s': too large", path, t->name);
     if (numel > 0 && !t->data)
@@ -89,8 +89,7 @@ static int name_order(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static ft_status check_distinct(const char *path, const out_plan *plan, size_t n,
-                                ft_error *err)
+static ft_status check_distinct(const char *path, const out_plan *plan, size_t n, ft_error *err)
 {
     const char **names = ft_malloc_array(n ? n : 1, sizeof *names);
     if (!names) return ft_fail(err, FT_ENOMEM, "%s: out of memory", path);
@@ -105,8 +104,8 @@ static ft_status check_distinct(const char *path, const out_plan *plan, size_t n
 }
 
 /* Validate, sort and assign offsets. */
-static ft_status make_plan(const char *path, const st_tensor_out *tensors, size_t n,
-                           bool force_f32, out_plan **out, ft_error *err)
+static ft_status make_plan(const char *path, const st_tensor_out *tensors, size_t n, bool force_f32,
+                           out_plan **out, ft_error *err)
 {
     out_plan *plan = ft_calloc_array(n ? n : 1, sizeof *plan);
     if (!plan) return ft_fail(err, FT_ENOMEM, "%s: out of memory", path);
@@ -137,8 +136,10 @@ static ft_status add_metadata(const char *path, cJSON *header, const char *metad
         ok = ok && cJSON_IsString(kv);
     if (!ok) {
         cJSON_Delete(meta);
-        return ft_fail(err, FT_EINVAL, "%s: metadata must be a JSON object of strings, "
-                       "got %.200s", path, metadata_json);
+        return ft_fail(err, FT_EINVAL,
+                       "%s: metadata must be a JSON object of strings, "
+                       "got %.200s",
+                       path, metadata_json);
     }
     cJSON_AddItemToObject(header, "__metadata__", meta);
     return FT_OK;
@@ -146,8 +147,7 @@ static ft_status add_metadata(const char *path, cJSON *header, const char *metad
 
 static cJSON *tensor_entry(const out_plan *p)
 {
-    cJSON *e = cJSON_CreateObject(), *shape = cJSON_CreateArray(),
-          *offs = cJSON_CreateArray();
+    cJSON *e = cJSON_CreateObject(), *shape = cJSON_CreateArray(), *offs = cJSON_CreateArray();
     bool ok = e && shape && offs;
     for (int d = 0; ok && d < p->t->ndim; d++)
         ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)p->t->shape[d]));
@@ -166,8 +166,7 @@ static cJSON *tensor_entry(const out_plan *p)
 
 /* The 8-byte length and the padded header text, in one malloc'd buffer. */
 static ft_status make_header(const char *path, const out_plan *plan, size_t n,
-                             const char *metadata_json, char **buf, size_t *len,
-                             ft_error *err)
+                             const char *metadata_json, char **buf, size_t *len, ft_error *err)
 {
     ft_status st = FT_OK;
     char *text = NULL;
@@ -200,8 +199,7 @@ static ft_status make_header(const char *path, const out_plan *plan, size_t n,
     return st;
 }
 
-static ft_status write_all(int fd, const char *tmp, const void *data, size_t len,
-                           ft_error *err)
+static ft_status write_all(int fd, const char *tmp, const void *data, size_t len, ft_error *err)
 {
     const char *p = data;
     while (len > 0) {

@@ -68,8 +68,7 @@ ft_status tok_read_json_file(const char *path, cJSON **out, ft_error *err)
 }
 
 /* Parse dir/name into *out; absent file: FT_OK with *out NULL. */
-static ft_status tok_read_json(const char *dir, const char *name, cJSON **out,
-                               ft_error *err)
+static ft_status tok_read_json(const char *dir, const char *name, cJSON **out, ft_error *err)
 {
     *out = NULL;
     char *path = ft_path_join(dir, name);
@@ -80,8 +79,8 @@ static ft_status tok_read_json(const char *dir, const char *name, cJSON **out,
 }
 
 /* A boolean (or null, as 2) setting of tokenizer_config.json, -1 when absent. */
-static ft_status tok_config_flag(const cJSON *cfg, const char *key, bool null_ok,
-                                 int *out, const char *dir, ft_error *err)
+static ft_status tok_config_flag(const cJSON *cfg, const char *key, bool null_ok, int *out,
+                                 const char *dir, ft_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
     *out = -1;
@@ -99,8 +98,8 @@ static ft_status tok_config_flag(const cJSON *cfg, const char *key, bool null_ok
     return st;
 }
 
-static ft_status tok_config_options(const cJSON *cfg, const char *dir,
-                                    tok_wordpiece_options *o, ft_error *err)
+static ft_status tok_config_options(const cJSON *cfg, const char *dir, tok_wordpiece_options *o,
+                                    ft_error *err)
 {
     ft_status st = tok_config_flag(cfg, "do_lower_case", false, &o->lowercase, dir, err);
     if (st == FT_OK) st = tok_config_flag(cfg, "strip_accents", true, &o->strip_accents, dir, err);
@@ -132,12 +131,16 @@ static ft_status tok_config_token(const tok_bpe *b, const cJSON *cfg, const char
     *id = -1;
     if (!v || cJSON_IsNull(v)) return FT_OK;
     if (!cJSON_IsString(v))
-        return ft_fail(err, FT_EFORMAT, "%s/tokenizer_config.json: key \"%s\": expected a "
-                       "token string or null", dir, key);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s/tokenizer_config.json: key \"%s\": expected a "
+                       "token string or null",
+                       dir, key);
     *id = tok_bpe_token_to_id(b, v->valuestring);
     if (*id < 0)
-        return ft_fail(err, FT_EFORMAT, "%s/tokenizer_config.json: %s \"%.60s\" is not in "
-                       "the vocabulary", dir, key, v->valuestring);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s/tokenizer_config.json: %s \"%.60s\" is not in "
+                       "the vocabulary",
+                       dir, key, v->valuestring);
     return FT_OK;
 }
 
@@ -183,8 +186,10 @@ static ft_status tok_open_json_model(tok_tokenizer *t, const cJSON *root, const 
         return st == FT_OK ? tok_bpe_config(t->bpe, cfg, dir, err) : st;
     }
     if (strcmp(name, "WordPiece"))
-        return ft_fail(err, FT_EFORMAT, "%s: model.type must be \"WordPiece\" or \"BPE\", "
-                       "got %s", origin, *name ? name : "nothing");
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: model.type must be \"WordPiece\" or \"BPE\", "
+                       "got %s",
+                       origin, *name ? name : "nothing");
     t->kind = TOK_WORDPIECE;
     tok_wordpiece_options o;
     ft_status st = tok_config_options(cfg, dir, &o, err);
@@ -193,8 +198,8 @@ static ft_status tok_open_json_model(tok_tokenizer *t, const cJSON *root, const 
     return st;
 }
 
-static ft_status tok_open_tokenizer_json(tok_tokenizer *t, const char *dir,
-                                         const cJSON *cfg, ft_error *err)
+static ft_status tok_open_tokenizer_json(tok_tokenizer *t, const char *dir, const cJSON *cfg,
+                                         ft_error *err)
 {
     cJSON *root = NULL;
     char *origin = ft_path_join(dir, "tokenizer.json");
@@ -233,14 +238,15 @@ static ft_status tok_open_files(tok_tokenizer *t, const char *dir, const char *p
         t->kind = TOK_BYTE_BPE;
         return tok_bpe_open_files(paths[2], paths[3], &t->bpe, err);
     }
-    return ft_fail(err, FT_ENOTFOUND, "%s: no tokenizer files (looked for tokenizer.json, "
-                   "vocab.txt, vocab.json + merges.txt)", dir);
+    return ft_fail(err, FT_ENOTFOUND,
+                   "%s: no tokenizer files (looked for tokenizer.json, "
+                   "vocab.txt, vocab.json + merges.txt)",
+                   dir);
 }
 
 static ft_status tok_open_kind(tok_tokenizer *t, const char *dir, ft_error *err)
 {
-    static const char *const names[4] = {"tokenizer.json", "vocab.txt", "vocab.json",
-                                         "merges.txt"};
+    static const char *const names[4] = {"tokenizer.json", "vocab.txt", "vocab.json", "merges.txt"};
     char *paths[4];
     bool ok = true;
     for (int i = 0; i < 4; i++) ok &= (paths[i] = ft_path_join(dir, names[i])) != NULL;
@@ -257,8 +263,10 @@ ft_status tok_open(const char *model_dir, tok_tokenizer **out, ft_error *err)
 {
     *out = NULL;
     if (!ft_is_dir(model_dir))
-        return ft_fail(err, FT_ENOTFOUND, "%s: not a folder (expected a model folder with "
-                       "the tokenizer files)", model_dir);
+        return ft_fail(err, FT_ENOTFOUND,
+                       "%s: not a folder (expected a model folder with "
+                       "the tokenizer files)",
+                       model_dir);
     tok_tokenizer *t = ft_calloc_array(1, sizeof *t);
     if (!t) return ft_fail(err, FT_ENOMEM, "out of memory");
     ft_status st = tok_open_kind(t, model_dir, err);
@@ -291,8 +299,7 @@ int32_t tok_vocab_size(const tok_tokenizer *t)
 
 int32_t tok_pad_id(const tok_tokenizer *t)
 {
-    return t->kind == TOK_WORDPIECE ? tok_wordpiece_pad_id(t->wordpiece)
-                                    : tok_bpe_pad_id(t->bpe);
+    return t->kind == TOK_WORDPIECE ? tok_wordpiece_pad_id(t->wordpiece) : tok_bpe_pad_id(t->bpe);
 }
 
 uint64_t tok_fingerprint(const tok_tokenizer *t)
@@ -307,15 +314,14 @@ int32_t tok_token_to_id(const tok_tokenizer *t, const char *token)
                                     : tok_bpe_token_to_id(t->bpe, token);
 }
 
-ft_status tok_encode(tok_tokenizer *t, const char *text, size_t len, tok_ids *out,
-                     ft_error *err)
+ft_status tok_encode(tok_tokenizer *t, const char *text, size_t len, tok_ids *out, ft_error *err)
 {
     return t->kind == TOK_WORDPIECE ? tok_wordpiece_encode(t->wordpiece, text, len, out, err)
                                     : tok_bpe_encode(t->bpe, text, len, out, err);
 }
 
-ft_status tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n,
-                     bool skip_special, char **text, size_t *text_len, ft_error *err)
+ft_status tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n, bool skip_special,
+                     char **text, size_t *text_len, ft_error *err)
 {
     return t->kind == TOK_WORDPIECE
                ? tok_wordpiece_decode(t->wordpiece, ids, n, skip_special, text, text_len, err)
@@ -349,17 +355,19 @@ static ft_status tok_frame(const tok_tokenizer *t, int32_t max_length, tok_frame
     f->post = &f->wp[1];
     f->n_pre = f->n_post = 1;
     if (f->wp[0] < 0 || f->wp[1] < 0)
-        return ft_fail(err, FT_EFORMAT, "the tokenizer has no [CLS] or [SEP] token to frame "
+        return ft_fail(err, FT_EFORMAT,
+                       "the tokenizer has no [CLS] or [SEP] token to frame "
                        "the model input with");
     if (max_length < 2)
-        return ft_fail(err, FT_EINVAL, "max_length must be at least 2 ([CLS] and [SEP]), "
-                       "got %ld", (long)max_length);
+        return ft_fail(err, FT_EINVAL,
+                       "max_length must be at least 2 ([CLS] and [SEP]), "
+                       "got %ld",
+                       (long)max_length);
     return FT_OK;
 }
 
-ft_status tok_encode_for_model(tok_tokenizer *t, const char *text, size_t len,
-                               int32_t max_length, int32_t *ids_out, int32_t *length,
-                               bool *truncated, ft_error *err)
+ft_status tok_encode_for_model(tok_tokenizer *t, const char *text, size_t len, int32_t max_length,
+                               int32_t *ids_out, int32_t *length, bool *truncated, ft_error *err)
 {
     tok_frame_ids f = {0};
     ft_status st = tok_frame(t, max_length, &f, err);
@@ -374,8 +382,10 @@ ft_status tok_encode_for_model(tok_tokenizer *t, const char *text, size_t len,
     k += (int32_t)n;
     for (int i = 0; i < f.n_post; i++) ids_out[k++] = f.post[i];
     if (k < max_length && pad < 0)
-        return ft_fail(err, FT_EFORMAT, "the tokenizer has no padding token to pad the "
-                       "model input to max_length %ld with", (long)max_length);
+        return ft_fail(err, FT_EFORMAT,
+                       "the tokenizer has no padding token to pad the "
+                       "model input to max_length %ld with",
+                       (long)max_length);
     *length = k;
     *truncated = t->scratch.len > room;
     while (k < max_length) ids_out[k++] = pad;

@@ -45,11 +45,12 @@ ft_status tok_added_add(tok_added *a, const tok_vocab *v, int32_t id, ft_error *
     return FT_OK;
 }
 
-ft_status tok_added_add_json(tok_added *a, const tok_vocab *v, uint8_t *special,
-                             const cJSON *added, ft_error *err)
+ft_status tok_added_add_json(tok_added *a, const tok_vocab *v, uint8_t *special, const cJSON *added,
+                             ft_error *err)
 {
     const cJSON *e;
-    cJSON_ArrayForEach(e, added) {
+    cJSON_ArrayForEach(e, added)
+    {
         int32_t id = (int32_t)cJSON_GetObjectItemCaseSensitive(e, "id")->valuedouble;
         ft_status st = tok_added_add(a, v, id, err);
         if (st != FT_OK) return st;
@@ -85,8 +86,8 @@ uint64_t tok_added_hash_ids(const tok_added *a, uint64_t h)
     return h;
 }
 
-const tok_added_token *tok_added_next(const tok_added *a, const char *text, size_t len,
-                                      size_t from, size_t *at)
+const tok_added_token *tok_added_next(const tok_added *a, const char *text, size_t len, size_t from,
+                                      size_t *at)
 {
     for (size_t i = a->n ? from : len; i < len; i++) {
         if (!a->first_byte[(unsigned char)text[i]]) continue;

@@ -72,7 +72,7 @@
 
 enum {
     BPE_MAX_IDS = TOK_VOCAB_MAX_IDS, /* also the most merges */
-    BPE_CACHE_WORD = 64,     /* longer words are not cached */
+    BPE_CACHE_WORD = 64,             /* longer words are not cached */
     BPE_CACHE_SLOTS = 1 << 15,
     BPE_CACHE_KEYS = 1 << 20 /* bytes of cached words before emptying */
 };
@@ -83,7 +83,12 @@ enum { BPE_SPACE = 1, BPE_LETTER, BPE_NUMBER, BPE_OTHER };
 /* How a segment is cut into words before the merges: GPT-2's pattern (a
  * ByteLevel pre-tokenizer with use_regex), not at all (use_regex false),
  * Llama 3's or Qwen2's pattern (a Split before a ByteLevel). */
-typedef enum bpe_split { BPE_SPLIT_GPT2, BPE_SPLIT_NONE, BPE_SPLIT_LLAMA3, BPE_SPLIT_QWEN2 } bpe_split;
+typedef enum bpe_split {
+    BPE_SPLIT_GPT2,
+    BPE_SPLIT_NONE,
+    BPE_SPLIT_LLAMA3,
+    BPE_SPLIT_QWEN2
+} bpe_split;
 
 enum { BPE_FRAME_MAX = 4 }; /* special tokens a template may put on each side */
 
@@ -131,7 +136,7 @@ struct tok_bpe {
     tok_added added;       /* matched in the raw text */
     bool add_prefix_space, use_regex, ignore_merges;
     bpe_split split;
-    bool nfc;                     /* normalizer NFC (Qwen2) */
+    bool nfc; /* normalizer NFC (Qwen2) */
     /* SentencePiece-style BPE (Llama 2, Mistral, Phi-3): symbols are code
      * points, " " is spelt U+2581 with one put before each segment
      * (sp_prepend: 1 every segment, 2 only one at the start of the text);
@@ -171,8 +176,8 @@ static bool bpe_is_space(int32_t c)
 {
     if (c == ' ' || (c >= 9 && c <= 13)) return true;
     if (c < 0x85) return false;
-    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
-           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
+           c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 static uint8_t bpe_class(int32_t c)
@@ -184,13 +189,15 @@ static uint8_t bpe_class(int32_t c)
     }
     if (bpe_is_space(c)) return BPE_SPACE;
     switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
-        return BPE_LETTER;
-    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
-        return BPE_NUMBER;
-    default:
-        return BPE_OTHER;
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: return BPE_LETTER;
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO: return BPE_NUMBER;
+    default: return BPE_OTHER;
     }
 }
 
@@ -460,8 +467,8 @@ static inline size_t bpe_utf8_len(unsigned char c)
  * lengths; at most n of them), as Hugging Face's BPE::merge_word: a code
  * point's own token, else with byte_fallback its bytes' <0xXX> tokens when
  * all exist, else the unk token, fused with an unk just before it. */
-static ft_status bpe_sp_symbols(const tok_bpe *b, const unsigned char *w, size_t n,
-                                size_t *n_sym, ft_error *err)
+static ft_status bpe_sp_symbols(const tok_bpe *b, const unsigned char *w, size_t n, size_t *n_sym,
+                                ft_error *err)
 {
     bpe_sym *sym = b->wk.sym;
     size_t k = 0;
@@ -477,8 +484,10 @@ static ft_status bpe_sp_symbols(const tok_bpe *b, const unsigned char *w, size_t
             if (!bytes) sym[k++] = (bpe_sym){id, 0, 0, (uint32_t)len};
             last_unk = false;
         } else if (b->unk_id < 0) {
-            return ft_fail(err, FT_EINVAL, "tokenizer: \"%.*s\" is not in the vocabulary and "
-                           "the tokenizer has no unk_token", (int)len, (const char *)w + i);
+            return ft_fail(err, FT_EINVAL,
+                           "tokenizer: \"%.*s\" is not in the vocabulary and "
+                           "the tokenizer has no unk_token",
+                           (int)len, (const char *)w + i);
         } else if (last_unk && b->fuse_unk) {
             sym[k - 1].len += (uint32_t)len;
         } else {
@@ -533,8 +542,7 @@ static bpe_cache_slot *bpe_cache_find(const tok_bpe *b, const unsigned char *w, 
     for (size_t i = (size_t)h & (BPE_CACHE_SLOTS - 1);; i = (i + 1) & (BPE_CACHE_SLOTS - 1)) {
         bpe_cache_slot *s = &b->cache[i];
         if (!s->key_len) return s;
-        if (s->hash == h && s->key_len == n && !memcmp(b->cache_keys + s->key_off, w, n))
-            return s;
+        if (s->hash == h && s->key_len == n && !memcmp(b->cache_keys + s->key_off, w, n)) return s;
     }
 }
 
@@ -551,15 +559,14 @@ static void bpe_cache_put(tok_bpe *b, bpe_cache_slot *s, const unsigned char *w,
     }
     memcpy(b->cache_keys + b->cache_keys_len, w, n);
     memcpy(b->cache_ids + b->cache_ids_len, out->ids + first, k * sizeof *out->ids);
-    *s = (bpe_cache_slot){h, (uint32_t)b->cache_keys_len, (uint32_t)n,
-                          (uint32_t)b->cache_ids_len, (uint32_t)k};
+    *s = (bpe_cache_slot){h, (uint32_t)b->cache_keys_len, (uint32_t)n, (uint32_t)b->cache_ids_len,
+                          (uint32_t)k};
     b->cache_keys_len += n;
     b->cache_ids_len += k;
     b->cache_used++;
 }
 
-static ft_status bpe_word(tok_bpe *b, const unsigned char *w, size_t n, tok_ids *out,
-                          ft_error *err)
+static ft_status bpe_word(tok_bpe *b, const unsigned char *w, size_t n, tok_ids *out, ft_error *err)
 {
     if (n > BPE_CACHE_WORD) return bpe_word_ids(b, w, n, out, err);
     uint64_t h = tok_fnv1a(TOK_FNV_OFFSET, w, n);
@@ -581,8 +588,8 @@ static ft_status bpe_word(tok_bpe *b, const unsigned char *w, size_t n, tok_ids 
 
 /* Code points, classes and offsets of s[0..len) into wk; base - shift: the
  * byte offset of s in the whole text, for the message. */
-static ft_status bpe_decode_utf8(bpe_work *wk, const char *s, size_t len, size_t base,
-                                 size_t shift, size_t *n_out, ft_error *err)
+static ft_status bpe_decode_utf8(bpe_work *wk, const char *s, size_t len, size_t base, size_t shift,
+                                 size_t *n_out, ft_error *err)
 {
     if (!bpe_reserve_cps(wk, len)) return tok_nomem(err);
     const utf8proc_uint8_t *u = (const utf8proc_uint8_t *)s;
@@ -649,8 +656,8 @@ static ft_status bpe_segment_words(tok_bpe *b, const char *text, size_t len, siz
  * segment starts with " " or "▁", and with prepend_scheme "first" only at
  * the text's start) and each " " spelt "▁"; with
  * no pre-tokenizer the whole segment is one word. */
-static ft_status bpe_sp_segment(tok_bpe *b, const char *text, size_t len, size_t base,
-                                tok_ids *out, ft_error *err)
+static ft_status bpe_sp_segment(tok_bpe *b, const char *text, size_t len, size_t base, tok_ids *out,
+                                ft_error *err)
 {
     bpe_work *wk = &b->wk;
     size_t n_cp, spaces = 0, k = 0;
@@ -678,14 +685,14 @@ static ft_status bpe_sp_segment(tok_bpe *b, const char *text, size_t len, size_t
 
 /* One segment between added tokens, NFC-normalized first where the
  * tokenizer.json says so (utf8proc's NFC, as Rust's unicode-normalization). */
-static ft_status bpe_segment(tok_bpe *b, const char *text, size_t len, size_t base,
-                             tok_ids *out, ft_error *err)
+static ft_status bpe_segment(tok_bpe *b, const char *text, size_t len, size_t base, tok_ids *out,
+                             ft_error *err)
 {
     if (b->sp) return bpe_sp_segment(b, text, len, base, out, err);
     if (!b->nfc) return bpe_segment_words(b, text, len, base, out, err);
     utf8proc_uint8_t *nfc = NULL;
-    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len,
-                                      &nfc, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len, &nfc,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE);
     ft_status st;
     if (n >= 0) {
         st = bpe_segment_words(b, (const char *)nfc, (size_t)n, base, out, err);
@@ -732,8 +739,7 @@ static size_t bpe_space_before(const char *text, size_t start, size_t at)
     return at;
 }
 
-ft_status tok_bpe_encode(tok_bpe *b, const char *text, size_t len, tok_ids *out,
-                         ft_error *err)
+ft_status tok_bpe_encode(tok_bpe *b, const char *text, size_t len, tok_ids *out, ft_error *err)
 {
     ft_status st = FT_OK;
     size_t start = 0;
@@ -842,8 +848,10 @@ static ft_status bpe_byte_ids(tok_bpe *b, const char *origin, ft_error *err)
         utf8proc_ssize_t k = utf8proc_encode_char(b->byte_cp[c], (utf8proc_uint8_t *)s);
         b->byte_id[c] = bpe_lookup(b, s, (size_t)k);
         if (b->byte_id[c] < 0)
-            return ft_fail(err, FT_EFORMAT, "%s: no token for byte 0x%02X (\"%.*s\"): not a "
-                           "GPT-2 byte-level vocabulary", origin, c, (int)k, s);
+            return ft_fail(err, FT_EFORMAT,
+                           "%s: no token for byte 0x%02X (\"%.*s\"): not a "
+                           "GPT-2 byte-level vocabulary",
+                           origin, c, (int)k, s);
     }
     return FT_OK;
 }
@@ -948,8 +956,10 @@ static ft_status bpe_add_merge(tok_bpe *b, const char *x, size_t nx, const char 
 static ft_status bpe_build_merges(tok_bpe *b, const char *origin, ft_error *err)
 {
     if (!b->n_merges)
-        return ft_fail(err, FT_EFORMAT, "%s: no merges (an empty merges list is not GPT-2's "
-                       "tokenizer)", origin);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: no merges (an empty merges list is not GPT-2's "
+                       "tokenizer)",
+                       origin);
     size_t size = 64;
     while (size < 2 * (size_t)b->n_merges) size *= 2;
     b->mkeys = ft_malloc_array(size, sizeof *b->mkeys);
@@ -1004,9 +1014,9 @@ static void bpe_fingerprint(tok_bpe *b)
     /* GPT-2's string stays as it was (its shards keep their fingerprint) */
     if (b->split >= BPE_SPLIT_LLAMA3 || b->nfc || b->n_pre || b->n_post || b->sp)
         n += snprintf(settings + n, sizeof settings - (size_t)n,
-                      " split=%d nfc=%d frame=%d,%d sp=%d,%d,%d,%d unk=%ld", (int)b->split,
-                      b->nfc, b->n_pre, b->n_post, b->sp, b->sp_prepend, b->byte_fallback,
-                      b->fuse_unk, (long)b->unk_id);
+                      " split=%d nfc=%d frame=%d,%d sp=%d,%d,%d,%d unk=%ld", (int)b->split, b->nfc,
+                      b->n_pre, b->n_post, b->sp, b->sp_prepend, b->byte_fallback, b->fuse_unk,
+                      (long)b->unk_id);
     for (int k = 0; k < b->n_pre; k++) h = tok_fnv1a(h, &b->frame_pre[k], sizeof(int32_t));
     for (int k = 0; k < b->n_post; k++) h = tok_fnv1a(h, &b->frame_post[k], sizeof(int32_t));
     b->fingerprint = tok_fnv1a(h, settings, (size_t)n);
@@ -1038,14 +1048,14 @@ static ft_status bpe_finish(tok_bpe *b, const char *origin, ft_error *err)
 
 /* ---- vocab.json + merges.txt ------------------------------------------------------- */
 
-static ft_status bpe_json_id(const cJSON *v, const char *where, const char *key,
-                             int32_t *id, ft_error *err)
+static ft_status bpe_json_id(const cJSON *v, const char *where, const char *key, int32_t *id,
+                             ft_error *err)
 {
     *id = -1;
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < BPE_MAX_IDS) ||
         v->valuedouble != (double)(int32_t)v->valuedouble)
-        return ft_fail(err, FT_EFORMAT, "%s: key \"%s\": expected an integer id in [0, %d)",
-                       where, key, BPE_MAX_IDS);
+        return ft_fail(err, FT_EFORMAT, "%s: key \"%s\": expected an integer id in [0, %d)", where,
+                       key, BPE_MAX_IDS);
     *id = (int32_t)v->valuedouble;
     return FT_OK;
 }
@@ -1056,7 +1066,8 @@ static ft_status bpe_count_vocab(const cJSON *vocab, const char *where, int32_t 
 {
     int32_t n = min_ids, id;
     const cJSON *e;
-    cJSON_ArrayForEach(e, vocab) {
+    cJSON_ArrayForEach(e, vocab)
+    {
         ft_status st = bpe_json_id(e, where, e->string, &id, err);
         if (st != FT_OK) return st;
         if (id >= n) n = id + 1;
@@ -1068,7 +1079,8 @@ static ft_status bpe_count_vocab(const cJSON *vocab, const char *where, int32_t 
 static ft_status bpe_set_vocab(tok_bpe *b, const cJSON *vocab, const char *where, ft_error *err)
 {
     const cJSON *e;
-    cJSON_ArrayForEach(e, vocab) {
+    cJSON_ArrayForEach(e, vocab)
+    {
         int32_t id;
         ft_status st = bpe_json_id(e, where, e->string, &id, err);
         if (st == FT_OK) st = bpe_set_token(b, id, e->string, where, err);
@@ -1093,8 +1105,8 @@ static ft_status bpe_load_vocab_json(tok_bpe *b, const char *path, ft_error *err
 
 /* One line of merges.txt: "#version..." lines are skipped, others are two
  * tokens separated by exactly one space (Hugging Face's rule). */
-static ft_status bpe_merges_line(tok_bpe *b, const char *s, size_t n, const char *path,
-                                 size_t line, ft_error *err)
+static ft_status bpe_merges_line(tok_bpe *b, const char *s, size_t n, const char *path, size_t line,
+                                 ft_error *err)
 {
     if (n && s[n - 1] == '\r') n--;
     if (n >= 8 && !memcmp(s, "#version", 8)) return FT_OK;
@@ -1102,8 +1114,10 @@ static ft_status bpe_merges_line(tok_bpe *b, const char *s, size_t n, const char
     char where[FT_ERROR_MSG_BYTES];
     snprintf(where, sizeof where, "%s:%zu", path, line);
     if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp + 1 - s)) || sp == s || sp + 1 == s + n)
-        return ft_fail(err, FT_EFORMAT, "%s:%zu: expected two tokens separated by one space, "
-                       "got \"%.*s\"", path, line, n > 60 ? 60 : (int)n, s);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s:%zu: expected two tokens separated by one space, "
+                       "got \"%.*s\"",
+                       path, line, n > 60 ? 60 : (int)n, s);
     return bpe_add_merge(b, s, (size_t)(sp - s), sp + 1, n - (size_t)(sp + 1 - s), where, err);
 }
 
@@ -1169,31 +1183,34 @@ static ft_status bpe_json_empty(const cJSON *obj, const char *key, const char *o
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v || cJSON_IsNull(v) || (cJSON_IsString(v) && !*v->valuestring)) return FT_OK;
-    return ft_fail(err, FT_EFORMAT, "%s: model.%s must be null or \"\" (not supported for "
-                   "byte-level BPE)", origin, key);
+    return ft_fail(err, FT_EFORMAT,
+                   "%s: model.%s must be null or \"\" (not supported for "
+                   "byte-level BPE)",
+                   origin, key);
 }
 
-static ft_status bpe_json_model(tok_bpe *b, const cJSON *model, const char *origin,
-                                ft_error *err)
+static ft_status bpe_json_model(tok_bpe *b, const cJSON *model, const char *origin, ft_error *err)
 {
     const cJSON *dropout = cJSON_GetObjectItemCaseSensitive(model, "dropout");
     if (dropout && !cJSON_IsNull(dropout) &&
         !(cJSON_IsNumber(dropout) && dropout->valuedouble == 0))
-        return ft_fail(err, FT_EFORMAT, "%s: model.dropout must be null (BPE dropout is for "
-                       "training tokenizers, not supported)", origin);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: model.dropout must be null (BPE dropout is for "
+                       "training tokenizers, not supported)",
+                       origin);
     ft_status st = bpe_json_empty(model, "continuing_subword_prefix", origin, err);
     if (st == FT_OK) st = bpe_json_empty(model, "end_of_word_suffix", origin, err);
     if (st == FT_OK)
-        st = bpe_json_bool(model, "ignore_merges", false, &b->ignore_merges, origin, "model",
-                           err);
+        st = bpe_json_bool(model, "ignore_merges", false, &b->ignore_merges, origin, "model", err);
     if (st == FT_OK)
-        st = bpe_json_bool(model, "byte_fallback", false, &b->byte_fallback, origin, "model",
-                           err);
+        st = bpe_json_bool(model, "byte_fallback", false, &b->byte_fallback, origin, "model", err);
     if (st == FT_OK)
         st = bpe_json_bool(model, "fuse_unk", false, &b->fuse_unk, origin, "model", err);
     if (st == FT_OK && b->byte_fallback && !b->sp)
-        st = ft_fail(err, FT_EFORMAT, "%s: model.byte_fallback true is not supported for "
-                     "byte-level BPE (every byte already has its token)", origin);
+        st = ft_fail(err, FT_EFORMAT,
+                     "%s: model.byte_fallback true is not supported for "
+                     "byte-level BPE (every byte already has its token)",
+                     origin);
     return st;
 }
 
@@ -1224,8 +1241,7 @@ static bool bpe_is_sp_normalizer(const cJSON *n)
 
 /* normalizer: null, NFC (Qwen2), or Llama 2's Prepend + Replace (which
  * makes the tokenizer SentencePiece-style). */
-static ft_status bpe_json_normalizer(tok_bpe *b, const cJSON *n, const char *origin,
-                                     ft_error *err)
+static ft_status bpe_json_normalizer(tok_bpe *b, const cJSON *n, const char *origin, ft_error *err)
 {
     if (!n || cJSON_IsNull(n)) return FT_OK;
     if (bpe_is_type(n, "NFC")) {
@@ -1237,35 +1253,46 @@ static ft_status bpe_json_normalizer(tok_bpe *b, const cJSON *n, const char *ori
         b->sp_prepend = 1;
         return FT_OK;
     }
-    return ft_fail(err, FT_EFORMAT, "%s: normalizer %s is not supported for BPE (expected null, "
+    return ft_fail(err, FT_EFORMAT,
+                   "%s: normalizer %s is not supported for BPE (expected null, "
                    "\"NFC\", or a Sequence of Prepend(\"\u2581\") and Replace(\" \", "
-                   "\"\u2581\"))", origin, bpe_type_name(n));
+                   "\"\u2581\"))",
+                   origin, bpe_type_name(n));
 }
 
 /* pre_tokenizer Metaspace ("▁", split false) after no normalizer: the
  * SentencePiece-style layout tokenizers >= 0.19 writes. */
-static ft_status bpe_json_metaspace(tok_bpe *b, const cJSON *p, const char *origin,
-                                    ft_error *err)
+static ft_status bpe_json_metaspace(tok_bpe *b, const cJSON *p, const char *origin, ft_error *err)
 {
     const cJSON *split = cJSON_GetObjectItemCaseSensitive(p, "split");
     const cJSON *scheme = cJSON_GetObjectItemCaseSensitive(p, "prepend_scheme");
     if (b->nfc)
-        return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer Metaspace after normalizer NFC is "
-                       "not supported", origin);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: pre_tokenizer Metaspace after normalizer NFC is "
+                       "not supported",
+                       origin);
     if (!bpe_str_is(p, "replacement", BPE_METASPACE))
-        return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer Metaspace: replacement must be "
-                       "\"\u2581\"", origin);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: pre_tokenizer Metaspace: replacement must be "
+                       "\"\u2581\"",
+                       origin);
     if (!cJSON_IsFalse(split))
-        return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer Metaspace split %s is not supported "
-                       "(expected false)", origin, cJSON_IsTrue(split) ? "true" : "absent");
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: pre_tokenizer Metaspace split %s is not supported "
+                       "(expected false)",
+                       origin, cJSON_IsTrue(split) ? "true" : "absent");
     b->sp = b->metaspace = true;
-    if (bpe_str_is(p, "prepend_scheme", "always")) b->sp_prepend = 1;
-    else if (bpe_str_is(p, "prepend_scheme", "first")) b->sp_prepend = 2;
-    else if (bpe_str_is(p, "prepend_scheme", "never")) b->sp_prepend = 0;
+    if (bpe_str_is(p, "prepend_scheme", "always"))
+        b->sp_prepend = 1;
+    else if (bpe_str_is(p, "prepend_scheme", "first"))
+        b->sp_prepend = 2;
+    else if (bpe_str_is(p, "prepend_scheme", "never"))
+        b->sp_prepend = 0;
     else
-        return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer Metaspace prepend_scheme %s is not "
-                       "supported (expected \"always\", \"first\" or \"never\")", origin,
-                       cJSON_IsString(scheme) ? scheme->valuestring : "(not a string)");
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: pre_tokenizer Metaspace prepend_scheme %s is not "
+                       "supported (expected \"always\", \"first\" or \"never\")",
+                       origin, cJSON_IsString(scheme) ? scheme->valuestring : "(not a string)");
     return FT_OK;
 }
 
@@ -1279,13 +1306,12 @@ static bool bpe_is_sp_decoder(const cJSON *d)
     const cJSON *stop = cJSON_GetObjectItemCaseSensitive(strip, "stop");
     return bpe_is_type(d, "Sequence") && cJSON_GetArraySize(steps) == 4 &&
            bpe_is_type(rep, "Replace") &&
-           bpe_str_is(cJSON_GetObjectItemCaseSensitive(rep, "pattern"), "String",
-                      BPE_METASPACE) &&
+           bpe_str_is(cJSON_GetObjectItemCaseSensitive(rep, "pattern"), "String", BPE_METASPACE) &&
            bpe_str_is(rep, "content", " ") &&
            bpe_is_type(cJSON_GetArrayItem(steps, 1), "ByteFallback") &&
            bpe_is_type(cJSON_GetArrayItem(steps, 2), "Fuse") && bpe_is_type(strip, "Strip") &&
-           bpe_str_is(strip, "content", " ") && cJSON_IsNumber(start) &&
-           start->valuedouble == 1 && cJSON_IsNumber(stop) && stop->valuedouble == 0;
+           bpe_str_is(strip, "content", " ") && cJSON_IsNumber(start) && start->valuedouble == 1 &&
+           cJSON_IsNumber(stop) && stop->valuedouble == 0;
 }
 
 /* The Split step of a Sequence pre-tokenizer: Llama 3's or Qwen2's pattern
@@ -1303,17 +1329,24 @@ static ft_status bpe_json_split(tok_bpe *b, const cJSON *s, const char *origin, 
     const cJSON *behavior = cJSON_GetObjectItemCaseSensitive(s, "behavior");
     const cJSON *invert = cJSON_GetObjectItemCaseSensitive(s, "invert");
     if (!cJSON_IsString(re))
-        return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer Split: pattern must be {\"Regex\": "
-                       "...} (a String pattern is not supported)", origin);
-    if (!strcmp(re->valuestring, llama3)) b->split = BPE_SPLIT_LLAMA3;
-    else if (!strcmp(re->valuestring, qwen2)) b->split = BPE_SPLIT_QWEN2;
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: pre_tokenizer Split: pattern must be {\"Regex\": "
+                       "...} (a String pattern is not supported)",
+                       origin);
+    if (!strcmp(re->valuestring, llama3))
+        b->split = BPE_SPLIT_LLAMA3;
+    else if (!strcmp(re->valuestring, qwen2))
+        b->split = BPE_SPLIT_QWEN2;
     else
-        return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer Split pattern \"%.120s\" is not "
-                       "supported (expected Llama 3's or Qwen2's)", origin, re->valuestring);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: pre_tokenizer Split pattern \"%.120s\" is not "
+                       "supported (expected Llama 3's or Qwen2's)",
+                       origin, re->valuestring);
     if (!cJSON_IsString(behavior) || strcmp(behavior->valuestring, "Isolated"))
-        return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer Split behavior %s is not supported "
-                       "(expected \"Isolated\")", origin,
-                       cJSON_IsString(behavior) ? behavior->valuestring : "(not a string)");
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: pre_tokenizer Split behavior %s is not supported "
+                       "(expected \"Isolated\")",
+                       origin, cJSON_IsString(behavior) ? behavior->valuestring : "(not a string)");
     if (invert && !cJSON_IsFalse(invert))
         return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer Split invert must be false", origin);
     return FT_OK;
@@ -1328,18 +1361,20 @@ static ft_status bpe_json_pre_sequence(tok_bpe *b, const cJSON *p, const char *o
     const cJSON *split = cJSON_GetArrayItem(steps, 0), *bl = cJSON_GetArrayItem(steps, 1);
     if (!cJSON_IsArray(steps) || cJSON_GetArraySize(steps) != 2 || !bpe_is_type(split, "Split") ||
         !bpe_is_type(bl, "ByteLevel"))
-        return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer Sequence of %s, %s (%d steps) is "
-                       "not supported (expected [Split, ByteLevel])", origin,
-                       bpe_type_name(split), bpe_type_name(bl), cJSON_GetArraySize(steps));
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: pre_tokenizer Sequence of %s, %s (%d steps) is "
+                       "not supported (expected [Split, ByteLevel])",
+                       origin, bpe_type_name(split), bpe_type_name(bl), cJSON_GetArraySize(steps));
     ft_status st = bpe_json_split(b, split, origin, err);
     if (st == FT_OK)
         st = bpe_json_bool(bl, "add_prefix_space", true, &b->add_prefix_space, origin,
                            "pre_tokenizer ByteLevel", err);
     if (st == FT_OK)
-        st = bpe_json_bool(bl, "use_regex", true, &b->use_regex, origin,
-                           "pre_tokenizer ByteLevel", err);
+        st = bpe_json_bool(bl, "use_regex", true, &b->use_regex, origin, "pre_tokenizer ByteLevel",
+                           err);
     if (st == FT_OK && (b->add_prefix_space || b->use_regex))
-        st = ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer ByteLevel after a Split: "
+        st = ft_fail(err, FT_EFORMAT,
+                     "%s: pre_tokenizer ByteLevel after a Split: "
                      "add_prefix_space %s, use_regex %s is not supported (expected both false)",
                      origin, b->add_prefix_space ? "true" : "false",
                      b->use_regex ? "true" : "false");
@@ -1352,15 +1387,18 @@ static ft_status bpe_json_pre_tokenizer(tok_bpe *b, const cJSON *p, const char *
 {
     if (b->sp && (!p || cJSON_IsNull(p))) return FT_OK;
     if (b->sp)
-        return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer %s after the SentencePiece-style "
-                       "normalizer is not supported (expected null)", origin, bpe_type_name(p));
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: pre_tokenizer %s after the SentencePiece-style "
+                       "normalizer is not supported (expected null)",
+                       origin, bpe_type_name(p));
     if (bpe_is_type(p, "Metaspace")) return bpe_json_metaspace(b, p, origin, err);
     if (bpe_is_type(p, "Sequence")) return bpe_json_pre_sequence(b, p, origin, err);
     if (!bpe_is_type(p, "ByteLevel"))
-        return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer %s is not supported for BPE "
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: pre_tokenizer %s is not supported for BPE "
                        "(expected \"ByteLevel\", a Sequence of Split and ByteLevel, or "
-                       "\"Metaspace\")", origin,
-                       bpe_type_name(p));
+                       "\"Metaspace\")",
+                       origin, bpe_type_name(p));
     ft_status st = bpe_json_bool(p, "add_prefix_space", true, &b->add_prefix_space, origin,
                                  "pre_tokenizer", err);
     if (st == FT_OK)
@@ -1372,23 +1410,25 @@ static ft_status bpe_json_pre_tokenizer(tok_bpe *b, const cJSON *p, const char *
 /* normalizer, pre_tokenizer and decoder (ByteLevel or null; anything else
  * changes the text we do not change). The post-processor is read once the
  * tokens are in (bpe_json_post). */
-static ft_status bpe_json_pipeline(tok_bpe *b, const cJSON *root, const char *origin,
-                                   ft_error *err)
+static ft_status bpe_json_pipeline(tok_bpe *b, const cJSON *root, const char *origin, ft_error *err)
 {
-    ft_status st = bpe_json_normalizer(b, cJSON_GetObjectItemCaseSensitive(root, "normalizer"),
-                                       origin, err);
+    ft_status st =
+        bpe_json_normalizer(b, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), origin, err);
     if (st == FT_OK)
         st = bpe_json_pre_tokenizer(b, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"),
                                     origin, err);
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "decoder");
     if (st == FT_OK && b->sp && !bpe_is_sp_decoder(d))
-        st = ft_fail(err, FT_EFORMAT, "%s: decoder %s is not supported for SentencePiece-style "
+        st = ft_fail(err, FT_EFORMAT,
+                     "%s: decoder %s is not supported for SentencePiece-style "
                      "BPE (expected a Sequence of Replace(\"\u2581\", \" \"), ByteFallback, "
-                     "Fuse, Strip(\" \", 1, 0))", origin,
-                     d && !cJSON_IsNull(d) ? bpe_type_name(d) : "null");
+                     "Fuse, Strip(\" \", 1, 0))",
+                     origin, d && !cJSON_IsNull(d) ? bpe_type_name(d) : "null");
     else if (st == FT_OK && !b->sp && d && !cJSON_IsNull(d) && !bpe_is_type(d, "ByteLevel"))
-        st = ft_fail(err, FT_EFORMAT, "%s: decoder %s is not supported for byte-level BPE "
-                     "(expected \"ByteLevel\" or null)", origin, bpe_type_name(d));
+        st = ft_fail(err, FT_EFORMAT,
+                     "%s: decoder %s is not supported for byte-level BPE "
+                     "(expected \"ByteLevel\" or null)",
+                     origin, bpe_type_name(d));
     return st;
 }
 
@@ -1402,17 +1442,24 @@ static ft_status bpe_template_special(tok_bpe *b, const cJSON *specials, const c
     const cJSON *entry = cJSON_GetObjectItemCaseSensitive(specials, name);
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(entry, "ids"), *e;
     if (!cJSON_IsArray(list))
-        return ft_fail(err, FT_EFORMAT, "%s: post_processor TemplateProcessing: special token "
-                       "\"%.60s\" has no entry with \"ids\" in special_tokens", origin, name);
-    cJSON_ArrayForEach(e, list) {
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: post_processor TemplateProcessing: special token "
+                       "\"%.60s\" has no entry with \"ids\" in special_tokens",
+                       origin, name);
+    cJSON_ArrayForEach(e, list)
+    {
         int32_t id;
         ft_status st = bpe_json_id(e, origin, "post_processor special_tokens ids", &id, err);
         if (st == FT_OK && (id >= b->vocab.n_ids || !b->vocab.tokens[id]))
-            st = ft_fail(err, FT_EFORMAT, "%s: post_processor special token \"%.60s\": id %ld "
-                         "is not in the vocabulary", origin, name, (long)id);
+            st = ft_fail(err, FT_EFORMAT,
+                         "%s: post_processor special token \"%.60s\": id %ld "
+                         "is not in the vocabulary",
+                         origin, name, (long)id);
         if (st == FT_OK && *n == BPE_FRAME_MAX)
-            st = ft_fail(err, FT_EFORMAT, "%s: post_processor TemplateProcessing: more than %d "
-                         "special tokens on one side of $A", origin, BPE_FRAME_MAX);
+            st = ft_fail(err, FT_EFORMAT,
+                         "%s: post_processor TemplateProcessing: more than %d "
+                         "special tokens on one side of $A",
+                         origin, BPE_FRAME_MAX);
         if (st != FT_OK) return st;
         ids[(*n)++] = id;
     }
@@ -1421,40 +1468,47 @@ static ft_status bpe_template_special(tok_bpe *b, const cJSON *specials, const c
 
 /* TemplateProcessing's "single": special tokens, the input $A once, special
  * tokens. "pair" is for pairs of texts, which ftune does not encode. */
-static ft_status bpe_json_template(tok_bpe *b, const cJSON *t, const char *origin,
-                                   ft_error *err)
+static ft_status bpe_json_template(tok_bpe *b, const cJSON *t, const char *origin, ft_error *err)
 {
     const cJSON *single = cJSON_GetObjectItemCaseSensitive(t, "single"), *item;
     const cJSON *specials = cJSON_GetObjectItemCaseSensitive(t, "special_tokens");
     int seen_a = 0;
     if (!cJSON_IsArray(single))
-        return ft_fail(err, FT_EFORMAT, "%s: post_processor TemplateProcessing: \"single\" "
-                       "must be an array", origin);
-    cJSON_ArrayForEach(item, single) {
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: post_processor TemplateProcessing: \"single\" "
+                       "must be an array",
+                       origin);
+    cJSON_ArrayForEach(item, single)
+    {
         const cJSON *seq = cJSON_GetObjectItemCaseSensitive(item, "Sequence");
         const cJSON *sp = cJSON_GetObjectItemCaseSensitive(item, "SpecialToken");
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(seq ? seq : sp, "id");
         ft_status st = FT_OK;
         if (!cJSON_IsString(id))
-            st = ft_fail(err, FT_EFORMAT, "%s: post_processor TemplateProcessing: each item of "
+            st = ft_fail(err, FT_EFORMAT,
+                         "%s: post_processor TemplateProcessing: each item of "
                          "\"single\" must be {\"Sequence\"} or {\"SpecialToken\"} with an id",
                          origin);
         else if (seq)
             st = strcmp(id->valuestring, "A") || seen_a++
-                     ? ft_fail(err, FT_EFORMAT, "%s: post_processor TemplateProcessing: "
-                               "\"single\" must hold the sequence $A once", origin)
+                     ? ft_fail(err, FT_EFORMAT,
+                               "%s: post_processor TemplateProcessing: "
+                               "\"single\" must hold the sequence $A once",
+                               origin)
                      : FT_OK;
         else if (seen_a)
             st = bpe_template_special(b, specials, id->valuestring, b->frame_post, &b->n_post,
                                       origin, err);
         else
-            st = bpe_template_special(b, specials, id->valuestring, b->frame_pre, &b->n_pre,
-                                      origin, err);
+            st = bpe_template_special(b, specials, id->valuestring, b->frame_pre, &b->n_pre, origin,
+                                      err);
         if (st != FT_OK) return st;
     }
     if (!seen_a)
-        return ft_fail(err, FT_EFORMAT, "%s: post_processor TemplateProcessing: \"single\" "
-                       "has no sequence $A", origin);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: post_processor TemplateProcessing: \"single\" "
+                       "has no sequence $A",
+                       origin);
     return FT_OK;
 }
 
@@ -1465,22 +1519,30 @@ static ft_status bpe_json_post(tok_bpe *b, const cJSON *p, const char *origin, f
     if (!p || cJSON_IsNull(p) || bpe_is_type(p, "ByteLevel")) return FT_OK;
     if (bpe_is_type(p, "TemplateProcessing")) {
         if (b->n_pre || b->n_post)
-            return ft_fail(err, FT_EFORMAT, "%s: post_processor: two TemplateProcessing steps "
-                           "are not supported", origin);
+            return ft_fail(err, FT_EFORMAT,
+                           "%s: post_processor: two TemplateProcessing steps "
+                           "are not supported",
+                           origin);
         return bpe_json_template(b, p, origin, err);
     }
     if (!bpe_is_type(p, "Sequence"))
-        return ft_fail(err, FT_EFORMAT, "%s: post_processor %s is not supported for BPE "
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: post_processor %s is not supported for BPE "
                        "(expected ByteLevel, TemplateProcessing, a Sequence of them, or null)",
                        origin, bpe_type_name(p));
     const cJSON *steps = cJSON_GetObjectItemCaseSensitive(p, "processors"), *s;
     if (!cJSON_IsArray(steps))
-        return ft_fail(err, FT_EFORMAT, "%s: post_processor Sequence: \"processors\" must be "
-                       "an array", origin);
-    cJSON_ArrayForEach(s, steps) {
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: post_processor Sequence: \"processors\" must be "
+                       "an array",
+                       origin);
+    cJSON_ArrayForEach(s, steps)
+    {
         if (bpe_is_type(s, "Sequence"))
-            return ft_fail(err, FT_EFORMAT, "%s: post_processor: nested Sequence is not "
-                           "supported", origin);
+            return ft_fail(err, FT_EFORMAT,
+                           "%s: post_processor: nested Sequence is not "
+                           "supported",
+                           origin);
         ft_status st = bpe_json_post(b, s, origin, err);
         if (st != FT_OK) return st;
     }
@@ -1491,8 +1553,7 @@ static ft_status bpe_json_post(tok_bpe *b, const cJSON *p, const char *origin, f
  * lstrip and rstrip are not done (refused by name); "normalized": true
  * means matched in the normalized text, which is the raw text unless a
  * normalizer is set. */
-static ft_status bpe_added_flags(const tok_bpe *b, const cJSON *e, const char *where,
-                                 ft_error *err)
+static ft_status bpe_added_flags(const tok_bpe *b, const cJSON *e, const char *where, ft_error *err)
 {
     static const char *const keys[] = {"single_word", "normalized"};
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(e, "content");
@@ -1500,9 +1561,8 @@ static ft_status bpe_added_flags(const tok_bpe *b, const cJSON *e, const char *w
     for (int k = 0; k < 2; k++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, keys[k]);
         if (!cJSON_IsTrue(v) || (k == 1 && !normalizer)) continue;
-        return ft_fail(err, FT_EFORMAT, "%s: \"%.60s\": %s true is not supported for BPE%s",
-                       where, content->valuestring, keys[k],
-                       k == 1 ? " with a normalizer" : "");
+        return ft_fail(err, FT_EFORMAT, "%s: \"%.60s\": %s true is not supported for BPE%s", where,
+                       content->valuestring, keys[k], k == 1 ? " with a normalizer" : "");
     }
     return FT_OK;
 }
@@ -1512,7 +1572,8 @@ static ft_status bpe_added_flags(const tok_bpe *b, const cJSON *e, const char *w
 static void bpe_added_strips(tok_bpe *b, const cJSON *added)
 {
     const cJSON *e;
-    cJSON_ArrayForEach(e, added) {
+    cJSON_ArrayForEach(e, added)
+    {
         int32_t id = (int32_t)cJSON_GetObjectItemCaseSensitive(e, "id")->valuedouble;
         for (size_t k = 0; k < b->added.n; k++) {
             if (b->added.items[k].id != id) continue;
@@ -1532,8 +1593,10 @@ static ft_status bpe_json_unk(tok_bpe *b, const cJSON *unk, const char *origin, 
         return ft_fail(err, FT_EFORMAT, "%s: model.unk_token must be a string or null", origin);
     b->unk_id = bpe_lookup(b, unk->valuestring, strlen(unk->valuestring));
     if (b->unk_id < 0 && b->sp)
-        return ft_fail(err, FT_EFORMAT, "%s: model.unk_token \"%.60s\" is not in the "
-                       "vocabulary", origin, unk->valuestring);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: model.unk_token \"%.60s\" is not in the "
+                       "vocabulary",
+                       origin, unk->valuestring);
     return FT_OK;
 }
 
@@ -1546,7 +1609,8 @@ static ft_status bpe_json_tokens(tok_bpe *b, const cJSON *vocab, const cJSON *ad
     ft_status st = bpe_count_vocab(vocab, where, 0, &n_ids, err);
     const cJSON *e;
     snprintf(where, sizeof where, "%s: added_tokens[]", origin);
-    cJSON_ArrayForEach(e, added) {
+    cJSON_ArrayForEach(e, added)
+    {
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(e, "content");
         if (st == FT_OK && !cJSON_IsString(content))
             st = ft_fail(err, FT_EFORMAT, "%s: \"content\" must be a string", where);
@@ -1559,7 +1623,8 @@ static ft_status bpe_json_tokens(tok_bpe *b, const cJSON *vocab, const cJSON *ad
     snprintf(where, sizeof where, "%s: model.vocab", origin);
     if (st == FT_OK) st = bpe_set_vocab(b, vocab, where, err);
     snprintf(where, sizeof where, "%s: added_tokens[]", origin);
-    cJSON_ArrayForEach(e, added) {
+    cJSON_ArrayForEach(e, added)
+    {
         if (st != FT_OK) break;
         id = (int32_t)cJSON_GetObjectItemCaseSensitive(e, "id")->valuedouble;
         st = bpe_set_token(b, id, cJSON_GetObjectItemCaseSensitive(e, "content")->valuestring,
@@ -1574,27 +1639,28 @@ static ft_status bpe_json_merge(tok_bpe *b, const cJSON *m, const char *where, f
     if (cJSON_IsString(m)) {
         const char *s = m->valuestring, *sp = strchr(s, ' ');
         if (!sp || strchr(sp + 1, ' '))
-            return ft_fail(err, FT_EFORMAT, "%s: expected two tokens separated by one space, "
-                           "got \"%.60s\"", where, s);
+            return ft_fail(err, FT_EFORMAT,
+                           "%s: expected two tokens separated by one space, "
+                           "got \"%.60s\"",
+                           where, s);
         return bpe_add_merge(b, s, (size_t)(sp - s), sp + 1, strlen(sp + 1), where, err);
     }
     const cJSON *x = cJSON_GetArrayItem(m, 0), *y = cJSON_GetArrayItem(m, 1);
-    if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 2 || !cJSON_IsString(x) ||
-        !cJSON_IsString(y))
+    if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 2 || !cJSON_IsString(x) || !cJSON_IsString(y))
         return ft_fail(err, FT_EFORMAT, "%s: expected \"a b\" or [\"a\", \"b\"]", where);
     return bpe_add_merge(b, x->valuestring, strlen(x->valuestring), y->valuestring,
                          strlen(y->valuestring), where, err);
 }
 
-static ft_status bpe_json_merges(tok_bpe *b, const cJSON *merges, const char *origin,
-                                 ft_error *err)
+static ft_status bpe_json_merges(tok_bpe *b, const cJSON *merges, const char *origin, ft_error *err)
 {
     if (!cJSON_IsArray(merges))
         return ft_fail(err, FT_EFORMAT, "%s: model.merges must be an array", origin);
     char where[FT_ERROR_MSG_BYTES];
     long k = 0;
     const cJSON *m;
-    cJSON_ArrayForEach(m, merges) {
+    cJSON_ArrayForEach(m, merges)
+    {
         snprintf(where, sizeof where, "%s: model.merges[%ld]", origin, k++);
         ft_status st = bpe_json_merge(b, m, where, err);
         if (st != FT_OK) return st;
@@ -1602,8 +1668,7 @@ static ft_status bpe_json_merges(tok_bpe *b, const cJSON *merges, const char *or
     return FT_OK;
 }
 
-ft_status tok_bpe_open_json(const cJSON *root, const char *origin, tok_bpe **out,
-                            ft_error *err)
+ft_status tok_bpe_open_json(const cJSON *root, const char *origin, tok_bpe **out, ft_error *err)
 {
     *out = NULL;
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
@@ -1618,15 +1683,15 @@ ft_status tok_bpe_open_json(const cJSON *root, const char *origin, tok_bpe **out
     if (st == FT_OK) st = bpe_json_model(b, model, origin, err);
     if (st == FT_OK) st = bpe_json_tokens(b, vocab, added, origin, err);
     if (st == FT_OK) st = bpe_finish_vocab(b, origin, err);
-    if (st == FT_OK) st = bpe_json_unk(b, cJSON_GetObjectItemCaseSensitive(model, "unk_token"),
-                                       origin, err);
-    if (st == FT_OK) st = bpe_json_merges(b, cJSON_GetObjectItemCaseSensitive(model, "merges"),
-                                          origin, err);
+    if (st == FT_OK)
+        st = bpe_json_unk(b, cJSON_GetObjectItemCaseSensitive(model, "unk_token"), origin, err);
+    if (st == FT_OK)
+        st = bpe_json_merges(b, cJSON_GetObjectItemCaseSensitive(model, "merges"), origin, err);
     if (st == FT_OK) st = tok_added_add_json(&b->added, &b->vocab, b->special, added, err);
     if (st == FT_OK) bpe_added_strips(b, added);
     if (st == FT_OK)
-        st = bpe_json_post(b, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), origin,
-                           err);
+        st =
+            bpe_json_post(b, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), origin, err);
     if (st == FT_OK) st = bpe_finish(b, origin, err);
     if (st != FT_OK) {
         tok_bpe_free(b);

@@ -110,23 +110,23 @@ ft_status tok_added_add(tok_added *a, const tok_vocab *v, int32_t id, ft_error *
 /* Every entry of a tokenizer.json's added_tokens (already checked: "id" a
  * valid id with its token set), marking special[id] where "special" is
  * true. */
-ft_status tok_added_add_json(tok_added *a, const tok_vocab *v, uint8_t *special,
-                             const cJSON *added, ft_error *err);
+ft_status tok_added_add_json(tok_added *a, const tok_vocab *v, uint8_t *special, const cJSON *added,
+                             ft_error *err);
 /* Longest first, then by id; call once all are in, before tok_added_next. */
 void tok_added_sort(tok_added *a);
 /* h continued over the ids in increasing order (fingerprints). */
 uint64_t tok_added_hash_ids(const tok_added *a, uint64_t h);
 /* The first matched token at or after text[from], the longest at that
  * position, with its offset in *at; NULL and *at = len where none. */
-const tok_added_token *tok_added_next(const tok_added *a, const char *text, size_t len,
-                                      size_t from, size_t *at);
+const tok_added_token *tok_added_next(const tok_added *a, const char *text, size_t len, size_t from,
+                                      size_t *at);
 
 /* ---- WordPiece (tok_wordpiece.c) ---- */
-ft_status tok_wordpiece_open_vocab(const char *vocab_txt, bool lowercase,
-                                   tok_wordpiece **out, ft_error *err);
+ft_status tok_wordpiece_open_vocab(const char *vocab_txt, bool lowercase, tok_wordpiece **out,
+                                   ft_error *err);
 /* root: a parsed tokenizer.json whose model.type is "WordPiece". */
-ft_status tok_wordpiece_open_json(const cJSON *root, const char *origin,
-                                  tok_wordpiece **out, ft_error *err);
+ft_status tok_wordpiece_open_json(const cJSON *root, const char *origin, tok_wordpiece **out,
+                                  ft_error *err);
 void tok_wordpiece_free(tok_wordpiece *w);
 /* Settings of tokenizer_config.json that transformers applies over both
  * vocab.txt and tokenizer.json: -1 leaves one as it is, 0/1 false/true;
@@ -141,18 +141,16 @@ int32_t tok_wordpiece_cls_id(const tok_wordpiece *w);
 int32_t tok_wordpiece_sep_id(const tok_wordpiece *w);
 uint64_t tok_wordpiece_fingerprint(const tok_wordpiece *w);
 int32_t tok_wordpiece_token_to_id(const tok_wordpiece *w, const char *token);
-ft_status tok_wordpiece_encode(const tok_wordpiece *w, const char *text,
-                               size_t len, tok_ids *out, ft_error *err);
-ft_status tok_wordpiece_decode(const tok_wordpiece *w, const int32_t *ids,
-                               size_t n, bool skip_special, char **text,
-                               size_t *text_len, ft_error *err);
+ft_status tok_wordpiece_encode(const tok_wordpiece *w, const char *text, size_t len, tok_ids *out,
+                               ft_error *err);
+ft_status tok_wordpiece_decode(const tok_wordpiece *w, const int32_t *ids, size_t n,
+                               bool skip_special, char **text, size_t *text_len, ft_error *err);
 
 /* ---- GPT-2 byte-level BPE (tok_bpe.c) ---- */
-ft_status tok_bpe_open_files(const char *vocab_json, const char *merges_txt,
-                             tok_bpe **out, ft_error *err);
+ft_status tok_bpe_open_files(const char *vocab_json, const char *merges_txt, tok_bpe **out,
+                             ft_error *err);
 /* root: a parsed tokenizer.json whose model.type is "BPE". */
-ft_status tok_bpe_open_json(const cJSON *root, const char *origin,
-                            tok_bpe **out, ft_error *err);
+ft_status tok_bpe_open_json(const cJSON *root, const char *origin, tok_bpe **out, ft_error *err);
 void tok_bpe_free(tok_bpe *b);
 int32_t tok_bpe_vocab_size(const tok_bpe *b);
 /* <|endoftext|>, as GPT-2 users set, else tokenizer_config's pad_token, else -1 */
@@ -169,10 +167,8 @@ ft_status tok_bpe_set_frame(tok_bpe *b, const int32_t *pre, int n_pre, const int
 uint64_t tok_bpe_fingerprint(const tok_bpe *b);
 int32_t tok_bpe_token_to_id(const tok_bpe *b, const char *token);
 /* Not const: the merge cache fills as words are seen. */
-ft_status tok_bpe_encode(tok_bpe *b, const char *text, size_t len,
-                         tok_ids *out, ft_error *err);
-ft_status tok_bpe_decode(const tok_bpe *b, const int32_t *ids, size_t n,
-                         bool skip_special, char **text, size_t *text_len,
-                         ft_error *err);
+ft_status tok_bpe_encode(tok_bpe *b, const char *text, size_t len, tok_ids *out, ft_error *err);
+ft_status tok_bpe_decode(const tok_bpe *b, const int32_t *ids, size_t n, bool skip_special,
+                         char **text, size_t *text_len, ft_error *err);
 
 #endif

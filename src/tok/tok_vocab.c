@@ -21,10 +21,7 @@
 #include "core/ft_alloc.h"
 #include "tok_impl.h"
 
-ft_status tok_nomem(ft_error *err)
-{
-    return ft_fail(err, FT_ENOMEM, "tokenizer: out of memory");
-}
+ft_status tok_nomem(ft_error *err) { return ft_fail(err, FT_ENOMEM, "tokenizer: out of memory"); }
 
 uint64_t tok_fnv1a(uint64_t h, const void *p, size_t n)
 {
@@ -66,11 +63,10 @@ ft_status tok_vocab_set(tok_vocab *v, int32_t id, const char *s, size_t n, const
 {
     if (n == 0) return ft_fail(err, FT_EFORMAT, "%s: empty token (id %ld)", where, (long)id);
     if (utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, NULL, 0, 0) < 0)
-        return ft_fail(err, FT_EFORMAT, "%s: token of id %ld is not valid UTF-8", where,
-                       (long)id);
+        return ft_fail(err, FT_EFORMAT, "%s: token of id %ld is not valid UTF-8", where, (long)id);
     if (v->tokens[id] && (v->lens[id] != n || memcmp(v->tokens[id], s, n)))
-        return ft_fail(err, FT_EFORMAT, "%s: id %ld is given to both \"%s\" and \"%.*s\"",
-                       where, (long)id, v->tokens[id], (int)n, s);
+        return ft_fail(err, FT_EFORMAT, "%s: id %ld is given to both \"%s\" and \"%.*s\"", where,
+                       (long)id, v->tokens[id], (int)n, s);
     if (v->tokens[id]) return FT_OK;
     v->tokens[id] = ft_strndup(s, n);
     if (!v->tokens[id]) return tok_nomem(err);
@@ -127,7 +123,9 @@ ft_status tok_vocab_check_ids(const tok_vocab *v, const int32_t *ids, size_t n, 
 {
     for (size_t i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= v->n_ids || !v->tokens[ids[i]])
-            return ft_fail(err, FT_EINVAL, "decode: id %ld at position %zu is not in the "
-                           "vocabulary (0..%ld)", (long)ids[i], i, (long)v->n_ids - 1);
+            return ft_fail(err, FT_EINVAL,
+                           "decode: id %ld at position %zu is not in the "
+                           "vocabulary (0..%ld)",
+                           (long)ids[i], i, (long)v->n_ids - 1);
     return FT_OK;
 }

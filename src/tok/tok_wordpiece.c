@@ -40,18 +40,14 @@
 #include "core/ft_json.h"
 #include "tok_impl.h"
 
-enum {
-    WP_MAX_IDS = TOK_VOCAB_MAX_IDS,
-    WP_DEFAULT_MAX_CHARS = 100,
-    WP_PREFIX_MAX = 15
-};
+enum { WP_MAX_IDS = TOK_VOCAB_MAX_IDS, WP_DEFAULT_MAX_CHARS = 100, WP_PREFIX_MAX = 15 };
 
 typedef enum wp_strip { WP_STRIP_FOLLOW = 0, WP_STRIP_OFF, WP_STRIP_ON } wp_strip;
 
 struct tok_wordpiece {
-    tok_vocab vocab;    /* id -> token, and its index */
-    uint8_t *special;   /* id -> skipped by decode(skip_special) */
-    tok_added added;    /* matched in the raw text before anything else */
+    tok_vocab vocab;  /* id -> token, and its index */
+    uint8_t *special; /* id -> skipped by decode(skip_special) */
+    tok_added added;  /* matched in the raw text before anything else */
     int32_t unk_id, cls_id, sep_id, pad_id;
     char prefix[WP_PREFIX_MAX + 1];
     size_t prefix_len;
@@ -69,19 +65,19 @@ static bool wp_is_space(int32_t c)
 {
     if (c == ' ' || (c >= 9 && c <= 13)) return true;
     if (c < 0x85) return false;
-    return c == 0x85 || c == 0x2028 || c == 0x2029 ||
-           utf8proc_category(c) == UTF8PROC_CATEGORY_ZS;
+    return c == 0x85 || c == 0x2028 || c == 0x2029 || utf8proc_category(c) == UTF8PROC_CATEGORY_ZS;
 }
 
 static bool wp_is_control(int32_t c)
 {
     if (c == '\t' || c == '\n' || c == '\r') return false;
     switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_CN: case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF:
-    case UTF8PROC_CATEGORY_CS: case UTF8PROC_CATEGORY_CO:
-        return true;
-    default:
-        return false;
+    case UTF8PROC_CATEGORY_CN:
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO: return true;
+    default: return false;
     }
 }
 
@@ -107,15 +103,16 @@ static bool wp_is_punct(int32_t c)
 static bool wp_case_ignorable(int32_t c)
 {
     switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_CF:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_SK:
-        return true;
-    default:
-        break;
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_SK: return true;
+    default: break;
     }
     /* Word_Break MidLetter, MidNumLet, Single_Quote. */
-    static const int32_t mid[] = {0x27, 0x2E, 0x3A, 0xB7, 0x387, 0x55F, 0x5F4,
-                                  0x2018, 0x2019, 0x2024, 0x2027, 0xFE13,
+    static const int32_t mid[] = {0x27,   0x2E,   0x3A,   0xB7,   0x387,  0x55F,
+                                  0x5F4,  0x2018, 0x2019, 0x2024, 0x2027, 0xFE13,
                                   0xFE52, 0xFE55, 0xFF07, 0xFF0E, 0xFF1A};
     for (size_t i = 0; i < sizeof mid / sizeof mid[0]; i++)
         if (c == mid[i]) return true;
@@ -125,9 +122,8 @@ static bool wp_case_ignorable(int32_t c)
 static bool wp_cased(int32_t c)
 {
     utf8proc_category_t k = utf8proc_category(c);
-    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL ||
-           k == UTF8PROC_CATEGORY_LT || utf8proc_tolower(c) != c ||
-           utf8proc_toupper(c) != c;
+    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT ||
+           utf8proc_tolower(c) != c || utf8proc_toupper(c) != c;
 }
 
 /* Python's rule for U+03A3 at word[i]: final when a cased letter comes
@@ -151,8 +147,8 @@ typedef struct wp_cps {
 
 typedef struct wp_work {
     wp_cps seg, word, tmp;
-    char *bytes;       /* one piece in UTF-8 */
-    uint32_t *offs;    /* byte offset of each code point of the piece */
+    char *bytes;    /* one piece in UTF-8 */
+    uint32_t *offs; /* byte offset of each code point of the piece */
     size_t bytes_cap, offs_cap;
 } wp_work;
 
@@ -180,8 +176,7 @@ static void wp_work_free(wp_work *wk)
 /* ---- vocabulary lookup --------------------------------------------------- */
 
 /* The id of prefix + s[0..n) (prefix only when continuation), or -1. */
-static int32_t wp_lookup(const tok_wordpiece *w, bool continuation,
-                         const char *s, size_t n)
+static int32_t wp_lookup(const tok_wordpiece *w, bool continuation, const char *s, size_t n)
 {
     if (!continuation) return tok_vocab_find(&w->vocab, s, n);
     return tok_vocab_find_after(&w->vocab, w->prefix, w->prefix_len, w->prefix_hash, s, n);
@@ -196,9 +191,8 @@ int32_t tok_wordpiece_token_to_id(const tok_wordpiece *w, const char *token)
 
 /* Greedy longest-match-first over one piece of ncp code points: s holds its
  * UTF-8, offs[i] the byte offset of code point i (NULL: ASCII, offs[i]=i). */
-static ft_status wp_greedy(const tok_wordpiece *w, const char *s,
-                           const uint32_t *offs, size_t ncp, tok_ids *out,
-                           ft_error *err)
+static ft_status wp_greedy(const tok_wordpiece *w, const char *s, const uint32_t *offs, size_t ncp,
+                           tok_ids *out, ft_error *err)
 {
 #define WP_OFF(i) (offs ? offs[i] : (uint32_t)(i))
     if (ncp > (size_t)w->max_chars) return tok_ids_append(out, w->unk_id, err);
@@ -224,8 +218,8 @@ static ft_status wp_greedy(const tok_wordpiece *w, const char *s,
 
 /* An ASCII word (already lower-cased as needed): split off punctuation and
  * run WordPiece on each piece. */
-static ft_status wp_ascii_word(const tok_wordpiece *w, const char *s, size_t n,
-                               tok_ids *out, ft_error *err)
+static ft_status wp_ascii_word(const tok_wordpiece *w, const char *s, size_t n, tok_ids *out,
+                               ft_error *err)
 {
     size_t start = 0;
     for (size_t i = 0; i <= n; i++) {
@@ -264,9 +258,8 @@ static bool wp_encode_piece(wp_work *wk, const int32_t *cps, size_t n)
     return true;
 }
 
-static ft_status wp_piece(const tok_wordpiece *w, wp_work *wk,
-                          const int32_t *cps, size_t n, tok_ids *out,
-                          ft_error *err)
+static ft_status wp_piece(const tok_wordpiece *w, wp_work *wk, const int32_t *cps, size_t n,
+                          tok_ids *out, ft_error *err)
 {
     if (n > (size_t)w->max_chars) return tok_ids_append(out, w->unk_id, err);
     if (!wp_encode_piece(wk, cps, n)) return tok_nomem(err);
@@ -274,9 +267,8 @@ static ft_status wp_piece(const tok_wordpiece *w, wp_work *wk,
 }
 
 /* A transformed non-ASCII word: split off punctuation, WordPiece each. */
-static ft_status wp_unicode_word(const tok_wordpiece *w, wp_work *wk,
-                                 const int32_t *cps, size_t n, tok_ids *out,
-                                 ft_error *err)
+static ft_status wp_unicode_word(const tok_wordpiece *w, wp_work *wk, const int32_t *cps, size_t n,
+                                 tok_ids *out, ft_error *err)
 {
     size_t start = 0;
     for (size_t i = 0; i <= n; i++) {
@@ -315,7 +307,8 @@ static bool wp_order_marks(int32_t *cp, size_t n)
     size_t start[257] = {0};
     for (size_t i = 0; i < n; i++) start[utf8proc_get_property(copy[i])->combining_class + 1]++;
     for (int k = 1; k < 257; k++) start[k] += start[k - 1];
-    for (size_t i = 0; i < n; i++) cp[start[utf8proc_get_property(copy[i])->combining_class]++] = copy[i];
+    for (size_t i = 0; i < n; i++)
+        cp[start[utf8proc_get_property(copy[i])->combining_class]++] = copy[i];
     free(copy);
     return true;
 }
@@ -333,8 +326,8 @@ static bool wp_nfd(const int32_t *in, size_t n, bool drop_mn, wp_cps *out)
             continue;
         }
         int bc = 0;
-        utf8proc_ssize_t k = utf8proc_decompose_char(in[i], out->cp + out->len, 32,
-                                                     UTF8PROC_DECOMPOSE, &bc);
+        utf8proc_ssize_t k =
+            utf8proc_decompose_char(in[i], out->cp + out->len, 32, UTF8PROC_DECOMPOSE, &bc);
         FT_CHECK(k > 0 && k <= 32);
         out->len += (size_t)k;
     }
@@ -365,8 +358,8 @@ static bool wp_lower(const tok_wordpiece *w, const int32_t *in, size_t n, wp_cps
         } else if (c == 0x3A3 && w->python_rules) {
             out->cp[out->len++] = wp_final_sigma(in, n, i) ? 0x3C2 : 0x3C3;
         } else {
-            out->cp[out->len++] = c < 128 ? (c >= 'A' && c <= 'Z' ? c + 32 : c)
-                                          : utf8proc_tolower(c);
+            out->cp[out->len++] =
+                c < 128 ? (c >= 'A' && c <= 'Z' ? c + 32 : c) : utf8proc_tolower(c);
         }
     }
     return true;
@@ -399,8 +392,8 @@ static bool wp_transform(const tok_wordpiece *w, wp_work *wk, const int32_t *cps
     return wp_nfd(cps, n, true, &wk->tmp) && wp_lower(w, wk->tmp.cp, wk->tmp.len, &wk->word);
 }
 
-static ft_status wp_word(const tok_wordpiece *w, wp_work *wk, const int32_t *cps,
-                         size_t n, tok_ids *out, ft_error *err)
+static ft_status wp_word(const tok_wordpiece *w, wp_work *wk, const int32_t *cps, size_t n,
+                         tok_ids *out, ft_error *err)
 {
     bool ascii = true;
     for (size_t i = 0; i < n && ascii; i++) ascii = cps[i] < 128;
@@ -419,8 +412,8 @@ static ft_status wp_word(const tok_wordpiece *w, wp_work *wk, const int32_t *cps
 
 /* Decode, clean and space out CJK: text[0..len) into wk->seg. White space
  * becomes ' '. base: the segment's byte offset in the whole text. */
-static ft_status wp_clean(const tok_wordpiece *w, wp_work *wk, const char *text,
-                          size_t len, size_t base, ft_error *err)
+static ft_status wp_clean(const tok_wordpiece *w, wp_work *wk, const char *text, size_t len,
+                          size_t base, ft_error *err)
 {
     wk->seg.len = 0;
     if (!wp_reserve(&wk->seg, len + 1)) return tok_nomem(err);
@@ -456,8 +449,8 @@ static ft_status wp_nfc_segment(wp_work *wk, ft_error *err)
 {
     wk->tmp.len = 0;
     if (!wp_nfd(wk->seg.cp, wk->seg.len, false, &wk->tmp)) return tok_nomem(err);
-    utf8proc_ssize_t n = utf8proc_normalize_utf32(wk->tmp.cp, (utf8proc_ssize_t)wk->tmp.len,
-                                                  UTF8PROC_COMPOSE);
+    utf8proc_ssize_t n =
+        utf8proc_normalize_utf32(wk->tmp.cp, (utf8proc_ssize_t)wk->tmp.len, UTF8PROC_COMPOSE);
     FT_CHECK(n >= 0);
     wp_cps swap = wk->seg;
     wk->seg = wk->tmp;
@@ -466,8 +459,8 @@ static ft_status wp_nfc_segment(wp_work *wk, ft_error *err)
     return FT_OK;
 }
 
-static ft_status wp_segment(const tok_wordpiece *w, wp_work *wk, const char *text,
-                            size_t len, size_t base, tok_ids *out, ft_error *err)
+static ft_status wp_segment(const tok_wordpiece *w, wp_work *wk, const char *text, size_t len,
+                            size_t base, tok_ids *out, ft_error *err)
 {
     ft_status st = wp_clean(w, wk, text, len, base, err);
     if (st == FT_OK && w->python_rules && !wp_strips(w)) st = wp_nfc_segment(wk, err);
@@ -482,8 +475,8 @@ static ft_status wp_segment(const tok_wordpiece *w, wp_work *wk, const char *tex
     return st;
 }
 
-ft_status tok_wordpiece_encode(const tok_wordpiece *w, const char *text,
-                               size_t len, tok_ids *out, ft_error *err)
+ft_status tok_wordpiece_encode(const tok_wordpiece *w, const char *text, size_t len, tok_ids *out,
+                               ft_error *err)
 {
     wp_work wk = {0};
     ft_status st = FT_OK;
@@ -506,7 +499,7 @@ ft_status tok_wordpiece_encode(const tok_wordpiece *w, const char *text,
 static void wp_cleanup_spaces(char *s, size_t *len)
 {
     static const char *const rules[][2] = {
-        {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
+        {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
         {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
     for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
         size_t flen = strlen(rules[r][0]), tlen = strlen(rules[r][1]), o = 0;
@@ -524,8 +517,8 @@ static void wp_cleanup_spaces(char *s, size_t *len)
     s[*len] = '\0';
 }
 
-static ft_status wp_check_ids(const tok_wordpiece *w, const int32_t *ids, size_t n,
-                              size_t *bytes, ft_error *err)
+static ft_status wp_check_ids(const tok_wordpiece *w, const int32_t *ids, size_t n, size_t *bytes,
+                              ft_error *err)
 {
     *bytes = 1;
     ft_status st = tok_vocab_check_ids(&w->vocab, ids, n, err);
@@ -533,9 +526,8 @@ static ft_status wp_check_ids(const tok_wordpiece *w, const int32_t *ids, size_t
     return st;
 }
 
-ft_status tok_wordpiece_decode(const tok_wordpiece *w, const int32_t *ids,
-                               size_t n, bool skip_special, char **text,
-                               size_t *text_len, ft_error *err)
+ft_status tok_wordpiece_decode(const tok_wordpiece *w, const int32_t *ids, size_t n,
+                               bool skip_special, char **text, size_t *text_len, ft_error *err)
 {
     *text = NULL;
     *text_len = 0;
@@ -592,8 +584,7 @@ void tok_wordpiece_free(tok_wordpiece *w)
     free(w);
 }
 
-static ft_status wp_alloc_ids(tok_wordpiece *w, int32_t n_ids, const char *origin,
-                              ft_error *err)
+static ft_status wp_alloc_ids(tok_wordpiece *w, int32_t n_ids, const char *origin, ft_error *err)
 {
     ft_status st = tok_vocab_init(&w->vocab, n_ids, origin, err);
     if (st != FT_OK) return st;
@@ -606,8 +597,10 @@ static ft_status wp_set_token(tok_wordpiece *w, int32_t id, const char *s, size_
                               const char *where, ft_error *err)
 {
     if (memchr(s, '\r', n))
-        return ft_fail(err, FT_EFORMAT, "%s: token contains a carriage return "
-                       "(CRLF line ends? vocab.txt must use \\n)", where);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: token contains a carriage return "
+                       "(CRLF line ends? vocab.txt must use \\n)",
+                       where);
     return tok_vocab_set(&w->vocab, id, s, n, where, err);
 }
 
@@ -633,9 +626,11 @@ static void wp_fingerprint(tok_wordpiece *w)
 {
     uint64_t h = tok_vocab_hash_tokens(&w->vocab, tok_fnv1a(TOK_FNV_OFFSET, "wordpiece\n", 10));
     char settings[160];
-    int n = snprintf(settings, sizeof settings, "lower=%d strip=%d cjk=%d clean=%d "
-                     "prefix=%s max=%ld unk=%ld", w->lowercase, wp_strips(w), w->chinese,
-                     w->clean_text, w->prefix, (long)w->max_chars, (long)w->unk_id);
+    int n = snprintf(settings, sizeof settings,
+                     "lower=%d strip=%d cjk=%d clean=%d "
+                     "prefix=%s max=%ld unk=%ld",
+                     w->lowercase, wp_strips(w), w->chinese, w->clean_text, w->prefix,
+                     (long)w->max_chars, (long)w->unk_id);
     h = tok_fnv1a(h, settings, (size_t)n);
     w->fingerprint = tok_added_hash_ids(&w->added, h);
 }
@@ -655,8 +650,7 @@ static ft_status wp_vocab_specials(tok_wordpiece *w, ft_error *err)
 }
 
 /* After the tokens are in: index, special ids, matched tokens. */
-static ft_status wp_finish(tok_wordpiece *w, const char *origin, const char *unk,
-                           ft_error *err)
+static ft_status wp_finish(tok_wordpiece *w, const char *origin, const char *unk, ft_error *err)
 {
     w->prefix_hash = tok_fnv1a(TOK_FNV_OFFSET, w->prefix, w->prefix_len);
     ft_status st = tok_vocab_build_index(&w->vocab, origin, err);
@@ -664,8 +658,10 @@ static ft_status wp_finish(tok_wordpiece *w, const char *origin, const char *unk
     if (st != FT_OK) return st;
     w->unk_id = tok_wordpiece_token_to_id(w, unk);
     if (w->unk_id < 0)
-        return ft_fail(err, FT_EFORMAT, "%s: the unknown token \"%s\" is not in the "
-                       "vocabulary", origin, unk);
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: the unknown token \"%s\" is not in the "
+                       "vocabulary",
+                       origin, unk);
     if (w->cls_id < 0) w->cls_id = tok_wordpiece_token_to_id(w, "[CLS]");
     if (w->sep_id < 0) w->sep_id = tok_wordpiece_token_to_id(w, "[SEP]");
     if (w->pad_id < 0) w->pad_id = tok_wordpiece_token_to_id(w, "[PAD]");
@@ -677,8 +673,8 @@ static ft_status wp_finish(tok_wordpiece *w, const char *origin, const char *unk
 
 /* ---- vocab.txt ------------------------------------------------------------ */
 
-static ft_status wp_read_lines(tok_wordpiece *w, const char *path, char *data,
-                               size_t len, ft_error *err)
+static ft_status wp_read_lines(tok_wordpiece *w, const char *path, char *data, size_t len,
+                               ft_error *err)
 {
     int32_t n = 0;
     for (size_t i = 0; i < len; i++) n += data[i] == '\n';
@@ -697,8 +693,8 @@ static ft_status wp_read_lines(tok_wordpiece *w, const char *path, char *data,
     return st;
 }
 
-ft_status tok_wordpiece_open_vocab(const char *vocab_txt, bool lowercase,
-                                   tok_wordpiece **out, ft_error *err)
+ft_status tok_wordpiece_open_vocab(const char *vocab_txt, bool lowercase, tok_wordpiece **out,
+                                   ft_error *err)
 {
     *out = NULL;
     char *data = NULL;
@@ -722,8 +718,8 @@ ft_status tok_wordpiece_open_vocab(const char *vocab_txt, bool lowercase,
 
 /* ---- tokenizer.json -------------------------------------------------------- */
 
-static ft_status wp_json_id(const cJSON *v, const char *origin, const char *what,
-                            int32_t *id, ft_error *err)
+static ft_status wp_json_id(const cJSON *v, const char *origin, const char *what, int32_t *id,
+                            ft_error *err)
 {
     *id = -1;
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < WP_MAX_IDS) ||
@@ -740,12 +736,14 @@ static ft_status wp_json_count(const cJSON *vocab, const cJSON *added, const cha
 {
     int32_t max_id = -1, id;
     const cJSON *e;
-    cJSON_ArrayForEach(e, vocab) {
+    cJSON_ArrayForEach(e, vocab)
+    {
         ft_status st = wp_json_id(e, origin, "model.vocab", &id, err);
         if (st != FT_OK) return st;
         if (id > max_id) max_id = id;
     }
-    cJSON_ArrayForEach(e, added) {
+    cJSON_ArrayForEach(e, added)
+    {
         ft_status st = wp_json_id(cJSON_GetObjectItemCaseSensitive(e, "id"), origin,
                                   "added_tokens[].id", &id, err);
         if (st != FT_OK) return st;
@@ -763,23 +761,25 @@ static ft_status wp_json_tokens(tok_wordpiece *w, const cJSON *vocab, const cJSO
     if (st == FT_OK) st = wp_alloc_ids(w, n_ids, origin, err);
     char where[96];
     const cJSON *e;
-    cJSON_ArrayForEach(e, vocab) {
+    cJSON_ArrayForEach(e, vocab)
+    {
         if (st != FT_OK) break;
         st = wp_json_id(e, origin, "model.vocab", &id, err);
         snprintf(where, sizeof where, "%s: model.vocab", origin);
         if (st == FT_OK) st = wp_set_token(w, id, e->string, strlen(e->string), where, err);
     }
-    cJSON_ArrayForEach(e, added) {
+    cJSON_ArrayForEach(e, added)
+    {
         if (st != FT_OK) break;
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(e, "content");
         snprintf(where, sizeof where, "%s: added_tokens", origin);
         if (!cJSON_IsString(content))
             return ft_fail(err, FT_EFORMAT, "%s: \"content\" must be a string", where);
-        st = wp_json_id(cJSON_GetObjectItemCaseSensitive(e, "id"), origin, "added_tokens",
-                        &id, err);
+        st =
+            wp_json_id(cJSON_GetObjectItemCaseSensitive(e, "id"), origin, "added_tokens", &id, err);
         if (st == FT_OK)
-            st = wp_set_token(w, id, content->valuestring, strlen(content->valuestring),
-                              where, err);
+            st =
+                wp_set_token(w, id, content->valuestring, strlen(content->valuestring), where, err);
     }
     return st;
 }
@@ -803,9 +803,10 @@ static ft_status wp_json_normalizer(tok_wordpiece *w, const cJSON *root, const c
     }
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(n, "type");
     if (!cJSON_IsString(type) || strcmp(type->valuestring, "BertNormalizer"))
-        return ft_fail(err, FT_EFORMAT, "%s: normalizer type %s is not supported for "
-                       "WordPiece (expected \"BertNormalizer\")", origin,
-                       cJSON_IsString(type) ? type->valuestring : "(missing)");
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: normalizer type %s is not supported for "
+                       "WordPiece (expected \"BertNormalizer\")",
+                       origin, cJSON_IsString(type) ? type->valuestring : "(missing)");
     const cJSON *strip = cJSON_GetObjectItemCaseSensitive(n, "strip_accents");
     w->strip = (!strip || cJSON_IsNull(strip)) ? WP_STRIP_FOLLOW
                : cJSON_IsTrue(strip)           ? WP_STRIP_ON
@@ -821,9 +822,10 @@ static ft_status wp_json_pretok(const cJSON *root, const char *origin, ft_error 
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "type");
     if (cJSON_IsString(type) && !strcmp(type->valuestring, "BertPreTokenizer")) return FT_OK;
-    return ft_fail(err, FT_EFORMAT, "%s: pre_tokenizer type %s is not supported for WordPiece "
-                   "(expected \"BertPreTokenizer\")", origin,
-                   cJSON_IsString(type) ? type->valuestring : "(missing)");
+    return ft_fail(err, FT_EFORMAT,
+                   "%s: pre_tokenizer type %s is not supported for WordPiece "
+                   "(expected \"BertPreTokenizer\")",
+                   origin, cJSON_IsString(type) ? type->valuestring : "(missing)");
 }
 
 /* *id = v where v is a number (left as it is otherwise), which must be an
@@ -833,10 +835,11 @@ static ft_status wp_post_id(const tok_wordpiece *w, const cJSON *v, const char *
 {
     if (!cJSON_IsNumber(v)) return FT_OK;
     double d = v->valuedouble;
-    if (!(d >= 0 && d < w->vocab.n_ids) || d != (double)(int32_t)d ||
-        !w->vocab.tokens[(int32_t)d])
-        return ft_fail(err, FT_EFORMAT, "%s: post_processor: the id %g of %s is not in the "
-                       "vocabulary", origin, d, what);
+    if (!(d >= 0 && d < w->vocab.n_ids) || d != (double)(int32_t)d || !w->vocab.tokens[(int32_t)d])
+        return ft_fail(err, FT_EFORMAT,
+                       "%s: post_processor: the id %g of %s is not in the "
+                       "vocabulary",
+                       origin, d, what);
     *id = (int32_t)d;
     return FT_OK;
 }
@@ -862,11 +865,13 @@ static ft_status wp_json_post(tok_wordpiece *w, const cJSON *root, const char *o
     const cJSON *ids[2] = {NULL, NULL};
     for (int k = 0; k < 2; k++) {
         const cJSON *tok = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(single, k ? 2 : 0),
-                                             "SpecialToken"), "id");
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(single, k ? 2 : 0), "SpecialToken"),
+            "id");
         if (!cJSON_IsString(tok)) return FT_OK;
-        ids[k] = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(specials, tok->valuestring), "ids"), 0);
+        ids[k] = cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(specials, tok->valuestring), "ids"),
+            0);
     }
     ft_status st = wp_post_id(w, ids[0], origin, "the first special token", &w->cls_id, err);
     return st == FT_OK ? wp_post_id(w, ids[1], origin, "the last special token", &w->sep_id, err)
@@ -884,15 +889,19 @@ static ft_status wp_json_model(tok_wordpiece *w, const cJSON *model, const char 
     *unk = u->valuestring;
     if (prefix && !cJSON_IsNull(prefix)) {
         if (!cJSON_IsString(prefix) || strlen(prefix->valuestring) > WP_PREFIX_MAX)
-            return ft_fail(err, FT_EFORMAT, "%s: model.continuing_subword_prefix must be a "
-                           "string of at most %d bytes", origin, WP_PREFIX_MAX);
+            return ft_fail(err, FT_EFORMAT,
+                           "%s: model.continuing_subword_prefix must be a "
+                           "string of at most %d bytes",
+                           origin, WP_PREFIX_MAX);
         w->prefix_len = strlen(prefix->valuestring);
         memcpy(w->prefix, prefix->valuestring, w->prefix_len + 1);
     }
     if (max && !cJSON_IsNull(max)) {
         if (!cJSON_IsNumber(max) || max->valuedouble < 1 || max->valuedouble > 1e6)
-            return ft_fail(err, FT_EFORMAT, "%s: model.max_input_chars_per_word must be a "
-                           "positive integer", origin);
+            return ft_fail(err, FT_EFORMAT,
+                           "%s: model.max_input_chars_per_word must be a "
+                           "positive integer",
+                           origin);
         w->max_chars = (int32_t)max->valuedouble;
     }
     return FT_OK;
@@ -906,8 +915,8 @@ static ft_status wp_json_decoder(tok_wordpiece *w, const cJSON *root, const char
     return wp_json_bool(d, "cleanup", true, &w->cleanup, origin, err);
 }
 
-ft_status tok_wordpiece_open_json(const cJSON *root, const char *origin,
-                                  tok_wordpiece **out, ft_error *err)
+ft_status tok_wordpiece_open_json(const cJSON *root, const char *origin, tok_wordpiece **out,
+                                  ft_error *err)
 {
     *out = NULL;
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");

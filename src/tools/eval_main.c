@@ -72,18 +72,24 @@ static int parse_count(const char *flag, const char *v, int *out)
 static int parse_value(args *a, const char *flag, const char *v)
 {
     eval_options *o = &a->o;
-    if (!strcmp(flag, "--model")) o->model_dir = v;
-    else if (!strcmp(flag, "--data")) o->data_dir = v;
-    else if (!strcmp(flag, "--output")) o->output_dir = v;
-    else if (!strcmp(flag, "--log")) o->log_path = v;
-    else if (!strcmp(flag, "--checkpoint")) o->checkpoint = v;
+    if (!strcmp(flag, "--model"))
+        o->model_dir = v;
+    else if (!strcmp(flag, "--data"))
+        o->data_dir = v;
+    else if (!strcmp(flag, "--output"))
+        o->output_dir = v;
+    else if (!strcmp(flag, "--log"))
+        o->log_path = v;
+    else if (!strcmp(flag, "--checkpoint"))
+        o->checkpoint = v;
     else if (!strcmp(flag, "--split")) {
         if (strcmp(v, "test") && strcmp(v, "validation")) {
             ft_log_error("--split: expected test or validation, got \"%s\"", v);
             return 2;
         }
         o->split = v;
-    } else if (!strcmp(flag, "--batch-size")) return parse_count(flag, v, &o->batch_size);
+    } else if (!strcmp(flag, "--batch-size"))
+        return parse_count(flag, v, &o->batch_size);
     else {
         ft_log_error("unknown option %s (see ftune-eval -h)", flag);
         return 2;
@@ -99,8 +105,10 @@ static void default_log(args *a)
     char *parent = ft_path_join(a->o.model_dir, "..");
     char *log = parent ? ft_path_join(parent, "log.jsonl") : NULL;
     free(parent);
-    if (log && ft_path_exists(log)) a->o.log_path = a->log_default = log;
-    else free(log);
+    if (log && ft_path_exists(log))
+        a->o.log_path = a->log_default = log;
+    else
+        free(log);
 }
 
 /* 0 parsed, 1 help printed, 2 usage error. */
@@ -130,8 +138,10 @@ static int parse_args(int argc, char **argv, args *a)
         int rc = parse_value(a, f, argv[++i]);
         if (rc) return rc;
     }
-    const char *missing = !a->o.model_dir ? "--model" : !a->o.data_dir ? "--data"
-                        : !a->o.output_dir ? "--output" : NULL;
+    const char *missing = !a->o.model_dir    ? "--model"
+                          : !a->o.data_dir   ? "--data"
+                          : !a->o.output_dir ? "--output"
+                                             : NULL;
     if (missing) {
         ft_log_error("%s is required (see ftune-eval -h)", missing);
         return 2;
@@ -139,7 +149,8 @@ static int parse_args(int argc, char **argv, args *a)
     if (!ft_is_dir(a->o.model_dir)) {
         ft_log_error("--model %s: not a folder; ftune-eval reads a Hugging Face model folder "
                      "(for an ftune checkpoint: --model FOLDER_TRAINING_STARTED_FROM "
-                     "--checkpoint FILE.h5)", a->o.model_dir);
+                     "--checkpoint FILE.h5)",
+                     a->o.model_dir);
         return 2;
     }
     default_log(a);
@@ -181,14 +192,16 @@ int main(int argc, char **argv)
                            : ft_fail(&err, FT_ENOMEM, "out of memory");
         if (st != FT_OK && rank == 0) fprintf(stderr, "ftune-eval: %s\n", err.msg);
         if (st == FT_OK && rank == 0 && s.causal_lm) {
-            fprintf(stderr, "ftune-eval: %lld examples, %lld tokens scored, mean token loss "
-                    "%.4f, perplexity %.4f\n", (long long)s.num_examples,
-                    (long long)s.num_tokens, s.loss, s.perplexity);
+            fprintf(stderr,
+                    "ftune-eval: %lld examples, %lld tokens scored, mean token loss "
+                    "%.4f, perplexity %.4f\n",
+                    (long long)s.num_examples, (long long)s.num_tokens, s.loss, s.perplexity);
             printf("%s/report.html\n", a.o.output_dir);
         } else if (st == FT_OK && rank == 0) {
-            fprintf(stderr, "ftune-eval: %lld examples, accuracy %.4f, loss %.4f, "
-                    "%.1f examples/s\n", (long long)s.num_examples, s.accuracy, s.loss,
-                    s.examples_per_s);
+            fprintf(stderr,
+                    "ftune-eval: %lld examples, accuracy %.4f, loss %.4f, "
+                    "%.1f examples/s\n",
+                    (long long)s.num_examples, s.accuracy, s.loss, s.examples_per_s);
             printf("%s/report.html\n", a.o.output_dir);
         }
         rc = ft_status_exit_code(st);

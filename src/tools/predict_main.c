@@ -68,7 +68,7 @@ typedef struct predictor {
     int plan_b, plan_t; /* the activation plan: grown to the largest batch seen */
     int threads;        /* OpenMP threads for large batches */
     bool json;
-    shard_rows texts; /* the batch's texts tokenized, PREDICT_BATCH rows of max_length */
+    shard_rows texts;  /* the batch's texts tokenized, PREDICT_BATCH rows of max_length */
     shard_batch batch; /* the rows given to the model, cut to the longest */
     float *probs;
     bool truncated[PREDICT_BATCH];
@@ -103,8 +103,8 @@ static int parse_args(int argc, char **argv, opts *o)
     *o = (opts){.max_length = 0, .first_text = argc};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        bool has_value = !strcmp(a, "--model") || !strcmp(a, "--file") ||
-                         !strcmp(a, "--max-length");
+        bool has_value =
+            !strcmp(a, "--model") || !strcmp(a, "--file") || !strcmp(a, "--max-length");
         if (has_value && i + 1 >= argc) return usage_error("%s needs a value", a);
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(USAGE, stdout);
@@ -150,10 +150,12 @@ static ft_status predictor_open(predictor *p, const opts *o, ft_error *err)
     /* A decoder's config.json is not a classifier's: say what it is rather
      * than which classifier key it lacks. */
     if (hf_llm_folder_is_decoder(o->model))
-        return ft_fail(err, FT_EINVAL, "%s is a decoder LLM (causal LM): ftune-predict "
+        return ft_fail(err, FT_EINVAL,
+                       "%s is a decoder LLM (causal LM): ftune-predict "
                        "scores sequence classifiers; for decoder LLMs use ftune-generate "
                        "(not there yet); ftune-eval reports a decoder's perplexity on a "
-                       "causal_lm dataset", o->model);
+                       "causal_lm dataset",
+                       o->model);
     char *config_path = ft_path_join(o->model, "config.json");
     hf_config probe = {0};
     ft_status st = config_path ? hf_config_load(config_path, &probe, err)
@@ -173,8 +175,10 @@ static ft_status predictor_open(predictor *p, const opts *o, ft_error *err)
     int limit = p->cfg.max_position_embeddings;
     p->max_length = o->max_length ? o->max_length : (limit < 512 ? limit : 512);
     if (p->max_length > limit)
-        return ft_fail(err, FT_EINVAL, "--max-length %d exceeds the model's "
-                       "max_position_embeddings %d", p->max_length, limit);
+        return ft_fail(err, FT_EINVAL,
+                       "--max-length %d exceeds the model's "
+                       "max_position_embeddings %d",
+                       p->max_length, limit);
     p->k = p->cfg.num_labels;
     st = shard_rows_alloc(&p->texts, PREDICT_BATCH, p->max_length, true, err);
     if (st == FT_OK) st = shard_batch_init(&p->batch, PREDICT_BATCH, p->max_length, err);
@@ -223,9 +227,12 @@ static void json_string(const char *s)
     putchar('"');
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') printf("\\%c", c);
-        else if (c < 0x20) printf("\\u%04x", c);
-        else putchar(c);
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
     }
     putchar('"');
 }
@@ -261,8 +268,8 @@ static ft_status tokenize_batch(predictor *p, char **texts, int n, ft_error *err
     uint64_t idx[PREDICT_BATCH];
     for (int i = 0; i < n; i++) {
         int32_t *row = (int32_t *)p->texts.input_ids + (size_t)i * (size_t)p->max_length;
-        ft_status st = tok_encode_for_model(p->tok, texts[i], strlen(texts[i]), p->max_length,
-                                            row, &p->texts.lengths[i], &p->truncated[i], err);
+        ft_status st = tok_encode_for_model(p->tok, texts[i], strlen(texts[i]), p->max_length, row,
+                                            &p->texts.lengths[i], &p->truncated[i], err);
         if (st == FT_OK && p->texts.lengths[i] < 1)
             st = ft_fail(err, FT_EINVAL, "the text has no tokens");
         if (st != FT_OK) {
@@ -314,16 +321,15 @@ static ft_status predict_lines(predictor *p, FILE *f, const char *name, ft_error
         }
     }
     if (st == FT_OK && ferror(f))
-        st = ft_fail(err, FT_EIO, "%s: read failed after line %ld: %s", name, line,
-                     strerror(errno));
+        st =
+            ft_fail(err, FT_EIO, "%s: read failed after line %ld: %s", name, line, strerror(errno));
     if (st == FT_OK && n > 0) st = predict_batch(p, texts, n, err);
     if (st != FT_OK) ft_error_prefix(err, "%s", name);
     for (int i = 0; i < PREDICT_BATCH; i++) free(texts[i]);
     return st;
 }
 
-static ft_status predict_all(predictor *p, const opts *o, int argc, char **argv,
-                             ft_error *err)
+static ft_status predict_all(predictor *p, const opts *o, int argc, char **argv, ft_error *err)
 {
     if (o->first_text < argc) {
         ft_status st = FT_OK;
@@ -354,8 +360,10 @@ int main(int argc, char **argv)
     double t1 = now_s();
     if (st == FT_OK) st = predict_all(&p, &o, argc, argv, &err);
     if (o.timing)
-        fprintf(stderr, "ftune-predict: model and tokenizer loaded in %.3f s, %ld text(s) "
-                "answered in %.3f s\n", t1 - t0, p.done, now_s() - t1);
+        fprintf(stderr,
+                "ftune-predict: model and tokenizer loaded in %.3f s, %ld text(s) "
+                "answered in %.3f s\n",
+                t1 - t0, p.done, now_s() - t1);
     if (st != FT_OK) fprintf(stderr, "ftune-predict: %s\n", err.msg);
     predictor_close(&p);
     return ft_status_exit_code(st);

@@ -49,7 +49,8 @@ static int parse_args(int argc, char **argv, opts *o)
     bool have_input = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        bool has_value = !strcmp(a, "--model") || !strcmp(a, "--field") || !strcmp(a, "--max-length");
+        bool has_value =
+            !strcmp(a, "--model") || !strcmp(a, "--field") || !strcmp(a, "--max-length");
         if (has_value && i + 1 >= argc) return usage_error("%s needs a value", a);
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(USAGE, stdout);
@@ -121,7 +122,8 @@ static ft_status line_text(const opts *o, const char *line, size_t len, cJSON **
     if (!cJSON_IsString(v))
         return ft_fail(err, FT_EINVAL, "field '%s' is missing or not a string", o->field);
     if (has_nul_escape(line, len))
-        return ft_fail(err, FT_EINVAL, "the line holds \\u0000, which ftune-tokenize cannot "
+        return ft_fail(err, FT_EINVAL,
+                       "the line holds \\u0000, which ftune-tokenize cannot "
                        "pass on (remove it or use plain-text input)");
     *text = v->valuestring;
     *text_len = strlen(v->valuestring);
@@ -155,8 +157,8 @@ static ft_status parse_ids(const char *line, size_t len, tok_ids *ids, ft_error 
 {
     cJSON *json = cJSON_ParseWithLength(line, len);
     size_t n = cJSON_IsArray(json) ? (size_t)cJSON_GetArraySize(json) : 0;
-    ft_status st = cJSON_IsArray(json) ? FT_OK
-                                       : ft_fail(err, FT_EINVAL, "expected a JSON array of ids");
+    ft_status st =
+        cJSON_IsArray(json) ? FT_OK : ft_fail(err, FT_EINVAL, "expected a JSON array of ids");
     if (st == FT_OK && n > ids->cap) {
         int32_t *grown = ft_realloc_array(ids->ids, n, sizeof *grown);
         if (grown) {
@@ -168,7 +170,8 @@ static ft_status parse_ids(const char *line, size_t len, tok_ids *ids, ft_error 
     }
     ids->len = 0;
     const cJSON *e;
-    cJSON_ArrayForEach(e, json) {
+    cJSON_ArrayForEach(e, json)
+    {
         if (st != FT_OK) break;
         if (!cJSON_IsNumber(e) || !(e->valuedouble >= INT32_MIN && e->valuedouble <= INT32_MAX) ||
             e->valuedouble != (double)(int32_t)e->valuedouble)
@@ -192,10 +195,11 @@ static ft_status decode_line(tok_tokenizer *t, const opts *o, const char *line, 
     if (o->field) {
         cJSON *obj = cJSON_CreateObject();
         char *json = NULL;
-        if (obj && cJSON_AddStringToObject(obj, o->field, text))
-            json = cJSON_PrintUnformatted(obj);
-        if (json) puts(json);
-        else st = ft_fail(err, FT_ENOMEM, "out of memory");
+        if (obj && cJSON_AddStringToObject(obj, o->field, text)) json = cJSON_PrintUnformatted(obj);
+        if (json)
+            puts(json);
+        else
+            st = ft_fail(err, FT_ENOMEM, "out of memory");
         free(json);
         cJSON_Delete(obj);
     } else {

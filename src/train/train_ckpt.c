@@ -35,7 +35,8 @@ static ft_status check_folder(train_ctx *t, ft_error *err)
         char *path = ckpt_path(t->o.output_dir, steps[i]);
         ckpt_state s = {0};
         ft_error e;
-        if (!path) st = ft_fail(err, FT_ENOMEM, "out of memory");
+        if (!path)
+            st = ft_fail(err, FT_ENOMEM, "out of memory");
         else if (ckpt_read_state(path, &s, &e) == FT_OK) {
             checked = true;
             st = train_identity_check(t, path, &s, false, err);
@@ -87,17 +88,21 @@ static ft_status refuse_unfingerprinted_final(const train_ctx *t, ft_error *err)
     bool exists = ft_is_dir(final);
     free(final);
     if (!exists) return FT_OK;
-    return ft_fail(err, FT_EEXIST, "output_dir %s holds the final/ model of an earlier run and no "
+    return ft_fail(err, FT_EEXIST,
+                   "output_dir %s holds the final/ model of an earlier run and no "
                    "checkpoint to tell whether it is this run: use another output_dir, or move "
-                   "final/ and log.jsonl away to train here again", t->o.output_dir);
+                   "final/ and log.jsonl away to train here again",
+                   t->o.output_dir);
 }
 
 static void read_on_rank0(train_ctx *t, resume_msg *r, ckpt_state *s)
 {
     bool found = false;
     ft_status st = check_folder(t, &r->err);
-    if (st == FT_OK && strcmp(t->o.resume, "auto") == 0) st = load_auto(t, r, s, &found);
-    else if (st == FT_OK) st = load_named(t, r, s, &found);
+    if (st == FT_OK && strcmp(t->o.resume, "auto") == 0)
+        st = load_auto(t, r, s, &found);
+    else if (st == FT_OK)
+        st = load_named(t, r, s, &found);
     if (st == FT_OK && !found) st = refuse_unfingerprinted_final(t, &r->err);
     r->status = st;
     r->found = found;
@@ -119,14 +124,15 @@ static ft_status match_global_batch(train_ctx *t, int64_t global_batch, ft_error
     if (global_batch == per_rank * t->accumulation) return FT_OK;
     if (global_batch % per_rank != 0)
         return ft_fail(err, FT_EINVAL,
-                       "the checkpoint's global batch is %" PRId64 " but per_device_train_batch_size "
+                       "the checkpoint's global batch is %" PRId64
+                       " but per_device_train_batch_size "
                        "%d x %d ranks does not divide it: choose a per-device batch that does",
                        global_batch, t->o.per_device_train_batch_size, t->world);
     int a = (int)(global_batch / per_rank);
     if (t->rank == 0)
         ft_log_warn("resuming on %d ranks: gradient_accumulation_steps %d -> %d to keep the "
-                    "checkpoint's global batch of %" PRId64, t->world, t->accumulation, a,
-                    global_batch);
+                    "checkpoint's global batch of %" PRId64,
+                    t->world, t->accumulation, a, global_batch);
     t->accumulation = a;
     return FT_OK;
 }
@@ -144,9 +150,11 @@ static ft_status refuse_old_checkpoints(train_ctx *t, ft_error *err)
         e.code = ckpt_list(t->o.output_dir, &steps, &n, &e);
         free(steps);
         if (e.code == FT_OK && n > 0)
-            e.code = ft_fail(&e, FT_EEXIST, "output_dir %s already holds %d checkpoint(s) of "
+            e.code = ft_fail(&e, FT_EEXIST,
+                             "output_dir %s already holds %d checkpoint(s) of "
                              "an earlier run: with --resume never use an empty output_dir "
-                             "(or --resume auto to continue that run)", t->o.output_dir, n);
+                             "(or --resume auto to continue that run)",
+                             t->o.output_dir, n);
         if (e.code == FT_OK && n == 0) e.code = refuse_unfingerprinted_final(t, &e);
     }
     return train_share_status(t, e.code, &e, err);
@@ -193,8 +201,8 @@ void train_update_best(train_ctx *t)
 {
     double v = t->last_eval_metric;
     if (isnan(v)) return;
-    bool better = isnan(t->best_metric) ||
-                  (t->o.greater_is_better ? v > t->best_metric : v < t->best_metric);
+    bool better =
+        isnan(t->best_metric) || (t->o.greater_is_better ? v > t->best_metric : v < t->best_metric);
     if (!better) return;
     t->best_metric = v;
     t->best_step = t->step;
@@ -228,8 +236,8 @@ static ft_status save_on_rank0(train_ctx *t, ft_error *err)
     double t0 = MPI_Wtime();
     ft_status st = ckpt_write(path, t->m, t->opt, &s, err);
     if (st == FT_OK) st = ckpt_set_latest(t->o.output_dir, t->step, err);
-    if (st == FT_OK) st = ckpt_prune(t->o.output_dir, t->o.save_total_limit, t->step,
-                                          t->best_step, err);
+    if (st == FT_OK)
+        st = ckpt_prune(t->o.output_dir, t->o.save_total_limit, t->step, t->best_step, err);
     if (st == FT_OK) ft_log_info("saved %s in %.2f s", path, MPI_Wtime() - t0);
     free(path);
     return st;
@@ -245,8 +253,8 @@ static ft_status save_rank0(train_ctx *t, bool wait, ft_error *err)
     }
     ckpt_state s = save_state(t);
     double t0 = MPI_Wtime();
-    ft_status st = ckpt_async_start(t->saver, t->o.output_dir, t->m, t->opt, &s,
-                                    t->o.save_total_limit, err);
+    ft_status st =
+        ckpt_async_start(t->saver, t->o.output_dir, t->m, t->opt, &s, t->o.save_total_limit, err);
     if (st == FT_OK)
         ft_log_info("checkpoint of step %" PRId64 ": copied in %.2f s, writing in the background",
                     t->step, MPI_Wtime() - t0);

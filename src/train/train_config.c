@@ -23,12 +23,15 @@ static const cfg_key_spec TRAIN_KEYS[] = {
     {"learning_rate", CFG_FLOAT, "5e-5", 0, 10, NULL, "AdamW base learning rate"},
     {"per_device_train_batch_size", CFG_INT, "8", 1, 65536, NULL, "rows per rank per micro-batch"},
     {"per_device_eval_batch_size", CFG_INT, "8", 1, 65536, NULL, "rows per rank per eval batch"},
-    {"gradient_accumulation_steps", CFG_INT, "1", 1, 65536, NULL, "micro-batches per optimizer step"},
+    {"gradient_accumulation_steps", CFG_INT, "1", 1, 65536, NULL,
+     "micro-batches per optimizer step"},
     {"num_train_epochs", CFG_FLOAT, "3", 0, 1e6, NULL, "epochs (fractions allowed)"},
     {"max_steps", CFG_INT, "-1", -1, 1e12, NULL, "optimizer steps; > 0 overrides num_train_epochs"},
     {"warmup_steps", CFG_INT, "0", 0, 1e12, NULL, "linear warm-up steps"},
-    {"warmup_ratio", CFG_FLOAT, "0", 0, 1, NULL, "warm-up as a fraction of all steps (if warmup_steps is 0)"},
-    {"weight_decay", CFG_FLOAT, "0", 0, 10, NULL, "AdamW decoupled weight decay (not on biases and LayerNorm)"},
+    {"warmup_ratio", CFG_FLOAT, "0", 0, 1, NULL,
+     "warm-up as a fraction of all steps (if warmup_steps is 0)"},
+    {"weight_decay", CFG_FLOAT, "0", 0, 10, NULL,
+     "AdamW decoupled weight decay (not on biases and LayerNorm)"},
     {"adam_beta1", CFG_FLOAT, "0.9", 0, 1, NULL, "AdamW beta1"},
     {"adam_beta2", CFG_FLOAT, "0.999", 0, 1, NULL, "AdamW beta2"},
     {"adam_epsilon", CFG_FLOAT, "1e-8", 0, 1, NULL, "AdamW epsilon"},
@@ -40,10 +43,13 @@ static const cfg_key_spec TRAIN_KEYS[] = {
     {"eval_steps", CFG_INT, "0", 0, 1e12, NULL, "evaluate every N steps (0: logging_steps)"},
     {"save_strategy", CFG_STRING, "steps", 1, 0, "no|steps", "write checkpoints"},
     {"save_steps", CFG_INT, "500", 1, 1e12, NULL, "checkpoint every N steps"},
-    {"save_total_limit", CFG_INT, "0", 0, 1e6, NULL, "keep the newest N checkpoints plus the best (0: all)"},
+    {"save_total_limit", CFG_INT, "0", 0, 1e6, NULL,
+     "keep the newest N checkpoints plus the best (0: all)"},
     {"seed", CFG_INT, "42", 0, 9.0e15, NULL, "data order, dropout and head initialisation"},
-    {"bf16", CFG_BOOL, "false", 1, 0, NULL, "bf16 mixed precision: the blocks' matrix products in bf16, float32 master weights"},
-    {"fp16", CFG_BOOL, "false", 1, 0, NULL, "fp16 mixed precision with dynamic loss scaling (on a CPU: exact, slower than fp32)"},
+    {"bf16", CFG_BOOL, "false", 1, 0, NULL,
+     "bf16 mixed precision: the blocks' matrix products in bf16, float32 master weights"},
+    {"fp16", CFG_BOOL, "false", 1, 0, NULL,
+     "fp16 mixed precision with dynamic loss scaling (on a CPU: exact, slower than fp32)"},
     {"gradient_checkpointing", CFG_BOOL, "false", 1, 0, NULL,
      "decoder LLMs: keep each block's input, recompute its activations in backward "
      "(less memory, one more forward; the same gradients)"},
@@ -82,7 +88,8 @@ static ft_status read_metric(const cfg *c, train_opts *o, ft_error *err)
     if (!ok)
         return ft_fail(err, FT_EINVAL,
                        "key 'metric_for_best_model': got \"%s\", expected one of loss, accuracy, "
-                       "f1, precision, recall, roc_auc (optionally with the eval_ prefix)", m);
+                       "f1, precision, recall, roc_auc (optionally with the eval_ prefix)",
+                       m);
     snprintf(o->metric, sizeof o->metric, "%s", m);
     const char *g = cfg_get_string(c, "greater_is_better");
     o->greater_is_better = strcmp(g, "auto") == 0 ? strcmp(m, "loss") != 0 : strcmp(g, "true") == 0;
@@ -92,14 +99,21 @@ static ft_status read_metric(const cfg *c, train_opts *o, ft_error *err)
 static ft_status require(const char *v, const char *key, ft_error *err)
 {
     if (v && *v) return FT_OK;
-    return ft_fail(err, FT_EINVAL, "key '%s' is required (in the config file or as --%s PATH)",
-                   key, key);
+    return ft_fail(err, FT_EINVAL, "key '%s' is required (in the config file or as --%s PATH)", key,
+                   key);
 }
 
 /* The typed fields of train_opts read straight from one key each. */
 typedef enum { OPT_DOUBLE, OPT_INT, OPT_I64, OPT_U64, OPT_BOOL } opt_kind;
-#define OPT(key, field, kind) {key, offsetof(train_opts, field), kind}
-static const struct { const char *key; size_t off; opt_kind kind; } TRAIN_FIELDS[] = {
+#define OPT(key, field, kind)                  \
+    {                                          \
+        key, offsetof(train_opts, field), kind \
+    }
+static const struct {
+    const char *key;
+    size_t off;
+    opt_kind kind;
+} TRAIN_FIELDS[] = {
     OPT("learning_rate", learning_rate, OPT_DOUBLE),
     OPT("num_train_epochs", num_train_epochs, OPT_DOUBLE),
     OPT("warmup_ratio", warmup_ratio, OPT_DOUBLE),
@@ -170,17 +184,21 @@ ft_status train_opts_read(const cfg *c, train_opts *o, ft_error *err)
     if (st == FT_OK && o->bf16 && o->fp16)
         st = ft_fail(err, FT_EINVAL, "keys 'bf16' and 'fp16' are both true: choose one");
     if (st == FT_OK && o->load_best_model_at_end && (!o->do_eval || !o->do_save))
-        st = ft_fail(err, FT_EINVAL, "key 'load_best_model_at_end' needs evaluation_strategy "
+        st = ft_fail(err, FT_EINVAL,
+                     "key 'load_best_model_at_end' needs evaluation_strategy "
                      "\"steps\" and save_strategy \"steps\"");
     if (st == FT_OK && o->load_best_model_at_end && o->save_steps % o->eval_steps != 0)
-        st = ft_fail(err, FT_EINVAL, "key 'save_steps' (%lld) must be a multiple of 'eval_steps' "
+        st = ft_fail(err, FT_EINVAL,
+                     "key 'save_steps' (%lld) must be a multiple of 'eval_steps' "
                      "(%lld) with load_best_model_at_end, as in Trainer",
                      (long long)o->save_steps, (long long)o->eval_steps);
     if (st == FT_OK && o->max_steps <= 0 && o->num_train_epochs <= 0)
         st = ft_fail(err, FT_EINVAL, "keys 'num_train_epochs' and 'max_steps': nothing to train");
     if (st == FT_OK && strcmp(o->resume, "auto") != 0 && strcmp(o->resume, "never") != 0 &&
         strstr(o->resume, ".h5") == NULL)
-        st = ft_fail(err, FT_EINVAL, "key 'resume': got \"%s\", expected auto, never or a "
-                     "checkpoint-STEP.h5 file", o->resume);
+        st = ft_fail(err, FT_EINVAL,
+                     "key 'resume': got \"%s\", expected auto, never or a "
+                     "checkpoint-STEP.h5 file",
+                     o->resume);
     return st;
 }

@@ -17,8 +17,10 @@ ft_status train_split_load(const char *data_dir, const shard_manifest *man, int 
 {
     shard_reader r;
     ft_status st = shard_reader_open(data_dir, man, split, &r, err);
-    if (st == FT_OK) st = shard_reader_load_all(&r, out, err);
-    else memset(out, 0, sizeof *out);
+    if (st == FT_OK)
+        st = shard_reader_load_all(&r, out, err);
+    else
+        memset(out, 0, sizeof *out);
     shard_reader_close(&r);
     return st;
 }
@@ -28,7 +30,8 @@ ft_status train_split_load_lm(const char *data_dir, const shard_manifest *man, i
 {
     shard_reader r;
     ft_status st = shard_reader_open(data_dir, man, split, &r, err);
-    if (st == FT_OK) st = shard_reader_load_all_lm(&r, out, lm, err);
+    if (st == FT_OK)
+        st = shard_reader_load_all_lm(&r, out, lm, err);
     else {
         memset(out, 0, sizeof *out);
         memset(lm, 0, sizeof *lm);
@@ -37,8 +40,7 @@ ft_status train_split_load_lm(const char *data_dir, const shard_manifest *man, i
     return st;
 }
 
-ft_status train_batch_init(train_batch *b, int cap_b, int32_t max_length, bool lm,
-                           ft_error *err)
+ft_status train_batch_init(train_batch *b, int cap_b, int32_t max_length, bool lm, ft_error *err)
 {
     memset(b, 0, sizeof *b);
     return lm ? shard_batch_init_lm(&b->rows, cap_b, max_length, false, err)
@@ -62,14 +64,18 @@ static void gather_lm(train_batch *b, const shard_rows *s, const shard_lm *lm, c
     }
 }
 
-void train_batch_fill(train_batch *b, const shard_rows *s, const shard_lm *lm,
-                      const uint64_t *idx, int n)
+void train_batch_fill(train_batch *b, const shard_rows *s, const shard_lm *lm, const uint64_t *idx,
+                      int n)
 {
-    if (lm) gather_lm(b, s, lm, idx, n);
-    else shard_batch_gather(&b->rows, s, idx, n);
+    if (lm)
+        gather_lm(b, s, lm, idx, n);
+    else
+        shard_batch_gather(&b->rows, s, idx, n);
     b->tokens = 0;
     for (int i = 0; i < n; i++) b->tokens += b->rows.lengths[i];
-    b->mb = (model_batch){.b = n, .t = b->rows.t, .input_ids = b->rows.ids,
+    b->mb = (model_batch){.b = n,
+                          .t = b->rows.t,
+                          .input_ids = b->rows.ids,
                           .lengths = b->rows.lengths,
                           .labels = lm ? b->rows.token_labels : b->rows.labels,
                           .example_index = b->rows.example_index};

@@ -112,8 +112,8 @@ static ft_status score_slice(train_ctx *t, metrics_acc *acc, double *lm_sums, bo
     }
     if (t->eval_interrupted && t->rank == 0)
         ft_log_info("eval step %lld: stop requested after %llu of %llu batches: evaluation "
-                    "ended, it is redone on resume", (long long)t->step,
-                    (unsigned long long)round, (unsigned long long)rounds);
+                    "ended, it is redone on resume",
+                    (long long)t->step, (unsigned long long)round, (unsigned long long)rounds);
     train_batch_free(&b);
     free(idx);
     free(probs);
@@ -144,8 +144,8 @@ static void log_result(train_ctx *t, const metrics_result *r, double seconds)
              r->macro.recall, auc, (long long)r->num_examples, seconds);
     train_log_json(t, line);
     ft_log_info("eval step %lld: loss %.4f accuracy %.4f f1 %.4f (%lld examples, %.1f s)",
-                (long long)t->step, r->loss, r->accuracy, r->macro.f1,
-                (long long)r->num_examples, seconds);
+                (long long)t->step, r->loss, r->accuracy, r->macro.f1, (long long)r->num_examples,
+                seconds);
 }
 
 /* Rank 0 leaves OUTPUT/eval-pending = the step whose evaluation was cut. */
@@ -254,7 +254,8 @@ ft_status train_eval_pending(train_ctx *t, bool *redone, ft_error *err)
     if (st != FT_OK) return st;
     MPI_Bcast(&step, 1, MPI_INT64_T, 0, comm_mpi(t->comm));
     if (step != t->step || !t->o.do_eval || t->step == 0) return FT_OK;
-    if (t->rank == 0) ft_log_info("redoing the evaluation of step %" PRId64 " cut by the stop", step);
+    if (t->rank == 0)
+        ft_log_info("redoing the evaluation of step %" PRId64 " cut by the stop", step);
     st = train_evaluate(t, false, err);
     if (st != FT_OK) return st;
     *redone = true;

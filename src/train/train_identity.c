@@ -36,9 +36,12 @@ typedef enum { ID_PLAIN, ID_METRIC, ID_GREATER, ID_EPOCHS, ID_WARMUP_RATIO } id_
  * bound would change the fingerprint and yet list no difference. */
 enum { ID_VALUE_BYTES = 1200 };
 
-static const struct { const char *key; id_rule rule; } IDENTITY_KEYS[] = {
-    {"model_name_or_path", ID_PLAIN},   /* frozen tensors are reloaded from it */
-    {"seed", ID_PLAIN},                 /* data order, dropout, head init */
+static const struct {
+    const char *key;
+    id_rule rule;
+} IDENTITY_KEYS[] = {
+    {"model_name_or_path", ID_PLAIN}, /* frozen tensors are reloaded from it */
+    {"seed", ID_PLAIN},               /* data order, dropout, head init */
     {"learning_rate", ID_PLAIN},
     {"lr_scheduler_type", ID_PLAIN},
     {"warmup_steps", ID_PLAIN},
@@ -48,13 +51,13 @@ static const struct { const char *key; id_rule rule; } IDENTITY_KEYS[] = {
     {"adam_beta2", ID_PLAIN},
     {"adam_epsilon", ID_PLAIN},
     {"max_grad_norm", ID_PLAIN},
-    {"max_steps", ID_PLAIN},            /* the schedule's length */
+    {"max_steps", ID_PLAIN}, /* the schedule's length */
     {"num_train_epochs", ID_EPOCHS},
     {"per_device_train_batch_size", ID_PLAIN}, /* the global batch (the rank */
     {"gradient_accumulation_steps", ID_PLAIN}, /* count adapts by itself)    */
     {"bf16", ID_PLAIN},
     {"fp16", ID_PLAIN},
-    {"train_last_n_blocks", ID_PLAIN},  /* which tensors train and are saved */
+    {"train_last_n_blocks", ID_PLAIN}, /* which tensors train and are saved */
     {"dropout", ID_PLAIN},
     {"metric_for_best_model", ID_METRIC}, /* the saved best_metric's meaning */
     {"greater_is_better", ID_GREATER},
@@ -83,13 +86,18 @@ static void raw_value(const cJSON *j, const char *key, char *out, size_t n)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
     const cfg_key_spec *spec = key_spec(key);
-    if (cJSON_IsNumber(v)) format_number(v->valuedouble, out, n);
-    else if (cJSON_IsBool(v)) snprintf(out, n, "%s", cJSON_IsTrue(v) ? "true" : "false");
-    else if (cJSON_IsString(v)) snprintf(out, n, "%s", v->valuestring);
-    else if (!spec) snprintf(out, n, "?");
+    if (cJSON_IsNumber(v))
+        format_number(v->valuedouble, out, n);
+    else if (cJSON_IsBool(v))
+        snprintf(out, n, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsString(v))
+        snprintf(out, n, "%s", v->valuestring);
+    else if (!spec)
+        snprintf(out, n, "?");
     else if (spec->type == CFG_INT || spec->type == CFG_FLOAT)
         format_number(strtod(spec->default_value, NULL), out, n);
-    else snprintf(out, n, "%s", spec->default_value);
+    else
+        snprintf(out, n, "%s", spec->default_value);
 }
 
 static void identity_value(const cJSON *j, int k, char *out, size_t n)
@@ -104,8 +112,8 @@ static void identity_value(const cJSON *j, int k, char *out, size_t n)
     case ID_GREATER:
         if (strcmp(out, "auto") != 0) break;
         raw_value(j, "metric_for_best_model", other, sizeof other);
-        snprintf(out, n, "%s", strcmp(other, "loss") == 0 || strcmp(other, "eval_loss") == 0
-                                   ? "false" : "true");
+        snprintf(out, n, "%s",
+                 strcmp(other, "loss") == 0 || strcmp(other, "eval_loss") == 0 ? "false" : "true");
         break;
     case ID_EPOCHS:
         raw_value(j, "max_steps", other, sizeof other);
@@ -149,8 +157,8 @@ static void add_difference(char *list, size_t n, const char *key, const char *wa
 {
     size_t used = strlen(list);
     if (used + 4 >= n) return;
-    int w = snprintf(list + used, n - used, "%s%s: %s in the checkpoint, %s now",
-                     used ? "; " : "", key, was, now);
+    int w = snprintf(list + used, n - used, "%s%s: %s in the checkpoint, %s now", used ? "; " : "",
+                     key, was, now);
     if (w < 0 || (size_t)w >= n - used) snprintf(list + n - 5, 5, "...");
 }
 
@@ -193,7 +201,8 @@ ft_status train_identity_check(const train_ctx *t, const char *path, const ckpt_
                        "key 'resume': %s belongs to another run than this config (%s). Resuming "
                        "continues a run with its own settings: use the checkpoint's values, or "
                        "to train on from its weights as a new run, give that run's final/ as "
-                       "model_name_or_path with a new output_dir", path, list);
+                       "model_name_or_path with a new output_dir",
+                       path, list);
     return ft_fail(err, FT_EINVAL,
                    "output_dir %s holds checkpoints of another run (%s: %s). Resuming it with "
                    "this config would mix the two runs. Use a new output_dir for this config, "

@@ -31,7 +31,7 @@ typedef struct train_opts {
     bool allow_random_init, disable_tqdm, use_cpu, save_async;
     bool gradient_checkpointing; /* decoder LLMs only (model_set_gradient_checkpointing) */
     sched_kind scheduler;
-    char metric[32];        /* "loss", "accuracy", "f1", "precision", "recall", "roc_auc" */
+    char metric[32]; /* "loss", "accuracy", "f1", "precision", "recall", "roc_auc" */
     bool greater_is_better;
 } train_opts;
 
@@ -62,24 +62,23 @@ typedef struct train_batch {
 } train_batch;
 
 /* lm: a causal_lm batch (per-token labels; unpacked rows only). */
-ft_status train_batch_init(train_batch *b, int cap_b, int32_t max_length, bool lm,
-                           ft_error *err);
+ft_status train_batch_init(train_batch *b, int cap_b, int32_t max_length, bool lm, ft_error *err);
 /* Rows idx[0..n) of s; lm: s's token columns for a causal_lm split, else
  * NULL. */
-void train_batch_fill(train_batch *b, const shard_rows *s, const shard_lm *lm,
-                      const uint64_t *idx, int n);
+void train_batch_fill(train_batch *b, const shard_rows *s, const shard_lm *lm, const uint64_t *idx,
+                      int n);
 void train_batch_free(train_batch *b);
 
 /* Everything a run holds. */
 typedef struct train_ctx {
     train_opts o;
     comm *comm;
-    device_choice dev;         /* CPU or this rank's GPU */
+    device_choice dev; /* CPU or this rank's GPU */
     int rank, world;
     shard_manifest man;
     char data_fingerprint[SHARD_FINGERPRINT_BYTES]; /* shard_manifest_fingerprint */
-    char run_fingerprint[40];  /* train_run_fingerprint of the config and data */
-    ckpt_lock *lock;           /* rank 0: OUTPUT/.ftune.lock, held for the run */
+    char run_fingerprint[40]; /* train_run_fingerprint of the config and data */
+    ckpt_lock *lock;          /* rank 0: OUTPUT/.ftune.lock, held for the run */
     hf_config hf;
     model *m;
     optim *opt;
@@ -92,12 +91,12 @@ typedef struct train_ctx {
     int accumulation;          /* may differ from the config after a resume */
     int64_t step, total_steps; /* optimizer steps done / to do */
     int64_t warmup;
-    size_t grad_lo;            /* first trainable float of the buffers */
+    size_t grad_lo; /* first trainable float of the buffers */
     double best_metric;
     int64_t best_step;
-    double last_eval_metric;   /* NaN when no eval at this step */
-    bool eval_interrupted;     /* the eval at this step was cut by a stop */
-    FILE *log;                 /* OUTPUT/log.jsonl on rank 0 */
+    double last_eval_metric; /* NaN when no eval at this step */
+    bool eval_interrupted;   /* the eval at this step was cut by a stop */
+    FILE *log;               /* OUTPUT/log.jsonl on rank 0 */
     char *config_json;
 } train_ctx;
 

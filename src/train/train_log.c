@@ -91,8 +91,9 @@ void train_log_step(train_ctx *t, double loss, double lr, double grad_norm, doub
     double eta = seconds_per_step * (double)(t->total_steps - t->step);
     if (show_bar(t)) fputs("\r\033[K", stderr);
     ft_log_info("step %lld/%lld epoch %.2f loss %.4f lr %.3g grad_norm %.3f tokens/s %.0f "
-                "ETA %dm%02ds", (long long)t->step, (long long)t->total_steps, epoch, loss, lr,
-                grad_norm, tokens_per_s, (int)(eta / 60), (int)eta % 60);
+                "ETA %dm%02ds",
+                (long long)t->step, (long long)t->total_steps, epoch, loss, lr, grad_norm,
+                tokens_per_s, (int)(eta / 60), (int)eta % 60);
 }
 
 void train_progress(train_ctx *t)

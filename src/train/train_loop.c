@@ -279,8 +279,8 @@ static ft_status run_steps(train_ctx *t, ft_error *err)
 {
     train_batch b;
     uint64_t *idx = ft_malloc_array((size_t)t->o.per_device_train_batch_size, sizeof *idx);
-    ft_status st = train_batch_init(&b, t->o.per_device_train_batch_size, t->train.max_length,
-                                    t->lm, err);
+    ft_status st =
+        train_batch_init(&b, t->o.per_device_train_batch_size, t->train.max_length, t->lm, err);
     if (st == FT_OK && !idx) st = ft_fail(err, FT_ENOMEM, "out of memory");
     st = comm_agree(comm_mpi(t->comm), st, err); /* no rank may skip the loop alone */
     log_window w = {.t0 = MPI_Wtime()};
@@ -297,7 +297,8 @@ static ft_status run_steps(train_ctx *t, ft_error *err)
         if (st == FT_OK && stop) {
             if (t->rank == 0)
                 ft_log_info("stop requested (signal): checkpointed at step %lld, exiting for "
-                            "requeue", (long long)t->step);
+                            "requeue",
+                            (long long)t->step);
             st = ft_fail(err, FT_EREQUEUE, "checkpointed at step %lld for requeue",
                          (long long)t->step);
         }
@@ -311,8 +312,8 @@ static ft_status run_steps(train_ctx *t, ft_error *err)
 static void plan_steps(train_ctx *t)
 {
     int64_t spe = (int64_t)t->smp.steps_per_epoch;
-    t->total_steps = t->o.max_steps > 0 ? t->o.max_steps
-                                        : (int64_t)ceil(t->o.num_train_epochs * (double)spe);
+    t->total_steps =
+        t->o.max_steps > 0 ? t->o.max_steps : (int64_t)ceil(t->o.num_train_epochs * (double)spe);
     if (t->total_steps < 1) t->total_steps = 1;
     t->warmup = t->o.warmup_steps > 0 ? t->o.warmup_steps
                                       : (int64_t)ceil(t->o.warmup_ratio * (double)t->total_steps);
@@ -320,8 +321,8 @@ static void plan_steps(train_ctx *t)
         ft_log_info("%llu training examples, global batch %llu (%d per device x %d ranks x %d "
                     "accumulation), %lld steps per epoch, %lld steps from step %lld",
                     (unsigned long long)t->train.rows, (unsigned long long)t->smp.global_batch,
-                    t->o.per_device_train_batch_size, t->world, t->accumulation,
-                    (long long)spe, (long long)t->total_steps, (long long)t->step);
+                    t->o.per_device_train_batch_size, t->world, t->accumulation, (long long)spe,
+                    (long long)t->total_steps, (long long)t->step);
 }
 
 /* An evaluation cut by a stop at the step we resumed from is redone first;
@@ -391,8 +392,8 @@ ft_status train_run(const cfg *c, MPI_Comm world, ft_error *err)
     t.accumulation = t.o.gradient_accumulation_steps;
     if (st == FT_OK) st = train_resume(&t, err);
     if (st == FT_OK)
-        st = sampler_init(&t.smp, t.train.rows, t.o.seed, t.o.per_device_train_batch_size,
-                          t.world, t.rank, t.accumulation, err);
+        st = sampler_init(&t.smp, t.train.rows, t.o.seed, t.o.per_device_train_batch_size, t.world,
+                          t.rank, t.accumulation, err);
     if (st == FT_OK) {
         plan_steps(&t);
         st = train_log_open(&t, err);

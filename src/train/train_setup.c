@@ -88,8 +88,8 @@ static ft_status load_model(train_ctx *t, ft_error *err)
         return ft_fail(err, FT_EINVAL, "%s: max_length %d exceeds the model's %d positions",
                        t->o.data_dir, t->man.max_length, mc->max_positions);
     if (t->man.vocab_size > mc->vocab_size)
-        return ft_fail(err, FT_EINVAL, "%s: vocabulary of %d ids, the model has %d",
-                       t->o.data_dir, t->man.vocab_size, mc->vocab_size);
+        return ft_fail(err, FT_EINVAL, "%s: vocabulary of %d ids, the model has %d", t->o.data_dir,
+                       t->man.vocab_size, mc->vocab_size);
     if (t->o.train_last_n_blocks >= 0) {
         int first = mc->layers - t->o.train_last_n_blocks;
         model_freeze_below(t->m, first < 0 ? 0 : first);
@@ -134,8 +134,8 @@ static ft_status load_data(train_ctx *t, ft_error *err)
     if (t->lm) {
         st = train_split_load_lm(t->o.data_dir, &t->man, SHARD_TRAIN, &t->train, &t->train_lm, err);
         if (st == FT_OK && t->o.do_eval)
-            st = train_split_load_lm(t->o.data_dir, &t->man, SHARD_VALIDATION, &t->val,
-                                     &t->val_lm, err);
+            st = train_split_load_lm(t->o.data_dir, &t->man, SHARD_VALIDATION, &t->val, &t->val_lm,
+                                     err);
     } else {
         st = train_split_load(t->o.data_dir, &t->man, SHARD_TRAIN, &t->train, err);
         if (st == FT_OK && t->o.do_eval)
@@ -156,7 +156,8 @@ static ft_status make_optimizer(train_ctx *t, ft_error *err)
     h.weight_decay = (float)t->o.weight_decay;
     ft_status st = optim_create(&t->opt, t->m, &h, err);
     int b = t->o.per_device_train_batch_size > t->o.per_device_eval_batch_size
-                ? t->o.per_device_train_batch_size : t->o.per_device_eval_batch_size;
+                ? t->o.per_device_train_batch_size
+                : t->o.per_device_eval_batch_size;
     if (st == FT_OK) st = model_plan(t->m, b, t->man.max_length, err);
     return st;
 }

@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ft_error err;
     cfg *c = NULL;
     fuzz_require(cfg_create(specs, n_specs, &c, &err) == FT_OK, "cfg_create failed");
-    if (cfg_load_json_text(c, text, "config.json", &err) == FT_OK) check_round_trip(c, specs, n_specs);
+    if (cfg_load_json_text(c, text, "config.json", &err) == FT_OK)
+        check_round_trip(c, specs, n_specs);
     cfg_free(c);
     fuzz_require(cfg_create(specs, n_specs, &c, &err) == FT_OK, "cfg_create failed");
     apply_lines(c, text);

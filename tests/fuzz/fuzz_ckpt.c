@@ -15,10 +15,21 @@
 #include "fuzz_util.h"
 #include "model/model.h"
 
-static const char *const ATTRS[] = {"format", "version", "step", "epoch", "step_in_epoch",
-                                    "optimizer_steps", "global_batch", "world_size", "seed",
-                                    "loss_scale", "best_metric", "best_step",
-                                    "loss_scale_good_steps", "data_fingerprint", "config"};
+static const char *const ATTRS[] = {"format",
+                                    "version",
+                                    "step",
+                                    "epoch",
+                                    "step_in_epoch",
+                                    "optimizer_steps",
+                                    "global_batch",
+                                    "world_size",
+                                    "seed",
+                                    "loss_scale",
+                                    "best_metric",
+                                    "best_step",
+                                    "loss_scale_good_steps",
+                                    "data_fingerprint",
+                                    "config"};
 
 static model *tiny;
 static char **dsets;
@@ -68,8 +79,10 @@ static void make_template(void)
     const float *bufs[3] = {model_params_read(tiny), NULL, NULL};
     char *path = ft_path_join(fuzz_temp_dir(), "template.h5");
     ft_error err;
-    fuzz_require(ckpt_write_buffers(path, tiny, bufs, &s, &err) == FT_OK, "ckpt_write_buffers (template) failed");
-    fuzz_require(ft_read_file(path, &template_bytes, &template_len, &err) == FT_OK, "reading the template");
+    fuzz_require(ckpt_write_buffers(path, tiny, bufs, &s, &err) == FT_OK,
+                 "ckpt_write_buffers (template) failed");
+    fuzz_require(ft_read_file(path, &template_bytes, &template_len, &err) == FT_OK,
+                 "reading the template");
     free(path);
 }
 
@@ -77,7 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!template_bytes) make_template();
     char *path = fuzz_write_file("checkpoint-3.h5", template_bytes, template_len);
-    fuzz_h5_edit(path, data, size, ATTRS, sizeof ATTRS / sizeof *ATTRS, (const char *const *)dsets, n_dsets);
+    fuzz_h5_edit(path, data, size, ATTRS, sizeof ATTRS / sizeof *ATTRS, (const char *const *)dsets,
+                 n_dsets);
     size_t n = model_param_count(tiny);
     float *before = malloc(n * sizeof *before);
     fuzz_require(before != NULL, "out of memory");

@@ -21,7 +21,8 @@ static void read_all(dataset_source *src, dataset_records *out)
 {
     dataset_prefix zero = {0, 0};
     ft_error err;
-    fuzz_require(dataset_read_part(src, 0, 1, &zero, out, &err) == FT_OK, "dataset_read_part 0/1 failed");
+    fuzz_require(dataset_read_part(src, 0, 1, &zero, out, &err) == FT_OK,
+                 "dataset_read_part 0/1 failed");
     for (size_t i = 0; i < out->n; i++) {
         const dataset_record *r = &out->items[i];
         if (r->reason != DATASET_OK) continue;
@@ -45,7 +46,8 @@ static void require_same_record(const dataset_records *one, size_t i, const data
 }
 
 /* The records of n_parts parts, in order, against those of one reader. */
-static void check_parts(dataset_source *src, const dataset_records *one, int n_parts, uint32_t whole_crc)
+static void check_parts(dataset_source *src, const dataset_records *one, int n_parts,
+                        uint32_t whole_crc)
 {
     dataset_scan scans[8];
     dataset_prefix prefix = {0, 0};
@@ -53,8 +55,10 @@ static void check_parts(dataset_source *src, const dataset_records *one, int n_p
     ft_error err;
     size_t next = 0;
     for (int p = 0; p < n_parts; p++)
-        fuzz_require(dataset_scan_part(src, p, n_parts, &scans[p], &err) == FT_OK, "dataset_scan_part failed");
-    fuzz_require(dataset_combine_crc(scans, n_parts) == whole_crc, "dataset: the parts' crc32 != the file's");
+        fuzz_require(dataset_scan_part(src, p, n_parts, &scans[p], &err) == FT_OK,
+                     "dataset_scan_part failed");
+    fuzz_require(dataset_combine_crc(scans, n_parts) == whole_crc,
+                 "dataset: the parts' crc32 != the file's");
     for (int p = 0; p < n_parts; p++) {
         fuzz_require(dataset_read_part(src, p, n_parts, &prefix, &part, &err) == FT_OK,
                      "dataset_read_part failed");

@@ -26,8 +26,8 @@ static unsigned take(cursor *c)
 static hid_t kind_type(unsigned k, bool vlen, size_t len)
 {
     /* The H5T_ names are function calls (library initialisation), not constants. */
-    hid_t ints[N_KINDS - 1] = {H5T_STD_I8LE,  H5T_STD_U8LE,  H5T_STD_I16LE, H5T_STD_U16LE,
-                               H5T_STD_I32LE, H5T_STD_U32LE, H5T_STD_I64LE, H5T_STD_U64LE,
+    hid_t ints[N_KINDS - 1] = {H5T_STD_I8LE,   H5T_STD_U8LE,  H5T_STD_I16LE, H5T_STD_U16LE,
+                               H5T_STD_I32LE,  H5T_STD_U32LE, H5T_STD_I64LE, H5T_STD_U64LE,
                                H5T_IEEE_F32LE, H5T_IEEE_F64LE};
     if (k < N_KINDS - 1) return H5Tcopy(ints[k]);
     hid_t t = H5Tcopy(H5T_C_S1);
@@ -87,10 +87,12 @@ static void edit_one(hid_t file, cursor *c, const char *name, bool dataset)
     /* An attribute's values live in its object header: HDF5 allocates all
      * of them at creation, so a huge one is out of the harness's memory. */
     hid_t obj = !dataset && points > MAX_POINTS ? -1
-              : dataset ? H5Dcreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)
-                        : H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+                : dataset
+                    ? H5Dcreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)
+                    : H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
     if (obj >= 0 && values && points)
-        dataset ? H5Dwrite(obj, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) : H5Awrite(obj, type, values);
+        dataset ? H5Dwrite(obj, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values)
+                : H5Awrite(obj, type, values);
     if (obj >= 0) dataset ? H5Dclose(obj) : H5Aclose(obj);
     free(values);
     free(text);

@@ -12,7 +12,8 @@
 static void check_accepted(const hf_config *cfg)
 {
     fuzz_require(cfg->num_labels >= 1 && cfg->num_labels <= HF_MAX_LABELS, "hf: num_labels range");
-    for (int i = 0; i < cfg->num_labels; i++) fuzz_require(cfg->id2label[i] != NULL, "hf: id2label hole");
+    for (int i = 0; i < cfg->num_labels; i++)
+        fuzz_require(cfg->id2label[i] != NULL, "hf: id2label hole");
     char *json = hf_config_to_json(cfg);
     fuzz_require(json != NULL, "hf_config_to_json failed");
     hf_config back = {0};

@@ -25,9 +25,11 @@ static void check_round_trip(const shard_manifest *m)
                      !strcmp(back.tokenizer_fingerprint, m->tokenizer_fingerprint),
                  "manifest: the round trip changed the facts");
     for (int i = 0; i < m->n_labels; i++)
-        fuzz_require(!strcmp(back.labels[i], m->labels[i]), "manifest: the round trip changed a label");
+        fuzz_require(!strcmp(back.labels[i], m->labels[i]),
+                     "manifest: the round trip changed a label");
     for (int i = 0; i < m->n_files; i++)
-        fuzz_require(!strcmp(back.files[i].name, m->files[i].name) && back.files[i].rows == m->files[i].rows &&
+        fuzz_require(!strcmp(back.files[i].name, m->files[i].name) &&
+                         back.files[i].rows == m->files[i].rows &&
                          back.files[i].crc32 == m->files[i].crc32,
                      "manifest: the round trip changed a file entry");
     shard_manifest_free(&back);

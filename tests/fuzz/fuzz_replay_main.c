@@ -48,7 +48,8 @@ static int replay_dir(const char *dir, size_t *count)
     char **names = calloc((size_t)n + 1, sizeof *names);
     size_t k = 0;
     for (int i = 0; i < n; i++) {
-        if (names && entries[i]->d_name[0] != '.') names[k++] = ft_path_join(dir, entries[i]->d_name);
+        if (names && entries[i]->d_name[0] != '.')
+            names[k++] = ft_path_join(dir, entries[i]->d_name);
         free(entries[i]);
     }
     free(entries);

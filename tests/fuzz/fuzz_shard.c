@@ -14,8 +14,9 @@
 #include "fuzz_util.h"
 #include "shard/shard.h"
 
-static const char *const ATTRS[] = {"format", "format_version", "rows", "max_length", "n_labels",
-                                    "vocab_size", "pad_id", "label_names", "split", "seed"};
+static const char *const ATTRS[] = {
+    "format",     "format_version", "rows",        "max_length", "n_labels",
+    "vocab_size", "pad_id",         "label_names", "split",      "seed"};
 static const char *const DSETS[] = {"lengths", "labels", "example_index", "input_ids"};
 
 /* The template's bytes, written once per process. */
@@ -34,8 +35,10 @@ static void make_template(void)
     char *path = ft_path_join(fuzz_temp_dir(), "template.h5");
     ft_error err;
     unlink(path);
-    fuzz_require(shard_write_file(path, &meta, &rows, &err) == FT_OK, "shard_write_file (template) failed");
-    fuzz_require(ft_read_file(path, &template_bytes, &template_len, &err) == FT_OK, "reading the template");
+    fuzz_require(shard_write_file(path, &meta, &rows, &err) == FT_OK,
+                 "shard_write_file (template) failed");
+    fuzz_require(ft_read_file(path, &template_bytes, &template_len, &err) == FT_OK,
+                 "reading the template");
     free(path);
 }
 
@@ -48,7 +51,8 @@ static void check_accepted(const shard_rows *r)
                      "shard: an accepted row breaks shard.h's ranges");
     if (r->rows) {
         size_t last = (size_t)r->rows * (size_t)r->max_length - 1;
-        volatile int32_t v = r->wide_ids ? ((int32_t *)r->input_ids)[last] : ((uint16_t *)r->input_ids)[last];
+        volatile int32_t v =
+            r->wide_ids ? ((int32_t *)r->input_ids)[last] : ((uint16_t *)r->input_ids)[last];
         (void)v;
     }
 }
@@ -57,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!template_bytes) make_template();
     char *path = fuzz_write_file("shard.h5", template_bytes, template_len);
-    fuzz_h5_edit(path, data, size, ATTRS, sizeof ATTRS / sizeof *ATTRS, DSETS, sizeof DSETS / sizeof *DSETS);
+    fuzz_h5_edit(path, data, size, ATTRS, sizeof ATTRS / sizeof *ATTRS, DSETS,
+                 sizeof DSETS / sizeof *DSETS);
     shard_rows rows;
     ft_error err;
     if (shard_read_file(path, true, &rows, &err) == FT_OK) {

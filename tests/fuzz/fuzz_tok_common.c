@@ -14,7 +14,8 @@ static void fuzz_tok_encode_decode(tok_tokenizer *t, const char *text)
     int32_t n_ids = tok_vocab_size(t);
     if (tok_encode(t, text, strlen(text), &ids, &err) == FT_OK) {
         for (size_t i = 0; i < ids.len; i++)
-            fuzz_require(ids.ids[i] >= 0 && ids.ids[i] < n_ids, "tok_encode gave an id out of range");
+            fuzz_require(ids.ids[i] >= 0 && ids.ids[i] < n_ids,
+                         "tok_encode gave an id out of range");
         char *back = NULL;
         size_t back_len = 0;
         fuzz_require(tok_decode(t, ids.ids, ids.len, false, &back, &back_len, &err) == FT_OK,
@@ -23,7 +24,8 @@ static void fuzz_tok_encode_decode(tok_tokenizer *t, const char *text)
     }
     int32_t model_ids[16], length = 0;
     bool truncated = false;
-    if (tok_encode_for_model(t, text, strlen(text), 16, model_ids, &length, &truncated, &err) == FT_OK)
+    if (tok_encode_for_model(t, text, strlen(text), 16, model_ids, &length, &truncated, &err) ==
+        FT_OK)
         fuzz_require(length >= 0 && length <= 16, "tok_encode_for_model length out of range");
     tok_ids_free(&ids);
 }

@@ -24,7 +24,8 @@ const char *fuzz_temp_dir(void)
     if (temp_dir[0]) return temp_dir;
     struct stat sb;
     const char *base = getenv("TMPDIR");
-    if (!base || !*base) base = stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) ? "/dev/shm" : "/tmp";
+    if (!base || !*base)
+        base = stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) ? "/dev/shm" : "/tmp";
     snprintf(temp_dir, sizeof temp_dir, "%s/ftune-fuzz-XXXXXX", base);
     if (!mkdtemp(temp_dir)) {
         perror("fuzz: mkdtemp");

@@ -39,23 +39,25 @@
 #endif
 
 static const char *const WORDS[] = {
-    "the", "movie", "was", "great", "terrible", "plot", "acting", "boring", "fun",
-    "and", "but", "not", "very", "really", "story", "music", "ending", "slow", "fast",
-    "loved", "hated", "it", "a", "film", "characters", "dialogue", "beautiful", "awful",
-    "café", "naïve", "<b>bold</b>", "&", "\"quoted\"", "2024", "!", "?"};
+    "the",        "movie",    "was",       "great", "terrible", "plot",   "acting",      "boring",
+    "fun",        "and",      "but",       "not",   "very",     "really", "story",       "music",
+    "ending",     "slow",     "fast",      "loved", "hated",    "it",     "a",           "film",
+    "characters", "dialogue", "beautiful", "awful", "café",     "naïve",  "<b>bold</b>", "&",
+    "\"quoted\"", "2024",     "!",         "?"};
 enum { N_WORDS = sizeof WORDS / sizeof *WORDS };
 
 static const char *const LABELS[] = {"negative", "neutral", "positive", "mixed", "other"};
 
-static ft_status make_model(const char *out, const char *size, int k, uint64_t seed,
-                            ft_error *err)
+static ft_status make_model(const char *out, const char *size, int k, uint64_t seed, ft_error *err)
 {
     hf_config cfg = {0};
     model *m = NULL;
     model_config mc;
     const char *tok_dir = FTUNE_SOURCE_DIR "/models/bert-tiny";
-    ft_status st = !strcmp(size, "bert-base") ? hf_config_default(HF_ARCH_BERT, &cfg, err)
-                 : hf_config_load(FTUNE_SOURCE_DIR "/models/bert-tiny/config.json", &cfg, err);
+    ft_status st =
+        !strcmp(size, "bert-base")
+            ? hf_config_default(HF_ARCH_BERT, &cfg, err)
+            : hf_config_load(FTUNE_SOURCE_DIR "/models/bert-tiny/config.json", &cfg, err);
     if (st == FT_OK) st = hf_config_set_labels(&cfg, LABELS, k, err);
     if (st == FT_OK) st = hf_config_to_model_config(&cfg, &mc, err);
     if (st == FT_OK) st = model_create(&m, &mc, err);
@@ -89,13 +91,17 @@ typedef struct dataset {
     char **texts;
 } dataset;
 
-static ft_status tokenize_all(const char *model_dir, uint64_t n, int k, int32_t t,
-                              dataset *d, tok_tokenizer **tok, ft_error *err)
+static ft_status tokenize_all(const char *model_dir, uint64_t n, int k, int32_t t, dataset *d,
+                              tok_tokenizer **tok, ft_error *err)
 {
     ft_status st = tok_open(model_dir, tok, err);
     if (st != FT_OK) return st;
-    d->rows = (shard_rows){n, t, true, ft_malloc_array(n * (uint64_t)t, sizeof(int32_t)),
-                           ft_malloc_array(n, sizeof(int32_t)), ft_malloc_array(n, sizeof(int32_t)),
+    d->rows = (shard_rows){n,
+                           t,
+                           true,
+                           ft_malloc_array(n * (uint64_t)t, sizeof(int32_t)),
+                           ft_malloc_array(n, sizeof(int32_t)),
+                           ft_malloc_array(n, sizeof(int32_t)),
                            ft_malloc_array(n, sizeof(int64_t))};
     d->texts = ft_calloc_array(n, sizeof(char *));
     if (!d->rows.input_ids || !d->rows.lengths || !d->rows.labels || !d->rows.example_index ||
@@ -114,17 +120,23 @@ static ft_status tokenize_all(const char *model_dir, uint64_t n, int k, int32_t 
 }
 
 /* Rows [a, b) of d as a shard file (uint16 ids when the vocabulary fits). */
-static ft_status write_file(const char *path, const shard_meta *meta, const dataset *d,
-                            uint64_t a, uint64_t b, ft_error *err)
+static ft_status write_file(const char *path, const shard_meta *meta, const dataset *d, uint64_t a,
+                            uint64_t b, ft_error *err)
 {
     int32_t t = d->rows.max_length;
     bool wide = shard_needs_wide_ids(meta->vocab_size);
     const int32_t *ids = (const int32_t *)d->rows.input_ids + a * (uint64_t)t;
     void *buf = wide ? NULL : ft_malloc_array((b - a) * (uint64_t)t, sizeof(uint16_t));
     if (!wide && !buf) return ft_fail(err, FT_ENOMEM, "out of memory");
-    for (uint64_t i = 0; !wide && i < (b - a) * (uint64_t)t; i++) ((uint16_t *)buf)[i] = (uint16_t)ids[i];
-    shard_rows r = {b - a, t, wide, wide ? (void *)ids : buf, d->rows.lengths + a,
-                    d->rows.labels + a, d->rows.example_index + a};
+    for (uint64_t i = 0; !wide && i < (b - a) * (uint64_t)t; i++)
+        ((uint16_t *)buf)[i] = (uint16_t)ids[i];
+    shard_rows r = {b - a,
+                    t,
+                    wide,
+                    wide ? (void *)ids : buf,
+                    d->rows.lengths + a,
+                    d->rows.labels + a,
+                    d->rows.example_index + a};
     ft_status st = shard_write_file(path, meta, &r, err);
     free(buf);
     return st;
@@ -168,7 +180,8 @@ static void manifest_base(shard_manifest *m, tok_tokenizer *tok, int k, int32_t 
     m->n_labels = k;
     m->labels = (char **)LABELS;
     m->n_sources = 1;
-    m->sources[0] = (shard_manifest_source){"input", "synthetic", "tsv", "text", "label", 0, 1, n, 0};
+    m->sources[0] =
+        (shard_manifest_source){"input", "synthetic", "tsv", "text", "label", 0, 1, n, 0};
     m->seed = 7;
     m->fractions[split] = 1.0;
     m->split_rows[split] = n;
@@ -184,7 +197,8 @@ static ft_status make_data(const char *model_dir, const char *out, uint64_t n, i
     shard_manifest_file files[64];
     hf_config cfg = {0};
     char *config = ft_path_join(model_dir, "config.json");
-    ft_status st = config ? hf_config_load(config, &cfg, err) : ft_fail(err, FT_ENOMEM, "out of memory");
+    ft_status st =
+        config ? hf_config_load(config, &cfg, err) : ft_fail(err, FT_ENOMEM, "out of memory");
     int k = cfg.num_labels; /* the model's labels (at most 5, LABELS) */
     hf_config_free(&cfg);
     free(config);
@@ -199,12 +213,13 @@ static ft_status make_data(const char *model_dir, const char *out, uint64_t n, i
     snprintf(fp, sizeof fp, "%s", m.tokenizer_fingerprint);
     for (int f = 0; f < shards && st == FT_OK; f++) {
         shard_plan_file pf = {split, f, shards, 0};
-        uint64_t a = n * (uint64_t)f / (uint64_t)shards, b = n * (uint64_t)(f + 1) / (uint64_t)shards;
+        uint64_t a = n * (uint64_t)f / (uint64_t)shards,
+                 b = n * (uint64_t)(f + 1) / (uint64_t)shards;
         shard_file_name(&pf, files[f].name, sizeof files[f].name);
         files[f].split = split;
         files[f].rows = b - a;
-        shard_meta meta = {shard_split_name(split), f, shards, t, m.pad_id, m.vocab_size,
-                           m.tokenizer_kind, fp, k, LABELS, 7};
+        shard_meta meta = {shard_split_name(split), f,  shards, t,      m.pad_id, m.vocab_size,
+                           m.tokenizer_kind,        fp, k,      LABELS, 7};
         char *path = ft_path_join(out, files[f].name);
         st = write_file(path, &meta, &d, a, b, err);
         if (st == FT_OK) st = shard_file_crc32(path, &files[f].crc32, &files[f].bytes, err);
@@ -250,11 +265,11 @@ int main(int argc, char **argv)
         st = make_ckpt(argv[2], argv[3], &err);
     } else if ((argc == 8 || argc == 9) && !strcmp(argv[1], "data")) {
         if (argc == 9) min_words = atoi(argv[8]) > 0 ? atoi(argv[8]) : 3;
-        int shards = atoi(argv[6]), split = !strcmp(argv[7], "validation") ? SHARD_VALIDATION
-                                                                            : SHARD_TEST;
+        int shards = atoi(argv[6]),
+            split = !strcmp(argv[7], "validation") ? SHARD_VALIDATION : SHARD_TEST;
         if (shards < 1 || shards > 64) shards = 1;
-        st = make_data(argv[2], argv[3], strtoull(argv[4], NULL, 10), atoi(argv[5]), shards,
-                       split, &err);
+        st = make_data(argv[2], argv[3], strtoull(argv[4], NULL, 10), atoi(argv[5]), shards, split,
+                       &err);
     } else {
         fprintf(stderr, "usage: eval_fixture model OUT_DIR bert-tiny|bert-base NUM_LABELS SEED\n"
                         "       eval_fixture ckpt MODEL_DIR OUT.h5\n"

@@ -34,11 +34,15 @@ static ft_status write_log(const char *dir, ft_error *err)
     if (!path || !buf) goto cleanup;
     for (int step = 10; step <= 1000; step += 10) {
         double loss = 1.1 * exp(-step / 300.0) + 0.25 + 0.03 * sin(step * 0.37);
-        len += (size_t)snprintf(buf + len, cap - len, "{\"step\": %d, \"loss\": %.4f, "
-                                "\"learning_rate\": 2e-05}\n", step, loss);
+        len += (size_t)snprintf(buf + len, cap - len,
+                                "{\"step\": %d, \"loss\": %.4f, "
+                                "\"learning_rate\": 2e-05}\n",
+                                step, loss);
         if (step % 200 == 0)
-            len += (size_t)snprintf(buf + len, cap - len, "{\"step\": %d, \"eval_loss\": "
-                                    "%.4f}\n", step, 1.0 * exp(-step / 350.0) + 0.35);
+            len += (size_t)snprintf(buf + len, cap - len,
+                                    "{\"step\": %d, \"eval_loss\": "
+                                    "%.4f}\n",
+                                    step, 1.0 * exp(-step / 350.0) + 0.35);
     }
     len += (size_t)snprintf(buf + len, cap - len, "{\"step\": 1010, \"lo");
     st = ft_write_file_atomic(path, buf, len, true, err);
@@ -68,11 +72,14 @@ static ft_status write_predictions(const char *dir, ft_error *err)
         int label, pred = 0;
         float p[K];
         example(i, &label, p);
-        for (int c = 1; c < K; c++) if (p[c] > p[pred]) pred = c;
+        for (int c = 1; c < K; c++)
+            if (p[c] > p[pred]) pred = c;
         st = report_predictions_write(w, i, label, pred, p, err);
     }
-    if (st == FT_OK) st = report_predictions_close(w, err);
-    else report_predictions_abort(w);
+    if (st == FT_OK)
+        st = report_predictions_close(w, err);
+    else
+        report_predictions_abort(w);
     free(path);
     return st;
 }
@@ -100,12 +107,15 @@ static ft_status run(const char *dir, ft_error *err)
         report_example shown[8];
         for (int i = 0; i < r->num_worst; i++)
             shown[i] = (report_example){r->worst[i].example_index, r->worst[i].true_label,
-                                        r->worst[i].pred_label, r->worst[i].confidence,
-                                        text_of(i)};
-        report_input in = {.metrics = r, .label_names = label_names,
-                           .model_path = "runs/demo/final", .manifest_fingerprint = "sha256:0123abcd",
+                                        r->worst[i].pred_label, r->worst[i].confidence, text_of(i)};
+        report_input in = {.metrics = r,
+                           .label_names = label_names,
+                           .model_path = "runs/demo/final",
+                           .manifest_fingerprint = "sha256:0123abcd",
                            .command_line = "ftune-eval --model runs/demo/final --data data/demo",
-                           .curves = curves, .examples = shown, .num_examples = r->num_worst};
+                           .curves = curves,
+                           .examples = shown,
+                           .num_examples = r->num_worst};
         st = report_write_all(&in, dir, true, err);
     }
     if (st == FT_OK) st = write_predictions(dir, err);

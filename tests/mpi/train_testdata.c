@@ -73,7 +73,8 @@ static void make_rows(shard_rows *r, uint64_t first, uint64_t n)
         for (int k = 1; k < len - 1; k++) {
             int noise = rng_u32(7, 3, e * MAXLEN + (uint64_t)k) % 4 == 0;
             int half = (label ^ noise) ? 34 : 5;
-            ids[i * MAXLEN + (uint64_t)k] = (uint16_t)(half + rng_u32(7, 4, e * MAXLEN + (uint64_t)k) % 29);
+            ids[i * MAXLEN + (uint64_t)k] =
+                (uint16_t)(half + rng_u32(7, 4, e * MAXLEN + (uint64_t)k) % 29);
         }
         ids[i * MAXLEN + (uint64_t)len - 1] = 3;
         r->lengths[i] = len;
@@ -84,8 +85,8 @@ static void make_rows(shard_rows *r, uint64_t first, uint64_t n)
 
 static bool bad_id; /* DAMAGE bad-id */
 
-static int write_split(const char *dir, shard_manifest *m, shard_meta *meta, int split,
-                       int nfiles, uint64_t first, uint64_t rows)
+static int write_split(const char *dir, shard_manifest *m, shard_meta *meta, int split, int nfiles,
+                       uint64_t first, uint64_t rows)
 {
     ft_error err;
     for (int f = 0; f < nfiles; f++) {
@@ -140,8 +141,10 @@ static int flip_data_byte(const char *dir)
     if (ok && shard_read_file(path, true, &r, &err) == FT_OK) {
         shard_rows_free(&r);
     } else {
-        fprintf(stderr, "train_testdata: bad-crc: cannot flip a byte of %s, or it does not "
-                        "read back\n", path);
+        fprintf(stderr,
+                "train_testdata: bad-crc: cannot flip a byte of %s, or it does not "
+                "read back\n",
+                path);
         ok = 0;
     }
     free(path);
@@ -171,9 +174,14 @@ int main(int argc, char **argv)
     snprintf(fp, sizeof fp, "%016" PRIx64, tok_fingerprint(tk));
     tok_close(tk);
     const char *labels[] = {"negative", "positive"};
-    shard_meta meta = {.max_length = MAXLEN, .pad_id = 0, .vocab_size = VOCAB,
-                       .tokenizer_kind = "wordpiece", .tokenizer_fingerprint = fp,
-                       .n_labels = 2, .label_names = labels, .seed = 7};
+    shard_meta meta = {.max_length = MAXLEN,
+                       .pad_id = 0,
+                       .vocab_size = VOCAB,
+                       .tokenizer_kind = "wordpiece",
+                       .tokenizer_fingerprint = fp,
+                       .n_labels = 2,
+                       .label_names = labels,
+                       .seed = 7};
     shard_manifest m;
     memset(&m, 0, sizeof m);
     snprintf(m.tokenizer_kind, sizeof m.tokenizer_kind, "wordpiece");
@@ -184,8 +192,10 @@ int main(int argc, char **argv)
     m.n_labels = 2;
     m.labels = (char **)labels;
     m.n_sources = 1;
-    m.sources[0] = (shard_manifest_source){.role = "input", .path = (char *)"synthetic",
-                                           .format = "jsonl", .text_field = (char *)"text",
+    m.sources[0] = (shard_manifest_source){.role = "input",
+                                           .path = (char *)"synthetic",
+                                           .format = "jsonl",
+                                           .text_field = (char *)"text",
                                            .label_field = (char *)"label",
                                            .records = ntrain + nval};
     m.seed = 7;

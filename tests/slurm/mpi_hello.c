@@ -21,8 +21,7 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (argc != 2 || (expected = atoi(argv[1])) < 1) {
-        if (rank == 0)
-            fprintf(stderr, "usage: mpi_hello EXPECTED_RANKS\n");
+        if (rank == 0) fprintf(stderr, "usage: mpi_hello EXPECTED_RANKS\n");
         MPI_Finalize();
         return 2;
     }

@@ -19,10 +19,7 @@
 
 static volatile sig_atomic_t sig_seen;
 
-static void on_signal(int sig)
-{
-    sig_seen = sig;
-}
+static void on_signal(int sig) { sig_seen = sig; }
 
 static int install_handlers(void)
 {
@@ -51,8 +48,7 @@ static int write_file(const char *dir, const char *name, const char *text)
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
+    while (nanosleep(&ts, &ts) != 0) {}
 }
 
 /* One "step" loop: returns 3 after a checkpoint, 1 on timeout, 2 on error. */
@@ -64,8 +60,7 @@ static int wait_for_signal(const char *dir, int rank, int size, double timeout_s
         sleep_ms(100);
         MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
         MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-        if (any && first_seen < 0)
-            first_seen = MPI_Wtime();
+        if (any && first_seen < 0) first_seen = MPI_Wtime();
         /* Give slow forwarding 3 s to reach every rank, then record the count. */
         if (any && (all == size || MPI_Wtime() - first_seen > 3.0)) {
             int my_sig = sig_seen, sig = 0, rc = 0;
@@ -80,8 +75,7 @@ static int wait_for_signal(const char *dir, int rank, int size, double timeout_s
             return rc ? rc : 3;
         }
         if (MPI_Wtime() - t0 > timeout_s) {
-            if (rank == 0)
-                fprintf(stderr, "sig_checkpoint: no signal within %.0f s\n", timeout_s);
+            if (rank == 0) fprintf(stderr, "sig_checkpoint: no signal within %.0f s\n", timeout_s);
             return 1;
         }
     }
@@ -97,8 +91,7 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (argc < 2 || argc > 3 || install_handlers() != 0) {
-        if (rank == 0)
-            fprintf(stderr, "usage: sig_checkpoint STATE_DIR [TIMEOUT_S]\n");
+        if (rank == 0) fprintf(stderr, "usage: sig_checkpoint STATE_DIR [TIMEOUT_S]\n");
         MPI_Finalize();
         return 2;
     }
@@ -114,11 +107,9 @@ int main(int argc, char **argv)
         rc = 0;
     } else {
         MPI_Barrier(MPI_COMM_WORLD);
-        if (rank == 0)
-            rc = write_file(argv[1], "ready", "ready\n");
+        if (rank == 0) rc = write_file(argv[1], "ready", "ready\n");
         MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
-        if (rc == 0)
-            rc = wait_for_signal(argv[1], rank, size, argc == 3 ? atof(argv[2]) : 60.0);
+        if (rc == 0) rc = wait_for_signal(argv[1], rank, size, argc == 3 ? atof(argv[2]) : 60.0);
     }
     fflush(stdout);
     MPI_Finalize();

@@ -37,9 +37,9 @@ template <class F> static inline void kern_host_run_threads(int nblocks, int nth
 /* kern_attention.cuh's batched product, plainly (double sums): row-major
  * C_i[M,N] = alpha op(A_i)·op(B_i) + beta C_i for i < batch. Stands in for
  * cublasSgemmStridedBatched. */
-static inline void kern_host_gemm(bool ta, bool tb, int m, int n, int k, float alpha,
-                                  kern_mat a, kern_mat b, float beta, float *c, int ldc,
-                                  long long sc, int batch)
+static inline void kern_host_gemm(bool ta, bool tb, int m, int n, int k, float alpha, kern_mat a,
+                                  kern_mat b, float beta, float *c, int ldc, long long sc,
+                                  int batch)
 {
     for (int i = 0; i < batch; i++) {
         const float *A = a.p + i * a.stride, *B = b.p + i * b.stride;

@@ -37,19 +37,18 @@ static double max_err(const float *got, const float *want, size_t n)
 }
 
 /* got may be a temporary (a download): it is evaluated once. */
-#define CHECK_NEAR(name, got, want, tol)                                              \
-    do {                                                                              \
-        const auto &g_ = (got);                                                       \
-        bool same_ = g_.size() == (want).size();                                      \
-        double e_ = same_ ? max_err(g_.data(), (want).data(), (want).size()) : INFINITY; \
+#define CHECK_NEAR(name, got, want, tol)                                                  \
+    do {                                                                                  \
+        const auto &g_ = (got);                                                           \
+        bool same_ = g_.size() == (want).size();                                          \
+        double e_ = same_ ? max_err(g_.data(), (want).data(), (want).size()) : INFINITY;  \
         if (ops_compare_verbose) fprintf(stderr, "  %-34s max error %.3g\n", (name), e_); \
         CHECK_MSG(e_ <= (tol), "%s: max error %.3g (tol %g)", (name), e_, (double)(tol)); \
     } while (0)
 
-#define CHECK_BITS(name, got, want)                                                   \
-    CHECK_MSG((got).size() == (want).size() &&                                        \
-                  memcmp((got).data(), (want).data(),                                 \
-                         (want).size() * sizeof((want)[0])) == 0,                     \
+#define CHECK_BITS(name, got, want)                                                            \
+    CHECK_MSG((got).size() == (want).size() &&                                                 \
+                  memcmp((got).data(), (want).data(), (want).size() * sizeof((want)[0])) == 0, \
               "%s: not bit-identical", (name))
 
 #endif

@@ -35,7 +35,8 @@ extern "C" {
 #include "kern_rows.cuh"
 #include "ops_devsim_backend.h"
 
-namespace {
+namespace
+{
 
 /* ---- the registry ------------------------------------------------------------ */
 
@@ -56,15 +57,14 @@ std::recursive_mutex &lock()
     return *mu;
 }
 
-int depth;               /* nesting of scopes (under lock()) */
+int depth; /* nesting of scopes (under lock()) */
 ops_devsim_counts counts;
 std::vector<char> scratch_mem; /* the kernels' partial results (host: internal) */
 
 size_t page_size() { return (size_t)sysconf(_SC_PAGESIZE); }
 
 /* A broken rule: say which operation and argument, then abort. */
-[[noreturn]] __attribute__((format(printf, 2, 3))) void fail(const char *op,
-                                                              const char *fmt, ...)
+[[noreturn]] __attribute__((format(printf, 2, 3))) void fail(const char *op, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -111,8 +111,7 @@ const region *find(const void *p, size_t bytes, uintptr_t *base)
     auto it = m.upper_bound(a);
     if (it == m.begin()) return NULL;
     --it;
-    if (a - it->first > it->second.bytes || bytes > it->second.bytes - (a - it->first))
-        return NULL;
+    if (a - it->first > it->second.bytes || bytes > it->second.bytes - (a - it->first)) return NULL;
     if (base) *base = it->first;
     return &it->second;
 }
@@ -123,10 +122,10 @@ void need(const char *op, const char *arg, const void *p, size_t bytes, size_t a
     if (bytes == 0) return;
     if (!p) fail(op, "argument %s is NULL (%zu bytes wanted)", arg, bytes);
     if ((uintptr_t)p % align)
-        fail(op, "argument %s (%p) is misaligned for its type (%zu-byte elements)", arg, p,
-             align);
+        fail(op, "argument %s (%p) is misaligned for its type (%zu-byte elements)", arg, p, align);
     if (!find(p, bytes, NULL))
-        fail(op, "argument %s (%p, %zu bytes) is not back-end memory of that extent "
+        fail(op,
+             "argument %s (%p, %zu bytes) is not back-end memory of that extent "
              "(host memory given to a device operation, or a buffer planned too small?)",
              arg, p, bytes);
 }
@@ -173,7 +172,11 @@ size_t rows_used(const char *op, const int32_t *ids, int n)
 
 /* ---- SIGSEGV: name the culprit --------------------------------------------------- */
 
-void say(const char *s) { ssize_t r = write(2, s, strlen(s)); (void)r; }
+void say(const char *s)
+{
+    ssize_t r = write(2, s, strlen(s));
+    (void)r;
+}
 
 void segv_handler(int sig, siginfo_t *info, void *ctx)
 {
@@ -185,8 +188,7 @@ void segv_handler(int sig, siginfo_t *info, void *ctx)
         snprintf(buf, sizeof buf,
                  "ops_devsim: host code touched back-end memory at %p (offset %zu of a "
                  "region of %zu bytes at %p): a missing to_host/to_device?\n",
-                 info->si_addr, (size_t)((uintptr_t)info->si_addr - base), r->bytes,
-                 (void *)base);
+                 info->si_addr, (size_t)((uintptr_t)info->si_addr - base), r->bytes, (void *)base);
     else
         snprintf(buf, sizeof buf, "ops_devsim: SIGSEGV at %p (not back-end memory)\n",
                  info->si_addr);
@@ -215,7 +217,7 @@ void *ds_alloc(size_t bytes)
     size_t ps = page_size(), mapped = ((bytes ? bytes : 1) + ps - 1) / ps * ps;
     int prot = depth > 0 ? PROT_READ | PROT_WRITE : PROT_NONE;
     void *p = mmap(NULL, mapped, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return NULL; /* out of memory: an ordinary NULL */
+    if (p == MAP_FAILED) return NULL;             /* out of memory: an ordinary NULL */
     live()[(uintptr_t)p] = region{bytes, mapped}; /* anonymous pages: zeroed */
     return p;
 }
@@ -228,8 +230,7 @@ void ds_free(void *p, size_t bytes)
     if (it == live().end())
         fail("free", "%p (%zu bytes) is not the start of a live allocation", p, bytes);
     if (it->second.bytes != bytes)
-        fail("free", "%p freed with %zu bytes, allocated with %zu", p, bytes,
-             it->second.bytes);
+        fail("free", "%p freed with %zu bytes, allocated with %zu", p, bytes, it->second.bytes);
     munmap(p, it->second.mapped);
     live().erase(it);
 }
@@ -345,9 +346,8 @@ void column_sums(float *dst, const float *x, int n, int c)
     kern_colvalue_plain v = {x, c};
     launch_1(chunks * kern_colsum_tiles(c),
              [&](kern_idx ix) { kern_colsum_partial(ix, partial, v, n, c); });
-    launch(grid((size_t)c), THREADS, [&](kern_idx ix) {
-        kern_colsum_finish(ix, dst, (float *)NULL, partial, n, c);
-    });
+    launch(grid((size_t)c), THREADS,
+           [&](kern_idx ix) { kern_colsum_finish(ix, dst, (float *)NULL, partial, n, c); });
 }
 
 void ds_bias_backward(float *dbias, const float *dout, int n, int c)
@@ -364,8 +364,8 @@ void fill_rows(float *out, const float *bias, int n, int oc)
            [&](kern_idx ix) { kern_fill_rows(ix, out, bias, (size_t)n, oc); });
 }
 
-void ds_linear_forward(float *out, const float *inp, const float *w, const float *bias,
-                       int n, int c, int oc, ops_weight_layout layout)
+void ds_linear_forward(float *out, const float *inp, const float *w, const float *bias, int n,
+                       int c, int oc, ops_weight_layout layout)
 {
     scope s;
     need_f("linear_forward", "out", out, (size_t)n * oc);
@@ -452,9 +452,9 @@ void ds_linear_forward_bf16(float *out, const float *inp, ops_bf16 *inp16, const
     product(out, inp16, w, n, oc, c, false, layout == OPS_W_OUT_IN, bias != NULL);
 }
 
-void ds_linear_backward_bf16(float *dinp, float *dw, float *db, const float *dout,
-                             ops_bf16 *dout16, const float *inp, ops_bf16 *inp16,
-                             const ops_bf16 *w, int n, int c, int oc, ops_weight_layout layout)
+void ds_linear_backward_bf16(float *dinp, float *dw, float *db, const float *dout, ops_bf16 *dout16,
+                             const float *inp, ops_bf16 *inp16, const ops_bf16 *w, int n, int c,
+                             int oc, ops_weight_layout layout)
 {
     scope s;
     const char *op = "linear_backward_bf16";
@@ -512,8 +512,8 @@ void ds_bias_gelu_forward(float *act, float *pre, const float *bias, int n, int 
 }
 
 /* ops_cuda_gelu_bias_backward's launches. */
-void ds_gelu_bias_backward(float *dpre, float *dbias, const float *pre, const float *dact,
-                           int n, int c, ops_gelu_kind kind)
+void ds_gelu_bias_backward(float *dpre, float *dbias, const float *pre, const float *dact, int n,
+                           int c, ops_gelu_kind kind)
 {
     scope s;
     size_t nc = (size_t)n * c;
@@ -533,9 +533,8 @@ void ds_gelu_bias_backward(float *dpre, float *dbias, const float *pre, const fl
     kern_colvalue_gelu v = {dpre, pre, dact, c, erf_kind};
     launch_1(chunks * kern_colsum_tiles(c),
              [&](kern_idx ix) { kern_colsum_partial(ix, partial, v, n, c); });
-    launch(grid((size_t)c), THREADS, [&](kern_idx ix) {
-        kern_colsum_finish(ix, dbias, (float *)NULL, partial, n, c);
-    });
+    launch(grid((size_t)c), THREADS,
+           [&](kern_idx ix) { kern_colsum_finish(ix, dbias, (float *)NULL, partial, n, c); });
 }
 
 void ds_tanh_forward(float *out, const float *inp, size_t n)
@@ -557,8 +556,8 @@ void ds_tanh_backward(float *dinp, const float *out, const float *dout, size_t n
 
 /* ---- LayerNorm ---------------------------------------------------------------------- */
 
-void ds_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
-                          const float *w, const float *b, int n, int c, float eps)
+void ds_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                          const float *b, int n, int c, float eps)
 {
     scope s;
     const char *op = "layernorm_forward";
@@ -573,9 +572,8 @@ void ds_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
     });
 }
 
-void ds_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
-                           const float *inp, const float *w, const float *mean,
-                           const float *rstd, int n, int c)
+void ds_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                           const float *w, const float *mean, const float *rstd, int n, int c)
 {
     scope s;
     const char *op = "layernorm_backward";
@@ -631,9 +629,8 @@ void ds_embedding_backward(float *dtable, const int32_t *ids, const float *dout,
     for (int i = 0; i < n; i++) sids[(size_t)i] = ids[rows[(size_t)i]];
     const int32_t *sid = sids.data(), *srow = rows.data();
     size_t groups = kern_embedding_backward_groups(n, c);
-    launch((int)std::min(groups, (size_t)65535 * 16), KERN_EMB_COLS, [&](kern_idx ix) {
-        kern_embedding_backward_sorted(ix, dtable, sid, srow, dout, n, c);
-    });
+    launch((int)std::min(groups, (size_t)65535 * 16), KERN_EMB_COLS,
+           [&](kern_idx ix) { kern_embedding_backward_sorted(ix, dtable, sid, srow, dout, n, c); });
 }
 
 void ds_gather_rows_forward(float *out, const float *inp, const int32_t *rows, int r, int c)
@@ -668,8 +665,8 @@ void dropout_checks(const char *op, const float *out, const float *inp, int b, s
     if (p > 0.0f) need(op, "example_index", index, (size_t)b * sizeof(int64_t), 8);
 }
 
-void dropout_pass(float *out, const float *inp, int b, size_t per, const int64_t *index,
-                  float p, uint64_t seed, uint64_t site)
+void dropout_pass(float *out, const float *inp, int b, size_t per, const int64_t *index, float p,
+                  uint64_t seed, uint64_t site)
 {
     size_t quads = (size_t)b * ((per + 3) / 4);
     kern_dropout_args a = kern_dropout_args_for(p, seed, site, per);
@@ -719,12 +716,11 @@ void attn_checks(const char *op, const ops_attention_shape *s, const float *y, c
     need_f(op, "probs", probs, ntt);
     need_f(op, "scratch", scratch_, ds_attention_scratch_floats(s->b, s->t, s->c, s->nh));
     need_i32(op, "lengths", s->lengths, b);
-    if (s->dropout_p > 0.0f)
-        need(op, "example_index", s->example_index, b * sizeof(int64_t), 8);
+    if (s->dropout_p > 0.0f) need(op, "example_index", s->example_index, b * sizeof(int64_t), 8);
 }
 
-void ds_attention_forward(float *out, float *probs, const float *qkv,
-                          const ops_attention_shape *sh, float *scr)
+void ds_attention_forward(float *out, float *probs, const float *qkv, const ops_attention_shape *sh,
+                          float *scr)
 {
     scope s;
     attn_checks("attention_forward", sh, out, qkv, probs, scr);
@@ -802,9 +798,8 @@ double ds_sum_squares_spans(const float *x, const ops_span *spans, int count)
     double *sums = (double *)(base + plan_bytes), *partial = sums + count;
     memcpy(dplan, plan.data(), plan_bytes);
     counts.device_work++;
-    launch_1(std::min(total, (int)MAX_BLOCKS), [&](kern_idx ix) {
-        kern_ssq_spans_partial(ix, partial, x, dplan, count, total);
-    });
+    launch_1(std::min(total, (int)MAX_BLOCKS),
+             [&](kern_idx ix) { kern_ssq_spans_partial(ix, partial, x, dplan, count, total); });
     launch_1(std::min(count, (int)MAX_BLOCKS),
              [&](kern_idx ix) { kern_ssq_spans_finish(ix, sums, partial, dplan, count); });
     double sum = 0.0;
@@ -813,8 +808,8 @@ double ds_sum_squares_spans(const float *x, const ops_span *spans, int count)
     return sum;
 }
 
-void adamw_checks(const char *op, const float *p, const float *g, const float *m,
-                  const float *v, size_t offset, size_t n)
+void adamw_checks(const char *op, const float *p, const float *g, const float *m, const float *v,
+                  size_t offset, size_t n)
 {
     need_f(op, "param", p + offset, n);
     need_f(op, "grad", g + offset, n);
@@ -841,23 +836,22 @@ void ds_adamw_spans(float *param, const float *grad, float *m, float *v,
 /* ---- the table -------------------------------------------------------------------------- */
 
 /* One ds_<name> per entry of ops_list.h. */
-const ops_backend table = {
-    .name = "devsim",
-    .host_memory = false,
-    .alloc = ds_alloc,
-    .free = ds_free,
-    .zero = ds_zero,
-    .to_device = ds_to_device,
-    .to_host = ds_to_host,
-    .copy = ds_copy,
-    .synchronize = ds_synchronize,
-#define DS_ENTRY(name, params, args) .name = ds_##name,
+const ops_backend table = {.name = "devsim",
+                           .host_memory = false,
+                           .alloc = ds_alloc,
+                           .free = ds_free,
+                           .zero = ds_zero,
+                           .to_device = ds_to_device,
+                           .to_host = ds_to_host,
+                           .copy = ds_copy,
+                           .synchronize = ds_synchronize,
+#define DS_ENTRY(name, params, args)          .name = ds_##name,
 #define DS_ENTRY_RET(ret, name, params, args) .name = ds_##name,
-    OPS_LIST_CORE(DS_ENTRY, DS_ENTRY_RET)
+                           OPS_LIST_CORE(DS_ENTRY, DS_ENTRY_RET)
 /* The decoder LLMs' operations: not simulated (NULL, ops_list.h). */
-#define DS_NONE(name, params, args) .name = NULL,
+#define DS_NONE(name, params, args)          .name = NULL,
 #define DS_NONE_RET(ret, name, params, args) .name = NULL,
-    OPS_LIST_LLM(DS_NONE, DS_NONE_RET)
+                               OPS_LIST_LLM(DS_NONE, DS_NONE_RET)
 #undef DS_NONE
 #undef DS_NONE_RET
 #undef DS_ENTRY

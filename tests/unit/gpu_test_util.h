@@ -23,10 +23,13 @@ static inline int gpu_test_skip_code(MPI_Comm comm, int need_gpu_per_rank)
     int count = gpu_device_count();
     int mine[2] = {count == 0, need_gpu_per_rank && count < local_size}, any[2];
     MPI_Allreduce(mine, any, 2, MPI_INT, MPI_MAX, comm);
-    if (any[0] && rank == 0) fprintf(stderr, "no GPU visible to some rank: skipped\n");
+    if (any[0] && rank == 0)
+        fprintf(stderr, "no GPU visible to some rank: skipped\n");
     else if (any[1] && rank == 0)
-        fprintf(stderr, "fewer GPUs than ranks on a node (%d GPUs, %d ranks on rank 0's): "
-                "NCCL needs one GPU per rank: skipped\n", count, local_size);
+        fprintf(stderr,
+                "fewer GPUs than ranks on a node (%d GPUs, %d ranks on rank 0's): "
+                "NCCL needs one GPU per rank: skipped\n",
+                count, local_size);
     return any[0] || any[1] ? 77 : 0;
 }
 

@@ -49,8 +49,7 @@ static void fixture_close(fixture *fx)
 
 /* A malloc'd copy of tensor `name` (float32 or int32, 4 bytes each) and its
  * element count, or NULL when absent. shape[0..1] when shape != NULL. */
-static void *fixture_get(const fixture *fx, const char *name, size_t *count,
-                         int64_t shape[2])
+static void *fixture_get(const fixture *fx, const char *name, size_t *count, int64_t shape[2])
 {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(fx->header, name);
     if (!t) return NULL;

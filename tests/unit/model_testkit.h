@@ -100,8 +100,12 @@ static void free_batches(batches *bt)
 /* Micro-batch k (host memory, as model_forward takes it). */
 static model_batch micro(const batches *bt, int k)
 {
-    model_batch x = {B, T, bt->ids + (size_t)k * B * T, bt->lengths + k * B,
-                     bt->labels + k * B, bt->index + k * B};
+    model_batch x = {B,
+                     T,
+                     bt->ids + (size_t)k * B * T,
+                     bt->lengths + k * B,
+                     bt->labels + k * B,
+                     bt->index + k * B};
     return x;
 }
 

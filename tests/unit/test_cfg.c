@@ -61,13 +61,15 @@ int main(void)
     CHECK_CLOSE(cfg_get_float(c, "learning_rate"), 5e-5, 1e-12);
     CHECK_EQ_INT(cfg_get_int(c, "per_device_train_batch_size"), 8);
 
-    CHECK(cfg_load_json_text(c, "{\"learning_rate\": 2e-5, \"bf16\": true, "
-                                "\"per_device_train_batch_size\": 16}", "a.json", &err) == FT_OK);
+    CHECK(cfg_load_json_text(c,
+                             "{\"learning_rate\": 2e-5, \"bf16\": true, "
+                             "\"per_device_train_batch_size\": 16}",
+                             "a.json", &err) == FT_OK);
     CHECK_CLOSE(cfg_get_float(c, "learning_rate"), 2e-5, 1e-12);
     CHECK(cfg_get_bool(c, "bf16"));
     CHECK_EQ_INT(cfg_get_int(c, "per_device_train_batch_size"), 16);
 
-    char *argv[] = {"prog", "--learning_rate", "3e-5", "--lr_scheduler_type=cosine",
+    char *argv[] = {"prog",         "--learning_rate", "3e-5", "--lr_scheduler_type=cosine",
                     "--output_dir", "/tmp/x"};
     CHECK(cfg_apply_args(c, 6, argv, 1, &err) == FT_OK);
     CHECK_CLOSE(cfg_get_float(c, "learning_rate"), 3e-5, 1e-12);
@@ -80,7 +82,8 @@ int main(void)
     CHECK_STR_CONTAINS(err.msg, "a.json");
     CHECK(cfg_set(c, "per_device_train_batch_size", "16x", "command line", &err) == FT_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "expected an integer, got \"16x\"");
-    CHECK(cfg_load_json_text(c, "{\"per_device_train_batch_size\": 2.5}", "b.json", &err) == FT_EINVAL);
+    CHECK(cfg_load_json_text(c, "{\"per_device_train_batch_size\": 2.5}", "b.json", &err) ==
+          FT_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "expected an integer");
     CHECK(cfg_set(c, "per_device_train_batch_size", "0", "command line", &err) == FT_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "[1, 65536]");

@@ -56,16 +56,18 @@ static size_t first_diff(const char *a, size_t an, const char *b, size_t bn)
 }
 
 /* Render one case both ways; count byte-identical renders. */
-static int check_case(const chat_template *t, const cJSON *cs, const char *bos,
-                      const char *eos, const char *family, int idx)
+static int check_case(const chat_template *t, const cJSON *cs, const char *bos, const char *eos,
+                      const char *family, int idx)
 {
     const cJSON *msgs = cJSON_GetObjectItem(cs, "messages");
     const cJSON *error = cJSON_GetObjectItem(cs, "error");
     const cJSON *fails = cJSON_GetObjectItem(cs, "fails");
     int same = 0;
     for (int gen = 0; gen < 2; gen++) {
-        chat_render_opts o = {.add_generation_prompt = gen, .bos_token = bos,
-                              .eos_token = eos, .extra = cJSON_GetObjectItem(cs, "vars")};
+        chat_render_opts o = {.add_generation_prompt = gen,
+                              .bos_token = bos,
+                              .eos_token = eos,
+                              .extra = cJSON_GetObjectItem(cs, "vars")};
         char *out = NULL;
         size_t n = 0;
         ft_error err = {0};
@@ -126,8 +128,8 @@ static void test_family(const char *family)
                                cJSON_IsString(eos) ? eos->valuestring : NULL, family, cases);
         cases++;
     }
-    fprintf(stderr, "%s: %d conversations, %d of %d renders identical\n", family, cases,
-            same, 2 * cases);
+    fprintf(stderr, "%s: %d conversations, %d of %d renders identical\n", family, cases, same,
+            2 * cases);
     chat_template_free(t);
     free(src);
     cJSON_Delete(doc);
@@ -142,8 +144,7 @@ static ft_status render_src(const char *src, const cJSON *vars, char **out, size
     chat_render_opts o = {.extra = vars};
     *out = NULL;
     chat_template *t = chat_template_compile(src, strlen(src), err);
-    ft_status st = t ? chat_template_render(t, msgs ? msgs : empty, &o, out, n, err)
-                     : err->code;
+    ft_status st = t ? chat_template_render(t, msgs ? msgs : empty, &o, out, n, err) : err->code;
     chat_template_free(t);
     cJSON_Delete(empty);
     return st;
@@ -171,13 +172,15 @@ static void test_snippets(void)
         const cJSON *vars = is_random ? random_vars : cJSON_GetObjectItem(cs, "vars");
         ft_status st = render_src(src, vars, &out, &n, &err);
         bool ok;
-        if (want) ok = st == FT_OK && n == strlen(want->valuestring) &&
-                       memcmp(out, want->valuestring, n) == 0;
-        else ok = st == FT_EINVAL;
+        if (want)
+            ok = st == FT_OK && n == strlen(want->valuestring) &&
+                 memcmp(out, want->valuestring, n) == 0;
+        else
+            ok = st == FT_EINVAL;
         if (cJSON_GetObjectItem(cs, "unsupported")) ok = ok && strstr(err.msg, "line ") != NULL;
         bool refusal = is_random && want && st == FT_EINVAL;
-        CHECK_MSG(ok || refusal, "snippet %d %s: status %d (%s), got \"%s\", want \"%s\"", i,
-                  src, st, err.msg, out ? out : "", want ? want->valuestring : "(an error)");
+        CHECK_MSG(ok || refusal, "snippet %d %s: status %d (%s), got \"%s\", want \"%s\"", i, src,
+                  st, err.msg, out ? out : "", want ? want->valuestring : "(an error)");
         if (refusal && !ok && getenv("CHAT_SHOW_REFUSALS"))
             fprintf(stderr, "refused: %s: %s\n", src, err.msg);
         same += ok;
@@ -194,7 +197,9 @@ static void test_snippets(void)
 /* Hostile or unsupported templates: an error naming line and column. */
 static void test_hostile(void)
 {
-    static const struct { const char *src, *want; } cases[] = {
+    static const struct {
+        const char *src, *want;
+    } cases[] = {
         {"abc {{ x", "line 1, column 9: unterminated tag '{{'"},
         {"abc {% if x %}", "missing '{% endif %}'"},
         {"{% for x in y %}", "missing '{% endfor %}'"},
@@ -379,14 +384,17 @@ static int render_once(void)
     const cJSON *cs = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "cases"), 8);
     ft_error err = {0};
     chat_template *t = chat_template_compile(src, len, &err);
-    chat_render_opts o = {.add_generation_prompt = true, .bos_token = NULL,
-                          .eos_token = "<|im_end|>", .extra = cJSON_GetObjectItem(cs, "vars")};
-    ft_status st = t ? chat_template_render(t, cJSON_GetObjectItem(cs, "messages"), &o, &out,
-                                            &n, &err)
-                     : err.code;
+    chat_render_opts o = {.add_generation_prompt = true,
+                          .bos_token = NULL,
+                          .eos_token = "<|im_end|>",
+                          .extra = cJSON_GetObjectItem(cs, "vars")};
+    ft_status st =
+        t ? chat_template_render(t, cJSON_GetObjectItem(cs, "messages"), &o, &out, &n, &err)
+          : err.code;
     const char *want = cJSON_GetObjectItem(cs, "gen")->valuestring;
-    int rc = st == FT_OK && strcmp(out, want) == 0 ? 0
-             : st == FT_ENOMEM && strstr(err.msg, "out of memory") ? 3 : 1;
+    int rc = st == FT_OK && strcmp(out, want) == 0                 ? 0
+             : st == FT_ENOMEM && strstr(err.msg, "out of memory") ? 3
+                                                                   : 1;
     free(out);
     chat_template_free(t);
     free(src);
@@ -423,10 +431,17 @@ static void test_alloc_failures(const char *self)
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--render-once") == 0) return render_once();
-    static const char *families[] = {"llama2",       "llama3",
-                                     "mistral",      "mistral-v0.2", "mistral-v0.3",
-                                     "phi3",         "phi3-mini",    "phi3.5-mini",  "qwen2.5",
-                                     "qwen2.5-original", "deepseek-r1-distill-qwen",
+    static const char *families[] = {"llama2",
+                                     "llama3",
+                                     "mistral",
+                                     "mistral-v0.2",
+                                     "mistral-v0.3",
+                                     "phi3",
+                                     "phi3-mini",
+                                     "phi3.5-mini",
+                                     "qwen2.5",
+                                     "qwen2.5-original",
+                                     "deepseek-r1-distill-qwen",
                                      "messages-probe"};
     for (size_t i = 0; i < sizeof families / sizeof *families; i++) test_family(families[i]);
     test_snippets();

@@ -222,7 +222,8 @@ static void rewrite_attr(const char *path, const char *name, hid_t type, hsize_t
 {
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     CHECK(f >= 0 && H5Adelete(f, name) >= 0);
-    hid_t s = H5Screate_simple(1, &n, NULL), a = H5Acreate2(f, name, type, s, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t s = H5Screate_simple(1, &n, NULL),
+          a = H5Acreate2(f, name, type, s, H5P_DEFAULT, H5P_DEFAULT);
     CHECK(a >= 0 && H5Awrite(a, type, v) >= 0);
     H5Aclose(a);
     H5Sclose(s);
@@ -321,7 +322,8 @@ int main(void)
     char *a = ft_path_join(dir, "a"), *b = ft_path_join(dir, "b"), *c = ft_path_join(dir, "c");
     char *d = ft_path_join(dir, "d");
     ft_error err;
-    CHECK(ft_mkdir_p(a, &err) == FT_OK && ft_mkdir_p(b, &err) == FT_OK && ft_mkdir_p(c, &err) == FT_OK);
+    CHECK(ft_mkdir_p(a, &err) == FT_OK && ft_mkdir_p(b, &err) == FT_OK &&
+          ft_mkdir_p(c, &err) == FT_OK);
     CHECK(ft_mkdir_p(d, &err) == FT_OK);
     test_round_trip_and_damage(a);
     test_shape_mismatch(b);

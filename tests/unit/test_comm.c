@@ -20,7 +20,7 @@ typedef struct recorder {
     MPI_Comm mpi;
     int ranks;
     const float *base;
-    size_t ready, prev_ready;    /* the last two comm_grads_ready offsets */
+    size_t ready, prev_ready; /* the last two comm_grads_ready offsets */
     size_t bottom[MAX_CALLS], n[MAX_CALLS];
     size_t ready_at[MAX_CALLS], prev_at[MAX_CALLS]; /* when each bucket started */
     int starts, finishes, starts_at_finish;
@@ -77,8 +77,10 @@ static size_t differences(const float *a, const float *b, size_t lo, size_t hi, 
 {
     size_t bad = 0;
     for (size_t i = lo; i < hi; i++) {
-        if (tol == 0) bad += memcmp(&a[i], &b[i], sizeof(float)) != 0;
-        else bad += !(fabs((double)a[i] - b[i]) <= tol * fmax(1e-3, fabs((double)b[i])));
+        if (tol == 0)
+            bad += memcmp(&a[i], &b[i], sizeof(float)) != 0;
+        else
+            bad += !(fabs((double)a[i] - b[i]) <= tol * fmax(1e-3, fabs((double)b[i])));
     }
     return bad;
 }

@@ -46,7 +46,8 @@ static void test_elementwise(size_t n)
     a[0] = n > 1 ? 30.0f : a[0]; /* tails: exp overflow paths */
     if (n > 2) a[1] = -30.0f;
     vec got(n), want(n);
-    kern_host_run_threads(3, 5, [&](kern_idx ix) { kern_add(ix, got.data(), a.data(), b.data(), n); });
+    kern_host_run_threads(3, 5,
+                          [&](kern_idx ix) { kern_add(ix, got.data(), a.data(), b.data(), n); });
     cpu->add(want.data(), a.data(), b.data(), n);
     CHECK_BITS("add", got, want);
     kern_host_run_threads(2, 3, [&](kern_idx ix) { kern_scale(ix, got.data(), n, 0.37f); });
@@ -57,7 +58,8 @@ static void test_elementwise(size_t n)
     CHECK_NEAR("tanh", got, want, 1e-6);
     vec y = want;
     got = d, want = d;
-    kern_host_run(2, [&](kern_idx ix) { kern_tanh_backward(ix, got.data(), y.data(), b.data(), n); });
+    kern_host_run(2,
+                  [&](kern_idx ix) { kern_tanh_backward(ix, got.data(), y.data(), b.data(), n); });
     cpu->tanh_backward(want.data(), y.data(), b.data(), n);
     CHECK_BITS("tanh backward", got, want);
 }
@@ -70,9 +72,8 @@ static void test_bias(int n, int c)
     vec partial((size_t)chunks * c);
     kern_colvalue_plain v = {x.data(), c};
     kern_host_run(5, [&](kern_idx ix) { kern_colsum_partial(ix, partial.data(), v, n, c); });
-    kern_host_run(3, [&](kern_idx ix) {
-        kern_colsum_finish(ix, db.data(), NULL, partial.data(), n, c);
-    });
+    kern_host_run(
+        3, [&](kern_idx ix) { kern_colsum_finish(ix, db.data(), NULL, partial.data(), n, c); });
     cpu->bias_backward(dbw.data(), x.data(), n, c);
     CHECK_NEAR("bias backward (column sums)", db, dbw, 1e-5);
 }
@@ -103,9 +104,8 @@ static void test_bias_gelu(int n, int c)
         vec partial((size_t)chunks * c);
         kern_colvalue_gelu v = {dpre.data(), pre.data(), dact.data(), c, (bool)erf_kind};
         kern_host_run(4, [&](kern_idx ix) { kern_colsum_partial(ix, partial.data(), v, n, c); });
-        kern_host_run(3, [&](kern_idx ix) {
-            kern_colsum_finish(ix, db.data(), NULL, partial.data(), n, c);
-        });
+        kern_host_run(
+            3, [&](kern_idx ix) { kern_colsum_finish(ix, db.data(), NULL, partial.data(), n, c); });
         cpu->gelu_bias_backward(dpre_c.data(), db_c.data(), pre.data(), dact.data(), n, c, kind);
         CHECK_NEAR("gelu backward (with bias)", dpre, dpre_c, 1e-5);
         CHECK_NEAR("gelu bias gradient", db, db_c, 1e-5);
@@ -129,7 +129,8 @@ static void test_bf16(void)
     vec x = randv(n, -1e4f, 1e4f);
     for (size_t i = 0; i < ns; i++) memcpy(&x[i], &special[i], sizeof(float));
     std::vector<uint16_t> got(n), want(n);
-    kern_host_run_threads(3, 4, [&](kern_idx ix) { kern_to_bf16_all(ix, got.data(), x.data(), n); });
+    kern_host_run_threads(3, 4,
+                          [&](kern_idx ix) { kern_to_bf16_all(ix, got.data(), x.data(), n); });
     cpu->to_bf16(want.data(), x.data(), n);
     CHECK_BITS("to_bf16", got, want);
     std::vector<uint16_t> all(65536);
@@ -148,12 +149,23 @@ static void test_fp16(void)
     size_t n = 6000;
     vec x = randv(n, -70000.0f, 70000.0f), tiny = randv(n, -1e-4f, 1e-4f);
     x.insert(x.end(), tiny.begin(), tiny.end());
-    const float special[] = {65504.0f, 65519.99f, 65520.0f, -65520.0f, 6.1035156e-05f,
-                             5.9604645e-08f, 2.9802322e-08f, 2.9802326e-08f, INFINITY, NAN,
-                             -0.0f, 1.0f + 1.0f / 2048.0f, 1.0f + 3.0f / 2048.0f};
+    const float special[] = {65504.0f,
+                             65519.99f,
+                             65520.0f,
+                             -65520.0f,
+                             6.1035156e-05f,
+                             5.9604645e-08f,
+                             2.9802322e-08f,
+                             2.9802326e-08f,
+                             INFINITY,
+                             NAN,
+                             -0.0f,
+                             1.0f + 1.0f / 2048.0f,
+                             1.0f + 3.0f / 2048.0f};
     x.insert(x.end(), special, special + sizeof special / sizeof special[0]);
     vec got(x.size()), want(x.size());
-    kern_host_run_threads(3, 2, [&](kern_idx ix) { kern_round_fp16_all(ix, got.data(), x.data(), x.size()); });
+    kern_host_run_threads(
+        3, 2, [&](kern_idx ix) { kern_round_fp16_all(ix, got.data(), x.data(), x.size()); });
     cpu->round_fp16(want.data(), x.data(), x.size());
     CHECK_BITS("round_fp16", got, want);
 }
@@ -169,24 +181,26 @@ static void test_layernorm(int n, int c)
         kern_layernorm_forward(ix, out.data(), mean.data(), rstd.data(), x.data(), w.data(),
                                b.data(), n, c, 1e-5f);
     });
-    cpu->layernorm_forward(out_c.data(), mean_c.data(), rstd_c.data(), x.data(), w.data(),
-                           b.data(), n, c, 1e-5f);
+    cpu->layernorm_forward(out_c.data(), mean_c.data(), rstd_c.data(), x.data(), w.data(), b.data(),
+                           n, c, 1e-5f);
     CHECK_NEAR("layernorm out", out, out_c, 1e-5);
     CHECK_NEAR("layernorm mean", mean, mean_c, 1e-5);
     CHECK_NEAR("layernorm rstd", rstd, rstd_c, 1e-5);
     vec dy = randv(nc), dx = randv(nc), dw = randv((size_t)c), db = randv((size_t)c);
     vec dx_c = dx, dw_c = dw, db_c = db;
     kern_host_run(2, [&](kern_idx ix) {
-        kern_layernorm_backward_inputs(ix, dx.data(), dy.data(), x.data(), w.data(),
-                                       mean_c.data(), rstd_c.data(), n, c);
+        kern_layernorm_backward_inputs(ix, dx.data(), dy.data(), x.data(), w.data(), mean_c.data(),
+                                       rstd_c.data(), n, c);
     });
     int chunks = kern_colsum_chunks(n);
     vec partial(2 * (size_t)chunks * c);
     kern_colvalue_layernorm v = {dy.data(), x.data(), mean_c.data(), rstd_c.data(), c};
     kern_host_run(4, [&](kern_idx ix) { kern_colsum_partial(ix, partial.data(), v, n, c); });
-    kern_host_run(1, [&](kern_idx ix) { kern_colsum_finish(ix, dw.data(), db.data(), partial.data(), n, c); });
-    cpu->layernorm_backward(dx_c.data(), dw_c.data(), db_c.data(), dy.data(), x.data(),
-                            w.data(), mean_c.data(), rstd_c.data(), n, c);
+    kern_host_run(1, [&](kern_idx ix) {
+        kern_colsum_finish(ix, dw.data(), db.data(), partial.data(), n, c);
+    });
+    cpu->layernorm_backward(dx_c.data(), dw_c.data(), db_c.data(), dy.data(), x.data(), w.data(),
+                            mean_c.data(), rstd_c.data(), n, c);
     CHECK_NEAR("layernorm dinp", dx, dx_c, 1e-5);
     CHECK_NEAR("layernorm dweight", dw, dw_c, 1e-5);
     CHECK_NEAR("layernorm dbias", db, db_c, 1e-5);
@@ -223,8 +237,7 @@ static void test_embedding(int n, int c, int vocab)
     stable_sort_ids(ids, sids, srows);
     vec dt = randv(table.size()), dt_c = dt, dout = randv((size_t)n * c);
     kern_host_run_threads(5, 3, [&](kern_idx ix) {
-        kern_embedding_backward_sorted(ix, dt.data(), sids.data(), srows.data(), dout.data(),
-                                       n, c);
+        kern_embedding_backward_sorted(ix, dt.data(), sids.data(), srows.data(), dout.data(), n, c);
     });
     cpu->embedding_backward(dt_c.data(), ids.data(), dout.data(), n, c);
     CHECK_BITS("embedding backward", dt, dt_c);
@@ -258,7 +271,8 @@ static void test_dropout(size_t per, float p)
     uint64_t seed = 42, site = ops_dropout_site(3, 2, 1);
     kern_dropout_args a = kern_dropout_args_for(p, seed, site, per);
     vec x = randv(n), y(n), y_c(n);
-    kern_host_run_threads(4, 3, [&](kern_idx ix) { kern_dropout(ix, y.data(), x.data(), b, per, idx, a); });
+    kern_host_run_threads(
+        4, 3, [&](kern_idx ix) { kern_dropout(ix, y.data(), x.data(), b, per, idx, a); });
     cpu->dropout_forward(y_c.data(), x.data(), b, per, idx, p, seed, site);
     CHECK_BITS("dropout forward", y, y_c);
     vec z = x;
@@ -280,7 +294,8 @@ static void test_heads(int b, int t, int c, int nh, int parts)
     size_t n = kern_heads_count(hs);
     vec src(n), split(n), back(n, -1.0f), twice = randv(n);
     for (size_t i = 0; i < n; i++) src[i] = (float)i;
-    kern_host_run_threads(2, 32, [&](kern_idx ix) { kern_heads_split(ix, split.data(), src.data(), hs); });
+    kern_host_run_threads(2, 32,
+                          [&](kern_idx ix) { kern_heads_split(ix, split.data(), src.data(), hs); });
     size_t wrong = 0, i = 0;
     for (int p = 0; p < parts; p++)
         for (int e = 0; e < b; e++)
@@ -289,11 +304,13 @@ static void test_heads(int b, int t, int c, int nh, int parts)
                     for (int d = 0; d < D; d++, i++)
                         wrong += split[i] != src[((size_t)(e * t + r) * parts + p) * c + h * D + d];
     CHECK_MSG(wrong == 0, "head split: %zu of %zu misplaced", wrong, n);
-    kern_host_run_threads(2, 32, [&](kern_idx ix) { kern_heads_merge(ix, back.data(), split.data(), hs, false); });
+    kern_host_run_threads(
+        2, 32, [&](kern_idx ix) { kern_heads_merge(ix, back.data(), split.data(), hs, false); });
     CHECK_BITS("head merge", back, src);
     vec expect(n);
     for (size_t j = 0; j < n; j++) expect[j] = twice[j] + src[j];
-    kern_host_run_threads(3, 32, [&](kern_idx ix) { kern_heads_merge(ix, twice.data(), split.data(), hs, true); });
+    kern_host_run_threads(
+        3, 32, [&](kern_idx ix) { kern_heads_merge(ix, twice.data(), split.data(), hs, true); });
     CHECK_BITS("head merge accumulating", twice, expect);
 }
 
@@ -302,8 +319,8 @@ static void test_attention(int b, int t, int c, int nh, bool causal, float p,
 {
     std::vector<int64_t> idx(b);
     for (int i = 0; i < b; i++) idx[i] = 7 + 1000 * i;
-    ops_attention_shape s = {b, t, c, nh, causal, lengths.data(), idx.data(), p, 11,
-                             ops_dropout_site(1, 2, 3)};
+    ops_attention_shape s = {
+        b, t, c, nh, causal, lengths.data(), idx.data(), p, 11, ops_dropout_site(1, 2, 3)};
     kern_attn_args a = kern_attn_args_for(&s);
     size_t ntt = (size_t)b * nh * t * t;
     vec qkv = randv((size_t)b * t * 3 * c, -2, 2), out((size_t)b * t * c), out_c(out.size());
@@ -350,8 +367,8 @@ static void test_crossentropy(int b, int l)
         kern_crossentropy_forward(ix, losses.data(), probs.data(), z.data(), labels.data(), b, l);
     });
     kern_host_run(1, [&](kern_idx ix) { kern_mean_losses(ix, &mean, losses.data(), b); });
-    double mean_c = cpu->crossentropy_forward(losses_c.data(), probs_c.data(), z.data(),
-                                              labels.data(), b, l);
+    double mean_c =
+        cpu->crossentropy_forward(losses_c.data(), probs_c.data(), z.data(), labels.data(), b, l);
     CHECK_NEAR("crossentropy losses", losses, losses_c, 1e-6);
     CHECK_NEAR("crossentropy probs", probs, probs_c, 1e-6);
     CHECK_CLOSE(mean, mean_c, 1e-9);
@@ -382,8 +399,8 @@ static void test_sum_squares(size_t n)
  * total within 1e-12 of the CPU's. */
 static void test_sum_squares_spans(void)
 {
-    const ops_span spans[] = {{0, 0}, {5, 1}, {6, 5000}, {9000, 0}, {7000, 33}, {100, 70000},
-                              {3, 0}};
+    const ops_span spans[] = {{0, 0},     {5, 1},       {6, 5000}, {9000, 0},
+                              {7000, 33}, {100, 70000}, {3, 0}};
     int count = (int)(sizeof spans / sizeof spans[0]);
     vec x = randv(80000, -3, 3);
     std::vector<kern_ssq_span> plan(count);
@@ -409,7 +426,8 @@ static void test_sum_squares_spans(void)
             }
             differ += memcmp(&one, &sums[i], sizeof one) != 0;
         }
-        CHECK_MSG(differ == 0, "sum_squares_spans (%d blocks): %d span sums differ", nblocks, differ);
+        CHECK_MSG(differ == 0, "sum_squares_spans (%d blocks): %d span sums differ", nblocks,
+                  differ);
         double got = 0.0, want = cpu->sum_squares_spans(x.data(), spans, count);
         for (int i = 0; i < count; i++) got += sums[i];
         CHECK_MSG(fabs(got - want) <= 1e-12 * want, "sum_squares_spans: %.17g vs %.17g", got, want);

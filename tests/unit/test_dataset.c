@@ -29,18 +29,21 @@ static char *read_in_parts(dataset_source *src, int n_parts)
     dataset_scan *scans = calloc((size_t)n_parts, sizeof *scans);
     size_t cap = 1 << 16, len = 0;
     char *out = calloc(1, cap);
-    for (int p = 0; p < n_parts; p++) CHECK(dataset_scan_part(src, p, n_parts, &scans[p], NULL) == FT_OK);
+    for (int p = 0; p < n_parts; p++)
+        CHECK(dataset_scan_part(src, p, n_parts, &scans[p], NULL) == FT_OK);
     dataset_prefix prefix = {0, 0};
     for (int p = 0; p < n_parts; p++) {
         dataset_records recs = {0};
         CHECK(dataset_read_part(src, p, n_parts, &prefix, &recs, NULL) == FT_OK);
         for (size_t i = 0; i < recs.n; i++) {
             const dataset_record *r = &recs.items[i];
-            const char *label = r->reason ? "" : recs.arena + r->label_off, *text = r->reason ? "" : recs.arena + r->text_off;
+            const char *label = r->reason ? "" : recs.arena + r->label_off,
+                       *text = r->reason ? "" : recs.arena + r->text_off;
             size_t need = strlen(label) + strlen(text) + 64;
             while (len + need >= cap) out = realloc(out, cap *= 2);
-            len += (size_t)snprintf(out + len, cap - len, "%llu|%s|%s|%s\n", (unsigned long long)r->line,
-                                    dataset_reason_name(r->reason), label, text);
+            len += (size_t)snprintf(out + len, cap - len, "%llu|%s|%s|%s\n",
+                                    (unsigned long long)r->line, dataset_reason_name(r->reason),
+                                    label, text);
         }
         dataset_records_free(&recs);
         prefix.newlines += scans[p].newlines;
@@ -62,7 +65,8 @@ static char *check_parts(const char *name, const char *text, const dataset_optio
     char *one = read_in_parts(src, 1);
     for (int p = 2; p <= 9; p++) {
         char *many = read_in_parts(src, p);
-        CHECK_MSG(!strcmp(one, many), "%s in %d parts:\n%s\nvs one reader:\n%s", name, p, many, one);
+        CHECK_MSG(!strcmp(one, many), "%s in %d parts:\n%s\nvs one reader:\n%s", name, p, many,
+                  one);
         free(many);
     }
     dataset_close(src);
@@ -109,12 +113,14 @@ static void test_jsonl(void)
 
 static void test_detection(void)
 {
-    const char *text = "{\"id\": 1, \"title\": \"t\", \"response\": \"a much longer text field\", \"category\": \"a\"}\n";
+    const char *text =
+        "{\"id\": 1, \"title\": \"t\", \"response\": \"a much longer text field\", \"category\": \"a\"}\n";
     char *path = put("d.jsonl", text, strlen(text));
     dataset_source *src = NULL;
     dataset_options opt = {0};
     CHECK(dataset_open(path, &opt, &src, NULL) == FT_OK);
-    CHECK(src && !strcmp(dataset_text_field(src), "response") && !strcmp(dataset_label_field(src), "category"));
+    CHECK(src && !strcmp(dataset_text_field(src), "response") &&
+          !strcmp(dataset_label_field(src), "category"));
     CHECK(src && dataset_get_format(src) == DATASET_JSONL);
     CHECK_STR_CONTAINS(src ? dataset_fields_summary(src) : "", "detected");
     dataset_close(src);
@@ -168,23 +174,28 @@ static void test_tsv_sms(void)
                        "spam\tFreeMsg Hey there darling it's been 3 week's now\n";
     dataset_options opt = {0};
     char *got = check_parts("sms", text, &opt);
-    CHECK_MSG(!strncmp(got, "1|ok|ham|Go until jurong point, crazy..\n2|ok|ham|Ok lar... \"Joking\"", 60), "%s", got);
+    CHECK_MSG(
+        !strncmp(got, "1|ok|ham|Go until jurong point, crazy..\n2|ok|ham|Ok lar... \"Joking\"", 60),
+        "%s", got);
     free(got);
     char *path = ft_path_join(work, "sms");
     dataset_source *src = NULL;
     CHECK(dataset_open(path, &opt, &src, NULL) == FT_OK);
     CHECK(src && dataset_get_format(src) == DATASET_TSV);
-    CHECK(src && !strcmp(dataset_label_field(src), "column 1") && !strcmp(dataset_text_field(src), "column 2"));
+    CHECK(src && !strcmp(dataset_label_field(src), "column 1") &&
+          !strcmp(dataset_text_field(src), "column 2"));
     dataset_close(src);
     free(path);
 }
 
 static void test_json_array(void)
 {
-    const char *text = "[\n  {\"text\": \"first, with ] and }\", \"label\": 1},\n"
-                       "  {\"text\": \"second\", \"label\": 0},\n  {\"text\": \"\", \"label\": 0},\n"
-                       "  {\"text\": \"fourth\", \"label\": null}\n]\n";
-    expect_parts("arr.json", text, "2|ok|1|first, with ] and }\n3|ok|0|second\n4|empty_text||\n5|missing_label||\n");
+    const char *text =
+        "[\n  {\"text\": \"first, with ] and }\", \"label\": 1},\n"
+        "  {\"text\": \"second\", \"label\": 0},\n  {\"text\": \"\", \"label\": 0},\n"
+        "  {\"text\": \"fourth\", \"label\": null}\n]\n";
+    expect_parts("arr.json", text,
+                 "2|ok|1|first, with ] and }\n3|ok|0|second\n4|empty_text||\n5|missing_label||\n");
     dataset_options opt = {0};
     const char *cut = "[{\"text\": \"a\", \"label\": 1},";
     char *path = put("cut.json", cut, strlen(cut));
@@ -198,9 +209,9 @@ static void test_json_array(void)
 static void test_folder(void)
 {
     char *dir = ft_path_join(work, "imdb");
-    const char *files[][2] = {{"pos/1.txt", "great movie"}, {"pos/0.txt", "loved it"},
-                              {"neg/9.txt", "awful"},       {"neg/.hidden", "skip me"},
-                              {"neg/2.txt", ""},            {"unsup/5.txt", "no label known"}};
+    const char *files[][2] = {
+        {"pos/1.txt", "great movie"}, {"pos/0.txt", "loved it"}, {"neg/9.txt", "awful"},
+        {"neg/.hidden", "skip me"},   {"neg/2.txt", ""},         {"unsup/5.txt", "no label known"}};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char *p = ft_path_join(dir, files[i][0]);
         char *slash = strrchr(p, '/');
@@ -215,7 +226,8 @@ static void test_folder(void)
     CHECK(dataset_open(dir, &opt, &src, NULL) == FT_OK);
     CHECK(src && dataset_file_count(src) == 5);
     char *got = src ? read_in_parts(src, 1) : strdup("");
-    const char *want = "1|empty_text||\n1|ok|neg|awful\n1|ok|pos|loved it\n1|ok|pos|great movie\n1|ok|unsup|no label known\n";
+    const char *want =
+        "1|empty_text||\n1|ok|neg|awful\n1|ok|pos|loved it\n1|ok|pos|great movie\n1|ok|unsup|no label known\n";
     CHECK_MSG(!strcmp(got, want), "got:\n%s", got);
     for (int p = 2; src && p <= 6; p++) {
         char *many = read_in_parts(src, p);
@@ -244,7 +256,8 @@ static void test_parts_many(void)
         int words = 1 + (int)(s >> 16) % 12;
         len += (size_t)snprintf(text + len, cap - len, "\"");
         for (int w = 0; w < words; w++)
-            len += (size_t)snprintf(text + len, cap - len, "%s", (s >> (w % 16)) & 1 ? "w,\"\"q\"\" " : "x\ny ");
+            len += (size_t)snprintf(text + len, cap - len, "%s",
+                                    (s >> (w % 16)) & 1 ? "w,\"\"q\"\" " : "x\ny ");
         len += (size_t)snprintf(text + len, cap - len, "\",%c\n", 'a' + i % 3);
     }
     dataset_options opt = {0};
@@ -261,12 +274,15 @@ static void test_utf8(void)
     static const struct {
         const char *s;
         bool ok;
-    } cases[] = {{"plain", true},        {"\xC3\xA9", true},          {"\xE2\x82\xAC", true},
-                 {"\xF0\x9F\x98\x80", true}, {"\xC0\xAF", false},     {"\xE0\x80\xAF", false},
-                 {"\xED\xA0\x80", false},   {"\xF4\x90\x80\x80", false}, {"\xC3", false},
-                 {"ab\xE2\x82", false},     {"\x80", false},          {"\xFF", false}};
+    } cases[] = {{"plain", true},         {"\xC3\xA9", true},
+                 {"\xE2\x82\xAC", true},  {"\xF0\x9F\x98\x80", true},
+                 {"\xC0\xAF", false},     {"\xE0\x80\xAF", false},
+                 {"\xED\xA0\x80", false}, {"\xF4\x90\x80\x80", false},
+                 {"\xC3", false},         {"ab\xE2\x82", false},
+                 {"\x80", false},         {"\xFF", false}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        CHECK_MSG(dataset_utf8_valid(cases[i].s, strlen(cases[i].s), NULL) == cases[i].ok, "case %zu", i);
+        CHECK_MSG(dataset_utf8_valid(cases[i].s, strlen(cases[i].s), NULL) == cases[i].ok,
+                  "case %zu", i);
     size_t bad = 0;
     CHECK(!dataset_utf8_valid("ab\xE2\x82", 4, &bad) && bad == 2);
 }
@@ -311,8 +327,8 @@ static void test_empty_file(void)
 
 /* Language-model data (dataset_open_lm) read in 1..9 parts: records as
  * "line|reason|completion|prompt"; the first bad record's message. */
-static char *lm_parts(const char *name, const char *text, const dataset_lm_options *lm, char *first_bad,
-                      size_t size)
+static char *lm_parts(const char *name, const char *text, const dataset_lm_options *lm,
+                      char *first_bad, size_t size)
 {
     char *path = put(name, text, strlen(text));
     dataset_source *src = NULL;
@@ -341,12 +357,16 @@ static void test_lm(void)
     dataset_lm_options detect = {NULL, NULL};
     char bad[FT_ERROR_MSG_BYTES];
     /* Detected pairs; an Alpaca input joined after a blank line, null or "" ignored. */
-    char *got = lm_parts("pc.jsonl", "{\"prompt\": \"Q\", \"completion\": \" A\"}\n"
-                         "{\"prompt\": \"\", \"completion\": \" B\"}\n", &detect, bad, sizeof bad);
+    char *got = lm_parts("pc.jsonl",
+                         "{\"prompt\": \"Q\", \"completion\": \" A\"}\n"
+                         "{\"prompt\": \"\", \"completion\": \" B\"}\n",
+                         &detect, bad, sizeof bad);
     CHECK_MSG(!strcmp(got, "1|ok| A|Q\n2|ok| B|\n"), "%s", got);
     free(got);
-    got = lm_parts("alpaca.jsonl", "{\"instruction\": \"Add\", \"input\": \"2 3\", \"output\": \"5\"}\n"
-                   "{\"instruction\": \"Hi\", \"input\": null, \"output\": \"Hello\"}\n", &detect, bad, sizeof bad);
+    got = lm_parts("alpaca.jsonl",
+                   "{\"instruction\": \"Add\", \"input\": \"2 3\", \"output\": \"5\"}\n"
+                   "{\"instruction\": \"Hi\", \"input\": null, \"output\": \"Hello\"}\n",
+                   &detect, bad, sizeof bad);
     CHECK_MSG(!strcmp(got, "1|ok|5|Add\n\n2 3\n2|ok|Hello|Hi\n"), "%s", got);
     free(got);
     /* Hostile records: each names its line and key. */
@@ -358,24 +378,34 @@ static void test_lm(void)
                           "[1]\n"
                           "{\"prompt\": \"Q\", \"completion\n";
     got = lm_parts("hostile.jsonl", hostile, &detect, bad, sizeof bad);
-    CHECK_MSG(!strcmp(got, "1|ok| A|Q\n2|missing_text||\n3|missing_completion||\n4|missing_completion||\n"
-                           "5|missing_completion||\n6|malformed_json||\n7|malformed_json||\n"), "%s", got);
-    CHECK_STR_CONTAINS(bad, "hostile.jsonl:2: prompt field 'prompt' is a boolean, not a string (missing_text)");
+    CHECK_MSG(
+        !strcmp(got, "1|ok| A|Q\n2|missing_text||\n3|missing_completion||\n4|missing_completion||\n"
+                     "5|missing_completion||\n6|malformed_json||\n7|malformed_json||\n"),
+        "%s", got);
+    CHECK_STR_CONTAINS(
+        bad, "hostile.jsonl:2: prompt field 'prompt' is a boolean, not a string (missing_text)");
     free(got);
     /* Given fields; text data; messages refused. */
     dataset_lm_options given = {"q", "a"};
-    got = lm_parts("given.jsonl", "{\"q\": \"x\", \"a\": \"y\", \"prompt\": 1}\n", &given, bad, sizeof bad);
+    got = lm_parts("given.jsonl", "{\"q\": \"x\", \"a\": \"y\", \"prompt\": 1}\n", &given, bad,
+                   sizeof bad);
     CHECK_MSG(!strcmp(got, "1|ok|y|x\n"), "%s", got);
     free(got);
-    got = lm_parts("text.jsonl", "{\"text\": \"abc\"}\n{\"text\": \" \"}\n", &detect, bad, sizeof bad);
+    got = lm_parts("text.jsonl", "{\"text\": \"abc\"}\n{\"text\": \" \"}\n", &detect, bad,
+                   sizeof bad);
     CHECK_MSG(!strcmp(got, "1|ok||abc\n2|empty_text||\n"), "%s", got);
     free(got);
-    got = lm_parts("chat.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\", \"x\": null}]}\n"
+    got = lm_parts("chat.jsonl",
+                   "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\", \"x\": null}]}\n"
                    "{\"messages\": []}\n{\"messages\": [{\"role\": \"user\", \"content\": 3}]}\n"
-                   "{\"messages\": \"Hi\"}\n", &detect, bad, sizeof bad);
-    CHECK_MSG(!strcmp(got, "1|ok||[{\"role\":\"user\",\"content\":\"Hi\",\"x\":null}]\n2|missing_text||\n"
-                           "3|missing_text||\n4|missing_text||\n"), "%s", got);
-    CHECK_STR_CONTAINS(bad, "chat.jsonl:2: messages field 'messages' is an empty list, not a non-empty list");
+                   "{\"messages\": \"Hi\"}\n",
+                   &detect, bad, sizeof bad);
+    CHECK_MSG(
+        !strcmp(got, "1|ok||[{\"role\":\"user\",\"content\":\"Hi\",\"x\":null}]\n2|missing_text||\n"
+                     "3|missing_text||\n4|missing_text||\n"),
+        "%s", got);
+    CHECK_STR_CONTAINS(
+        bad, "chat.jsonl:2: messages field 'messages' is an empty list, not a non-empty list");
     free(got);
     dataset_source *src = NULL;
     dataset_options opt = {0};

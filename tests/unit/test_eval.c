@@ -37,7 +37,7 @@ static void test_softmax(void)
  * even when set. */
 static void test_token_loss(void)
 {
-    const float logits[4 * 3] = {1, 2, 3,  0, 0, 0,  5, -5, 0,  9, 9, 9};
+    const float logits[4 * 3] = {1, 2, 3, 0, 0, 0, 5, -5, 0, 9, 9, 9};
     const int32_t labels[4] = {2, 0, -100, 1};
     int64_t n = -1;
     double loss = eval_token_loss(logits, labels, 4, 3, &n);

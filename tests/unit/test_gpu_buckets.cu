@@ -123,13 +123,15 @@ static std::vector<float> reference_mpi_path(fixture *f)
 }
 
 /* Elements of [lo, hi) where a and b differ: bitwise, or beyond rel_tol. */
-static size_t count_differences(const std::vector<float> &a, const std::vector<float> &b,
-                                size_t lo, size_t hi, double rel_tol)
+static size_t count_differences(const std::vector<float> &a, const std::vector<float> &b, size_t lo,
+                                size_t hi, double rel_tol)
 {
     size_t bad = 0;
     for (size_t i = lo; i < hi; i++) {
-        if (rel_tol == 0) bad += memcmp(&a[i], &b[i], sizeof(float)) != 0;
-        else bad += !(fabs((double)a[i] - b[i]) <= rel_tol * fmax(1e-3, fabs((double)b[i])));
+        if (rel_tol == 0)
+            bad += memcmp(&a[i], &b[i], sizeof(float)) != 0;
+        else
+            bad += !(fabs((double)a[i] - b[i]) <= rel_tol * fmax(1e-3, fabs((double)b[i])));
     }
     return bad;
 }

@@ -45,9 +45,9 @@ int main(int argc, char **argv)
         free(all);
         if (info.local_size == size) CHECK_EQ_INT(info.sharing, same - 1);
     }
-    fprintf(stderr, "rank %d: GPU %d of %d: %s, %.1f GiB, sm_%d%d (%d ranks on the node)\n",
-            rank, info.device, info.count, info.name, info.memory_bytes / 1073741824.0,
-            info.cc_major, info.cc_minor, info.local_size);
+    fprintf(stderr, "rank %d: GPU %d of %d: %s, %.1f GiB, sm_%d%d (%d ranks on the node)\n", rank,
+            info.device, info.count, info.name, info.memory_bytes / 1073741824.0, info.cc_major,
+            info.cc_minor, info.local_size);
     int failed = check_finish();
     MPI_Finalize();
     return failed;

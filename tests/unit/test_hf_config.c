@@ -19,57 +19,55 @@
 static char tmpdir[] = "/tmp/ftune_test_hf_config.XXXXXX";
 
 /* bert-base-uncased/config.json */
-static const char BERT_BASE[] =
-    "{\n"
-    "  \"architectures\": [\"BertForMaskedLM\"],\n"
-    "  \"attention_probs_dropout_prob\": 0.1,\n"
-    "  \"gradient_checkpointing\": false,\n"
-    "  \"hidden_act\": \"gelu\",\n"
-    "  \"hidden_dropout_prob\": 0.1,\n"
-    "  \"hidden_size\": 768,\n"
-    "  \"initializer_range\": 0.02,\n"
-    "  \"intermediate_size\": 3072,\n"
-    "  \"layer_norm_eps\": 1e-12,\n"
-    "  \"max_position_embeddings\": 512,\n"
-    "  \"model_type\": \"bert\",\n"
-    "  \"num_attention_heads\": 12,\n"
-    "  \"num_hidden_layers\": 12,\n"
-    "  \"pad_token_id\": 0,\n"
-    "  \"position_embedding_type\": \"absolute\",\n"
-    "  \"transformers_version\": \"4.6.0.dev0\",\n"
-    "  \"type_vocab_size\": 2,\n"
-    "  \"use_cache\": true,\n"
-    "  \"vocab_size\": 30522\n"
-    "}\n";
+static const char BERT_BASE[] = "{\n"
+                                "  \"architectures\": [\"BertForMaskedLM\"],\n"
+                                "  \"attention_probs_dropout_prob\": 0.1,\n"
+                                "  \"gradient_checkpointing\": false,\n"
+                                "  \"hidden_act\": \"gelu\",\n"
+                                "  \"hidden_dropout_prob\": 0.1,\n"
+                                "  \"hidden_size\": 768,\n"
+                                "  \"initializer_range\": 0.02,\n"
+                                "  \"intermediate_size\": 3072,\n"
+                                "  \"layer_norm_eps\": 1e-12,\n"
+                                "  \"max_position_embeddings\": 512,\n"
+                                "  \"model_type\": \"bert\",\n"
+                                "  \"num_attention_heads\": 12,\n"
+                                "  \"num_hidden_layers\": 12,\n"
+                                "  \"pad_token_id\": 0,\n"
+                                "  \"position_embedding_type\": \"absolute\",\n"
+                                "  \"transformers_version\": \"4.6.0.dev0\",\n"
+                                "  \"type_vocab_size\": 2,\n"
+                                "  \"use_cache\": true,\n"
+                                "  \"vocab_size\": 30522\n"
+                                "}\n";
 
 /* gpt2/config.json */
-static const char GPT2[] =
-    "{\n"
-    "  \"activation_function\": \"gelu_new\",\n"
-    "  \"architectures\": [\"GPT2LMHeadModel\"],\n"
-    "  \"attn_pdrop\": 0.1,\n"
-    "  \"bos_token_id\": 50256,\n"
-    "  \"embd_pdrop\": 0.1,\n"
-    "  \"eos_token_id\": 50256,\n"
-    "  \"initializer_range\": 0.02,\n"
-    "  \"layer_norm_epsilon\": 1e-05,\n"
-    "  \"model_type\": \"gpt2\",\n"
-    "  \"n_ctx\": 1024,\n"
-    "  \"n_embd\": 768,\n"
-    "  \"n_head\": 12,\n"
-    "  \"n_layer\": 12,\n"
-    "  \"n_positions\": 1024,\n"
-    "  \"resid_pdrop\": 0.1,\n"
-    "  \"summary_activation\": null,\n"
-    "  \"summary_first_dropout\": 0.1,\n"
-    "  \"summary_proj_to_labels\": true,\n"
-    "  \"summary_type\": \"cls_index\",\n"
-    "  \"summary_use_proj\": true,\n"
-    "  \"task_specific_params\": {\n"
-    "    \"text-generation\": {\"do_sample\": true, \"max_length\": 50}\n"
-    "  },\n"
-    "  \"vocab_size\": 50257\n"
-    "}\n";
+static const char GPT2[] = "{\n"
+                           "  \"activation_function\": \"gelu_new\",\n"
+                           "  \"architectures\": [\"GPT2LMHeadModel\"],\n"
+                           "  \"attn_pdrop\": 0.1,\n"
+                           "  \"bos_token_id\": 50256,\n"
+                           "  \"embd_pdrop\": 0.1,\n"
+                           "  \"eos_token_id\": 50256,\n"
+                           "  \"initializer_range\": 0.02,\n"
+                           "  \"layer_norm_epsilon\": 1e-05,\n"
+                           "  \"model_type\": \"gpt2\",\n"
+                           "  \"n_ctx\": 1024,\n"
+                           "  \"n_embd\": 768,\n"
+                           "  \"n_head\": 12,\n"
+                           "  \"n_layer\": 12,\n"
+                           "  \"n_positions\": 1024,\n"
+                           "  \"resid_pdrop\": 0.1,\n"
+                           "  \"summary_activation\": null,\n"
+                           "  \"summary_first_dropout\": 0.1,\n"
+                           "  \"summary_proj_to_labels\": true,\n"
+                           "  \"summary_type\": \"cls_index\",\n"
+                           "  \"summary_use_proj\": true,\n"
+                           "  \"task_specific_params\": {\n"
+                           "    \"text-generation\": {\"do_sample\": true, \"max_length\": 50}\n"
+                           "  },\n"
+                           "  \"vocab_size\": 50257\n"
+                           "}\n";
 
 static ft_status parse(const char *text, hf_config *c, ft_error *err)
 {
@@ -148,7 +146,8 @@ static void test_labels(void)
     /* id2label wins over a disagreeing num_labels (transformers warns) */
     CHECK(parse("{\"model_type\":\"bert\",\"num_labels\":5,"
                 "\"id2label\":{\"1\":\"pos\",\"0\":\"neg\",\"2\":\"mixed\"},"
-                "\"label2id\":{\"neg\":0,\"pos\":1,\"mixed\":2}}", &c, &err) == FT_OK);
+                "\"label2id\":{\"neg\":0,\"pos\":1,\"mixed\":2}}",
+                &c, &err) == FT_OK);
     CHECK(c.num_labels == 3 && !strcmp(c.id2label[0], "neg") && !strcmp(c.id2label[1], "pos") &&
           !strcmp(c.id2label[2], "mixed"));
     static const char *const names[] = {"a", "b", "c", "d"};
@@ -177,12 +176,15 @@ static const struct {
 } bad_labels[] = {
     {"{\"model_type\":\"bert\",\"id2label\":{\"0\":\"a\",\"2\":\"b\"}}",
      "key 'id2label': key \"2\" is not a label id in [0, 2)"},
-    {"{\"model_type\":\"bert\",\"id2label\":{\"0\":\"a\",\"01\":\"b\"}}", "\"01\" is not a label id"},
-    {"{\"model_type\":\"bert\",\"id2label\":{\"0\":\"a\",\"-1\":\"b\"}}", "\"-1\" is not a label id"},
+    {"{\"model_type\":\"bert\",\"id2label\":{\"0\":\"a\",\"01\":\"b\"}}",
+     "\"01\" is not a label id"},
+    {"{\"model_type\":\"bert\",\"id2label\":{\"0\":\"a\",\"-1\":\"b\"}}",
+     "\"-1\" is not a label id"},
     {"{\"model_type\":\"bert\",\"id2label\":{\"0\":\"a\",\"0\":\"b\"}}", "id 0 appears twice"},
     {"{\"model_type\":\"bert\",\"id2label\":{\"0\":\"a\",\"1\":\"a\"}}",
      "label \"a\" names both id 0 and id 1"},
-    {"{\"model_type\":\"bert\",\"id2label\":{\"0\":\"a\",\"1\":2}}", "key 'id2label': expected non-empty label names"},
+    {"{\"model_type\":\"bert\",\"id2label\":{\"0\":\"a\",\"1\":2}}",
+     "key 'id2label': expected non-empty label names"},
     {"{\"model_type\":\"bert\",\"id2label\":{}}", "key 'id2label': expected a non-empty object"},
     {"{\"model_type\":\"bert\",\"id2label\":[\"a\",\"b\"]}", "key 'id2label'"},
     {"{\"model_type\":\"bert\",\"label2id\":[1]}", "key 'label2id'"},
@@ -204,7 +206,8 @@ static const struct {
     {"{\"architectures\":[\"T5Model\"]}", "key 'model_type' is missing"},
     {"{\"model_type\":\"bert\",\"position_embedding_type\":\"relative_key\"}",
      "key 'position_embedding_type' = \"relative_key\" is not supported"},
-    {"{\"model_type\":\"bert\",\"hidden_act\":\"relu\"}", "key 'hidden_act' = \"relu\" is not supported"},
+    {"{\"model_type\":\"bert\",\"hidden_act\":\"relu\"}",
+     "key 'hidden_act' = \"relu\" is not supported"},
     {"{\"model_type\":\"bert\",\"hidden_act\":null}", "key 'hidden_act' = null"},
     {"{\"model_type\":\"gpt2\",\"activation_function\":\"silu\"}", "key 'activation_function'"},
     {"{\"model_type\":\"bert\",\"is_decoder\":true}", "key 'is_decoder' = true is not supported"},
@@ -248,7 +251,8 @@ static char *many_labels_json(int n, const char *extra)
     if (!text) return NULL;
     len += (size_t)snprintf(text, cap, "{\"model_type\": \"bert\", \"id2label\": {");
     for (int id = n - 1; id >= 0; id--)
-        len += (size_t)snprintf(text + len, cap - len, "\"%d\": \"topic/%d\"%s", id, id, id ? ", " : "");
+        len += (size_t)snprintf(text + len, cap - len, "\"%d\": \"topic/%d\"%s", id, id,
+                                id ? ", " : "");
     snprintf(text + len, cap - len, "}%s}\n", extra ? extra : "");
     return text;
 }
@@ -267,8 +271,10 @@ static double seconds_since(const struct timespec *t0)
  * 12.6 s in a release build when the check was pairwise). */
 static void test_many_labels(void)
 {
-    _Static_assert((int)HF_MAX_LABELS == (int)METRICS_MAX_CLASSES, "a model ftune trains must be scorable");
-    _Static_assert((int)HF_MAX_LABELS == (int)SHARD_MAX_LABELS, "one label bound for configs and manifests");
+    _Static_assert((int)HF_MAX_LABELS == (int)METRICS_MAX_CLASSES,
+                   "a model ftune trains must be scorable");
+    _Static_assert((int)HF_MAX_LABELS == (int)SHARD_MAX_LABELS,
+                   "one label bound for configs and manifests");
     ft_error err = {0};
     char *text = many_labels_json(HF_MAX_LABELS, NULL);
     char *path = ft_path_join(tmpdir, "many_labels.json");
@@ -301,7 +307,9 @@ static void test_many_labels(void)
     CHECK(dup != NULL);
     if (dup) memcpy(dup + strlen("\"77777\": \"topic/"), "12345", 5);
     CHECK(text && parse(text, &c, &err) == FT_EINVAL);
-    CHECK_STR_CONTAINS(err.msg, "test.json: key 'id2label': label \"topic/12345\" names both id 12345 and id 77777");
+    CHECK_STR_CONTAINS(
+        err.msg,
+        "test.json: key 'id2label': label \"topic/12345\" names both id 12345 and id 77777");
     free(text);
     /* One more than the cap: refused before any name is copied. */
     text = many_labels_json(HF_MAX_LABELS + 1, NULL);
@@ -309,7 +317,8 @@ static void test_many_labels(void)
     CHECK_STR_CONTAINS(err.msg, "test.json: key 'id2label': 100001 labels, at most 100000");
     free(text);
     /* A top-level key repeated after 100,000 labels' worth of text. */
-    text = many_labels_json(HF_MAX_LABELS, ", \"num_labels\": 3, \"hidden_size\": 64, \"num_labels\": 4");
+    text = many_labels_json(HF_MAX_LABELS,
+                            ", \"num_labels\": 3, \"hidden_size\": 64, \"num_labels\": 4");
     CHECK(text && parse(text, &c, &err) == FT_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "key 'num_labels' appears twice");
     free(text);
@@ -355,9 +364,11 @@ static void test_round_trip_gpt2(void)
     cJSON *out = cJSON_Parse(text), *in = cJSON_Parse(GPT2);
     CHECK(out && in);
     CHECK(cJSON_Compare(get(out, "task_specific_params"), get(in, "task_specific_params"), 1));
-    for (const char *const *k = (const char *const[]){"summary_type", "summary_activation",
-         "summary_use_proj", "bos_token_id", "eos_token_id", "n_ctx", "n_positions",
-         "layer_norm_epsilon", "activation_function", "embd_pdrop", NULL}; *k; k++)
+    for (const char *const *k =
+             (const char *const[]){"summary_type", "summary_activation", "summary_use_proj",
+                                   "bos_token_id", "eos_token_id", "n_ctx", "n_positions",
+                                   "layer_norm_epsilon", "activation_function", "embd_pdrop", NULL};
+         *k; k++)
         CHECK_MSG(cJSON_Compare(get(out, *k), get(in, *k), 1), "key %s changed", *k);
     const cJSON *archs = get(out, "architectures");
     CHECK(cJSON_GetArraySize(archs) == 1 &&

@@ -96,7 +96,8 @@ static void check_config_kept(const char *name, const char *from, const char *to
     cJSON *x = cJSON_ParseWithLength(a, la), *y = cJSON_ParseWithLength(b, lb);
     CHECK(x && y && cJSON_GetArraySize(x) == cJSON_GetArraySize(y));
     const cJSON *e;
-    cJSON_ArrayForEach(e, x) {
+    cJSON_ArrayForEach(e, x)
+    {
         const cJSON *f = cJSON_GetObjectItemCaseSensitive(y, e->string);
         if (strcmp(e->string, "torch_dtype") == 0)
             CHECK(cJSON_IsString(f) && strcmp(f->valuestring, "float32") == 0);
@@ -163,9 +164,10 @@ static void check_case(const char *name, const char *tok_dir, const char *keep_d
         size_t nl = (size_t)B * T * mc->vocab_size;
         size_t differ = 0, n = 0;
         for (size_t i = 0; i < nl; i++) differ += memcmp(&a[i], &b[i], sizeof(float)) != 0;
-        fprintf(stderr, "%s: exported to %s; %zu tensors, %zu parameters; reloaded logits "
-                "differing bitwise: %zu of %zu\n", name, out, (size_t)model_tensor_count(m), np,
-                differ, nl);
+        fprintf(stderr,
+                "%s: exported to %s; %zu tensors, %zu parameters; reloaded logits "
+                "differing bitwise: %zu of %zu\n",
+                name, out, (size_t)model_tensor_count(m), np, differ, nl);
         CHECK_MSG(differ == 0, "%s: %zu logits differ after the round trip", name, differ);
         fixture ref;
         CHECK(fixture_open(&ref, src, "reference.safetensors"));

@@ -18,7 +18,7 @@
 #include "model_fixture.h"
 #include "st/st.h"
 
-#define FIX FTUNE_FIXTURES "/model"
+#define FIX    FTUNE_FIXTURES "/model"
 #define MODELS FTUNE_SOURCE_DIR "/models"
 
 enum { B = 3, T = 16, LABELS = 3 };
@@ -69,8 +69,8 @@ static void check_params_equal_file(model *m, const char *dir, bool skip_head)
             continue;
         size_t n = 0;
         float *x = fixture_get(&fx, t->name, &n, NULL);
-        bool same = x && n == t->numel &&
-                    memcmp(x, model_params(m) + t->offset, n * sizeof *x) == 0;
+        bool same =
+            x && n == t->numel && memcmp(x, model_params(m) + t->offset, n * sizeof *x) == 0;
         if (!same && bad++ < 5) fprintf(stderr, "%s differs from the file\n", t->name);
         free(x);
     }
@@ -84,7 +84,8 @@ static void check_logits(model *m, const char *dir, float *logits_out)
     fixture bx, ref;
     size_t n = 0;
     ft_error err;
-    CHECK(fixture_open(&bx, dir, "batch.safetensors") && fixture_open(&ref, dir, "reference.safetensors"));
+    CHECK(fixture_open(&bx, dir, "batch.safetensors") &&
+          fixture_open(&ref, dir, "reference.safetensors"));
     int32_t *ids = fixture_get(&bx, "input_ids", &n, NULL);
     int32_t *lengths = fixture_get(&bx, "lengths", &n, NULL);
     int32_t *labels = fixture_get(&bx, "labels", &n, NULL);
@@ -142,7 +143,8 @@ static void check_exported_weights(const model *m, const char *dir)
         const model_tensor *t = model_tensor_at(m, i);
         const st_tensor_info *info = st_find(f, t->name);
         CHECK_MSG(info && info->dtype == ST_F32 && info->ndim == t->ndim &&
-                      info->shape[0] == t->shape[0] && (t->ndim < 2 || info->shape[1] == t->shape[1]),
+                      info->shape[0] == t->shape[0] &&
+                      (t->ndim < 2 || info->shape[1] == t->shape[1]),
                   "%s", t->name);
     }
     st_close(f);
@@ -270,7 +272,8 @@ static void test_from_scratch(void)
     if (m) CHECK(model_create(&ref, model_get_config(m), &err) == FT_OK);
     if (ref) {
         model_init_random(ref, 42);
-        CHECK(memcmp(model_params(ref), model_params(m), model_param_count(m) * sizeof(float)) == 0);
+        CHECK(memcmp(model_params(ref), model_params(m), model_param_count(m) * sizeof(float)) ==
+              0);
     }
     model_free(ref);
     model_free(m);
@@ -302,7 +305,8 @@ static void test_head_mismatch(const char *kind)
         heads++;
         CHECK(t->shape[0] == 5);
         CHECK_MSG(!memcmp(model_params(m) + t->offset, model_params(ref) + t->offset,
-                          t->numel * sizeof(float)), "%s", t->name);
+                          t->numel * sizeof(float)),
+                  "%s", t->name);
     }
     CHECK_EQ_INT(heads, strcmp(kind, "bert") ? 1 : 2);
     model_free(ref);
@@ -428,8 +432,10 @@ static void test_bert_variants(void)
         const char *bare = strncmp(s.names[i], "bert.", 5) ? s.names[i] : s.names[i] + 5;
         snprintf(name, sizeof name, "%s", bare);
         size_t n = strlen(name);
-        if (strstr(name, "LayerNorm.weight")) snprintf(name + n - 6, 7, "gamma");
-        else if (strstr(name, "LayerNorm.bias")) snprintf(name + n - 4, 5, "beta");
+        if (strstr(name, "LayerNorm.weight"))
+            snprintf(name + n - 6, 7, "gamma");
+        else if (strstr(name, "LayerNorm.bias"))
+            snprintf(name + n - 4, 5, "beta");
         tset_rename(&s, i, name);
         s.t[i].dtype = ST_F16;
     }
@@ -546,7 +552,8 @@ static void test_broken_files(void)
     expect_failure("gpt2", NULL, "transformer.h.1.attn.c_attn.weight", FT_EINVAL,
                    "tensor 'transformer.h.1.attn.c_attn.weight' has shape [192, 64]; "
                    "expected [64, 192]");
-    expect_failure("gpt2", "transformer.wpe.weight", NULL, FT_ENOTFOUND, "'transformer.wpe.weight'");
+    expect_failure("gpt2", "transformer.wpe.weight", NULL, FT_ENOTFOUND,
+                   "'transformer.wpe.weight'");
 }
 
 static void test_bad_config(void)

@@ -34,14 +34,14 @@ static double worst_dev; /* largest |ours - sklearn| / max(1, |sklearn|) */
 static char worst_what[128];
 
 /* CHECK_CLOSE against a reference figure, remembering the worst offender. */
-#define CHECK_REF(ours, ref)                                                   \
-    do {                                                                       \
+#define CHECK_REF(ours, ref)                                                     \
+    do {                                                                         \
         double d_ = fabs((double)(ours) - (double)(ref)) / fmax(1.0, fabs(ref)); \
-        if (d_ >= worst_dev) {                                                 \
-            worst_dev = d_;                                                    \
-            snprintf(worst_what, sizeof worst_what, "%s", #ours);              \
-        }                                                                      \
-        CHECK_CLOSE(ours, ref, TOL);                                           \
+        if (d_ >= worst_dev) {                                                   \
+            worst_dev = d_;                                                      \
+            snprintf(worst_what, sizeof worst_what, "%s", #ours);                \
+        }                                                                        \
+        CHECK_CLOSE(ours, ref, TOL);                                             \
     } while (0)
 
 static void fixture_free(fixture *f)
@@ -172,8 +172,8 @@ static void feed(metrics_acc *acc, const fixture *f, int from, int to)
 {
     ft_error err;
     for (int i = from; i < to; i++)
-        CHECK(metrics_acc_add(acc, i, f->labels[i], &f->probs[i * f->k],
-                              f->loss[i], &err) == FT_OK);
+        CHECK(metrics_acc_add(acc, i, f->labels[i], &f->probs[i * f->k], f->loss[i], &err) ==
+              FT_OK);
 }
 
 /* Rank r's contiguous slice: sizes grow with the rank (1 : 2 : 3 ...), so
@@ -189,8 +189,10 @@ static void slice_of(int n, int r, int *from, int *to)
 static char *json_of(const metrics_result *r, const char *dir, const char *name)
 {
     static const char *const labels[4] = {"neg", "pos", "third", "fourth"};
-    report_input in = {.metrics = r, .label_names = r->num_classes <= 4 ? labels : NULL,
-                       .model_path = "models/tiny", .manifest_fingerprint = "abc123",
+    report_input in = {.metrics = r,
+                       .label_names = r->num_classes <= 4 ? labels : NULL,
+                       .model_path = "models/tiny",
+                       .manifest_fingerprint = "abc123",
                        .command_line = "ftune-eval --model models/tiny"};
     char *path = ft_path_join(dir, name), *data = NULL;
     size_t len;
@@ -222,8 +224,8 @@ static void check_fixture(const char *name, const char *dir)
         CHECK(metrics_reduce(whole, MPI_COMM_SELF, &err) == FT_OK);
         CHECK(metrics_compute(whole, &w, &err) == FT_OK);
         char *a = json_of(r, dir, "sliced.json"), *b = json_of(w, dir, "whole.json");
-        CHECK_MSG(a && b && strcmp(a, b) == 0, "%s: report.json differs with %d ranks",
-                  name, size_);
+        CHECK_MSG(a && b && strcmp(a, b) == 0, "%s: report.json differs with %d ranks", name,
+                  size_);
         free(a);
         free(b);
     } else {
@@ -246,10 +248,7 @@ static uint64_t mix(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-static double uniform(uint64_t *s)
-{
-    return (double)(mix(s) >> 11) * 0x1.0p-53;
-}
+static double uniform(uint64_t *s) { return (double)(mix(s) >> 11) * 0x1.0p-53; }
 
 /* 10007 random examples with losses of full double precision: the reduced
  * result equals the one-rank result bit for bit, report.json byte for byte. */
@@ -284,8 +283,7 @@ static void check_synthetic(int k, const char *dir)
         CHECK(r->loss == w->loss && r->ece == w->ece);
         CHECK_CLOSE(r->loss, naive / N, 1e-14);
         CHECK(memcmp(r->bins, w->bins, sizeof r->bins) == 0);
-        CHECK(k != 2 || (r->roc_auc == w->roc_auc &&
-                         r->average_precision == w->average_precision));
+        CHECK(k != 2 || (r->roc_auc == w->roc_auc && r->average_precision == w->average_precision));
         CHECK(r->num_worst == 7 && w->num_worst == 7 &&
               memcmp(r->worst, w->worst, 7 * sizeof *r->worst) == 0);
         for (int i = 1; i < r->num_worst; i++)
@@ -370,9 +368,11 @@ static void check_mistakes_and_bins(void)
     metrics_result *r = NULL;
     ft_error err;
     CHECK(metrics_acc_create(2, 3, &acc, &err) == FT_OK);
-    const struct { int64_t index; float p1; int label; } ex[] = {
-        {5, 0.9f, 0}, {2, 0.9f, 0}, {9, 0.05f, 1}, {1, 0.6f, 0}, {4, 1.0f, 1},
-        {6, 0.0f, 0}};
+    const struct {
+        int64_t index;
+        float p1;
+        int label;
+    } ex[] = {{5, 0.9f, 0}, {2, 0.9f, 0}, {9, 0.05f, 1}, {1, 0.6f, 0}, {4, 1.0f, 1}, {6, 0.0f, 0}};
     for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
         float p[2] = {1.0f - ex[i].p1, ex[i].p1};
         CHECK(metrics_acc_add(acc, ex[i].index, ex[i].label, p, 0.5, &err) == FT_OK);
@@ -423,8 +423,8 @@ int main(int argc, char **argv)
     ft_error err;
     if (rank_ == 0) CHECK(ft_remove_tree(dir, &err) == FT_OK);
     if (rank_ == 0)
-        fprintf(stderr, "largest relative deviation from scikit-learn: %.3g (%s)\n",
-                worst_dev, worst_what);
+        fprintf(stderr, "largest relative deviation from scikit-learn: %.3g (%s)\n", worst_dev,
+                worst_what);
     int failed = check_finish();
     MPI_Finalize();
     return failed;

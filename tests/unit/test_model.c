@@ -57,8 +57,8 @@ static const double KEY_BIAS_GRAD_ABS = 1e-7;
 
 /* rel_error on the elements of t outside its key-bias range, and the largest
  * absolute difference inside it (*key_abs). */
-static double rel_error_split(const model_tensor *t, const float *a, const float *ref,
-                              size_t n, double *key_abs)
+static double rel_error_split(const model_tensor *t, const float *a, const float *ref, size_t n,
+                              double *key_abs)
 {
     size_t kb = 0, ke = 0;
     *key_abs = 0.0;
@@ -94,9 +94,8 @@ static int untouched_rows_zero(const model *m, const float *grad, const model_te
 
 /* Compare a gradient or parameter tensor; the word embedding is stored only
  * on `rows` (other rows: `rest_check` says what they must be). */
-static double compare_tensor(model *m, const model_tensor *t, const float *got,
-                             const fixture *fx, const char *key, const int32_t *rows,
-                             size_t nrows, double *key_abs)
+static double compare_tensor(model *m, const model_tensor *t, const float *got, const fixture *fx,
+                             const char *key, const int32_t *rows, size_t nrows, double *key_abs)
 {
     *key_abs = 0.0;
     size_t n = 0;
@@ -125,8 +124,7 @@ static double compare_tensor(model *m, const model_tensor *t, const float *got,
 /* Logits, loss and gradients of the first batch against reference.safetensors.
  * Frozen: trainable tensors must match the full model's reference, frozen ones
  * must have no gradient at all. */
-static void check_gradients(model_arch arch, const char *dir, int first_trainable,
-                            bool bf16)
+static void check_gradients(model_arch arch, const char *dir, int first_trainable, bool bf16)
 {
     model *m = make_model(arch, dir, first_trainable);
     ft_error err;
@@ -173,11 +171,9 @@ static void check_gradients(model_arch arch, const char *dir, int first_trainabl
         double key_abs;
         double e = compare_tensor(m, t, g, &ref, key, rows, nrows, &key_abs);
         CHECK_MSG(e <= tol_grad, "%s: gradient rel err %.3g", t->name, e);
-        CHECK_MSG(key_abs <= key_grad_abs, "%s: key bias gradient off by %.3g",
-                  t->name, key_abs);
+        CHECK_MSG(key_abs <= key_grad_abs, "%s: key bias gradient off by %.3g", t->name, key_abs);
         note(&w, "grad", t->name, e);
-        if (strcmp(t->name, word_name(arch)) == 0)
-            CHECK(untouched_rows_zero(m, g, t, rows, nrows));
+        if (strcmp(t->name, word_name(arch)) == 0) CHECK(untouched_rows_zero(m, g, t, rows, nrows));
     }
     fprintf(stderr, "%s%s%s: logits rel err %.3g, loss %.9g rel err %.3g, worst gradient %s %.3g\n",
             arch == MODEL_ARCH_BERT ? "bert" : "gpt2", first_trainable ? " frozen" : "",
@@ -252,8 +248,8 @@ typedef struct update_worst {
     size_t compared, flips;     /* elements; those allowed a whole step */
 } update_worst;
 
-static void note_update(update_worst *w, const adamw_trajectory *tr, size_t i, size_t at,
-                        double p0, double p, double ref, bool noise_only)
+static void note_update(update_worst *w, const adamw_trajectory *tr, size_t i, size_t at, double p0,
+                        double p, double ref, bool noise_only)
 {
     double err = fabs((p - p0) - (ref - p0));
     double allowed = adamw_update_allowance(tr, i, noise_only, fmax(fabs(p0), fabs(ref)));
@@ -271,8 +267,8 @@ static void note_update(update_worst *w, const adamw_trajectory *tr, size_t i, s
 /* Tensor t's updates against fixture fx (the word embedding stored only on
  * `rows`). */
 static update_worst compare_updates(model *m, const model_tensor *t, adamw_trajectory *tr,
-                                    const float *initial, const fixture *fx,
-                                    const int32_t *rows, size_t nrows)
+                                    const float *initial, const fixture *fx, const int32_t *rows,
+                                    size_t nrows)
 {
     update_worst w = {0};
     size_t n = 0, kb = 0, ke = 0, C = (size_t)t->shape[1];
@@ -289,8 +285,7 @@ static update_worst compare_updates(model *m, const model_tensor *t, adamw_traje
     for (size_t k = 0; k < n; k++) {
         size_t j = word ? (size_t)rows[k / C] * C + k % C : k, i = t->offset + j;
         if (k == 0 || j % span == 0) adamw_set_noise_floor(tr, i - j % span, span);
-        note_update(&w, tr, i, j, initial[i], model_params(m)[i], ref[k],
-                    key && j >= kb && j < ke);
+        note_update(&w, tr, i, j, initial[i], model_params(m)[i], ref[k], key && j >= kb && j < ke);
     }
     free(ref);
     return w;
@@ -298,8 +293,8 @@ static update_worst compare_updates(model *m, const model_tensor *t, adamw_traje
 
 /* The lrs and pre-clipping norms against the fixture's; tr gets the rates
  * and the reference's clip coefficients. */
-static void check_schedule(const fixture *ref, const double lrs[STEPS],
-                           const double norms[STEPS], adamw_trajectory *tr)
+static void check_schedule(const fixture *ref, const double lrs[STEPS], const double norms[STEPS],
+                           adamw_trajectory *tr)
 {
     size_t n = 0;
     float *ref_lr = fixture_get(ref, "lr", &n, NULL);
@@ -316,9 +311,8 @@ static void check_schedule(const fixture *ref, const double lrs[STEPS],
 }
 
 /* Every trainable tensor's updates (compare_updates); frozen ones unchanged. */
-static void check_updates(model *m, const float *initial, adamw_trajectory *tr,
-                          const fixture *ref, const int32_t *rows, size_t nrows,
-                          const char *label)
+static void check_updates(model *m, const float *initial, adamw_trajectory *tr, const fixture *ref,
+                          const int32_t *rows, size_t nrows, const char *label)
 {
     update_worst all = {0};
     char worst_name[128] = "";
@@ -326,12 +320,13 @@ static void check_updates(model *m, const float *initial, adamw_trajectory *tr,
         const model_tensor *t = model_tensor_at(m, i);
         if (!model_tensor_trainable(m, t)) {
             CHECK_MSG(memcmp(model_params(m) + t->offset, initial + t->offset,
-                             t->numel * sizeof(float)) == 0, "frozen %s changed", t->name);
+                             t->numel * sizeof(float)) == 0,
+                      "frozen %s changed", t->name);
             continue;
         }
         update_worst w = compare_updates(m, t, tr, initial, ref, rows, nrows);
-        CHECK_MSG(w.ratio <= 1.0, "%s[%zu]: update off by %.3g, allowed %.3g", t->name, w.at,
-                  w.err, w.allowed);
+        CHECK_MSG(w.ratio <= 1.0, "%s[%zu]: update off by %.3g, allowed %.3g", t->name, w.at, w.err,
+                  w.allowed);
         all.compared += w.compared, all.flips += w.flips;
         all.err_max = fmax(all.err_max, w.err_max);
         if (w.ratio > all.ratio || w.ratio != w.ratio) {
@@ -339,9 +334,11 @@ static void check_updates(model *m, const float *initial, adamw_trajectory *tr,
             snprintf(worst_name, sizeof worst_name, "%s", t->name);
         }
     }
-    fprintf(stderr, "%s: worst update %s[%zu] off by %.3g of %.3g allowed (%.3g); largest "
-            "difference %.3g; %zu of %zu elements at the noise floor\n", label, worst_name,
-            all.at, all.err, all.allowed, all.ratio, all.err_max, all.flips, all.compared);
+    fprintf(stderr,
+            "%s: worst update %s[%zu] off by %.3g of %.3g allowed (%.3g); largest "
+            "difference %.3g; %zu of %zu elements at the noise floor\n",
+            label, worst_name, all.at, all.err, all.allowed, all.ratio, all.err_max, all.flips,
+            all.compared);
 }
 
 static void check_training(model_arch arch, const char *dir, int first_trainable)
@@ -439,8 +436,8 @@ static void check_dropout(model_arch arch, const char *dir)
 /* With dropout on (no reference can share our masks), the backward pass
  * must still be the derivative of the forward pass: central differences of
  * the loss along the gradient and along a random direction. */
-static double loss_at(model *m, const model_batch *x, const model_dropout *d,
-                      const float *theta, const float *dir, double eps)
+static double loss_at(model *m, const model_batch *x, const model_dropout *d, const float *theta,
+                      const float *dir, double eps)
 {
     size_t n = model_param_count(m);
     float *p = model_params(m);
@@ -477,11 +474,13 @@ static void check_dropout_gradient(model_arch arch, const char *dir)
             dot += (double)v[i] * g[i];
         }
         double eps = k == 0 ? 1e-3 : 1e-2;
-        double fd = (loss_at(m, &x, &d, theta, v, eps) - loss_at(m, &x, &d, theta, v, -eps)) /
-                    (2 * eps);
+        double fd =
+            (loss_at(m, &x, &d, theta, v, eps) - loss_at(m, &x, &d, theta, v, -eps)) / (2 * eps);
         double rel = fabs(fd - dot) / fabs(dot);
-        fprintf(stderr, "%s dropout: directional derivative %.6g, finite difference %.6g "
-                "(rel %.3g)\n", arch == MODEL_ARCH_BERT ? "bert" : "gpt2", dot, fd, rel);
+        fprintf(stderr,
+                "%s dropout: directional derivative %.6g, finite difference %.6g "
+                "(rel %.3g)\n",
+                arch == MODEL_ARCH_BERT ? "bert" : "gpt2", dot, fd, rel);
         CHECK_MSG(rel < (k == 0 ? 2e-4 : 3e-3), "%s direction: rel err %.3g",
                   k == 0 ? "gradient" : "random", rel);
     }
@@ -525,10 +524,10 @@ static void check_init(model_arch arch)
         } else if (t->numel >= 1000) {
             double want = strstr(t->name, "c_proj.weight") ? 0.02 / 2.0 : 0.02;
             /* se of a sd estimate: sd / sqrt(2n); 5 standard errors. */
-            CHECK_MSG(fabs(sd - want) < 5 * want / sqrt(2.0 * t->numel),
-                      "%s: sd %.5g, want %.5g", t->name, sd, want);
-            CHECK_MSG(fabs(mean) < 5 * want / sqrt((double)t->numel), "%s: mean %.3g",
-                      t->name, mean);
+            CHECK_MSG(fabs(sd - want) < 5 * want / sqrt(2.0 * t->numel), "%s: sd %.5g, want %.5g",
+                      t->name, sd, want);
+            CHECK_MSG(fabs(mean) < 5 * want / sqrt((double)t->numel), "%s: mean %.3g", t->name,
+                      mean);
         }
     }
     if (arch == MODEL_ARCH_BERT) {
@@ -603,8 +602,10 @@ static void check_bf16_refresh(model_arch arch, const char *dir)
 
 int main(void)
 {
-    static const struct { model_arch arch; const char *name; } archs[] = {
-        {MODEL_ARCH_BERT, "bert"}, {MODEL_ARCH_GPT2, "gpt2"}};
+    static const struct {
+        model_arch arch;
+        const char *name;
+    } archs[] = {{MODEL_ARCH_BERT, "bert"}, {MODEL_ARCH_GPT2, "gpt2"}};
     for (int i = 0; i < 2; i++) {
         check_init(archs[i].arch);
         char dir[512];

@@ -126,8 +126,8 @@ static double tensor_error(const model_tensor *t, const float *got, const float 
 
 /* Every tensor of got (model layout) against want; frozen ones must be
  * identical. Returns the worst relative error. */
-static double compare_all(const model *m, const char *what, const float *got,
-                          const float *want, double tol, double key_tol)
+static double compare_all(const model *m, const char *what, const float *got, const float *want,
+                          double tol, double key_tol)
 {
     double worst = 0.0;
     for (int i = 0; i < model_tensor_count(m); i++) {
@@ -216,8 +216,8 @@ static double compare_steps(const model *m, adamw_trajectory *tr, const char *wh
 /* ---- against PyTorch ----------------------------------------------------------- */
 
 /* The word embedding's gradient is stored for the fixture's rows only. */
-static double word_grad_error(const model_tensor *t, const float *g, const float *ref,
-                              size_t nref, const int32_t *rows, size_t nrows)
+static double word_grad_error(const model_tensor *t, const float *g, const float *ref, size_t nref,
+                              const int32_t *rows, size_t nrows)
 {
     size_t c = (size_t)t->shape[1];
     if (nref != nrows * c) return INFINITY;
@@ -229,8 +229,8 @@ static double word_grad_error(const model_tensor *t, const float *g, const float
 }
 
 /* Gradients of the first batch (downloaded) against reference(_bf16). */
-static void check_reference_grads(const model *m, const float *g, const fixture *ref,
-                                  double tol, double key_tol, const char *label)
+static void check_reference_grads(const model *m, const float *g, const fixture *ref, double tol,
+                                  double key_tol, const char *label)
 {
     size_t nrows = 0;
     int32_t *rows = fixture_get(ref, "grad_rows", &nrows, NULL);
@@ -263,8 +263,7 @@ static void check_reference_grads(const model *m, const float *g, const fixture 
     free(rows);
 }
 
-static void check_reference(model_arch arch, const char *dir, int first_trainable,
-                            precision pr)
+static void check_reference(model_arch arch, const char *dir, int first_trainable, precision pr)
 {
     char label[96];
     snprintf(label, sizeof label, "%s %s%s vs PyTorch", arch_name(arch),
@@ -274,8 +273,8 @@ static void check_reference(model_arch arch, const char *dir, int first_trainabl
     batches bt;
     load_batches(&bt, dir, 100, 7);
     fixture ref;
-    CHECK(fixture_open(&ref, dir, pr == BF16 ? "reference_bf16.safetensors"
-                                             : "reference.safetensors"));
+    CHECK(fixture_open(&ref, dir,
+                       pr == BF16 ? "reference_bf16.safetensors" : "reference.safetensors"));
     model_batch x = micro(&bt, 0);
     double loss = 0.0;
     ft_error err;
@@ -398,8 +397,10 @@ static void check_training(model_arch arch, const char *dir)
     }
     const float *const mv[4] = {got.m, want.m, got.v, want.v};
     double e = compare_steps(layout, &tr, "trained", got.params, want.params, mv);
-    fprintf(stderr, "%s %d AdamW steps, dropout on, vs CPU: losses/norms ok, parameters and "
-            "moments within %.3g of their allowance\n", arch_name(arch), STEPS, e);
+    fprintf(stderr,
+            "%s %d AdamW steps, dropout on, vs CPU: losses/norms ok, parameters and "
+            "moments within %.3g of their allowance\n",
+            arch_name(arch), STEPS, e);
     model_free(layout);
     run_result_free(&want);
     run_result_free(&got);
@@ -492,8 +493,7 @@ static void check_mirrors(model_arch arch, const char *dir)
     bf16_refresh_run(arch, dir, false, &got);
     const char *a = arch_name(arch);
     CHECK_MSG(rel_error(got.before, want.before, L3) <= TOL_VS_CPU, "%s: logits", a);
-    CHECK_MSG(rel_error(got.stepped, want.stepped, L3) <= TOL_VS_CPU,
-              "%s: logits after a step", a);
+    CHECK_MSG(rel_error(got.stepped, want.stepped, L3) <= TOL_VS_CPU, "%s: logits after a step", a);
     CHECK_MSG(rel_error(got.stepped, got.before, L3) > 1e-4, "%s: the step changed nothing", a);
     CHECK_MSG(rel_error(got.written, want.written, L3) <= TOL_VS_CPU,
               "%s: logits after a host write", a);
@@ -509,13 +509,15 @@ static void check_mirrors(model_arch arch, const char *dir)
      * write doubles the head, and with it the first step's difference
      * there: the allowance of p2 gives the first step twice its rate. */
     adamw_trajectory tr = {want.grads, want.n, 1, {LR}, {1.0, 1.0}, {0}};
-    double e1 = compare_steps(layout, &tr, "parameters read back after a step", got.p1,
-                              want.p1, NULL);
+    double e1 =
+        compare_steps(layout, &tr, "parameters read back after a step", got.p1, want.p1, NULL);
     tr.steps = 2, tr.lr[0] = 2.0 * LR, tr.lr[1] = LR;
     double e2 = compare_steps(layout, &tr, "parameters after a host write and a step", got.p2,
                               want.p2, NULL);
-    fprintf(stderr, "%s mirrors: parameters after one and two steps at lr %g within %.3g "
-            "and %.3g of their allowance\n", a, LR, e1, e2);
+    fprintf(stderr,
+            "%s mirrors: parameters after one and two steps at lr %g within %.3g "
+            "and %.3g of their allowance\n",
+            a, LR, e1, e2);
     model_free(layout);
     CHECK_MSG(rel_error(got.bf_before, want.bf_before, L3) <= TOL_LOGITS_BF16, "%s: bf16", a);
     CHECK_MSG(rel_error(got.bf_after, want.bf_after, L3) <= TOL_LOGITS_BF16,
@@ -697,8 +699,8 @@ static void check_inference(model_arch arch, const char *dir)
     inference_run(arch, dir, false, got);
     for (int bf16 = 0; bf16 < 2; bf16++) {
         CHECK_MSG(memcmp(got[bf16][0], got[bf16][1], sizeof got[bf16][0]) == 0,
-                  "%s%s: inference plan logits differ from the training plan's",
-                  arch_name(arch), bf16 ? " bf16" : "");
+                  "%s%s: inference plan logits differ from the training plan's", arch_name(arch),
+                  bf16 ? " bf16" : "");
         double e = rel_error(got[bf16][1], want[bf16][1], L3);
         CHECK_MSG(e <= (bf16 ? TOL_LOGITS_BF16 : TOL_VS_CPU), "%s%s inference vs CPU: %.3g",
                   arch_name(arch), bf16 ? " bf16" : "", e);
@@ -715,9 +717,11 @@ static void check_inference(model_arch arch, const char *dir)
  * The second step is counted (the first fills the bf16 mirror). */
 static size_t step_work(model_arch arch, int layers)
 {
-    model_config c = {arch, 50, 16, arch == MODEL_ARCH_BERT ? 2 : 0, 24, layers, 12, 48, 3,
-                      1e-5f, 0.02f, 0.1f, 0.1f, 0.1f, 0,
-                      arch == MODEL_ARCH_BERT ? OPS_GELU_ERF : OPS_GELU_TANH, {0}};
+    model_config c = {arch, 50,     16,    arch == MODEL_ARCH_BERT ? 2 : 0,
+                      24,   layers, 12,    48,
+                      3,    1e-5f,  0.02f, 0.1f,
+                      0.1f, 0.1f,   0,     arch == MODEL_ARCH_BERT ? OPS_GELU_ERF : OPS_GELU_TANH,
+                      {0}};
     enum { SB = 2, ST = 8 };
     int32_t ids[SB * ST], lengths[SB] = {ST, 5}, labels[SB] = {1, 2};
     int64_t index[SB] = {3, 4};
@@ -759,11 +763,13 @@ static void check_step_work(void)
     for (int i = 0; i < 2; i++) {
         size_t w12 = step_work(archs[i], 12), w11 = step_work(archs[i], 11);
         size_t per_layer = w12 - w11, fixed = w12 - 12 * per_layer;
-        fprintf(stderr, "%s bf16 step, 12 layers x 12 heads: %zu device work items "
-                "(%zu per layer + %zu)\n", arch_name(archs[i]), w12, per_layer, fixed);
+        fprintf(stderr,
+                "%s bf16 step, 12 layers x 12 heads: %zu device work items "
+                "(%zu per layer + %zu)\n",
+                arch_name(archs[i]), w12, per_layer, fixed);
         CHECK_MSG(per_layer <= WORK_PER_LAYER_MAX && fixed <= WORK_FIXED_MAX,
-                  "%s: %zu per layer (at most %zu), %zu fixed (at most %zu)",
-                  arch_name(archs[i]), per_layer, WORK_PER_LAYER_MAX, fixed, WORK_FIXED_MAX);
+                  "%s: %zu per layer (at most %zu), %zu fixed (at most %zu)", arch_name(archs[i]),
+                  per_layer, WORK_PER_LAYER_MAX, fixed, WORK_FIXED_MAX);
     }
 }
 
@@ -865,8 +871,7 @@ static void check_decoder_refused(void)
     ft_error err = {0};
     CHECK(model_create(&m, &c, &err) == FT_OK);
     char want[160];
-    snprintf(want, sizeof want, "unsupported op rmsnorm_forward on back end %s",
-             under_test->name);
+    snprintf(want, sizeof want, "unsupported op rmsnorm_forward on back end %s", under_test->name);
     CHECK(model_plan(m, 2, 8, &err) == FT_EINVAL);
     CHECK_STR_CONTAINS(err.msg, want);
     model_free(m);
@@ -927,12 +932,15 @@ int main(int argc, char **argv)
             use(false);
             check_step_work();
             check_simulation_bites();
-            CHECK_MSG(ops_devsim_live_regions() == 0, "%zu back-end allocations (%zu bytes) "
-                      "never freed", ops_devsim_live_regions(), ops_devsim_live_bytes());
+            CHECK_MSG(ops_devsim_live_regions() == 0,
+                      "%zu back-end allocations (%zu bytes) "
+                      "never freed",
+                      ops_devsim_live_regions(), ops_devsim_live_bytes());
             ops_devsim_counts c = ops_devsim_get_counts();
-            fprintf(stderr, "devsim: %zu operations, %zu uploads (%zu bytes), %zu downloads "
-                    "(%zu bytes)\n", c.ops, c.to_device_calls, c.to_device_bytes,
-                    c.to_host_calls, c.to_host_bytes);
+            fprintf(stderr,
+                    "devsim: %zu operations, %zu uploads (%zu bytes), %zu downloads "
+                    "(%zu bytes)\n",
+                    c.ops, c.to_device_calls, c.to_device_bytes, c.to_host_calls, c.to_host_bytes);
         }
         rc = check_finish();
     }

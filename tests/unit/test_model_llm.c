@@ -138,8 +138,7 @@ static double bf16_shift(const char *dir, const float *logits, size_t nl)
 
 /* Tokens whose logits [V] differ from the reference's by more than tol of
  * the reference's largest magnitude. */
-static int tokens_beyond(const float *logits, const float *ref, size_t tokens, size_t V,
-                         double tol)
+static int tokens_beyond(const float *logits, const float *ref, size_t tokens, size_t V, double tol)
 {
     double top = 0.0;
     for (size_t i = 0; i < tokens * V; i++) top = fmax(top, fabs((double)ref[i]));
@@ -201,8 +200,10 @@ static void check_gradients(const char *name, const char *dir, bool bf16)
     fprintf(stderr, "%s%s: logits rel err %.3g, loss %.9g rel err %.3g, worst gradient %s %.3g",
             name, bf16 ? " bf16" : "", e_logits, loss, e_loss, worst_name, worst);
     if (bf16)
-        fprintf(stderr, "; %d of %d tokens' logits beyond %.0e; logits moved %.3g from "
-                "float32's", off_tokens, B * T, TOL_LOGITS, shift);
+        fprintf(stderr,
+                "; %d of %d tokens' logits beyond %.0e; logits moved %.3g from "
+                "float32's",
+                off_tokens, B * T, TOL_LOGITS, shift);
     fprintf(stderr, "\n");
     CHECK_MSG(e_logits <= tol_logits, "%s: logits rel err %.3g", name, e_logits);
     CHECK_MSG(e_loss <= tol_loss, "%s: loss rel err %.3g", name, e_loss);
@@ -255,8 +256,10 @@ static void check_frozen_and_inference(const char *name, const char *dir)
     CHECK(model_plan_inference(m, B, T, &err) == FT_OK);
     CHECK(model_forward(m, &x, &off, NULL, &err) == FT_OK);
     double e_inf = rel_error(model_logits(m), logits, nl);
-    fprintf(stderr, "%s frozen below 1: worst gradient %.3g, frozen gradients %.3g; inference "
-            "plan logits %.3g\n", name, worst, frozen_abs, e_inf);
+    fprintf(stderr,
+            "%s frozen below 1: worst gradient %.3g, frozen gradients %.3g; inference "
+            "plan logits %.3g\n",
+            name, worst, frozen_abs, e_inf);
     CHECK_MSG(worst <= TOL_GRAD, "%s frozen: gradient rel err %.3g", name, worst);
     CHECK(frozen_abs == 0.0);
     CHECK(e_inf == 0.0);
@@ -319,9 +322,10 @@ static void check_checkpointing(const char *name, const char *dir, bool bf16, in
         }
         free(l0), free(g0), free(l1), free(g1);
     }
-    fprintf(stderr, "%s%s checkpointed (frozen below %d): %ld values differ from the plain "
-            "run's (of %zu gradients, 2 batches); activations %zu -> %zu floats\n", name,
-            bf16 ? " bf16" : "", frozen_below, differ, np, plain_floats, ckpt_floats);
+    fprintf(stderr,
+            "%s%s checkpointed (frozen below %d): %ld values differ from the plain "
+            "run's (of %zu gradients, 2 batches); activations %zu -> %zu floats\n",
+            name, bf16 ? " bf16" : "", frozen_below, differ, np, plain_floats, ckpt_floats);
     CHECK_MSG(differ == 0, "%s: checkpointed gradients differ in %ld values", name, differ);
     CHECK(ckpt_floats < plain_floats);
     CHECK(llama_plan_floats(model_get_config(m), B, T, false, true, bf16) == ckpt_floats);
@@ -351,11 +355,12 @@ static void check_checkpointing_memory(void)
         double plain = 4.0 * (double)llama_plan_floats(&c, 4, 512, false, false, bf16);
         double ckpt = 4.0 * (double)llama_plan_floats(&c, 4, 512, false, true, bf16);
         double gib = 1024.0 * 1024.0 * 1024.0;
-        fprintf(stderr, "Qwen2.5-0.5B shape (24 x 896, 14/2 heads, I 4864, V 151936), 4 x 512 "
+        fprintf(stderr,
+                "Qwen2.5-0.5B shape (24 x 896, 14/2 heads, I 4864, V 151936), 4 x 512 "
                 "tokens%s: activation plan %.0f bytes (%.2f GiB) -> %.0f bytes (%.2f GiB) "
                 "with gradient_checkpointing: %.2f GiB saved (%.1f%%)\n",
-                bf16 ? ", bf16" : "", plain, plain / gib, ckpt, ckpt / gib,
-                (plain - ckpt) / gib, 100.0 * (plain - ckpt) / plain);
+                bf16 ? ", bf16" : "", plain, plain / gib, ckpt, ckpt / gib, (plain - ckpt) / gib,
+                100.0 * (plain - ckpt) / plain);
         CHECK(ckpt < plain);
     }
 }
@@ -442,8 +447,10 @@ static void check_training(const char *name, const char *dir)
         if (ratio > worst || ratio != ratio) worst = ratio, worst_at = at, worst_name = t->name;
         free(r);
     }
-    fprintf(stderr, "%s: grad norms %.6g %.6g %.6g; worst update %s[%zu] at %.3g of its "
-            "allowance\n", name, norms[0], norms[1], norms[2], worst_name, worst_at, worst);
+    fprintf(stderr,
+            "%s: grad norms %.6g %.6g %.6g; worst update %s[%zu] at %.3g of its "
+            "allowance\n",
+            name, norms[0], norms[1], norms[2], worst_name, worst_at, worst);
     CHECK_MSG(worst <= 1.0, "%s: %s[%zu] update off by %.3g of its allowance", name, worst_name,
               worst_at, worst);
     free(ref_lr);
@@ -509,8 +516,8 @@ static void check_hostile_configs(void)
                    ", \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}",
                    "'rope_scaling.low_freq_factor'");
     expect_refused("LlamaForCausalLM", "llama", 2, ", \"head_dim\": 7", "'head_dim' = 7");
-    expect_refused("Qwen2ForCausalLM", "qwen2", 2,
-                   ", \"layer_types\": [\"sliding_attention\"]", "key 'layer_types'");
+    expect_refused("Qwen2ForCausalLM", "qwen2", 2, ", \"layer_types\": [\"sliding_attention\"]",
+                   "key 'layer_types'");
     /* Mistral's window shorter than the sequence: refused when planning. */
     model_config c;
     ft_error err = {0};
@@ -610,8 +617,8 @@ static void check_init_random(void)
         else if (strstr(t->name, "bias"))
             CHECK_MSG(lo == 0.0 && hi == 0.0, "%s not 0", t->name);
         else
-            CHECK_MSG(fabs(sqrt(sum2 / (double)t->numel) - 0.02) < 0.004, "%s: rms %.4g",
-                      t->name, sqrt(sum2 / (double)t->numel));
+            CHECK_MSG(fabs(sqrt(sum2 / (double)t->numel) - 0.02) < 0.004, "%s: rms %.4g", t->name,
+                      sqrt(sum2 / (double)t->numel));
     }
     const model_tensor *e = model_find_tensor(m, "model.embed_tokens.weight");
     for (int j = 0; j < c.hidden; j++) CHECK(p[e->offset + 3 * (size_t)c.hidden + j] == 0.0f);

@@ -71,7 +71,8 @@ static void test_dropout_case(size_t per, float p)
         }
     CHECK_MSG(bad == 0, "per_example %zu p %g: %d elements differ", per, (double)p, bad);
     double frac = (double)kept / (double)n;
-    CHECK_MSG(n < 100 || fabs(frac - (1.0 - p)) < 0.05, "kept fraction %g for p %g", frac, (double)p);
+    CHECK_MSG(n < 100 || fabs(frac - (1.0 - p)) < 0.05, "kept fraction %g for p %g", frac,
+              (double)p);
     free(x);
     free(y);
     free(z);
@@ -115,12 +116,14 @@ static void test_elementwise(void)
             } else {
                 double k = sqrt(2.0 / PI), th = tanh(k * (v + 0.044715 * v * v * v));
                 g = 0.5 * v * (1.0 + th);
-                dg = 0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * k * (1.0 + 3 * 0.044715 * v * v);
+                dg =
+                    0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * k * (1.0 + 3 * 0.044715 * v * v);
             }
             worst_gelu = fmax(worst_gelu, fabs(y[i] - g) / fmax(1.0, fabs(g)));
             worst_dgelu = fmax(worst_dgelu, fabs(dx[i] - dg) / fmax(1.0, fabs(dg)));
         }
-        fprintf(stderr, "gelu kind %d: worst gelu %.2g gelu' %.2g\n", kind, worst_gelu, worst_dgelu);
+        fprintf(stderr, "gelu kind %d: worst gelu %.2g gelu' %.2g\n", kind, worst_gelu,
+                worst_dgelu);
     }
     fprintf(stderr, "worst errors: exp %.2g, phi %.2g, gelu %.2g, gelu' %.2g\n", worst_exp,
             worst_phi, worst_gelu, worst_dgelu);
@@ -183,13 +186,13 @@ static double mask_of(const ops_attention_shape *s, int b, int h, int t, int j)
 }
 
 /* One (b, h): forward into r->out, backward (from dout) into r->dqkv. */
-static void ref_head(attn_ref *r, const float *qkv, const float *dout,
-                     const ops_attention_shape *s, int b, int h)
+static void ref_head(attn_ref *r, const float *qkv, const float *dout, const ops_attention_shape *s,
+                     int b, int h)
 {
     double P[AT][AT] = {{0}}, dS[AT][AT] = {{0}}, sc = 1.0 / sqrt((double)AD);
-#define Q(t, d) qkv[((size_t)b * AT + (t)) * 3 * AC + (size_t)h * AD + (d)]
-#define K(t, d) Q(t, (d) + AC)
-#define V(t, d) Q(t, (d) + 2 * AC)
+#define Q(t, d)  qkv[((size_t)b * AT + (t)) * 3 * AC + (size_t)h * AD + (d)]
+#define K(t, d)  Q(t, (d) + AC)
+#define V(t, d)  Q(t, (d) + 2 * AC)
 #define DQ(t, d) r->dqkv[((size_t)b * AT + (t)) * 3 * AC + (size_t)h * AD + (d)]
     for (int t = 0; t < AT; t++) {
         int lim = s->lengths[b];
@@ -253,8 +256,8 @@ static void attention_case(bool causal, float p)
         double want = 0.125 + r.dqkv[i];
         worst_d = fmax(worst_d, fabs(dqkv[i] - want) / fmax(1.0, fabs(want)));
     }
-    CHECK_MSG(worst_out < 1e-5 && worst_d < 1e-5, "causal %d p %g: out %.3g dqkv %.3g",
-              causal, (double)p, worst_out, worst_d);
+    CHECK_MSG(worst_out < 1e-5 && worst_d < 1e-5, "causal %d p %g: out %.3g dqkv %.3g", causal,
+              (double)p, worst_out, worst_d);
 }
 
 static void test_attention(void)
@@ -272,7 +275,8 @@ static void test_layernorm(void)
     enum { N = 5, C = 67 };
     float x[N * C], w[C], bias[C], y[N * C], mean[N], rstd[N], dy[N * C], dx[N * C];
     float dw[C] = {0}, db[C] = {0};
-    for (int i = 0; i < N * C; i++) x[i] = 3.0f * frand(i) + 1.0f, dy[i] = frand(i + 999), dx[i] = 0;
+    for (int i = 0; i < N * C; i++)
+        x[i] = 3.0f * frand(i) + 1.0f, dy[i] = frand(i + 999), dx[i] = 0;
     for (int j = 0; j < C; j++) w[j] = 1.0f + 0.5f * frand(j + 77), bias[j] = frand(j + 55);
     ops_layernorm_forward(y, mean, rstd, x, w, bias, N, C, 1e-5f);
     ops_layernorm_backward(dx, dw, db, dy, x, w, mean, rstd, N, C);
@@ -301,8 +305,9 @@ static void test_adamw_linear(void)
 {
     enum { N = 1003, M = 5, C = 9, OC = 13 };
     float p[N], g[N], m[N], v[N];
-    for (int i = 0; i < N; i++) p[i] = frand(i), g[i] = frand(i + N), m[i] = 0.1f * frand(i + 2 * N),
-                                v[i] = 0.01f * fabsf(frand(i + 3 * N));
+    for (int i = 0; i < N; i++)
+        p[i] = frand(i), g[i] = frand(i + N), m[i] = 0.1f * frand(i + 2 * N),
+        v[i] = 0.01f * fabsf(frand(i + 3 * N));
     float p0[N], m0[N], v0[N];
     memcpy(p0, p, sizeof p);
     memcpy(m0, m, sizeof m);
@@ -332,7 +337,6 @@ static void test_adamw_linear(void)
     CHECK_MSG(worst < 1e-5, "linear: %.3g", worst);
 }
 
-
 /* bf16 rounding by its definition: the result is one of the two bf16
  * neighbours of x (found by truncation and the next step up), the nearer one
  * in double arithmetic, the even one on a tie; NaN stays NaN, infinities and
@@ -350,7 +354,7 @@ static ops_bf16 bf16_reference(float x)
     uint32_t u;
     memcpy(&u, &x, sizeof u);
     ops_bf16 lo = (ops_bf16)(u >> 16), hi = (ops_bf16)(lo + 1); /* same sign, |hi| > |lo| */
-    if (x != x) return 0; /* checked separately */
+    if (x != x) return 0;                                       /* checked separately */
     if ((u & 0xffffu) == 0) return lo;
     /* Past the largest bf16 the next step up is 2^128 (unbounded exponent,
      * IEEE's rule), which becomes infinity. */
@@ -371,12 +375,11 @@ static void test_bf16_rounding(void)
         uint32_t u = rng_u32(5, 2, i);
         memcpy(&x[i], &u, sizeof u);
     }
-    const uint32_t specials[] = {
-        0x3f808000u, /* 1 + 2^-8: a tie, rounds down to even 0x3f80 */
-        0x3f818000u, /* a tie above an odd mantissa: up to 0x3f82 */
-        0xbf818000u, /* its negative */
-        0x7f7fffffu, /* FLT_MAX: rounds to +inf */
-        0x7f800000u, 0xff800000u, 0x00000001u, 0x80000000u, 0x3f80ffffu};
+    const uint32_t specials[] = {0x3f808000u, /* 1 + 2^-8: a tie, rounds down to even 0x3f80 */
+                                 0x3f818000u, /* a tie above an odd mantissa: up to 0x3f82 */
+                                 0xbf818000u, /* its negative */
+                                 0x7f7fffffu, /* FLT_MAX: rounds to +inf */
+                                 0x7f800000u, 0xff800000u, 0x00000001u, 0x80000000u, 0x3f80ffffu};
     for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++)
         memcpy(&x[k], &specials[k], sizeof(float));
     ops_to_bf16(h, x, N);
@@ -419,7 +422,10 @@ static double fp16_reference(float x)
     uint16_t lo = 0, hi = 0x7bffu; /* largest pattern <= a: binary search */
     while (lo < hi) {
         uint16_t mid = (uint16_t)((lo + hi + 1) / 2);
-        if (fp16_value(mid) <= a) lo = mid; else hi = (uint16_t)(mid - 1);
+        if (fp16_value(mid) <= a)
+            lo = mid;
+        else
+            hi = (uint16_t)(mid - 1);
     }
     double vl = fp16_value(lo), vh = lo == 0x7bffu ? 65536.0 : fp16_value((uint16_t)(lo + 1));
     double r = a - vl < vh - a ? vl : vh - a < a - vl ? vh : (lo & 1u) ? vh : vl;
@@ -436,12 +442,17 @@ static void test_fp16_rounding(void)
         uint32_t u = m | e << 23;
         memcpy(&x[i], &u, sizeof u);
     }
-    const float specials[] = {1.0f + 0x1p-11f,  /* a tie: down to even 1.0 */
+    const float specials[] = {1.0f + 0x1p-11f,     /* a tie: down to even 1.0 */
                               1.0f + 3 * 0x1p-11f, /* a tie above an odd one: up */
-                              65504.0f, 65519.0f, 65520.0f, -65520.0f,
-                              0x1p-25f,          /* half the smallest subnormal: to 0 */
-                              0x3p-25f,          /* 1.5 quanta: to 2 quanta (even) */
-                              0x1p-14f - 0x1p-30f, INFINITY, -0.0f};
+                              65504.0f,
+                              65519.0f,
+                              65520.0f,
+                              -65520.0f,
+                              0x1p-25f, /* half the smallest subnormal: to 0 */
+                              0x3p-25f, /* 1.5 quanta: to 2 quanta (even) */
+                              0x1p-14f - 0x1p-30f,
+                              INFINITY,
+                              -0.0f};
     memcpy(x, specials, sizeof specials);
     ops_round_fp16(r, x, N);
     int bad = 0;
@@ -453,8 +464,8 @@ static void test_fp16_rounding(void)
         }
     }
     CHECK_MSG(bad == 0, "%d of %d values not rounded to the nearest even fp16", bad, N);
-    CHECK(r[0] == 1.0f && r[1] == 1.0f + 0x1p-9f && r[3] == 65504.0f && isinf(r[4]) &&
-          r[5] < 0 && isinf(r[5]) && r[6] == 0.0f && r[7] == 0x1p-23f);
+    CHECK(r[0] == 1.0f && r[1] == 1.0f + 0x1p-9f && r[3] == 65504.0f && isinf(r[4]) && r[5] < 0 &&
+          isinf(r[5]) && r[6] == 0.0f && r[7] == 0x1p-23f);
     float nan_in = NAN, nan_out = 0;
     ops_round_fp16(&nan_out, &nan_in, 1);
     CHECK(nan_out != nan_out);
@@ -492,8 +503,9 @@ static void test_bf16_matmul(void)
                         worst = fmax(worst, fabs(r - c[i * N + j]));
                         scale = fmax(scale, fabs(r));
                     }
-                CHECK_MSG(worst <= 1e-5 * scale, "bf16 matmul ta=%d tb=%d acc=%d: error %.3g of %.3g",
-                          ta, tb, acc, worst, scale);
+                CHECK_MSG(worst <= 1e-5 * scale,
+                          "bf16 matmul ta=%d tb=%d acc=%d: error %.3g of %.3g", ta, tb, acc, worst,
+                          scale);
             }
 }
 
@@ -529,8 +541,8 @@ static void test_sgemm_libraries(void)
                     }
                 bool pad_kept = c[ldc - 1] == c0[ldc - 1];
                 CHECK_MSG(worst <= 1e-5 * K && pad_kept,
-                          "sgemm lib=%d ta=%d tb=%d: error %.3g (bound %.3g), padding kept %d",
-                          lib, ta, tb, worst, 1e-5 * K, pad_kept);
+                          "sgemm lib=%d ta=%d tb=%d: error %.3g (bound %.3g), padding kept %d", lib,
+                          ta, tb, worst, 1e-5 * K, pad_kept);
             }
 }
 
@@ -552,15 +564,15 @@ static void test_gemm_choice(void)
      * two levels back out of the reason and apply the rule independently. */
     static const char *const levels[] = {"SSE", "AVX", "AVX2", "AVX-512"};
     char dnnl[16] = "", blas[16] = "";
-    CHECK(sscanf(why, "auto: oneDNN's kernels use %15[^,], OpenBLAS's %*s kernels %15[^,]",
-                 dnnl, blas) == 2);
+    CHECK(sscanf(why, "auto: oneDNN's kernels use %15[^,], OpenBLAS's %*s kernels %15[^,]", dnnl,
+                 blas) == 2);
     int ld = -1, lb = -1;
     for (int i = 0; i < 4; i++) {
         if (!strcmp(dnnl, levels[i])) ld = i;
         if (!strcmp(blas, levels[i])) lb = i;
     }
-    CHECK_MSG(ld >= 0 && lb >= 0 && (lib == OPS_GEMM_ONEDNN) == (ld >= lb),
-              "auto chose %d: %s", (int)lib, why);
+    CHECK_MSG(ld >= 0 && lb >= 0 && (lib == OPS_GEMM_ONEDNN) == (ld >= lb), "auto chose %d: %s",
+              (int)lib, why);
     CHECK(ops_cpu_gemm_parse("mkl", &lib, why, sizeof why, &err) == FT_EINVAL &&
           strstr(err.msg, "FTUNE_GEMM") && strstr(err.msg, "\"mkl\""));
     fprintf(stderr, "gemm: %s; OpenBLAS core %s\n", why, ops_cpu_gemm_openblas_core());

@@ -27,7 +27,6 @@ extern "C" {
 static const ops_backend *cpu, *gpu;
 static std::vector<std::pair<void *, size_t>> allocations;
 
-
 template <class T> static T *up(const std::vector<T> &v)
 {
     size_t bytes = v.size() * sizeof(T);
@@ -51,7 +50,6 @@ static void free_all(void)
     allocations.clear();
 }
 
-
 static void test_linear(int n, int c, int oc, ops_weight_layout layout, bool bf16, int shift)
 {
     vec x = randv((size_t)n * c), w = randv((size_t)c * oc), bias = randv((size_t)oc);
@@ -64,18 +62,18 @@ static void test_linear(int n, int c, int oc, ops_weight_layout layout, bool bf1
     if (!bf16) {
         cpu->linear_forward(out.data(), x.data(), w.data(), bias.data(), n, c, oc, layout);
         gpu->linear_forward(d_out, d_x, up(w), up(bias), n, c, oc, layout);
-        cpu->linear_backward(dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(),
-                             n, c, oc, layout);
+        cpu->linear_backward(dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(), n, c,
+                             oc, layout);
         gpu->linear_backward(d_dx, d_dw, d_db, d_dout, d_x, up(w), n, c, oc, layout);
     } else {
         std::vector<ops_bf16> wb(w.size()), xs(x.size()), ds(dout.size());
         cpu->to_bf16(wb.data(), w.data(), w.size());
         ops_bf16 *d_wb = up(wb), *d_xs = up(xs), *d_ds = up(ds);
-        cpu->linear_forward_bf16(out.data(), x.data(), xs.data(), wb.data(), bias.data(), n, c,
-                                 oc, layout);
+        cpu->linear_forward_bf16(out.data(), x.data(), xs.data(), wb.data(), bias.data(), n, c, oc,
+                                 layout);
         gpu->linear_forward_bf16(d_out, d_x, d_xs, d_wb, up(bias), n, c, oc, layout);
-        cpu->linear_backward_bf16(dx.data(), dw.data(), db.data(), dout.data(), ds.data(),
-                                  x.data(), xs.data(), wb.data(), n, c, oc, layout);
+        cpu->linear_backward_bf16(dx.data(), dw.data(), db.data(), dout.data(), ds.data(), x.data(),
+                                  xs.data(), wb.data(), n, c, oc, layout);
         gpu->linear_backward_bf16(d_dx, d_dw, d_db, d_dout, d_ds, d_x, d_xs, d_wb, n, c, oc,
                                   layout);
     }
@@ -139,8 +137,8 @@ static void test_rows(int n, int c)
     float *d_out = up(out), *d_mean = up(mean), *d_rstd = up(rstd);
     const float *d_x = up(x), *d_w = up(w);
     gpu->layernorm_forward(d_out, d_mean, d_rstd, d_x, d_w, up(bias), n, c, 1e-5f);
-    cpu->layernorm_forward(out.data(), mean.data(), rstd.data(), x.data(), w.data(),
-                           bias.data(), n, c, 1e-5f);
+    cpu->layernorm_forward(out.data(), mean.data(), rstd.data(), x.data(), w.data(), bias.data(), n,
+                           c, 1e-5f);
     CHECK_NEAR("layernorm", down(d_out, nc), out, 1e-4);
     CHECK_NEAR("layernorm rstd", down(d_rstd, n), rstd, 1e-4);
     vec dy = randv(nc), dx = randv(nc), dw = randv((size_t)c), db = randv((size_t)c);
@@ -228,8 +226,8 @@ static void test_attention(int b, int t, int c, int nh, bool causal, float p,
 {
     std::vector<int64_t> idx(b);
     for (int i = 0; i < b; i++) idx[i] = 7 + 1000 * i;
-    ops_attention_shape s = {b, t, c, nh, causal, lengths.data(), idx.data(), p, 11,
-                             ops_dropout_site(1, 2, 3)};
+    ops_attention_shape s = {
+        b, t, c, nh, causal, lengths.data(), idx.data(), p, 11, ops_dropout_site(1, 2, 3)};
     ops_attention_shape g = s;
     g.lengths = up(lengths);
     g.example_index = up(idx);
@@ -250,8 +248,7 @@ static void test_attention(int b, int t, int c, int nh, bool causal, float p,
     vec dout = randv(out.size()), dqkv = randv(qkv.size());
     float *d_dqkv = up(dqkv);
     gpu->attention_backward(d_dqkv, up(dout), d_qkv, up(probs), &g, d_scr);
-    cpu->attention_backward(dqkv.data(), dout.data(), qkv.data(), probs.data(), &s,
-                            scratch.data());
+    cpu->attention_backward(dqkv.data(), dout.data(), qkv.data(), probs.data(), &s, scratch.data());
     CHECK_NEAR("attention dqkv", down(d_dqkv, dqkv.size()), dqkv, 1e-4);
     free_all();
 }
@@ -265,7 +262,8 @@ static void test_loss_and_optimiser(void)
     float *d_losses = up(losses), *d_probs = up(probs);
     const int32_t *d_labels = up(labels);
     double mg = gpu->crossentropy_forward(d_losses, d_probs, up(z), d_labels, b, l);
-    double mc = cpu->crossentropy_forward(losses.data(), probs.data(), z.data(), labels.data(), b, l);
+    double mc =
+        cpu->crossentropy_forward(losses.data(), probs.data(), z.data(), labels.data(), b, l);
     CHECK_CLOSE(mg, mc, 1e-6);
     CHECK_NEAR("crossentropy probs", down(d_probs, probs.size()), probs, 1e-5);
     vec dz = randv(z.size());
@@ -280,7 +278,8 @@ static void test_loss_and_optimiser(void)
         double sg = gpu->sum_squares_spans(d_xs, &whole, 1);
         double sg2 = gpu->sum_squares_spans(d_xs, &whole, 1);
         double sc = cpu->sum_squares_spans(x.data(), &whole, 1);
-        CHECK_MSG(fabs(sg - sc) <= 1e-9 * sc && sg == sg2, "sum_squares %zu: %.17g vs %.17g", n, sg, sc);
+        CHECK_MSG(fabs(sg - sc) <= 1e-9 * sc && sg == sg2, "sum_squares %zu: %.17g vs %.17g", n, sg,
+                  sc);
     }
     const size_t n = 100003;
     ops_adamw_hparams h = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3};

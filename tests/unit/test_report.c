@@ -14,8 +14,7 @@
 #include "report/report.h"
 
 static const char *const hostile = "<script>alert(1)</script>";
-static const char *const labels[4] = {"sports", "<b>&\"x\"</b>|pipe", "world",
-                                      "sci\ntech"};
+static const char *const labels[4] = {"sports", "<b>&\"x\"</b>|pipe", "world", "sci\ntech"};
 
 static metrics_result *sample_metrics(int k)
 {
@@ -60,10 +59,9 @@ static void check_json(const char *json, const metrics_result *r)
     cJSON *root = cJSON_Parse(json);
     CHECK(root != NULL);
     if (!root) return;
-    const char *order[] = {"format", "format_version", "model_path",
-                           "manifest_fingerprint", "command_line", "precision", "labels",
-                           "num_examples", "num_correct", "accuracy", "loss",
-                           "per_class"};
+    const char *order[] = {"format",       "format_version", "model_path", "manifest_fingerprint",
+                           "command_line", "precision",      "labels",     "num_examples",
+                           "num_correct",  "accuracy",       "loss",       "per_class"};
     const cJSON *item = root->child;
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++, item = item ? item->next : NULL)
         CHECK_MSG(item && strcmp(item->string, order[i]) == 0, "key %zu is not %s", i, order[i]);
@@ -76,7 +74,8 @@ static void check_json(const char *json, const metrics_result *r)
     CHECK(strcmp(cJSON_GetObjectItem(root, "command_line")->valuestring, hostile) == 0);
     CHECK(strcmp(cJSON_GetObjectItem(root, "precision")->valuestring, "bf16") == 0);
     const cJSON *cm = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "confusion_matrix"), "counts");
-    CHECK_EQ_INT(cJSON_GetArrayItem(cJSON_GetArrayItem(cm, 2), 3)->valueint, r->confusion[2 * 4 + 3]);
+    CHECK_EQ_INT(cJSON_GetArrayItem(cJSON_GetArrayItem(cm, 2), 3)->valueint,
+                 r->confusion[2 * 4 + 3]);
     const cJSON *tp = cJSON_GetObjectItem(root, "throughput");
     CHECK(cJSON_GetObjectItem(tp, "examples_per_s")->valuedouble == 1234.5);
     CHECK(cJSON_IsNull(cJSON_GetObjectItem(tp, "tokens_per_s")));
@@ -94,9 +93,15 @@ static void check_writers(const char *dir)
         {17, 0, 1, 0.97, hostile},
         {3, 2, 1, 0.91, "bad UTF-8 \xff\xfe here & \"quotes\""},
         {8, 1, 0, 0.5, "a long text that is cut after forty code points, here: XYZ"}};
-    report_input in = {.metrics = r, .label_names = labels, .model_path = "m/<p>",
-                       .manifest_fingerprint = "f00d", .command_line = hostile, .precision = "bf16",
-                       .examples = ex, .num_examples = 3, .max_text_chars = 40};
+    report_input in = {.metrics = r,
+                       .label_names = labels,
+                       .model_path = "m/<p>",
+                       .manifest_fingerprint = "f00d",
+                       .command_line = hostile,
+                       .precision = "bf16",
+                       .examples = ex,
+                       .num_examples = 3,
+                       .max_text_chars = 40};
     ft_error err;
     char *out = ft_path_join(dir, "out");
     CHECK(report_write_all(&in, out, false, &err) == FT_OK);
@@ -108,7 +113,7 @@ static void check_writers(const char *dir)
     CHECK_STR_CONTAINS(html, "&lt;script&gt;alert(1)&lt;/script&gt;");
     CHECK_STR_CONTAINS(html, "&lt;b&gt;&amp;&quot;x&quot;&lt;/b&gt;|pipe");
     CHECK_STR_CONTAINS(html, "bad UTF-8 \xEF\xBF\xBD\xEF\xBF\xBD"); /* U+FFFD twice */
-    CHECK_STR_CONTAINS(html, "after forty code\xE2\x80\xA6</td>"); /* cut at 40 */
+    CHECK_STR_CONTAINS(html, "after forty code\xE2\x80\xA6</td>");  /* cut at 40 */
     CHECK_STR_CONTAINS(html, "<td class=\"text\">&lt;script&gt;alert(1)&lt;/script&gt;</td>");
     CHECK(strstr(html, "No training log was given.") != NULL);
     CHECK_STR_CONTAINS(md, "| &lt;b&gt;&amp;\"x\"&lt;/b&gt;\\|pipe |");
@@ -148,15 +153,15 @@ static char *write_text(const char *dir, const char *name, const char *text)
 static void check_curves(const char *dir)
 {
     char *path = write_text(dir, "log.jsonl",
-        "{\"step\": 10, \"loss\": 2.5, \"learning_rate\": 1e-5}\n"
-        "\n"
-        "{\"step\": 20, \"loss\": 2.0}{\"junk\": 1}\n"
-        "{\"step\": 20, \"eval_loss\": 2.2, \"eval_accuracy\": 0.5}\n"
-        "{\"event\": \"checkpoint\", \"step\": 20}\n"
-        "{\"step\": 30, \"loss\": \"NaN\"}\n"
-        "{\"loss\": 1.0}\n"
-        "  {\"step\": 40, \"loss\": 1.5, \"eval_loss\": 1.9}  \r\n"
-        "{\"step\": 50, \"lo");
+                            "{\"step\": 10, \"loss\": 2.5, \"learning_rate\": 1e-5}\n"
+                            "\n"
+                            "{\"step\": 20, \"loss\": 2.0}{\"junk\": 1}\n"
+                            "{\"step\": 20, \"eval_loss\": 2.2, \"eval_accuracy\": 0.5}\n"
+                            "{\"event\": \"checkpoint\", \"step\": 20}\n"
+                            "{\"step\": 30, \"loss\": \"NaN\"}\n"
+                            "{\"loss\": 1.0}\n"
+                            "  {\"step\": 40, \"loss\": 1.5, \"eval_loss\": 1.9}  \r\n"
+                            "{\"step\": 50, \"lo");
     report_curves *c = NULL;
     ft_error err;
     CHECK(report_curves_read(path, &c, &err) == FT_OK);
@@ -208,9 +213,13 @@ static void check_predictions(const char *dir)
 /* A causal LM's reports: its figures, no classification metrics. */
 static void check_lm(const char *dir)
 {
-    report_lm lm = {.num_rows = 41, .num_examples = 41, .num_tokens = 592,
-                    .loss = 11.300263400522730, .perplexity = exp(11.300263400522730),
-                    .eval_seconds = NAN, .tokens_per_s = NAN};
+    report_lm lm = {.num_rows = 41,
+                    .num_examples = 41,
+                    .num_tokens = 592,
+                    .loss = 11.300263400522730,
+                    .perplexity = exp(11.300263400522730),
+                    .eval_seconds = NAN,
+                    .tokens_per_s = NAN};
     report_input in = {.lm = &lm, .model_path = hostile, .precision = "float32"};
     ft_error err;
     CHECK(report_write_all(&in, dir, true, &err) == FT_OK);
@@ -222,8 +231,8 @@ static void check_lm(const char *dir)
     CHECK(cJSON_GetObjectItem(doc, "perplexity")->valuedouble == lm.perplexity);
     CHECK(cJSON_GetObjectItem(doc, "num_tokens")->valuedouble == 592);
     CHECK(cJSON_GetObjectItem(doc, "accuracy") == NULL);
-    CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "throughput"),
-                                           "tokens_per_s")));
+    CHECK(
+        cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "throughput"), "tokens_per_s")));
     cJSON_Delete(doc);
     free(json);
     char *md = slurp(dir, "report.md"), *html = slurp(dir, "report.html");

@@ -6,9 +6,8 @@
 #include "check.h"
 #include "core/rng.h"
 
-static void check_kat(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
-                      uint32_t k0, uint32_t k1, uint32_t e0, uint32_t e1,
-                      uint32_t e2, uint32_t e3)
+static void check_kat(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1,
+                      uint32_t e0, uint32_t e1, uint32_t e2, uint32_t e3)
 {
     uint32_t ctr[4] = {c0, c1, c2, c3}, key[2] = {k0, k1};
     rng_philox_out o = rng_philox4x32(ctr, key);
@@ -19,10 +18,10 @@ static void check_kat(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
 int main(void)
 {
     check_kat(0, 0, 0, 0, 0, 0, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8);
-    check_kat(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
-              0xffffffff, 0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd);
-    check_kat(0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822,
-              0x299f31d0, 0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1);
+    check_kat(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d,
+              0x41c83b0e, 0xa20bc7c6, 0x6d5451fd);
+    check_kat(0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09,
+              0x94fdcceb, 0x5001e420, 0x24126ea1);
 
     /* A pure function of (seed, stream, index). */
     CHECK(rng_u32(42, 7, 1000) == rng_u32(42, 7, 1000));
@@ -55,7 +54,8 @@ int main(void)
         CHECK(v < 7);
         if (v < 7) counts[v]++;
     }
-    for (int v = 0; v < 7; v++) CHECK_MSG(abs(counts[v] - 10000) < 500, "value %d: %d", v, counts[v]);
+    for (int v = 0; v < 7; v++)
+        CHECK_MSG(abs(counts[v] - 10000) < 500, "value %d: %d", v, counts[v]);
 
     /* Permutations: a bijection, reproducible, different per stream. */
     enum { P = 1000 };

@@ -20,16 +20,14 @@
 
 static char work[256];
 
-static char *in_work(const char *name)
-{
-    return ft_path_join(work, name);
-}
+static char *in_work(const char *name) { return ft_path_join(work, name); }
 
 static const char *const LABELS[] = {"ham", "spam", "unsure"};
 
 static shard_meta test_meta(int32_t vocab_size)
 {
-    return (shard_meta){"train", 0, 2, 8, 0, vocab_size, "wordpiece", "0123456789abcdef", 3, LABELS, 42};
+    return (shard_meta){"train", 0,      2, 8, 0, vocab_size, "wordpiece", "0123456789abcdef",
+                        3,       LABELS, 42};
 }
 
 /* rows x 8 ids with recognisable values; caller frees with shard_rows_free. */
@@ -45,9 +43,12 @@ static shard_rows test_rows(uint64_t rows, bool wide)
         r.labels[i] = (int32_t)(i % 3);
         r.example_index[i] = (int64_t)(1000 + 7 * i);
         for (int k = 0; k < 8; k++) {
-            int64_t v = k < r.lengths[i] ? (int64_t)(i * 31 + (uint64_t)k) % (wide ? 100000 : 30522) : 0;
-            if (wide) ((int32_t *)r.input_ids)[i * 8 + (uint64_t)k] = (int32_t)v;
-            else ((uint16_t *)r.input_ids)[i * 8 + (uint64_t)k] = (uint16_t)v;
+            int64_t v =
+                k < r.lengths[i] ? (int64_t)(i * 31 + (uint64_t)k) % (wide ? 100000 : 30522) : 0;
+            if (wide)
+                ((int32_t *)r.input_ids)[i * 8 + (uint64_t)k] = (int32_t)v;
+            else
+                ((uint16_t *)r.input_ids)[i * 8 + (uint64_t)k] = (uint16_t)v;
         }
     }
     return r;
@@ -56,7 +57,8 @@ static shard_rows test_rows(uint64_t rows, bool wide)
 static bool same_rows(const shard_rows *a, const shard_rows *b, bool with_ids)
 {
     size_t n = (size_t)a->rows;
-    if (a->rows != b->rows || a->max_length != b->max_length || a->wide_ids != b->wide_ids) return false;
+    if (a->rows != b->rows || a->max_length != b->max_length || a->wide_ids != b->wide_ids)
+        return false;
     if (memcmp(a->lengths, b->lengths, n * 4) || memcmp(a->labels, b->labels, n * 4) ||
         memcmp(a->example_index, b->example_index, n * 8))
         return false;
@@ -67,8 +69,8 @@ static bool files_equal(const char *p, const char *q)
 {
     char *a = NULL, *b = NULL;
     size_t na = 0, nb = 0;
-    bool eq = ft_read_file(p, &a, &na, NULL) == FT_OK && ft_read_file(q, &b, &nb, NULL) == FT_OK && na == nb &&
-              !memcmp(a, b, na);
+    bool eq = ft_read_file(p, &a, &na, NULL) == FT_OK && ft_read_file(q, &b, &nb, NULL) == FT_OK &&
+              na == nb && !memcmp(a, b, na);
     free(a);
     free(b);
     return eq;
@@ -157,7 +159,8 @@ static void expect_read_error(const char *path, ft_status want, const char *need
     shard_rows back = {0};
     ft_error err = {0};
     ft_status st = shard_read_file(path, true, &back, &err);
-    CHECK_MSG(st == want, "%s: status %s, wanted %s (%s)", path, ft_status_name(st), ft_status_name(want), err.msg);
+    CHECK_MSG(st == want, "%s: status %s, wanted %s (%s)", path, ft_status_name(st),
+              ft_status_name(want), err.msg);
     CHECK_STR_CONTAINS(err.msg, needle);
     CHECK(back.lengths == NULL && back.input_ids == NULL);
 }
@@ -179,8 +182,10 @@ static void test_hostile_files(void)
 {
     shard_meta meta = test_meta(30522);
     shard_rows rows = test_rows(20, false);
-    char *missing = in_work("missing.h5"), *garbage = in_work("garbage.h5"), *cut = in_work("cut.h5");
-    char *foreign = in_work("foreign.h5"), *badlen = in_work("badlen.h5"), *badlab = in_work("badlabel.h5");
+    char *missing = in_work("missing.h5"), *garbage = in_work("garbage.h5"),
+         *cut = in_work("cut.h5");
+    char *foreign = in_work("foreign.h5"), *badlen = in_work("badlen.h5"),
+         *badlab = in_work("badlabel.h5");
     expect_read_error(missing, FT_ENOTFOUND, "no such shard");
     CHECK(ft_write_file_atomic(garbage, "not hdf5 at all\n", 16, true, NULL) == FT_OK);
     expect_read_error(garbage, FT_EFORMAT, "not a readable HDF5 file");
@@ -235,8 +240,10 @@ static void fill_manifest(shard_manifest *m)
     m->n_labels = 3;
     m->labels = label_copies;
     m->n_sources = 2;
-    m->sources[0] = (shard_manifest_source){"input", "data/x.jsonl", "jsonl", "text", "label", 1234, 1, 10, 0xdeadbeef};
-    m->sources[1] = (shard_manifest_source){"test", "data/t.csv", "csv", "column 2", "column 1", 99, 1, 3, 0x1};
+    m->sources[0] = (shard_manifest_source){
+        "input", "data/x.jsonl", "jsonl", "text", "label", 1234, 1, 10, 0xdeadbeef};
+    m->sources[1] =
+        (shard_manifest_source){"test", "data/t.csv", "csv", "column 2", "column 1", 99, 1, 3, 0x1};
     m->seed = 42;
     m->fractions[0] = 0.8;
     m->fractions[1] = 0.2;
@@ -280,15 +287,19 @@ static void test_manifest_round_trip(void)
     char *dir = manifest_dir("m-good", text);
     ft_error err = {0};
     CHECK_MSG(shard_manifest_read(dir, &back, &err) == FT_OK, "%s", err.msg);
-    CHECK(!strcmp(back.tokenizer_kind, "wordpiece") && !strcmp(back.tokenizer_fingerprint, "00ff00ff12345678"));
+    CHECK(!strcmp(back.tokenizer_kind, "wordpiece") &&
+          !strcmp(back.tokenizer_fingerprint, "00ff00ff12345678"));
     CHECK(back.vocab_size == 30522 && back.max_length == 128 && back.n_labels == 3);
     CHECK(back.labels && !strcmp(back.labels[2], "unsure"));
-    CHECK(back.n_sources == 2 && back.sources[0].crc32 == 0xdeadbeef && back.sources[1].bytes == 99);
+    CHECK(back.n_sources == 2 && back.sources[0].crc32 == 0xdeadbeef &&
+          back.sources[1].bytes == 99);
     CHECK(!strcmp(back.sources[1].text_field, "column 2"));
-    CHECK(back.seed == 42 && back.fractions[0] == 0.8 && back.fractions[2] == 0 && back.stratify && back.undersample);
+    CHECK(back.seed == 42 && back.fractions[0] == 0.8 && back.fractions[2] == 0 && back.stratify &&
+          back.undersample);
     CHECK(back.n_files == 4 && back.files[3].crc32 == 0xffffffff && back.files[2].split == 1);
     CHECK(back.split_rows[0] == 8 && back.class_rows[2][2] == 1 && back.split_truncated[0] == 1);
-    CHECK(back.n_skip_reasons == 2 && back.skipped[0] == 2 && !strcmp(back.skip_reasons[1], "empty_text"));
+    CHECK(back.n_skip_reasons == 2 && back.skipped[0] == 2 &&
+          !strcmp(back.skip_reasons[1], "empty_text"));
     CHECK(back.balanced_out == 5);
     /* Writing what was read gives the same text. */
     char *again = shard_manifest_to_json(&back);
@@ -322,7 +333,8 @@ static void test_hostile_manifests(void)
     } cases[] = {
         {"\"format\":\t\"ftune-shards\"", "\"format\":\t\"other\"", "key 'format'"},
         {"\"version\":\t1", "\"version\":\t2", "format version 1, the dataset has 2"},
-        {"\"max_length\":\t128", "\"max_length\":\t\"128x\"", "key 'max_length': expected an integer"},
+        {"\"max_length\":\t128", "\"max_length\":\t\"128x\"",
+         "key 'max_length': expected an integer"},
         {"\"max_length\":\t128", "\"max_length\":\t0", "key 'max_length'"},
         {"\"vocab_size\":\t30522", "\"vocab_size\":\t-3", "key 'tokenizer.vocab_size'"},
         {"\"pad_id\":\t0", "\"pad_id\":\t30522", "key 'tokenizer.pad_id'"},
@@ -408,13 +420,15 @@ static void test_manifest_many_labels(void)
     char *dir = manifest_dir("m-many", text ? text : "");
     ft_error err = {0};
     CHECK_MSG(shard_manifest_read(dir, &back, &err) == FT_OK, "%s", err.msg);
-    CHECK(back.n_labels == SHARD_MAX_LABELS && back.labels && !strcmp(back.labels[99999], "class 99999"));
+    CHECK(back.n_labels == SHARD_MAX_LABELS && back.labels &&
+          !strcmp(back.labels[99999], "class 99999"));
     shard_manifest_free(&back);
     free(dir);
     char *bad = text ? mutate(text, "\"class 99998\"", "\"class 4\"") : NULL;
     dir = manifest_dir("m-many-repeat", bad ? bad : "");
     CHECK(shard_manifest_read(dir, &back, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "key 'labels[99998]': expected a name not already in 'labels', got \"class 4\"");
+    CHECK_STR_CONTAINS(
+        err.msg, "key 'labels[99998]': expected a name not already in 'labels', got \"class 4\"");
     free(bad);
     free(dir);
     free(text);
@@ -423,7 +437,8 @@ static void test_manifest_many_labels(void)
     text = shard_manifest_to_json(&m);
     dir = manifest_dir("m-too-many", text ? text : "");
     CHECK(shard_manifest_read(dir, &back, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "key 'labels': expected a non-empty array of at most 100000 label names");
+    CHECK_STR_CONTAINS(err.msg,
+                       "key 'labels': expected a non-empty array of at most 100000 label names");
     free(dir);
     free(text);
     manifest_labels_free(&m);

@@ -24,7 +24,8 @@ static char work[256];
 
 static void check_row(const int32_t *got, const int32_t *want, int n, const char *what)
 {
-    for (int j = 0; j < n; j++) CHECK_MSG(got[j] == want[j], "%s[%d]: %d, want %d", what, j, got[j], want[j]);
+    for (int j = 0; j < n; j++)
+        CHECK_MSG(got[j] == want[j], "%s[%d]: %d, want %d", what, j, got[j], want[j]);
 }
 
 static shard_lm_options opts(int32_t max_length, bool completion_only, shard_truncation t)
@@ -34,7 +35,8 @@ static shard_lm_options opts(int32_t max_length, bool completion_only, shard_tru
 
 static void test_example_rules(void)
 {
-    const int32_t prompt[] = {10, 11, 12}, completion[] = {20, 21}, ends_eos[] = {20, EOS}, text[] = {5, 6, 7};
+    const int32_t prompt[] = {10, 11, 12}, completion[] = {20, 21}, ends_eos[] = {20, EOS},
+                  text[] = {5, 6, 7};
     int32_t ids[L], labels[L], length = 0;
     bool truncated = true;
     shard_lm_options o = opts(L, true, SHARD_TRUNCATE_PROMPT_LEFT);
@@ -108,7 +110,8 @@ static void make_examples(const int32_t *n, int count, shard_rows *ex, shard_lm 
         int32_t prompt[1] = {1 + 10 * i}, completion[L], ids[L], length = 0;
         bool truncated = false;
         for (int j = 0; j + 1 < n[i]; j++) completion[j] = 2 + 10 * i + j;
-        CHECK(shard_lm_example(prompt, 1, completion, n[i] - 1, &o, ids, lm->labels + i * L, &length, &truncated));
+        CHECK(shard_lm_example(prompt, 1, completion, n[i] - 1, &o, ids, lm->labels + i * L,
+                               &length, &truncated));
         CHECK_EQ_INT(length, n[i]);
         for (int j = 0; j < L; j++) ((uint16_t *)ex->input_ids)[i * L + j] = (uint16_t)ids[j];
         ex->lengths[i] = length;
@@ -117,7 +120,10 @@ static void make_examples(const int32_t *n, int count, shard_rows *ex, shard_lm 
     }
 }
 
-static int32_t id_at(const shard_rows *r, int row, int j) { return ((const uint16_t *)r->input_ids)[row * L + j]; }
+static int32_t id_at(const shard_rows *r, int row, int j)
+{
+    return ((const uint16_t *)r->input_ids)[row * L + j];
+}
 
 static void test_packing(void)
 {
@@ -131,12 +137,15 @@ static void test_packing(void)
     CHECK(shard_lm_pack(&ex, &lm, keep, true, PAD, &out, &out_lm, &err) == FT_OK);
     CHECK_EQ_INT(out.rows, 3);
     check_row(out.lengths, (const int32_t[]){7, 8, 2}, 3, "lengths");
-    CHECK(out.example_index[0] == 100 && out.example_index[1] == 102 && out.example_index[2] == 104);
+    CHECK(out.example_index[0] == 100 && out.example_index[1] == 102 &&
+          out.example_index[2] == 104);
     check_row(out_lm.segment_ids, (const int32_t[]){1, 1, 1, 2, 2, 2, 2, 0}, L, "segments row 0");
     check_row(out_lm.position_ids, (const int32_t[]){0, 1, 2, 0, 1, 2, 3, 0}, L, "positions row 0");
     check_row(out_lm.labels, (const int32_t[]){X, 2, 3, X, 12, 13, 14, X}, L, "labels row 0");
-    check_row(out_lm.position_ids + L, (const int32_t[]){0, 1, 0, 1, 2, 3, 4, 5}, L, "positions row 1");
-    check_row(out_lm.segment_ids + 2 * L, (const int32_t[]){1, 1, 0, 0, 0, 0, 0, 0}, L, "segments row 2");
+    check_row(out_lm.position_ids + L, (const int32_t[]){0, 1, 0, 1, 2, 3, 4, 5}, L,
+              "positions row 1");
+    check_row(out_lm.segment_ids + 2 * L, (const int32_t[]){1, 1, 0, 0, 0, 0, 0, 0}, L,
+              "segments row 2");
     CHECK(id_at(&out, 0, 3) == 11 && id_at(&out, 1, 2) == 31 && id_at(&out, 2, 7) == PAD);
     CHECK_EQ_INT(out_lm.segments, 5);
     for (int k = 0; k < 5; k++) CHECK_EQ_INT(out_lm.segment_example_index[k], 100 + k);
@@ -149,7 +158,8 @@ static void test_packing(void)
     CHECK_EQ_INT(out.rows, 2);
     check_row(out.lengths, (const int32_t[]){7, 8}, 2, "lengths (dropped)");
     CHECK(out.example_index[1] == 103);
-    CHECK(out_lm.segments == 4 && out_lm.segment_example_index[2] == 103 && out_lm.segment_example_index[3] == 104);
+    CHECK(out_lm.segments == 4 && out_lm.segment_example_index[2] == 103 &&
+          out_lm.segment_example_index[3] == 104);
     shard_rows_free(&out);
     shard_lm_free(&out_lm);
     /* Unpacked: one kept example per row, no segment or position ids. */
@@ -198,7 +208,8 @@ static void test_file_round_trip(void)
     CHECK(!memcmp(back_lm.position_ids, out_lm.position_ids, 3 * L * 4));
     CHECK(!memcmp(back_lm.segment_ids, out_lm.segment_ids, 3 * L * 4));
     CHECK(!memcmp(back.example_index, out.example_index, 3 * 8));
-    CHECK(back_lm.segments == 5 && !memcmp(back_lm.segment_example_index, out_lm.segment_example_index, 5 * 8));
+    CHECK(back_lm.segments == 5 &&
+          !memcmp(back_lm.segment_example_index, out_lm.segment_example_index, 5 * 8));
     shard_rows_free(&back);
     shard_lm_free(&back_lm);
     /* The classification reader refuses it, naming the task; and the reverse. */
@@ -213,7 +224,8 @@ static void test_file_round_trip(void)
     char *again = write_packed("lm2.h5", &out, &out_lm);
     uint32_t c1 = 0, c2 = 1;
     uint64_t b1 = 0, b2 = 0;
-    CHECK(shard_file_crc32(path, &c1, &b1, &err) == FT_OK && shard_file_crc32(again, &c2, &b2, &err) == FT_OK);
+    CHECK(shard_file_crc32(path, &c1, &b1, &err) == FT_OK &&
+          shard_file_crc32(again, &c2, &b2, &err) == FT_OK);
     CHECK(c1 == c2 && b1 == b2);
     free(again);
     shard_rows_free(&out);
@@ -228,7 +240,12 @@ static void test_validator(void)
     shard_lm lm;
     ft_error err = {0};
     char *path = write_packed("v.h5", &out, &lm);
-    struct { int32_t *col; int at; int32_t value; const char *says; } cases[] = {
+    struct {
+        int32_t *col;
+        int at;
+        int32_t value;
+        const char *says;
+    } cases[] = {
         {lm.labels, 1, 77, "the token's own id"},
         {lm.labels, 1, VOCAB, "token id of the vocabulary"},
         {lm.labels, 1, -5, "token id of the vocabulary"},
@@ -243,7 +260,8 @@ static void test_validator(void)
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         int32_t keep = cases[k].col[cases[k].at];
         cases[k].col[cases[k].at] = cases[k].value;
-        CHECK_MSG(shard_lm_check("f.h5", &out, &lm, VOCAB, &err) == FT_EFORMAT, "case %zu passed", k);
+        CHECK_MSG(shard_lm_check("f.h5", &out, &lm, VOCAB, &err) == FT_EFORMAT, "case %zu passed",
+                  k);
         CHECK_STR_CONTAINS(err.msg, cases[k].says);
         CHECK_STR_CONTAINS(err.msg, "f.h5: row 0, position");
         cases[k].col[cases[k].at] = keep;
@@ -251,7 +269,8 @@ static void test_validator(void)
     CHECK(shard_lm_check("f.h5", &out, &lm, VOCAB, &err) == FT_OK);
     lm.segment_example_index[2] = 7; /* row 1's first segment */
     CHECK(shard_lm_check("f.h5", &out, &lm, VOCAB, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "f.h5: row 1: segment_example_index[2] is 7, not the row's example_index 102");
+    CHECK_STR_CONTAINS(
+        err.msg, "f.h5: row 1: segment_example_index[2] is 7, not the row's example_index 102");
     lm.segment_example_index[2] = 102;
     lm.segments = 4;
     CHECK(shard_lm_check("f.h5", &out, &lm, VOCAB, &err) == FT_EFORMAT);
@@ -272,7 +291,8 @@ static shard_manifest lm_manifest(shard_manifest_file *file)
     m.pad_id = PAD;
     m.max_length = L;
     m.n_sources = 1;
-    m.sources[0] = (shard_manifest_source){"input", "in.jsonl", "jsonl", "prompt", "completion", 10, 1, 5, 0xabc};
+    m.sources[0] = (shard_manifest_source){"input", "in.jsonl", "jsonl", "prompt", "completion",
+                                           10,      1,          5,       0xabc};
     m.seed = 7;
     m.fractions[0] = 1;
     m.split_rows[0] = 3;
@@ -324,15 +344,20 @@ static void test_manifest(void)
     CHECK(ft_mkdir_p(dir, &err) == FT_OK);
     write_text(dir, text);
     CHECK_MSG(shard_manifest_read(dir, &back, &err) == FT_OK, "%s", err.msg);
-    CHECK(back.task == SHARD_TASK_CAUSAL_LM && back.n_labels == 0 && back.packed && back.completion_only_loss);
-    CHECK(back.eos_id == EOS && back.truncation == SHARD_TRUNCATE_RIGHT && !strcmp(back.lm_mode, "prompt_completion"));
+    CHECK(back.task == SHARD_TASK_CAUSAL_LM && back.n_labels == 0 && back.packed &&
+          back.completion_only_loss);
+    CHECK(back.eos_id == EOS && back.truncation == SHARD_TRUNCATE_RIGHT &&
+          !strcmp(back.lm_mode, "prompt_completion"));
     CHECK(back.split_rows[0] == 3 && back.split_examples[0] == 5 && back.split_dropped[0] == 2);
-    CHECK(!strcmp(back.sources[0].text_field, "prompt") && !strcmp(back.sources[0].label_field, "completion"));
+    CHECK(!strcmp(back.sources[0].text_field, "prompt") &&
+          !strcmp(back.sources[0].label_field, "completion"));
     char *again = shard_manifest_to_json(&back);
     CHECK(again && !strcmp(again, text));
     free(again);
     shard_manifest_free(&back);
-    struct { const char *from, *to, *says; } bad[] = {
+    struct {
+        const char *from, *to, *says;
+    } bad[] = {
         {"\"causal_lm\"", "\"regression\"", "key 'task'"},
         {"\"examples\":\t5", "\"examples\":\t2", "'examples'"},
         {"\"truncation\":\t\"right\"", "\"truncation\":\t\"left\"", "key 'lm.truncation'"},
@@ -420,7 +445,9 @@ static void test_reader(void)
     shard_rows_free(&all);
     shard_lm_free(&all_lm);
     CHECK(shard_reader_load_all(&r, &all, &err) == FT_EFORMAT);
-    CHECK_STR_CONTAINS(err.msg, "a causal_lm shard (attribute 'task'), but this reader reads sequence_classification");
+    CHECK_STR_CONTAINS(
+        err.msg,
+        "a causal_lm shard (attribute 'task'), but this reader reads sequence_classification");
     shard_batch b;
     shard_cursor c;
     CHECK(shard_batch_init(&b, 4, L, &err) == FT_OK);
@@ -446,13 +473,15 @@ static void test_names(void)
     CHECK(shard_task_of_name("causal_lm") == SHARD_TASK_CAUSAL_LM);
     CHECK(shard_task_of_name("sequence_classification") == SHARD_TASK_CLASSIFICATION);
     CHECK(shard_task_of_name("lm") == -1 && shard_task_of_name(NULL) == -1);
-    CHECK(shard_truncation_of_name(shard_truncation_name(SHARD_TRUNCATE_RIGHT)) == SHARD_TRUNCATE_RIGHT);
+    CHECK(shard_truncation_of_name(shard_truncation_name(SHARD_TRUNCATE_RIGHT)) ==
+          SHARD_TRUNCATE_RIGHT);
     CHECK(shard_truncation_of_name("left") == -1);
 }
 
 int main(void)
 {
-    snprintf(work, sizeof work, "%s/test_shard_lm.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(work, sizeof work, "%s/test_shard_lm.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(work)) return 1;
     test_example_rules();
     test_truncation();

@@ -25,7 +25,8 @@ static size_t check_placement(const shard_plan *p)
         CHECK(f < p->n_files && p->row_of[i] < p->files[f].rows);
         if (f < p->n_files && p->row_of[i] < p->files[f].rows) {
             uint64_t slot = start[f] + p->row_of[i];
-            CHECK_MSG(!seen[slot], "file %d row %llu used twice", f, (unsigned long long)p->row_of[i]);
+            CHECK_MSG(!seen[slot], "file %d row %llu used twice", f,
+                      (unsigned long long)p->row_of[i]);
             seen[slot] = 1;
         }
     }
@@ -68,7 +69,8 @@ static void test_fractions(void)
     /* Same inputs, same plan; another seed, another order. */
     shard_plan q, r;
     CHECK(shard_plan_make(l, 1000, NULL, 0, 3, &opt, &q, NULL) == FT_OK);
-    CHECK(!memcmp(p.file_of, q.file_of, 1000 * sizeof *p.file_of) && !memcmp(p.row_of, q.row_of, 1000 * 8));
+    CHECK(!memcmp(p.file_of, q.file_of, 1000 * sizeof *p.file_of) &&
+          !memcmp(p.row_of, q.row_of, 1000 * 8));
     opt.seed = 43;
     CHECK(shard_plan_make(l, 1000, NULL, 0, 3, &opt, &r, NULL) == FT_OK);
     CHECK(memcmp(p.row_of, r.row_of, 1000 * 8) != 0);
@@ -96,7 +98,8 @@ static void test_stratify_and_balance(void)
     CHECK(shard_plan_make(l, 900, NULL, 0, 3, &opt, &p, NULL) == FT_OK);
     uint64_t min = count[0] < count[1] ? count[0] : count[1];
     min = min < count[2] ? min : count[2];
-    for (int c = 0; c < 3; c++) CHECK_EQ_INT(p.class_rows[0][c] + p.class_rows[1][c] + p.class_rows[2][c], min);
+    for (int c = 0; c < 3; c++)
+        CHECK_EQ_INT(p.class_rows[0][c] + p.class_rows[1][c] + p.class_rows[2][c], min);
     CHECK_EQ_INT(p.balanced_out, 900 - 3 * min);
     CHECK_EQ_INT(check_placement(&p), 3 * min);
     shard_plan_free(&p);

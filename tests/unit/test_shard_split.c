@@ -26,8 +26,13 @@ static const char *const LABELS[] = {"neg", "pos"};
  * label i % 2, example_index 100 * file + i, ids 1 + (i + k) % (VOCAB - 1). */
 static shard_rows make_rows(uint64_t rows, int file)
 {
-    shard_rows r = {rows, LEN, false, calloc(rows * LEN + 1, 2), calloc(rows + 1, 4),
-                    calloc(rows + 1, 4), calloc(rows + 1, 8)};
+    shard_rows r = {rows,
+                    LEN,
+                    false,
+                    calloc(rows * LEN + 1, 2),
+                    calloc(rows + 1, 4),
+                    calloc(rows + 1, 4),
+                    calloc(rows + 1, 8)};
     for (uint64_t i = 0; i < rows; i++) {
         r.lengths[i] = 1 + (int32_t)((i + (uint64_t)file) % LEN);
         r.labels[i] = (int32_t)(i % 2);
@@ -41,8 +46,8 @@ static shard_rows make_rows(uint64_t rows, int file)
 static void write_file(const char *name, int index, int count, const shard_rows *r,
                        shard_manifest_file *mf)
 {
-    shard_meta meta = {"train", index, count, LEN, 0, VOCAB, "wordpiece", "0123456789abcdef",
-                       2, LABELS, 7};
+    shard_meta meta = {"train", index,  count, LEN, 0, VOCAB, "wordpiece", "0123456789abcdef",
+                       2,       LABELS, 7};
     char *path = ft_path_join(work, name);
     ft_error err = {0};
     unlink(path);
@@ -99,7 +104,8 @@ static void test_load_all_and_cursor(const shard_manifest *m)
     /* Split row 7 is row 2 of file 1. */
     CHECK_EQ_INT(all.example_index[7], 102);
     CHECK_EQ_INT(all.lengths[7], truth[1].lengths[2]);
-    CHECK_EQ_INT(((int32_t *)all.input_ids)[7 * LEN + 1], ((uint16_t *)truth[1].input_ids)[2 * LEN + 1]);
+    CHECK_EQ_INT(((int32_t *)all.input_ids)[7 * LEN + 1],
+                 ((uint16_t *)truth[1].input_ids)[2 * LEN + 1]);
     /* A cursor over rows [3, 14) crosses both file boundaries. */
     shard_batch b;
     CHECK(shard_batch_init(&b, 16, LEN, &err) == FT_OK);
@@ -116,7 +122,8 @@ static void test_load_all_and_cursor(const shard_manifest *m)
     uint64_t idx[3] = {7, 0, 12};
     shard_batch_gather(&b, &all, idx, 3);
     int32_t longest = all.lengths[7];
-    for (int i = 1; i < 3; i++) longest = all.lengths[idx[i]] > longest ? all.lengths[idx[i]] : longest;
+    for (int i = 1; i < 3; i++)
+        longest = all.lengths[idx[i]] > longest ? all.lengths[idx[i]] : longest;
     CHECK_EQ_INT(b.t, longest);
     CHECK_EQ_INT(b.n, 3);
     CHECK_EQ_INT(b.example_index[2], 200);

@@ -54,8 +54,8 @@ static void check_float_tensor(st_file *f, const st_tensor_info *t)
         float e;
         memcpy(&e, expected + 4 * i, 4);
         if (!same_float(got[i], e) && bad++ < 5)
-            fprintf(stderr, "%s[%zu]: got %08x expected %08x\n", t->name, i,
-                    bits_of(got[i]), bits_of(e));
+            fprintf(stderr, "%s[%zu]: got %08x expected %08x\n", t->name, i, bits_of(got[i]),
+                    bits_of(e));
     }
     CHECK_MSG(bad == 0, "%s: %d values differ from torch", t->name, bad);
     free(got);
@@ -102,8 +102,10 @@ static void test_good(void)
     for (size_t i = 0; i < st_count(f); i++) {
         t = st_info_at(f, i);
         if (i > 0) CHECK(t->offset >= st_info_at(f, i - 1)->offset);
-        if (st_dtype_is_float(t->dtype)) check_float_tensor(f, t);
-        else check_int_tensor(f, t);
+        if (st_dtype_is_float(t->dtype))
+            check_float_tensor(f, t);
+        else
+            check_int_tensor(f, t);
     }
     float four[4];
     CHECK(st_read_f32(f, "f32.mat", four, 4, &err) == FT_EINVAL);
@@ -159,8 +161,8 @@ static void test_bad(void)
         st_file *f = (st_file *)&f; /* must be reset to NULL */
         ft_error err = {0};
         ft_status st = st_open(path, &f, &err);
-        CHECK_MSG(st == FT_EFORMAT, "%s: status %s (%s)", bad_cases[i].file,
-                  ft_status_name(st), err.msg);
+        CHECK_MSG(st == FT_EFORMAT, "%s: status %s (%s)", bad_cases[i].file, ft_status_name(st),
+                  err.msg);
         CHECK(f == NULL);
         /* The phrase after the path: "bad_len_absurd" must not match "absurd". */
         size_t plen = strlen(path);
@@ -191,19 +193,18 @@ static void test_conversions(void)
         memcpy(&eh, h + 2 * i, 2);
         memcpy(&eb, b + 2 * i, 2);
         uint16_t gh = st_f32_to_f16(v), gb = st_f32_to_bf16(v);
-        int ok = isnan(v) ? isnan(st_f16_to_f32(gh)) && isnan(st_bf16_to_f32(gb))
-                          : gh == eh && gb == eb;
+        int ok =
+            isnan(v) ? isnan(st_f16_to_f32(gh)) && isnan(st_bf16_to_f32(gb)) : gh == eh && gb == eb;
         if (!ok && bad++ < 5)
-            fprintf(stderr, "narrow[%zu] %.9g: f16 %04x vs %04x, bf16 %04x vs %04x\n", i,
-                    (double)v, gh, eh, gb, eb);
+            fprintf(stderr, "narrow[%zu] %.9g: f16 %04x vs %04x, bf16 %04x vs %04x\n", i, (double)v,
+                    gh, eh, gb, eb);
     }
     CHECK_MSG(bad == 0, "%d narrowing results differ from torch", bad);
     /* Every F16 value widens exactly: narrowing it again gives it back. */
     int trips = 0;
     for (uint32_t v = 0; v <= 0xFFFF; v++) {
         float w = st_f16_to_f32((uint16_t)v);
-        trips += isnan(w) ? ((v & 0x7C00) == 0x7C00 && (v & 0x3FF) != 0)
-                          : st_f32_to_f16(w) == v;
+        trips += isnan(w) ? ((v & 0x7C00) == 0x7C00 && (v & 0x3FF) != 0) : st_f32_to_f16(w) == v;
         uint16_t bf = (uint16_t)v;
         float wb = st_bf16_to_f32(bf);
         trips += isnan(wb) ? 1 : st_f32_to_bf16(wb) == bf;
@@ -214,10 +215,7 @@ static void test_conversions(void)
     free(b);
 }
 
-static char *tmp_path(const char *name)
-{
-    return ft_path_join(tmpdir, name);
-}
+static char *tmp_path(const char *name) { return ft_path_join(tmpdir, name); }
 
 /* Files in tmpdir other than . and .. */
 static int count_files(void)
@@ -285,8 +283,8 @@ static void test_reference_order(void)
     static const int64_t s_z[] = {2, 3}, s_a[] = {4}, s_m[] = {2, 2}, s_b[] = {3},
                          s_c[] = {1, 1, 2};
     st_tensor_out t[] = {
-        {"z.f32", x, 2, s_z, ST_F32},       {"a.bf16", x + 6, 1, s_a, ST_BF16},
-        {"m.f16", x + 10, 2, s_m, ST_F16},  {"b.f32", x + 14, 1, s_b, ST_F32},
+        {"z.f32", x, 2, s_z, ST_F32},        {"a.bf16", x + 6, 1, s_a, ST_BF16},
+        {"m.f16", x + 10, 2, s_m, ST_F16},   {"b.f32", x + 14, 1, s_b, ST_F32},
         {"c.bf16", x + 17, 3, s_c, ST_BF16}, {"A.f32", x + 19, 0, NULL, ST_F32},
     };
     char *p = tmp_path("order.safetensors");
@@ -312,8 +310,8 @@ static void test_round_trip(void)
         memcpy(&a[i], &u, 4); /* every bit pattern: NaN, inf, subnormals */
     }
     static const int64_t shape[] = {10, 100}, half[] = {500};
-    st_tensor_out t[] = {{"w", a, 2, shape, ST_F32}, {"h", a, 1, half, ST_F16},
-                         {"b", a + 500, 1, half, ST_BF16}};
+    st_tensor_out t[] = {
+        {"w", a, 2, shape, ST_F32}, {"h", a, 1, half, ST_F16}, {"b", a + 500, 1, half, ST_BF16}};
     char *p = tmp_path("rt.safetensors");
     ft_error err;
     CHECK(st_write(p, t, 3, "{\"format\":\"pt\"}", false, &err) == FT_OK);
@@ -371,8 +369,8 @@ static void test_write_errors(void)
     CHECK(st_write(p, &ok, 1, "{\"format\":1}", false, &err) == FT_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "object of strings");
     CHECK(st_write(p, &ok, 1, "not json", false, &err) == FT_EINVAL);
-    CHECK(st_write(FTUNE_FIXTURES "/no/such/dir/x.safetensors", &ok, 1, NULL, false,
-                   &err) == FT_EIO);
+    CHECK(st_write(FTUNE_FIXTURES "/no/such/dir/x.safetensors", &ok, 1, NULL, false, &err) ==
+          FT_EIO);
     CHECK_EQ_INT(count_files(), 0);
     free(p);
 }
@@ -398,7 +396,8 @@ static void test_mutations(void)
             s ^= s << 13, s ^= s >> 7, s ^= s << 17;
             size_t at = (r % 5 == 0) ? s % 8 : 8 + s % (hlen + 8); /* length, header */
             if (r % 2 == 1) /* keep the JSON valid: change digits only */
-                buf[at] = (buf[at] >= '0' && buf[at] <= '9') ? (char)('0' + (s >> 40) % 10) : buf[at];
+                buf[at] =
+                    (buf[at] >= '0' && buf[at] <= '9') ? (char)('0' + (s >> 40) % 10) : buf[at];
             else
                 buf[at] = (r % 3 == 0) ? (char)(buf[at] ^ (1u << (s >> 60) % 8)) : (char)(s >> 40);
         }
@@ -415,7 +414,8 @@ static void test_mutations(void)
         uint64_t data_bytes = n - 8 - mutated_hlen;
         for (size_t i = 0; i < st_count(f); i++) {
             const st_tensor_info *t = st_info_at(f, i);
-            CHECK(t->offset + t->nbytes <= data_bytes && t->nbytes == t->numel * st_dtype_size(t->dtype));
+            CHECK(t->offset + t->nbytes <= data_bytes &&
+                  t->nbytes == t->numel * st_dtype_size(t->dtype));
             if (st_dtype_is_float(t->dtype) && t->numel <= 4096)
                 CHECK(st_read_f32(f, t->name, dst, t->numel, &err) == FT_OK);
         }

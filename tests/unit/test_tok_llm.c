@@ -72,15 +72,14 @@ static const char *rec_str(const cJSON *rec, const char *key, const char *fallba
 static void note(long *count, const char *family, long i, const char *what, const char *text)
 {
     if ((*count)++ < SHOW_MISMATCHES)
-        fprintf(stderr, "%s: text %ld: %s differ from tokenizers': %.80s\n", family, i, what,
-                text);
+        fprintf(stderr, "%s: text %ld: %s differ from tokenizers': %.80s\n", family, i, what, text);
 }
 
 /* tok_encode_for_model with max_length exactly the reference's length (no
  * padding: Llama 3 has no pad token), then one shorter (truncated, the
  * frame kept). */
-static void check_for_model(tok_tokenizer *t, const cJSON *expected, tally *tl,
-                            const char *family, long i, const char *text)
+static void check_for_model(tok_tokenizer *t, const cJSON *expected, tally *tl, const char *family,
+                            long i, const char *text)
 {
     int32_t n = cJSON_GetArraySize(expected), length = 0;
     if (n < 1) return;
@@ -88,7 +87,8 @@ static void check_for_model(tok_tokenizer *t, const cJSON *expected, tally *tl,
     bool truncated = true;
     ft_error err;
     CHECK_MSG(tok_encode_for_model(t, text, strlen(text), n, ids, &length, &truncated, &err) ==
-              FT_OK, "%s", err.msg);
+                  FT_OK,
+              "%s", err.msg);
     if (length != n || truncated || !ids_equal(expected, ids, (size_t)n))
         note(&tl->bad_model, family, i, "ids for the model", text);
     free(ids);
@@ -130,8 +130,8 @@ static cJSON *framed(const cJSON *frame, const cJSON *ids)
     return all;
 }
 
-static void check_text(tok_tokenizer *t, const char *family, const cJSON *rec,
-                       const cJSON *frame, const corpus *c, tally *tl)
+static void check_text(tok_tokenizer *t, const char *family, const cJSON *rec, const cJSON *frame,
+                       const corpus *c, tally *tl)
 {
     long i = (long)cJSON_GetObjectItemCaseSensitive(rec, "i")->valuedouble;
     const cJSON *line = i >= 0 && i < c->n ? c->lines[i] : NULL;
@@ -183,9 +183,10 @@ static void check_corpus(const char *family)
     }
     cJSON_Delete(frame);
     free_corpus(&c);
-    fprintf(stderr, "%s: %ld texts: %ld with other ids, %ld other model ids, %ld other decodes, "
-            "%ld other decodes without special tokens\n", family, tl.texts, tl.bad_ids,
-            tl.bad_model, tl.bad_decode, tl.bad_skip);
+    fprintf(stderr,
+            "%s: %ld texts: %ld with other ids, %ld other model ids, %ld other decodes, "
+            "%ld other decodes without special tokens\n",
+            family, tl.texts, tl.bad_ids, tl.bad_model, tl.bad_decode, tl.bad_skip);
     CHECK_EQ_INT(tl.texts, EXPECTED_TEXTS);
     CHECK_EQ_INT(tl.bad_ids, 0);
     CHECK_EQ_INT(tl.bad_model, 0);
@@ -215,8 +216,8 @@ static void check_basics(void)
     CHECK(tok_encode_for_model(qwen2, "the the the", 11, 8, ids, &length, &truncated, &err) ==
           FT_OK);
     CHECK(length < 8 && !truncated && ids[7] == 3000);
-    CHECK(tok_encode_for_model(llama3, "the the the the", 15, 3, ids, &length, &truncated,
-                               &err) == FT_OK);
+    CHECK(tok_encode_for_model(llama3, "the the the the", 15, 3, ids, &length, &truncated, &err) ==
+          FT_OK);
     CHECK(length == 3 && truncated && ids[0] == 3000);
     CHECK_EQ_INT(tok_encode_for_model(llama3, "x", 1, 0, ids, &length, &truncated, &err),
                  FT_EINVAL);
@@ -282,12 +283,12 @@ static void expect_refused(const char *family, const char *name, const char *pat
 static void check_hostile(void)
 {
     ft_error err;
-    CHECK_MSG(open_variant("llama3", "same", "model.ignore_merges", "true", &err) == FT_OK,
-              "%s", err.msg);
+    CHECK_MSG(open_variant("llama3", "same", "model.ignore_merges", "true", &err) == FT_OK, "%s",
+              err.msg);
     expect_refused("llama3", "pre-type", "pre_tokenizer", "{\"type\": \"Whitespace\"}",
                    "pre_tokenizer Whitespace is not supported");
-    expect_refused("llama3", "pre-three", "pre_tokenizer.pretokenizers.2",
-                   "{\"type\": \"Digits\"}", "pre_tokenizer Sequence of Split, ByteLevel (3 steps)");
+    expect_refused("llama3", "pre-three", "pre_tokenizer.pretokenizers.2", "{\"type\": \"Digits\"}",
+                   "pre_tokenizer Sequence of Split, ByteLevel (3 steps)");
     expect_refused("llama3", "split-pattern", "pre_tokenizer.pretokenizers.0.pattern",
                    "{\"Regex\": \"\\\\s+|\\\\S+\"}", "pre_tokenizer Split pattern \"\\s+|\\S+\"");
     expect_refused("llama3", "split-string", "pre_tokenizer.pretokenizers.0.pattern",
@@ -304,8 +305,7 @@ static void check_hostile(void)
                    "decoder Metaspace is not supported");
     expect_refused("qwen2", "post", "post_processor", "{\"type\": \"RobertaProcessing\"}",
                    "post_processor RobertaProcessing is not supported");
-    expect_refused("llama3", "template-missing",
-                   "post_processor.processors.1.special_tokens", "{}",
+    expect_refused("llama3", "template-missing", "post_processor.processors.1.special_tokens", "{}",
                    "special token \"<|begin_of_text|>\" has no entry");
     expect_refused("llama3", "template-bad-id",
                    "post_processor.processors.1.special_tokens.<|begin_of_text|>.ids", "[99999]",
@@ -411,8 +411,9 @@ static void check_config(void)
     char *json = read_text(src, &len);
     char *dir = make_dir("config-bos");
     write_text(dir, "tokenizer.json", json);
-    write_text(dir, "tokenizer_config.json", "{\"add_bos_token\": true, \"bos_token\": "
-                                             "{\"content\": \"<start>\"}}");
+    write_text(dir, "tokenizer_config.json",
+               "{\"add_bos_token\": true, \"bos_token\": "
+               "{\"content\": \"<start>\"}}");
     tok_tokenizer *t = NULL;
     ft_error err;
     CHECK_EQ_INT(tok_open(dir, &t, &err), FT_EFORMAT);

@@ -23,7 +23,7 @@
 #define TOK_TEST_NAME "wp"
 #include "tok_test_util.h"
 
-#define BERT_DIR FTUNE_FIXTURES "/tokenizer/bert"
+#define BERT_DIR   FTUNE_FIXTURES "/tokenizer/bert"
 #define BERT_VOCAB FTUNE_SOURCE_DIR "/models/vocab/bert-base-uncased-vocab.txt"
 
 enum { MAX_LEN = 128, SHOW_MISMATCHES = 5 };
@@ -106,7 +106,8 @@ static void check_record(tok_tokenizer *t, const cJSON *rec, tally *tl)
     if (tok_encode(t, text, len, &ids, &err) != FT_OK ||
         !ids_equal(cJSON_GetObjectItem(rec, "ids"), ids.ids, ids.len))
         mismatch(tl, index, "ids", text);
-    else if (tok_encode_for_model(t, text, len, MAX_LEN, model, &length, &truncated, &err) != FT_OK ||
+    else if (tok_encode_for_model(t, text, len, MAX_LEN, model, &length, &truncated, &err) !=
+                 FT_OK ||
              !model_ids_equal(cJSON_GetObjectItem(rec, "model_ids"), model) ||
              length != (int32_t)cJSON_GetObjectItem(rec, "length")->valuedouble ||
              truncated != cJSON_IsTrue(cJSON_GetObjectItem(rec, "truncated")))
@@ -144,7 +145,8 @@ static void check_corpus(tok_tokenizer *from_vocab, tok_tokenizer *from_json)
         cJSON_Delete(rec);
     }
     free(data);
-    fprintf(stderr, "corpus: %d texts (%d from corpus.jsonl); vocab.txt %d compared, %d "
+    fprintf(stderr,
+            "corpus: %d texts (%d from corpus.jsonl); vocab.txt %d compared, %d "
             "mismatched, %d not exact; tokenizer.json %d compared, %d mismatched\n",
             tv.compared + tv.skipped, corpus_texts, tv.compared, tv.mismatched, tv.skipped,
             tj.compared, tj.mismatched);
@@ -170,7 +172,9 @@ static void check_python_rules(void)
         char config[160], name[32];
         snprintf(config, sizeof config, "{\"do_lower_case\": %s, \"strip_accents\": %s}",
                  cJSON_IsTrue(cJSON_GetObjectItem(rec, "do_lower_case")) ? "true" : "false",
-                 cJSON_IsNull(strip) ? "null" : cJSON_IsTrue(strip) ? "true" : "false");
+                 cJSON_IsNull(strip)   ? "null"
+                 : cJSON_IsTrue(strip) ? "true"
+                                       : "false");
         snprintf(name, sizeof name, "rules-%d", n);
         tok_tokenizer *t = rust ? open_json_dir(name, config) : open_vocab_dir(name, config);
         tok_ids ids = {0};
@@ -211,8 +215,8 @@ static void check_random(tok_tokenizer *from_vocab, tok_tokenizer *from_json)
         }
         cJSON_Delete(rec);
     }
-    fprintf(stderr, "random texts: %d compared, %d + %d mismatched\n", tv.compared,
-            tv.mismatched, tj.mismatched);
+    fprintf(stderr, "random texts: %d compared, %d + %d mismatched\n", tv.compared, tv.mismatched,
+            tj.mismatched);
     CHECK(tv.compared >= 1000);
     CHECK_EQ_INT(tv.mismatched, 0);
     CHECK_EQ_INT(tj.mismatched, 0);
@@ -276,8 +280,10 @@ static void check_for_model(tok_tokenizer *t)
     CHECK(tok_encode_for_model(t, text, strlen(text), 2, out, &length, &truncated, &err) == FT_OK);
     CHECK(out[0] == 101 && out[1] == 102 && length == 2 && truncated);
     CHECK(tok_encode_for_model(t, "", 0, 4, out, &length, &truncated, &err) == FT_OK);
-    CHECK(out[0] == 101 && out[1] == 102 && out[2] == 0 && out[3] == 0 && length == 2 && !truncated);
-    CHECK(tok_encode_for_model(t, text, strlen(text), 1, out, &length, &truncated, &err) == FT_EINVAL);
+    CHECK(out[0] == 101 && out[1] == 102 && out[2] == 0 && out[3] == 0 && length == 2 &&
+          !truncated);
+    CHECK(tok_encode_for_model(t, text, strlen(text), 1, out, &length, &truncated, &err) ==
+          FT_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "max_length");
 }
 
@@ -304,8 +310,8 @@ static void check_decode(tok_tokenizer *t)
 }
 
 /* A folder holding one file with the given bytes; tok_open's status and message. */
-static ft_status open_hostile(const char *name, const char *file, const char *data,
-                              size_t len, ft_error *err)
+static ft_status open_hostile(const char *name, const char *file, const char *data, size_t len,
+                              ft_error *err)
 {
     char *dir = make_dir(name);
     write_file(dir, file, data, len);
@@ -319,7 +325,10 @@ static ft_status open_hostile(const char *name, const char *file, const char *da
 
 /* A file, as a literal, that tok_open must refuse with FT_EFORMAT and a
  * message holding needle. */
-#define HOSTILE(name, file, lit, needle) {name, file, lit, sizeof lit - 1, needle}
+#define HOSTILE(name, file, lit, needle)        \
+    {                                           \
+        name, file, lit, sizeof lit - 1, needle \
+    }
 static const struct hostile_case {
     const char *name, *file, *data;
     size_t len;

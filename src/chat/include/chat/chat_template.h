@@ -56,8 +56,7 @@ typedef struct chat_render_opts {
 
 /* Compile source[0..len). NULL on failure, with err saying
  * "chat template: line L, column C: ..." (FT_EINVAL) or FT_ENOMEM. */
-chat_template *chat_template_compile(const char *source, size_t len,
-                                     ft_error *err);
+chat_template *chat_template_compile(const char *source, size_t len, ft_error *err);
 
 /* Render `messages` (a JSON array of message objects), first changed as
  * apply_chat_template changes them (chat_messages.c: keys whose value is
@@ -67,8 +66,8 @@ chat_template *chat_template_compile(const char *source, size_t len,
  * raise_exception('text') returns FT_EINVAL with err->msg exactly "text";
  * other failures say "chat template: line L, column C: ...". */
 ft_status chat_template_render(const chat_template *t, const cJSON *messages,
-                               const chat_render_opts *o, char **out,
-                               size_t *out_len, ft_error *err);
+                               const chat_render_opts *o, char **out, size_t *out_len,
+                               ft_error *err);
 
 /* A compiled template is not changed by rendering: threads may render the
  * same one at once. chat_template_free(NULL) does nothing. */

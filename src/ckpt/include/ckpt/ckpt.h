@@ -44,11 +44,11 @@ typedef struct ckpt_state {
     int64_t step, epoch, step_in_epoch, optimizer_steps;
     int64_t global_batch, world_size;
     uint64_t seed;
-    double loss_scale;            /* fp16's dynamic loss scale (1 otherwise) */
+    double loss_scale;             /* fp16's dynamic loss scale (1 otherwise) */
     int64_t loss_scale_good_steps; /* its growth tracker (optim.h, scaler) */
-    double best_metric; /* NaN when none */
-    int64_t best_step;  /* -1 when none */
-    char *config_json;  /* owned; NULL allowed when writing */
+    double best_metric;            /* NaN when none */
+    int64_t best_step;             /* -1 when none */
+    char *config_json;             /* owned; NULL allowed when writing */
     char data_fingerprint[64];
     char run_fingerprint[40]; /* "" when none: not written, absent on read */
 } ckpt_state;

@@ -42,8 +42,7 @@ typedef struct comm_nccl comm_nccl;
 /* Collective over mpi's ranks, on the current GPU. compute_stream is the
  * cudaStream_t the gradients are produced on (ops_cuda_stream() in the CUDA
  * back end); NULL means the legacy default stream. */
-ft_status comm_nccl_create(MPI_Comm mpi, void *compute_stream, comm_nccl **out,
-                           ft_error *err);
+ft_status comm_nccl_create(MPI_Comm mpi, void *compute_stream, comm_nccl **out, ft_error *err);
 /* Waits for the reductions in flight, then frees. NULL is a no-op. */
 void comm_nccl_free(comm_nccl *e);
 

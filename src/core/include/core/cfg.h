@@ -32,23 +32,19 @@ typedef struct cfg_key_spec {
 typedef struct cfg cfg;
 
 /* The specs array must outlive the cfg. Defaults are checked too. */
-ft_status cfg_create(const cfg_key_spec *specs, size_t n_specs, cfg **out,
-                     ft_error *err);
+ft_status cfg_create(const cfg_key_spec *specs, size_t n_specs, cfg **out, ft_error *err);
 void cfg_free(cfg *c);
 
 /* Apply every key of a JSON object file. */
 ft_status cfg_load_json_file(cfg *c, const char *path, ft_error *err);
 /* Apply every key of a JSON object text; origin names it in messages. */
-ft_status cfg_load_json_text(cfg *c, const char *text, const char *origin,
-                             ft_error *err);
+ft_status cfg_load_json_text(cfg *c, const char *text, const char *origin, ft_error *err);
 
 /* Set one key from a string ("2e-5", "true", "cosine"). */
-ft_status cfg_set(cfg *c, const char *key, const char *value,
-                  const char *origin, ft_error *err);
+ft_status cfg_set(cfg *c, const char *key, const char *value, const char *origin, ft_error *err);
 
 /* Apply "--key value" and "--key=value" pairs from argv[first..argc). */
-ft_status cfg_apply_args(cfg *c, int argc, char **argv, int first,
-                         ft_error *err);
+ft_status cfg_apply_args(cfg *c, int argc, char **argv, int first, ft_error *err);
 /* A program's command line: the JSON file of "--config FILE" (or
  * "--config=FILE") first, then every other pair of argv[first..argc) over it
  * (cfg_apply_args), so the command line wins wherever it stands. */

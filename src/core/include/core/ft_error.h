@@ -17,14 +17,14 @@
 
 typedef enum ft_status {
     FT_OK = 0,
-    FT_EINVAL,   /* bad argument or bad outside data (usage/input error) */
-    FT_EFORMAT,  /* a file's bytes do not follow its format */
-    FT_ENOTFOUND,/* a file, key or tensor that must exist does not */
-    FT_EEXIST,   /* refusing to overwrite something the user has */
-    FT_EIO,      /* the operating system failed a read, write or rename */
-    FT_ENOMEM,   /* allocation failed or a size overflowed */
-    FT_ERUNTIME, /* anything else that fails while running */
-    FT_EREQUEUE  /* stopped on purpose after a checkpoint: requeue me */
+    FT_EINVAL,    /* bad argument or bad outside data (usage/input error) */
+    FT_EFORMAT,   /* a file's bytes do not follow its format */
+    FT_ENOTFOUND, /* a file, key or tensor that must exist does not */
+    FT_EEXIST,    /* refusing to overwrite something the user has */
+    FT_EIO,       /* the operating system failed a read, write or rename */
+    FT_ENOMEM,    /* allocation failed or a size overflowed */
+    FT_ERUNTIME,  /* anything else that fails while running */
+    FT_EREQUEUE   /* stopped on purpose after a checkpoint: requeue me */
 } ft_status;
 
 enum { FT_ERROR_MSG_BYTES = 1024 };
@@ -39,8 +39,7 @@ ft_status ft_fail(ft_error *err, ft_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Prepend "prefix: " to err's message (adds context on the way up). */
-void ft_error_prefix(ft_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void ft_error_prefix(ft_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void ft_error_clear(ft_error *err);
 
@@ -51,17 +50,17 @@ const char *ft_status_name(ft_status code);
 int ft_status_exit_code(ft_status code);
 
 /* Called by FT_CHECK on a broken invariant; never returns. */
-void ft_check_failed(const char *file, int line, const char *expr,
-                     const char *what) __attribute__((noreturn));
+void ft_check_failed(const char *file, int line, const char *expr, const char *what)
+    __attribute__((noreturn));
 
-#define FT_CHECK(expr)                                                         \
-    do {                                                                       \
-        if (!(expr)) ft_check_failed(__FILE__, __LINE__, #expr, NULL);         \
+#define FT_CHECK(expr)                                                 \
+    do {                                                               \
+        if (!(expr)) ft_check_failed(__FILE__, __LINE__, #expr, NULL); \
     } while (0)
 
-#define FT_CHECK_MSG(expr, what)                                               \
-    do {                                                                       \
-        if (!(expr)) ft_check_failed(__FILE__, __LINE__, #expr, (what));       \
+#define FT_CHECK_MSG(expr, what)                                         \
+    do {                                                                 \
+        if (!(expr)) ft_check_failed(__FILE__, __LINE__, #expr, (what)); \
     } while (0)
 
 #endif

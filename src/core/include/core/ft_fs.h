@@ -14,13 +14,12 @@
 
 /* Read a whole file into a NUL-terminated buffer (*len excludes the NUL).
  * The caller frees *data. */
-ft_status ft_read_file(const char *path, char **data, size_t *len,
-                       ft_error *err);
+ft_status ft_read_file(const char *path, char **data, size_t *len, ft_error *err);
 
 /* Write len bytes to path atomically (temp + fsync + rename + fsync dir).
  * With overwrite false an existing path is FT_EEXIST. */
-ft_status ft_write_file_atomic(const char *path, const void *data, size_t len,
-                               bool overwrite, ft_error *err);
+ft_status ft_write_file_atomic(const char *path, const void *data, size_t len, bool overwrite,
+                               ft_error *err);
 
 /* A unique temporary sibling name for path ("path.tmp.PID.N"); caller frees. */
 char *ft_temp_sibling(const char *path);

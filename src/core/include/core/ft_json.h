@@ -32,15 +32,14 @@ ft_status ft_json_bad(const ft_json_src *s, const char *key, const cJSON *got,
                       const char *expected);
 
 /* The value v of key (NULL: missing), checked and converted. */
-ft_status ft_json_int(const ft_json_src *s, const char *key, const cJSON *v, int64_t lo,
-                      int64_t hi, int64_t *out);
+ft_status ft_json_int(const ft_json_src *s, const char *key, const cJSON *v, int64_t lo, int64_t hi,
+                      int64_t *out);
 /* A number in [lo, hi) (hi_open) or [lo, hi]. */
 ft_status ft_json_number(const ft_json_src *s, const char *key, const cJSON *v, double lo,
                          double hi, bool hi_open, double *out);
 ft_status ft_json_bool(const ft_json_src *s, const char *key, const cJSON *v, bool *out);
 /* *out points into the document. */
-ft_status ft_json_string(const ft_json_src *s, const char *key, const cJSON *v,
-                         const char **out);
+ft_status ft_json_string(const ft_json_src *s, const char *key, const cJSON *v, const char **out);
 
 /* Member key of obj as a boolean; def when it is absent or null (the
  * tokenizers' files write null for "the default"). */

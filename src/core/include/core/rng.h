@@ -32,14 +32,12 @@ float rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
 
 /* Uniform integer in [0, bound) without modulo bias (Lemire's method with
  * rejection; rejected draws move to the next index of a side counter). */
-uint64_t rng_below(uint64_t seed, uint64_t stream, uint64_t index,
-                   uint64_t bound);
+uint64_t rng_below(uint64_t seed, uint64_t stream, uint64_t index, uint64_t bound);
 
 /* Standard normal (Box-Muller on two uniforms of one block). */
 float rng_normal(uint64_t seed, uint64_t stream, uint64_t index);
 
 /* Fisher-Yates permutation of 0..n-1 as a pure function of (seed, stream). */
-void rng_permutation(uint64_t seed, uint64_t stream, uint64_t *perm,
-                     uint64_t n);
+void rng_permutation(uint64_t seed, uint64_t stream, uint64_t *perm, uint64_t n);
 
 #endif

@@ -19,14 +19,14 @@
 #include "core/ft_error.h"
 
 typedef struct gpu_device_info {
-    int count;          /* GPUs visible to this process */
-    int local_rank;     /* rank among the ranks of this node */
-    int local_size;     /* ranks on this node */
-    int device;         /* the GPU this rank uses, or -1 */
+    int count;      /* GPUs visible to this process */
+    int local_rank; /* rank among the ranks of this node */
+    int local_size; /* ranks on this node */
+    int device;     /* the GPU this rank uses, or -1 */
     char name[256];
     size_t memory_bytes;
     int cc_major, cc_minor;
-    int sharing;        /* other ranks of this node on the same physical GPU
+    int sharing; /* other ranks of this node on the same physical GPU
                            (by UUID: with per-task CUDA_VISIBLE_DEVICES every
                            rank sees "GPU 0", yet they differ) */
 } gpu_device_info;
@@ -36,16 +36,14 @@ int gpu_device_count(void);
 
 /* Pick this rank's GPU from its node-local rank and make it current. With no
  * GPU it fills info->device = -1 and returns FT_ENOTFOUND. */
-ft_status gpu_device_select(MPI_Comm comm, gpu_device_info *info,
-                            ft_error *err);
+ft_status gpu_device_select(MPI_Comm comm, gpu_device_info *info, ft_error *err);
 
 typedef struct gpu_nccl gpu_nccl;
 
 /* An NCCL communicator over comm's ranks (collective over comm). */
 ft_status gpu_nccl_create(MPI_Comm comm, gpu_nccl **out, ft_error *err);
 /* In-place sum of n floats of device memory across the communicator. */
-ft_status gpu_nccl_allreduce_sum(gpu_nccl *nccl, float *device_buffer, size_t n,
-                                 ft_error *err);
+ft_status gpu_nccl_allreduce_sum(gpu_nccl *nccl, float *device_buffer, size_t n, ft_error *err);
 void gpu_nccl_free(gpu_nccl *nccl);
 
 #endif

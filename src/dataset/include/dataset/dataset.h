@@ -66,11 +66,11 @@ typedef enum dataset_format {
 typedef enum dataset_reason {
     DATASET_OK = 0,
     DATASET_MALFORMED_JSON,
-    DATASET_MALFORMED_CSV,   /* wrong number of fields or a misplaced quote */
+    DATASET_MALFORMED_CSV, /* wrong number of fields or a misplaced quote */
     DATASET_INVALID_UTF8,
-    DATASET_MISSING_TEXT,    /* no text field, or it is not a string */
-    DATASET_EMPTY_TEXT,      /* only white space */
-    DATASET_MISSING_LABEL,   /* no label field, null, or empty */
+    DATASET_MISSING_TEXT,       /* no text field, or it is not a string */
+    DATASET_EMPTY_TEXT,         /* only white space */
+    DATASET_MISSING_LABEL,      /* no label field, null, or empty */
     DATASET_MISSING_COMPLETION, /* language-model data: no completion, not a string, or empty */
     DATASET_N_REASONS
 } dataset_reason;
@@ -83,13 +83,17 @@ const char *dataset_reason_name(dataset_reason r);
 const char *dataset_format_name(dataset_format f);
 bool dataset_format_parse(const char *name, dataset_format *out);
 
-typedef enum dataset_header { DATASET_HEADER_AUTO = 0, DATASET_HEADER_YES, DATASET_HEADER_NO } dataset_header;
+typedef enum dataset_header {
+    DATASET_HEADER_AUTO = 0,
+    DATASET_HEADER_YES,
+    DATASET_HEADER_NO
+} dataset_header;
 
 typedef struct dataset_options {
-    dataset_format format;     /* DATASET_AUTO: from the name, then the bytes */
-    const char *text_field;    /* NULL: detect. CSV/TSV: a header name or a 1-based column */
-    const char *label_field;   /* NULL: detect */
-    dataset_header header;     /* CSV/TSV only */
+    dataset_format format;   /* DATASET_AUTO: from the name, then the bytes */
+    const char *text_field;  /* NULL: detect. CSV/TSV: a header name or a 1-based column */
+    const char *label_field; /* NULL: detect */
+    dataset_header header;   /* CSV/TSV only */
 } dataset_options;
 
 /* Language-model data (dataset_open_lm; JSONL or a JSON array only):
@@ -103,11 +107,11 @@ typedef struct dataset_source dataset_source;
 
 /* Opens path (a file or a folder), detects the format and the fields. Every
  * rank opens the same source and gets the same answers. */
-ft_status dataset_open(const char *path, const dataset_options *opt,
-                       dataset_source **out, ft_error *err);
+ft_status dataset_open(const char *path, const dataset_options *opt, dataset_source **out,
+                       ft_error *err);
 /* dataset_open for language-model data (see dataset_lm_options). */
-ft_status dataset_open_lm(const char *path, const dataset_options *opt, const dataset_lm_options *lm,
-                          dataset_source **out, ft_error *err);
+ft_status dataset_open_lm(const char *path, const dataset_options *opt,
+                          const dataset_lm_options *lm, dataset_source **out, ft_error *err);
 void dataset_close(dataset_source *src);
 
 dataset_format dataset_get_format(const dataset_source *src);
@@ -138,15 +142,15 @@ typedef struct dataset_scan {
 } dataset_scan;
 
 /* Statistics of part `part` of `n_parts`, reading only its own bytes. */
-ft_status dataset_scan_part(dataset_source *src, int part, int n_parts,
-                            dataset_scan *out, ft_error *err);
+ft_status dataset_scan_part(dataset_source *src, int part, int n_parts, dataset_scan *out,
+                            ft_error *err);
 
 /* crc32 of the whole source from the parts' scans in part order. */
 uint32_t dataset_combine_crc(const dataset_scan *scans, int n_parts);
 
 typedef struct dataset_record {
-    uint64_t line;        /* 1-based line where the record starts (1 for folder files) */
-    uint32_t file;        /* file number (folders), else 0 */
+    uint64_t line; /* 1-based line where the record starts (1 for folder files) */
+    uint32_t file; /* file number (folders), else 0 */
     dataset_reason reason;
     size_t text_off, text_len;   /* in dataset_records.arena (good records) */
     size_t label_off, label_len; /* in dataset_records.arena (good records) */
@@ -159,7 +163,7 @@ typedef struct dataset_records {
     char *arena;
     size_t arena_len, arena_cap;
     uint64_t bad_count;
-    size_t first_bad;        /* index of the first bad record (if bad_count) */
+    size_t first_bad;                       /* index of the first bad record (if bad_count) */
     char first_bad_msg[FT_ERROR_MSG_BYTES]; /* "file:line: why" */
 } dataset_records;
 
@@ -176,12 +180,11 @@ typedef struct dataset_prefix {
  * records get their reason; only a failure to read (FT_EIO, FT_ENOMEM) is an
  * error status. */
 ft_status dataset_read_part(dataset_source *src, int part, int n_parts,
-                            const dataset_prefix *prefix, dataset_records *out,
-                            ft_error *err);
+                            const dataset_prefix *prefix, dataset_records *out, ft_error *err);
 
 /* "path:line" (or the file of a folder) of a record, into buf. */
-void dataset_record_where(const dataset_source *src, const dataset_record *rec,
-                          char *buf, size_t size);
+void dataset_record_where(const dataset_source *src, const dataset_record *rec, char *buf,
+                          size_t size);
 
 /* Whether text[0..len) is valid UTF-8; *bad_offset the first bad byte. */
 bool dataset_utf8_valid(const char *text, size_t len, size_t *bad_offset);

@@ -21,16 +21,15 @@
 struct comm;
 
 typedef struct device_choice {
-    bool gpu;           /* the CUDA back end is in use */
-    int gpu_index;      /* this rank's GPU, or -1 */
-    char name[256];     /* "cpu" or the GPU's name */
-    void *grad_engine;  /* the NCCL engine given to comm, or NULL */
+    bool gpu;          /* the CUDA back end is in use */
+    int gpu_index;     /* this rank's GPU, or -1 */
+    char name[256];    /* "cpu" or the GPU's name */
+    void *grad_engine; /* the NCCL engine given to comm, or NULL */
 } device_choice;
 
 /* Choose, make the choice current (ops_backend_use) and log it on rank 0.
  * Collective over comm. */
-ft_status device_select(MPI_Comm mpi, bool use_cpu, device_choice *out,
-                        ft_error *err);
+ft_status device_select(MPI_Comm mpi, bool use_cpu, device_choice *out, ft_error *err);
 
 /* On a GPU, reduce c's gradients through NCCL (comm_use_grad_engine) on a
  * communicator over c's ranks; on the CPU nothing (MPI does it). Collective. */
@@ -60,8 +59,7 @@ ft_status device_cpu_gemm(ft_error *err);
  * AMX, nor emulated bf16), with a warning when it does not. A rule, not a
  * timing: a resumed run on the same kind of CPU decides the same. All ranks
  * of mpi agree (collective; MPI_COMM_NULL for one process without MPI). */
-ft_status device_bf16_decide(MPI_Comm mpi, const device_choice *d, bool *bf16,
-                             ft_error *err);
+ft_status device_bf16_decide(MPI_Comm mpi, const device_choice *d, bool *bf16, ft_error *err);
 
 /* Whether this build has the CUDA back end. */
 bool device_cuda_built(void);

@@ -86,17 +86,16 @@ typedef struct eval_summary {
     int64_t num_examples;
     double accuracy, loss; /* a causal LM: accuracy NaN, loss the mean token loss */
     double eval_seconds, examples_per_s;
-    bool causal_lm;        /* the fields below are set */
-    int64_t num_tokens;    /* tokens scored (labels other than -100) */
-    double perplexity;     /* exp(loss) */
+    bool causal_lm;     /* the fields below are set */
+    int64_t num_tokens; /* tokens scored (labels other than -100) */
+    double perplexity;  /* exp(loss) */
 } eval_summary;
 
 /* Evaluate; collective over comm. Input errors (bad folders, mismatched
  * tokenizer or labels, an existing report without force) are FT_EINVAL,
  * FT_ENOTFOUND, FT_EFORMAT or FT_EEXIST before any scoring; every rank
  * returns the same status and message. summary may be NULL. */
-ft_status eval_run(const eval_options *opt, MPI_Comm comm, eval_summary *summary,
-                   ft_error *err);
+ft_status eval_run(const eval_options *opt, MPI_Comm comm, eval_summary *summary, ft_error *err);
 
 /* Softmax of logits[k] computed in double (max subtracted), written as
  * floats to probs[k]; returns the cross-entropy -log p(label) computed as

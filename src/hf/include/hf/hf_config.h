@@ -72,9 +72,9 @@ typedef struct hf_config {
      * hidden_dropout_prob when that is null/absent. GPT-2's score head has
      * none (0). */
     double classifier_dropout;
-    hf_act hidden_act; /* GPT-2: activation_function */
+    hf_act hidden_act;     /* GPT-2: activation_function */
     char *hidden_act_name; /* the spelling in the file, written back as is */
-    int pad_token_id;  /* -1 when null or absent (GPT-2's default) */
+    int pad_token_id;      /* -1 when null or absent (GPT-2's default) */
     int num_labels;
     char **id2label;    /* num_labels names, index = class id */
     char *problem_type; /* NULL, or single_label_classification,
@@ -90,8 +90,8 @@ typedef struct hf_config {
 ft_status hf_config_load(const char *path, hf_config *cfg, ft_error *err);
 
 /* The same from JSON text; `source` names it in messages. */
-ft_status hf_config_parse(const char *text, size_t len, const char *source,
-                          hf_config *cfg, ft_error *err);
+ft_status hf_config_parse(const char *text, size_t len, const char *source, hf_config *cfg,
+                          ft_error *err);
 
 /* A config for arch with transformers' defaults (bert-base / gpt2 sizes)
  * and num_labels 2; for models built from scratch and for tests. */
@@ -100,16 +100,14 @@ ft_status hf_config_default(hf_arch arch, hf_config *cfg, ft_error *err);
 /* Replace the labels with names[0..n-1] (the dataset's, in id order):
  * sets num_labels, id2label and label2id. FT_EINVAL for n < 1 or above
  * HF_MAX_LABELS, an empty or repeated name (found in O(n log n)). */
-ft_status hf_config_set_labels(hf_config *cfg, const char *const *names,
-                               int n, ft_error *err);
+ft_status hf_config_set_labels(hf_config *cfg, const char *const *names, int n, ft_error *err);
 
 /* Write config.json for transformers' from_pretrained: the document that
  * was loaded with ftune's fields set from cfg (architectures, model_type,
  * the sizes under the architecture's names, id2label with string keys,
  * label2id, problem_type, ...), atomically. With overwrite false an
  * existing path is FT_EEXIST. */
-ft_status hf_config_write(const char *path, const hf_config *cfg,
-                          bool overwrite, ft_error *err);
+ft_status hf_config_write(const char *path, const hf_config *cfg, bool overwrite, ft_error *err);
 
 /* The JSON text hf_config_write writes; caller frees. NULL when out of
  * memory. */
@@ -124,14 +122,13 @@ typedef struct hf_param {
     int ndim;
     int64_t shape[2];
     size_t numel;
-    int layer;  /* -1 embeddings, 0..L-1 blocks, L final norm / pooler / head */
-    bool head;  /* classifier.* / score.*: may be absent in a checkpoint */
+    int layer; /* -1 embeddings, 0..L-1 blocks, L final norm / pooler / head */
+    bool head; /* classifier.* / score.*: may be absent in a checkpoint */
 } hf_param;
 
 /* Every trainable tensor of cfg's architecture, in the model's order
  * (embeddings, blocks, final norm or pooler, head). Caller frees *params. */
-ft_status hf_params_make(const hf_config *cfg, hf_param **params, size_t *n,
-                         ft_error *err);
+ft_status hf_params_make(const hf_config *cfg, hf_param **params, size_t *n, ft_error *err);
 
 /* The name under which file f stores param p: the canonical name or one
  * of the variants above; NULL when none is present. */
@@ -145,7 +142,7 @@ const st_tensor_info *hf_param_find(const st_file *f, const hf_param *p);
  * and what the file holds instead. *heads_missing (may be NULL) counts the
  * params the caller must initialise. */
 ft_status hf_params_match(const hf_param *params, size_t n, const st_file *f,
-                          bool reinit_mismatched_head, long *index,
-                          size_t *heads_missing, ft_error *err);
+                          bool reinit_mismatched_head, long *index, size_t *heads_missing,
+                          ft_error *err);
 
 #endif

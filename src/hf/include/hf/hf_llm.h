@@ -33,8 +33,8 @@ bool hf_llm_config_is_decoder(const char *text, size_t len);
 /* config.json's text into a decoder model_config; every key the four
  * classes compute with is honoured or refused by name (hf_config_llm.c).
  * `source` names the file in messages. */
-ft_status hf_llm_config_parse(const char *text, size_t len, const char *source,
-                              model_config *out, ft_error *err);
+ft_status hf_llm_config_parse(const char *text, size_t len, const char *source, model_config *out,
+                              ft_error *err);
 
 /* Whether DIR/config.json is a decoder's (false when unreadable: the
  * caller's own reading then reports it). */

@@ -32,8 +32,7 @@
 #include "model/model.h"
 
 /* Convert the config to the model's (arch, sizes, dropout, gelu kind). */
-ft_status hf_config_to_model_config(const hf_config *cfg, model_config *out,
-                                    ft_error *err);
+ft_status hf_config_to_model_config(const hf_config *cfg, model_config *out, ft_error *err);
 
 typedef struct hf_model_load_options {
     int num_labels;                 /* 0: keep config.json's; else use this many labels */
@@ -51,8 +50,8 @@ typedef struct hf_model_load_options {
  * hf_llm_load (hf_llm.h) instead: labels do not apply, and cfg holds only
  * config.json's document (cfg->decoder, for hf_model_export; the model's
  * own model_get_config has the sizes). */
-ft_status hf_model_load(const char *dir, const hf_model_load_options *opt,
-                        model **out, hf_config *cfg, ft_error *err);
+ft_status hf_model_load(const char *dir, const hf_model_load_options *opt, model **out,
+                        hf_config *cfg, ft_error *err);
 
 /* FT_OK when DIR/model.safetensors exists; else FT_ENOTFOUND with what the
  * folder holds instead (pytorch_model.bin: how to convert it, never
@@ -74,8 +73,7 @@ ft_status hf_model_check_weights(const char *dir, bool training, ft_error *err);
  * loads: config.json as loaded but torch_dtype (and dtype) float32,
  * model.safetensors (F32, the names and shapes it was loaded with, one
  * file even when the source was sharded; no lm_head.weight when tied). */
-ft_status hf_model_export(const model *m, const hf_config *cfg,
-                          const char *tokenizer_dir, const char *out_dir,
-                          bool overwrite, ft_error *err);
+ft_status hf_model_export(const model *m, const hf_config *cfg, const char *tokenizer_dir,
+                          const char *out_dir, bool overwrite, ft_error *err);
 
 #endif

@@ -77,16 +77,15 @@ typedef struct metrics_acc metrics_acc;
 
 /* An accumulator for num_classes >= 2 classes that also keeps the keep_worst
  * (>= 0) most confident mistakes. */
-ft_status metrics_acc_create(int num_classes, int keep_worst,
-                             metrics_acc **out, ft_error *err);
+ft_status metrics_acc_create(int num_classes, int keep_worst, metrics_acc **out, ft_error *err);
 void metrics_acc_free(metrics_acc *acc);
 
 /* Add one example: its global index (position in the dataset, for the
  * mistakes list), true label in [0, num_classes), probs[num_classes] (the
  * softmax, each in [0, 1]) and loss = -log p(label) >= 0 (finite, < 2^31).
  * A value out of range is FT_EINVAL naming the example; nothing is added. */
-ft_status metrics_acc_add(metrics_acc *acc, int64_t example_index, int label,
-                          const float *probs, double loss, ft_error *err);
+ft_status metrics_acc_add(metrics_acc *acc, int64_t example_index, int label, const float *probs,
+                          double loss, ft_error *err);
 
 /* Number of examples added (on this rank; after reduce, on all ranks). */
 int64_t metrics_acc_count(const metrics_acc *acc);
@@ -117,7 +116,7 @@ typedef struct metrics_result {
     int num_classes;
     int64_t num_examples, num_correct;
     double accuracy;
-    double loss; /* mean cross-entropy (sklearn.metrics.log_loss) */
+    double loss;        /* mean cross-entropy (sklearn.metrics.log_loss) */
     int64_t *confusion; /* [true][pred], num_classes^2 */
     metrics_class *classes;
     metrics_average macro, weighted, micro;
@@ -139,8 +138,7 @@ typedef struct metrics_result {
 /* Compute every metric from a (reduced) accumulator: on rank 0 after
  * metrics_reduce, or on any accumulator never reduced. No examples is
  * FT_EINVAL. The caller frees the result with metrics_result_free. */
-ft_status metrics_compute(const metrics_acc *acc, metrics_result **out,
-                          ft_error *err);
+ft_status metrics_compute(const metrics_acc *acc, metrics_result **out, ft_error *err);
 void metrics_result_free(metrics_result *r);
 
 /* Exact fixed-point sums (exposed for the tests and for other exact

@@ -63,8 +63,8 @@ typedef enum model_llm_names { MODEL_LLM_NAMES_LLAMA, MODEL_LLM_NAMES_PHI3 } mod
 typedef struct model_llm_config {
     int kv_heads, head_dim;
     model_llm_names names;
-    bool qkv_bias;  /* q/k/v projections with biases (Qwen2; Llama's attention_bias) */
-    bool o_bias;    /* o_proj with a bias (Llama's attention_bias) */
+    bool qkv_bias;            /* q/k/v projections with biases (Qwen2; Llama's attention_bias) */
+    bool o_bias;              /* o_proj with a bias (Llama's attention_bias) */
     bool tie_word_embeddings; /* lm_head is model.embed_tokens.weight */
     int sliding_window;       /* 0: none; else batches longer are refused */
     double rope_theta;
@@ -170,9 +170,8 @@ ft_status model_plan_inference(model *m, int b, int t, ft_error *err);
  * FT_EINVAL for ids outside the vocabulary, bad lengths or labels, or a
  * batch larger than planned. The model keeps a copy of the batch for
  * backward. */
-ft_status model_forward(model *m, const model_batch *batch,
-                        const model_dropout *dropout, double *loss,
-                        ft_error *err);
+ft_status model_forward(model *m, const model_batch *batch, const model_dropout *dropout,
+                        double *loss, ft_error *err);
 /* [b, num_labels] for the classifiers; [b, t, vocab_size] for a decoder. */
 const float *model_logits(const model *m);
 

@@ -77,8 +77,8 @@ typedef enum ops_weight_layout { OPS_W_OUT_IN, OPS_W_IN_OUT } ops_weight_layout;
 typedef uint16_t ops_bf16;
 
 typedef enum ops_gelu_kind {
-    OPS_GELU_ERF,  /* exact: x Φ(x) ("gelu", BERT) */
-    OPS_GELU_TANH  /* tanh approximation ("gelu_new", GPT-2) */
+    OPS_GELU_ERF, /* exact: x Φ(x) ("gelu", BERT) */
+    OPS_GELU_TANH /* tanh approximation ("gelu_new", GPT-2) */
 } ops_gelu_kind;
 
 /* Multi-head scaled dot-product attention with key padding and optional
@@ -161,7 +161,7 @@ static inline uint32_t ops_dropout_threshold(float p)
 
 /* ---- the operations: ops_<name> for each entry of ops_list.h ---------------- */
 
-#define OPS_PROTO(name, params, args) void ops_##name params;
+#define OPS_PROTO(name, params, args)          void ops_##name params;
 #define OPS_PROTO_RET(ret, name, params, args) ret ops_##name params;
 OPS_LIST(OPS_PROTO, OPS_PROTO_RET)
 #undef OPS_PROTO

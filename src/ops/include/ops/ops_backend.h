@@ -29,7 +29,7 @@
 
 typedef struct ops_backend {
     const char *name; /* "cpu", "cuda" or "devsim" (in messages) */
-    bool host_memory;  /* its memory is the host's (no copies needed) */
+    bool host_memory; /* its memory is the host's (no copies needed) */
 
     /* ---- memory ---- */
     /* Zeroed bytes of back-end memory, or NULL (out of memory). */
@@ -44,7 +44,7 @@ typedef struct ops_backend {
 
     /* ---- the operations of ops_list.h, with their meaning and arguments;
      * NULL where this back end does not do the operation ---- */
-#define OPS_FIELD(name, params, args) void(*name) params;
+#define OPS_FIELD(name, params, args)          void(*name) params;
 #define OPS_FIELD_RET(ret, name, params, args) ret(*name) params;
     OPS_LIST(OPS_FIELD, OPS_FIELD_RET)
 #undef OPS_FIELD
@@ -53,23 +53,23 @@ typedef struct ops_backend {
 
 /* The operations by number: OPS_OP_<name> (for messages and checks). */
 typedef enum ops_op {
-#define OPS_ENUM(name, params, args) OPS_OP_##name,
+#define OPS_ENUM(name, params, args)          OPS_OP_##name,
 #define OPS_ENUM_RET(ret, name, params, args) OPS_OP_##name,
     OPS_LIST(OPS_ENUM, OPS_ENUM_RET)
 #undef OPS_ENUM
 #undef OPS_ENUM_RET
-    OPS_OP_COUNT
+        OPS_OP_COUNT
 } ops_op;
 
 /* The operations every back end does (OPS_LIST_CORE) come first: ops below
  * OPS_OP_CORE_COUNT; the decoder LLMs' (OPS_LIST_LLM) follow. */
 enum ops_op_core_count {
-#define OPS_CORE(name, params, args) OPS_CORE_##name,
+#define OPS_CORE(name, params, args)          OPS_CORE_##name,
 #define OPS_CORE_RET(ret, name, params, args) OPS_CORE_##name,
     OPS_LIST_CORE(OPS_CORE, OPS_CORE_RET)
 #undef OPS_CORE
 #undef OPS_CORE_RET
-    OPS_OP_CORE_COUNT
+        OPS_OP_CORE_COUNT
 };
 
 /* "linear_forward" for OPS_OP_linear_forward. */
@@ -81,8 +81,7 @@ bool ops_backend_has(const ops_backend *b, ops_op op);
  * For callers that choose a feature (model_set_bf16): ask first, fail with
  * a message. Calling an operation the current back end lacks is a bug:
  * FT_CHECK's abort with the same message. */
-ft_status ops_backend_require(const ops_backend *b, const ops_op *ops, int count,
-                              ft_error *err);
+ft_status ops_backend_require(const ops_backend *b, const ops_op *ops, int count, ft_error *err);
 
 /* A float array of the back end with a host copy, for what the host reads
  * or writes now and then (parameters for checkpoints and exports, optimizer
@@ -99,8 +98,7 @@ typedef struct ops_mirror {
 /* n zeroed floats on the current back end (and on the host); the mirror
  * keeps that back end for its copies and its free. FT_ENOMEM
  * naming `what` when either cannot be had. */
-ft_status ops_mirror_create(ops_mirror *mr, size_t n, const char *what,
-                            ft_error *err);
+ft_status ops_mirror_create(ops_mirror *mr, size_t n, const char *what, ft_error *err);
 void ops_mirror_free(ops_mirror *mr);
 /* The host copy, up to date; writable ones mark the host side newer. */
 float *ops_mirror_host(ops_mirror *mr);

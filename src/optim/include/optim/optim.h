@@ -46,9 +46,9 @@ double sched_lr_factor(sched_kind kind, long step, long warmup, long total);
 /* ---- AdamW (prefix optim_) ---------------------------------------------------- */
 
 typedef struct optim_hparams {
-    float lr;            /* base learning rate (the schedule scales it) */
+    float lr; /* base learning rate (the schedule scales it) */
     float beta1, beta2, eps;
-    float weight_decay;  /* applied to tensors with weight_decay set */
+    float weight_decay; /* applied to tensors with weight_decay set */
 } optim_hparams;
 
 /* torch.optim.AdamW / TrainingArguments defaults: 0.9, 0.999, 1e-8, wd 0. */
@@ -57,8 +57,7 @@ optim_hparams optim_default_hparams(float lr);
 typedef struct optim optim;
 
 /* Moments zeroed, step count 0, for model m's layout. */
-ft_status optim_create(optim **out, const model *m, const optim_hparams *h,
-                       ft_error *err);
+ft_status optim_create(optim **out, const model *m, const optim_hparams *h, ft_error *err);
 void optim_free(optim *o);
 
 /* Global L2 norm of the trainable gradients (before clipping); when it
@@ -82,8 +81,8 @@ void optim_set_step_count(optim *o, long steps);
  * scale halves; after `interval` good steps in a row the scale doubles. The
  * scale stays a power of two, so scaling and unscaling are exact. */
 typedef struct scaler {
-    bool enabled;      /* false: scale 1, nothing is ever skipped */
-    double scale;      /* 65536 at start */
+    bool enabled;       /* false: scale 1, nothing is ever skipped */
+    double scale;       /* 65536 at start */
     int64_t good_steps; /* good steps since the scale last changed */
     int64_t interval;   /* 2000 */
     int64_t skipped;    /* steps skipped in this process (for the log) */

@@ -49,8 +49,8 @@ typedef struct report_point {
 typedef struct report_curves {
     report_point *train, *eval;
     int num_train, num_eval;
-    bool file_missing;      /* the log did not exist: no curves, not an error */
-    int malformed_lines;    /* lines skipped: not JSON or wrong types */
+    bool file_missing;         /* the log did not exist: no curves, not an error */
+    int malformed_lines;       /* lines skipped: not JSON or wrong types */
     char first_malformed[256]; /* "log.jsonl:12: ..." of the first one */
 } report_curves;
 
@@ -59,8 +59,7 @@ typedef struct report_curves {
  * skipped, counted and logged as a warning naming path:line; a truncated last
  * line from a killed job is therefore harmless. Only an unreadable file or
  * no memory fail. Free with report_curves_free. */
-ft_status report_curves_read(const char *path, report_curves **out,
-                             ft_error *err);
+ft_status report_curves_read(const char *path, report_curves **out, ft_error *err);
 void report_curves_free(report_curves *c);
 
 /* ---- the reports -------------------------------------------------------- */
@@ -84,31 +83,28 @@ typedef struct report_example {
 } report_example;
 
 typedef struct report_input {
-    const metrics_result *metrics;     /* required unless lm is set */
-    const report_lm *lm;               /* a causal LM: these figures instead
+    const metrics_result *metrics;  /* required unless lm is set */
+    const report_lm *lm;            /* a causal LM: these figures instead
                                           of metrics (labels, examples unused) */
-    const char *const *label_names;    /* num_classes names; NULL: "0", "1", ... */
-    const char *model_path;            /* the strings below may be NULL */
+    const char *const *label_names; /* num_classes names; NULL: "0", "1", ... */
+    const char *model_path;         /* the strings below may be NULL */
     const char *manifest_fingerprint;
     const char *command_line;
-    const char *precision;             /* "float32" or "bf16" products */
-    const report_curves *curves;       /* NULL: no loss curves (HTML only) */
-    const report_example *examples;    /* most confident mistakes (HTML) */
+    const char *precision;          /* "float32" or "bf16" products */
+    const report_curves *curves;    /* NULL: no loss curves (HTML only) */
+    const report_example *examples; /* most confident mistakes (HTML) */
     int num_examples;
-    int max_text_chars;                /* texts cut after this many code points; 0: 600 */
+    int max_text_chars; /* texts cut after this many code points; 0: 600 */
 } report_input;
 
-ft_status report_write_json(const report_input *in, const char *path,
-                            bool force, ft_error *err);
-ft_status report_write_markdown(const report_input *in, const char *path,
-                                bool force, ft_error *err);
-ft_status report_write_html(const report_input *in, const char *path,
-                            bool force, ft_error *err);
+ft_status report_write_json(const report_input *in, const char *path, bool force, ft_error *err);
+ft_status report_write_markdown(const report_input *in, const char *path, bool force,
+                                ft_error *err);
+ft_status report_write_html(const report_input *in, const char *path, bool force, ft_error *err);
 
 /* report.json, report.md and report.html in dir (created if needed). Without
  * force, nothing is written when any of the three exists. */
-ft_status report_write_all(const report_input *in, const char *dir, bool force,
-                           ft_error *err);
+ft_status report_write_all(const report_input *in, const char *dir, bool force, ft_error *err);
 
 /* ---- predictions.jsonl -------------------------------------------------- */
 
@@ -118,9 +114,8 @@ typedef struct report_predictions report_predictions;
 
 ft_status report_predictions_open(const char *path, int num_classes, bool force,
                                   report_predictions **out, ft_error *err);
-ft_status report_predictions_write(report_predictions *w, int64_t example_index,
-                                   int true_label, int pred_label,
-                                   const float *probs, ft_error *err);
+ft_status report_predictions_write(report_predictions *w, int64_t example_index, int true_label,
+                                   int pred_label, const float *probs, ft_error *err);
 /* Flush, fsync and rename into place; frees w whatever happens. */
 ft_status report_predictions_close(report_predictions *w, ft_error *err);
 /* Give up: remove the temporary file and free w (NULL is a no-op). */

@@ -32,13 +32,13 @@ typedef struct sampler {
     uint64_t n, seed;
     int per_device, world, rank, accumulation;
     uint64_t global_batch, steps_per_epoch;
-    uint64_t *perm;  /* the order of perm_epoch, n entries */
+    uint64_t *perm;     /* the order of perm_epoch, n entries */
     int64_t perm_epoch; /* -1: none computed yet */
 } sampler;
 
 /* FT_EINVAL when a size is not positive or n < global batch (no full step). */
-ft_status sampler_init(sampler *s, uint64_t n, uint64_t seed, int per_device,
-                       int world, int rank, int accumulation, ft_error *err);
+ft_status sampler_init(sampler *s, uint64_t n, uint64_t seed, int per_device, int world, int rank,
+                       int accumulation, ft_error *err);
 void sampler_free(sampler *s); /* NULL and zeroed samplers are fine */
 
 /* Epoch and step in the epoch of global step `step`. */

@@ -73,7 +73,7 @@ typedef struct shard_plan_file {
 } shard_plan_file;
 
 typedef struct shard_plan {
-    size_t n_main, n_test;  /* examples of the main and the test source */
+    size_t n_main, n_test; /* examples of the main and the test source */
     /* Per example (main source first, then the test source): the global file
      * number and the row in it, or file -1 when the example is not used. */
     int32_t *file_of;
@@ -83,7 +83,7 @@ typedef struct shard_plan {
     int n_classes;
     uint64_t split_rows[SHARD_N_SPLITS];
     uint64_t *class_rows[SHARD_N_SPLITS]; /* [split][class] */
-    uint64_t balanced_out; /* examples dropped by undersampling */
+    uint64_t balanced_out;                /* examples dropped by undersampling */
 } shard_plan;
 
 /* labels[i] is the class of example i of the main source (-1: a bad record),
@@ -186,13 +186,14 @@ ft_status shard_rows_check(const char *path, const shard_rows *r, int32_t n_labe
 typedef struct shard_lm {
     bool packed;
     int32_t *labels, *position_ids, *segment_ids; /* [rows * max_length] */
-    uint64_t segments;                             /* packed: examples in the rows */
-    int64_t *segment_example_index;                /* packed: [segments] */
+    uint64_t segments;                            /* packed: examples in the rows */
+    int64_t *segment_example_index;               /* packed: [segments] */
 } shard_lm;
 
 /* Columns for rows x max_length (position and segment ids when packed),
  * uninitialised; FT_ENOMEM naming the size. */
-ft_status shard_lm_alloc(shard_lm *lm, uint64_t rows, int32_t max_length, bool packed, ft_error *err);
+ft_status shard_lm_alloc(shard_lm *lm, uint64_t rows, int32_t max_length, bool packed,
+                         ft_error *err);
 void shard_lm_free(shard_lm *lm);
 
 /* Writes a causal_lm file (meta->n_labels 0, rows->labels unused). */
@@ -266,7 +267,7 @@ typedef struct shard_manifest_file {
 } shard_manifest_file;
 
 typedef struct shard_manifest_source {
-    char role[16];   /* "input" or "test" */
+    char role[16]; /* "input" or "test" */
     char *path;
     char format[16];
     char *text_field, *label_field;
@@ -298,10 +299,10 @@ typedef struct shard_manifest {
      * sources' text_field/label_field are the prompt/completion fields (text
      * data: the text field, label_field empty). */
     int task;
-    char lm_mode[24];        /* "prompt_completion", "text" or "messages" */
+    char lm_mode[24]; /* "prompt_completion", "text" or "messages" */
     bool completion_only_loss, packed;
-    int32_t eos_id;          /* -1: none */
-    int truncation;          /* shard_truncation */
+    int32_t eos_id;                          /* -1: none */
+    int truncation;                          /* shard_truncation */
     uint64_t split_examples[SHARD_N_SPLITS]; /* examples in the rows */
     uint64_t split_dropped[SHARD_N_SPLITS];  /* examples dropped: no completion token left */
 } shard_manifest;
@@ -335,14 +336,14 @@ typedef struct shard_reader {
     const shard_manifest *man;
     int split;
     int n_files;
-    char **paths;                     /* DIR/NAME of each file */
+    char **paths;                      /* DIR/NAME of each file */
     const shard_manifest_file **files; /* their manifest entries */
-    uint64_t *first_row;              /* [n_files + 1]: split row of each file's row 0 */
+    uint64_t *first_row;               /* [n_files + 1]: split row of each file's row 0 */
     uint64_t rows;
 } shard_reader;
 
-ft_status shard_reader_open(const char *dir, const shard_manifest *man, int split,
-                            shard_reader *r, ft_error *err);
+ft_status shard_reader_open(const char *dir, const shard_manifest *man, int split, shard_reader *r,
+                            ft_error *err);
 void shard_reader_close(shard_reader *r);
 /* File `file` of the split, checked: shard_file_check (a
  * damaged or swapped file), then shard_read_expected against the
@@ -356,7 +357,8 @@ ft_status shard_reader_load_lm(const shard_reader *r, int file, bool with_ids, s
 ft_status shard_reader_load_all(const shard_reader *r, shard_rows *out, ft_error *err);
 /* The same for a causal_lm split, its token columns into lm (segment
  * example indexes left out). */
-ft_status shard_reader_load_all_lm(const shard_reader *r, shard_rows *out, shard_lm *lm, ft_error *err);
+ft_status shard_reader_load_all_lm(const shard_reader *r, shard_rows *out, shard_lm *lm,
+                                   ft_error *err);
 /* The file that holds split row `row` (< r->rows). */
 int shard_reader_file_of(const shard_reader *r, uint64_t row);
 
@@ -383,7 +385,8 @@ ft_status shard_batch_init(shard_batch *b, int cap, int32_t max_length, ft_error
 void shard_batch_free(shard_batch *b);
 /* shard_batch_init plus the causal_lm columns (position and segment ids
  * when packed). */
-ft_status shard_batch_init_lm(shard_batch *b, int cap, int32_t max_length, bool packed, ft_error *err);
+ft_status shard_batch_init_lm(shard_batch *b, int cap, int32_t max_length, bool packed,
+                              ft_error *err);
 /* Append row `row` of r at position b->n (< b->cap), its first b->t tokens. */
 void shard_batch_put(shard_batch *b, const shard_rows *r, uint64_t row);
 /* The same for a causal_lm row: its token columns from lm (labels column of

@@ -95,8 +95,8 @@ const void *st_data(const st_file *file, const st_tensor_info *info);
  * expected_numel is the number of floats dst holds: a tensor with another
  * element count is FT_EINVAL naming both counts; an absent tensor is
  * FT_ENOTFOUND; an integer dtype is FT_EINVAL. */
-ft_status st_read_f32(const st_file *file, const char *name, float *dst,
-                      size_t expected_numel, ft_error *err);
+ft_status st_read_f32(const st_file *file, const char *name, float *dst, size_t expected_numel,
+                      ft_error *err);
 
 /* Conversions used above and by the writer (exposed for tests). */
 float st_f16_to_f32(uint16_t h);
@@ -124,8 +124,7 @@ ft_status st_write(const char *path, const st_tensor_out *tensors, size_t n,
                    const char *metadata_json, bool overwrite, ft_error *err);
 
 /* st_write with every tensor stored as F32 whatever its dtype field says. */
-ft_status st_write_f32(const char *path, const st_tensor_out *tensors,
-                       size_t n, const char *metadata_json, bool overwrite,
-                       ft_error *err);
+ft_status st_write_f32(const char *path, const st_tensor_out *tensors, size_t n,
+                       const char *metadata_json, bool overwrite, ft_error *err);
 
 #endif

@@ -56,20 +56,17 @@ uint64_t tok_fingerprint(const tok_tokenizer *t);
 int32_t tok_token_to_id(const tok_tokenizer *t, const char *token);
 
 /* Append the ids of text[0..len) to out (out->len grows). */
-ft_status tok_encode(tok_tokenizer *t, const char *text, size_t len,
-                     tok_ids *out, ft_error *err);
+ft_status tok_encode(tok_tokenizer *t, const char *text, size_t len, tok_ids *out, ft_error *err);
 
 /* ids_out[0..max_length) gets the model input padded with the pad id;
  * *length the number of real tokens; *truncated whether tokens were cut. */
-ft_status tok_encode_for_model(tok_tokenizer *t, const char *text, size_t len,
-                               int32_t max_length, int32_t *ids_out,
-                               int32_t *length, bool *truncated, ft_error *err);
+ft_status tok_encode_for_model(tok_tokenizer *t, const char *text, size_t len, int32_t max_length,
+                               int32_t *ids_out, int32_t *length, bool *truncated, ft_error *err);
 
 /* The text of ids (special tokens skipped when skip_special). WordPiece
  * joins "##" pieces as Hugging Face's decode does; byte-level BPE gives back
  * the exact bytes. *text is NUL-terminated and the caller frees it. */
-ft_status tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n,
-                     bool skip_special, char **text, size_t *text_len,
-                     ft_error *err);
+ft_status tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n, bool skip_special,
+                     char **text, size_t *text_len, ft_error *err);
 
 #endif
