@@ -39,7 +39,8 @@ say() { printf 'setup: %s\n' "$*"; }
 
 # Build and test packages. Slurm/munge are for the job-script tests; chromium for
 # the report test (headless screenshot); python3 for the HTML parser test and env/test.sh's
-# list of skipped tests; python3-venv for the reference environment. No npm: its registry is
+# list of skipped tests; python3-venv for the reference environment; clang-format (14) for the
+# style_format test. No npm: its registry is
 # not reachable from CI. PyTorch, transformers and the tokenizer references are NOT here:
 # env/reference.sh puts them into a virtual environment outside the tree, from PyPI
 # (env/test.sh runs it; see tests/reference/README.md).
