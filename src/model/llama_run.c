@@ -44,18 +44,6 @@ static const ops_op llm_ops[] = {
 #undef LLM_OP_RET
 };
 
-typedef struct bump {
-    float *base;
-    size_t used;
-} bump;
-
-static float *take(bump *b, size_t n)
-{
-    float *p = b->base ? b->base + b->used : NULL;
-    b->used += (n + 15) & ~(size_t)15; /* 64-byte aligned pieces */
-    return p;
-}
-
 /* Widths: Q = NH D (attention output), W = (NH + 2 NKV) D (q, k, v). */
 static size_t width_q(const model_config *c) { return (size_t)c->heads * c->llm.head_dim; }
 static size_t width_qkv(const model_config *c)
@@ -69,19 +57,20 @@ typedef struct plan_kind {
 } plan_kind;
 
 /* A block's activations but its output (res2, the caller's). */
-static void layout_block(bump *k, llama_block_acts *a, const model_config *c, size_t B, size_t T)
+static void layout_block(model_bump *k, llama_block_acts *a, const model_config *c, size_t B,
+                         size_t T)
 {
     size_t N = B * T, C = (size_t)c->hidden, I = (size_t)c->intermediate;
-    a->norm1 = take(k, N * C);
-    a->rstd1 = take(k, N);
-    a->qkv = take(k, N * width_qkv(c));
-    a->probs = take(k, B * (size_t)c->heads * T * T);
-    a->ctx = take(k, N * width_q(c));
-    a->res1 = take(k, N * C);
-    a->norm2 = take(k, N * C);
-    a->rstd2 = take(k, N);
-    a->gate_up = take(k, N * 2 * I);
-    a->act = take(k, N * I);
+    a->norm1 = model_bump_take(k, N * C);
+    a->rstd1 = model_bump_take(k, N);
+    a->qkv = model_bump_take(k, N * width_qkv(c));
+    a->probs = model_bump_take(k, B * (size_t)c->heads * T * T);
+    a->ctx = model_bump_take(k, N * width_q(c));
+    a->res1 = model_bump_take(k, N * C);
+    a->norm2 = model_bump_take(k, N * C);
+    a->rstd2 = model_bump_take(k, N);
+    a->gate_up = model_bump_take(k, N * 2 * I);
+    a->act = model_bump_take(k, N * I);
 }
 
 static size_t max3(size_t a, size_t b, size_t c)
@@ -92,7 +81,7 @@ static size_t max3(size_t a, size_t b, size_t c)
 
 /* Every block's activations, or (checkpointing) one shared set and every
  * block's output. s->blocks may be NULL (counting only). */
-static void layout_blocks(const model_config *c, llama_state *s, bump *k, size_t B, size_t T,
+static void layout_blocks(const model_config *c, llama_state *s, model_bump *k, size_t B, size_t T,
                           plan_kind pk)
 {
     size_t NC = B * T * (size_t)c->hidden;
@@ -104,34 +93,36 @@ static void layout_blocks(const model_config *c, llama_state *s, bump *k, size_t
             *a = shared;
         else
             layout_block(k, a, c, B, T);
-        a->res2 = take(k, NC);
+        a->res2 = model_bump_take(k, NC);
     }
 }
 
-static void layout(const model_config *c, llama_state *s, bump *k, size_t B, size_t T, plan_kind pk)
+static void layout(const model_config *c, llama_state *s, model_bump *k, size_t B, size_t T,
+                   plan_kind pk)
 {
     size_t N = B * T, C = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t V = (size_t)c->vocab_size;
-    s->inv_freq = take(k, (size_t)c->llm.head_dim / 2);
-    s->emb = take(k, N * C);
+    s->inv_freq = model_bump_take(k, (size_t)c->llm.head_dim / 2);
+    s->emb = model_bump_take(k, N * C);
     layout_blocks(c, s, k, B, T, pk);
-    s->norm_f = take(k, N * C);
-    s->rstd_f = take(k, N);
-    s->logits = take(k, N * V);
-    s->lse = take(k, N);
-    s->losses = take(k, N);
+    s->norm_f = model_bump_take(k, N * C);
+    s->rstd_f = model_bump_take(k, N);
+    s->logits = model_bump_take(k, N * V);
+    s->lse = model_bump_take(k, N);
+    s->losses = model_bump_take(k, N);
     size_t wide_in = max3(C, width_q(c), I), wide_out = max3(width_qkv(c), C, 2 * I);
-    s->x16 = pk.bf16 ? (ops_bf16 *)take(k, (N * wide_in + 1) / 2) : NULL;
-    s->d16 = pk.bf16 && !pk.inference ? (ops_bf16 *)take(k, (N * wide_out + 1) / 2) : NULL;
+    s->x16 = pk.bf16 ? (ops_bf16 *)model_bump_take(k, (N * wide_in + 1) / 2) : NULL;
+    s->d16 =
+        pk.bf16 && !pk.inference ? (ops_bf16 *)model_bump_take(k, (N * wide_out + 1) / 2) : NULL;
     if (pk.inference) return;
-    s->d_x = take(k, N * C);
-    s->d_y = take(k, N * C);
-    s->d_norm = take(k, N * C);
-    s->d_qkv = take(k, N * width_qkv(c));
-    s->d_ctx = take(k, N * width_q(c));
-    s->d_gate_up = take(k, N * 2 * I);
-    s->d_act = take(k, N * I);
-    s->d_logits = take(k, N * V);
+    s->d_x = model_bump_take(k, N * C);
+    s->d_y = model_bump_take(k, N * C);
+    s->d_norm = model_bump_take(k, N * C);
+    s->d_qkv = model_bump_take(k, N * width_qkv(c));
+    s->d_ctx = model_bump_take(k, N * width_q(c));
+    s->d_gate_up = model_bump_take(k, N * 2 * I);
+    s->d_act = model_bump_take(k, N * I);
+    s->d_logits = model_bump_take(k, N * V);
 }
 
 void llama_free_plan(model *m)
@@ -184,7 +175,7 @@ size_t llama_plan_floats(const model_config *c, int b, int t, bool inference, bo
 {
     llama_state s = {0};
     plan_kind pk = {inference, !inference && checkpointing, bf16};
-    bump k = {NULL, 0};
+    model_bump k = {NULL, 0};
     layout(c, &s, &k, (size_t)b, (size_t)t, pk);
     return k.used;
 }
@@ -220,7 +211,7 @@ ft_status llama_plan(model *m, int b, int t, bool inference, ft_error *err)
     plan_kind pk = kind_of(m, inference);
     s->inference = inference;
     s->blocks = ft_calloc_array((size_t)c->layers, sizeof(llama_block_acts));
-    bump k = {NULL, 0};
+    model_bump k = {NULL, 0};
     if (s->blocks) layout(c, s, &k, B, T, pk);
     s->act_floats = k.used;
     s->int_count = 3 * N + B;

@@ -166,6 +166,15 @@ void model_linear_bwd(model *m, float *dinp, float *dw, float *db, const float *
                       const float *inp, const float *w, int n, int c, int oc);
 /* Lay the activations out again for the current plan's shape and kind
  * (after a change of precision); nothing when there is no plan. */
+/* A plan's pieces: a bump allocator over one back-end allocation. With base
+ * NULL it only counts (the first pass sizes the allocation, the second
+ * hands out pointers at the same offsets); pieces are 64-byte aligned. */
+typedef struct model_bump {
+    float *base;
+    size_t used;
+} model_bump;
+float *model_bump_take(model_bump *b, size_t n);
+
 ft_status model_replan(model *m, ft_error *err);
 /* Free the activations and batch buffers of the plan (if any). */
 void model_free_plan(model *m);

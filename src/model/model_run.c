@@ -1,6 +1,6 @@
 /* model_run: the activation plan and the forward / backward entry points.
  *
- * The plan is a bump allocation over one float buffer, laid out once for the
+ * The plan is a model_bump allocation over one float buffer, laid out once for the
  * largest batch (b, t); smaller batches reuse it with their own strides.
  * Gradient scratch for blocks is shared by all blocks (backward visits one
  * block at a time), so activations dominate memory, as in PyTorch.
@@ -17,46 +17,42 @@
 #include "core/ft_alloc.h"
 #include "model_impl.h"
 
-typedef struct bump {
-    float *base;
-    size_t used;
-} bump;
-
-static float *take(bump *b, size_t n)
+float *model_bump_take(model_bump *b, size_t n)
 {
     float *p = b->base ? b->base + b->used : NULL;
     b->used += (n + 15) & ~(size_t)15; /* 64-byte aligned pieces */
     return p;
 }
 
-static void layout_block(bump *k, model_block_acts *a, const model_config *c, size_t B, size_t T)
+static void layout_block(model_bump *k, model_block_acts *a, const model_config *c, size_t B,
+                         size_t T)
 {
     size_t N = B * T, C = (size_t)c->hidden, I = (size_t)c->intermediate;
-    a->ln1 = take(k, N * C);
-    a->ln1_mean = take(k, N);
-    a->ln1_rstd = take(k, N);
-    a->qkv = take(k, 3 * N * C);
-    a->probs = take(k, B * (size_t)c->heads * T * T);
-    a->ctx = take(k, N * C);
-    a->res1 = take(k, N * C);
-    a->ln2 = take(k, N * C);
-    a->ln2_mean = take(k, N);
-    a->ln2_rstd = take(k, N);
-    a->fc = take(k, N * I);
-    a->fc_act = take(k, N * I);
-    a->res2 = take(k, N * C);
+    a->ln1 = model_bump_take(k, N * C);
+    a->ln1_mean = model_bump_take(k, N);
+    a->ln1_rstd = model_bump_take(k, N);
+    a->qkv = model_bump_take(k, 3 * N * C);
+    a->probs = model_bump_take(k, B * (size_t)c->heads * T * T);
+    a->ctx = model_bump_take(k, N * C);
+    a->res1 = model_bump_take(k, N * C);
+    a->ln2 = model_bump_take(k, N * C);
+    a->ln2_mean = model_bump_take(k, N);
+    a->ln2_rstd = model_bump_take(k, N);
+    a->fc = model_bump_take(k, N * I);
+    a->fc_act = model_bump_take(k, N * I);
+    a->res2 = model_bump_take(k, N * C);
 }
 
-static void layout(model *m, bump *k, size_t B, size_t T)
+static void layout(model *m, model_bump *k, size_t B, size_t T)
 {
     const model_config *c = &m->cfg;
     model_acts *a = &m->a;
     size_t N = B * T, C = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t L = (size_t)c->num_labels;
-    a->emb = take(k, N * C);
-    a->emb_ln = take(k, N * C);
-    a->emb_mean = take(k, N);
-    a->emb_rstd = take(k, N);
+    a->emb = model_bump_take(k, N * C);
+    a->emb_ln = model_bump_take(k, N * C);
+    a->emb_mean = model_bump_take(k, N);
+    a->emb_rstd = model_bump_take(k, N);
     int sets = m->plan_inference && c->layers > 2 ? 2 : c->layers;
     for (int l = 0; l < c->layers; l++) {
         if (l < sets)
@@ -64,34 +60,34 @@ static void layout(model *m, bump *k, size_t B, size_t T)
         else
             a->blocks[l] = a->blocks[l % 2];
     }
-    a->picked = take(k, B * C);
-    a->head_ln = take(k, B * C);
-    a->head_mean = take(k, B);
-    a->head_rstd = take(k, B);
-    a->pooled_pre = take(k, B * C);
-    a->pooled = take(k, B * C);
-    a->pooled_drop = take(k, B * C);
-    a->logits = take(k, B * L);
-    a->probs = take(k, B * L);
-    a->losses = take(k, B);
+    a->picked = model_bump_take(k, B * C);
+    a->head_ln = model_bump_take(k, B * C);
+    a->head_mean = model_bump_take(k, B);
+    a->head_rstd = model_bump_take(k, B);
+    a->pooled_pre = model_bump_take(k, B * C);
+    a->pooled = model_bump_take(k, B * C);
+    a->pooled_drop = model_bump_take(k, B * C);
+    a->logits = model_bump_take(k, B * L);
+    a->probs = model_bump_take(k, B * L);
+    a->losses = model_bump_take(k, B);
     size_t wide_in = C > I ? C : I, wide_out = 3 * C > I ? 3 * C : I;
-    a->attn_scratch =
-        take(k, ops_attention_scratch_floats((int)B, (int)T, m->cfg.hidden, m->cfg.heads));
+    a->attn_scratch = model_bump_take(
+        k, ops_attention_scratch_floats((int)B, (int)T, m->cfg.hidden, m->cfg.heads));
     bool bf16 = m->precision == MODEL_BF16, fp16 = m->precision == MODEL_FP16;
-    a->x16 = bf16 ? (ops_bf16 *)take(k, (N * wide_in + 1) / 2) : NULL;
-    a->x32 = fp16 ? take(k, N * wide_in) : NULL;
+    a->x16 = bf16 ? (ops_bf16 *)model_bump_take(k, (N * wide_in + 1) / 2) : NULL;
+    a->x32 = fp16 ? model_bump_take(k, N * wide_in) : NULL;
     if (m->plan_inference) return;
-    a->d16 = bf16 ? (ops_bf16 *)take(k, (N * wide_out + 1) / 2) : NULL;
-    a->d32 = fp16 ? take(k, N * wide_out) : NULL;
-    a->d_x = take(k, N * C);
-    a->d_y = take(k, N * C);
-    a->d_tmp = take(k, N * C);
-    a->d_qkv = take(k, 3 * N * C);
-    a->d_fc = take(k, N * I);
-    a->d_fc_act = take(k, N * I);
-    a->d_head = take(k, B * C);
-    a->d_head2 = take(k, B * C);
-    a->d_logits = take(k, B * L);
+    a->d16 = bf16 ? (ops_bf16 *)model_bump_take(k, (N * wide_out + 1) / 2) : NULL;
+    a->d32 = fp16 ? model_bump_take(k, N * wide_out) : NULL;
+    a->d_x = model_bump_take(k, N * C);
+    a->d_y = model_bump_take(k, N * C);
+    a->d_tmp = model_bump_take(k, N * C);
+    a->d_qkv = model_bump_take(k, 3 * N * C);
+    a->d_fc = model_bump_take(k, N * I);
+    a->d_fc_act = model_bump_take(k, N * I);
+    a->d_head = model_bump_take(k, B * C);
+    a->d_head2 = model_bump_take(k, B * C);
+    a->d_logits = model_bump_take(k, B * L);
 }
 
 /* Bytes of the batch's integers: ids, positions, types [B*T] and lengths,
@@ -138,7 +134,7 @@ static ft_status plan(model *m, int b, int t, bool inference, ft_error *err)
     m->plan_inference = inference;
     size_t B = (size_t)b, T = (size_t)t, ib = int_bytes(B, T);
     m->a.blocks = ft_calloc_array((size_t)m->cfg.layers, sizeof(model_block_acts));
-    bump k = {NULL, 0};
+    model_bump k = {NULL, 0};
     if (m->a.blocks) layout(m, &k, B, T);
     m->act_floats = k.used;
     m->act_mem = m->a.blocks ? m->be->alloc(k.used * sizeof(float)) : NULL;

@@ -49,6 +49,8 @@ const char *report_label(const report_input *in, int c, char tmp[24]);
 /* The body of report.html and report.md; the caller writes the file. */
 void report_html_build(report_buf *b, const report_input *in);
 void report_md_build(report_buf *b, const report_input *in);
+/* The Markdown report's title line and its model and manifest lines. */
+void report_md_head(report_buf *b, const report_input *in, const char *title);
 void report_json_build(report_buf *b, const report_input *in);
 
 /* The same three for a causal LM (in->lm; report_lm.c). */

@@ -53,17 +53,7 @@ void report_lm_json_build(report_buf *b, const report_input *in)
 void report_lm_md_build(report_buf *b, const report_input *in)
 {
     const report_lm *lm = in->lm;
-    report_buf_puts(b, "# Evaluation report (causal LM)\n\n");
-    if (in->model_path) {
-        report_buf_puts(b, "Model: ");
-        report_buf_md_text(b, in->model_path);
-        report_buf_puts(b, "  \n");
-    }
-    if (in->manifest_fingerprint) {
-        report_buf_puts(b, "Data manifest: ");
-        report_buf_md_text(b, in->manifest_fingerprint);
-        report_buf_puts(b, "\n");
-    }
+    report_md_head(b, in, "Evaluation report (causal LM)");
     report_buf_puts(b, "\n## Overall\n\n| metric | value |\n| --- | ---: |\n");
     report_buf_printf(b, "| rows | %lld |\n| examples | %lld |\n| tokens scored | %lld |\n",
                       (long long)lm->num_rows, (long long)lm->num_examples,

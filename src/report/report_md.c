@@ -98,13 +98,9 @@ static void confusion_table(report_buf *b, const report_input *in)
     report_buf_puts(b, "\n");
 }
 
-void report_md_build(report_buf *b, const report_input *in)
+void report_md_head(report_buf *b, const report_input *in, const char *title)
 {
-    if (in->lm) {
-        report_lm_md_build(b, in);
-        return;
-    }
-    report_buf_puts(b, "# Evaluation report\n\n");
+    report_buf_printf(b, "# %s\n\n", title);
     if (in->model_path) {
         report_buf_puts(b, "Model: ");
         report_buf_md_text(b, in->model_path);
@@ -115,6 +111,15 @@ void report_md_build(report_buf *b, const report_input *in)
         report_buf_md_text(b, in->manifest_fingerprint);
         report_buf_puts(b, "\n");
     }
+}
+
+void report_md_build(report_buf *b, const report_input *in)
+{
+    if (in->lm) {
+        report_lm_md_build(b, in);
+        return;
+    }
+    report_md_head(b, in, "Evaluation report");
     report_buf_puts(b, "\n");
     overall_table(b, in->metrics);
     if (class_table(b, in))
