@@ -6,7 +6,8 @@
 #   (default build); STEPS timed steps after WARMUP (5, 2) per process;
 #   ROUNDS (1) alternations of ftune and PyTorch per case, so slow spells
 #   of a shared machine hit both.
-# Cases: BERT-base 16x128 and GPT-2 small 8x128, dropout 0.1, 2 threads.
+# Cases: BERT-base 16x128 and GPT-2 small 8x128, dropout 0.1, 2 threads
+# (qwen2, the SFT step of a decoder: bench_sft_step.sh).
 # The user's environment: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset
 # for both sides (some development machines set them; a user's does not),
 # unless FTUNE_BENCH_KEEP_OPENBLAS_ENV=1. ftune chooses its float32 GEMM as
@@ -39,7 +40,7 @@
 # transformers.Trainer with the same settings, as one more column and ratio.
 set -euo pipefail
 if [[ "${1:-}" == "-h" ]]; then
-  sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -130,6 +131,8 @@ for case in "${cases[@]}"; do
     summary+="$(awk -v th="$mt" -v r="$mr" -v s="$spread" -v g="$gflop" -v pk="$peak" -v trss="$t_rss" 'BEGIN {
       printf "; pytorch %.3f s (%.0f%% of the ceiling, peak RSS %d MiB), speed-up %.2fx (per-round %s)",
              th, 100 * g / th / pk, trss, r, s }')"
+    summary+="$(awk -v b="$b" -v t="$t" -v o="$mo" -v th="$mt" -v orss="$o_rss" -v trss="$t_rss" 'BEGIN {
+      printf "; tokens/s ftune %.1f pytorch %.1f; peak RSS ftune/pytorch %.2f", b * t / o, b * t / th, orss / trss }')"
   else
     summary+="; pytorch skipped"
   fi
