@@ -132,6 +132,19 @@ static void teardown(eval_ctx *x)
 
 /* ---- scoring ------------------------------------------------------------------ */
 
+/* Row `from`'s tokens (and packed rows' position and segment ids) into
+ * row i: a filler the scoring drops. */
+static void copy_row(shard_batch *b, int i, int from)
+{
+    size_t t = (size_t)b->t, bytes = t * sizeof(int32_t);
+    memcpy(b->ids + (size_t)i * t, b->ids + (size_t)from * t, bytes);
+    if (b->position_ids) {
+        memcpy(b->position_ids + (size_t)i * t, b->position_ids + (size_t)from * t, bytes);
+        memcpy(b->segment_ids + (size_t)i * t, b->segment_ids + (size_t)from * t, bytes);
+    }
+    b->lengths[i] = b->lengths[from];
+}
+
 /* Score positions [first, last) of the batch (split rows aligned, eval.h);
  * the other positions get copies of row `first` and their outputs are
  * dropped. */
@@ -140,12 +153,12 @@ static ft_status score_batch(eval_ctx *x, shard_batch *b, int first, int last, f
     int t = b->t, k = x->split.manifest.n_labels;
     for (int i = 0; i < x->batch; i++) {
         if (i >= first && i < last) continue;
-        memcpy(b->ids + (size_t)i * t, b->ids + (size_t)first * t, (size_t)t * sizeof(int32_t));
-        b->lengths[i] = b->lengths[first];
+        copy_row(b, i, first);
     }
     model_batch mb = {x->batch, t, b->ids, b->lengths, NULL, NULL};
+    model_packing pack = {b->position_ids, b->segment_ids};
     model_dropout off = {false, 0, 0};
-    ft_status st = model_forward(x->m, &mb, &off, NULL, err);
+    ft_status st = model_forward_packed(x->m, &mb, b->position_ids ? &pack : NULL, &off, NULL, err);
     const float *logits = model_logits(x->m);
     if (x->lm) {
         int vocab = model_get_config(x->m)->vocab_size;
@@ -175,8 +188,9 @@ static ft_status score_slice(eval_ctx *x, ft_error *err)
     shard_cursor_init(&cur, &x->split.reader, begin, end);
     shard_batch b;
     int32_t max_length = x->split.manifest.max_length;
-    ft_status st = x->lm ? shard_batch_init_lm(&b, x->batch, max_length, false, err)
-                         : shard_batch_init(&b, x->batch, max_length, err);
+    ft_status st =
+        x->lm ? shard_batch_init_lm(&b, x->batch, max_length, x->split.manifest.packed, err)
+              : shard_batch_init(&b, x->batch, max_length, err);
     uint64_t log_every = (end - begin) / 10 + 1, next_log = log_every;
     for (uint64_t row0 = begin - begin % B; row0 < end && st == FT_OK; row0 += B) {
         uint64_t lo = begin > row0 ? begin : row0, hi = end < row0 + B ? end : row0 + B;

@@ -2,7 +2,7 @@
  * of src/shard (shard_reader: files in shard order, each checked against
  * the manifest when a cursor loads it), plus the checks that only an
  * evaluation needs: a split name from the command line, rows to score, and
- * a classifier's labels (a causal_lm split: unpacked rows). Not here: MPI, the model. */
+ * a classifier's labels (a causal_lm split: unpacked or packed rows). Not here: MPI, the model. */
 #include <string.h>
 
 #include "eval_impl.h"
@@ -26,13 +26,6 @@ ft_status eval_split_open(const char *data_dir, const char *split_name, eval_spl
                      "%s/manifest.json: the %s split has no rows "
                      "(prepare the dataset with a %s fraction above 0)",
                      data_dir, shard_split_name(s->split), shard_split_name(s->split));
-    if (st == FT_OK && s->manifest.task == SHARD_TASK_CAUSAL_LM && s->manifest.packed)
-        st = ft_fail(err, FT_EINVAL,
-                     "%s/manifest.json: packed causal_lm rows (several "
-                     "examples per row, position and segment ids) cannot be evaluated yet: "
-                     "the decoder attends across a whole row; shard the data again without "
-                     "--packing",
-                     data_dir);
     if (st == FT_OK && s->manifest.task != SHARD_TASK_CAUSAL_LM && s->manifest.n_labels < 2)
         st = ft_fail(err, FT_EINVAL,
                      "%s/manifest.json: %d label(s); a classifier needs "

@@ -10,7 +10,8 @@
  * (max subtracted) and summed per row in position order; the row sums go
  * into a metrics_fixed_sum, whose integer limbs add exactly in any order,
  * and the token count is an int64: the result is the same bits for any
- * rank count. Not here: the forward pass (eval.c), packed rows. */
+ * rank count; packed rows the same (each example's first label is -100).
+ * Not here: the forward pass (eval.c). */
 #include <math.h>
 
 #include "eval_impl.h"

@@ -52,7 +52,8 @@ typedef struct llama_state {
     size_t int_count;
     float *logits_host; /* [B*T*V] when the back end's memory is not the host's */
     int32_t *ids, *positions, *targets, *lengths; /* [N], [N], [N], [B] */
-    float *inv_freq;                              /* [D/2] */
+    int32_t *segments; /* [N] of the plan; NULL in the last forward: unpacked */
+    float *inv_freq;   /* [D/2] */
     llama_block_acts *blocks;
     float *emb, *norm_f, *rstd_f; /* [N,C], [N,C], [N] */
     float *logits, *lse, *losses; /* [N,V], [N], [N] */

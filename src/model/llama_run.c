@@ -27,7 +27,8 @@
  * count for nothing), the mean over counted tokens; the shift is done on
  * the host into `targets`. Batches are right padded (lengths[b]); padding
  * keys are masked, positions run 0..t-1 as transformers' without
- * position_ids. */
+ * position_ids. Packed rows (model_forward_packed's position and segment ids) take
+ * their position ids and keep attention within each segment (ops.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,7 +215,7 @@ ft_status llama_plan(model *m, int b, int t, bool inference, ft_error *err)
     model_bump k = {NULL, 0};
     if (s->blocks) layout(c, s, &k, B, T, pk);
     s->act_floats = k.used;
-    s->int_count = 3 * N + B;
+    s->int_count = 4 * N + B;
     s->act_mem = s->blocks ? m->be->alloc(k.used * sizeof(float)) : NULL;
     s->int_mem = m->be->alloc(s->int_count * sizeof(int32_t));
     s->int_host = ft_calloc_array(s->int_count, sizeof(int32_t));
@@ -241,6 +242,7 @@ ft_status llama_plan(model *m, int b, int t, bool inference, ft_error *err)
     s->positions = s->ids + N;
     s->targets = s->positions + N;
     s->lengths = s->targets + N;
+    s->segments = NULL; /* set by each packed batch (copy_batch) */
     llama_rope_inv_freq(c, inv);
     m->be->to_device(s->inv_freq, inv, (size_t)c->llm.head_dim / 2 * sizeof(float));
     free(inv);
@@ -280,29 +282,57 @@ static ft_status check_batch(const model *m, const model_batch *x, ft_error *err
     return FT_OK;
 }
 
-/* ids, positions, shifted labels (targets[j] = labels[j+1], the last
- * position -100) and lengths, moved in one copy. Returns the counted
+/* Packed rows: position ids RoPE can take (the model's table is
+ * max_position_embeddings long in transformers) and segment ids >= 0. */
+static ft_status check_packing(const model *m, const model_batch *x, const model_packing *pk,
+                               ft_error *err)
+{
+    if (!pk) return FT_OK;
+    if (!pk->position_ids || !pk->segment_ids)
+        return ft_fail(err, FT_EINVAL,
+                       "model: a packed batch needs both position_ids and segment_ids");
+    for (size_t k = 0; k < (size_t)x->b * x->t; k++) {
+        int32_t p = pk->position_ids[k], g = pk->segment_ids[k];
+        if (p < 0 || p >= m->cfg.max_positions || g < 0)
+            return ft_fail(err, FT_EINVAL,
+                           "model: row %d position %d: position id %d not in [0, %d) or "
+                           "segment id %d negative",
+                           (int)(k / (size_t)x->t), (int)(k % (size_t)x->t), p,
+                           m->cfg.max_positions, g);
+    }
+    return FT_OK;
+}
+
+/* ids, positions (0..t-1, or the batch's position ids), shifted labels
+ * (targets[j] = labels[j+1], the last position -100), lengths and the
+ * segment ids of packed rows, moved in one copy. Returns the counted
  * tokens. */
-static long copy_batch(model *m, const model_batch *x)
+static long copy_batch(model *m, const model_batch *x, const model_packing *pk)
 {
     llama_state *s = m->llm;
     size_t n = (size_t)x->b * x->t;
     int32_t *ids = s->int_host, *pos = ids + n, *tgt = pos + n, *len = tgt + n;
+    int32_t *seg = len + x->b;
+    const int32_t *given_pos = pk ? pk->position_ids : NULL;
+    const int32_t *given_seg = pk ? pk->segment_ids : NULL;
     long counted = 0;
     memcpy(ids, x->input_ids, n * sizeof *ids);
     for (size_t k = 0; k < n; k++) {
         bool last = (k + 1) % (size_t)x->t == 0;
-        pos[k] = (int32_t)(k % (size_t)x->t);
+        pos[k] = given_pos ? given_pos[k] : (int32_t)(k % (size_t)x->t);
         tgt[k] = x->labels && !last ? x->labels[k + 1] : OPS_IGNORE_INDEX;
         counted += tgt[k] != OPS_IGNORE_INDEX;
     }
     memcpy(len, x->lengths, (size_t)x->b * sizeof *len);
+    if (given_seg) memcpy(seg, given_seg, n * sizeof *seg);
     /* the same layout as the plan's pointers, for this batch's n */
     s->ids = s->int_mem;
     s->positions = s->ids + n;
     s->targets = s->positions + n;
     s->lengths = s->targets + n;
-    m->be->to_device(s->int_mem, s->int_host, (3 * n + (size_t)x->b) * sizeof(int32_t));
+    s->segments = given_seg ? s->lengths + x->b : NULL;
+    m->be->to_device(s->int_mem, s->int_host,
+                     ((given_seg ? 4 : 3) * n + (size_t)x->b) * sizeof(int32_t));
     s->b = x->b, s->t = x->t;
     return counted;
 }
@@ -311,8 +341,8 @@ static long copy_batch(model *m, const model_batch *x)
 
 static ops_gqa_shape gqa_shape(const model *m)
 {
-    ops_gqa_shape g = {m->llm->b,           m->llm->t,           m->cfg.heads,
-                       m->cfg.llm.kv_heads, m->cfg.llm.head_dim, m->llm->lengths};
+    ops_gqa_shape g = {m->llm->b,           m->llm->t,       m->cfg.heads,    m->cfg.llm.kv_heads,
+                       m->cfg.llm.head_dim, m->llm->lengths, m->llm->segments};
     return g;
 }
 
@@ -347,13 +377,15 @@ static void block_forward(model *m, int l, const float *x, bool recompute)
 
 static const float *last_hidden(const model *m) { return m->llm->blocks[m->cfg.layers - 1].res2; }
 
-ft_status llama_forward(model *m, const model_batch *x, double *loss, ft_error *err)
+ft_status llama_forward(model *m, const model_batch *x, const model_packing *pk, double *loss,
+                        ft_error *err)
 {
     const model_config *c = &m->cfg;
     ft_status st = check_batch(m, x, err);
+    if (st == FT_OK) st = check_packing(m, x, pk, err);
     if (st != FT_OK) return st;
     llama_state *s = m->llm;
-    s->counted = copy_batch(m, x);
+    s->counted = copy_batch(m, x, pk);
     m->b = x->b, m->t = x->t;
     ops_mirror_device_read(&m->pm); /* parameters the host wrote */
     model_bf16_refresh(m);

@@ -202,7 +202,9 @@ ft_status llama_bind(model *m, ft_error *err);
 void llama_free(model *m);
 ft_status llama_plan(model *m, int b, int t, bool inference, ft_error *err);
 void llama_free_plan(model *m);
-ft_status llama_forward(model *m, const model_batch *x, double *loss, ft_error *err);
+/* p NULL: unpacked rows */
+ft_status llama_forward(model *m, const model_batch *x, const model_packing *p, double *loss,
+                        ft_error *err);
 void llama_backward(model *m, float loss_scale);
 const float *llama_logits(const model *m);
 /* RoPE's inverse frequencies [head_dim/2] for c's rope type, in float32 as

@@ -232,10 +232,21 @@ static void copy_batch(model *m, const model_batch *x)
     m->t = x->t;
 }
 
+ft_status model_forward_packed(model *m, const model_batch *x, const model_packing *p,
+                               const model_dropout *d, double *loss, ft_error *err)
+{
+    if (m->cfg.arch == MODEL_ARCH_LLAMA) return llama_forward(m, x, p, loss, err);
+    if (p)
+        return ft_fail(err, FT_EINVAL,
+                       "model: packed rows (position and segment ids) are for decoder LLMs "
+                       "only");
+    return model_forward(m, x, d, loss, err);
+}
+
 ft_status model_forward(model *m, const model_batch *x, const model_dropout *d, double *loss,
                         ft_error *err)
 {
-    if (m->cfg.arch == MODEL_ARCH_LLAMA) return llama_forward(m, x, loss, err);
+    if (m->cfg.arch == MODEL_ARCH_LLAMA) return llama_forward(m, x, NULL, loss, err);
     if (!m->act_mem) return ft_fail(err, FT_EINVAL, "model: model_plan() not called");
     ft_status st = check_batch(m, x, d, err);
     if (st != FT_OK) return st;

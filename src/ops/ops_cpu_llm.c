@@ -9,7 +9,9 @@
  * Attention keeps its probabilities [B,NH,T,T] for backward as the BERT /
  * GPT-2 attention does; backward runs one task per (example, kv head), so
  * the query heads that share a key/value head add into it in turn, without
- * atomics. Not here: a sliding window, dropout on probabilities, reduced
+ * atomics. Packed rows (segment ids) restrict each query to its segment's
+ * keys, visited in the same order as in a row of their own. Not here: a
+ * sliding window, dropout on probabilities, reduced
  * precision (the CUDA back end leaves these operations NULL for now). */
 #include <math.h>
 #include <stdlib.h>
@@ -138,11 +140,22 @@ static size_t gqa_v_col(const ops_gqa_shape *s, int g)
     return (size_t)(s->nh + s->nkv + g) * s->d;
 }
 
-/* Keys j < limit are visible from query t of example b. */
+/* Keys first <= j < limit are visible from query t of example b: causal,
+ * not padding, and in a packed row (segments) within the run of the
+ * query's segment. */
 static int gqa_limit(const ops_gqa_shape *s, int b, int t)
 {
     int len = s->lengths[b];
     return t + 1 < len ? t + 1 : len;
+}
+
+static int gqa_first(const ops_gqa_shape *s, int b, int t)
+{
+    if (!s->segments) return 0;
+    const int32_t *seg = s->segments + (size_t)b * s->t;
+    int j = t;
+    while (j > 0 && seg[j - 1] == seg[t]) j--;
+    return j;
 }
 
 void ops_cpu_gqa_attention_forward(float *out, float *probs, const float *qkv,
@@ -159,9 +172,9 @@ void ops_cpu_gqa_attention_forward(float *out, float *probs, const float *qkv,
             for (int t = 0; t < T; t++) {
                 const float *q = base + (size_t)t * W + (size_t)h * D;
                 float *p = probs + (((size_t)b * NH + h) * T + t) * T;
-                int lim = gqa_limit(s, b, t);
+                int first = gqa_first(s, b, t), lim = gqa_limit(s, b, t);
                 float mx = -INFINITY;
-                for (int j = 0; j < lim; j++) {
+                for (int j = first; j < lim; j++) {
                     const float *k = base + (size_t)j * W + kc;
                     float dot = 0.0f;
                     for (int e = 0; e < D; e++) dot += q[e] * k[e];
@@ -169,15 +182,16 @@ void ops_cpu_gqa_attention_forward(float *out, float *probs, const float *qkv,
                     if (p[j] > mx) mx = p[j];
                 }
                 float sum = 0.0f;
-                for (int j = 0; j < lim; j++) {
+                for (int j = first; j < lim; j++) {
                     p[j] = expf(p[j] - mx);
                     sum += p[j];
                 }
-                for (int j = 0; j < lim; j++) p[j] /= sum;
-                for (int j = lim; j < T; j++) p[j] = 0.0f;
+                for (int j = first; j < lim; j++) p[j] /= sum;
+                for (int j = 0; j < first; j++) p[j] = 0.0f;
+                for (int j = lim > first ? lim : first; j < T; j++) p[j] = 0.0f;
                 float *o = out + ((size_t)b * T + t) * OC + (size_t)h * D;
                 memset(o, 0, (size_t)D * sizeof *o);
-                for (int j = 0; j < lim; j++) {
+                for (int j = first; j < lim; j++) {
                     const float *v = base + (size_t)j * W + vc;
                     for (int e = 0; e < D; e++) o[e] += p[j] * v[e];
                 }
@@ -202,9 +216,9 @@ static void gqa_head_backward(float *dqkv, const float *dout, const float *qkv, 
         const float *dO = dout + ((size_t)b * T + t) * OC + (size_t)h * D;
         const float *q = base + (size_t)t * W + (size_t)h * D;
         float *dq = dbase + (size_t)t * W + (size_t)h * D;
-        int lim = gqa_limit(s, b, t);
+        int first = gqa_first(s, b, t), lim = gqa_limit(s, b, t);
         float rowsum = 0.0f;
-        for (int j = 0; j < lim; j++) {
+        for (int j = first; j < lim; j++) {
             const float *v = base + (size_t)j * W + vc;
             float *dv = dbase + (size_t)j * W + vc;
             float acc = 0.0f;
@@ -215,7 +229,7 @@ static void gqa_head_backward(float *dqkv, const float *dout, const float *qkv, 
             dp[j] = acc;
             rowsum += p[j] * acc;
         }
-        for (int j = 0; j < lim; j++) {
+        for (int j = first; j < lim; j++) {
             float ds = p[j] * (dp[j] - rowsum) * scale;
             const float *k = base + (size_t)j * W + kc;
             float *dk = dbase + (size_t)j * W + kc;

@@ -40,10 +40,11 @@ ft_status train_split_load_lm(const char *data_dir, const shard_manifest *man, i
     return st;
 }
 
-ft_status train_batch_init(train_batch *b, int cap_b, int32_t max_length, bool lm, ft_error *err)
+ft_status train_batch_init(train_batch *b, int cap_b, int32_t max_length, bool lm, bool packed,
+                           ft_error *err)
 {
     memset(b, 0, sizeof *b);
-    return lm ? shard_batch_init_lm(&b->rows, cap_b, max_length, false, err)
+    return lm ? shard_batch_init_lm(&b->rows, cap_b, max_length, packed, err)
               : shard_batch_init(&b->rows, cap_b, max_length, err);
 }
 
@@ -79,6 +80,8 @@ void train_batch_fill(train_batch *b, const shard_rows *s, const shard_lm *lm, c
                           .lengths = b->rows.lengths,
                           .labels = lm ? b->rows.token_labels : b->rows.labels,
                           .example_index = b->rows.example_index};
+    b->pack = (model_packing){b->rows.position_ids, b->rows.segment_ids};
+    b->packing = lm && b->rows.position_ids ? &b->pack : NULL;
 }
 
 void train_batch_free(train_batch *b)

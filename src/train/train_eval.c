@@ -70,7 +70,7 @@ static ft_status score_batch(train_ctx *t, metrics_acc *acc, double *lm_sums, co
 {
     const model_dropout off = {.enabled = false};
     double loss = 0;
-    ft_status st = model_forward(t->m, &b->mb, &off, t->lm ? &loss : NULL, err);
+    ft_status st = model_forward_packed(t->m, &b->mb, b->packing, &off, t->lm ? &loss : NULL, err);
     if (st != FT_OK || !t->lm) return st == FT_OK ? add_rows(t, acc, b, probs, err) : st;
     lm_sums[0] += loss * (double)b->counted;
     lm_sums[1] += (double)b->counted;
@@ -90,7 +90,7 @@ static ft_status score_slice(train_ctx *t, metrics_acc *acc, double *lm_sums, bo
     /* a decoder's num_labels is its vocabulary: no probabilities kept */
     size_t n_probs = t->lm ? 1 : (size_t)model_get_config(t->m)->num_labels;
     float *probs = ft_malloc_array(n_probs, sizeof *probs);
-    ft_status st = train_batch_init(&b, B, t->val.max_length, t->lm, err);
+    ft_status st = train_batch_init(&b, B, t->val.max_length, t->lm, t->man.packed, err);
     if (st == FT_OK && (!idx || !probs)) st = ft_fail(err, FT_ENOMEM, "out of memory");
     /* Rounds: the largest slice's batch count, the same on every rank. */
     uint64_t most = (t->val.rows + (uint64_t)t->world - 1) / (uint64_t)t->world;

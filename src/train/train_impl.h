@@ -53,16 +53,20 @@ ft_status train_split_load_lm(const char *data_dir, const shard_manifest *man, i
 /* A micro-batch of rows idx[0..n) in reusable buffers; t = the longest row. */
 typedef struct train_batch {
     shard_batch rows;
-    model_batch mb; /* points into rows */
-    int64_t tokens; /* real tokens in the batch */
+    model_batch mb;               /* points into rows */
+    model_packing pack;           /* packed rows: into rows */
+    const model_packing *packing; /* &pack for packed rows, else NULL */
+    int64_t tokens;               /* real tokens in the batch */
     /* causal_lm: the tokens the loss counts (a label other than -100 at
      * positions 1..t-1 of a row: the model scores position j's logits
      * against label j+1); 0 for classifiers. */
     int64_t counted;
 } train_batch;
 
-/* lm: a causal_lm batch (per-token labels; unpacked rows only). */
-ft_status train_batch_init(train_batch *b, int cap_b, int32_t max_length, bool lm, ft_error *err);
+/* lm: a causal_lm batch (per-token labels; packed: with position and
+ * segment ids). */
+ft_status train_batch_init(train_batch *b, int cap_b, int32_t max_length, bool lm, bool packed,
+                           ft_error *err);
 /* Rows idx[0..n) of s; lm: s's token columns for a causal_lm split, else
  * NULL. */
 void train_batch_fill(train_batch *b, const shard_rows *s, const shard_lm *lm, const uint64_t *idx,

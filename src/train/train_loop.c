@@ -128,7 +128,7 @@ static ft_status micro_forward(train_ctx *t, train_batch *b, uint64_t *idx, int 
     train_batch_fill(b, &t->train, t->lm ? &t->train_lm : NULL, idx,
                      t->o.per_device_train_batch_size);
     bad_id_hook(t, b, a);
-    ft_status st = model_forward(t->m, &b->mb, d, loss, err);
+    ft_status st = model_forward_packed(t->m, &b->mb, b->packing, d, loss, err);
     kill_hook(t, a);
     if (st != FT_OK)
         ft_error_prefix(err, "step %lld, micro-batch %d, rank %d", (long long)t->step + 1, a,
@@ -279,8 +279,8 @@ static ft_status run_steps(train_ctx *t, ft_error *err)
 {
     train_batch b;
     uint64_t *idx = ft_malloc_array((size_t)t->o.per_device_train_batch_size, sizeof *idx);
-    ft_status st =
-        train_batch_init(&b, t->o.per_device_train_batch_size, t->train.max_length, t->lm, err);
+    ft_status st = train_batch_init(&b, t->o.per_device_train_batch_size, t->train.max_length,
+                                    t->lm, t->man.packed, err);
     if (st == FT_OK && !idx) st = ft_fail(err, FT_ENOMEM, "out of memory");
     st = comm_agree(comm_mpi(t->comm), st, err); /* no rank may skip the loop alone */
     log_window w = {.t0 = MPI_Wtime()};

@@ -42,15 +42,6 @@ static ft_status read_manifest(train_ctx *t, ft_error *err)
     ft_status st = shard_manifest_read(t->o.data_dir, &t->man, err);
     if (st != FT_OK) return st == FT_EIO ? FT_ENOTFOUND : st;
     t->lm = t->man.task == SHARD_TASK_CAUSAL_LM;
-    /* The decoders' attention is causal over the whole row: it does not yet
-     * keep packed examples apart (segment ids) nor restart their positions,
-     * so a packed row would train each example on its neighbours. */
-    if (t->lm && t->man.packed)
-        return ft_fail(err, FT_EINVAL,
-                       "%s/manifest.json: a packed causal_lm dataset: ftune-train does not "
-                       "train with packing yet (attention across packed examples): shard "
-                       "the data again without --packing",
-                       t->o.data_dir);
     if (t->lm && strcmp(t->o.metric, "loss") != 0)
         return ft_fail(err, FT_EINVAL,
                        "key 'metric_for_best_model': \"%s\" does not apply to a causal_lm "

@@ -46,8 +46,8 @@ foreach(mode badid badcrc rankfail kill9)
 endforeach()
 
 # Decoder LLMs (a tiny random Llama on the SotU prompt/completion fixture,
-# tests/mpi/test_train_lm.sh): loss falls on 2 ranks (and packing is
-# refused), Trainer's token normalisation across accumulation and ranks,
+# tests/mpi/test_train_lm.sh): loss falls on 2 ranks, packed or not (and a packed
+# step equals the unpacked one), Trainer's token normalisation across accumulation and ranks,
 # exact resume, bf16 with gradient checkpointing and freezing; hf: final/ in transformers (label reference, 77 without the
 # reference python).
 foreach(mode loss accum exact bf16)

@@ -12,8 +12,13 @@
 #              loss, perplexity = exp(loss); report.md and report.html show
 #              the perplexity; no predictions.jsonl. Refusals, exit 2 naming
 #              both sides: the decoder on a classification dataset, a
-#              classifier on the causal_lm dataset, packed rows, and
-#              ftune-predict on the decoder folder.
+#              classifier on the causal_lm dataset, and ftune-predict on
+#              the decoder folder. The same split sharded with --packing
+#              (several examples a row, position and segment ids) on 1
+#              and 2 ranks: the same tokens, loss and perplexity within
+#              1e-6 relative of the unpacked rows' (each example attends
+#              within itself, positions from 0: only float32 summation
+#              order in the products differs).
 #   reference: the mean token loss against transformers'
 #              (eval_lm_reference.py; exit 77 without the reference python,
 #              FTUNE_REF_PYTHON or ~/.cache/ftune-ref/bin/python).
@@ -44,11 +49,11 @@ lm=(--task causal_lm --tokenizer "$gpt2" --input "$root/tests/fixtures/sft/sotu_
 "$build/ftune-shard" "${lm[@]}" --output "$work/data" --max-length 128 --split 0,0,1 \
     --shards 2 >/dev/null 2>&1 || fail "ftune-shard"
 
-# run_eval N OUT [ARGS...]
+# run_eval N OUT [ARGS...] (DATA=folder: another dataset than $work/data)
 run_eval() {
     local n="$1" out="$2"
     shift 2
-    "${mpiexec[@]}" -n "$n" "$build/ftune-eval" --model "$work/model" --data "$work/data" \
+    "${mpiexec[@]}" -n "$n" "$build/ftune-eval" --model "$work/model" --data "${DATA:-$work/data}" \
         --output "$work/$out" --batch-size 4 "$@" >"$work/$out.log" 2>&1 ||
         { cat "$work/$out.log" >&2; fail "ftune-eval on $n rank(s)"; }
 }
@@ -105,11 +110,25 @@ expect_refusal "decoder on a classification dataset" "is a decoder LLM (causal L
     "${eval1[@]}" --model "$work/model" --data "$work/cls"
 expect_refusal "classifier on a causal_lm dataset" "is a sequence classifier, not a decoder LLM" \
     "${eval1[@]}" --model "$gpt2" --data "$work/data"
-"$build/ftune-shard" "${lm[@]}" --output "$work/packed" --max-length 256 --split 0,0,1 \
-    --packing >/dev/null 2>&1 || fail "ftune-shard --packing"
-expect_refusal "packed causal_lm rows" "packed causal_lm rows" \
-    "${eval1[@]}" --model "$work/model" --data "$work/packed"
 expect_refusal "ftune-predict on a decoder" "for decoder LLMs use ftune-generate" \
     "$build/ftune-predict" --model "$work/model" "hello"
 [ ! -e "$work/bad" ] || fail "a refused run left $work/bad behind"
+
+# Packed rows: the same examples, the same figures within 1e-6.
+"$build/ftune-shard" "${lm[@]}" --output "$work/packed" --max-length 256 --split 0,0,1 \
+    --packing >/dev/null 2>&1 || fail "ftune-shard --packing"
+for n in 1 2; do DATA="$work/packed" run_eval "$n" "p$n"; done
+python3 - "$work/r1/report.json" "$work/p1/report.json" "$work/p2/report.json" <<'PY' ||
+import json, sys
+u, p1, p2 = (json.load(open(f)) for f in sys.argv[1:])
+assert p1["num_rows"] < u["num_rows"], (p1["num_rows"], u["num_rows"])
+for p in (p1, p2):
+    assert p["num_tokens"] == u["num_tokens"], (p["num_tokens"], u["num_tokens"])
+    for k in ("loss", "perplexity"):
+        assert abs(p[k] - u[k]) <= 1e-6 * u[k], (k, p[k], u[k])
+print(f"ok: packed ({p1['num_rows']} rows) against unpacked ({u['num_rows']} rows): "
+      f"loss {p1['loss']!r} vs {u['loss']!r} (relative {abs(p1['loss'] / u['loss'] - 1):.3g}), "
+      f"2 ranks {p2['loss']!r}")
+PY
+    fail "packed rows' loss differs from the unpacked rows'"
 echo "ok: test_eval_lm.sh ranks"

@@ -8,8 +8,13 @@
 #   loss   2 ranks, 20 steps: the logged training loss falls (last below
 #          the first by at least 0.5 nats), log.jsonl has eval_loss and
 #          eval_perplexity = exp(eval_loss), final/ holds config.json,
-#          model.safetensors and the tokenizer; a packed dataset is refused
-#          naming packing (exit 2)
+#          model.safetensors and the tokenizer. Packed rows (ftune-shard
+#          --packing at 256 tokens: 11 train rows of 3 examples): the loss
+#          falls the same way on 2 ranks; and one step over all 33
+#          examples, 1 rank x 11 accumulation, packed (1 row a micro-batch)
+#          and unpacked at 256 (3 rows a micro-batch), logs the same loss
+#          within 1e-6 relative (the same token losses over the same
+#          counted tokens; only float32 summation order differs)
 #   accum  the loss normalisation of Trainer (num_items_in_batch: token
 #          losses summed over the global batch, divided by its counted
 #          tokens): 1 rank x 8 rows x 2 accumulation, 2 ranks x 8 x 1 and
@@ -74,13 +79,18 @@ train() { train_on "$build" "$@"; }
 # field RUN KEY: KEY's values in RUN's log.jsonl, one a line.
 field() { grep -o "\"$2\": [^,}]*" "$1/log.jsonl" | sed 's/.*: //'; }
 
+# falls RUN WHAT: 10 logged losses, the last below the first by 0.5 nats.
+falls() {
+    losses "$1" | awk -v name="$name" -v what="$2" '
+        NR == 1 { first = $1 } { last = $1; n++ }
+        END { printf "%s: %s: %d logged losses, %.4f -> %.4f\n", name, what, n, first, last
+              exit !(n == 10 && last < first - 0.5) }' || fail "$2: the training loss did not fall"
+}
+
 case "$mode" in
 loss)
     expect "$(train 2 "$work/a")" 0 "2-rank run" "$work/a.log"
-    losses "$work/a" | awk -v name="$name" '
-        NR == 1 { first = $1 } { last = $1; n++ }
-        END { printf "%s: %d logged losses, %.4f -> %.4f\n", name, n, first, last
-              exit !(n == 10 && last < first - 0.5) }' || fail "the training loss did not fall"
+    falls "$work/a" "unpacked"
     paste <(field "$work/a" eval_loss) <(field "$work/a" eval_perplexity) | awk -v name="$name" '
         { n++; r = exp($1) / $2 - 1; if (r < 0) r = -r; if (r > 1e-12) bad++
           printf "%s: eval loss %.6f perplexity %.4f\n", name, $1, $2 }
@@ -89,12 +99,21 @@ loss)
         [ -s "$work/a/final/$f" ] || fail "final/$f missing"
     done
     grep -q '"LlamaForCausalLM"' "$work/a/final/config.json" || fail "final/config.json"
-    shard --output "$work/packed" --packing
-    status=0
-    "$build/ftune-train" "${train_common[@]}" --data_dir "$work/packed" \
-        --output_dir "$work/p" >"$work/p.log" 2>&1 || status=$?
-    expect "$status" 2 "a packed dataset" "$work/p.log"
-    grep -q "packing" "$work/p.log" || fail "the refusal of a packed dataset does not name packing"
+    shard --output "$work/packed" --packing --max-length 256
+    shard --output "$work/long" --max-length 256
+    expect "$(train 2 "$work/p" --data_dir "$work/packed" --per_device_train_batch_size 2)" 0 \
+        "packed, 2 ranks" "$work/p.log"
+    falls "$work/p" "packed"
+    one=(--max_steps 1 --logging_steps 1 --gradient_accumulation_steps 11)
+    expect "$(train 1 "$work/p1" "${one[@]}" --data_dir "$work/packed" \
+        --per_device_train_batch_size 1)" 0 "packed, one step" "$work/p1.log"
+    expect "$(train 1 "$work/u1" "${one[@]}" --data_dir "$work/long" \
+        --per_device_train_batch_size 3)" 0 "unpacked, one step" "$work/u1.log"
+    paste <(losses "$work/u1") <(losses "$work/p1") | awk -v name="$name" '
+        { n++; r = ($2 - $1) / $1; if (r < 0) r = -r
+          printf "%s: first step over all 33 examples: unpacked %s, packed %s (relative %.3g)\n",
+                 name, $1, $2, r }
+        END { exit !(n == 1 && r <= 1e-6) }' || fail "packed and unpacked first-step losses differ"
     ;;
 accum)
     ten=(--max_steps 10 --eval_steps 5)

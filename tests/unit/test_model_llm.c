@@ -45,6 +45,8 @@
  *    x 2 blocks, RMSNorm's gradient cancelling) TOL_GRAD_BF16 = 1e-2 of
  *    each tensor's largest. A bf16 run must also differ from the float32
  *    reference by more than BF16_MIN_SHIFT (bf16 really ran).
+ *  - packed rows (check_packing): the same tolerances against the examples
+ *    run as rows of their own (its comment says why).
  *  - gradient checkpointing: logits, loss and every gradient BIT-IDENTICAL
  *    to the run without it (the same operations in the same order), in
  *    float32 and bf16, all blocks trainable and frozen below 1.
@@ -267,6 +269,170 @@ static void check_frozen_and_inference(const char *name, const char *dir)
     fixture_close(&ref);
     free_batches(&bt);
     model_free(m);
+}
+
+/* ---- packed rows ---------------------------------------------------------------------- */
+
+/* Examples A and B (fixture rows 0 and 1, cut to LA and LB tokens, first
+ * labels -100 as ftune-shard writes them) packed into one row of PACK_T
+ * tokens (padding after them: segment 0, position 0) against the two as
+ * rows of their own, padded to PACK_T. Every token's logits within
+ * TOL_LOGITS of the tensor's largest, the loss (the same mean over the same
+ * counted tokens, so the same sum) within TOL_PACK_LOSS relative, every
+ * gradient within TOL_GRAD of each tensor's largest: the attention visits
+ * the same keys in the same order (ops.h), so they differ only where the
+ * sgemm blocks the N = PACK_T against 2 PACK_T rows differently and where
+ * backward sums the weight gradients over rows in another order (the
+ * file's bounds above). The same packed row WITHOUT its position and
+ * segment ids must differ (B would see A): more than 1e-3 of the largest
+ * logit. And the reference: the fixture's logits are transformers' for
+ * rows 0 and 1 (lengths 16 and 11) run apart, which by causality are also
+ * theirs for the first LA and LB tokens alone, what a packed row must give
+ * by definition: the packed logits within TOL_LOGITS of them. (transformers
+ * packs by position_ids with flash-attention only; its eager and sdpa
+ * LlamaForCausalLM on this packed row with position_ids attend across the
+ * row: 0.73 of the largest logit off, transformers 5.25.) Worst
+ * differences printed. With gradient checkpointing: bit-identical. */
+enum { LA = 9, LB = 7, PACK_T = 20 };
+static const double TOL_PACK_LOSS = 1e-6;
+
+static void pack_example(const batches *bt, int row, int len, int32_t *ids, int32_t *labels)
+{
+    memcpy(ids, bt->ids + (size_t)row * T, (size_t)len * sizeof *ids);
+    for (int j = 0; j < len; j++) labels[j] = j ? bt->ids[(size_t)row * T + j] : OPS_IGNORE_INDEX;
+}
+
+/* Forward and backward of x (packing or NULL): loss, logits and gradients
+ * copied out (the caller frees them). */
+static double run_packed(model *m, const model_batch *x, const model_packing *pk, float **logits,
+                         float **grads)
+{
+    model_dropout off = {false, 0, 0};
+    ft_error err = {0};
+    double loss = 0.0;
+    size_t nl = (size_t)x->b * x->t * model_get_config(m)->vocab_size, np = model_param_count(m);
+    CHECK_MSG(model_forward_packed(m, x, pk, &off, &loss, &err) == FT_OK, "%s", err.msg);
+    *logits = malloc(nl * sizeof(float));
+    *grads = malloc(np * sizeof(float));
+    if (!*logits || !*grads) return loss;
+    memcpy(*logits, model_logits(m), nl * sizeof(float));
+    model_zero_grads(m);
+    model_backward(m, 1.0f);
+    memcpy(*grads, model_grads(m), np * sizeof(float));
+    return loss;
+}
+
+/* Worst |a - b| over n floats relative to b's largest. */
+static double rel_diff(const float *a, const float *b, size_t n)
+{
+    double top = 0.0, worst = 0.0;
+    for (size_t i = 0; i < n; i++) top = fmax(top, fabs((double)b[i]));
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)a[i] - b[i]));
+    return top > 0.0 ? worst / top : worst;
+}
+
+/* The packed logits against transformers' rows 0 and 1 of micro-batch 0. */
+static void check_packing_reference(const char *name, const char *dir, const float *packed,
+                                    size_t V)
+{
+    fixture ref;
+    size_t n = 0;
+    CHECK(fixture_open(&ref, dir, "reference.safetensors"));
+    float *logits = fixture_get(&ref, "logits", &n, NULL);
+    fixture_close(&ref);
+    if (!logits || n != (size_t)B * T * V) {
+        CHECK_MSG(false, "%s: reference logits", name);
+        free(logits);
+        return;
+    }
+    double top = 0.0, worst = 0.0;
+    for (size_t i = 0; i < n; i++) top = fmax(top, fabs((double)logits[i]));
+    for (size_t i = 0; i < LA * V; i++) worst = fmax(worst, fabs((double)packed[i] - logits[i]));
+    for (size_t i = 0; i < LB * V; i++)
+        worst = fmax(worst, fabs((double)packed[LA * V + i] - logits[(size_t)T * V + i]));
+    CHECK_MSG(worst <= TOL_LOGITS * top, "%s packed: %.3g of the largest from transformers'", name,
+              worst / top);
+    fprintf(stderr, "%s packed: logits within %.3g of transformers' (examples apart)\n", name,
+            worst / top);
+    free(logits);
+}
+
+static void check_packing_logits(const char *name, const float *packed, const float *sep,
+                                 const float *unmasked, size_t V)
+{
+    double worst = 0.0, moved = 0.0;
+    /* A: packed tokens 0..LA-1 = row 0's; B: packed LA.. = row 1's 0..LB-1 */
+    worst = fmax(worst, rel_diff(packed, sep, LA * V));
+    worst = fmax(worst, rel_diff(packed + LA * V, sep + (size_t)PACK_T * V, LB * V));
+    moved = rel_diff(unmasked + LA * V, sep + (size_t)PACK_T * V, LB * V);
+    CHECK_MSG(worst <= TOL_LOGITS, "%s packed: logits differ by %.3g of the largest", name, worst);
+    CHECK_MSG(moved > 1e-3, "%s packed: without segment ids B moved only %.3g", name, moved);
+    fprintf(stderr, "%s packed: logits within %.3g (B without packing ids: %.3g)\n", name, worst,
+            moved);
+}
+
+static void check_packing(const char *name, const char *dir)
+{
+    batches bt;
+    load_batches(&bt, dir);
+    model *m = load(dir);
+    ft_error err = {0};
+    if (!m || model_plan(m, 2, PACK_T, &err) != FT_OK) {
+        CHECK_MSG(false, "%s: %s", name, err.msg);
+        model_free(m), free_batches(&bt);
+        return;
+    }
+    int32_t ids[2 * PACK_T] = {0}, labels[2 * PACK_T], pos[PACK_T] = {0}, seg[PACK_T] = {0};
+    int32_t pids[PACK_T] = {0}, plabels[PACK_T], len_sep[2] = {LA, LB}, len_pack[1] = {LA + LB};
+    for (int j = 0; j < 2 * PACK_T; j++) labels[j] = OPS_IGNORE_INDEX;
+    for (int j = 0; j < PACK_T; j++) plabels[j] = OPS_IGNORE_INDEX;
+    pack_example(&bt, 0, LA, ids, labels);
+    pack_example(&bt, 1, LB, ids + PACK_T, labels + PACK_T);
+    pack_example(&bt, 0, LA, pids, plabels);
+    pack_example(&bt, 1, LB, pids + LA, plabels + LA);
+    for (int j = 0; j < LA + LB; j++) pos[j] = j < LA ? j : j - LA, seg[j] = j < LA ? 1 : 2;
+    model_batch sep = {2, PACK_T, ids, len_sep, labels, NULL};
+    model_batch packed = {1, PACK_T, pids, len_pack, plabels, NULL};
+    model_packing pk = {pos, seg};
+    float *l_sep = NULL, *g_sep = NULL, *l_pack = NULL, *g_pack = NULL, *l_un = NULL, *g_un = NULL;
+    double loss_sep = run_packed(m, &sep, NULL, &l_sep, &g_sep);
+    double loss_pack = run_packed(m, &packed, &pk, &l_pack, &g_pack);
+    run_packed(m, &packed, NULL, &l_un, &g_un);
+    size_t V = (size_t)model_get_config(m)->vocab_size;
+    if (l_sep && l_pack && l_un && g_sep && g_pack) {
+        check_packing_logits(name, l_pack, l_sep, l_un, V);
+        check_packing_reference(name, dir, l_pack, V);
+        double dl = fabs(loss_pack - loss_sep) / fabs(loss_sep), worst = 0.0;
+        CHECK_MSG(dl <= TOL_PACK_LOSS, "%s packed: loss %.9g, separate %.9g", name, loss_pack,
+                  loss_sep);
+        const char *worst_name = "";
+        for (int i = 0; i < model_tensor_count(m); i++) {
+            const model_tensor *t = model_tensor_at(m, i);
+            double d = rel_diff(g_pack + t->offset, g_sep + t->offset, t->numel);
+            if (d > worst) worst = d, worst_name = t->name;
+        }
+        CHECK_MSG(worst <= TOL_GRAD, "%s packed: gradient %s differs by %.3g", name, worst_name,
+                  worst);
+        fprintf(stderr, "%s packed: loss %.9g vs %.9g (rel %.3g), gradients within %.3g (%s)\n",
+                name, loss_pack, loss_sep, dl, worst, worst_name);
+    }
+    /* gradient checkpointing recomputes the blocks with the same segments */
+    float *l_ck = NULL, *g_ck = NULL;
+    CHECK(model_set_gradient_checkpointing(m, true, &err) == FT_OK);
+    double loss_ck = run_packed(m, &packed, &pk, &l_ck, &g_ck);
+    CHECK_MSG(loss_ck == loss_pack && l_ck && g_ck && g_pack && l_pack &&
+                  !memcmp(l_ck, l_pack, (size_t)PACK_T * V * sizeof(float)) &&
+                  !memcmp(g_ck, g_pack, model_param_count(m) * sizeof(float)),
+              "%s packed: gradient checkpointing changed the results", name);
+    free(l_ck), free(g_ck);
+    pos[0] = -1;
+    double loss = 0.0;
+    model_dropout off = {false, 0, 0};
+    CHECK(model_forward_packed(m, &packed, &pk, &off, &loss, &err) == FT_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "position id -1");
+    free(l_sep), free(g_sep), free(l_pack), free(g_pack), free(l_un), free(g_un);
+    model_free(m);
+    free_batches(&bt);
 }
 
 /* ---- gradient checkpointing ------------------------------------------------------------ */
@@ -704,6 +870,7 @@ int main(void)
         check_checkpointing(cases[i], dir, false, 1);
         check_training(cases[i], dir);
         check_frozen_and_inference(cases[i], dir);
+        check_packing(cases[i], dir);
     }
     check_checkpointing_memory();
     check_hostile_configs();

@@ -43,7 +43,7 @@
  *     decoded token ids of the shard (what the model saw, truncated to
  *     max_length), found by rank 0 after the reduction.
  *
- * A decoder LLM (hf_llm.h) on a causal_lm dataset (unpacked rows) is scored
+ * A decoder LLM (hf_llm.h) on a causal_lm dataset is scored
  * the same way, batches aligned to the split, by its causal-LM loss: each
  * row's sum of -log p(next token) over the tokens whose label is not -100
  * (eval_token_loss, in double from the float logits) and their count. The
@@ -51,9 +51,11 @@
  * count is an int64, both reduced with integer all-reduces, so the mean
  * token loss and perplexity = exp(loss) are the same bits for any number
  * of ranks. Its report holds these instead of the classification metrics;
- * no predictions.jsonl is written.
+ * no predictions.jsonl is written. Packed rows go through
+ * model_forward_packed (each example attends within itself, its positions
+ * from 0), so their loss is the unpacked examples' up to float32 rounding.
  *
- * Not here: multi-label or regression heads, packed causal_lm rows,
+ * Not here: multi-label or regression heads,
  * generation and its metrics, GPU execution. */
 #ifndef EVAL_H
 #define EVAL_H

@@ -113,6 +113,19 @@ typedef struct model_batch {
  * loss (prompt, padding); the logits at position j are scored against the
  * label of position j+1, and the loss is the mean over counted tokens. */
 
+/* Packed decoder rows (model_forward_packed): b*t position ids (RoPE) and
+ * segment ids (attention), as shard.h's causal_lm columns. A row holds
+ * several examples, each a run of one segment id (0 on padding) with
+ * positions from 0: a token attends only to the earlier tokens of its run
+ * and RoPE turns it by its position id, as transformers'
+ * DataCollatorWithFlattening with flash-attention's varlen kernels; each
+ * example's first label is -100, so no token is scored against the next
+ * example. Kept out of model_batch so that batches written as positional
+ * initializers stay whole. */
+typedef struct model_packing {
+    const int32_t *position_ids, *segment_ids;
+} model_packing;
+
 /* Dropout for one forward pass: off (evaluation) or keyed by (seed, step). */
 typedef struct model_dropout {
     bool enabled;
@@ -172,6 +185,12 @@ ft_status model_plan_inference(model *m, int b, int t, ft_error *err);
  * backward. */
 ft_status model_forward(model *m, const model_batch *batch, const model_dropout *dropout,
                         double *loss, ft_error *err);
+/* model_forward on packed rows (a decoder LLM; packing NULL: model_forward
+ * exactly). A packed example's logits and loss terms are those of a row of
+ * its own up to float32 summation order in the matrix products; backward
+ * likewise. FT_EINVAL for BERT / GPT-2 or a bad position id. */
+ft_status model_forward_packed(model *m, const model_batch *batch, const model_packing *packing,
+                               const model_dropout *dropout, double *loss, ft_error *err);
 /* [b, num_labels] for the classifiers; [b, t, vocab_size] for a decoder. */
 const float *model_logits(const model *m);
 

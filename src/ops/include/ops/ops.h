@@ -104,11 +104,17 @@ typedef struct ops_attention_shape {
  * nkv key/value heads (nkv divides nh; query head h reads kv head
  * h / (nh / nkv)), head size d. qkv rows hold the nh query heads, then the
  * nkv key heads, then the nkv value heads. Keys j > t and j >= lengths[b]
- * are masked; scores are q·k / sqrt(d). No dropout, no sliding window (the
- * model refuses windows shorter than the sequence). */
+ * are masked; scores are q·k / sqrt(d). Packed rows (segments not NULL:
+ * [b*t] segment ids, 0 on padding) also mask the keys of other segments,
+ * as flash-attention's varlen kernels do; a query that sees no key (padding
+ * of a packed row) gets a zero output. Keys are summed in index order, so a
+ * packed example's scores, probabilities and outputs are summed exactly as
+ * in a row of its own. No dropout, no sliding window (the model refuses
+ * windows shorter than the sequence). */
 typedef struct ops_gqa_shape {
     int b, t, nh, nkv, d;
     const int32_t *lengths;
+    const int32_t *segments; /* NULL: unpacked rows */
 } ops_gqa_shape;
 
 /* The label of a token that counts for no loss (transformers' -100). */
