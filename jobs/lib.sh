@@ -61,6 +61,7 @@
 # argument parsing of the job scripts.
 #
 # Environment read: FTUNE_HOME, FTUNE_BUILD_DIR (default $FTUNE_HOME/build),
+# FTUNE_DEMO (classify|sft; which demo the scripts' defaults run),
 # FTUNE_REQUEUE (auto|scontrol|sbatch|none; default auto), FTUNE_JOB_SCRIPT
 # (the script to resubmit on the sbatch path; default: the running script) and
 # the array FTUNE_JOB_ARGS (its arguments; set FTUNE_JOB_ARGS=("$@") early).
@@ -72,6 +73,34 @@ if [ -z "${FTUNE_HOME:-}" ]; then
 fi
 export FTUNE_HOME
 FTUNE_BUILD_DIR="${FTUNE_BUILD_DIR:-$FTUNE_HOME/build}"
+
+# The bundled demos, chosen by FTUNE_DEMO: "classify" (the default: a tiny
+# BERT from scratch classifies State of the Union chunks by era) or "sft" (a
+# tiny Llama, models/llama-tiny, from scratch learns to answer a prompt about
+# a chunk with {"president": ..., "year": ...}). The job scripts' defaults
+# (no arguments) run the chosen demo.
+# ftune_demo: prints the demo's name; fails naming FTUNE_DEMO when unknown.
+ftune_demo() {
+    case "${FTUNE_DEMO:-classify}" in
+        classify | sft) printf '%s\n' "${FTUNE_DEMO:-classify}" ;;
+        *)
+            ftune_log "error: FTUNE_DEMO=$FTUNE_DEMO: expected classify or sft"
+            return 2
+            ;;
+    esac
+}
+
+# ftune_demo_dir: the demo's default output folder (data, train, eval under
+# it): runs/demo for classify, runs/sft-demo for sft.
+ftune_demo_dir() {
+    local demo
+    demo="$(ftune_demo)" || return 2
+    if [ "$demo" = sft ]; then
+        printf '%s\n' "$FTUNE_HOME/runs/sft-demo"
+    else
+        printf '%s\n' "$FTUNE_HOME/runs/demo"
+    fi
+}
 
 # ftune_log MESSAGE...: one line on stderr, "[time job] message".
 ftune_log() {
