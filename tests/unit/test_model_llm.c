@@ -745,6 +745,7 @@ static void check_hostile_folders(void)
     CHECK(hf_model_load(dir, &scratch, &m, &cfg, &err) == FT_OK && m != NULL);
     CHECK(m && model_get_config(m)->arch == MODEL_ARCH_LLAMA && model_tensor_count(m) == 21);
     model_free(m);
+    hf_config_free(&cfg);
     put(dir, "model.safetensors.index.json",
         "{\"weight_map\": {\"model.embed_tokens.weight\": \"../evil.safetensors\"}}");
     expect_load_fails(dir, FT_EINVAL, "weight_map['model.embed_tokens.weight']");
