@@ -95,6 +95,32 @@ static ft_status load_chat(shard_job *job, ft_error *err)
     return st;
 }
 
+/* The EOS that TRL appends to every completion (and text) not ending with
+ * it: tokenizer_config.json's eos_token, as transformers' tokenizer.eos_token,
+ * else GPT-2's <|endoftext|> (its EOS = BOS = unk); -1 when neither names a
+ * token. An eos_token the vocabulary lacks is an error naming the file. */
+static ft_status lm_eos(shard_job *job, ft_error *err)
+{
+    char *path = ft_path_join(job->a->tokenizer, "tokenizer_config.json"), *text = NULL;
+    size_t len = 0;
+    ft_status st = !path                  ? ft_fail(err, FT_ENOMEM, "out of memory")
+                   : ft_path_exists(path) ? ft_read_file(path, &text, &len, err)
+                                          : FT_ENOTFOUND;
+    cJSON *root = st == FT_OK ? cJSON_ParseWithLength(text, len) : NULL;
+    char *eos = root ? token_text(root, "eos_token") : NULL;
+    if (st == FT_OK && !root) st = ft_fail(err, FT_EFORMAT, "%s: not valid JSON", path);
+    if (st == FT_ENOTFOUND) st = FT_OK;
+    job->eos_id = tok_token_to_id(job->tok, eos ? eos : "<|endoftext|>");
+    if (st == FT_OK && eos && job->eos_id < 0)
+        st = ft_fail(err, FT_EINVAL, "%s: key 'eos_token': '%s' is not in the vocabulary", path,
+                     eos);
+    free(eos);
+    cJSON_Delete(root);
+    free(text);
+    free(path);
+    return st;
+}
+
 static ft_status open_all(shard_job *job, ft_error *err)
 {
     const shard_args *a = job->a;
@@ -106,9 +132,7 @@ static ft_status open_all(shard_job *job, ft_error *err)
                      "%s: --task causal_lm needs a decoder's byte-level BPE tokenizer (GPT-2 "
                      "style); this one is WordPiece (BERT)",
                      a->tokenizer);
-    /* GPT-2's EOS (= BOS = unk) is <|endoftext|>; TRL appends the EOS to
-     * every completion (and text) that does not end with it. */
-    job->eos_id = st == FT_OK && a->lm ? tok_token_to_id(job->tok, "<|endoftext|>") : -1;
+    if (st == FT_OK && a->lm) st = lm_eos(job, err);
     dataset_options opt = {a->format, a->text_field, a->label_field, a->header};
     dataset_lm_options lm = {a->prompt_field, a->completion_field};
     const char *paths[2] = {a->input, a->test_file};

@@ -88,6 +88,11 @@ fixture)
     [ "$rc" = 2 ] || fail "ftune-train on a causal_lm dataset with a classifier: exit $rc, wanted 2"
     expect_in "$work/train.txt" "a causal_lm dataset needs a decoder LLM"
     [ ! -e "$work/run" ] || fail "ftune-train left $work/run behind"
+    # The EOS is tokenizer_config.json's eos_token (Llama 3's <|end_of_text|>,
+    # id 3001 in the built vocabulary), not GPT-2's <|endoftext|>.
+    expect_rc 0 0 --task causal_lm --tokenizer "$root/tests/fixtures/tokenizer/llm/llama3" \
+        --input "$fixture" --output "$work/l3" --max-length 128 || true
+    expect_in "$work/out.txt" "eos id 3001,"
     expect_rc 0 0 --inspect "$work/d" || true
     expect_in "$work/out.txt" "all 3 files match the manifest"
     expect_in "$work/out.txt" "train: 33 rows, 33 examples in 1 file"
